@@ -1,0 +1,44 @@
+# The two commands: `make demo` (the pipeline on the embedded stack) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint typecheck contracts pytest demo up down clean schemas
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check inferstream tests benchmarks
+	$(BIN)/ruff format --check inferstream tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy inferstream
+
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
+pytest: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck contracts pytest
+
+schemas: $(STAMP)
+	$(BIN)/inferstream schemas export
+
+demo: $(STAMP)
+	$(BIN)/inferstream demo
+
+up: $(STAMP)
+	$(BIN)/inferstream up
+
+down: $(STAMP)
+	$(BIN)/inferstream down
+
+clean:
+	-test -x $(BIN)/inferstream && $(BIN)/inferstream down
+	rm -rf $(VENV) .inferstream .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,3 @@
+from inferstream.cli import main
+
+main()

@@ -1,0 +1,142 @@
+"""`inferstream publish` and `inferstream subscribe`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.progress import Task as ProgressTask
+from rich.text import Text
+
+from inferstream.client import Publisher, guess_format, parse_records, subscribe
+from inferstream.schemas import get_task
+from inferstream.settings import KafkaSettings
+
+console = Console()
+err_console = Console(stderr=True)
+EXIT_INVALID = 2
+
+
+class RateColumn(ProgressColumn):
+    """Records per second, as the bar advances."""
+
+    def render(self, task: ProgressTask) -> Text:
+        return Text(f"{task.speed or 0:>8,.0f} records/s")
+
+
+def publish_file(
+    task: str,
+    file: str,
+    *,
+    fmt: Literal["jsonl", "csv"] | None,
+    skip_invalid: bool,
+    source: str = "cli",
+) -> int:
+    """Validate every record, then publish; returns how many were published."""
+    get_task(task)
+    name = "<stdin>" if file == "-" else file
+    fmt = fmt or guess_format(name)
+    if file == "-":
+        parsed = parse_records(sys.stdin, task, fmt, source=source)
+    else:
+        with open(file, encoding="utf-8", newline="") as handle:
+            parsed = parse_records(handle, task, fmt, source=source)
+    for item in parsed.invalid:
+        err_console.print(item.render(name), highlight=False, markup=False, soft_wrap=True)
+    bad = len(parsed.invalid_lines)
+    if bad and not skip_invalid:
+        err_console.print(
+            f"{bad} invalid records in {name}; nothing was published "
+            f"(--skip-invalid publishes the {len(parsed.valid)} valid ones)",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_INVALID)
+    started = time.monotonic()
+    with Publisher(task, KafkaSettings.load(), source=source) as publisher:
+        columns = (
+            TextColumn("publishing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            RateColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=err_console, transient=False) as progress:
+            bar = progress.add_task("publish", total=len(parsed.valid))
+            for _, envelope in parsed.valid:
+                publisher.send(envelope)
+                progress.advance(bar)
+            publisher.flush()
+    elapsed = max(time.monotonic() - started, 1e-9)
+    count = len(parsed.valid)
+    skipped = f"; {bad} invalid records skipped" if bad else ""
+    console.print(
+        f"published {count} records to {publisher.topic} in {elapsed:.1f}s "
+        f"({count / elapsed:.0f} records/s){skipped}",
+        highlight=False,
+    )
+    return count
+
+
+def publish_cmd(
+    task: Annotated[str, typer.Argument(help="bug_report, target_risk, media, anomaly, churn")],
+    file: Annotated[str, typer.Argument(help="JSON lines or CSV file; - for stdin")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="jsonl or csv (default: from the file name)")
+    ] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Publish the valid records anyway.")
+    ] = False,
+    source: Annotated[str, typer.Option(help="The envelope's source field.")] = "cli",
+) -> None:
+    """Validate every record first, then publish them (all or nothing, unless --skip-invalid)."""
+    if fmt not in (None, "jsonl", "csv"):
+        raise typer.BadParameter("must be jsonl or csv", param_hint="--format")
+    publish_file(task, file, fmt=fmt, skip_invalid=skip_invalid, source=source)  # type: ignore[arg-type]
+
+
+def subscribe_cmd(
+    task: Annotated[str, typer.Argument(help="The task whose results to print.")],
+    from_beginning: Annotated[
+        bool, typer.Option("--from-beginning", help="Start at the oldest retained result.")
+    ] = False,
+    group: Annotated[
+        str | None, typer.Option("--group", help="Consumer group: commit and resume from it.")
+    ] = None,
+    max_messages: Annotated[int | None, typer.Option("--max", help="Stop after N results.")] = None,
+    idle_timeout: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds without results.")
+    ] = None,
+) -> None:
+    """Print results as JSON lines until interrupted."""
+    results = subscribe(
+        task,
+        KafkaSettings.load(),
+        group=group,
+        from_beginning=from_beginning,
+        idle_timeout_s=idle_timeout,
+        max_messages=max_messages,
+    )
+    try:
+        for result in results:
+            sys.stdout.write(result.model_dump_json() + "\n")
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        results.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("publish")(publish_cmd)
+    app.command("subscribe")(subscribe_cmd)

@@ -1,0 +1,15 @@
+"""The Python client: publish submissions, subscribe to results."""
+
+from inferstream.client.publisher import Publisher, PublishError
+from inferstream.client.records import Invalid, ParsedRecords, guess_format, parse_records
+from inferstream.client.subscriber import subscribe
+
+__all__ = [
+    "Invalid",
+    "ParsedRecords",
+    "PublishError",
+    "Publisher",
+    "guess_format",
+    "parse_records",
+    "subscribe",
+]

@@ -1,0 +1,33 @@
+"""One pydantic-settings model per component, env prefix ``INFERSTREAM_<COMPONENT>_``."""
+
+from inferstream.settings.api import ApiSettings
+from inferstream.settings.base import (
+    CONFIG_ENV,
+    DATA_DIR_ENV,
+    STACK_FILE,
+    ComponentSettings,
+    SettingsError,
+    config_files,
+    data_dir,
+)
+from inferstream.settings.kafka import KafkaSettings
+from inferstream.settings.objectstore import ObjectStoreSettings
+from inferstream.settings.postgres import PostgresSettings
+from inferstream.settings.topology import TopologySettings
+from inferstream.settings.worker import WorkerSettings
+
+__all__ = [
+    "CONFIG_ENV",
+    "DATA_DIR_ENV",
+    "STACK_FILE",
+    "ApiSettings",
+    "ComponentSettings",
+    "KafkaSettings",
+    "ObjectStoreSettings",
+    "PostgresSettings",
+    "SettingsError",
+    "TopologySettings",
+    "WorkerSettings",
+    "config_files",
+    "data_dir",
+]

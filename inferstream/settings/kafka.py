@@ -1,0 +1,111 @@
+"""Kafka client settings, including SASL and TLS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from inferstream.settings.base import ComponentSettings
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+Compression = Literal["none", "gzip", "snappy", "lz4", "zstd"]
+ClientConfig = dict[str, str | int | bool]
+
+
+class KafkaSettings(ComponentSettings):
+    section = "kafka"
+    model_config = SettingsConfigDict(env_prefix="INFERSTREAM_KAFKA_", extra="forbid")
+
+    bootstrap_servers: str = Field("127.0.0.1:9092", min_length=1)
+    client_id: str = Field("inferstream", min_length=1, max_length=255)
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_location: Path | None = None
+    ssl_certificate_location: Path | None = None
+    ssl_key_location: Path | None = None
+    ssl_key_password: SecretStr | None = None
+    ssl_endpoint_identification: Literal["https", "none"] = "https"
+    # Group timings: the defaults suit a real cluster; the embedded stack writes faster ones.
+    session_timeout_ms: int = Field(45_000, ge=1_000, le=3_600_000)
+    heartbeat_interval_ms: int = Field(3_000, ge=100, le=600_000)
+    max_poll_interval_ms: int = Field(300_000, ge=1_000, le=86_400_000)
+    compression: Compression = "lz4"
+    linger_ms: int = Field(5, ge=0, le=60_000)
+    request_timeout_ms: int = Field(30_000, ge=1_000, le=600_000)
+    delivery_timeout_ms: int = Field(120_000, ge=1_000, le=3_600_000)
+
+    @model_validator(mode="after")
+    def _check_security(self) -> Self:
+        if self.security_protocol.startswith("SASL"):
+            missing = [
+                self.env_name(name)
+                for name in ("sasl_mechanism", "sasl_username", "sasl_password")
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(f"{self.security_protocol} needs {', '.join(missing)}")
+        if self.heartbeat_interval_ms >= self.session_timeout_ms:
+            raise ValueError("heartbeat_interval_ms must be below session_timeout_ms")
+        return self
+
+    def client_config(self) -> ClientConfig:
+        """librdkafka options shared by producers, consumers and the admin client."""
+        config: ClientConfig = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "client.id": self.client_id,
+            "security.protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism is not None:
+            config["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username is not None:
+            config["sasl.username"] = self.sasl_username
+        if self.sasl_password is not None:
+            config["sasl.password"] = self.sasl_password.get_secret_value()
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            config["ssl.endpoint.identification.algorithm"] = self.ssl_endpoint_identification
+            for key, path in (
+                ("ssl.ca.location", self.ssl_ca_location),
+                ("ssl.certificate.location", self.ssl_certificate_location),
+                ("ssl.key.location", self.ssl_key_location),
+            ):
+                if path is not None:
+                    config[key] = str(path)
+            if self.ssl_key_password is not None:
+                config["ssl.key.password"] = self.ssl_key_password.get_secret_value()
+        return config
+
+    def producer_config(self) -> ClientConfig:
+        """An idempotent producer: acks=all, no reordering or duplicates on retry."""
+        return {
+            **self.client_config(),
+            "enable.idempotence": True,
+            "acks": "all",
+            "compression.type": self.compression,
+            "linger.ms": self.linger_ms,
+            "request.timeout.ms": self.request_timeout_ms,
+            "delivery.timeout.ms": self.delivery_timeout_ms,
+        }
+
+    def consumer_config(self, group_id: str, *, from_beginning: bool = True) -> ClientConfig:
+        """A consumer that never auto-commits: offsets are committed only for durable outputs."""
+        return {
+            **self.client_config(),
+            "group.id": group_id,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest" if from_beginning else "latest",
+            "partition.assignment.strategy": "cooperative-sticky",
+            "session.timeout.ms": self.session_timeout_ms,
+            "heartbeat.interval.ms": self.heartbeat_interval_ms,
+            "max.poll.interval.ms": self.max_poll_interval_ms,
+            "isolation.level": "read_committed",
+        }
+
+    def admin_config(self) -> ClientConfig:
+        return {**self.client_config(), "request.timeout.ms": self.request_timeout_ms}

@@ -1,0 +1,18 @@
+"""Which topology environment (partitions, replication, retention) the cluster should have."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic_settings import SettingsConfigDict
+
+from inferstream.settings.base import ComponentSettings
+
+Environment = Literal["embedded", "dev", "prod"]
+
+
+class TopologySettings(ComponentSettings):
+    section = "topology"
+    model_config = SettingsConfigDict(env_prefix="INFERSTREAM_TOPOLOGY_", extra="forbid")
+
+    environment: Environment = "dev"

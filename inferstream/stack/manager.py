@@ -1,0 +1,226 @@
+"""`inferstream up / down / status`: the embedded stack as one unit, recorded in the data dir.
+
+The data dir holds each server's data and log, ``stack.json`` (pids and ports, for down/status),
+``stack.toml`` (the resolved settings every later command reads) and the generated S3 keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from inferstream.settings import STACK_FILE
+from inferstream.stack.processes import StackError
+from inferstream.stack.servers import (
+    PostgresInfo,
+    SeaweedInfo,
+    TansuInfo,
+    pg_pid_from_datadir,
+    postgres_healthy,
+    seaweed_healthy,
+    start_postgres,
+    start_seaweed,
+    start_tansu,
+    stop_postgres,
+    stop_seaweed,
+    stop_tansu,
+    tansu_healthy,
+)
+
+STATE_FILE = "stack.json"
+CREDENTIALS_FILE = "s3-credentials.json"
+BUCKET = "inferstream"
+
+
+@dataclass
+class StackState:
+    data_dir: Path
+    tansu: TansuInfo | None = None
+    postgres: PostgresInfo | None = None
+    seaweed: SeaweedInfo | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def save(self) -> None:
+        doc = {
+            "tansu": asdict(self.tansu) if self.tansu else None,
+            "postgres": asdict(self.postgres) if self.postgres else None,
+            "seaweed": _public_seaweed(self.seaweed),
+        }
+        _write_private(self.data_dir / STATE_FILE, json.dumps(doc, indent=2).encode())
+
+    @classmethod
+    def load(cls, data_dir: Path) -> StackState:
+        state = cls(data_dir)
+        path = data_dir / STATE_FILE
+        if not path.is_file():
+            return state
+        doc = json.loads(path.read_text())
+        if doc.get("tansu"):
+            state.tansu = TansuInfo(**doc["tansu"])
+        if doc.get("postgres"):
+            state.postgres = PostgresInfo(**doc["postgres"])
+        if doc.get("seaweed"):
+            creds = _credentials(data_dir)
+            state.seaweed = SeaweedInfo(
+                pid=int(doc["seaweed"]["pid"]),
+                s3_port=int(doc["seaweed"]["s3_port"]),
+                access_key=creds["access_key"],
+                secret_key=creds["secret_key"],
+                bucket=BUCKET,
+            )
+        return state
+
+
+def _public_seaweed(info: SeaweedInfo | None) -> dict[str, int] | None:
+    # Keys live only in the 0600 credentials file, not in stack.json.
+    return None if info is None else {"pid": info.pid, "s3_port": info.s3_port}
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file readable by its owner only (it may hold generated keys)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+def _credentials(data_dir: Path) -> dict[str, str]:
+    """S3 keys generated on first `up` and reused so that restarts keep access to the data."""
+    path = data_dir / CREDENTIALS_FILE
+    if path.is_file():
+        doc = json.loads(path.read_text())
+        return {"access_key": str(doc["access_key"]), "secret_key": str(doc["secret_key"])}
+    creds = {
+        "access_key": "isk" + secrets.token_hex(8),
+        "secret_key": secrets.token_urlsafe(30),
+    }
+    _write_private(path, json.dumps(creds).encode())
+    return creds
+
+
+def resolved_settings(state: StackState) -> dict[str, dict[str, Any]]:
+    """The [component] tables every later command reads from stack.toml."""
+    if not (state.tansu and state.postgres and state.seaweed):
+        raise StackError("the embedded stack is not fully started")
+    return {
+        "kafka": {
+            "bootstrap_servers": state.tansu.bootstrap,
+            "security_protocol": "PLAINTEXT",
+            # Tansu joins groups slowly with librdkafka defaults (ARCHITECTURE.md 6.1).
+            "session_timeout_ms": 6000,
+            "heartbeat_interval_ms": 500,
+            "max_poll_interval_ms": 60000,
+            "compression": "none",
+        },
+        "postgres": {
+            "host": state.postgres.socket_dir,
+            "port": state.postgres.port,
+            "user": state.postgres.user,
+            "database": "inferstream",
+            # A unix socket owned by this data dir: TLS does not apply.
+            "sslmode": "disable",
+        },
+        "object_store": {
+            "endpoint": state.seaweed.endpoint,
+            "secure": False,
+            "access_key": state.seaweed.access_key,
+            "secret_key": state.seaweed.secret_key,
+            "bucket": state.seaweed.bucket,
+        },
+        "topology": {"environment": "embedded"},
+    }
+
+
+def up(data_dir: Path) -> StackState:
+    """Start whatever is not running, wait for health, write stack.json and stack.toml."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    state = StackState.load(data_dir)
+    with _stop_on_failure(state):
+        if not (state.seaweed and seaweed_healthy(state.seaweed)):
+            if state.seaweed:
+                stop_seaweed(state.seaweed.pid)
+            state.seaweed = start_seaweed(data_dir, **_credentials(data_dir), bucket=BUCKET)
+            state.save()
+        if not (state.postgres and postgres_healthy(state.postgres)):
+            state.postgres = start_postgres(data_dir)
+            state.save()
+        if not (state.tansu and tansu_healthy(state.tansu)):
+            if state.tansu:
+                stop_tansu(state.tansu.pid)
+            state.tansu = start_tansu(data_dir)
+            state.save()
+    _write_private(data_dir / STACK_FILE, tomli_w.dumps(resolved_settings(state)).encode())
+    return state
+
+
+@contextlib.contextmanager
+def _stop_on_failure(state: StackState) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        down(state.data_dir)
+        raise
+
+
+def down(data_dir: Path) -> list[str]:
+    """Stop every server of this data dir (data is kept); return what was stopped."""
+    state = StackState.load(data_dir)
+    stopped: list[str] = []
+    errors: list[str] = []
+    stops: list[tuple[str, Callable[[int | None], None], int | None]] = [
+        ("tansu", stop_tansu, state.tansu.pid if state.tansu else None),
+        ("postgres", stop_postgres, pg_pid_from_datadir(data_dir)),
+        ("seaweedfs", stop_seaweed, state.seaweed.pid if state.seaweed else None),
+    ]
+    for name, stop, pid in stops:
+        try:
+            stop(pid)
+            stopped.append(name)
+        except StackError as err:
+            errors.append(f"{name}: {err}")
+    (data_dir / STATE_FILE).unlink(missing_ok=True)
+    (data_dir / STACK_FILE).unlink(missing_ok=True)
+    if errors:
+        raise StackError("; ".join(errors))
+    return stopped
+
+
+@dataclass
+class ComponentStatus:
+    name: str
+    pid: int | None
+    endpoint: str
+    healthy: bool
+
+
+def status(data_dir: Path) -> list[ComponentStatus]:
+    state = StackState.load(data_dir)
+    return [
+        ComponentStatus(
+            "kafka (tansu)",
+            state.tansu.pid if state.tansu else None,
+            state.tansu.bootstrap if state.tansu else "-",
+            bool(state.tansu and tansu_healthy(state.tansu)),
+        ),
+        ComponentStatus(
+            "postgres (pgserver)",
+            state.postgres.pid if state.postgres else None,
+            f"{state.postgres.socket_dir}:{state.postgres.port}" if state.postgres else "-",
+            bool(state.postgres and postgres_healthy(state.postgres)),
+        ),
+        ComponentStatus(
+            "s3 (seaweedfs)",
+            state.seaweed.pid if state.seaweed else None,
+            f"http://{state.seaweed.endpoint}/{state.seaweed.bucket}" if state.seaweed else "-",
+            bool(state.seaweed and seaweed_healthy(state.seaweed)),
+        ),
+    ]

@@ -1,0 +1,115 @@
+"""Small helpers to run server binaries as detached processes and stop them for sure."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import psutil
+
+
+class StackError(RuntimeError):
+    """An embedded server could not be started, reached or stopped; the message says which."""
+
+
+def free_port(*, paired_offset: int | None = None) -> int:
+    """A currently free loopback TCP port (and, if asked, port+offset free too)."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if paired_offset is None:
+            return port
+        other = port + paired_offset
+        if other <= 65535 and port_is_free(other):
+            return port
+    raise StackError("no free loopback port found")
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    log_file: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path,
+) -> int:
+    """Start a server in its own session (Ctrl-C on the CLI does not reach it); return the pid."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
+    return proc.pid
+
+
+def is_alive(pid: int | None, name_hint: str) -> bool:
+    """True if pid runs a process whose name or command line mentions name_hint."""
+    if not pid:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return name_hint in proc.name() or any(name_hint in arg for arg in proc.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def stop_process(pid: int | None, name_hint: str, *, sig: int, grace_s: float) -> None:
+    """Send sig, wait up to grace_s, then SIGKILL; returns once the process is gone."""
+    if not is_alive(pid, name_hint):
+        return
+    assert pid is not None
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+    if not wait_until(lambda: not is_alive(pid, name_hint), grace_s):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        if not wait_until(lambda: not is_alive(pid, name_hint), 10.0):
+            raise StackError(f"process {pid} ({name_hint}) survived SIGKILL")
+    reap(pid)
+
+
+def reap(pid: int) -> None:
+    """Collect the exit status if pid is our child, so no zombie is left."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float, interval_s: float = 0.1) -> bool:
+    """Poll check() until it is true or the deadline passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if check():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval_s)
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

