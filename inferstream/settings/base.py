@@ -10,6 +10,7 @@ writes into the data directory, then the defaults.
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -17,9 +18,9 @@ from typing import Any, ClassVar, Self
 from pydantic import ValidationError
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
 CONFIG_ENV = "INFERSTREAM_CONFIG"
@@ -52,6 +53,18 @@ def config_files() -> list[Path]:
     return files
 
 
+def read_table(path: Path, section: str) -> dict[str, Any]:
+    """The [section] table of a TOML file ({} when absent); a broken file is a clear error."""
+    try:
+        document = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise SettingsError(f"{path}: not a readable TOML file: {err}") from None
+    table = document.get(section, {})
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: [{section}] must be a table")
+    return table
+
+
 class ComponentSettings(BaseSettings):
     """Base for one component's settings; subclasses set ``section`` and the env prefix."""
 
@@ -69,11 +82,8 @@ class ComponentSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         for path in config_files():
-            sources.append(
-                TomlConfigSettingsSource(
-                    settings_cls, toml_file=path, toml_table_header=(cls.section,)
-                )
-            )
+            table = read_table(path, cls.section)
+            sources.append(InitSettingsSource(settings_cls, init_kwargs=table))
         return tuple(sources)
 
     @classmethod
