@@ -116,6 +116,10 @@ def _to_envelope(
                 result.invalid.append(Invalid(line, key, "unknown envelope field"))
             return None
         payload, options = row["payload"], {k: v for k, v in row.items() if k != "payload"}
+        if not isinstance(payload, dict):
+            kind = type(payload).__name__
+            result.invalid.append(Invalid(line, "payload", f"expected a JSON object, got {kind}"))
+            return None
     else:
         options = {"submission_id": row.pop("submission_id")} if "submission_id" in row else {}
         payload = row

@@ -37,15 +37,17 @@ def test_each_invalid_line_is_reported_with_its_number_and_field() -> None:
         _line([1, 2]),
         _line({"payload": GOOD, "colour": "red"}),
         _line({**GOOD, "severity": "high"}),
+        _line({"payload": orjson.dumps(GOOD).decode()}),
     ]
     parsed = parse_records(lines, "bug_report", "jsonl")
     rendered = [item.render("f.jsonl") for item in parsed.invalid]
-    assert parsed.invalid_lines == [2, 3, 4, 5, 6]
+    assert parsed.invalid_lines == [2, 3, 4, 5, 6, 7]
     assert rendered[0].startswith("f.jsonl:2: (line): not valid JSON")
     assert any(r.startswith("f.jsonl:3: payload.title:") for r in rendered)
     assert any(r.startswith("f.jsonl:4: (line): expected a JSON object") for r in rendered)
     assert any(r.startswith("f.jsonl:5: colour: unknown envelope field") for r in rendered)
     assert any(r.startswith("f.jsonl:6: payload.severity:") for r in rendered)
+    assert any(r.startswith("f.jsonl:7: payload: expected a JSON object, got str") for r in rendered)
     assert len(parsed.valid) == 1
 
 
