@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check inferstream tests benchmarks
-	$(BIN)/ruff format --check inferstream tests benchmarks
+	$(BIN)/ruff check inferstream tests $(wildcard benchmarks)
+	$(BIN)/ruff format --check inferstream tests $(wildcard benchmarks)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy inferstream

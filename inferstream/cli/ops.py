@@ -21,7 +21,7 @@ from inferstream.topology import (
     observe,
 )
 
-console = Console()
+console = Console(soft_wrap=True)
 topology_app = typer.Typer(help="Topics, partitions and retention as code.", no_args_is_help=True)
 db_app = typer.Typer(help="Postgres schema migrations.", no_args_is_help=True)
 schemas_app = typer.Typer(help="JSON Schema files of the wire contract.", no_args_is_help=True)

@@ -24,8 +24,8 @@ from inferstream.client import Publisher, guess_format, parse_records, subscribe
 from inferstream.schemas import get_task
 from inferstream.settings import KafkaSettings
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 EXIT_INVALID = 2
 
 

@@ -17,7 +17,7 @@ from inferstream.settings import KafkaSettings, PostgresSettings, data_dir
 from inferstream.stack.manager import resolved_settings
 from inferstream.storage import migrate
 
-console = Console()
+console = Console(soft_wrap=True)
 DEMO_FILE = Path("examples/bug_reports.jsonl")
 
 
