@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -29,3 +30,7 @@ class WorkerSettings(ComponentSettings):
     dlq_max_per_minute: int = Field(1_000, ge=1)
     shutdown_grace_s: float = Field(30.0, ge=0, le=3_600)
     log_level: LogLevel = "INFO"
+    # Where built model bundles (ONNX graphs) are cached; default: <data dir>/models.
+    models_dir: Path | None = None
+    # Write each result as JSON to the object store (artifacts/<task>/<result_id>/).
+    sink_artifacts: bool = True

@@ -58,6 +58,7 @@ class BugReportResult(ResultBase):
     similar: Annotated[list[SimilarReport], Field(max_length=50)] = Field(default_factory=list)
     content_sha256: Sha256Hex
     embedding: Annotated[list[FiniteFloat], Field(max_length=4096)] | None = None
+    tokenizer_version: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
     @model_validator(mode="after")
     def _duplicate_of_consistent(self) -> BugReportResult:

@@ -1,0 +1,66 @@
+"""`inferstream worker <stage>|all --task T`."""
+
+from __future__ import annotations
+
+import signal
+import time
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from inferstream.settings import data_dir
+from inferstream.topology import STAGES
+from inferstream.workers.launch import run_stage
+from inferstream.workers.supervisor import Supervisor
+
+console = Console(soft_wrap=True, stderr=True)
+
+
+def worker_cmd(
+    stage: Annotated[str, typer.Argument(help="enrich, infer, sink, or all")],
+    task: Annotated[str, typer.Option(help="The task whose stage to run.")] = "bug_report",
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Port of /health, /ready, /metrics (0: any free one)."),
+    ] = None,
+    replicas: Annotated[int, typer.Option(help="With `all`: processes per stage.")] = 1,
+) -> None:
+    """Run one stage as a consumer-group member, or every stage as separate processes."""
+    if stage == "all":
+        _run_all(task, replicas)
+        return
+    if stage not in STAGES:
+        raise typer.BadParameter(f"must be one of {', '.join(STAGES)} or all", param_hint="STAGE")
+    run_stage(stage, task, metrics_port)
+
+
+def _run_all(task: str, replicas: int) -> None:
+    supervisor = Supervisor(task, replicas, log_dir=data_dir() / "logs")
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    supervisor.start()
+    console.print(
+        f"running {', '.join(supervisor.procs)} for {task}; logs in {data_dir() / 'logs'}",
+        highlight=False,
+    )
+    while not stopping:
+        failed = supervisor.failed()
+        if failed:
+            console.print(f"[red]worker exited:[/] {failed}; stopping the others")
+            supervisor.stop()
+            raise typer.Exit(1)
+        time.sleep(0.5)
+    codes = supervisor.stop()
+    console.print(f"stopped: {codes}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker_cmd)

@@ -1,0 +1,64 @@
+"""Duplicate verdicts from nearest neighbours (pure). Seed 001 thresholds by default:
+cosine >= 0.85 -> duplicate, >= 0.70 -> possible_duplicate (pending review), else unique."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from inferstream.schemas.tasks.bug_report import DuplicateStatus
+
+
+@dataclass(frozen=True)
+class DedupThresholds:
+    duplicate: float = 0.85
+    possible: float = 0.70
+    top_k: int = 5
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: DuplicateStatus
+    duplicate_of: str | None
+    similar: tuple[tuple[str, float], ...]
+
+
+def merge_candidates(
+    own_id: str,
+    indexed: Sequence[tuple[str, float]],
+    in_batch: Sequence[tuple[str, float]],
+    top_k: int,
+) -> list[tuple[str, float]]:
+    """Best score per id, self excluded, best first (ties by id for determinism)."""
+    best: dict[str, float] = {}
+    for other, score in (*indexed, *in_batch):
+        if other != own_id and score > best.get(other, -2.0):
+            best[other] = score
+    ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))
+    return ranked[:top_k]
+
+
+def classify(similar: Sequence[tuple[str, float]], thresholds: DedupThresholds) -> Verdict:
+    if not similar:
+        return Verdict("unique", None, ())
+    best_id, best = similar[0]
+    clipped = tuple((sid, float(min(1.0, max(-1.0, score)))) for sid, score in similar)
+    if best >= thresholds.duplicate:
+        return Verdict("duplicate", best_id, clipped)
+    if best >= thresholds.possible:
+        return Verdict("possible_duplicate", best_id, clipped)
+    return Verdict("unique", None, clipped)
+
+
+def in_batch_scores(
+    vectors: npt.NDArray[np.float32], ids: Sequence[str], index: int
+) -> list[tuple[str, float]]:
+    """Cosine of item `index` to the items before it in the same batch (arrival order), so
+    duplicates submitted together are found too."""
+    if index == 0:
+        return []
+    scores = vectors[:index] @ vectors[index]
+    return [(ids[i], float(scores[i])) for i in range(index)]

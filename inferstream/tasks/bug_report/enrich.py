@@ -1,0 +1,52 @@
+"""bug_report enrichment: quality verdict, canonical text and its hash (pure)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from inferstream.schemas import BugReportPayload, Envelope
+from inferstream.tasks.bug_report.quality import (
+    QualityPolicy,
+    assess,
+    canonical_text,
+    content_sha256,
+)
+from inferstream.tasks.plugin import Rejection
+
+MAX_CANONICAL_CHARS = 40_000
+SEED_POLICY = QualityPolicy()
+
+
+class BugReportEnrichment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    canonical_text: Annotated[str, Field(min_length=1, max_length=MAX_CANONICAL_CHARS)]
+    content_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    quality_score: Annotated[float, Field(ge=0, le=1)]
+    quality_flags: list[str]
+    low_quality: bool
+    product: str
+    component: str
+
+
+def enrich(
+    envelope: Envelope[Any], policy: QualityPolicy = SEED_POLICY
+) -> BugReportEnrichment | Rejection:
+    payload = envelope.payload
+    if not isinstance(payload, BugReportPayload):
+        return Rejection(f"payload is {type(payload).__name__}, expected BugReportPayload")
+    text = canonical_text(payload)
+    if not text:
+        return Rejection("title and description are empty after normalisation")
+    verdict = assess(payload, policy)
+    return BugReportEnrichment(
+        canonical_text=text[:MAX_CANONICAL_CHARS],
+        content_sha256=content_sha256(text),
+        quality_score=verdict.score,
+        quality_flags=list(verdict.flags),
+        low_quality=verdict.low_quality,
+        product=payload.product,
+        component=payload.component,
+    )

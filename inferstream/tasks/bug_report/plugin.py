@@ -1,0 +1,131 @@
+"""The bug_report task plug-in (seed 001): quality gate, MiniLM-L6 embeddings, duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import orjson
+import psycopg
+from pgvector.psycopg import register_vector
+from pydantic import BaseModel
+
+from inferstream.schemas import BugReportResult, Envelope, ResultBase
+from inferstream.settings import PostgresSettings
+from inferstream.tasks.bug_report.enrich import BugReportEnrichment, enrich
+from inferstream.tasks.bug_report.inferer import BugReportInferer
+from inferstream.tasks.bug_report.metrics import BUG_SUBMISSIONS, LOW_QUALITY
+from inferstream.tasks.plugin import InferContext, Inferer, Rejection, ResultTable
+
+TABLE = ResultTable(
+    name="results_bug_report",
+    columns=(
+        "result_id",
+        "submission_id",
+        "model_name",
+        "model_version",
+        "tokenizer_version",
+        "quality_score",
+        "quality_flags",
+        "low_quality",
+        "duplicate_status",
+        "duplicate_of",
+        "similar_items",
+        "content_sha256",
+        "embedding",
+        "produced_at",
+        "submitted_at",
+    ),
+    types=(
+        "text",
+        "text",
+        "text",
+        "text",
+        "text",
+        "float4",
+        "text[]",
+        "bool",
+        "text",
+        "text",
+        "jsonb",
+        "text",
+        "vector",
+        "timestamptz",
+        "timestamptz",
+    ),
+)
+
+
+class BugReportPlugin:
+    name = "bug_report"
+    enrichment_model: type[BaseModel] = BugReportEnrichment
+    table = TABLE
+
+    def enrich(self, envelope: Envelope[Any]) -> BaseModel | Rejection:
+        outcome = enrich(envelope)
+        if isinstance(outcome, BugReportEnrichment):
+            BUG_SUBMISSIONS.inc()
+            if outcome.low_quality:
+                LOW_QUALITY.inc()
+        return outcome
+
+    def load_inferer(self, context: InferContext) -> Inferer:
+        return BugReportInferer(context)
+
+    def history(self, postgres: PostgresSettings) -> Sequence[ResultBase]:
+        """Every stored embedding, to rebuild the kNN index on start."""
+        columns = [c for c in TABLE.columns if c != "submitted_at"]
+        with psycopg.connect(postgres.conninfo()) as conn:
+            register_vector(conn)
+            cursor = conn.execute(f"SELECT {', '.join(columns)} FROM {TABLE.name}")
+            rows = [dict(zip(columns, row, strict=True)) for row in cursor]
+        return [_from_row(row) for row in rows]
+
+    def row(self, result: ResultBase, submitted_at: datetime | None) -> tuple[Any, ...]:
+        if not isinstance(result, BugReportResult):
+            raise TypeError(f"expected BugReportResult, got {type(result).__name__}")
+        if result.embedding is None:
+            raise ValueError(f"result {result.result_id} has no embedding")
+        return (
+            result.result_id,
+            result.submission_id,
+            result.model_name,
+            result.model_version,
+            result.tokenizer_version,
+            result.quality_score,
+            result.quality_flags,
+            result.low_quality,
+            result.duplicate_status,
+            result.duplicate_of,
+            orjson.dumps([s.model_dump() for s in result.similar]).decode(),
+            result.content_sha256,
+            np.asarray(result.embedding, dtype=np.float32),
+            result.produced_at,
+            submitted_at,
+        )
+
+
+def _from_row(row: dict[str, Any]) -> BugReportResult:
+    return BugReportResult(
+        result_id=row["result_id"],
+        submission_id=row["submission_id"],
+        schema_version=1,
+        model_name=row["model_name"],
+        model_version=row["model_version"],
+        tokenizer_version=row["tokenizer_version"],
+        produced_at=row["produced_at"],
+        quality_score=row["quality_score"],
+        quality_flags=row["quality_flags"],
+        low_quality=row["low_quality"],
+        duplicate_status=row["duplicate_status"],
+        duplicate_of=row["duplicate_of"],
+        similar=row["similar_items"],
+        content_sha256=row["content_sha256"],
+        embedding=[float(x) for x in row["embedding"]],
+    )
+
+
+def plugin() -> BugReportPlugin:
+    return BugReportPlugin()

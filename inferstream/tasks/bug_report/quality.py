@@ -1,0 +1,82 @@
+"""Seed 001 quality gate, as pure rules.
+
+Seed values: MIN_DESCRIPTION_LENGTH=20, REQUIRE_REPRO_STEPS=True, REQUIRE_LOGS=False,
+MIN_QUALITY_SCORE=0.6. A report starts at 1.0; each failed rule lowers the score and adds
+its flag. A score below the minimum marks the report ``low_quality``: it is kept and
+processed (dedup still runs), never rejected for quality alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from inferstream.schemas import BugReportPayload
+
+_SPACE = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+@dataclass(frozen=True)
+class QualityPolicy:
+    min_description_length: int = 20
+    require_steps: bool = True
+    require_logs: bool = False
+    min_score: float = 0.6
+    min_title_length: int = 10
+
+
+# flag -> how much it lowers the score
+PENALTIES: dict[str, float] = {
+    "description_too_short": 0.4,
+    "missing_steps_to_reproduce": 0.3,
+    "missing_logs": 0.2,
+    "title_too_short": 0.1,
+}
+
+
+@dataclass(frozen=True)
+class QualityVerdict:
+    score: float
+    flags: tuple[str, ...]
+    low_quality: bool
+
+
+def normalise(text: str) -> str:
+    """NFC, no control characters, runs of spaces collapsed, at most one blank line."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    text = _SPACE.sub(" ", text)
+    lines = [line.strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def assess(payload: BugReportPayload, policy: QualityPolicy | None = None) -> QualityVerdict:
+    policy = policy or QualityPolicy()
+    flags: list[str] = []
+    if len(normalise(payload.description)) < policy.min_description_length:
+        flags.append("description_too_short")
+    if policy.require_steps and not normalise(payload.steps_to_reproduce):
+        flags.append("missing_steps_to_reproduce")
+    if policy.require_logs and not normalise(payload.logs):
+        flags.append("missing_logs")
+    if len(normalise(payload.title)) < policy.min_title_length:
+        flags.append("title_too_short")
+    score = round(max(0.0, 1.0 - sum(PENALTIES[flag] for flag in flags)), 4)
+    return QualityVerdict(score, tuple(flags), score < policy.min_score)
+
+
+def canonical_text(payload: BugReportPayload) -> str:
+    """The text that is embedded and hashed: title, description and steps, normalised."""
+    parts = [normalise(payload.title), normalise(payload.description)]
+    steps = normalise(payload.steps_to_reproduce)
+    if steps:
+        parts.append(steps)
+    return "\n".join(parts)
+
+
+def content_sha256(text: str) -> str:
+    """Hash of the canonical text, case-folded so trivial re-posts hash alike."""
+    return hashlib.sha256(text.casefold().encode()).hexdigest()

@@ -1,0 +1,119 @@
+"""The task plug-in contract: what a task gives the generic enrich, infer and sink drivers.
+
+A task = input schema (schemas/) + enrich rules + an inferer (model bundle) + a result -> row
+mapping for its Postgres table. Stage drivers see only this protocol; tasks are found through
+the ``inferstream.tasks`` entry-point group, so adding a task touches no stage or runtime code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from inferstream.schemas import Envelope, ResultBase
+from inferstream.settings import PostgresSettings
+
+ENTRY_POINT_GROUP = "inferstream.tasks"
+
+
+class EnrichedMessage(BaseModel):
+    """The value on ``enriched.<task>``: the validated envelope plus the task's enrichment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    envelope: dict[str, Any]
+    enrichment: dict[str, Any]
+    enriched_at: datetime
+
+
+@dataclass(frozen=True)
+class EnrichedItem:
+    envelope: Envelope[Any]
+    enrichment: BaseModel
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Enrich refuses the submission; it goes to the dead-letter topic with this reason."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class InferContext:
+    models_dir: Path
+    postgres: PostgresSettings
+    max_batch_items: int
+    max_batch_tokens: int
+
+
+@dataclass(frozen=True)
+class ResultTable:
+    """Where the sink writes a task's results: table, columns and their Postgres types."""
+
+    name: str
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+
+
+class Inferer(Protocol):
+    model_name: str
+    model_version: str
+
+    def cost(self, item: EnrichedItem) -> int: ...
+
+    def prepare(self, items: Sequence[EnrichedItem]) -> object: ...
+
+    def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultBase]:
+        """One result per item, in order. Raise PoisonBatchError when the model failed on the
+        batch (the runtime bisects), TransientError when a dependency is unavailable."""
+        ...
+
+    def observe(self, results: Sequence[ResultBase]) -> None:
+        """Results that are now durable on the result topic (own or another worker's)."""
+        ...
+
+    def ready(self) -> tuple[bool, str]: ...
+
+
+class TaskPlugin(Protocol):
+    name: str
+    enrichment_model: type[BaseModel]
+    table: ResultTable
+
+    def enrich(self, envelope: Envelope[Any]) -> BaseModel | Rejection: ...
+
+    def load_inferer(self, context: InferContext) -> Inferer: ...
+
+    def history(self, postgres: PostgresSettings) -> Sequence[ResultBase]:
+        """Results already in Postgres (to rebuild in-memory state such as a kNN index)."""
+        ...
+
+    def row(self, result: ResultBase, submitted_at: datetime | None) -> tuple[Any, ...]:
+        """The table row of a result, in ``table.columns`` order."""
+        ...
+
+
+class UnknownPluginError(LookupError):
+    pass
+
+
+def load_plugin(task: str) -> TaskPlugin:
+    """The plug-in registered for task under the ``inferstream.tasks`` entry points."""
+    found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    if task not in found:
+        known = ", ".join(sorted(found)) or "none"
+        raise UnknownPluginError(f"no pipeline plug-in for task {task!r} (installed: {known})")
+    factory = found[task].load()
+    plugin: TaskPlugin = factory()
+    return plugin
+
+
+def installed_plugins() -> list[str]:
+    return sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))

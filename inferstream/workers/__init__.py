@@ -1,0 +1,1 @@
+"""Stage workers, in flow order: enrich -> infer -> sink, on the shared runtime."""

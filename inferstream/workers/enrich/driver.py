@@ -1,0 +1,93 @@
+"""The enrich stage: validate envelope and payload, apply the task's rules, forward or reject."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+import orjson
+from pydantic import ValidationError
+
+from inferstream.schemas import (
+    CONTENT_TYPE,
+    DecodeError,
+    decode_envelope,
+    format_validation_error,
+    get_task,
+)
+from inferstream.tasks.plugin import EnrichedMessage, Rejection, TaskPlugin
+from inferstream.topology import topic_name
+from inferstream.workers.runtime.headers import forward_headers
+from inferstream.workers.runtime.records import Emit, InRecord, Outcome, OutMessage, Reject
+from inferstream.workers.runtime.watermark import Position
+
+
+def describe_invalid(err: ValidationError) -> str:
+    return "; ".join(f"{where}: {message}" for where, message in format_validation_error(err))
+
+
+class EnrichLogic:
+    stage = "enrich"
+
+    def __init__(self, plugin: TaskPlugin) -> None:
+        self.plugin = plugin
+        self.task = plugin.name
+        self.contract = get_task(plugin.name)
+        self.output_topic = topic_name("enriched", self.task)
+
+    @property
+    def input_topics(self) -> Sequence[str]:
+        return [topic_name("submissions", self.task)]
+
+    def cost(self, record: InRecord) -> int:
+        return 1
+
+    def prepare(self, batch: Sequence[InRecord]) -> object:
+        return None
+
+    def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
+        return [self.enrich_one(record) for record in batch]
+
+    def enrich_one(self, record: InRecord) -> Outcome:
+        key = record.key.decode(errors="replace") if record.key else None
+        content_type = record.header("content-type")
+        if content_type is not None and content_type.split(";")[0].strip() != CONTENT_TYPE:
+            return Reject(f"unsupported content-type {content_type!r}", submission_id=key)
+        try:
+            envelope = decode_envelope(self.task, record.value)
+        except DecodeError as err:
+            return Reject(f"malformed JSON: {err}", submission_id=key)
+        except ValidationError as err:
+            return Reject(f"schema violation: {describe_invalid(err)}", submission_id=key)
+        if key is not None and key != envelope.submission_id:
+            return Reject(
+                f"message key {key!r} is not the submission_id {envelope.submission_id!r}",
+                submission_id=envelope.submission_id,
+            )
+        enrichment = self.plugin.enrich(envelope)
+        if isinstance(enrichment, Rejection):
+            return Reject(enrichment.reason, submission_id=envelope.submission_id)
+        message = EnrichedMessage(
+            envelope=envelope.model_dump(mode="json"),
+            enrichment=enrichment.model_dump(mode="json"),
+            enriched_at=datetime.now(UTC),
+        )
+        out = OutMessage(
+            self.output_topic,
+            envelope.submission_id.encode(),
+            orjson.dumps(message.model_dump(mode="json")),
+            forward_headers(record, envelope.schema_version, envelope.produced_at),
+        )
+        return Emit((out,))
+
+    def after_durable(self, batch: Sequence[InRecord], outcomes: Sequence[Outcome]) -> None:
+        return None
+
+    def initial_offsets(self, positions: Sequence[Position]) -> Mapping[Position, int] | None:
+        return None
+
+    def ready(self) -> tuple[bool, str]:
+        return True, "ok"
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,124 @@
+"""The infer stage: micro-batches of enriched records through the task's model, results out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import orjson
+from pydantic import ValidationError
+
+from inferstream.schemas import ResultBase, encode, get_task
+from inferstream.settings import KafkaSettings, PostgresSettings
+from inferstream.tasks.plugin import EnrichedItem, EnrichedMessage, Inferer, TaskPlugin
+from inferstream.topology import group_id, topic_name
+from inferstream.workers.infer.follower import ResultFollower, sink_offsets
+from inferstream.workers.runtime.headers import SUBMITTED_AT, forward_headers
+from inferstream.workers.runtime.records import Emit, InRecord, Outcome, OutMessage, Reject
+from inferstream.workers.runtime.watermark import Position
+
+Key = tuple[str, int, int]
+
+
+@dataclass
+class _Prepared:
+    decoded: list[EnrichedItem | Reject]
+    items: list[EnrichedItem]
+    model_input: object
+
+
+class InferLogic:
+    stage = "infer"
+
+    def __init__(
+        self,
+        plugin: TaskPlugin,
+        inferer: Inferer,
+        kafka: KafkaSettings,
+        postgres: PostgresSettings,
+        group_prefix: str,
+    ) -> None:
+        self.plugin = plugin
+        self.task = plugin.name
+        self.inferer = inferer
+        self.contract = get_task(plugin.name)
+        self.output_topic = topic_name("results", self.task)
+        self._decoded: dict[Key, EnrichedItem | Reject] = {}
+        self._produced: dict[int, list[ResultBase]] = {}
+        # Rebuild state: what Postgres holds, then the result topic from the sink's offsets on.
+        inferer.observe(plugin.history(postgres))
+        start = sink_offsets(postgres, group_id("sink", self.task, group_prefix), self.output_topic)
+        self.follower = ResultFollower(kafka, self.output_topic, self.task, start, inferer.observe)
+        self.follower.start()
+
+    @property
+    def input_topics(self) -> Sequence[str]:
+        return [topic_name("enriched", self.task)]
+
+    def _decode(self, record: InRecord) -> EnrichedItem | Reject:
+        key = (record.topic, record.partition, record.offset)
+        cached = self._decoded.pop(key, None)
+        if cached is not None:
+            return cached
+        try:
+            message = EnrichedMessage.model_validate(orjson.loads(record.value))
+            envelope = self.contract.envelope_model.model_validate(message.envelope)
+            enrichment = self.plugin.enrichment_model.model_validate(message.enrichment)
+        except (orjson.JSONDecodeError, ValidationError) as err:
+            sid = record.key.decode(errors="replace") if record.key else None
+            return Reject(f"undecodable enriched record: {err}"[:2000], submission_id=sid)
+        return EnrichedItem(envelope, enrichment)
+
+    def cost(self, record: InRecord) -> int:
+        item = self._decode(record)
+        self._decoded[(record.topic, record.partition, record.offset)] = item
+        return 1 if isinstance(item, Reject) else self.inferer.cost(item)
+
+    def prepare(self, batch: Sequence[InRecord]) -> object:
+        decoded = [self._decode(record) for record in batch]
+        items = [d for d in decoded if isinstance(d, EnrichedItem)]
+        return _Prepared(decoded, items, self.inferer.prepare(items))
+
+    def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
+        if not isinstance(prepared, _Prepared):
+            raise TypeError("prepare() output expected")
+        items, decoded = prepared.items, prepared.decoded
+        results = iter(self.inferer.run(items, prepared.model_input) if items else [])
+        outcomes: list[Outcome] = []
+        produced: list[ResultBase] = []
+        for record, item in zip(batch, decoded, strict=True):
+            if isinstance(item, Reject):
+                outcomes.append(item)
+                continue
+            result = next(results)
+            produced.append(result)
+            outcomes.append(Emit((self._message(record, result),)))
+        self._produced[id(batch)] = produced
+        return outcomes
+
+    def _message(self, record: InRecord, result: ResultBase) -> OutMessage:
+        return OutMessage(
+            self.output_topic,
+            result.submission_id.encode(),
+            encode(result),
+            forward_headers(record, result.schema_version, record.header(SUBMITTED_AT)),
+        )
+
+    def after_durable(self, batch: Sequence[InRecord], outcomes: Sequence[Outcome]) -> None:
+        # Own results go into the index as soon as they are on the topic (same-batch and
+        # next-batch duplicates), without waiting for the follower to read them back.
+        produced = self._produced.pop(id(batch), [])
+        self._produced.clear()
+        if produced:
+            self.inferer.observe(produced)
+
+    def initial_offsets(self, positions: Sequence[Position]) -> Mapping[Position, int] | None:
+        return None
+
+    def ready(self) -> tuple[bool, str]:
+        if not self.follower.caught_up.is_set():
+            return False, "reading the result topic tail"
+        return self.inferer.ready()
+
+    def close(self) -> None:
+        self.follower.stop()

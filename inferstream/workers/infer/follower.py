@@ -1,0 +1,94 @@
+"""Keeps an infer worker's in-memory state (the kNN index) in step with everything already
+produced: rebuilt from Postgres on start, then the result topic from the sink's stored offsets
+(the not-yet-sunk tail) and onwards, so results of other infer workers are seen too."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+
+import psycopg
+import structlog
+from confluent_kafka import Consumer, KafkaError, TopicPartition
+from pydantic import ValidationError
+
+from inferstream.schemas import DecodeError, ResultBase, decode_result
+from inferstream.settings import KafkaSettings, PostgresSettings
+
+log = structlog.get_logger("inferstream.infer.follower")
+OFFSET_BEGINNING = -2
+IDLE_POLLS_CAUGHT_UP = 4
+
+
+def sink_offsets(postgres: PostgresSettings, sink_group: str, topic: str) -> dict[int, int]:
+    with psycopg.connect(postgres.conninfo()) as conn:
+        rows = conn.execute(
+            "SELECT partition, next_offset FROM consumer_offsets "
+            "WHERE group_id = %s AND topic = %s",
+            (sink_group, topic),
+        ).fetchall()
+    return {int(p): int(o) for p, o in rows}
+
+
+class ResultFollower:
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        topic: str,
+        task: str,
+        start_offsets: dict[int, int],
+        observe: Callable[[Sequence[ResultBase]], None],
+    ) -> None:
+        self.topic = topic
+        self.task = task
+        self.observe = observe
+        config = kafka.consumer_config(f"inferstream.follow.{task}.{uuid.uuid4().hex[:8]}")
+        self.consumer = Consumer({**config, "enable.partition.eof": True})
+        metadata = self.consumer.list_topics(topic, timeout=15)
+        partitions = sorted(metadata.topics[topic].partitions)
+        self.consumer.assign(
+            [TopicPartition(topic, p, start_offsets.get(p, OFFSET_BEGINNING)) for p in partitions]
+        )
+        self._at_end: set[int] = set()
+        self._partitions = set(partitions)
+        self.caught_up = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="result-follower", daemon=True)
+
+    def start(self, catch_up_timeout_s: float = 60.0) -> None:
+        """Start following and wait (bounded) until the existing tail has been read."""
+        self._thread.start()
+        if not self.caught_up.wait(catch_up_timeout_s):
+            log.warning("result tail not fully read before starting", timeout_s=catch_up_timeout_s)
+
+    def _loop(self) -> None:
+        idle = 0
+        while not self._stop.is_set():
+            messages = self.consumer.consume(num_messages=500, timeout=0.5)
+            results: list[ResultBase] = []
+            for msg in messages:
+                error = msg.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        self._at_end.add(int(msg.partition() or 0))
+                    continue
+                try:
+                    value = msg.value()
+                    results.append(
+                        decode_result(self.task, value if isinstance(value, bytes) else b"")
+                    )
+                except (DecodeError, ValidationError):
+                    continue  # the sink dead-letters it; the index just skips it
+            if results:
+                self.observe(results)
+            idle = 0 if messages else idle + 1
+            # At the end of every partition, or (watermarks of the embedded broker being
+            # approximate) after a few empty polls in a row.
+            if self._at_end >= self._partitions or idle >= IDLE_POLLS_CAUGHT_UP:
+                self.caught_up.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.consumer.close()

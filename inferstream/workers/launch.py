@@ -1,0 +1,83 @@
+"""Start one stage of one task in this process: settings, plug-in, health server, runner."""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+
+import structlog
+
+from inferstream.observability import configure_logging
+from inferstream.settings import (
+    KafkaSettings,
+    ObjectStoreSettings,
+    PostgresSettings,
+    WorkerSettings,
+    data_dir,
+)
+from inferstream.storage import ObjectStore
+from inferstream.tasks.plugin import InferContext, load_plugin
+from inferstream.topology import STAGES, group_id
+from inferstream.workers.enrich.driver import EnrichLogic
+from inferstream.workers.infer.driver import InferLogic
+from inferstream.workers.runtime.health import HealthState, serve
+from inferstream.workers.runtime.logic import StageLogic
+from inferstream.workers.runtime.runner import StageRunner
+from inferstream.workers.sink.driver import SinkLogic
+from inferstream.workers.sink.writer import PostgresSinkWriter
+
+log = structlog.get_logger("inferstream.worker")
+
+
+def build_logic(
+    stage: str,
+    task: str,
+    kafka: KafkaSettings,
+    worker: WorkerSettings,
+    postgres: PostgresSettings,
+) -> StageLogic:
+    plugin = load_plugin(task)
+    if stage == "enrich":
+        return EnrichLogic(plugin)
+    if stage == "infer":
+        context = InferContext(
+            models_dir=worker.models_dir or data_dir() / "models",
+            postgres=postgres,
+            max_batch_items=worker.batch_max_items,
+            max_batch_tokens=worker.batch_max_cost,
+        )
+        return InferLogic(
+            plugin, plugin.load_inferer(context), kafka, postgres, worker.group_prefix
+        )
+    if stage == "sink":
+        writer = PostgresSinkWriter(
+            postgres.conninfo(), plugin.table, group_id("sink", task, worker.group_prefix), task
+        )
+        objects = ObjectStore(ObjectStoreSettings.load()) if worker.sink_artifacts else None
+        return SinkLogic(plugin, writer, objects)
+    raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+
+
+def run_stage(stage: str, task: str, metrics_port: int | None = None) -> None:
+    kafka, worker, postgres = KafkaSettings.load(), WorkerSettings.load(), PostgresSettings.load()
+    configure_logging(worker.log_level)
+    structlog.contextvars.bind_contextvars(stage=stage, task=task)
+    health = HealthState(stale_after_s=max(30.0, kafka.max_poll_interval_ms / 1000))
+    port = worker.metrics_port if metrics_port is None else metrics_port
+    server = serve(health, worker.metrics_host, port)
+    log.info("health and metrics", url=f"http://{worker.metrics_host}:{server.server_port}")
+    health.ready_check = lambda: (False, "loading the stage")
+    logic = build_logic(stage, task, kafka, worker, postgres)
+    health.ready_check = logic.ready
+    runner = StageRunner(logic, group_id(stage, task, worker.group_prefix), kafka, worker, health)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        log.info("stopping: finishing the batch in flight", signal=signal.Signals(signum).name)
+        runner.request_stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        runner.run()
+    finally:
+        server.shutdown()

@@ -1,0 +1,61 @@
+"""/health, /ready and /metrics for one worker process (a small threaded HTTP server)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+
+class HealthState:
+    """Updated by the poll loop; read by the HTTP handler."""
+
+    def __init__(self, stale_after_s: float) -> None:
+        self.stale_after_s = stale_after_s
+        self.last_progress = time.monotonic()
+        self.ready_check: Callable[[], tuple[bool, str]] = lambda: (False, "starting")
+
+    def progressed(self) -> None:
+        self.last_progress = time.monotonic()
+
+    def alive(self) -> tuple[bool, str]:
+        age = time.monotonic() - self.last_progress
+        if age > self.stale_after_s:
+            return False, f"poll loop stalled for {age:.0f}s"
+        return True, "ok"
+
+
+def serve(state: HealthState, host: str, port: int) -> ThreadingHTTPServer:
+    """Start serving in a daemon thread; port 0 picks a free one (see server.server_port)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/metrics":
+                self._send(200, generate_latest(), CONTENT_TYPE_LATEST)
+            elif self.path == "/health":
+                ok, why = state.alive()
+                self._send(200 if ok else 503, why.encode())
+            elif self.path == "/ready":
+                ok, why = state.ready_check()
+                self._send(200 if ok else 503, (b"ready" if ok else b"degraded: " + why.encode()))
+            else:
+                self._send(404, b"not found")
+
+        def _send(self, code: int, body: bytes, ctype: str = "text/plain; charset=utf-8") -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return  # probes every few seconds would flood the JSON logs
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="health-http", daemon=True).start()
+    return server

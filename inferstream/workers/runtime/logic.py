@@ -1,0 +1,45 @@
+"""The contract between the generic stage runner and a stage driver (enrich, infer, sink)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from inferstream.workers.runtime.records import InRecord, Outcome
+from inferstream.workers.runtime.watermark import Position
+
+
+class StageLogic(Protocol):
+    stage: str
+    task: str
+
+    @property
+    def input_topics(self) -> Sequence[str]: ...
+
+    def cost(self, record: InRecord) -> int:
+        """Batch cost of one record (tokens, pixels, or 1)."""
+        ...
+
+    def prepare(self, batch: Sequence[InRecord]) -> object:
+        """CPU-side preparation (decode, tokenise) that may overlap the previous batch's run."""
+        ...
+
+    def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
+        """One outcome per record, in order. Raise TransientError when a dependency fails,
+        PoisonBatchError when the batch as a whole failed and should be bisected."""
+        ...
+
+    def after_durable(self, batch: Sequence[InRecord], outcomes: Sequence[Outcome]) -> None:
+        """Called once the batch's outputs are durable (e.g. to update an in-memory index)."""
+        ...
+
+    def initial_offsets(self, positions: Sequence[Position]) -> Mapping[Position, int] | None:
+        """Offsets to start from on assignment (the sink reads them from Postgres), or None to
+        use the group's committed offsets."""
+        ...
+
+    def ready(self) -> tuple[bool, str]:
+        """(ready, reason): model loaded, dependencies reachable."""
+        ...
+
+    def close(self) -> None: ...

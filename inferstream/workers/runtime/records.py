@@ -1,0 +1,84 @@
+"""What flows through a stage: input records, output messages, and per-record outcomes.
+
+Errors are values at the stage boundary: a record is either emitted (its outputs produced) or
+rejected (dead-lettered with a reason). Dependencies being down is a `TransientError` (retried
+with backoff, nothing committed past it); anything else escaping a stage is a bug (crash,
+nothing committed, the restart reprocesses).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from inferstream.errors import FatalStageError, PoisonBatchError, TransientError
+
+__all__ = [
+    "BatchResult",
+    "Emit",
+    "FatalStageError",
+    "InRecord",
+    "OutMessage",
+    "Outcome",
+    "PoisonBatchError",
+    "Reject",
+    "RejectKind",
+    "TransientError",
+]
+
+
+@dataclass(frozen=True)
+class InRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+    timestamp_ms: int | None = None
+    polled_at: float = 0.0  # time.monotonic() when the poll loop received it
+
+    @property
+    def position(self) -> tuple[str, int]:
+        return (self.topic, self.partition)
+
+    def header(self, name: str) -> str | None:
+        for key, value in reversed(self.headers):
+            if key.lower() == name:
+                return value.decode(errors="replace")
+        return None
+
+
+@dataclass(frozen=True)
+class OutMessage:
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+RejectKind = Literal["rejected", "poison"]
+
+
+@dataclass(frozen=True)
+class Emit:
+    """The record was handled; these messages (possibly none) are its durable outputs."""
+
+    messages: tuple[OutMessage, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reject:
+    """The record can never succeed: dead-letter it with the reason, then commit past it."""
+
+    reason: str
+    kind: RejectKind = "rejected"
+    submission_id: str | None = None
+
+
+Outcome = Emit | Reject
+
+
+@dataclass
+class BatchResult:
+    outcomes: list[Outcome] = field(default_factory=list)

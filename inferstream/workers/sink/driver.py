@@ -1,0 +1,171 @@
+"""The sink stage: results (and dead letters) into Postgres exactly once, artifacts to S3."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import psycopg
+from pydantic import ValidationError
+
+from inferstream.errors import PoisonBatchError, TransientError
+from inferstream.schemas import DecodeError, ResultBase, decode_result, encode
+from inferstream.storage import ObjectStore, ObjectStoreError
+from inferstream.tasks.plugin import TaskPlugin
+from inferstream.topology import DEADLETTER_TOPIC, TASK_TOPIC_KINDS, topic_name
+from inferstream.workers.runtime import metrics
+from inferstream.workers.runtime.headers import SUBMITTED_AT
+from inferstream.workers.runtime.records import Emit, InRecord, Outcome
+from inferstream.workers.runtime.watermark import Position
+from inferstream.workers.sink.writer import DeadLetterRow, PostgresSinkWriter, SinkBatch, parse_time
+
+OFFSET_BEGINNING = -2
+
+
+def artifact_key(task: str, result_id: str) -> str:
+    """Deterministic: a rewrite after a crash replaces the object with identical bytes."""
+    return f"artifacts/{task}/{result_id}/result.json"
+
+
+class SinkLogic:
+    stage = "sink"
+
+    def __init__(
+        self,
+        plugin: TaskPlugin,
+        writer: PostgresSinkWriter,
+        objects: ObjectStore | None,
+    ) -> None:
+        self.plugin = plugin
+        self.task = plugin.name
+        self.writer = writer
+        self.objects = objects
+        self.results_topic = topic_name("results", self.task)
+        self.own_topics = {topic_name(kind, self.task) for kind in TASK_TOPIC_KINDS}
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="artifacts")
+        self._e2e = metrics.E2E_LATENCY.labels(stage="sink", task=self.task)
+
+    @property
+    def input_topics(self) -> Sequence[str]:
+        return [self.results_topic, DEADLETTER_TOPIC]
+
+    def cost(self, record: InRecord) -> int:
+        return 1
+
+    def prepare(self, batch: Sequence[InRecord]) -> object:
+        return None
+
+    def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
+        sink = SinkBatch(rows=[], done=[], dead=[], offsets={})
+        results: list[ResultBase] = []
+        submitted: list[datetime | None] = []
+        for record in batch:
+            previous = sink.offsets.get(record.position, -1)
+            sink.offsets[record.position] = max(previous, record.offset + 1)
+            if record.topic == DEADLETTER_TOPIC:
+                dead = self._dead_letter(record)
+                if dead is not None:
+                    sink.dead.append(dead)
+                continue
+            try:
+                result = decode_result(self.task, record.value)
+            except (DecodeError, ValidationError) as err:
+                sink.dead.append(self._undecodable(record, str(err)))
+                continue
+            at = parse_time(record.header(SUBMITTED_AT))
+            results.append(result)
+            submitted.append(at)
+            sink.rows.append(self.plugin.row(result, at))
+            tenant = "default"
+            sink.done.append((result.submission_id, self.task, tenant, result.result_id))
+        self._write_artifacts(results)
+        try:
+            self.writer.write(sink)
+        except psycopg.OperationalError as err:
+            raise TransientError(f"Postgres unavailable: {err}") from err
+        except (psycopg.IntegrityError, psycopg.DataError) as err:
+            raise PoisonBatchError(f"Postgres refused the batch: {err}") from err
+        now = datetime.now(UTC)
+        for at in submitted:
+            if at is not None:
+                self._e2e.observe(max(0.0, (now - at).total_seconds()))
+        return [Emit() for _ in batch]
+
+    def _dead_letter(self, record: InRecord) -> DeadLetterRow | None:
+        original = record.header("x-original-topic") or ""
+        if original not in self.own_topics:
+            return None  # another task's dead letter: its own sink records it
+        return DeadLetterRow(
+            submission_id=record.key.decode(errors="replace") if record.key else None,
+            stage=record.header("x-error-stage") or "unknown",
+            kind=record.header("x-error-kind") or "rejected",
+            reason=record.header("x-error-reason") or "",
+            original_topic=original,
+            original_partition=int(record.header("x-original-partition") or -1),
+            original_offset=int(record.header("x-original-offset") or -1),
+            payload=record.value,
+            headers={k: v.decode(errors="replace") for k, v in record.headers},
+        )
+
+    def _undecodable(self, record: InRecord, reason: str) -> DeadLetterRow:
+        return DeadLetterRow(
+            submission_id=record.key.decode(errors="replace") if record.key else None,
+            stage="sink",
+            kind="rejected",
+            reason=f"undecodable result: {reason}"[:2000],
+            original_topic=record.topic,
+            original_partition=record.partition,
+            original_offset=record.offset,
+            payload=record.value,
+            headers={k: v.decode(errors="replace") for k, v in record.headers},
+        )
+
+    def _write_artifacts(self, results: Sequence[ResultBase]) -> None:
+        """Objects first, then the transaction that records them (never a row without them)."""
+        if self.objects is None or not results:
+            return
+        store = self.objects
+        futures = [
+            self._pool.submit(
+                store.put_bytes,
+                artifact_key(self.task, r.result_id),
+                encode(r),
+                "application/json",
+            )
+            for r in results
+        ]
+        try:
+            for future in futures:
+                future.result()
+        except ObjectStoreError as err:
+            raise TransientError(f"object store unavailable: {err}") from err
+
+    def after_durable(self, batch: Sequence[InRecord], outcomes: Sequence[Outcome]) -> None:
+        return None
+
+    def initial_offsets(self, positions: Sequence[Position]) -> Mapping[Position, int] | None:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                stored = self.writer.stored_offsets(positions)
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)  # Postgres down during a rebalance: wait, never guess
+        return {pos: stored.get(pos, OFFSET_BEGINNING) for pos in positions}
+
+    def ready(self) -> tuple[bool, str]:
+        try:
+            self.writer.stored_offsets([])
+        except psycopg.OperationalError as err:
+            return False, f"Postgres unreachable: {err}"
+        if self.objects is not None and not self.objects.ping():
+            return False, "object store unreachable"
+        return True, "ok"
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.writer.close()

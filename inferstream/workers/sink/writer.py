@@ -1,0 +1,167 @@
+"""Postgres side of the sink: one transaction per batch holding the result rows (binary COPY
+into a staging table, then INSERT ... ON CONFLICT DO NOTHING), submission statuses, dead
+letters and the consumed offsets. Committing it is what makes the batch done: exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+import psycopg
+from pgvector.psycopg import register_vector
+
+from inferstream.tasks.plugin import ResultTable
+from inferstream.workers.runtime.watermark import Position
+
+
+@dataclass(frozen=True)
+class DeadLetterRow:
+    submission_id: str | None
+    stage: str
+    kind: str
+    reason: str
+    original_topic: str
+    original_partition: int
+    original_offset: int
+    payload: bytes
+    headers: dict[str, str]
+
+
+@dataclass
+class SinkBatch:
+    rows: list[tuple[Any, ...]]
+    done: list[tuple[str, str, str, str]]  # submission_id, task, tenant, result_id
+    dead: list[DeadLetterRow]
+    offsets: dict[Position, int]  # next offset per input partition
+
+
+class PostgresSinkWriter:
+    def __init__(self, conninfo: str, table: ResultTable, group_id: str, task: str) -> None:
+        self.conninfo = conninfo
+        self.table = table
+        self.group_id = group_id
+        self.task = task
+        self._conn: psycopg.Connection[Any] | None = None
+        self.staging = f"staging_{table.name}"
+
+    def connect(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            conn = psycopg.connect(self.conninfo, autocommit=False)
+            register_vector(conn)
+            conn.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {self.staging} "
+                f"(LIKE {self.table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            )
+            conn.commit()
+            self._conn = conn
+        return self._conn
+
+    def write(self, batch: SinkBatch) -> None:
+        conn = self.connect()
+        try:
+            with conn.transaction():
+                self._copy_results(conn, batch.rows)
+                self._mark_done(conn, batch.done)
+                self._dead_letters(conn, batch.dead)
+                self._store_offsets(conn, batch.offsets)
+        except psycopg.OperationalError:
+            self.close()  # a broken connection is replaced on the next try
+            raise
+
+    def _copy_results(self, conn: psycopg.Connection[Any], rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        columns = ", ".join(self.table.columns)
+        with conn.cursor() as cur:
+            with cur.copy(f"COPY {self.staging} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(list(self.table.types))
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(
+                f"INSERT INTO {self.table.name} ({columns}) "
+                f"SELECT {columns} FROM {self.staging} ON CONFLICT DO NOTHING"
+            )
+
+    def _mark_done(
+        self, conn: psycopg.Connection[Any], done: Sequence[tuple[str, str, str, str]]
+    ) -> None:
+        if not done:
+            return
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO submissions (submission_id, task, tenant, status, result_id) "
+                "VALUES (%s, %s, %s, 'done', %s) "
+                "ON CONFLICT (submission_id) DO UPDATE SET status = 'done', "
+                "result_id = EXCLUDED.result_id, reason = NULL, updated_at = now()",
+                done,
+            )
+
+    def _dead_letters(self, conn: psycopg.Connection[Any], dead: Sequence[DeadLetterRow]) -> None:
+        if not dead:
+            return
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO dead_letters (submission_id, task, stage, kind, reason, "
+                "original_topic, original_partition, original_offset, payload, headers) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                [
+                    (
+                        d.submission_id,
+                        self.task,
+                        d.stage,
+                        d.kind,
+                        d.reason,
+                        d.original_topic,
+                        d.original_partition,
+                        d.original_offset,
+                        d.payload,
+                        orjson.dumps(d.headers).decode(),
+                    )
+                    for d in dead
+                ],
+            )
+            # A rejected submission never overrides one that already has a result.
+            cur.executemany(
+                "INSERT INTO submissions (submission_id, task, status, reason) "
+                "VALUES (%s, %s, 'rejected', %s) ON CONFLICT (submission_id) DO UPDATE "
+                "SET status = 'rejected', reason = EXCLUDED.reason, updated_at = now() "
+                "WHERE submissions.status <> 'done'",
+                [(d.submission_id, self.task, d.reason) for d in dead if d.submission_id],
+            )
+
+    def _store_offsets(
+        self, conn: psycopg.Connection[Any], offsets: Mapping[Position, int]
+    ) -> None:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (group_id, topic, partition) "
+                "DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()",
+                [(self.group_id, t, p, o) for (t, p), o in offsets.items()],
+            )
+
+    def stored_offsets(self, positions: Sequence[Position]) -> dict[Position, int]:
+        with psycopg.connect(self.conninfo) as conn:
+            rows = conn.execute(
+                "SELECT topic, partition, next_offset FROM consumer_offsets WHERE group_id = %s",
+                (self.group_id,),
+            ).fetchall()
+        wanted = set(positions)
+        return {(t, p): o for t, p, o in rows if (t, p) in wanted}
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
