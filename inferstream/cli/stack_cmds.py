@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import psycopg
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from inferstream import stack
+from inferstream.cli.demo import (
+    count_rows,
+    load_input,
+    publish,
+    summarise,
+    wait_for_results,
+)
 from inferstream.cli.ops import report_outcomes, topology_apply
-from inferstream.cli.pubsub import publish_file
 from inferstream.settings import KafkaSettings, PostgresSettings, data_dir
 from inferstream.stack.manager import resolved_settings
 from inferstream.storage import migrate
+from inferstream.workers.supervisor import Supervisor
 
 console = Console(soft_wrap=True)
 DEMO_FILE = Path("examples/bug_reports.jsonl")
@@ -32,6 +41,8 @@ def bring_up() -> dict[str, dict[str, Any]]:
     postgres = PostgresSettings.load(**resolved["postgres"])
     for name in migrate(postgres.conninfo()):
         console.print(f"applied migration {name}", highlight=False)
+    if state.fresh_broker:
+        forget_broker_offsets(postgres)
     _, outcomes = topology_apply(kafka, "embedded")
     report_outcomes([o for o in outcomes if not o.ok], "embedded")
     created = sum(1 for o in outcomes if o.ok and o.action.describe().startswith("+"))
@@ -43,6 +54,18 @@ def bring_up() -> dict[str, dict[str, Any]]:
         highlight=False,
     )
     return resolved
+
+
+def forget_broker_offsets(postgres: PostgresSettings) -> None:
+    """The embedded broker keeps topics in memory: after a restart its offsets start at 0 again,
+    so offsets stored by sinks for the previous broker would skip new records. Forget them."""
+    with psycopg.connect(postgres.conninfo()) as conn:
+        dropped = conn.execute("DELETE FROM consumer_offsets").rowcount
+    if dropped:
+        console.print(
+            f"new in-memory broker: forgot {dropped} sink offsets of the previous one",
+            highlight=False,
+        )
 
 
 def _print_status(root: Path) -> bool:
@@ -78,14 +101,53 @@ def status_cmd() -> None:
 def demo_cmd(
     file: Annotated[Path, typer.Option(help="Bug reports to publish.")] = DEMO_FILE,
 ) -> None:
-    """Bring the stack up and publish the sample bug reports (invalid lines are skipped)."""
+    """Stack up, every stage running, the example reports through, and a summary."""
+    if not file.is_file():
+        raise FileNotFoundError(f"{file}: no such file (run the demo from the repository root)")
     bring_up()
-    publish_file("bug_report", str(file), fmt=None, skip_invalid=True, source="demo")
+    demo = load_input(file)
+    supervisor = Supervisor("bug_report", 1, log_dir=data_dir() / "logs")
+    supervisor.start()
+    try:
+        with console.status("starting the workers (the first start builds the ONNX model)"):
+            try:
+                supervisor.wait_ready()
+            except (RuntimeError, TimeoutError) as err:
+                console.print(f"[red]demo failed:[/] {err}; see {data_dir() / 'logs'}")
+                raise typer.Exit(1) from None
+        already = count_rows(PostgresSettings.load(), demo.valid_ids)
+        demo.started_at = datetime.now(UTC)
+        started = time.monotonic()
+        publish(file, KafkaSettings.load(), demo)
+        console.print(
+            f"published {len(demo.valid_ids)} reports and {len(demo.invalid_lines)} invalid lines",
+            highlight=False,
+        )
+        wait_for_results(PostgresSettings.load(), demo.valid_ids, supervisor)
+        elapsed = time.monotonic() - started
+        _wait_for_dead_letters(len(demo.invalid_lines))
+        ok = summarise(PostgresSettings.load(), demo, elapsed, already)
+    finally:
+        supervisor.stop()
     console.print(
-        "Next: `inferstream subscribe bug_report --from-beginning` prints results as they "
-        "arrive; `inferstream down` stops the stack.",
+        "The stack keeps running: `inferstream subscribe bug_report --from-beginning` prints "
+        "the results, `inferstream down` stops it.",
         highlight=False,
     )
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _wait_for_dead_letters(expected: int, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with psycopg.connect(PostgresSettings.load().conninfo()) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM dead_letters WHERE submission_id LIKE 'demo-invalid-line-%'"
+            ).fetchone()
+        if row and int(row[0]) >= expected:
+            return
+        time.sleep(0.5)
 
 
 def register(app: typer.Typer) -> None:

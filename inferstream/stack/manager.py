@@ -11,7 +11,7 @@ import json
 import os
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,8 @@ class StackState:
     tansu: TansuInfo | None = None
     postgres: PostgresInfo | None = None
     seaweed: SeaweedInfo | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # True when this `up` started a new (empty, in-memory) broker.
+    fresh_broker: bool = False
 
     def save(self) -> None:
         doc = {
@@ -157,6 +158,7 @@ def up(data_dir: Path) -> StackState:
             if state.tansu:
                 stop_tansu(state.tansu.pid)
             state.tansu = start_tansu(data_dir)
+            state.fresh_broker = True
             state.save()
     _write_private(data_dir / STACK_FILE, tomli_w.dumps(resolved_settings(state)).encode())
     return state

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,20 +20,26 @@ from inferstream.topology import STAGES
 @dataclass
 class Supervisor:
     task: str
-    replicas: int = 1
+    replicas: int | Mapping[str, int] = 1
     log_dir: Path | None = None
-    metrics_port_base: int = 0  # 0: each worker picks a free port
+    metrics_port_base: int = 0  # 0: a free loopback port per worker
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+
+    def count(self, stage: str) -> int:
+        if isinstance(self.replicas, int):
+            return self.replicas
+        return self.replicas.get(stage, 1)
 
     def start(self) -> None:
-        for index, (stage, replica) in enumerate(
-            (stage, r) for stage in STAGES for r in range(self.replicas)
-        ):
+        plan = [(stage, r) for stage in STAGES for r in range(self.count(stage))]
+        for index, (stage, replica) in enumerate(plan):
             self.start_one(stage, replica, index)
 
     def start_one(self, stage: str, replica: int, index: int) -> str:
         name = f"{stage}-{replica}"
-        port = self.metrics_port_base + index if self.metrics_port_base else 0
+        port = self.metrics_port_base + index if self.metrics_port_base else _free_port()
+        self.ports[name] = port
         argv = [sys.executable, "-m", "inferstream", "worker", stage, "--task", self.task]
         argv += ["--metrics-port", str(port)]
         out: int | object = subprocess.DEVNULL
@@ -38,6 +48,20 @@ class Supervisor:
             out = (self.log_dir / f"{self.task}-{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)  # type: ignore[arg-type]
         return name
+
+    def wait_ready(self, timeout_s: float = 300.0) -> None:
+        """Until every worker answers 200 on /ready (model loaded, dependencies reachable)."""
+        deadline = time.monotonic() + timeout_s
+        waiting = set(self.procs)
+        while waiting:
+            failed = self.failed()
+            if failed:
+                raise RuntimeError(f"worker exited before it was ready: {failed}")
+            waiting = {name for name in waiting if not _ready(self.ports[name])}
+            if waiting and time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout_s:.0f}s: {sorted(waiting)}")
+            if waiting:
+                time.sleep(0.25)
 
     def failed(self) -> dict[str, int]:
         """Workers that exited, with their exit codes."""
@@ -63,3 +87,17 @@ class Supervisor:
         proc = self.procs[name]
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as response:
+            return bool(response.status == 200)
+    except (OSError, urllib.error.URLError):
+        return False

@@ -8,65 +8,13 @@ session (never a skip).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from _stack import Stack, start_stack
 
-from inferstream.settings import (
-    DATA_DIR_ENV,
-    KafkaSettings,
-    ObjectStoreSettings,
-    PostgresSettings,
-)
+from inferstream.settings import DATA_DIR_ENV
 from inferstream.stack import StackState, down
-
-CLI = [sys.executable, "-m", "inferstream"]
-
-
-@dataclass
-class Stack:
-    data_dir: Path
-    env: dict[str, str]
-
-    def cli(
-        self, *args: str, input_text: str | None = None, timeout: float = 180.0
-    ) -> subprocess.CompletedProcess[str]:
-        """Run the real CLI against this stack."""
-        return subprocess.run(
-            [*CLI, *args],
-            env=self.env,
-            input=input_text,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-
-    @property
-    def kafka(self) -> KafkaSettings:
-        return KafkaSettings.load()
-
-    @property
-    def postgres(self) -> PostgresSettings:
-        return PostgresSettings.load()
-
-    @property
-    def object_store(self) -> ObjectStoreSettings:
-        return ObjectStoreSettings.load()
-
-
-def start_stack(data_dir: Path) -> Stack:
-    env = {**os.environ, DATA_DIR_ENV: str(data_dir)}
-    stack = Stack(data_dir, env)
-    result = stack.cli("up")
-    if result.returncode != 0:
-        down(data_dir)
-        pytest.fail(f"inferstream up failed:\n{result.stdout}\n{result.stderr}")
-    return stack
 
 
 @pytest.fixture(scope="session")

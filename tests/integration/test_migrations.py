@@ -6,7 +6,7 @@ import uuid
 
 import psycopg
 import pytest
-from conftest import Stack
+from _stack import Stack
 
 from inferstream.storage import MigrationError, migrate, pending
 from inferstream.storage.migrator import available

@@ -6,7 +6,7 @@ import os
 import urllib.request
 
 import pytest
-from conftest import Stack
+from _stack import Stack
 
 from inferstream.storage import ChecksumMismatch, ObjectNotFound, ObjectStore, sha256_hex
 

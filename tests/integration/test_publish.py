@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 from _kafka import Record, read_topic
-from conftest import Stack
+from _stack import Stack
 
 from inferstream.client import Publisher, subscribe
 from inferstream.schemas import (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psutil
 import psycopg
-from conftest import start_stack
+from _stack import start_stack
 
 from inferstream.settings import DATA_DIR_ENV, ObjectStoreSettings, PostgresSettings
 from inferstream.stack import StackState, down

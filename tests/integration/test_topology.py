@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Stack
+from _stack import Stack
 
 from inferstream.schemas import TASKS
 from inferstream.topology import (

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import orjson
 import psycopg
 from pgvector.psycopg import register_vector
+from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
 from inferstream.schemas import BugReportResult, Envelope, ResultBase
@@ -99,7 +99,7 @@ class BugReportPlugin:
             result.low_quality,
             result.duplicate_status,
             result.duplicate_of,
-            orjson.dumps([s.model_dump() for s in result.similar]).decode(),
+            Jsonb([s.model_dump() for s in result.similar]),
             result.content_sha256,
             np.asarray(result.embedding, dtype=np.float32),
             result.produced_at,
@@ -123,9 +123,16 @@ def _from_row(row: dict[str, Any]) -> BugReportResult:
         duplicate_of=row["duplicate_of"],
         similar=row["similar_items"],
         content_sha256=row["content_sha256"],
-        embedding=[float(x) for x in row["embedding"]],
+        embedding=_vector(row["embedding"]),
     )
 
 
 def plugin() -> BugReportPlugin:
     return BugReportPlugin()
+
+
+def _vector(value: Any) -> list[float]:
+    """pgvector returns a Vector (binary) or a numpy array depending on registration."""
+    if hasattr(value, "to_list"):
+        return [float(x) for x in value.to_list()]
+    return [float(x) for x in value]

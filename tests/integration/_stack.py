@@ -1,0 +1,69 @@
+"""The embedded stack as the integration tests use it (started by the session fixture in
+conftest.py).
+
+The stack is started through the real CLI (`inferstream up`) in a temporary data dir and
+stopped with `inferstream down` at the end; a server that does not come up fails the
+session (never a skip).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from inferstream.settings import (
+    DATA_DIR_ENV,
+    KafkaSettings,
+    ObjectStoreSettings,
+    PostgresSettings,
+)
+from inferstream.stack import down
+
+CLI = [sys.executable, "-m", "inferstream"]
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    env: dict[str, str]
+
+    def cli(
+        self, *args: str, input_text: str | None = None, timeout: float = 180.0
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the real CLI against this stack."""
+        return subprocess.run(
+            [*CLI, *args],
+            env=self.env,
+            input=input_text,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    @property
+    def kafka(self) -> KafkaSettings:
+        return KafkaSettings.load()
+
+    @property
+    def postgres(self) -> PostgresSettings:
+        return PostgresSettings.load()
+
+    @property
+    def object_store(self) -> ObjectStoreSettings:
+        return ObjectStoreSettings.load()
+
+
+def start_stack(data_dir: Path) -> Stack:
+    env = {**os.environ, DATA_DIR_ENV: str(data_dir)}
+    stack = Stack(data_dir, env)
+    result = stack.cli("up")
+    if result.returncode != 0:
+        down(data_dir)
+        pytest.fail(f"inferstream up failed:\n{result.stdout}\n{result.stderr}")
+    return stack

@@ -1,0 +1,183 @@
+"""The whole pipeline on real servers: enrich -> infer (2 workers) -> sink, with a SIGKILL of the
+sink mid-run. Exactly one Postgres row per valid submission, every result on the topic, every
+invalid record in the dead-letter table with its reason."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import orjson
+import psycopg
+import pytest
+from _kafka import read_topic
+from _stack import Stack
+from confluent_kafka import Producer
+from pgvector.psycopg import register_vector
+
+from inferstream.client import Publisher
+from inferstream.models import TextEmbedder, ensure_minilm_bundle
+from inferstream.schemas import BugReportPayload, decode_result, make_headers
+from inferstream.tasks.bug_report.quality import canonical_text
+from inferstream.workers.supervisor import Supervisor
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "bug_reports.jsonl"
+N = 2000
+
+
+def _payloads(n: int) -> list[dict[str, object]]:
+    base = []
+    labels = orjson.loads(EXAMPLES.with_name("bug_reports.labels.json").read_bytes())
+    invalid = {item["line"] for item in labels["invalid_lines"]}
+    for number, line in enumerate(EXAMPLES.read_text().splitlines(), start=1):
+        if number not in invalid:
+            base.append(orjson.loads(line)["payload"])
+    out = []
+    for i in range(n):
+        payload = dict(base[i % len(base)])
+        if i >= len(base):  # later rounds: the same reports filed again, lightly reworded
+            payload["description"] = f"{payload['description']} (reported again, ticket {i})"
+        out.append(payload)
+    return out
+
+
+def _rows(stack: Stack, ids: list[str]) -> int:
+    with psycopg.connect(stack.postgres.conninfo()) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM results_bug_report WHERE submission_id = ANY(%s)", (ids,)
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _wait(check: object, deadline_s: float, what: str) -> None:
+    deadline = time.monotonic() + deadline_s
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {deadline_s}s waiting for {what}")
+        time.sleep(0.5)
+
+
+@pytest.fixture
+def workers(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Supervisor]:
+    monkeypatch.setenv("INFERSTREAM_WORKER_BATCH_MAX_WAIT_MS", "20")
+    monkeypatch.setenv("INFERSTREAM_WORKER_MODELS_DIR", str(stack.data_dir / "models"))
+    supervisor = Supervisor("bug_report", {"enrich": 1, "infer": 2, "sink": 1}, log_dir=tmp_path)
+    supervisor.start()
+    try:
+        yield supervisor
+    finally:
+        codes = supervisor.stop()
+        logs = {p.name: p.read_text()[-3000:] for p in tmp_path.glob("*.log")}
+        assert all(code == 0 for code in codes.values()), (codes, logs)
+
+
+def test_exactly_once_through_all_stages_with_a_sink_crash(
+    stack: Stack, workers: Supervisor, tmp_path: Path
+) -> None:
+    payloads = _payloads(N)
+    ids = [str(uuid.uuid4()) for _ in payloads]
+    with Publisher("bug_report", stack.kafka) as publisher:
+        for sid, payload in zip(ids, payloads, strict=True):
+            publisher.publish(payload, submission_id=sid, wait=False)
+
+    invalid = _publish_invalid(stack)
+
+    # Kill the sink with SIGKILL once some rows are in, then start a new one.
+    _wait(lambda: _rows(stack, ids) >= N // 4, 300, "a quarter of the rows")
+    workers.kill("sink-0")
+    workers.start_one("sink", 0, 99)
+
+    _wait(lambda: _rows(stack, ids) >= N, 420, f"{N} rows")
+    with psycopg.connect(stack.postgres.conninfo()) as conn:
+        rows = conn.execute(
+            "SELECT count(*), count(DISTINCT submission_id), count(DISTINCT result_id) "
+            "FROM results_bug_report WHERE submission_id = ANY(%s)",
+            (ids,),
+        ).fetchone()
+        statuses = conn.execute(
+            "SELECT status, count(*) FROM submissions WHERE submission_id = ANY(%s) GROUP BY 1",
+            (ids,),
+        ).fetchall()
+    assert rows == (N, N, N)
+    assert statuses == [("done", N)]
+
+    # The public result topic: at least one message per submission, one result_id each.
+    wanted = set(ids)
+    records = read_topic(
+        stack.kafka,
+        "results.bug_report",
+        until=lambda got: wanted <= {r.key.decode() for r in got if r.key},
+        deadline_s=120,
+    )
+    ours = [
+        decode_result("bug_report", r.value) for r in records if r.key and r.key.decode() in wanted
+    ]
+    assert len(ours) >= N
+    by_submission: dict[str, set[str]] = {}
+    for result in ours:
+        by_submission.setdefault(result.submission_id, set()).add(result.result_id)
+    assert len(by_submission) == N
+    assert all(len(v) == 1 for v in by_submission.values())
+
+    # Every invalid record is in the dead-letter table with a reason naming the problem.
+    def dead_letters() -> dict[str, str]:
+        with psycopg.connect(stack.postgres.conninfo()) as conn:
+            found = conn.execute(
+                "SELECT submission_id, reason FROM dead_letters WHERE submission_id = ANY(%s)",
+                (list(invalid),),
+            ).fetchall()
+        return dict(found)
+
+    _wait(lambda: len(dead_letters()) == len(invalid), 120, "dead letters")
+    for sid, reason in dead_letters().items():
+        assert invalid[sid] in reason, (sid, reason)
+
+    # Both infer workers took part (2 members split the 4 partitions).
+    for name in ("infer-0", "infer-1"):
+        log = (tmp_path / f"bug_report-{name}.log").read_text()
+        assert '"assigned"' in log, f"{name} never got partitions"
+
+    _check_results_match_a_single_embedder(stack, ids[:40], payloads[:40])
+
+
+def _publish_invalid(stack: Stack) -> dict[str, str]:
+    """Raw records the CLI would refuse: reason fragments expected in the dead-letter table."""
+    producer = Producer(stack.kafka.producer_config())
+    cases = {
+        str(uuid.uuid4()): (b"{not json", "malformed JSON"),
+        str(uuid.uuid4()): (b'{"submission_id": "x"}', "schema violation"),
+        str(uuid.uuid4()): (b"[1, 2, 3]", "schema violation"),
+    }
+    for sid, (value, _) in cases.items():
+        producer.produce(
+            "submissions.bug_report",
+            value,
+            sid.encode(),
+            headers=list(make_headers(1)),  # type: ignore[arg-type]
+        )
+    assert producer.flush(30) == 0
+    return {sid: fragment for sid, (_, fragment) in cases.items()}
+
+
+def _check_results_match_a_single_embedder(
+    stack: Stack, ids: list[str], payloads: list[dict[str, object]]
+) -> None:
+    """What two infer workers produced equals what one embedder computes for the same texts."""
+    embedder = TextEmbedder(ensure_minilm_bundle(stack.data_dir / "models"))
+    texts = [canonical_text(BugReportPayload.model_validate(p)) for p in payloads]
+    expected = embedder.embed(texts)
+    with psycopg.connect(stack.postgres.conninfo()) as conn:
+        register_vector(conn)
+        stored = dict(
+            conn.execute(
+                "SELECT submission_id, embedding FROM results_bug_report "
+                "WHERE submission_id = ANY(%s)",
+                (ids,),
+            ).fetchall()
+        )
+    got = np.asarray([np.asarray(stored[sid].to_list()) for sid in ids], dtype=np.float32)
+    cosine = np.sum(got * expected, axis=1)
+    assert float(cosine.min()) >= 0.9999
