@@ -1,0 +1,129 @@
+"""In-memory cosine kNN over embeddings with faiss, for the infer worker's hot duplicate lookup.
+
+Vectors are L2-normalised, so inner product equals cosine. Small indexes use exact brute force
+(IndexFlatIP); past ``hnsw_threshold`` vectors on a CPU the index is rebuilt once as HNSW, whose
+search cost grows ~log(n) instead of n. On a GPU the exact flat index stays: faiss has no GPU
+HNSW, and GPU brute force over millions of 384-d vectors is already fast.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+
+DEFAULT_HNSW_THRESHOLD = 50_000
+HNSW_M = 32
+HNSW_EF_SEARCH = 128
+# Higher than faiss' default 40: a one-off build cost for better recall on near-duplicates.
+HNSW_EF_CONSTRUCTION = 80
+
+
+def faiss_gpu_count() -> int:
+    # faiss-cpu has get_num_gpus() returning 0; guard anyway for builds without it.
+    get = getattr(faiss, "get_num_gpus", None)
+    return int(get()) if get is not None else 0
+
+
+class SimilarityIndex:
+    """Thread-safe id -> vector index; ``search`` returns (id, cosine) best first."""
+
+    def __init__(
+        self,
+        dim: int = 384,
+        hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
+        use_gpu: bool | None = None,
+    ) -> None:
+        self.dim = dim
+        self.hnsw_threshold = hnsw_threshold
+        gpus = faiss_gpu_count()
+        self.use_gpu = gpus > 0 if use_gpu is None else (use_gpu and gpus > 0)
+        self._lock = threading.Lock()
+        self._ids: list[str] = []  # faiss label i <-> self._ids[i] (labels are sequential)
+        self._positions: dict[str, int] = {}
+        self._hnsw = False
+        self._index = self._place(faiss.IndexFlatIP(dim))
+
+    @property
+    def kind(self) -> str:
+        """'flat' or 'hnsw' (plus '-gpu' when on a GPU), for metrics and tests."""
+        with self._lock:
+            return ("hnsw" if self._hnsw else "flat") + ("-gpu" if self.use_gpu else "")
+
+    def _place(self, index: faiss.Index) -> faiss.Index:
+        if self.use_gpu:
+            return faiss.index_cpu_to_all_gpus(index)
+        return index
+
+    def _prepare(self, vectors: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        array = np.array(vectors, dtype=np.float32, order="C", copy=True, ndmin=2)
+        if array.ndim != 2 or array.shape[1] != self.dim:
+            raise ValueError(f"expected vectors of shape [n, {self.dim}], got {array.shape}")
+        # Normalise defensively (on our copy): cosine scores stay correct for any caller.
+        faiss.normalize_L2(array)
+        return array
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._ids)
+
+    def __contains__(self, item: object) -> bool:
+        with self._lock:
+            return item in self._positions
+
+    def add(self, ids: Sequence[str], vectors: npt.ArrayLike) -> int:
+        """Add vectors under ``ids``; ids already present are skipped (replays are harmless).
+        Returns how many were added."""
+        array = self._prepare(vectors)
+        if len(ids) != array.shape[0]:
+            raise ValueError(f"{len(ids)} ids for {array.shape[0]} vectors")
+        with self._lock:
+            keep: list[int] = []
+            for row, id_ in enumerate(ids):
+                if id_ not in self._positions:
+                    self._positions[id_] = len(self._ids)
+                    self._ids.append(id_)
+                    keep.append(row)
+            if not keep:
+                return 0
+            new = array if len(keep) == len(ids) else array[keep]
+            if not self._hnsw and not self.use_gpu and len(self._ids) > self.hnsw_threshold:
+                self._switch_to_hnsw(new)
+            else:
+                self._index.add(new)
+            return len(keep)
+
+    def _switch_to_hnsw(self, new: npt.NDArray[np.float32]) -> None:
+        # Flat indexes store the raw vectors, so the rebuild needs no copy kept on our side.
+        existing = self._index.reconstruct_n(0, self._index.ntotal)
+        hnsw = faiss.IndexHNSWFlat(self.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        hnsw.hnsw.efSearch = HNSW_EF_SEARCH
+        hnsw.add(np.concatenate([existing, new]))
+        self._index = hnsw
+        self._hnsw = True
+
+    def search(self, vectors: npt.ArrayLike, k: int) -> list[list[tuple[str, float]]]:
+        """Top-``k`` (id, cosine) per query, best first. Nothing is excluded: a query that is
+        itself in the index finds itself, and the caller filters that out."""
+        queries = self._prepare(vectors)
+        with self._lock:
+            k = min(k, len(self._ids))
+            if k <= 0:
+                return [[] for _ in range(queries.shape[0])]
+            scores, labels = self._index.search(queries, k)
+            # The id list is append-only and every returned label existed at search time, so
+            # mapping labels to ids after releasing the lock is safe.
+            ids = self._ids
+        # HNSW may return label -1 when it finds fewer than k neighbours: drop those slots.
+        return [
+            [
+                (ids[label], float(score))
+                for label, score in zip(row_l, row_s, strict=True)
+                if label >= 0
+            ]
+            for row_l, row_s in zip(labels.tolist(), scores.tolist(), strict=True)
+        ]

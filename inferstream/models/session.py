@@ -1,0 +1,40 @@
+"""ONNX Runtime sessions with the best execution provider present on this machine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import onnxruntime as ort  # type: ignore[import-untyped]  # ships no type information
+
+# Preference order: TensorRT, then CUDA, then CPU. Whatever the installed onnxruntime build
+# reports is kept, so the same code serves the CPU wheel and onnxruntime-gpu.
+PROVIDER_PREFERENCE = (
+    "TensorrtExecutionProvider",
+    "CUDAExecutionProvider",
+    "CPUExecutionProvider",
+)
+
+
+def available_providers() -> list[str]:
+    """Providers from PROVIDER_PREFERENCE that this onnxruntime build offers, best first."""
+    present = set(ort.get_available_providers())
+    return [name for name in PROVIDER_PREFERENCE if name in present]
+
+
+def make_session(
+    path: Path,
+    providers: Sequence[str] | None = None,
+    intra_op_threads: int | None = None,
+) -> ort.InferenceSession:
+    """Load ``path`` with full graph optimisation (fusions for LayerNorm, GELU, attention)."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if intra_op_threads is not None:
+        if intra_op_threads < 1:
+            raise ValueError("intra_op_threads must be >= 1")
+        options.intra_op_num_threads = intra_op_threads
+    chosen = list(providers) if providers is not None else available_providers()
+    if not chosen:
+        raise ValueError("no execution providers given")
+    return ort.InferenceSession(str(path), sess_options=options, providers=chosen)
