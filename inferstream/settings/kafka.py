@@ -39,6 +39,10 @@ class KafkaSettings(ComponentSettings):
     linger_ms: int = Field(5, ge=0, le=60_000)
     request_timeout_ms: int = Field(30_000, ge=1_000, le=600_000)
     delivery_timeout_ms: int = Field(120_000, ge=1_000, le=3_600_000)
+    # Send LeaveGroup when a worker stops (fast hand-off). The embedded broker (Tansu) keeps a
+    # ghost member forever when a LeaveGroup arrives during a rebalance, which blocks the group;
+    # `inferstream up` turns this off there, so stopped members are evicted by session timeout.
+    leave_group_on_close: bool = True
 
     @model_validator(mode="after")
     def _check_security(self) -> Self:

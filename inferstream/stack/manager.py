@@ -121,6 +121,8 @@ def resolved_settings(state: StackState) -> dict[str, dict[str, Any]]:
             "heartbeat_interval_ms": 500,
             "max_poll_interval_ms": 60000,
             "compression": "none",
+            # Tansu: a LeaveGroup during a rebalance leaves a ghost member that blocks the group.
+            "leave_group_on_close": False,
         },
         "postgres": {
             "host": state.postgres.socket_dir,

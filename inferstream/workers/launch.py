@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 from types import FrameType
 
 import structlog
 
+from inferstream.errors import FatalStageError
 from inferstream.observability import configure_logging
 from inferstream.settings import (
     KafkaSettings,
@@ -77,7 +80,21 @@ def run_stage(stage: str, task: str, metrics_port: int | None = None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    code = 0
     try:
         runner.run()
+    except FatalStageError as err:
+        log.error("stage stopped", reason=str(err))
+        code = 2
+    except Exception:
+        log.exception("stage crashed (nothing past the failure was committed)")
+        code = 1
     finally:
         server.shutdown()
+    if not kafka.leave_group_on_close:
+        # Skip the consumer's close (and its LeaveGroup) on brokers where it is unsafe.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    if code:
+        raise SystemExit(code)

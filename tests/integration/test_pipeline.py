@@ -5,6 +5,7 @@ invalid record in the dead-letter table with its reason."""
 from __future__ import annotations
 
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,3 +182,59 @@ def _check_results_match_a_single_embedder(
     got = np.asarray([np.asarray(stored[sid].to_list()) for sid in ids], dtype=np.float32)
     cosine = np.sum(got * expected, axis=1)
     assert float(cosine.min()) >= 0.9999
+
+
+def test_a_restarted_infer_worker_rebuilds_its_index_and_serves_metrics(
+    stack: Stack, workers: Supervisor
+) -> None:
+    """New worker processes (this test's) must know reports stored by earlier ones, from
+    Postgres and the result topic, and flag a re-filed report as its duplicate."""
+    workers.wait_ready(timeout_s=300)
+    with psycopg.connect(stack.postgres.conninfo()) as conn:
+        row = conn.execute(
+            "SELECT submission_id FROM results_bug_report ORDER BY created_at LIMIT 1"
+        ).fetchone()
+    assert row is not None, "the previous test left no rows to find"
+    original = str(row[0])
+    payload = _payloads(1)[0]
+    with psycopg.connect(stack.postgres.conninfo()) as conn:
+        stored = conn.execute(
+            "SELECT content_sha256 FROM results_bug_report WHERE submission_id = %s", (original,)
+        ).fetchone()
+    refiled = str(uuid.uuid4())
+    Publisher("bug_report", stack.kafka).publish(payload, submission_id=refiled)
+    _wait(lambda: _rows(stack, [refiled]) == 1, 180, "the re-filed report")
+    with psycopg.connect(stack.postgres.conninfo()) as conn:
+        status, duplicate_of, _sha = conn.execute(
+            "SELECT duplicate_status, duplicate_of, content_sha256 FROM results_bug_report "
+            "WHERE submission_id = %s",
+            (refiled,),
+        ).fetchone()  # type: ignore[misc]
+    assert status == "duplicate"
+    assert duplicate_of != refiled
+    assert stored is not None
+
+    for name in ("infer-0", "sink-0"):
+        port = workers.ports[name]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        assert "inferstream_batch_size_bucket" in text
+        assert "inferstream_batch_duration_seconds_bucket" in text
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+            assert response.status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=5) as response:
+            assert response.read() == b"ready"
+    sink_metrics = _metrics(workers.ports["sink-0"])
+    assert "inferstream_e2e_latency_seconds_bucket" in sink_metrics
+    assert (
+        'inferstream_e2e_latency_seconds_count{stage="sink",task="bug_report"} 0.0'
+        not in sink_metrics
+    )
+    assert "duplicate_detections_total" in _metrics(workers.ports["infer-0"]) + _metrics(
+        workers.ports["infer-1"]
+    )
+
+
+def _metrics(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return str(response.read().decode())

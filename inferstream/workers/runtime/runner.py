@@ -63,6 +63,7 @@ class StageRunner:
         health: HealthState,
     ) -> None:
         self.logic = logic
+        self.kafka = kafka
         self.group_id = group_id
         self.worker = worker
         self.health = health
@@ -87,6 +88,16 @@ class StageRunner:
         self._committed: dict[Position, int] = {}
         self._threads: list[threading.Thread] = []
         self.log = log.bind(**self.labels, group=group_id)
+        # Export every series from the start (zeros), so dashboards and alerts see the worker.
+        for histogram in (
+            metrics.BATCH_SIZE,
+            metrics.BATCH_FILL,
+            metrics.QUEUE_DELAY,
+            metrics.BATCH_DURATION,
+        ):
+            histogram.labels(**self.labels)
+        metrics.TRANSIENT.labels(**self.labels)
+        metrics.COMMITS.labels(**self.labels)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -137,7 +148,10 @@ class StageRunner:
         self._drain_done()
         if self._fatal is None:
             self._commit(force=True)
-        self.consumer.close()
+        if self.kafka.leave_group_on_close:
+            self.consumer.close()
+        # Otherwise the process exits without leaving: the broker evicts the member after
+        # session.timeout.ms (see KafkaSettings.leave_group_on_close).
         self.output.close()
         self.logic.close()
         self.log.info("stage stopped", fatal=repr(self._fatal) if self._fatal else None)
