@@ -11,7 +11,7 @@ import psycopg
 import typer
 from rich.console import Console
 
-from inferstream.cli import ops, pubsub, stack_cmds, workers_cmds
+from inferstream.cli import ops, pubsub, stack_cmds, verify_cmd, workers_cmds
 from inferstream.client import PublishError
 from inferstream.observability import configure_logging
 from inferstream.schemas import UnknownTaskError
@@ -31,6 +31,7 @@ stack_cmds.register(app)
 pubsub.register(app)
 ops.register(app)
 workers_cmds.register(app)
+verify_cmd.register(app)
 
 # Errors that describe a user-fixable situation: print the message, not a traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (

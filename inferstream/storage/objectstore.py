@@ -147,6 +147,14 @@ class ObjectStore:
             raise ChecksumMismatch(f"{self.uri(key)}: sha256 {sha256_hex(data)} != {want}")
         return data
 
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every key under prefix (recursive)."""
+        with _translated(prefix):
+            return [
+                str(obj.object_name)
+                for obj in self._client.list_objects(self.bucket, prefix=prefix, recursive=True)
+            ]
+
     def delete(self, key: str) -> None:
         with _translated(key):
             self._client.remove_object(self.bucket, key)

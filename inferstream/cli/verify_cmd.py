@@ -1,0 +1,42 @@
+"""`inferstream verify --task T`: prints the invariants and exits 1 on any violation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from inferstream.settings import WorkerSettings
+from inferstream.verify import check
+from inferstream.verify.collect import collect
+
+console = Console(soft_wrap=True)
+SHOWN = 10
+
+
+def verify_cmd(
+    task: Annotated[str, typer.Option(help="The task to verify.")] = "bug_report",
+) -> None:
+    """Check nothing was lost or duplicated: topics, Postgres, S3 and the dead letters."""
+    report = check(collect(task, WorkerSettings.load().group_prefix))
+    table = Table(title=f"inferstream verify: {task}")
+    table.add_column("check")
+    table.add_column("result", justify="right")
+    for name, count in report.counts.items():
+        table.add_row(name, str(count))
+    for name, items in report.violations.items():
+        table.add_row(name, "[green]0[/]" if not items else f"[red]{len(items)}[/]")
+    console.print(table)
+    for name, items in report.violations.items():
+        if items:
+            more = f" (+{len(items) - SHOWN} more)" if len(items) > SHOWN else ""
+            console.print(f"[red]{name}:[/] {', '.join(items[:SHOWN])}{more}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+    console.print("[green]all invariants hold[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("verify")(verify_cmd)

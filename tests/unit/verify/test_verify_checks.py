@@ -1,0 +1,92 @@
+"""verify must catch each kind of violation when it is planted, and pass a clean history."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from inferstream.verify import DeadLetter, Facts, Published, Row, check
+
+TOPIC = "submissions.bug_report"
+
+
+def _clean() -> Facts:
+    published = [Published(f"s{i}", TOPIC, i % 2, i // 2, True) for i in range(6)]
+    published.append(Published(None, TOPIC, 0, 3, False))
+    return Facts(
+        published=published,
+        rows=[Row(f"s{i}", f"r{i}") for i in range(6)],
+        result_messages={f"s{i}": {f"r{i}"} for i in range(6)},
+        dead_letters=[DeadLetter(None, TOPIC, 0, 3, "malformed JSON: ...")],
+        artifacts={f"r{i}" for i in range(6)},
+        stored_offsets={("results.bug_report", 0): 4, ("deadletter", 0): 1},
+        end_offsets={("results.bug_report", 0): 4, ("deadletter", 0): 1},
+    )
+
+
+def _violations(facts: Facts) -> dict[str, list[str]]:
+    return {k: v for k, v in check(facts).violations.items() if v}
+
+
+def test_a_clean_history_passes() -> None:
+    report = check(_clean())
+    assert report.ok
+    assert report.counts["published (valid)"] == 6
+    assert report.counts["published (invalid)"] == 1
+
+
+def test_a_missing_row_is_lost() -> None:
+    facts = _clean()
+    facts = dataclasses.replace(facts, rows=facts.rows[1:])
+    assert _violations(facts) == {"lost (valid submission without a row)": ["s0"]}
+
+
+def test_a_duplicated_row() -> None:
+    facts = _clean()
+    facts = dataclasses.replace(facts, rows=[*facts.rows, Row("s2", "r2")])
+    assert _violations(facts) == {"duplicated (more than one row)": ["s2"]}
+
+
+def test_an_orphan_row() -> None:
+    facts = _clean()
+    facts = dataclasses.replace(
+        facts,
+        rows=[*facts.rows, Row("ghost", "rg")],
+        result_messages={**facts.result_messages, "ghost": {"rg"}},
+        artifacts={*facts.artifacts, "rg"},
+    )
+    assert _violations(facts) == {"orphan (row without a submission)": ["ghost"]}
+
+
+def test_a_missing_dead_letter() -> None:
+    facts = dataclasses.replace(_clean(), dead_letters=[])
+    assert _violations(facts) == {
+        "invalid submission not dead-lettered": [f"{TOPIC}:0:3"],
+    }
+
+
+def test_missing_result_message_artifact_and_lagging_offset() -> None:
+    facts = _clean()
+    messages = dict(facts.result_messages)
+    del messages["s1"]
+    messages["s3"] = {"r3", "other"}
+    facts = dataclasses.replace(
+        facts,
+        result_messages=messages,
+        artifacts=facts.artifacts - {"r4"},
+        stored_offsets={("results.bug_report", 0): 3, ("deadletter", 0): 1},
+    )
+    assert _violations(facts) == {
+        "row without its result message": ["s1"],
+        "several result_ids for one submission": ["s3"],
+        "row without its S3 artifact": ["s4"],
+        "sink offset not at the end": ["results.bug_report:0 3 != 4"],
+    }
+
+
+def test_a_valid_submission_dead_lettered_downstream_is_not_lost() -> None:
+    facts = _clean()
+    poison = DeadLetter("s0", "enriched.bug_report", 1, 9, "poison record: boom")
+    facts = dataclasses.replace(
+        facts, rows=facts.rows[1:], dead_letters=[*facts.dead_letters, poison]
+    )
+    assert _violations(facts) == {}
