@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck contracts pytest demo up down clean schemas
+.PHONY: test lint typecheck contracts pytest demo chaos up down clean schemas
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ schemas: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/inferstream demo
+
+# The full fault schedule (ARCHITECTURE.md section 3); twice with different seeds for a release.
+chaos: $(STAMP)
+	$(BIN)/inferstream chaos --seed $(or $(SEED),1)
 
 up: $(STAMP)
 	$(BIN)/inferstream up

@@ -11,7 +11,7 @@ import psycopg
 import typer
 from rich.console import Console
 
-from inferstream.cli import ops, pubsub, stack_cmds, verify_cmd, workers_cmds
+from inferstream.cli import chaos_cmd, ops, pubsub, stack_cmds, verify_cmd, workers_cmds
 from inferstream.client import PublishError
 from inferstream.observability import configure_logging
 from inferstream.schemas import UnknownTaskError
@@ -32,6 +32,7 @@ pubsub.register(app)
 ops.register(app)
 workers_cmds.register(app)
 verify_cmd.register(app)
+chaos_cmd.register(app)
 
 # Errors that describe a user-fixable situation: print the message, not a traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (

@@ -34,3 +34,6 @@ class WorkerSettings(ComponentSettings):
     models_dir: Path | None = None
     # Write each result as JSON to the object store (artifacts/<task>/<result_id>/).
     sink_artifacts: bool = True
+    # Fault injection for `inferstream chaos` only: the model raises on any batch holding a text
+    # that contains this marker (a poison record). Never set it in production.
+    fault_poison_marker: str | None = Field(None, min_length=8, max_length=64)

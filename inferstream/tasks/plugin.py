@@ -51,6 +51,7 @@ class InferContext:
     postgres: PostgresSettings
     max_batch_items: int
     max_batch_tokens: int
+    poison_marker: str | None = None  # fault injection (chaos runs only)
 
 
 @dataclass(frozen=True)

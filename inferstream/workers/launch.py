@@ -48,6 +48,7 @@ def build_logic(
             postgres=postgres,
             max_batch_items=worker.batch_max_items,
             max_batch_tokens=worker.batch_max_cost,
+            poison_marker=worker.fault_poison_marker,
         )
         return InferLogic(
             plugin, plugin.load_inferer(context), kafka, postgres, worker.group_prefix

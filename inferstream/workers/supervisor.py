@@ -36,8 +36,9 @@ class Supervisor:
         for index, (stage, replica) in enumerate(plan):
             self.start_one(stage, replica, index)
 
-    def start_one(self, stage: str, replica: int, index: int) -> str:
-        name = f"{stage}-{replica}"
+    def start_one(self, stage: str, replica: int, index: int, name: str | None = None) -> str:
+        """Start (or restart) one worker; name defaults to <stage>-<replica>."""
+        name = name or f"{stage}-{replica}"
         port = self.metrics_port_base + index if self.metrics_port_base else _free_port()
         self.ports[name] = port
         argv = [sys.executable, "-m", "inferstream", "worker", stage, "--task", self.task]

@@ -38,6 +38,7 @@ class BugReportInferer:
         self.thresholds = thresholds or DedupThresholds()
         self.index = SimilarityIndex(self.embedder.dim)
         self.max_tokens = bundle.max_seq_length
+        self.poison_marker = context.poison_marker
 
     def cost(self, item: EnrichedItem) -> int:
         text = _enrichment(item).canonical_text
@@ -49,6 +50,10 @@ class BugReportInferer:
     def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultBase]:
         if not isinstance(prepared, PreparedBatch):
             raise TypeError("prepare() output expected")
+        if self.poison_marker and any(
+            self.poison_marker in _enrichment(item).canonical_text for item in items
+        ):
+            raise PoisonBatchError("injected fault: the model raised on a poison record")
         try:
             vectors = self.embedder.run(prepared)
         except Exception as err:  # the runtime bisects the batch to find the culprit
