@@ -97,6 +97,7 @@ class ChaosRun:
         self.poison_ids: list[str] = []
         self._exited_at: dict[str, float] = {}
         self.published = False
+        self.outages: list[threading.Thread] = []
 
     def run(self) -> ChaosResult:
         started = time.monotonic()
@@ -114,6 +115,9 @@ class ChaosRun:
                 self.say(f"fault: {fault.describe()}")
                 self._inject(fault)
             publisher.join()
+            for outage in self.outages:
+                while outage.is_alive():
+                    self._until(time.monotonic() + 0.5)
             drained = self._drain()
             self._restart_exited(force=True)
             report = check(collect("bug_report"))
@@ -183,23 +187,29 @@ class ChaosRun:
 
     def _inject(self, fault: Fault) -> None:
         before = self._rows()
-        begun = time.monotonic()
+        if fault.kind in ("postgres", "s3"):
+            # Outages run beside the schedule, so kills can land during them.
+            thread = threading.Thread(target=self._outage, args=(fault, before), daemon=True)
+            thread.start()
+            self.outages.append(thread)
+            return
         if fault.kind == "kill":
             proc = self.supervisor.procs.get(fault.target)
             if proc is not None and proc.poll() is None:
                 self.supervisor.kill(fault.target)
-        elif fault.kind == "postgres":
-            stop_postgres(pg_pid_from_datadir(self.data_dir))
-            self._until(begun + fault.duration_s)
-            _cli("up")
-        elif fault.kind == "s3":
-            state = StackState.load(self.data_dir)
-            stop_seaweed(state.seaweed.pid if state.seaweed else None)
-            self._until(begun + fault.duration_s)
-            _cli("up")
         elif fault.kind == "storm":
             self._storm(fault)
         fault.recovered_after_s = self._recovery(before, time.monotonic())
+
+    def _outage(self, fault: Fault, rows_before: int) -> None:
+        if fault.kind == "postgres":
+            stop_postgres(pg_pid_from_datadir(self.data_dir))
+        else:
+            state = StackState.load(self.data_dir)
+            stop_seaweed(state.seaweed.pid if state.seaweed else None)
+        time.sleep(fault.duration_s)  # the outage itself, by the schedule
+        _cli("up")
+        fault.recovered_after_s = self._recovery(rows_before, time.monotonic(), restart=False)
 
     def _storm(self, fault: Fault) -> None:
         """Extra members join and leave every 2 s for the duration."""
@@ -219,7 +229,9 @@ class ChaosRun:
         for name in extra:
             self.supervisor.procs[name].send_signal(signal.SIGTERM)
 
-    def _recovery(self, rows_before: int, since: float, timeout_s: float = 60.0) -> float | None:
+    def _recovery(
+        self, rows_before: int, since: float, timeout_s: float = 60.0, restart: bool = True
+    ) -> float | None:
         """Seconds until a new row lands after the fault ended (None: none within timeout, or
         nothing left to process)."""
         deadline = since + timeout_s
@@ -229,7 +241,8 @@ class ChaosRun:
                 return time.monotonic() - since
             if self.published and rows >= len(self.ids):
                 return None
-            self._restart_exited()
+            if restart:
+                self._restart_exited()
             time.sleep(0.2)
         return None
 

@@ -151,7 +151,10 @@ def up(data_dir: Path) -> StackState:
         if not (state.seaweed and seaweed_healthy(state.seaweed)):
             if state.seaweed:
                 stop_seaweed(state.seaweed.pid)
-            state.seaweed = start_seaweed(data_dir, **_credentials(data_dir), bucket=BUCKET)
+            previous = state.seaweed.s3_port if state.seaweed else None
+            state.seaweed = start_seaweed(
+                data_dir, **_credentials(data_dir), bucket=BUCKET, s3_port=previous
+            )
             state.save()
         if not (state.postgres and postgres_healthy(state.postgres)):
             state.postgres = start_postgres(data_dir)
@@ -159,7 +162,7 @@ def up(data_dir: Path) -> StackState:
         if not (state.tansu and tansu_healthy(state.tansu)):
             if state.tansu:
                 stop_tansu(state.tansu.pid)
-            state.tansu = start_tansu(data_dir)
+            state.tansu = start_tansu(data_dir, state.tansu.port if state.tansu else None)
             state.fresh_broker = True
             state.save()
     _write_private(data_dir / STACK_FILE, tomli_w.dumps(resolved_settings(state)).encode())

@@ -23,6 +23,7 @@ from inferstream.stack.processes import (
     StackError,
     free_port,
     is_alive,
+    port_is_free,
     spawn,
     stop_process,
     tail,
@@ -69,7 +70,8 @@ class TansuInfo:
 
 
 def start_tansu(data_dir: Path, port: int | None = None) -> TansuInfo:
-    port = port or free_port()
+    # A restarted broker keeps its port when it can: running clients hold the address.
+    port = port if port and port_is_free(port) else free_port()
     url = f"tcp://127.0.0.1:{port}"
     log = data_dir / "logs" / "tansu.log"
     argv = [
@@ -185,12 +187,22 @@ class SeaweedInfo:
         return f"127.0.0.1:{self.s3_port}"
 
 
-def start_seaweed(data_dir: Path, *, access_key: str, secret_key: str, bucket: str) -> SeaweedInfo:
+def start_seaweed(
+    data_dir: Path,
+    *,
+    access_key: str,
+    secret_key: str,
+    bucket: str,
+    s3_port: int | None = None,
+) -> SeaweedInfo:
     store = data_dir / "seaweedfs"
     store.mkdir(parents=True, exist_ok=True)
     # weed mini opens many listeners; every one is pinned to a free loopback port. Its gRPC ports
     # default to http+10000, so those pairs are chosen together.
-    ports = {name: free_port(paired_offset=10000) for name in ("master", "volume", "filer", "s3")}
+    ports = {name: free_port(paired_offset=10000) for name in ("master", "volume", "filer")}
+    # A restarted server keeps its S3 port when it can: running clients hold the endpoint.
+    reuse = s3_port and port_is_free(s3_port) and port_is_free(s3_port + 10000)
+    ports["s3"] = s3_port if reuse and s3_port else free_port(paired_offset=10000)
     admin = free_port(paired_offset=10000)
     argv = [
         str(weed_binary()),

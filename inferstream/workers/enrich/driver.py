@@ -56,7 +56,7 @@ class EnrichLogic:
         try:
             envelope = decode_envelope(self.task, record.value)
         except DecodeError as err:
-            return Reject(f"malformed JSON: {err}", submission_id=key)
+            return Reject(str(err), submission_id=key)  # "malformed JSON: ..."
         except ValidationError as err:
             return Reject(f"schema violation: {describe_invalid(err)}", submission_id=key)
         if key is not None and key != envelope.submission_id:
