@@ -12,6 +12,7 @@ from inferstream.tasks.bug_report.quality import (
     assess,
     canonical_text,
     content_sha256,
+    normalise,
 )
 from inferstream.tasks.plugin import Rejection
 
@@ -37,9 +38,9 @@ def enrich(
     payload = envelope.payload
     if not isinstance(payload, BugReportPayload):
         return Rejection(f"payload is {type(payload).__name__}, expected BugReportPayload")
-    text = canonical_text(payload)
-    if not text:
+    if not (normalise(payload.title) or normalise(payload.description)):
         return Rejection("title and description are empty after normalisation")
+    text = canonical_text(payload)
     verdict = assess(payload, policy)
     return BugReportEnrichment(
         canonical_text=text[:MAX_CANONICAL_CHARS],

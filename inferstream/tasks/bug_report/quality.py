@@ -71,10 +71,8 @@ def assess(payload: BugReportPayload, policy: QualityPolicy | None = None) -> Qu
 def canonical_text(payload: BugReportPayload) -> str:
     """The text that is embedded and hashed: title, description and steps, normalised."""
     parts = [normalise(payload.title), normalise(payload.description)]
-    steps = normalise(payload.steps_to_reproduce)
-    if steps:
-        parts.append(steps)
-    return "\n".join(parts)
+    parts.append(normalise(payload.steps_to_reproduce))
+    return "\n".join(part for part in parts if part)
 
 
 def content_sha256(text: str) -> str:

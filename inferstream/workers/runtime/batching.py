@@ -80,7 +80,10 @@ class Batcher(Generic[T]):
         return self._open.opened_at + self.policy.max_wait_s
 
     def poll(self, now: float) -> Batch[T] | None:
-        """Close the open batch if its max wait has passed."""
+        """Close the open batch if it is full (an item that did not fit the previous batch can
+        fill the next one on its own) or its max wait has passed."""
+        if self._open is not None and self._reached_limit():
+            return self._close("items" if self._full_by_items() else "cost")
         deadline = self.deadline()
         if deadline is not None and now >= deadline:
             return self._close("wait")
