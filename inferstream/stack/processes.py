@@ -33,7 +33,10 @@ def free_port(*, paired_offset: int | None = None) -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Could a server listen here? SO_REUSEADDR as servers set it, so that connections of a
+    stopped server still in TIME_WAIT do not count as the port being taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
