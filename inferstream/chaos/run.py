@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
 import psycopg
 from confluent_kafka import Producer
 
 from inferstream.chaos.schedule import ChaosConfig, Fault, plan
+from inferstream.chaos.workload import example_payloads
 from inferstream.client import Publisher
 from inferstream.schemas import make_headers
 from inferstream.settings import DATA_DIR_ENV, KafkaSettings, PostgresSettings
@@ -62,23 +62,6 @@ def _cli(*args: str) -> None:
     )
     if result.returncode != 0:
         raise RuntimeError(f"inferstream {' '.join(args)} failed: {result.stderr[-2000:]}")
-
-
-def _payloads(examples: Path, n: int) -> list[dict[str, object]]:
-    labels = orjson.loads(examples.with_name("bug_reports.labels.json").read_bytes())
-    invalid = {item["line"] for item in labels["invalid_lines"]}
-    base = [
-        orjson.loads(line)["payload"]
-        for number, line in enumerate(examples.read_text().splitlines(), start=1)
-        if number not in invalid
-    ]
-    out = []
-    for i in range(n):
-        payload = dict(base[i % len(base)])
-        if i >= len(base):
-            payload["description"] = f"{payload['description']} (filed again, #{i})"
-        out.append(payload)
-    return out
 
 
 class ChaosRun:
@@ -140,7 +123,7 @@ class ChaosRun:
 
     def _publish(self) -> None:
         kafka = KafkaSettings.load()
-        payloads = _payloads(self.examples, self.config.submissions)
+        payloads = example_payloads(self.examples, self.config.submissions)
         for i in range(self.config.poison):
             poison = dict(payloads[i])
             poison["description"] = f"{poison['description']} {POISON_MARKER}"

@@ -54,26 +54,13 @@ def read_all(kafka: KafkaSettings, topic: str, deadline_s: float = 300.0) -> Ite
         consumer.close()
 
 
-def _record(msg: Message) -> InRecord:
-    key = msg.key()
-    value = msg.value()
-    return InRecord(
-        topic=str(msg.topic()),
-        partition=int(msg.partition() or 0),
-        offset=int(msg.offset() or 0),
-        key=key if isinstance(key, bytes) else None,
-        value=value if isinstance(value, bytes) else b"",
-        headers=tuple((k, v or b"") for k, v in (msg.headers() or [])),
-    )
-
-
 def collect(task: str, group_prefix: str = "inferstream") -> Facts:
     kafka, postgres = KafkaSettings.load(), PostgresSettings.load()
     plugin = load_plugin(task)
     enrich = EnrichLogic(plugin)  # the same validation the pipeline applies
     published: list[Published] = []
     for msg in read_all(kafka, topic_name("submissions", task)):
-        record = _record(msg)
+        record = InRecord.from_message(msg)
         outcome = enrich.enrich_one(record)
         key = record.key.decode(errors="replace") if record.key else None
         sid = (
@@ -88,7 +75,7 @@ def collect(task: str, group_prefix: str = "inferstream") -> Facts:
     pairs: list[tuple[str, str]] = []
     results_topic = topic_name("results", task)
     for msg in read_all(kafka, results_topic):
-        record = _record(msg)
+        record = InRecord.from_message(msg)
         end_offsets[record.position] = max(end_offsets.get(record.position, 0), record.offset + 1)
         try:
             result = decode_result(task, record.value)
@@ -96,7 +83,7 @@ def collect(task: str, group_prefix: str = "inferstream") -> Facts:
             continue
         pairs.append((result.submission_id, result.result_id))
     for msg in read_all(kafka, DEADLETTER_TOPIC):
-        record = _record(msg)
+        record = InRecord.from_message(msg)
         end_offsets[record.position] = max(end_offsets.get(record.position, 0), record.offset + 1)
     sink_group = group_id("sink", task, group_prefix)
     with psycopg.connect(postgres.conninfo()) as conn:

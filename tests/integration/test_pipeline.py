@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import orjson
 import psycopg
 import pytest
 from _kafka import read_topic
@@ -19,6 +18,7 @@ from _stack import Stack
 from confluent_kafka import Producer
 from pgvector.psycopg import register_vector
 
+from inferstream.chaos.workload import example_payloads
 from inferstream.client import Publisher
 from inferstream.models import TextEmbedder, ensure_minilm_bundle
 from inferstream.schemas import BugReportPayload, decode_result, make_headers
@@ -30,19 +30,7 @@ N = 2000
 
 
 def _payloads(n: int) -> list[dict[str, object]]:
-    base = []
-    labels = orjson.loads(EXAMPLES.with_name("bug_reports.labels.json").read_bytes())
-    invalid = {item["line"] for item in labels["invalid_lines"]}
-    for number, line in enumerate(EXAMPLES.read_text().splitlines(), start=1):
-        if number not in invalid:
-            base.append(orjson.loads(line)["payload"])
-    out = []
-    for i in range(n):
-        payload = dict(base[i % len(base)])
-        if i >= len(base):  # later rounds: the same reports filed again, lightly reworded
-            payload["description"] = f"{payload['description']} (reported again, ticket {i})"
-        out.append(payload)
-    return out
+    return example_payloads(EXAMPLES, n)
 
 
 def _rows(stack: Stack, ids: list[str]) -> int:

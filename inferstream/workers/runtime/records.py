@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from confluent_kafka import Message
+
 from inferstream.errors import FatalStageError, PoisonBatchError, TransientError
 
 __all__ = [
@@ -41,6 +43,22 @@ class InRecord:
     @property
     def position(self) -> tuple[str, int]:
         return (self.topic, self.partition)
+
+    @classmethod
+    def from_message(cls, msg: Message, polled_at: float = 0.0) -> InRecord:
+        """A consumed (error-free) Kafka message as an input record."""
+        key, value = msg.key(), msg.value()
+        _, timestamp = msg.timestamp()
+        return cls(
+            topic=str(msg.topic()),
+            partition=int(msg.partition() or 0),
+            offset=int(msg.offset() or 0),
+            key=key if isinstance(key, bytes) else None,
+            value=value if isinstance(value, bytes) else b"",
+            headers=tuple((k, v or b"") for k, v in (msg.headers() or [])),
+            timestamp_ms=timestamp if timestamp and timestamp > 0 else None,
+            polled_at=polled_at,
+        )
 
     def header(self, name: str) -> str | None:
         for key, value in reversed(self.headers):

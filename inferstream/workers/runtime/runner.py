@@ -186,19 +186,7 @@ class StageRunner:
                 raise FatalStageError(f"fatal Kafka error: {error.str()}")
             self.log.warning("consumer error", error=error.str())
             return None
-        value = msg.value()
-        key = msg.key()
-        _, timestamp = msg.timestamp()
-        return InRecord(
-            topic=str(msg.topic()),
-            partition=int(msg.partition() or 0),
-            offset=int(msg.offset() or 0),
-            key=key if isinstance(key, bytes) else None,
-            value=value if isinstance(value, bytes) else b"",
-            headers=tuple((k, v or b"") for k, v in (msg.headers() or [])),
-            timestamp_ms=timestamp if timestamp and timestamp > 0 else None,
-            polled_at=now,
-        )
+        return InRecord.from_message(msg, now)
 
     def _backpressure(self) -> None:
         depth = len(self._queue)
