@@ -23,7 +23,7 @@ from confluent_kafka import Producer
 from inferstream.chaos.schedule import ChaosConfig, Fault, plan
 from inferstream.chaos.workload import example_payloads
 from inferstream.client import Publisher
-from inferstream.schemas import make_headers
+from inferstream.schemas import make_headers, new_submission_id
 from inferstream.settings import DATA_DIR_ENV, KafkaSettings, PostgresSettings
 from inferstream.stack.manager import StackState
 from inferstream.stack.servers import pg_pid_from_datadir, stop_postgres, stop_seaweed
@@ -80,6 +80,7 @@ class ChaosRun:
         self.poison_ids: list[str] = []
         self._exited_at: dict[str, float] = {}
         self.published = False
+        self.run_id = f"chaos-{config.seed}-{new_submission_id().lower()}"
         self.outages: list[threading.Thread] = []
 
     def run(self) -> ChaosResult:
@@ -87,6 +88,7 @@ class ChaosRun:
         os.environ[DATA_DIR_ENV] = str(self.data_dir)
         os.environ["INFERSTREAM_WORKER_FAULT_POISON_MARKER"] = POISON_MARKER
         _cli("up")
+        self.say(f"run id: {self.run_id} (inferstream verify --since {self.run_id})")
         try:
             self.supervisor.start()
             self.supervisor.wait_ready(300)
@@ -103,7 +105,7 @@ class ChaosRun:
                     self._until(time.monotonic() + 0.5)
             drained = self._drain()
             self._restart_exited(force=True)
-            report = check(collect("bug_report"))
+            report = check(collect("bug_report"), since=self.run_id)
             rows = self._rows()
             return ChaosResult(
                 faults=self.faults,
@@ -132,7 +134,7 @@ class ChaosRun:
         step = len(payloads) / max(1, self.config.invalid)
         invalid_at = {int((j + 0.5) * step) for j in range(self.config.invalid)}
         producer = Producer(kafka.producer_config())
-        with Publisher("bug_report", kafka, source="chaos") as publisher:
+        with Publisher("bug_report", kafka, source=self.run_id) as publisher:
             start = time.monotonic()
             for i, payload in enumerate(payloads):
                 sid = str(uuid.uuid4())

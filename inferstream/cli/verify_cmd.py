@@ -18,9 +18,17 @@ SHOWN = 10
 
 def verify_cmd(
     task: Annotated[str, typer.Option(help="The task to verify.")] = "bug_report",
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="RUN_ID",
+            help="Only the submissions of this run (their envelope source).",
+        ),
+    ] = None,
 ) -> None:
     """Check nothing was lost or duplicated: topics, Postgres, S3 and the dead letters."""
-    report = check(collect(task, WorkerSettings.load().group_prefix))
+    report = check(collect(task, WorkerSettings.load().group_prefix), since)
     table = Table(title=f"inferstream verify: {task}")
     table.add_column("check")
     table.add_column("result", justify="right")

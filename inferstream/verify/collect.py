@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import psycopg
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
-from inferstream.schemas import decode_result
+from inferstream.schemas import decode_envelope, decode_result
 from inferstream.settings import KafkaSettings, ObjectStoreSettings, PostgresSettings
 from inferstream.storage import ObjectStore
 from inferstream.tasks.plugin import load_plugin
@@ -68,8 +68,10 @@ def collect(task: str, group_prefix: str = "inferstream") -> Facts:
             if isinstance(outcome, Emit) and outcome.messages[0].key
             else key
         )
+        valid = isinstance(outcome, Emit)
+        source = decode_envelope(task, record.value).source if valid else None
         published.append(
-            Published(sid, record.topic, record.partition, record.offset, isinstance(outcome, Emit))
+            Published(sid, record.topic, record.partition, record.offset, valid, source)
         )
     end_offsets: dict[tuple[str, int], int] = {}
     pairs: list[tuple[str, str]] = []

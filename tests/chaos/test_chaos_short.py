@@ -43,5 +43,5 @@ def test_short_chaos_run_loses_and_duplicates_nothing(
     assert result.poison_dead == 1
     # Every fault of the schedule ran: 3 kills and the outage.
     assert [f.kind for f in result.faults].count("kill") == 3
-    assert len(log) == len(result.faults)
+    assert len(log) == len(result.faults) + 1  # the run id, then one line per fault
     assert result.report.counts["dead letters"] >= 3 + 1  # invalid records + the poison one

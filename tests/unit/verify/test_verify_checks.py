@@ -90,3 +90,21 @@ def test_a_valid_submission_dead_lettered_downstream_is_not_lost() -> None:
         facts, rows=facts.rows[1:], dead_letters=[*facts.dead_letters, poison]
     )
     assert _violations(facts) == {}
+
+
+def test_since_restricts_the_per_submission_checks_to_one_run() -> None:
+    facts = _clean()
+    other_run = [
+        dataclasses.replace(p, source="run-a" if p.submission_id == "s0" else "run-b")
+        for p in facts.published
+    ]
+    # s1's row is missing: a violation of run-b, not of run-a.
+    facts = dataclasses.replace(
+        facts, published=other_run, rows=[r for r in facts.rows if r.submission_id != "s1"]
+    )
+    assert check(facts, since="run-a").ok
+    assert check(facts, since="run-a").counts["published (valid)"] == 1
+    assert _violations(dataclasses.replace(facts)) == {
+        "lost (valid submission without a row)": ["s1"]
+    }
+    assert not check(facts, since="run-b").ok
