@@ -1,0 +1,91 @@
+"""`inferstream verify` against real servers: passes on a clean run, then names each planted
+violation (a deleted row, an orphan row, a missing dead letter) in a fresh stack of its own."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from _stack import start_stack
+from confluent_kafka import Producer
+
+from inferstream.client import Publisher
+from inferstream.schemas import make_headers
+from inferstream.settings import DATA_DIR_ENV, KafkaSettings, PostgresSettings
+from inferstream.stack import down
+from inferstream.workers.supervisor import Supervisor
+
+REPORT = {
+    "title": "Export to PDF drops the last page",
+    "description": "Exporting a 12 page invoice to PDF produces only 11 pages.",
+    "steps_to_reproduce": "1. open invoice 2. export as PDF 3. count pages",
+    "product": "billing",
+}
+
+
+def _rows(conninfo: str) -> int:
+    with psycopg.connect(conninfo) as conn:
+        row = conn.execute("SELECT count(*) FROM results_bug_report").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _dead(conninfo: str) -> int:
+    with psycopg.connect(conninfo) as conn:
+        row = conn.execute("SELECT count(*) FROM dead_letters").fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_verify_passes_then_names_each_planted_violation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "stack"
+    monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
+    monkeypatch.setenv("INFERSTREAM_WORKER_BATCH_MAX_WAIT_MS", "20")
+    try:
+        stack = start_stack(data_dir)
+        kafka, conninfo = KafkaSettings.load(), PostgresSettings.load().conninfo()
+        ids = [str(uuid.uuid4()) for _ in range(5)]
+        with Publisher("bug_report", kafka) as publisher:
+            for n, sid in enumerate(ids):
+                publisher.publish(
+                    {**REPORT, "title": f"{REPORT['title']} ({n})"}, submission_id=sid
+                )
+        producer = Producer(kafka.producer_config())
+        headers: list[tuple[str, str | bytes]] = list(make_headers(1))
+        producer.produce("submissions.bug_report", b"{oops", b"bad-record", headers=headers)
+        assert producer.flush(30) == 0
+
+        workers = Supervisor("bug_report", 1, log_dir=tmp_path / "logs")
+        workers.start()
+        try:
+            deadline = time.monotonic() + 240
+            while _rows(conninfo) < 5 or _dead(conninfo) < 1:
+                assert time.monotonic() < deadline, "pipeline did not finish"
+                assert not workers.failed(), workers.failed()
+                time.sleep(0.5)
+            clean = stack.cli("verify")
+            assert clean.returncode == 0, clean.stdout + clean.stderr
+            assert "all invariants hold" in clean.stdout
+        finally:
+            assert set(workers.stop().values()) == {0}
+
+        with psycopg.connect(conninfo) as conn:
+            conn.execute("DELETE FROM results_bug_report WHERE submission_id = %s", (ids[0],))
+            conn.execute(
+                "INSERT INTO results_bug_report SELECT repeat('e', 64), 'orphan-1', model_name, "
+                "model_version, tokenizer_version, quality_score, quality_flags, low_quality, "
+                "duplicate_status, duplicate_of, similar_items, content_sha256, embedding, "
+                "produced_at, submitted_at, created_at FROM results_bug_report LIMIT 1"
+            )
+            conn.execute("DELETE FROM dead_letters")
+        broken = stack.cli("verify")
+        assert broken.returncode == 1
+        out = broken.stdout
+        assert f"lost (valid submission without a row): {ids[0]}" in out
+        assert "orphan (row without a submission): orphan-1" in out
+        assert "invalid submission not dead-lettered: submissions.bug_report:" in out
+    finally:
+        down(data_dir)
