@@ -11,7 +11,15 @@ import psycopg
 import typer
 from rich.console import Console
 
-from inferstream.cli import chaos_cmd, ops, pubsub, stack_cmds, verify_cmd, workers_cmds
+from inferstream.cli import (
+    api_cmds,
+    chaos_cmd,
+    ops,
+    pubsub,
+    stack_cmds,
+    verify_cmd,
+    workers_cmds,
+)
 from inferstream.client import PublishError
 from inferstream.observability import configure_logging
 from inferstream.schemas import UnknownTaskError
@@ -33,6 +41,7 @@ ops.register(app)
 workers_cmds.register(app)
 verify_cmd.register(app)
 chaos_cmd.register(app)
+api_cmds.register(app)
 
 # Errors that describe a user-fixable situation: print the message, not a traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (

@@ -1,0 +1,126 @@
+"""``create_app``: the results API as a FastAPI application."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    GC_COLLECTOR,
+    CollectorRegistry,
+    ProcessCollector,
+    generate_latest,
+)
+from psycopg_pool import ConnectionPool
+from starlette.responses import Response
+
+from inferstream import __version__
+from inferstream.api.auth import KeyVerifier
+from inferstream.api.context import ApiContext, Context
+from inferstream.api.db import Database
+from inferstream.api.middleware import ApiMetrics, EdgeMiddleware
+from inferstream.api.models import Health
+from inferstream.api.problems import PROBLEM_RESPONSES, install_problem_handlers, problem_response
+from inferstream.api.ratelimit import OpClass, RateLimiter
+from inferstream.api.routes import router
+from inferstream.api.search import Embed, LazyEmbedder
+from inferstream.settings import ApiSettings, PostgresSettings
+from inferstream.storage import make_pool
+
+READY_TIMEOUT_S = 2.0
+RATE_WINDOW_S = 3600.0
+
+
+def create_app(
+    settings: ApiSettings,
+    postgres: PostgresSettings,
+    *,
+    models_dir: Path | None = None,
+    pool: ConnectionPool | None = None,
+    embed: Embed | None = None,
+    key_cache_ttl_s: float = 30.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> FastAPI:
+    """The results API. The Postgres pool is opened on startup (``make_pool``) and closed on
+    shutdown unless ``pool`` is given (then the caller owns it). ``embed`` replaces the lazily
+    loaded MiniLM query embedder (``models_dir`` or the worker's models dir)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = pool is None
+        active = make_pool(postgres, name="inferstream-api") if pool is None else pool
+        app.state.ctx = ApiContext(
+            settings=settings,
+            db=Database(active),
+            verifier=KeyVerifier(active, settings.api_key_prefix, key_cache_ttl_s, clock),
+            limiter=RateLimiter(
+                {
+                    OpClass.read: settings.rate_reads_per_hour,
+                    OpClass.write: settings.rate_writes_per_hour,
+                },
+                RATE_WINDOW_S,
+                clock,
+            ),
+            embed=embed or LazyEmbedder(models_dir),
+        )
+        try:
+            yield
+        finally:
+            app.state.ctx = None
+            if owned:
+                active.close()
+
+    app = FastAPI(
+        title="inferstream results API",
+        version=__version__,
+        description="Results, submission status, similar items and search over the pipeline's "
+        "Postgres. Every /v1 route needs an API key (Authorization: Bearer <key>).",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.include_router(router)
+
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    registry.register(GC_COLLECTOR)
+    metrics = ApiMetrics(registry)
+
+    @app.get("/health", tags=["ops"])
+    def health() -> Health:
+        """The process is up (no dependency is checked)."""
+        return Health()
+
+    @app.get("/ready", tags=["ops"], responses={503: PROBLEM_RESPONSES[503]})
+    def ready(ctx: Context) -> Response:
+        """Postgres is reachable: 200, else 503 with a problem object."""
+        if not ctx.db.ping(READY_TIMEOUT_S):
+            return problem_response(
+                503, "postgres is not reachable", slug="not-ready", instance="/ready"
+            )
+        return Response(b'{"status":"ready"}', media_type="application/json")
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    def metrics_endpoint() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            expose_headers=[
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            ],
+            max_age=600,
+        )
+    app.add_middleware(EdgeMiddleware, metrics=metrics, hsts=settings.tls_enabled)
+    return app

@@ -1,0 +1,82 @@
+"""Per-app state and the dependencies every protected route uses (auth, role, rate limit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, cast
+
+from fastapi import Depends, Request, Response, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from inferstream.api.auth import KeyVerifier, Principal, require_role
+from inferstream.api.db import Database
+from inferstream.api.keys import Role
+from inferstream.api.problems import ProblemError
+from inferstream.api.ratelimit import OpClass, RateLimiter
+from inferstream.api.search import Embed
+from inferstream.settings import ApiSettings
+
+
+@dataclass
+class ApiContext:
+    settings: ApiSettings
+    db: Database
+    verifier: KeyVerifier
+    limiter: RateLimiter
+    embed: Embed
+
+
+def context(request: Request) -> ApiContext:
+    ctx = getattr(request.app.state, "ctx", None)
+    if ctx is None:
+        raise ProblemError(503, "the API is starting or stopping", slug="unavailable")
+    return cast(ApiContext, ctx)
+
+
+Context = Annotated[ApiContext, Depends(context)]
+
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key>")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key")
+
+
+def authenticate(
+    ctx: Context,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    header: Annotated[str | None, Security(_header)],
+) -> Principal:
+    presented = bearer.credentials if bearer is not None else header
+    return ctx.verifier.verify(presented)
+
+
+def authorize(role: Role, op: OpClass) -> Any:
+    """A dependency: an authenticated key with at least ``role``, within its ``op`` rate."""
+
+    def dependency(
+        ctx: Context,
+        response: Response,
+        caller: Annotated[Principal, Depends(authenticate)],
+    ) -> Principal:
+        require_role(caller, role)
+        decision = ctx.limiter.hit(caller.key_prefix, op)
+        headers = {
+            "RateLimit-Limit": str(decision.limit),
+            "RateLimit-Remaining": str(decision.remaining),
+            "RateLimit-Reset": str(decision.reset_s),
+        }
+        if not decision.allowed:
+            headers["Retry-After"] = str(decision.retry_after_s)
+            raise ProblemError(
+                429,
+                f"{op.value} rate limit of {decision.limit} per hour exceeded for this key",
+                slug="rate-limited",
+                headers=headers,
+            )
+        response.headers.update(headers)
+        return caller
+
+    return Depends(dependency)
+
+
+Reader = Annotated[Principal, authorize(Role.reader, OpClass.read)]
+AdminRead = Annotated[Principal, authorize(Role.admin, OpClass.read)]
+AdminWrite = Annotated[Principal, authorize(Role.admin, OpClass.write)]

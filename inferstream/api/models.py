@@ -1,0 +1,97 @@
+"""Response and request bodies of the results API (the OpenAPI schema is generated from them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DuplicateStatus = Literal["unique", "possible_duplicate", "duplicate"]
+SubmissionState = Literal["processing", "done", "rejected", "unknown"]
+
+
+class SimilarReport(BaseModel):
+    submission_id: str
+    score: float
+
+
+class BugReportResultOut(BaseModel):
+    """One stored bug_report result (the embedding is not returned)."""
+
+    task: Literal["bug_report"] = "bug_report"
+    result_id: str
+    submission_id: str
+    model_name: str
+    model_version: str
+    tokenizer_version: str | None
+    quality_score: float
+    quality_flags: list[str]
+    low_quality: bool
+    duplicate_status: DuplicateStatus
+    duplicate_of: str | None
+    similar: list[SimilarReport]
+    content_sha256: str
+    produced_at: datetime
+    submitted_at: datetime | None
+    created_at: datetime
+
+
+class ResultPage(BaseModel):
+    """A page in (created_at, result_id) order. ``next_cursor`` continues after the last item
+    (also when ``has_more`` is false: poll it later for rows added since)."""
+
+    items: list[BugReportResultOut]
+    next_cursor: str | None
+    has_more: bool
+
+
+class Neighbour(BaseModel):
+    score: float = Field(description="cosine similarity to the query, 1 = same direction")
+    result: BugReportResultOut
+
+
+class NeighbourList(BaseModel):
+    k: int
+    items: list[Neighbour]
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, Field(min_length=1, max_length=20_000)]
+    k: Annotated[int, Field(ge=1, le=50)] = 10
+
+
+class Rejection(BaseModel):
+    stage: str
+    kind: str
+    reason: str
+    at: datetime
+
+
+class SubmissionStatus(BaseModel):
+    submission_id: str
+    status: SubmissionState
+    task: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    result_id: str | None = None
+    result: BugReportResultOut | None = None
+    reason: str | None = None
+    rejections: list[Rejection] = Field(default_factory=list)
+
+
+class KeyOut(BaseModel):
+    key_prefix: str
+    name: str
+    role: str
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"

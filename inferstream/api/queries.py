@@ -1,0 +1,157 @@
+"""SQL over results_bug_report, submissions and dead_letters (read-only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import psycopg
+from pgvector import Vector
+from psycopg.rows import dict_row
+
+from inferstream.api.cursor import Cursor
+from inferstream.api.db import HNSW_EF_SEARCH
+from inferstream.api.models import (
+    BugReportResultOut,
+    Neighbour,
+    Rejection,
+    SimilarReport,
+    SubmissionStatus,
+)
+
+TABLE = "results_bug_report"
+_COLUMNS = (
+    "result_id, submission_id, model_name, model_version, tokenizer_version, quality_score, "
+    "quality_flags, low_quality, duplicate_status, duplicate_of, similar_items, content_sha256, "
+    "produced_at, submitted_at, created_at"
+)
+_R_COLUMNS = ", ".join(f"r.{c.strip()}" for c in _COLUMNS.split(","))
+
+
+def _result(row: dict[str, Any]) -> BugReportResultOut:
+    return BugReportResultOut(
+        result_id=row["result_id"].strip(),
+        submission_id=row["submission_id"],
+        model_name=row["model_name"],
+        model_version=row["model_version"],
+        tokenizer_version=row["tokenizer_version"],
+        quality_score=row["quality_score"],
+        quality_flags=list(row["quality_flags"]),
+        low_quality=row["low_quality"],
+        duplicate_status=row["duplicate_status"],
+        duplicate_of=row["duplicate_of"],
+        similar=[SimilarReport.model_validate(item) for item in row["similar_items"] or []],
+        content_sha256=row["content_sha256"].strip(),
+        produced_at=row["produced_at"],
+        submitted_at=row["submitted_at"],
+        created_at=row["created_at"],
+    )
+
+
+def get_result(conn: psycopg.Connection[Any], result_id: str) -> BugReportResultOut | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(f"SELECT {_COLUMNS} FROM {TABLE} WHERE result_id = %s", (result_id,))
+        row = cur.fetchone()
+    return None if row is None else _result(row)
+
+
+def list_results(
+    conn: psycopg.Connection[Any],
+    *,
+    after: Cursor | None,
+    since: datetime | None,
+    status: str | None,
+    low_quality: bool | None,
+    limit: int,
+) -> tuple[list[BugReportResultOut], bool]:
+    """Up to ``limit`` rows after the cursor in (created_at, result_id) order, and whether
+    more follow. A keyset predicate on the composite index: no OFFSET, constant cost per page."""
+    where: list[str] = []
+    params: list[Any] = []
+    if after is not None:
+        where.append("(created_at, result_id) > (%s, %s)")
+        params += [after.created_at, after.result_id]
+    if since is not None:
+        where.append("created_at >= %s")
+        params.append(since)
+    if status is not None:
+        where.append("duplicate_status = %s")
+        params.append(status)
+    if low_quality is not None:
+        where.append("low_quality = %s")
+        params.append(low_quality)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            f"SELECT {_COLUMNS} FROM {TABLE} {clause} ORDER BY created_at, result_id LIMIT %s",
+            [*params, limit + 1],
+        )
+        rows = cur.fetchall()
+    return [_result(row) for row in rows[:limit]], len(rows) > limit
+
+
+def nearest(
+    conn: psycopg.Connection[Any],
+    query: npt.NDArray[np.float32],
+    k: int,
+    *,
+    exclude_result_id: str | None = None,
+) -> list[Neighbour]:
+    """Cosine kNN through the HNSW index (approximate; ef_search raised for recall)."""
+    exclude = "WHERE r.result_id <> %(exclude)s" if exclude_result_id is not None else ""
+    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}")
+        cur.execute(
+            f"SELECT {_R_COLUMNS}, r.embedding <=> %(q)s AS distance FROM {TABLE} r {exclude} "
+            "ORDER BY r.embedding <=> %(q)s LIMIT %(k)s",
+            {"q": query, "k": k, "exclude": exclude_result_id},
+        )
+        rows = cur.fetchall()
+    return [Neighbour(score=1.0 - float(row["distance"]), result=_result(row)) for row in rows]
+
+
+def embedding_of(conn: psycopg.Connection[Any], result_id: str) -> npt.NDArray[np.float32] | None:
+    row = conn.execute(
+        f"SELECT embedding FROM {TABLE} WHERE result_id = %s", (result_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    value = row[0]
+    array = value.to_numpy() if isinstance(value, Vector) else value
+    return np.asarray(array, dtype=np.float32)
+
+
+def submission_status(conn: psycopg.Connection[Any], submission_id: str) -> SubmissionStatus:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT task, status, result_id, reason, created_at, updated_at "
+            "FROM submissions WHERE submission_id = %s",
+            (submission_id,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            return SubmissionStatus(submission_id=submission_id, status="unknown")
+        status = SubmissionStatus(
+            submission_id=submission_id,
+            status=row["status"],
+            task=row["task"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            result_id=row["result_id"].strip() if row["result_id"] else None,
+            reason=row["reason"],
+        )
+        if status.status == "done" and status.result_id and status.task == "bug_report":
+            status.result = get_result(conn, status.result_id)
+        if status.status == "rejected":
+            cur.execute(
+                "SELECT stage, kind, reason, created_at FROM dead_letters "
+                "WHERE submission_id = %s ORDER BY created_at, id LIMIT 20",
+                (submission_id,),
+            )
+            status.rejections = [
+                Rejection(stage=r["stage"], kind=r["kind"], reason=r["reason"], at=r["created_at"])
+                for r in cur.fetchall()
+            ]
+    return status

@@ -1,0 +1,158 @@
+"""The /v1 routes: submission status, results, similar items, text search, key admin."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from inferstream.api.context import AdminRead, AdminWrite, Context, Reader
+from inferstream.api.cursor import Cursor, InvalidCursorError, decode_cursor, encode_cursor
+from inferstream.api.keys import KeyRecord, UnknownKeyError, list_keys, revoke_key, utcnow
+from inferstream.api.models import (
+    BugReportResultOut,
+    DuplicateStatus,
+    KeyOut,
+    NeighbourList,
+    ResultPage,
+    SearchRequest,
+    SubmissionStatus,
+)
+from inferstream.api.problems import PROBLEM_RESPONSES, ProblemError
+from inferstream.api.queries import (
+    embedding_of,
+    get_result,
+    list_results,
+    nearest,
+    submission_status,
+)
+from inferstream.api.search import ModelUnavailableError
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+MAX_K = 50
+
+router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
+
+ResultId = Annotated[
+    str, Path(pattern=r"^[0-9a-f]{64}$", description="64 lowercase hex characters")
+]
+SubmissionIdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
+def _key_out(record: KeyRecord, now: datetime) -> KeyOut:
+    return KeyOut(
+        key_prefix=record.key_prefix,
+        name=record.name,
+        role=record.role.name,
+        status=record.status(now),
+        created_at=record.created_at,
+        expires_at=record.expires_at,
+        revoked_at=record.revoked_at,
+        last_used_at=record.last_used_at,
+    )
+
+
+def _not_found(what: str) -> ProblemError:
+    return ProblemError(404, f"no {what}", slug="not-found")
+
+
+@router.get("/submissions/{submission_id}", tags=["submissions"])
+def get_submission(submission_id: SubmissionIdPath, ctx: Context, _: Reader) -> SubmissionStatus:
+    """Durable status of a submission: processing, done (with its result), rejected (with the
+    dead-letter reasons) or unknown (not seen by the sink yet, or never submitted)."""
+    with ctx.db.connection() as conn:
+        return submission_status(conn, submission_id)
+
+
+@router.get("/results/bug_report", tags=["results"])
+def list_bug_reports(
+    ctx: Context,
+    _: Reader,
+    since: Annotated[datetime | None, Query(description="created_at >= since (ISO 8601)")] = None,
+    status: Annotated[DuplicateStatus | None, Query(description="duplicate status")] = None,
+    low_quality: bool | None = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> ResultPage:
+    """Results in (created_at, result_id) order, a page at a time (keyset pagination)."""
+    after: Cursor | None = None
+    if cursor is not None:
+        try:
+            after = decode_cursor(cursor)
+        except InvalidCursorError as err:
+            raise ProblemError(400, str(err), slug="invalid-cursor") from None
+    if since is not None and since.tzinfo is None:
+        raise ProblemError(400, "since must include a timezone offset", slug="invalid-since")
+    with ctx.db.connection() as conn:
+        items, more = list_results(
+            conn, after=after, since=since, status=status, low_quality=low_quality, limit=limit
+        )
+    last = items[-1] if items else None
+    next_cursor = (
+        encode_cursor(Cursor(last.created_at, last.result_id)) if last is not None else cursor
+    )
+    return ResultPage(items=items, next_cursor=next_cursor, has_more=more)
+
+
+@router.get("/results/bug_report/{result_id}", tags=["results"])
+def get_bug_report(result_id: ResultId, ctx: Context, _: Reader) -> BugReportResultOut:
+    with ctx.db.connection() as conn:
+        result = get_result(conn, result_id)
+    if result is None:
+        raise _not_found("bug_report result with this id")
+    return result
+
+
+@router.get("/results/bug_report/{result_id}/similar", tags=["results"])
+def similar_bug_reports(
+    result_id: ResultId,
+    ctx: Context,
+    _: Reader,
+    k: Annotated[int, Query(ge=1, le=MAX_K)] = 5,
+) -> NeighbourList:
+    """The k stored reports nearest to this one by cosine similarity (pgvector HNSW)."""
+    with ctx.db.connection(vectors=True) as conn:
+        query = embedding_of(conn, result_id)
+        if query is None:
+            raise _not_found("bug_report result with this id")
+        items = nearest(conn, query, k, exclude_result_id=result_id)
+    return NeighbourList(k=k, items=items)
+
+
+@router.post("/search/bug_report", tags=["search"])
+def search_bug_reports(body: SearchRequest, ctx: Context, _: Reader) -> NeighbourList:
+    """Embed the text with the pipeline's MiniLM bundle and return the k nearest reports."""
+    try:
+        query = ctx.embed(body.text)
+    except ModelUnavailableError as err:
+        raise ProblemError(503, str(err), slug="model-unavailable") from None
+    with ctx.db.connection(vectors=True) as conn:
+        items = nearest(conn, query, body.k)
+    return NeighbourList(k=body.k, items=items)
+
+
+@router.get("/admin/keys", tags=["admin"])
+def admin_list_keys(ctx: Context, _: AdminRead) -> list[KeyOut]:
+    """Every API key's metadata (never a secret or a hash)."""
+    now = utcnow()
+    with ctx.db.connection() as conn:
+        records = list_keys(conn)
+    return [_key_out(r, now) for r in records]
+
+
+@router.post("/admin/keys/{key_prefix}/revoke", tags=["admin"])
+def admin_revoke_key(
+    key_prefix: Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9_]+$")],
+    ctx: Context,
+    _: AdminWrite,
+) -> KeyOut:
+    """Revoke a key now: at once on this replica, within the key cache TTL on the others."""
+    try:
+        with ctx.db.connection() as conn:
+            record = revoke_key(conn, key_prefix)
+    except UnknownKeyError:
+        raise _not_found("API key with this prefix") from None
+    ctx.verifier.invalidate(key_prefix)
+    return _key_out(record, utcnow())
