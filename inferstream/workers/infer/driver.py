@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import orjson
+import psycopg
+import structlog
 from pydantic import ValidationError
 
 from inferstream.schemas import ResultBase, encode, get_task
@@ -13,11 +17,30 @@ from inferstream.settings import KafkaSettings, PostgresSettings
 from inferstream.tasks.plugin import EnrichedItem, EnrichedMessage, Inferer, TaskPlugin
 from inferstream.topology import group_id, topic_name
 from inferstream.workers.infer.follower import ResultFollower, sink_offsets
+from inferstream.workers.runtime.backoff import Backoff
 from inferstream.workers.runtime.headers import SUBMITTED_AT, forward_headers
 from inferstream.workers.runtime.records import Emit, InRecord, Outcome, OutMessage, Reject
 from inferstream.workers.runtime.watermark import Position
 
 Key = tuple[str, int, int]
+T = TypeVar("T")
+log = structlog.get_logger("inferstream.infer")
+STARTUP_RETRY_S = 600.0
+
+
+def _with_backoff(load: Callable[[], T]) -> T:
+    """Postgres down while a worker starts: wait with backoff rather than crash-loop."""
+    backoff = Backoff(0.5, 15.0)
+    deadline = time.monotonic() + STARTUP_RETRY_S
+    while True:
+        try:
+            return load()
+        except psycopg.OperationalError as err:
+            if time.monotonic() > deadline:
+                raise
+            delay = backoff.next_delay()
+            log.warning("Postgres unavailable at start; retrying", error=str(err), retry_in_s=delay)
+            time.sleep(delay)
 
 
 @dataclass
@@ -46,8 +69,14 @@ class InferLogic:
         self._decoded: dict[Key, EnrichedItem | Reject] = {}
         self._produced: dict[int, list[ResultBase]] = {}
         # Rebuild state: what Postgres holds, then the result topic from the sink's offsets on.
-        inferer.observe(plugin.history(postgres))
-        start = sink_offsets(postgres, group_id("sink", self.task, group_prefix), self.output_topic)
+        sink_group = group_id("sink", self.task, group_prefix)
+        history, start = _with_backoff(
+            lambda: (
+                plugin.history(postgres),
+                sink_offsets(postgres, sink_group, self.output_topic),
+            )
+        )
+        inferer.observe(history)
         self.follower = ResultFollower(kafka, self.output_topic, self.task, start, inferer.observe)
         self.follower.start()
 
