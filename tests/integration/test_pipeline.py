@@ -41,11 +41,14 @@ def _rows(stack: Stack, ids: list[str]) -> int:
     return int(row[0]) if row else 0
 
 
-def _wait(check: object, deadline_s: float, what: str) -> None:
+def _wait(check: object, deadline_s: float, what: str, workers: Supervisor | None = None) -> None:
+    """Poll check() until it holds; fail at the deadline or as soon as a worker has died."""
     deadline = time.monotonic() + deadline_s
     while not check():  # type: ignore[operator]
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {deadline_s}s waiting for {what}")
+        if workers is not None and workers.failed():
+            raise AssertionError(f"a worker died waiting for {what}: {workers.failed()}")
         time.sleep(0.5)
 
 
@@ -75,11 +78,11 @@ def test_exactly_once_through_all_stages_with_a_sink_crash(
     invalid = _publish_invalid(stack)
 
     # Kill the sink with SIGKILL once some rows are in, then start a new one.
-    _wait(lambda: _rows(stack, ids) >= N // 4, 300, "a quarter of the rows")
+    _wait(lambda: _rows(stack, ids) >= N // 4, 300, "a quarter of the rows", workers)
     workers.kill("sink-0")
     workers.start_one("sink", 0, 99)
 
-    _wait(lambda: _rows(stack, ids) >= N, 420, f"{N} rows")
+    _wait(lambda: _rows(stack, ids) >= N, 420, f"{N} rows", workers)
     with psycopg.connect(stack.postgres.conninfo()) as conn:
         rows = conn.execute(
             "SELECT count(*), count(DISTINCT submission_id), count(DISTINCT result_id) "
@@ -191,7 +194,7 @@ def test_a_restarted_infer_worker_rebuilds_its_index_and_serves_metrics(
         ).fetchone()
     refiled = str(uuid.uuid4())
     Publisher("bug_report", stack.kafka).publish(payload, submission_id=refiled)
-    _wait(lambda: _rows(stack, [refiled]) == 1, 180, "the re-filed report")
+    _wait(lambda: _rows(stack, [refiled]) == 1, 180, "the re-filed report", workers)
     with psycopg.connect(stack.postgres.conninfo()) as conn:
         status, duplicate_of, _sha = conn.execute(
             "SELECT duplicate_status, duplicate_of, content_sha256 FROM results_bug_report "

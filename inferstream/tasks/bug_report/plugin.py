@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 import psycopg
+import structlog
 from pgvector.psycopg import register_vector
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from inferstream.schemas import BugReportResult, Envelope, ResultBase
 from inferstream.settings import PostgresSettings
@@ -18,6 +19,8 @@ from inferstream.tasks.bug_report.enrich import BugReportEnrichment, enrich
 from inferstream.tasks.bug_report.inferer import BugReportInferer
 from inferstream.tasks.bug_report.metrics import BUG_SUBMISSIONS, LOW_QUALITY
 from inferstream.tasks.plugin import InferContext, Inferer, Rejection, ResultTable
+
+log = structlog.get_logger("inferstream.bug_report")
 
 TABLE = ResultTable(
     name="results_bug_report",
@@ -81,7 +84,19 @@ class BugReportPlugin:
             register_vector(conn)
             cursor = conn.execute(f"SELECT {', '.join(columns)} FROM {TABLE.name}")
             rows = [dict(zip(columns, row, strict=True)) for row in cursor]
-        return [_from_row(row) for row in rows]
+        results: list[ResultBase] = []
+        for row in rows:
+            try:
+                results.append(_from_row(row))
+            except ValidationError as err:
+                # A row that no longer satisfies the result contract (e.g. written by hand)
+                # must not stop the worker; it is just left out of the in-memory index.
+                log.warning(
+                    "stored result skipped in index rebuild",
+                    submission_id=row.get("submission_id"),
+                    reason=str(err)[:300],
+                )
+        return results
 
     def row(self, result: ResultBase, submitted_at: datetime | None) -> tuple[Any, ...]:
         if not isinstance(result, BugReportResult):
