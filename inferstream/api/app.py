@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -45,10 +45,12 @@ def create_app(
     embed: Embed | None = None,
     key_cache_ttl_s: float = 30.0,
     clock: Callable[[], float] = time.monotonic,
+    ready_checks: Mapping[str, Callable[[], bool]] | None = None,
 ) -> FastAPI:
     """The results API. The Postgres pool is opened on startup (``make_pool``) and closed on
     shutdown unless ``pool`` is given (then the caller owns it). ``embed`` replaces the lazily
-    loaded MiniLM query embedder (``models_dir`` or the worker's models dir)."""
+    loaded MiniLM query embedder (``models_dir`` or the worker's models dir). ``ready_checks``
+    are extra dependencies ``/ready`` probes besides Postgres (name -> reachable?)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,10 +99,13 @@ def create_app(
 
     @app.get("/ready", tags=["ops"], responses={503: PROBLEM_RESPONSES[503]})
     def ready(ctx: Context) -> Response:
-        """Postgres is reachable: 200, else 503 with a problem object."""
-        if not ctx.db.ping(READY_TIMEOUT_S):
+        """Postgres (and every other configured dependency) is reachable: 200, else 503 with a
+        problem object naming what is not."""
+        down = [] if ctx.db.ping(READY_TIMEOUT_S) else ["postgres"]
+        down += [name for name, probe in (ready_checks or {}).items() if not _safe(probe)]
+        if down:
             return problem_response(
-                503, "postgres is not reachable", slug="not-ready", instance="/ready"
+                503, f"not reachable: {', '.join(down)}", slug="not-ready", instance="/ready"
             )
         return Response(b'{"status":"ready"}', media_type="application/json")
 
@@ -124,3 +129,10 @@ def create_app(
         )
     app.add_middleware(EdgeMiddleware, metrics=metrics, hsts=settings.tls_enabled)
     return app
+
+
+def _safe(probe: Callable[[], bool]) -> bool:
+    try:
+        return bool(probe())
+    except Exception:  # a probe that raises means the dependency is not usable
+        return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -68,9 +69,26 @@ def api_cmd(
     if port is not None:
         overrides["port"] = port
     settings = ApiSettings.load(**overrides)
-    app = create_app(settings, PostgresSettings.load())
+    app = create_app(settings, PostgresSettings.load(), ready_checks=_dependency_checks())
     # log_config=None: uvicorn logs through the root logger (JSON lines, see observability).
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, server_header=False)
+
+
+def _dependency_checks() -> dict[str, Callable[[], bool]]:
+    """/ready also probes the object store and Kafka (both used by the API's ingest paths)."""
+    from confluent_kafka.admin import AdminClient
+
+    from inferstream.settings import KafkaSettings, ObjectStoreSettings
+    from inferstream.storage import ObjectStore
+
+    store = ObjectStore(ObjectStoreSettings.load())
+    admin = AdminClient({**KafkaSettings.load().admin_config(), "log_level": 0})
+
+    def kafka_reachable() -> bool:
+        admin.list_topics(timeout=2.0)
+        return True
+
+    return {"s3": store.ping, "kafka": kafka_reachable}
 
 
 @keys_app.command("create")

@@ -292,6 +292,19 @@ def test_ready_is_503_when_postgres_is_unreachable() -> None:
         assert "postgres" in body["detail"]
 
 
+def test_ready_names_every_unreachable_dependency(stack: Stack) -> None:
+    def broken() -> bool:
+        raise ConnectionError("refused")
+
+    checks = {"s3": lambda: True, "kafka": broken}
+    with TestClient(create_app(ApiSettings.load(), stack.postgres, ready_checks=checks)) as app:
+        body = assert_problem(app.get("/ready"), 503)
+        assert body["detail"] == "not reachable: kafka"
+    healthy = {"s3": lambda: True, "kafka": lambda: True}
+    with TestClient(create_app(ApiSettings.load(), stack.postgres, ready_checks=healthy)) as app:
+        assert app.get("/ready").status_code == 200
+
+
 def test_the_limit_plus_first_request_in_the_window_gets_429(
     stack: Stack, keys: Keys, result_id: str
 ) -> None:
