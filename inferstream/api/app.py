@@ -23,14 +23,16 @@ from inferstream import __version__
 from inferstream.api.auth import KeyVerifier
 from inferstream.api.context import ApiContext, Context
 from inferstream.api.db import Database
+from inferstream.api.ingest import Ingest
+from inferstream.api.ingest import router as ingest_router
 from inferstream.api.middleware import ApiMetrics, EdgeMiddleware
 from inferstream.api.models import Health
 from inferstream.api.problems import PROBLEM_RESPONSES, install_problem_handlers, problem_response
 from inferstream.api.ratelimit import OpClass, RateLimiter
 from inferstream.api.routes import router
 from inferstream.api.search import Embed, LazyEmbedder
-from inferstream.settings import ApiSettings, PostgresSettings
-from inferstream.storage import make_pool
+from inferstream.settings import ApiSettings, KafkaSettings, PostgresSettings
+from inferstream.storage import ObjectStore, make_pool
 
 READY_TIMEOUT_S = 2.0
 RATE_WINDOW_S = 3600.0
@@ -46,6 +48,8 @@ def create_app(
     key_cache_ttl_s: float = 30.0,
     clock: Callable[[], float] = time.monotonic,
     ready_checks: Mapping[str, Callable[[], bool]] | None = None,
+    kafka: KafkaSettings | None = None,
+    objects: ObjectStore | None = None,
 ) -> FastAPI:
     """The results API. The Postgres pool is opened on startup (``make_pool``) and closed on
     shutdown unless ``pool`` is given (then the caller owns it). ``embed`` replaces the lazily
@@ -69,6 +73,7 @@ def create_app(
                 clock,
             ),
             embed=embed or LazyEmbedder(models_dir),
+            ingest=Ingest(kafka, objects),
         )
         try:
             yield
@@ -86,6 +91,7 @@ def create_app(
     )
     install_problem_handlers(app)
     app.include_router(router)
+    app.include_router(ingest_router)
 
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)

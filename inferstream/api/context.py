@@ -24,6 +24,7 @@ class ApiContext:
     verifier: KeyVerifier
     limiter: RateLimiter
     embed: Embed
+    ingest: object = None  # inferstream.api.ingest.Ingest (typed loosely: no import cycle)
 
 
 def context(request: Request) -> ApiContext:
@@ -78,5 +79,6 @@ def authorize(role: Role, op: OpClass) -> Any:
 
 
 Reader = Annotated[Principal, authorize(Role.reader, OpClass.read)]
+Producer = Annotated[Principal, authorize(Role.producer, OpClass.write)]
 AdminRead = Annotated[Principal, authorize(Role.admin, OpClass.read)]
 AdminWrite = Annotated[Principal, authorize(Role.admin, OpClass.write)]

@@ -69,7 +69,16 @@ def api_cmd(
     if port is not None:
         overrides["port"] = port
     settings = ApiSettings.load(**overrides)
-    app = create_app(settings, PostgresSettings.load(), ready_checks=_dependency_checks())
+    from inferstream.settings import KafkaSettings, ObjectStoreSettings
+    from inferstream.storage import ObjectStore
+
+    app = create_app(
+        settings,
+        PostgresSettings.load(),
+        ready_checks=_dependency_checks(),
+        kafka=KafkaSettings.load(),
+        objects=ObjectStore(ObjectStoreSettings.load()),
+    )
     # log_config=None: uvicorn logs through the root logger (JSON lines, see observability).
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, server_header=False)
 

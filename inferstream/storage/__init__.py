@@ -2,6 +2,7 @@
 
 from inferstream.storage.migrator import Migration, MigrationError, migrate, pending
 from inferstream.storage.objectstore import (
+    BLOB_PREFIX,
     ChecksumMismatch,
     ObjectInfo,
     ObjectNotFound,
@@ -13,6 +14,7 @@ from inferstream.storage.objectstore import (
 from inferstream.storage.pool import make_pool
 
 __all__ = [
+    "BLOB_PREFIX",
     "ChecksumMismatch",
     "Migration",
     "MigrationError",

@@ -1,0 +1,129 @@
+"""Optional HTTP ingest: validate and publish a submission (202 + a status URL), and presigned
+PUT URLs so large media goes to object storage directly (claim-check), never through the API."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path
+from pydantic import BaseModel, Field, ValidationError
+
+from inferstream.api.context import Context, Producer
+from inferstream.api.problems import PROBLEM_RESPONSES, ProblemError
+from inferstream.client import Publisher, PublishError
+from inferstream.schemas import TASKS, BlobRef, build_envelope, format_validation_error
+from inferstream.settings import KafkaSettings
+from inferstream.storage import BLOB_PREFIX, ObjectStore, ObjectStoreError
+
+router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
+UPLOAD_EXPIRY_S = 900
+
+
+@dataclass
+class Ingest:
+    """What ingest needs besides the database; absent settings mean ingest is switched off."""
+
+    kafka: KafkaSettings | None
+    objects: ObjectStore | None
+    _publishers: dict[str, Publisher] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def publisher(self, task: str) -> Publisher:
+        if self.kafka is None:
+            raise ProblemError(503, "HTTP ingest is not configured", slug="ingest-off")
+        with self._lock:
+            if task not in self._publishers:
+                self._publishers[task] = Publisher(task, self.kafka, source="http")
+            return self._publishers[task]
+
+
+class Accepted(BaseModel):
+    submission_id: str
+    status: str = "processing"
+    check_url: str
+
+
+class UploadRequest(BaseModel):
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    size: Annotated[int, Field(ge=1, le=50 * 1024 * 1024)]
+    content_type: Annotated[str, Field(pattern=r"^(image|video)/[a-z0-9.+-]{1,64}$")]
+
+
+class UploadTicket(BaseModel):
+    upload_url: str
+    method: str = "PUT"
+    expires_in_s: int
+    blob: BlobRef
+
+
+def _ingest(ctx: Context) -> Ingest:
+    ingest = getattr(ctx, "ingest", None)
+    if not isinstance(ingest, Ingest):
+        raise ProblemError(503, "HTTP ingest is not configured", slug="ingest-off")
+    return ingest
+
+
+@router.post("/submissions/{task}", status_code=202, tags=["submissions"])
+def submit(
+    task: Annotated[str, Path(pattern=r"^[a-z_]{1,32}$")],
+    body: Annotated[dict[str, Any], Body()],
+    ctx: Context,
+    _: Producer,
+) -> Accepted:
+    """Validate a payload (or {"submission_id"?, "payload", "tenant"?}) and publish it; answers
+    once the broker has it (acks=all). Poll the check_url for the result."""
+    if task not in TASKS:
+        raise ProblemError(404, f"unknown task {task!r}", slug="not-found")
+    envelope_like = "payload" in body
+    payload = body["payload"] if envelope_like else body
+    if not isinstance(payload, dict):
+        raise ProblemError(422, "payload: expected a JSON object", slug="invalid")
+    try:
+        envelope = build_envelope(
+            task,
+            payload,
+            submission_id=body.get("submission_id") if envelope_like else None,
+            tenant=str(body.get("tenant", "default")) if envelope_like else "default",
+            source="http",
+        )
+    except ValidationError as err:
+        detail = "; ".join(f"{where}: {msg}" for where, msg in format_validation_error(err))
+        raise ProblemError(422, detail[:2000], slug="invalid") from None
+    publisher = _ingest(ctx).publisher(task)
+    try:
+        publisher.send(envelope)
+        publisher.flush(timeout_s=10.0)
+    except PublishError as err:
+        raise ProblemError(
+            503, f"the broker did not accept it: {err}", slug="unavailable"
+        ) from None
+    with ctx.db.connection() as conn:
+        conn.execute(
+            "INSERT INTO submissions (submission_id, task, tenant, status) "
+            "VALUES (%s, %s, %s, 'processing') ON CONFLICT (submission_id) DO NOTHING",
+            (envelope.submission_id, task, envelope.tenant),
+        )
+    return Accepted(
+        submission_id=envelope.submission_id,
+        check_url=f"/v1/submissions/{envelope.submission_id}",
+    )
+
+
+@router.post("/uploads", tags=["submissions"])
+def upload_ticket(body: UploadRequest, ctx: Context, _: Producer) -> UploadTicket:
+    """A presigned PUT URL for blobs/<sha256>; publish the returned blob reference afterwards
+    (enrich verifies size and sha256 before anything trusts it)."""
+    store = _ingest(ctx).objects
+    if store is None:
+        raise ProblemError(503, "uploads are not configured", slug="ingest-off")
+    key = BLOB_PREFIX + body.sha256
+    try:
+        url = store.presign_put(key, UPLOAD_EXPIRY_S)
+    except ObjectStoreError as err:
+        raise ProblemError(503, f"object store unavailable: {err}", slug="unavailable") from None
+    blob = BlobRef(
+        uri=store.uri(key), sha256=body.sha256, size=body.size, content_type=body.content_type
+    )
+    return UploadTicket(upload_url=url, expires_in_s=UPLOAD_EXPIRY_S, blob=blob)
