@@ -19,7 +19,7 @@ console = Console(soft_wrap=True, stderr=True)
 
 
 def worker_cmd(
-    stage: Annotated[str, typer.Argument(help="enrich, infer, sink, or all")],
+    stage: Annotated[str, typer.Argument(help="enrich, infer, sink, webhooks, or all")],
     task: Annotated[str, typer.Option(help="The task whose stage to run.")] = "bug_report",
     metrics_port: Annotated[
         int | None,
@@ -31,8 +31,10 @@ def worker_cmd(
     if stage == "all":
         _run_all(task, replicas)
         return
-    if stage not in STAGES:
-        raise typer.BadParameter(f"must be one of {', '.join(STAGES)} or all", param_hint="STAGE")
+    if stage not in (*STAGES, "webhooks"):
+        raise typer.BadParameter(
+            f"must be one of {', '.join(STAGES)}, webhooks or all", param_hint="STAGE"
+        )
     run_stage(stage, task, metrics_port)
 
 

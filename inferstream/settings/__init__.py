@@ -14,6 +14,7 @@ from inferstream.settings.kafka import KafkaSettings
 from inferstream.settings.objectstore import ObjectStoreSettings
 from inferstream.settings.postgres import PostgresSettings
 from inferstream.settings.topology import TopologySettings
+from inferstream.settings.webhooks import WebhookSettings
 from inferstream.settings.worker import WorkerSettings
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "PostgresSettings",
     "SettingsError",
     "TopologySettings",
+    "WebhookSettings",
     "WorkerSettings",
     "config_files",
     "data_dir",

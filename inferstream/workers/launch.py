@@ -15,6 +15,7 @@ from inferstream.settings import (
     KafkaSettings,
     ObjectStoreSettings,
     PostgresSettings,
+    WebhookSettings,
     WorkerSettings,
     data_dir,
 )
@@ -28,6 +29,7 @@ from inferstream.workers.runtime.logic import StageLogic
 from inferstream.workers.runtime.runner import StageRunner
 from inferstream.workers.sink.driver import SinkLogic
 from inferstream.workers.sink.writer import PostgresSinkWriter
+from inferstream.workers.webhooks.driver import WebhookLogic
 
 log = structlog.get_logger("inferstream.worker")
 
@@ -59,7 +61,9 @@ def build_logic(
         )
         objects = ObjectStore(ObjectStoreSettings.load()) if worker.sink_artifacts else None
         return SinkLogic(plugin, writer, objects)
-    raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+    if stage == "webhooks":
+        return WebhookLogic(task, WebhookSettings.load())
+    raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}, webhooks")
 
 
 def run_stage(stage: str, task: str, metrics_port: int | None = None) -> None:
