@@ -100,14 +100,19 @@ def _dependency_checks() -> dict[str, Callable[[], bool]]:
     return {"s3": store.ping, "kafka": kafka_reachable}
 
 
+TtlDays = Annotated[
+    int | None,
+    typer.Option(
+        min=1, max=3650, help="Days until expiry (default: INFERSTREAM_API_API_KEY_TTL_DAYS, 365)."
+    ),
+]
+
+
 @keys_app.command("create")
 def create_cmd(
     name: Annotated[str, typer.Option(help="Who or what uses the key.")],
     role: Annotated[RoleName, typer.Option(help="reader < producer < admin.")],
-    ttl_days: Annotated[
-        int | None,
-        typer.Option(min=1, max=3650, help="Days until expiry (default [api].api_key_ttl_days)."),
-    ] = None,
+    ttl_days: TtlDays = None,
 ) -> None:
     """Create a key and print it once (stdout); only its argon2id hash is stored."""
     settings = ApiSettings.load()
@@ -174,10 +179,7 @@ def revoke_cmd(
 @keys_app.command("rotate")
 def rotate_cmd(
     prefix: Annotated[str, typer.Argument(help="The key's prefix (see `list`).")],
-    ttl_days: Annotated[
-        int | None,
-        typer.Option(min=1, max=3650, help="Days until expiry (default [api].api_key_ttl_days)."),
-    ] = None,
+    ttl_days: TtlDays = None,
 ) -> None:
     """Create a replacement with the same name and role and revoke the old key (one transaction)."""
     settings = ApiSettings.load()
