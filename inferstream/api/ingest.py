@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from inferstream.api.context import Context, Producer
 from inferstream.api.problems import PROBLEM_RESPONSES, ProblemError
@@ -46,6 +46,8 @@ class Accepted(BaseModel):
 
 
 class UploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     size: Annotated[int, Field(ge=1, le=50 * 1024 * 1024)]
     content_type: Annotated[str, Field(pattern=r"^(image|video)/[a-z0-9.+-]{1,64}$")]
@@ -123,7 +125,11 @@ def upload_ticket(body: UploadRequest, ctx: Context, _: Producer) -> UploadTicke
         url = store.presign_put(key, UPLOAD_EXPIRY_S)
     except ObjectStoreError as err:
         raise ProblemError(503, f"object store unavailable: {err}", slug="unavailable") from None
-    blob = BlobRef(
-        uri=store.uri(key), sha256=body.sha256, size=body.size, content_type=body.content_type
-    )
+    try:
+        blob = BlobRef(
+            uri=store.uri(key), sha256=body.sha256, size=body.size, content_type=body.content_type
+        )
+    except ValidationError as err:
+        detail = "; ".join(f"{where}: {msg}" for where, msg in format_validation_error(err))
+        raise ProblemError(422, detail[:2000], slug="invalid") from None
     return UploadTicket(upload_url=url, expires_in_s=UPLOAD_EXPIRY_S, blob=blob)
