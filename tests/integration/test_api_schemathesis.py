@@ -13,9 +13,9 @@ import httpx
 import psycopg
 import pytest
 import schemathesis
-from schemathesis.checks import positive_data_acceptance
 from _stack import Stack
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
 
 from inferstream.api import Role
 from inferstream.api.keys import create_key
