@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from inferstream.client import Publisher, parse_records
-from inferstream.schemas import make_headers
+from inferstream.schemas import Envelope, make_headers
 from inferstream.settings import KafkaSettings, PostgresSettings, data_dir
 from inferstream.workers.supervisor import Supervisor
 
@@ -34,29 +34,32 @@ WAIT_S = 900.0
 
 @dataclass
 class DemoInput:
-    valid_ids: list[str]
+    envelopes: list[Envelope[Any]]
     invalid_lines: dict[int, bytes]
     labels: dict[str, Any]
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    @property
+    def valid_ids(self) -> list[str]:
+        return [envelope.submission_id for envelope in self.envelopes]
+
 
 def load_input(file: Path) -> DemoInput:
     lines = file.read_bytes().splitlines()
-    parsed = parse_records((line.decode(errors="replace") for line in lines), "bug_report", "jsonl")
+    texts = (line.decode(errors="replace") for line in lines)
+    parsed = parse_records(texts, "bug_report", "jsonl", source="demo")
     labels_file = file.with_name(file.stem + ".labels.json")
     labels = orjson.loads(labels_file.read_bytes()) if labels_file.is_file() else {}
     return DemoInput(
-        valid_ids=[envelope.submission_id for _, envelope in parsed.valid],
+        envelopes=[envelope for _, envelope in parsed.valid],
         invalid_lines={n: lines[n - 1] for n in parsed.invalid_lines},
         labels=labels,
     )
 
 
-def publish(file: Path, kafka: KafkaSettings, demo: DemoInput) -> None:
-    lines = file.read_text().splitlines(keepends=True)
-    parsed = parse_records(lines, "bug_report", "jsonl", source="demo")
+def publish(kafka: KafkaSettings, demo: DemoInput) -> None:
     with Publisher("bug_report", kafka, source="demo") as publisher:
-        for _, envelope in parsed.valid:
+        for envelope in demo.envelopes:
             publisher.send(envelope)
     producer = Producer(kafka.producer_config())
     for number, raw in demo.invalid_lines.items():

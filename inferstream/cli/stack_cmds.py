@@ -118,7 +118,7 @@ def demo_cmd(
         already = count_rows(PostgresSettings.load(), demo.valid_ids)
         demo.started_at = datetime.now(UTC)
         started = time.monotonic()
-        publish(file, KafkaSettings.load(), demo)
+        publish(KafkaSettings.load(), demo)
         console.print(
             f"published {len(demo.valid_ids)} reports and {len(demo.invalid_lines)} invalid lines",
             highlight=False,
