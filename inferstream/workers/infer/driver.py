@@ -67,7 +67,8 @@ class InferLogic:
         self.contract = get_task(plugin.name)
         self.output_topic = topic_name("results", self.task)
         self._decoded: dict[Key, EnrichedItem | Reject] = {}
-        self._produced: dict[int, list[ResultBase]] = {}
+        # Results of the batch being processed (all its sub-batches when it was bisected).
+        self._produced: list[ResultBase] = []
         # Rebuild state: what Postgres holds, then the result topic from the sink's offsets on.
         sink_group = group_id("sink", self.task, group_prefix)
         history, start = _with_backoff(
@@ -114,15 +115,13 @@ class InferLogic:
         items, decoded = prepared.items, prepared.decoded
         results = iter(self.inferer.run(items, prepared.model_input) if items else [])
         outcomes: list[Outcome] = []
-        produced: list[ResultBase] = []
         for record, item in zip(batch, decoded, strict=True):
             if isinstance(item, Reject):
                 outcomes.append(item)
                 continue
             result = next(results)
-            produced.append(result)
+            self._produced.append(result)
             outcomes.append(Emit((self._message(record, result),)))
-        self._produced[id(batch)] = produced
         return outcomes
 
     def _message(self, record: InRecord, result: ResultBase) -> OutMessage:
@@ -136,8 +135,7 @@ class InferLogic:
     def after_durable(self, batch: Sequence[InRecord], outcomes: Sequence[Outcome]) -> None:
         # Own results go into the index as soon as they are on the topic (same-batch and
         # next-batch duplicates), without waiting for the follower to read them back.
-        produced = self._produced.pop(id(batch), [])
-        self._produced.clear()
+        produced, self._produced = self._produced, []
         if produced:
             self.inferer.observe(produced)
 

@@ -86,6 +86,7 @@ class StageRunner:
         self._fatal: BaseException | None = None
         self._paused = False
         self._committed: dict[Position, int] = {}
+        self._last_commit = 0.0
         self._threads: list[threading.Thread] = []
         self.log = log.bind(**self.labels, group=group_id)
         # Export every series from the start (zeros), so dashboards and alerts see the worker.
@@ -216,7 +217,7 @@ class StageRunner:
 
     def _commit(self, *, force: bool = False, only: Sequence[Position] | None = None) -> None:
         now = time.monotonic()
-        if not force and now - getattr(self, "_last_commit", 0.0) < COMMIT_INTERVAL_S:
+        if not force and now - self._last_commit < COMMIT_INTERVAL_S:
             return
         self._last_commit = now
         wanted = set(only) if only is not None else None
