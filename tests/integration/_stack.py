@@ -8,9 +8,14 @@ session (never a skip).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,3 +72,41 @@ def start_stack(data_dir: Path) -> Stack:
         down(data_dir)
         pytest.fail(f"inferstream up failed:\n{result.stdout}\n{result.stderr}")
     return stack
+
+
+@contextlib.contextmanager
+def serve_api(stack: Stack, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run the real `inferstream api` on a free loopback port until /ready; yield its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [*CLI, "api", "--port", str(port)],
+        env={**stack.env, **(extra_env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/ready", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None:
+                raise AssertionError(
+                    f"inferstream api exited: {proc.stderr.read() if proc.stderr else ''}"
+                )
+            assert time.monotonic() < deadline, "inferstream api did not become ready"
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

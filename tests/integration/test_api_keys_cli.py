@@ -3,12 +3,7 @@ make used against the API."""
 
 from __future__ import annotations
 
-import contextlib
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +11,7 @@ import httpx
 import psycopg
 import pytest
 import typer
-from _stack import Stack
+from _stack import Stack, serve_api
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -102,42 +97,9 @@ def test_user_mistakes_are_one_line_errors(cli: typer.Typer) -> None:
     assert bad_ttl.exit_code == 2
 
 
-SERVE = """
-import typer
-from inferstream.cli.api_cmds import register
-app = typer.Typer()
-@app.callback()
-def root() -> None:
-    pass
-register(app)
-app()
-"""
-
-
 def test_inferstream_api_serves_the_readme_curl_examples(cli: typer.Typer, stack: Stack) -> None:
     key = created_key(run(cli, "keys", "create", "--name", "curl", "--role", "reader"))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SERVE, "api", "--port", str(port)],
-        env=stack.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=0.1)  # also notices a server that exited
-            assert proc.returncode is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline, "inferstream api did not come up"
+    with serve_api(stack) as base:
         auth = {"Authorization": f"Bearer {key}"}
         assert httpx.get(f"{base}/ready").status_code == 200
         page = httpx.get(f"{base}/v1/results/bug_report?limit=2", headers=auth)
@@ -146,10 +108,3 @@ def test_inferstream_api_serves_the_readme_curl_examples(cli: typer.Typer, stack
         assert status.json()["status"] == "unknown"
         assert httpx.get(f"{base}/v1/results/bug_report").status_code == 401
         assert "api_requests_total" in httpx.get(f"{base}/metrics").text
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

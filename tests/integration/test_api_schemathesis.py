@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 import schemathesis
-from _stack import Stack
+from _stack import Stack, serve_api
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
@@ -29,36 +24,12 @@ def api_schema(stack: Stack) -> Iterator[Any]:
     with psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn:
         prefix = ApiSettings.load().api_key_prefix
         KEY["value"] = create_key(conn, prefix=prefix, name="fuzz", role=Role.admin, ttl_days=1).key
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     env = {
-        **stack.env,
         "INFERSTREAM_API_RATE_READS_PER_HOUR": "1000000",
         "INFERSTREAM_API_RATE_WRITES_PER_HOUR": "1000000",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "inferstream", "api", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, "inferstream api exited"
-            assert time.monotonic() < deadline, "inferstream api did not become ready"
-            time.sleep(0.1)
+    with serve_api(stack, env) as base:
         yield schemathesis.openapi.from_url(f"{base}/openapi.json")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def test_the_api_conforms_to_its_own_schema(api_schema: Any) -> None:
