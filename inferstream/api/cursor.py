@@ -1,15 +1,22 @@
-"""Opaque keyset cursors over ``(created_at, result_id)``: urlsafe base64 of a small JSON."""
+"""Opaque keyset cursors over ``(txid, seq)``: urlsafe base64 of a small JSON.
+
+Results are listed in commit-safe order (see migration 0003): the writing transaction's id,
+then the row's identity. A cursor names the last row returned; the next page starts after it.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
 
 import orjson
 
 MAX_CURSOR_LENGTH = 512
+
+# Rows of transactions older than the oldest one still running: nothing can commit later with
+# a smaller (txid, seq), so a keyset over them never steps past a row (migration 0003).
+SETTLED = "txid < pg_snapshot_xmin(pg_current_snapshot())"
 
 
 class InvalidCursorError(ValueError):
@@ -18,14 +25,12 @@ class InvalidCursorError(ValueError):
 
 @dataclass(frozen=True)
 class Cursor:
-    created_at: datetime  # timezone-aware
-    result_id: str
+    txid: int  # xid8 of the transaction that wrote the row
+    seq: int  # the row's identity within the table
 
 
 def encode_cursor(cursor: Cursor) -> str:
-    if cursor.created_at.tzinfo is None:
-        raise ValueError("cursor timestamps must be timezone-aware")
-    raw = orjson.dumps({"t": cursor.created_at.isoformat(), "id": cursor.result_id})
+    raw = orjson.dumps({"x": cursor.txid, "s": cursor.seq})
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -35,10 +40,10 @@ def decode_cursor(token: str) -> Cursor:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = orjson.loads(raw)
-        created_at = datetime.fromisoformat(data["t"])
-        result_id = data["id"]
+        txid, seq = data["x"], data["s"]
     except (binascii.Error, ValueError, TypeError, KeyError) as err:
         raise InvalidCursorError("cursor is not valid") from err
-    if not isinstance(result_id, str) or created_at.tzinfo is None:
+    valid = all(isinstance(v, int) and not isinstance(v, bool) for v in (txid, seq))
+    if not valid or txid < 0 or seq < 0 or txid >= 2**64 or seq >= 2**63:
         raise InvalidCursorError("cursor is not valid")
-    return Cursor(created_at, result_id)
+    return Cursor(txid, seq)

@@ -38,10 +38,31 @@ class BugReportResultOut(BaseModel):
 
 
 class ResultPage(BaseModel):
-    """A page in (created_at, result_id) order. ``next_cursor`` continues after the last item
-    (also when ``has_more`` is false: poll it later for rows added since)."""
+    """A page in commit order. ``next_cursor`` continues after the last item (also when
+    ``has_more`` is false: poll it later for rows added since)."""
 
     items: list[BugReportResultOut]
+    next_cursor: str | None
+    has_more: bool
+
+
+class TaskResultOut(BaseModel):
+    """One stored result of any task: the common fields and, besides them, the task's own
+    result columns as stored (see the task's result schema)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    task: str
+    result_id: str
+    submission_id: str
+    produced_at: datetime
+    created_at: datetime
+
+
+class TaskResultPage(BaseModel):
+    """A page of any task's results in commit order (see ``ResultPage``)."""
+
+    items: list[TaskResultOut]
     next_cursor: str | None
     has_more: bool
 
@@ -77,7 +98,7 @@ class SubmissionStatus(BaseModel):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     result_id: str | None = None
-    result: BugReportResultOut | None = None
+    result: BugReportResultOut | TaskResultOut | None = None
     reason: str | None = None
     rejections: list[Rejection] = Field(default_factory=list)
 

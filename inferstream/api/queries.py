@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ import psycopg
 from pgvector import Vector
 from psycopg.rows import dict_row
 
-from inferstream.api.cursor import Cursor
+from inferstream.api.cursor import SETTLED, Cursor
 from inferstream.api.db import HNSW_EF_SEARCH
 from inferstream.api.models import (
     BugReportResultOut,
@@ -20,6 +21,7 @@ from inferstream.api.models import (
     SimilarReport,
     SubmissionStatus,
 )
+from inferstream.api.task_results import NoResultsTableError, get_task_result
 
 TABLE = "results_bug_report"
 _COLUMNS = (
@@ -65,14 +67,14 @@ def list_results(
     status: str | None,
     low_quality: bool | None,
     limit: int,
-) -> tuple[list[BugReportResultOut], bool]:
-    """Up to ``limit`` rows after the cursor in (created_at, result_id) order, and whether
-    more follow. A keyset predicate on the composite index: no OFFSET, constant cost per page."""
-    where: list[str] = []
+) -> tuple[list[BugReportResultOut], Cursor | None, bool]:
+    """Up to ``limit`` settled rows after the cursor in (txid, seq) order, the cursor of the
+    last one, and whether more follow. A keyset predicate on an index: no OFFSET."""
+    where: list[str] = [SETTLED]
     params: list[Any] = []
     if after is not None:
-        where.append("(created_at, result_id) > (%s, %s)")
-        params += [after.created_at, after.result_id]
+        where.append("(txid, seq) > (%s::xid8, %s)")
+        params += [str(after.txid), after.seq]
     if since is not None:
         where.append("created_at >= %s")
         params.append(since)
@@ -82,14 +84,16 @@ def list_results(
     if low_quality is not None:
         where.append("low_quality = %s")
         params.append(low_quality)
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
-            f"SELECT {_COLUMNS} FROM {TABLE} {clause} ORDER BY created_at, result_id LIMIT %s",
+            f"SELECT {_COLUMNS}, txid::text AS txid_text, seq FROM {TABLE} "
+            f"WHERE {' AND '.join(where)} ORDER BY txid, seq LIMIT %s",
             [*params, limit + 1],
         )
         rows = cur.fetchall()
-    return [_result(row) for row in rows[:limit]], len(rows) > limit
+    page = rows[:limit]
+    last = Cursor(int(page[-1]["txid_text"]), page[-1]["seq"]) if page else None
+    return [_result(row) for row in page], last, len(rows) > limit
 
 
 def nearest(
@@ -144,6 +148,9 @@ def submission_status(conn: psycopg.Connection[Any], submission_id: str) -> Subm
         )
         if status.status == "done" and status.result_id and status.task == "bug_report":
             status.result = get_result(conn, status.result_id)
+        elif status.status == "done" and status.result_id and status.task:
+            with contextlib.suppress(NoResultsTableError):
+                status.result = get_task_result(conn, status.task, status.result_id)
         if status.status == "rejected":
             cur.execute(
                 "SELECT stage, kind, reason, created_at FROM dead_letters "

@@ -18,6 +18,8 @@ from inferstream.api.models import (
     ResultPage,
     SearchRequest,
     SubmissionStatus,
+    TaskResultOut,
+    TaskResultPage,
 )
 from inferstream.api.problems import PROBLEM_RESPONSES, ProblemError
 from inferstream.api.queries import (
@@ -28,6 +30,11 @@ from inferstream.api.queries import (
     submission_status,
 )
 from inferstream.api.search import ModelUnavailableError
+from inferstream.api.task_results import (
+    NoResultsTableError,
+    get_task_result,
+    list_task_results,
+)
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -38,6 +45,7 @@ router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
 ResultId = Annotated[
     str, Path(pattern=r"^[0-9a-f]{64}$", description="64 lowercase hex characters")
 ]
+TaskPath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="a task name")]
 SubmissionIdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
 
 
@@ -58,6 +66,20 @@ def _not_found(what: str) -> ProblemError:
     return ProblemError(404, f"no {what}", slug="not-found")
 
 
+def _after(cursor: str | None) -> Cursor | None:
+    if cursor is None:
+        return None
+    try:
+        return decode_cursor(cursor)
+    except InvalidCursorError as err:
+        raise ProblemError(400, str(err), slug="invalid-cursor") from None
+
+
+def _check_since(since: datetime | None) -> None:
+    if since is not None and since.tzinfo is None:
+        raise ProblemError(400, "since must include a timezone offset", slug="invalid-since")
+
+
 @router.get("/submissions/{submission_id}", tags=["submissions"])
 def get_submission(submission_id: SubmissionIdPath, ctx: Context, _: Reader) -> SubmissionStatus:
     """Durable status of a submission: processing, done (with its result), rejected (with the
@@ -76,23 +98,14 @@ def list_bug_reports(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> ResultPage:
-    """Results in (created_at, result_id) order, a page at a time (keyset pagination)."""
-    after: Cursor | None = None
-    if cursor is not None:
-        try:
-            after = decode_cursor(cursor)
-        except InvalidCursorError as err:
-            raise ProblemError(400, str(err), slug="invalid-cursor") from None
-    if since is not None and since.tzinfo is None:
-        raise ProblemError(400, "since must include a timezone offset", slug="invalid-since")
+    """bug_report results in commit order, a page at a time (keyset pagination)."""
+    after = _after(cursor)
+    _check_since(since)
     with ctx.db.connection() as conn:
-        items, more = list_results(
+        items, last, more = list_results(
             conn, after=after, since=since, status=status, low_quality=low_quality, limit=limit
         )
-    last = items[-1] if items else None
-    next_cursor = (
-        encode_cursor(Cursor(last.created_at, last.result_id)) if last is not None else cursor
-    )
+    next_cursor = encode_cursor(last) if last is not None else cursor
     return ResultPage(items=items, next_cursor=next_cursor, has_more=more)
 
 
@@ -131,6 +144,42 @@ def search_bug_reports(body: SearchRequest, ctx: Context, _: Reader) -> Neighbou
     with ctx.db.connection(vectors=True) as conn:
         items = nearest(conn, query, body.k)
     return NeighbourList(k=body.k, items=items)
+
+
+@router.get("/results/{task}", tags=["results"])
+def list_task_results_route(
+    task: TaskPath,
+    ctx: Context,
+    _: Reader,
+    since: Annotated[datetime | None, Query(description="created_at >= since (ISO 8601)")] = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> TaskResultPage:
+    """Any task's results in commit order, a page at a time (bug_report has its own route
+    above, with its filters)."""
+    after = _after(cursor)
+    _check_since(since)
+    try:
+        with ctx.db.connection() as conn:
+            items, last, more = list_task_results(conn, task, after=after, since=since, limit=limit)
+    except NoResultsTableError as err:
+        raise ProblemError(404, str(err), slug="not-found") from None
+    next_cursor = encode_cursor(last) if last is not None else cursor
+    return TaskResultPage(items=items, next_cursor=next_cursor, has_more=more)
+
+
+@router.get("/results/{task}/{result_id}", tags=["results"])
+def get_task_result_route(
+    task: TaskPath, result_id: ResultId, ctx: Context, _: Reader
+) -> TaskResultOut:
+    try:
+        with ctx.db.connection() as conn:
+            result = get_task_result(conn, task, result_id)
+    except NoResultsTableError as err:
+        raise ProblemError(404, str(err), slug="not-found") from None
+    if result is None:
+        raise _not_found(f"{task} result with this id")
+    return result
 
 
 @router.get("/admin/keys", tags=["admin"])

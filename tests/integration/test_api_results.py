@@ -3,6 +3,7 @@ text search with the real MiniLM bundle, against the embedded Postgres + pgvecto
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from psycopg.types.json import Jsonb
 from inferstream.api import Role, create_app
 from inferstream.api.keys import create_key
 from inferstream.api.queries import nearest
+from inferstream.api.task_results import get_task_result, list_task_results
 from inferstream.models import TextEmbedder, ensure_minilm_bundle
 from inferstream.settings import ApiSettings
 
@@ -27,11 +29,15 @@ DIM = 384
 
 
 def insert_results(
-    conn: psycopg.Connection[Any], vectors: np.ndarray, *, status: str = "unique"
+    conn: psycopg.Connection[Any],
+    vectors: np.ndarray,
+    *,
+    status: str = "unique",
+    commit: bool = True,
 ) -> list[str]:
-    """Rows in ONE transaction, so they share created_at (ties broken by result_id)."""
+    """Rows in ONE transaction (they share created_at and txid; seq orders them)."""
     ids: list[str] = []
-    with conn.transaction():
+    with conn.transaction() if commit else contextlib.nullcontext():
         for vector in vectors:
             submission_id = str(uuid.uuid4())
             result_id = hashlib.sha256(f"{submission_id}/api-results".encode()).hexdigest()
@@ -97,6 +103,7 @@ def test_pages_return_every_row_exactly_once_while_rows_are_inserted(
     mine: list[str] = []
     for _ in range(3):
         mine += insert_results(db, normalise(rng.standard_normal((8, DIM))))
+    position = {rid: i for i, rid in enumerate(mine)}
     seen: list[str] = []
     cursor: str | None = None
     pages = 0
@@ -109,11 +116,14 @@ def test_pages_return_every_row_exactly_once_while_rows_are_inserted(
         page = response.json()
         assert len(page["items"]) <= 7
         seen += [item["result_id"] for item in page["items"]]
-        keys = [(item["created_at"], item["result_id"]) for item in page["items"]]
-        assert keys == sorted(keys)
+        order = [
+            position[item["result_id"]] for item in page["items"] if item["result_id"] in position
+        ]
+        assert order == sorted(order), "rows of one writer must come in the order they were written"
         pages += 1
         if pages <= 3:  # new rows land between page fetches
             mine += insert_results(db, normalise(rng.standard_normal((3, DIM))))
+            position = {rid: i for i, rid in enumerate(mine)}
         cursor = page["next_cursor"]
         if not page["has_more"]:
             break
@@ -125,7 +135,76 @@ def test_pages_return_every_row_exactly_once_while_rows_are_inserted(
     tail = client.get(
         "/v1/results/bug_report", params={"cursor": cursor, "limit": 500}, headers=auth
     ).json()
-    assert [item["result_id"] for item in tail["items"]] == sorted(later)
+    assert [item["result_id"] for item in tail["items"]] == later
+
+
+def test_a_row_committed_late_by_an_older_transaction_is_not_skipped(
+    stack: Stack, client: TestClient, db: psycopg.Connection[Any], auth: dict[str, str]
+) -> None:
+    """A sink transaction that started first but commits last: created_at (and an identity
+    column) would put its row before rows a reader has already paged past."""
+    rng = np.random.default_rng(17)
+    (marker,) = insert_results(db, normalise(rng.standard_normal((1, DIM))))
+    cursor = _cursor_after(client, auth, marker)
+    with psycopg.connect(stack.postgres.conninfo()) as slow:
+        register_vector(slow)
+        (early,) = insert_results(slow, normalise(rng.standard_normal((1, DIM))), commit=False)
+        (late,) = insert_results(db, normalise(rng.standard_normal((1, DIM))))
+        held = client.get(
+            "/v1/results/bug_report", params={"cursor": cursor, "limit": 500}, headers=auth
+        ).json()
+        # The later writer's row waits until the older transaction has ended...
+        assert late not in [item["result_id"] for item in held["items"]]
+        assert held["next_cursor"] == cursor
+        slow.commit()
+    page = client.get(
+        "/v1/results/bug_report", params={"cursor": cursor, "limit": 500}, headers=auth
+    ).json()
+    # ...then both come, older transaction first.
+    assert [item["result_id"] for item in page["items"]] == [early, late]
+
+
+def _cursor_after(client: TestClient, auth: dict[str, str], result_id: str) -> str:
+    """Page through everything and return the cursor just after ``result_id``."""
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": 500}
+        if cursor is not None:
+            params["cursor"] = cursor
+        page = client.get("/v1/results/bug_report", params=params, headers=auth).json()
+        cursor = page["next_cursor"]
+        ids = [item["result_id"] for item in page["items"]]
+        if result_id in ids:
+            assert ids[-1] == result_id and not page["has_more"]
+            assert cursor is not None
+            return cursor
+        assert page["has_more"], "the marker row never appeared"
+
+
+def test_any_task_is_served_from_its_table_and_unknown_ones_are_404(
+    client: TestClient, db: psycopg.Connection[Any], auth: dict[str, str]
+) -> None:
+    ids = insert_results(db, normalise(np.random.default_rng(23).standard_normal((3, DIM))))
+    seen: list[str] = []
+    after = None
+    while True:  # the generic reader pages the bug_report table like any other
+        items, after_next, more = list_task_results(
+            db, "bug_report", after=after, since=None, limit=50
+        )
+        seen += [item.result_id for item in items]
+        after = after_next or after
+        if not more:
+            break
+    assert seen[-3:] == ids
+    one = get_task_result(db, "bug_report", ids[0])
+    assert one is not None and one.model_extra is not None
+    assert one.model_extra["duplicate_status"] == "unique" and "embedding" not in one.model_extra
+    for task, detail in (("media", "has no results table"), ("nope", "unknown task")):
+        response = client.get(f"/v1/results/{task}", headers=auth)
+        assert response.status_code == 404, response.text
+        assert detail in response.json()["detail"]
+    missing = client.get(f"/v1/results/media/{'0' * 64}", headers=auth)
+    assert missing.status_code == 404
 
 
 def test_the_status_filter_and_single_result(
