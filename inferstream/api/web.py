@@ -1,0 +1,217 @@
+"""The web view: recent results, a submission's detail with its duplicates, pipeline health.
+
+Server-rendered HTML without scripts under ``/ui``. Signing in stores the API key in an
+HttpOnly, SameSite=Strict cookie scoped to ``/ui`` (Secure when TLS is on); every page checks it
+like the JSON routes do (key valid, role reader or above, the read rate limit).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from html import escape
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+import psycopg
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from psycopg.rows import dict_row
+
+from inferstream.api.auth import require_role
+from inferstream.api.context import ApiContext, Context
+from inferstream.api.keys import Role
+from inferstream.api.problems import ProblemError
+from inferstream.api.queries import embedding_of, nearest, submission_status
+from inferstream.api.ratelimit import OpClass
+from inferstream.api.web_pages import (
+    STYLE,
+    Health,
+    RecentRow,
+    Related,
+    detail_page,
+    home_page,
+    login_page,
+    not_found_page,
+)
+
+COOKIE = "inferstream_session"
+SESSION_S = 8 * 3600
+RECENT = 50
+HEALTH_CACHE_S = 10.0  # the counts scan recent rows: at most one scan per replica per 10 s
+CSP = (
+    "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+MAX_FORM_BYTES = 4096
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+_health_cache: dict[int, tuple[float, Health]] = {}
+
+
+def _html(body: str, status: int = 200, headers: Mapping[str, str] | None = None) -> HTMLResponse:
+    return HTMLResponse(body, status, headers={"Content-Security-Policy": CSP, **(headers or {})})
+
+
+def _to_login() -> Response:
+    response = RedirectResponse("/ui/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/ui")
+    return response
+
+
+def _admit(request: Request, ctx: ApiContext) -> Response | None:
+    """None when the cookie's key may read; else the response to send instead."""
+    try:
+        caller = ctx.verifier.verify(request.cookies.get(COOKIE))
+        require_role(caller, Role.reader)
+    except ProblemError as err:
+        if err.status == 401:
+            return _to_login()
+        return _html(f"<p>{escape(str(err))}</p>", err.status)
+    decision = ctx.limiter.hit(caller.key_prefix, OpClass.read)
+    if not decision.allowed:
+        return _html(
+            "<p>Read rate limit exceeded for this key.</p>",
+            429,
+            {"Retry-After": str(decision.retry_after_s)},
+        )
+    return None
+
+
+@router.get("/app.css")
+def stylesheet() -> Response:
+    return Response(STYLE, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("/login")
+def login_form() -> Response:
+    return _html(login_page())
+
+
+@router.post("/login")
+async def login(request: Request, ctx: Context) -> Response:
+    body = await request.body()
+    key = parse_qs(body[:MAX_FORM_BYTES].decode(errors="replace")).get("api_key", [""])[0]
+    try:
+        require_role(ctx.verifier.verify(key.strip() or None), Role.reader)
+    except ProblemError as err:
+        return _html(login_page(str(err)), err.status)
+    response = RedirectResponse("/ui", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        key.strip(),
+        max_age=SESSION_S,
+        path="/ui",
+        httponly=True,
+        samesite="strict",
+        secure=ctx.settings.tls_enabled,
+    )
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    return _to_login()
+
+
+@router.get("")
+def home(request: Request, ctx: Context) -> Response:
+    refused = _admit(request, ctx)
+    if refused is not None:
+        return refused
+    with ctx.db.connection() as conn:
+        recent = _recent(conn)
+        health = _health(conn, ctx, request.app.state.probes)
+    return _html(home_page(recent, health))
+
+
+@router.get("/submissions/{submission_id}")
+def submission(
+    submission_id: Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")],
+    request: Request,
+    ctx: Context,
+) -> Response:
+    refused = _admit(request, ctx)
+    if refused is not None:
+        return refused
+    with ctx.db.connection(vectors=True) as conn:
+        status = submission_status(conn, submission_id)
+        if status.status == "unknown":
+            return _html(not_found_page(submission_id), 404)
+        document = status.model_dump(mode="json")
+        related = _related(conn, document) if status.task == "bug_report" else []
+    return _html(detail_page(document, related))
+
+
+def _recent(conn: psycopg.Connection[Any]) -> list[RecentRow]:
+    rows = conn.execute(
+        "SELECT submission_id, duplicate_status, duplicate_of, quality_score, low_quality, "
+        "created_at FROM results_bug_report ORDER BY created_at DESC, result_id DESC LIMIT %s",
+        (RECENT,),
+    ).fetchall()
+    return [RecentRow(*row) for row in rows]
+
+
+def _health(
+    conn: psycopg.Connection[Any], ctx: ApiContext, probes: Mapping[str, Callable[[], bool]]
+) -> Health:
+    cached = _health_cache.get(id(ctx))
+    if cached is not None and time.monotonic() - cached[0] < HEALTH_CACHE_S:
+        return cached[1]
+    counts = conn.execute(
+        "SELECT task, status, count(*) FROM submissions "
+        "WHERE updated_at >= now() - interval '1 hour' GROUP BY task, status ORDER BY 1, 2"
+    ).fetchall()
+    dead = conn.execute(
+        "SELECT count(*) FROM dead_letters WHERE created_at >= now() - interval '1 hour'"
+    ).fetchone()
+    last = conn.execute("SELECT max(created_at) FROM results_bug_report").fetchone()
+    reachable = {"postgres": True}  # this page just read it
+    for name, probe in probes.items():
+        try:
+            reachable[name] = bool(probe())
+        except Exception:  # a probe that raises means the dependency is not usable
+            reachable[name] = False
+    health = Health(
+        probes=reachable,
+        submissions=[(task, state, int(n)) for task, state, n in counts],
+        dead_letters_last_hour=int(dead[0]) if dead else 0,
+        last_result_at=last[0] if last else None,
+    )
+    _health_cache[id(ctx)] = (time.monotonic(), health)
+    return health
+
+
+def _related(conn: psycopg.Connection[Any], document: Mapping[str, Any]) -> list[Related]:
+    """Its duplicate, the candidates recorded at inference, later reports filed as its
+    duplicates, and its nearest neighbours now (pgvector), each once, with cosine scores."""
+    result = document.get("result") or {}
+    own = document["submission_id"]
+    related: list[Related] = []
+    seen = {own}
+
+    def add(submission_id: str | None, score: float, relation: str) -> None:
+        if submission_id and submission_id not in seen:
+            seen.add(submission_id)
+            related.append(Related(submission_id, score, relation))
+
+    similar = {item["submission_id"]: item["score"] for item in result.get("similar", [])}
+    duplicate_of = result.get("duplicate_of")
+    if duplicate_of:
+        add(duplicate_of, similar.get(duplicate_of, float("nan")), "duplicate of")
+    for submission_id, score in similar.items():
+        add(submission_id, score, "similar at inference")
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            "SELECT r.submission_id, 1 - (r.embedding <=> o.embedding) AS score "
+            "FROM results_bug_report r JOIN results_bug_report o ON o.submission_id = %s "
+            "WHERE r.duplicate_of = %s ORDER BY score DESC LIMIT 20",
+            (own, own),
+        )
+        for row in cur.fetchall():
+            add(row["submission_id"], float(row["score"]), "filed as its duplicate")
+    query = embedding_of(conn, result["result_id"]) if result.get("result_id") else None
+    if query is not None:
+        for neighbour in nearest(conn, query, 5, exclude_result_id=result["result_id"]):
+            add(neighbour.result.submission_id, neighbour.score, "nearest now")
+    return related
