@@ -129,6 +129,8 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, Role]] = [
     ("GET", "/v1/results/bug_report/{result_id}", None, Role.reader),
     ("GET", "/v1/results/bug_report/{result_id}/similar?k=3", None, Role.reader),
     ("POST", "/v1/search/bug_report", {"text": "app crashes on save", "k": 3}, Role.reader),
+    # Any other task's table, served generically (churn: migration 0006).
+    ("GET", "/v1/results/churn?limit=2", None, Role.reader),
     ("GET", "/v1/admin/keys", None, Role.admin),
 ]
 ROUTE_IDS = [f"{m} {p}" for m, p, _, _ in ROUTES]
@@ -191,6 +193,38 @@ def test_each_route_refuses_missing_invalid_expired_and_revoked_keys(
             assert "expired" in body["detail"]
         if case == "revoked":
             assert "revoked" in body["detail"]
+
+
+def test_the_web_view_refuses_missing_invalid_expired_and_revoked_keys(
+    client: TestClient, keys: Keys
+) -> None:
+    for case, key in {
+        "missing": None,
+        "forged": keys.admin[:-5] + "AAAAA",
+        "expired": keys.expired,
+        "revoked": keys.revoked,
+    }.items():
+        for path in ("/ui", f"/ui/submissions/{uuid.uuid4()}"):
+            client.cookies.clear()
+            if key is not None:
+                client.cookies.set("inferstream_session", key)
+            response = client.get(path, follow_redirects=False)
+            assert response.status_code == 303, (case, path)
+            assert response.headers["location"] == "/ui/login"
+    client.cookies.clear()
+    login = client.post(
+        "/ui/login",
+        content=f"api_key={keys.revoked}",
+        follow_redirects=False,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert login.status_code == 401 and "revoked" in login.text
+    assert "inferstream_session" not in login.headers.get("set-cookie", "")
+    client.cookies.set("inferstream_session", keys.reader)
+    ok = client.get("/ui")
+    assert ok.status_code == 200 and "Recent results" in ok.text
+    assert "style-src 'self'" in ok.headers["content-security-policy"]
+    client.cookies.clear()
 
 
 def test_the_x_api_key_header_works_too(client: TestClient, keys: Keys, result_id: str) -> None:
