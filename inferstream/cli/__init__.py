@@ -14,6 +14,7 @@ from rich.console import Console
 from inferstream.cli import (
     api_cmds,
     chaos_cmd,
+    eval_cmd,
     ops,
     pubsub,
     stack_cmds,
@@ -42,6 +43,7 @@ workers_cmds.register(app)
 verify_cmd.register(app)
 chaos_cmd.register(app)
 api_cmds.register(app)
+eval_cmd.register(app)
 
 # Errors that describe a user-fixable situation: print the message, not a traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (

@@ -30,7 +30,7 @@ class BugReportPayload(WireModel):
 
 
 class SimilarReport(WireModel):
-    """A previously seen report and its cosine similarity to this one."""
+    """A previously seen report and its dedup score against this one (the profile's score)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -39,7 +39,9 @@ class SimilarReport(WireModel):
 
 
 class BugReportResult(ResultBase):
-    """Quality score and dedup verdict (duplicate >= 0.85, possible duplicate >= 0.70 similarity).
+    """Quality score and dedup verdict: the profile's score of the best candidate against its
+    duplicate / possible bands (profile ``seed``: cosine >= 0.85 / >= 0.70), see docs/dedup.md.
+    ``similar[].score`` is that profile score (the cosine for ``seed``).
 
     ``duplicate_of`` is required when ``duplicate_status == "duplicate"``, optional for
     ``"possible_duplicate"`` and must be ``None`` for ``"unique"``.
@@ -59,6 +61,20 @@ class BugReportResult(ResultBase):
     content_sha256: Sha256Hex
     embedding: Annotated[list[FiniteFloat], Field(max_length=4096)] | None = None
     tokenizer_version: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    # Dedup: the profile (name, version) that decided duplicate_status, and what the next
+    # reports are compared with: product, component and the term frequencies of title,
+    # description and steps (the lexical index is rebuilt from these). Absent on seed-001 rows.
+    dedup_profile: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    dedup_profile_version: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    product: Annotated[str, Field(max_length=100)] | None = None
+    component: Annotated[str, Field(max_length=100)] | None = None
+    dedup_terms: (
+        Annotated[
+            dict[Annotated[str, Field(min_length=1, max_length=100)], Annotated[int, Field(ge=1)]],
+            Field(max_length=400),
+        ]
+        | None
+    ) = None
 
     @model_validator(mode="after")
     def _duplicate_of_consistent(self) -> BugReportResult:

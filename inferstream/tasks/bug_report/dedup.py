@@ -1,10 +1,12 @@
-"""Duplicate verdicts from nearest neighbours (pure). Seed 001 thresholds by default:
-cosine >= 0.85 -> duplicate, >= 0.70 -> possible_duplicate (pending review), else unique."""
+"""Duplicate verdicts from ranked candidates (pure). Seed 001 thresholds by default:
+cosine >= 0.85 -> duplicate, >= 0.70 -> possible_duplicate (pending review), else unique.
+Profiles (profiles.py) give other scores and bands; scoring.py ranks the candidates."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +19,13 @@ class DedupThresholds:
     duplicate: float = 0.85
     possible: float = 0.70
     top_k: int = 5
+
+
+class Bands(Protocol):
+    @property
+    def duplicate(self) -> float: ...
+    @property
+    def possible(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,7 @@ def merge_candidates(
     return ranked[:top_k]
 
 
-def classify(similar: Sequence[tuple[str, float]], thresholds: DedupThresholds) -> Verdict:
+def classify(similar: Sequence[tuple[str, float]], thresholds: Bands) -> Verdict:
     if not similar:
         return Verdict("unique", None, ())
     best_id, best = similar[0]

@@ -1,4 +1,5 @@
-"""bug_report inference: MiniLM-L6 embeddings on ONNX Runtime, kNN duplicates via faiss."""
+"""bug_report inference: MiniLM-L6 embeddings on ONNX Runtime, duplicates by the profile's
+hybrid score (faiss + lexical candidates, re-ranked: scoring.py)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,32 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from inferstream.errors import PoisonBatchError
-from inferstream.models import PreparedBatch, SimilarityIndex, TextEmbedder, ensure_minilm_bundle
-from inferstream.schemas import BugReportResult, ResultBase, SimilarReport, make_result_id
-from inferstream.tasks.bug_report.dedup import (
-    DedupThresholds,
-    classify,
-    in_batch_scores,
-    merge_candidates,
+from inferstream.models import PreparedBatch, TextEmbedder, ensure_minilm_bundle
+from inferstream.schemas import (
+    BugReportPayload,
+    BugReportResult,
+    ResultBase,
+    SimilarReport,
+    make_result_id,
 )
 from inferstream.tasks.bug_report.enrich import BugReportEnrichment
+from inferstream.tasks.bug_report.lexical import term_frequencies
 from inferstream.tasks.bug_report.metrics import DUPLICATES
+from inferstream.tasks.bug_report.profiles import DedupProfile, get_profile
+from inferstream.tasks.bug_report.scoring import DedupScorer, ReportFeatures
+from inferstream.tasks.bug_report.settings import BugReportSettings
 from inferstream.tasks.plugin import EnrichedItem, InferContext
 
+FloatArray = npt.NDArray[np.float32]
 # Characters per token of English bug reports, to estimate cost without tokenising twice.
 CHARS_PER_TOKEN = 4
 
 
 class BugReportInferer:
-    def __init__(self, context: InferContext, thresholds: DedupThresholds | None = None) -> None:
+    def __init__(self, context: InferContext, profile: DedupProfile | None = None) -> None:
         bundle = ensure_minilm_bundle(context.models_dir)
         self.embedder = TextEmbedder(
             bundle,
@@ -35,8 +42,8 @@ class BugReportInferer:
         )
         self.model_name = self.embedder.name
         self.model_version = self.embedder.version
-        self.thresholds = thresholds or DedupThresholds()
-        self.index = SimilarityIndex(self.embedder.dim)
+        self.profile = profile or get_profile(BugReportSettings.load().dedup_profile)
+        self.scorer = DedupScorer(self.profile, self.embedder.dim)
         self.max_tokens = bundle.max_seq_length
         self.poison_marker = context.poison_marker
 
@@ -58,23 +65,20 @@ class BugReportInferer:
             vectors = self.embedder.run(prepared)
         except Exception as err:  # the runtime bisects the batch to find the culprit
             raise PoisonBatchError(f"embedding failed: {err}") from err
-        ids = [item.envelope.submission_id for item in items]
+        reports = [report_features(item, vectors[i]) for i, item in enumerate(items)]
+        decisions = self.scorer.score(reports)
         now = datetime.now(UTC)
         results: list[ResultBase] = []
-        k = self.thresholds.top_k + 1  # +1: a replayed submission may find itself
-        found = self.index.search(vectors, k) if len(self.index) else [[] for _ in items]
-        for i, item in enumerate(items):
+        for item, report, decision in zip(items, reports, decisions, strict=True):
             enrichment = _enrichment(item)
-            similar = merge_candidates(
-                ids[i], found[i], in_batch_scores(vectors, ids, i), self.thresholds.top_k
-            )
-            verdict = classify(similar, self.thresholds)
+            sid = report.submission_id
+            verdict = decision.verdict
             if verdict.status != "unique":
                 DUPLICATES.labels(status=verdict.status).inc()
             results.append(
                 BugReportResult(
-                    result_id=make_result_id(ids[i], self.model_name, self.model_version),
-                    submission_id=ids[i],
+                    result_id=make_result_id(sid, self.model_name, self.model_version),
+                    submission_id=sid,
                     schema_version=item.envelope.schema_version,
                     model_name=self.model_name,
                     model_version=self.model_version,
@@ -87,19 +91,53 @@ class BugReportInferer:
                     duplicate_of=verdict.duplicate_of,
                     similar=[SimilarReport(submission_id=s, score=v) for s, v in verdict.similar],
                     content_sha256=enrichment.content_sha256,
-                    embedding=[float(x) for x in vectors[i]],
+                    embedding=[float(x) for x in report.vector],
+                    product=report.product,
+                    component=report.component,
+                    dedup_terms=dict(report.terms),
+                    dedup_profile=self.profile.name,
+                    dedup_profile_version=self.profile.version,
                 )
             )
         return results
 
     def observe(self, results: Sequence[ResultBase]) -> None:
-        rows = [r for r in results if isinstance(r, BugReportResult) and r.embedding]
-        if rows:
-            vectors = np.asarray([r.embedding for r in rows], dtype=np.float32)
-            self.index.add([r.submission_id for r in rows], vectors)
+        reports = [r for r in map(result_features, results) if r is not None]
+        if reports:
+            self.scorer.add(reports)
 
     def ready(self) -> tuple[bool, str]:
         return True, f"{self.model_name} {self.model_version} on {self.embedder.providers[0]}"
+
+
+def report_features(item: EnrichedItem, vector: FloatArray) -> ReportFeatures:
+    """The scorer's view of a report being inferred (the eval builds the same from a payload)."""
+    enrichment = _enrichment(item)
+    payload = item.envelope.payload
+    if isinstance(payload, BugReportPayload):
+        terms = term_frequencies(payload.title, payload.description, payload.steps_to_reproduce)
+    else:
+        terms = term_frequencies("", enrichment.canonical_text, "")
+    return ReportFeatures(
+        submission_id=item.envelope.submission_id,
+        vector=vector,
+        terms=terms,
+        product=enrichment.product,
+        component=enrichment.component,
+    )
+
+
+def result_features(result: ResultBase) -> ReportFeatures | None:
+    """A stored or followed result as the scorer knows it (older rows: no terms, no product)."""
+    if not isinstance(result, BugReportResult) or not result.embedding:
+        return None
+    return ReportFeatures(
+        submission_id=result.submission_id,
+        vector=np.asarray(result.embedding, dtype=np.float32),
+        terms=result.dedup_terms or {},
+        product=result.product or "",
+        component=result.component or "",
+    )
 
 
 def _enrichment(item: EnrichedItem) -> BugReportEnrichment:

@@ -18,6 +18,8 @@ from inferstream.settings import PostgresSettings
 from inferstream.tasks.bug_report.enrich import BugReportEnrichment, enrich
 from inferstream.tasks.bug_report.inferer import BugReportInferer
 from inferstream.tasks.bug_report.metrics import BUG_SUBMISSIONS, LOW_QUALITY
+from inferstream.tasks.bug_report.profiles import get_profile
+from inferstream.tasks.bug_report.settings import BugReportSettings
 from inferstream.tasks.plugin import InferContext, Inferer, Rejection, ResultTable
 
 log = structlog.get_logger("inferstream.bug_report")
@@ -39,6 +41,11 @@ TABLE = ResultTable(
         "content_sha256",
         "embedding",
         "produced_at",
+        "product",
+        "component",
+        "dedup_terms",
+        "dedup_profile",
+        "dedup_profile_version",
         "submitted_at",
     ),
     types=(
@@ -56,6 +63,11 @@ TABLE = ResultTable(
         "text",
         "vector",
         "timestamptz",
+        "text",
+        "text",
+        "jsonb",
+        "text",
+        "text",
         "timestamptz",
     ),
 )
@@ -75,10 +87,12 @@ class BugReportPlugin:
         return outcome
 
     def load_inferer(self, context: InferContext) -> Inferer:
-        return BugReportInferer(context)
+        profile = get_profile(BugReportSettings.load().dedup_profile)
+        return BugReportInferer(context, profile)
 
     def history(self, postgres: PostgresSettings) -> Sequence[ResultBase]:
-        """Every stored embedding, to rebuild the kNN index on start."""
+        """Every stored embedding and term map, to rebuild the kNN and lexical indexes on start
+        (one read at start, never per record)."""
         columns = [c for c in TABLE.columns if c != "submitted_at"]
         with psycopg.connect(postgres.conninfo()) as conn:
             register_vector(conn)
@@ -118,6 +132,11 @@ class BugReportPlugin:
             result.content_sha256,
             np.asarray(result.embedding, dtype=np.float32),
             result.produced_at,
+            result.product,
+            result.component,
+            Jsonb(result.dedup_terms) if result.dedup_terms is not None else None,
+            result.dedup_profile,
+            result.dedup_profile_version,
             submitted_at,
         )
 
@@ -139,6 +158,11 @@ def _from_row(row: dict[str, Any]) -> BugReportResult:
         similar=row["similar_items"],
         content_sha256=row["content_sha256"],
         embedding=_vector(row["embedding"]),
+        product=row["product"],
+        component=row["component"],
+        dedup_terms=row["dedup_terms"],
+        dedup_profile=row["dedup_profile"],
+        dedup_profile_version=row["dedup_profile_version"],
     )
 
 

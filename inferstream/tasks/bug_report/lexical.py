@@ -1,0 +1,251 @@
+"""Lexical similarity for duplicate detection: TF-IDF cosine over title, description and steps,
+kept incrementally (pure, in memory).
+
+A report's lexical state is its term-frequency map (``terms``), which the result carries and
+Postgres stores (``dedup_terms``), so the index is rebuilt from stored rows on restart and
+followed live from other workers' results exactly like the faiss index. IDF is computed at query
+time from the document frequencies of what has been indexed so far, so adding a report never
+rewrites the others.
+
+Cost per query is bounded, never a scan of the corpus: candidates come from the postings of the
+query's ``MAX_QUERY_TERMS`` rarest terms, and terms found in more than ``MAX_POSTINGS`` reports
+are skipped for candidate generation (they still count in the similarity of the candidates).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+
+Terms = Mapping[str, int]
+
+TITLE_WEIGHT = 2  # title terms count twice: the title is the densest statement of the bug
+MAX_QUERY_TERMS = 24
+MAX_POSTINGS = 2_000
+MIN_TOKEN = 2
+MAX_TOKEN = 64  # longer runs are hashes or ids, noise for similarity
+MAX_TERMS = 400  # a report's most frequent terms kept (bounds the stored jsonb and the wire)
+
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9_]*")
+STOPWORDS = frozenset(
+    {
+        "a",
+        "after",
+        "again",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "each",
+        "even",
+        "few",
+        "for",
+        "from",
+        "further",
+        "get",
+        "gets",
+        "getting",
+        "got",
+        "had",
+        "has",
+        "have",
+        "here",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "it's",
+        "its",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "no",
+        "not",
+        "now",
+        "of",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "own",
+        "same",
+        "should",
+        "so",
+        "some",
+        "still",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "too",
+        "up",
+        "us",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "yes",
+        "you",
+        "your",
+    }
+)
+
+
+def _stem(token: str) -> str:
+    """A light suffix strip (plurals, -ing, -ed): "crashes", "crashing", "crashed" -> "crash"."""
+    if token.isdigit() or len(token) <= 4:
+        return token
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if token.endswith(suffix) and len(token) - len(suffix) >= 3:
+            stem = token[: -len(suffix)] + keep
+            if suffix == "s" and token.endswith("ss"):
+                return token
+            return stem
+    return token
+
+
+def tokenize(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    out: list[str] = []
+    for token in _TOKEN.findall(folded):
+        if not MIN_TOKEN <= len(token) <= MAX_TOKEN or token in STOPWORDS:
+            continue
+        out.append(_stem(token))
+    return out
+
+
+def term_frequencies(title: str, description: str, steps: str) -> dict[str, int]:
+    """The report's terms and counts (title counted ``TITLE_WEIGHT`` times), at most
+    ``MAX_TERMS`` of them (the most frequent, ties by term)."""
+    counts: dict[str, int] = {}
+    for token in tokenize(title):
+        counts[token] = counts.get(token, 0) + TITLE_WEIGHT
+    for token in tokenize(description) + tokenize(steps):
+        counts[token] = counts.get(token, 0) + 1
+    if len(counts) > MAX_TERMS:
+        kept = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
+        counts = dict(kept)
+    return dict(sorted(counts.items()))
+
+
+class LexicalIndex:
+    """Inverted index id -> terms with document frequencies; thread-safe; replays harmless."""
+
+    def __init__(
+        self, max_query_terms: int = MAX_QUERY_TERMS, max_postings: int = MAX_POSTINGS
+    ) -> None:
+        self.max_query_terms = max_query_terms
+        self.max_postings = max_postings
+        self._lock = threading.Lock()
+        self._docs: dict[str, dict[str, int]] = {}
+        self._df: dict[str, int] = {}
+        self._postings: dict[str, list[str]] = {}
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._docs)
+
+    def __contains__(self, item: object) -> bool:
+        with self._lock:
+            return item in self._docs
+
+    def add(self, entries: Iterable[tuple[str, Terms]]) -> int:
+        added = 0
+        with self._lock:
+            for id_, terms in entries:
+                if id_ in self._docs or not terms:
+                    continue
+                self._docs[id_] = dict(terms)
+                for term in terms:
+                    self._df[term] = self._df.get(term, 0) + 1
+                    self._postings.setdefault(term, []).append(id_)
+                added += 1
+        return added
+
+    def terms_of(self, id_: str) -> Terms | None:
+        with self._lock:
+            return self._docs.get(id_)
+
+    def _idf(self, term: str, n: int) -> float:
+        return math.log((n + 1) / (self._df.get(term, 0) + 1)) + 1.0
+
+    def _weights(self, terms: Terms, n: int) -> dict[str, float]:
+        return {t: (1.0 + math.log(c)) * self._idf(t, n) for t, c in terms.items() if c > 0}
+
+    def similarity(self, query: Terms, others: Sequence[Terms]) -> list[float]:
+        """TF-IDF cosine of query to each of others, with the current document frequencies."""
+        with self._lock:
+            n = len(self._docs)
+            q = self._weights(query, n)
+            q_norm = math.sqrt(sum(w * w for w in q.values()))
+            out: list[float] = []
+            for other in others:
+                d = self._weights(other, n)
+                d_norm = math.sqrt(sum(w * w for w in d.values()))
+                if not q_norm or not d_norm:
+                    out.append(0.0)
+                    continue
+                dot = sum(w * d[t] for t, w in q.items() if t in d)
+                out.append(min(1.0, dot / (q_norm * d_norm)))
+            return out
+
+    def candidates(self, query: Terms, k: int) -> list[tuple[str, float]]:
+        """Up to k (id, partial score) by shared rare terms, best first (ties by id)."""
+        with self._lock:
+            n = len(self._docs)
+            usable = [t for t in query if 0 < self._df.get(t, 0) <= self.max_postings]
+            usable.sort(key=lambda t: (self._df[t], t))
+            scores: dict[str, float] = {}
+            for term in usable[: self.max_query_terms]:
+                idf = self._idf(term, n)
+                for id_ in self._postings[term]:
+                    scores[id_] = scores.get(id_, 0.0) + idf
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        return ranked[:k]

@@ -1,0 +1,102 @@
+"""Dedup profiles: how a candidate's features combine into one score, and the score bands.
+
+``seed``: raw MiniLM cosine, duplicate >= 0.85, possible >= 0.70, exactly as seed 001.
+``hybrid`` (the default): a weighted mean of cosine, TF-IDF cosine and same product / same
+component indicators, with thresholds calibrated on examples/bug_reports.jsonl by
+``inferstream eval dedup`` (docs/dedup.md). Every result carries the profile name and version, so
+a change of weights or thresholds is a new version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+DEFAULT_PROFILE = "hybrid"
+
+
+@dataclass(frozen=True)
+class DedupProfile:
+    name: str
+    version: str
+    duplicate: float  # best score >= duplicate -> "duplicate"
+    possible: float  # best score >= possible -> "possible_duplicate"
+    w_semantic: float = 1.0
+    w_lexical: float = 0.0
+    w_product: float = 0.0
+    w_component: float = 0.0
+    top_k: int = 5  # similar reports listed on the result
+    candidates_k: int = 20  # faiss top-k and lexical top-k re-ranked per report
+
+    def __post_init__(self) -> None:
+        weights = (self.w_semantic, self.w_lexical, self.w_product, self.w_component)
+        if min(weights) < 0 or sum(weights) <= 0:
+            raise ValueError(f"profile {self.name}: weights must be >= 0 with a positive sum")
+        if self.possible > self.duplicate:
+            raise ValueError(f"profile {self.name}: possible threshold above duplicate")
+        if self.top_k < 1 or self.candidates_k < self.top_k:
+            raise ValueError(f"profile {self.name}: need 1 <= top_k <= candidates_k")
+
+    @property
+    def uses_lexical(self) -> bool:
+        return self.w_lexical > 0
+
+    def combine(
+        self, cosine: float, lexical: float, same_product: bool, same_component: bool
+    ) -> float:
+        """Weighted mean of the features, in [-1, 1]; the seed profile returns the cosine."""
+        total = self.w_semantic + self.w_lexical + self.w_product + self.w_component
+        value = (
+            self.w_semantic * cosine
+            + self.w_lexical * lexical
+            + self.w_product * float(same_product)
+            + self.w_component * float(same_component)
+        ) / total
+        return min(1.0, max(-1.0, value))
+
+    def with_weights(
+        self,
+        w_lexical: float,
+        w_product: float,
+        w_component: float,
+        duplicate: float,
+        possible: float,
+    ) -> DedupProfile:
+        return replace(
+            self,
+            w_lexical=w_lexical,
+            w_product=w_product,
+            w_component=w_component,
+            duplicate=duplicate,
+            possible=possible,
+        )
+
+
+SEED = DedupProfile(name="seed", version="001", duplicate=0.85, possible=0.70)
+
+# Calibrated by `inferstream eval dedup examples/bug_reports.jsonl --labels
+# examples/bug_reports.labels.json --calibrate` (fit on the whole development set; the
+# cross-validated figures are in docs/dedup.md).
+HYBRID = DedupProfile(
+    name="hybrid",
+    version="2026.11.1",
+    duplicate=0.6704,
+    possible=0.6469,
+    w_semantic=1.0,
+    w_lexical=0.1,
+    w_product=0.5,
+    w_component=0.0,
+)
+
+PROFILES: dict[str, DedupProfile] = {SEED.name: SEED, HYBRID.name: HYBRID}
+
+
+class UnknownProfileError(LookupError):
+    pass
+
+
+def get_profile(name: str) -> DedupProfile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        known = ", ".join(sorted(PROFILES))
+        raise UnknownProfileError(f"unknown dedup profile {name!r} (known: {known})") from None

@@ -1,0 +1,181 @@
+"""The duplicate scorer the infer stage and ``inferstream eval dedup`` share (pure, in memory).
+
+Per report: candidates are the faiss top-k by cosine, the lexical top-k by shared rare terms
+(when the profile weighs lexical similarity) and every earlier report of the same call (a batch,
+in arrival order); each candidate gets its features (cosine, TF-IDF cosine, same product, same
+component), the profile combines them into one score, the candidates are re-ranked by it and the
+best one decides the verdict. Reports join the indexes through ``add`` only (the infer stage
+calls it once results are durable), so a report never finds itself or anything not yet seen.
+
+Cost per report: one faiss search, one walk over the postings of at most
+``lexical.MAX_QUERY_TERMS`` terms, and features for at most 2 x candidates_k (+ batch) reports.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from inferstream.models import SimilarityIndex
+from inferstream.tasks.bug_report.dedup import Verdict, classify
+from inferstream.tasks.bug_report.lexical import LexicalIndex, Terms
+from inferstream.tasks.bug_report.profiles import DedupProfile
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class ReportFeatures:
+    """What the scorer knows of a report: its embedding, terms, product and component."""
+
+    submission_id: str
+    vector: FloatArray  # L2-normalised, 1-d
+    terms: Terms
+    product: str = ""
+    component: str = ""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    submission_id: str
+    cosine: float
+    lexical: float
+    same_product: bool
+    same_component: bool
+    score: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    candidates: tuple[Candidate, ...]  # every candidate considered, best score first
+
+
+def rescore(candidates: Sequence[Candidate], profile: DedupProfile) -> list[Candidate]:
+    """Candidates re-scored with profile and ranked best first (ties by id)."""
+    scored = [
+        Candidate(
+            c.submission_id,
+            c.cosine,
+            c.lexical,
+            c.same_product,
+            c.same_component,
+            profile.combine(c.cosine, c.lexical, c.same_product, c.same_component),
+        )
+        for c in candidates
+    ]
+    scored.sort(key=lambda c: (-c.score, c.submission_id))
+    return scored
+
+
+def decide(candidates: Sequence[Candidate], profile: DedupProfile) -> Decision:
+    """The verdict of a report from its candidates' features under profile."""
+    ranked = rescore(candidates, profile)
+    verdict = classify([(c.submission_id, c.score) for c in ranked[: profile.top_k]], profile)
+    return Decision(verdict, tuple(ranked))
+
+
+def _same(a: str, b: str) -> bool:
+    return bool(a) and a.casefold() == b.casefold()
+
+
+class DedupScorer:
+    def __init__(self, profile: DedupProfile, dim: int = 384) -> None:
+        self.profile = profile
+        self.dim = dim
+        self.vectors = SimilarityIndex(dim)
+        self.lexical = LexicalIndex()
+        self._lock = threading.Lock()
+        self._stored: dict[str, tuple[FloatArray, str, str]] = {}
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._stored)
+
+    def __contains__(self, item: object) -> bool:
+        with self._lock:
+            return item in self._stored
+
+    def add(self, reports: Sequence[ReportFeatures]) -> int:
+        """Index reports (ids already present are skipped); returns how many were new."""
+        with self._lock:
+            new = [r for r in reports if r.submission_id not in self._stored]
+            unique = list({r.submission_id: r for r in new}.values())
+            for r in unique:
+                self._stored[r.submission_id] = (r.vector, r.product, r.component)
+        if not unique:
+            return 0
+        self.vectors.add([r.submission_id for r in unique], np.stack([r.vector for r in unique]))
+        self.lexical.add((r.submission_id, r.terms) for r in unique)
+        return len(unique)
+
+    def score(self, reports: Sequence[ReportFeatures]) -> list[Decision]:
+        """One decision per report, each against the index plus the earlier reports of this
+        call (in order), so duplicates submitted in one batch are found too."""
+        if not reports:
+            return []
+        k = self.profile.candidates_k + 1  # +1: a replayed submission may find itself
+        matrix = np.stack([r.vector for r in reports]).astype(np.float32)
+        found = self.vectors.search(matrix, k) if len(self.vectors) else [[] for _ in reports]
+        return [
+            decide(self._candidates(reports, i, matrix, found[i]), self.profile)
+            for i in range(len(reports))
+        ]
+
+    def _candidates(
+        self,
+        reports: Sequence[ReportFeatures],
+        i: int,
+        matrix: FloatArray,
+        nearest: Sequence[tuple[str, float]],
+    ) -> list[Candidate]:
+        me = reports[i]
+        cosine: dict[str, float] = dict(nearest)
+        if self.profile.uses_lexical:
+            for other, _ in self.lexical.candidates(me.terms, self.profile.candidates_k):
+                if other not in cosine:
+                    cosine[other] = self._cosine(other, me.vector)
+        batch = {r.submission_id: j for j, r in enumerate(reports[:i])}
+        for other, j in batch.items():
+            cosine[other] = float(matrix[j] @ me.vector)
+        cosine.pop(me.submission_id, None)
+        ids = sorted(cosine)
+        terms = [self._terms(other, reports, batch) for other in ids]
+        lexical = self.lexical.similarity(me.terms, terms) if self.profile.uses_lexical else []
+        out: list[Candidate] = []
+        for n, other in enumerate(ids):
+            product, component = self._meta(other, reports, batch)
+            out.append(
+                Candidate(
+                    other,
+                    max(-1.0, min(1.0, cosine[other])),
+                    lexical[n] if lexical else 0.0,
+                    _same(me.product, product),
+                    _same(me.component, component),
+                    0.0,
+                )
+            )
+        return out
+
+    def _cosine(self, other: str, vector: FloatArray) -> float:
+        with self._lock:
+            stored = self._stored.get(other)
+        return float(stored[0] @ vector) if stored is not None else -1.0
+
+    def _terms(self, other: str, reports: Sequence[ReportFeatures], batch: dict[str, int]) -> Terms:
+        if other in batch:
+            return reports[batch[other]].terms
+        return self.lexical.terms_of(other) or {}
+
+    def _meta(
+        self, other: str, reports: Sequence[ReportFeatures], batch: dict[str, int]
+    ) -> tuple[str, str]:
+        if other in batch:
+            return reports[batch[other]].product, reports[batch[other]].component
+        with self._lock:
+            stored = self._stored.get(other)
+        return (stored[1], stored[2]) if stored is not None else ("", "")
