@@ -1,0 +1,1 @@
+"""The anomaly task plug-in (seed 003, Pynomaly): isolation forest + robust z-score per series."""

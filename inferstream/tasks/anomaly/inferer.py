@@ -1,0 +1,187 @@
+"""anomaly inference: per-series windows (fault-tolerant state), isolation forest on ONNX
+Runtime, robust z-scores in numpy.
+
+State: ``SeriesWindows`` keyed by stream position (see state.py). It is rebuilt from durable
+results: ``history()`` reads them from Postgres at start and ``observe()`` receives every result
+on the result topic (this worker's or another's), so after a kill -9 a new worker scores each
+replayed record against exactly the observations that came before it in the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from inferstream.errors import PoisonBatchError
+from inferstream.models.tabular import TabularModel, load_tabular_bundle
+from inferstream.schemas import AnomalyResult, FeatureContribution, ResultBase, make_result_id
+from inferstream.tasks.anomaly.enrich import AnomalyEnrichment
+from inferstream.tasks.anomaly.metrics import DETECTIONS, SCORED, SERIES
+from inferstream.tasks.anomaly.scoring import (
+    FEATURE_NAMES,
+    MODEL_FEATURES,
+    WINDOW,
+    Verdict,
+    decide,
+    model_input,
+    robust_z,
+)
+from inferstream.tasks.anomaly.state import Position, SeriesWindows
+from inferstream.tasks.plugin import EnrichedItem, InferContext
+
+BUNDLE_NAME = "anomaly-iforest"
+
+
+@dataclass(frozen=True)
+class ForestParams:
+    offset: float  # sklearn's offset_: decision_function = score_samples - offset
+    threshold: float  # on the anomaly score -score_samples (higher = more anomalous)
+
+
+def forest_scores(decision: npt.NDArray[Any], params: ForestParams) -> list[float]:
+    """Anomaly scores in (0, 1] from the graph's decision_function output."""
+    return [float(-(float(d) + params.offset)) for d in np.asarray(decision).reshape(-1)]
+
+
+class Scorer:
+    """The whole scoring step as one object over (series, position, values) records: the infer
+    worker and the reference run in tests use the same code."""
+
+    def __init__(self, model: TabularModel, params: ForestParams, window: int = WINDOW) -> None:
+        self.model = model
+        self.params = params
+        self.windows = SeriesWindows(window)
+
+    def score(
+        self,
+        records: Sequence[tuple[str, Position, Sequence[float], Sequence[Sequence[float]] | None]],
+    ) -> list[Verdict]:
+        """Records in stream order; each is scored against the entries strictly before its
+        position (or its own history), then joins its series' window."""
+        histories: list[list[tuple[float, ...]]] = []
+        rows: list[list[float]] = []
+        for series_id, position, values, own in records:
+            history = (
+                [tuple(h) for h in own]
+                if own is not None
+                else self.windows.before(series_id, position)
+            )
+            histories.append(history)
+            rows.append(model_input(values, history))
+            self.windows.add(series_id, position, values)
+        if not rows:
+            return []
+        decision = self.model.run("forest", np.asarray(rows, dtype=np.float32))["scores"]
+        scores = forest_scores(decision, self.params)
+        return [
+            decide(scores[i], self.params.threshold, robust_z(records[i][2], histories[i]))
+            for i in range(len(records))
+        ]
+
+    def remember(self, series_id: str, position: Position, values: Sequence[float]) -> None:
+        self.windows.add(series_id, position, values)
+
+
+def load_scorer(context: InferContext) -> Scorer:
+    bundle = load_tabular_bundle(context.models_dir, BUNDLE_NAME, "anomaly")
+    pre = bundle.preprocessing
+    if tuple(pre.get("feature_names", ())) != MODEL_FEATURES:
+        raise RuntimeError(
+            f"bundle {bundle.name}/{bundle.version} was trained on other features; "
+            "run `inferstream models train anomaly`"
+        )
+    params = ForestParams(float(pre["offset"]), float(bundle.metadata["threshold"]))
+    return Scorer(TabularModel(bundle), params)
+
+
+class AnomalyInferer:
+    def __init__(self, context: InferContext) -> None:
+        self.scorer = load_scorer(context)
+        self.model_name = self.scorer.model.name
+        self.model_version = self.scorer.model.version
+
+    def cost(self, item: EnrichedItem) -> int:
+        return 1
+
+    def prepare(self, items: Sequence[EnrichedItem]) -> object:
+        return None  # the window lookup must happen in order, in run()
+
+    def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultBase]:
+        records = []
+        for item in items:
+            enrichment = _enrichment(item)
+            records.append(
+                (enrichment.series_id, _position(item), enrichment.values, enrichment.history)
+            )
+        # Positions are increasing within a partition; the batch may interleave partitions,
+        # which is harmless: a series lives in one partition.
+        try:
+            verdicts = self.scorer.score(records)
+        except Exception as err:  # the runtime bisects the batch to find the culprit
+            raise PoisonBatchError(f"anomaly model failed: {err}") from err
+        now = datetime.now(UTC)
+        results: list[ResultBase] = []
+        for item, (_, position, values, _own), verdict in zip(
+            items, records, verdicts, strict=True
+        ):
+            enrichment = _enrichment(item)
+            SCORED.inc()
+            if verdict.is_anomaly:
+                DETECTIONS.labels(detector=verdict.detector).inc()
+            sid = item.envelope.submission_id
+            results.append(
+                AnomalyResult(
+                    result_id=make_result_id(sid, self.model_name, self.model_version),
+                    submission_id=sid,
+                    schema_version=item.envelope.schema_version,
+                    model_name=self.model_name,
+                    model_version=self.model_version,
+                    produced_at=now,
+                    series_id=enrichment.series_id,
+                    observed_at=enrichment.observed_at,
+                    features=dict(zip(FEATURE_NAMES, values, strict=True)),
+                    input_partition=position[0],
+                    input_offset=position[1],
+                    score=verdict.score,
+                    threshold=verdict.threshold,
+                    is_anomaly=verdict.is_anomaly,
+                    detector=verdict.detector,
+                    contributing_features=[
+                        FeatureContribution(name=n, contribution=c)
+                        for n, c in verdict.contributions
+                    ],
+                )
+            )
+        SERIES.set(self.scorer.windows.series_count())
+        return results
+
+    def observe(self, results: Sequence[ResultBase]) -> None:
+        for result in results:
+            if isinstance(result, AnomalyResult):
+                values = [result.features[name] for name in FEATURE_NAMES]
+                position = (result.input_partition, result.input_offset)
+                self.scorer.remember(result.series_id, position, values)
+        SERIES.set(self.scorer.windows.series_count())
+
+    def ready(self) -> tuple[bool, str]:
+        providers = self.scorer.model.providers
+        return True, f"{self.model_name} {self.model_version} on {providers[0]}"
+
+
+def _position(item: EnrichedItem) -> Position:
+    if item.position is None:
+        raise TypeError("anomaly needs the stream position of each item (set by infer)")
+    _, partition, offset = item.position
+    return (partition, offset)
+
+
+def _enrichment(item: EnrichedItem) -> AnomalyEnrichment:
+    enrichment: Any = item.enrichment
+    if not isinstance(enrichment, AnomalyEnrichment):
+        raise TypeError(f"expected AnomalyEnrichment, got {type(enrichment).__name__}")
+    return enrichment
