@@ -15,6 +15,7 @@ from inferstream.cli import (
     api_cmds,
     chaos_cmd,
     eval_cmd,
+    models_cmd,
     ops,
     pubsub,
     stack_cmds,
@@ -43,6 +44,7 @@ workers_cmds.register(app)
 verify_cmd.register(app)
 chaos_cmd.register(app)
 api_cmds.register(app)
+models_cmd.register(app)
 eval_cmd.register(app)
 
 # Errors that describe a user-fixable situation: print the message, not a traceback.

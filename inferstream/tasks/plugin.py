@@ -36,6 +36,9 @@ class EnrichedMessage(BaseModel):
 class EnrichedItem:
     envelope: Envelope[Any]
     enrichment: BaseModel
+    # Where infer read it: (topic, partition, offset) on enriched.<task>. A stream position for
+    # plug-ins whose state must be order-exact (anomaly's per-series windows).
+    position: tuple[str, int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,18 @@ class TaskPlugin(Protocol):
     def row(self, result: ResultBase, submitted_at: datetime | None) -> tuple[Any, ...]:
         """The table row of a result, in ``table.columns`` order."""
         ...
+
+
+def enriched_key(plugin: TaskPlugin, envelope: Envelope[Any], enrichment: BaseModel) -> bytes:
+    """The key of the record enrich writes: the submission id, unless the plug-in defines
+    ``enriched_key(envelope, enrichment)`` (a plug-in with per-entity state keys by the entity,
+    so that all of one entity's records are in one partition, in order)."""
+    custom = getattr(plugin, "enriched_key", None)
+    if callable(custom):
+        key = custom(envelope, enrichment)
+        if isinstance(key, bytes) and key:
+            return key
+    return envelope.submission_id.encode()
 
 
 class UnknownPluginError(LookupError):

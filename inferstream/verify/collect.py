@@ -63,13 +63,12 @@ def collect(task: str, group_prefix: str = "inferstream") -> Facts:
         record = InRecord.from_message(msg)
         outcome = enrich.enrich_one(record)
         key = record.key.decode(errors="replace") if record.key else None
-        sid = (
-            outcome.messages[0].key.decode()
-            if isinstance(outcome, Emit) and outcome.messages[0].key
-            else key
-        )
         valid = isinstance(outcome, Emit)
-        source = decode_envelope(task, record.value).source if valid else None
+        # The enriched record's key may be a task's partition key (anomaly: the series), so
+        # the submission id is read from the envelope itself.
+        envelope = decode_envelope(task, record.value) if valid else None
+        sid = envelope.submission_id if envelope is not None else key
+        source = envelope.source if envelope is not None else None
         published.append(
             Published(sid, record.topic, record.partition, record.offset, valid, source)
         )

@@ -51,11 +51,21 @@ class AnomalyPayload(WireModel):
 
 
 class AnomalyResult(ResultBase):
-    """The detector's score, the threshold it was compared with, and the verdict."""
+    """The detector's score, the threshold it was compared with, and the verdict.
+
+    ``series_id``, ``observed_at``, ``features`` (the scored observation) and the input
+    position (partition and offset on ``enriched.anomaly``) let an infer worker rebuild its
+    per-series windows from durable results alone.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     task: Literal["anomaly"] = "anomaly"
+    series_id: Annotated[str, Field(min_length=1, max_length=128)]
+    observed_at: AwareDatetime
+    features: FeatureMap
+    input_partition: Annotated[int, Field(ge=0, le=1_000_000)]
+    input_offset: Annotated[int, Field(ge=0)]
     score: FiniteFloat
     threshold: FiniteFloat
     is_anomaly: bool

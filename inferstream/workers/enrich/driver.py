@@ -15,7 +15,7 @@ from inferstream.schemas import (
     format_validation_error,
     get_task,
 )
-from inferstream.tasks.plugin import EnrichedMessage, Rejection, TaskPlugin
+from inferstream.tasks.plugin import EnrichedMessage, Rejection, TaskPlugin, enriched_key
 from inferstream.topology import topic_name
 from inferstream.workers.runtime.headers import forward_headers
 from inferstream.workers.runtime.records import Emit, InRecord, Outcome, OutMessage, Reject
@@ -74,7 +74,7 @@ class EnrichLogic:
         )
         out = OutMessage(
             self.output_topic,
-            envelope.submission_id.encode(),
+            enriched_key(self.plugin, envelope, enrichment),
             orjson.dumps(message.model_dump(mode="json")),
             forward_headers(record, envelope.schema_version, envelope.produced_at),
         )

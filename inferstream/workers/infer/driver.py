@@ -97,7 +97,7 @@ class InferLogic:
         except (orjson.JSONDecodeError, ValidationError) as err:
             sid = record.key.decode(errors="replace") if record.key else None
             return Reject(f"undecodable enriched record: {err}"[:2000], submission_id=sid)
-        return EnrichedItem(envelope, enrichment)
+        return EnrichedItem(envelope, enrichment, (record.topic, record.partition, record.offset))
 
     def cost(self, record: InRecord) -> int:
         item = self._decode(record)
