@@ -14,7 +14,7 @@ import urllib.request
 def healthy(port: str) -> bool:
     url = f"http://127.0.0.1:{port}/health"
     try:
-        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 (fixed http URL)
+        with urllib.request.urlopen(url, timeout=3) as response:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError, ValueError):
         return False

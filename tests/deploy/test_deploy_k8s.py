@@ -1,0 +1,289 @@
+"""infra/k8s: every overlay builds and validates against the Kubernetes (and CRD) schemas, and
+the manifests agree with the code (topics, groups, ports, partitions, settings)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+from _deploy_common import (
+    K8S,
+    UNSET_IN_K8S_PROD,
+    load_generator,
+    setting_env_names,
+)
+from _deploy_kustomize import build
+
+from inferstream.topology import ENVIRONMENTS, STAGES, group_id, topic_name
+
+KUBERNETES_VERSION = "1.33.0"  # the EKS version in infra/terraform (variable cluster_version)
+SCHEMAS = Path(__file__).parent / "schemas"
+CRD_SCHEMAS = {
+    ("keda.sh/v1alpha1", "ScaledObject"): "keda-scaledobject.json",
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): "keda-triggerauthentication.json",
+    ("external-secrets.io/v1", "ExternalSecret"): "eso-externalsecret.json",
+    ("external-secrets.io/v1", "ClusterSecretStore"): "eso-clustersecretstore.json",
+}
+OVERLAYS = ("dev", "prod")
+GENERATOR = load_generator()
+
+
+@cache
+def rendered(overlay: str) -> tuple[dict[str, Any], ...]:
+    return tuple(build(K8S / "overlays" / overlay))
+
+
+def objects(overlay: str, kind: str) -> list[dict[str, Any]]:
+    return [obj for obj in rendered(overlay) if obj["kind"] == kind]
+
+
+def config(overlay: str) -> dict[str, str]:
+    (configmap,) = [
+        o for o in objects(overlay, "ConfigMap") if o["metadata"]["name"] == "inferstream-config"
+    ]
+    data: dict[str, str] = configmap["data"]
+    return data
+
+
+def validate(obj: dict[str, Any]) -> None:
+    key = (obj["apiVersion"], obj["kind"])
+    if key in CRD_SCHEMAS:
+        schema = json.loads((SCHEMAS / CRD_SCHEMAS[key]).read_text())
+        jsonschema.validate(obj, schema)
+    else:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_overlay_validates_against_schemas(overlay: str) -> None:
+    objs = rendered(overlay)
+    assert len(objs) > 10
+    for obj in objs:
+        try:
+            validate(obj)
+        except (kubernetes_validate.ValidationError, jsonschema.ValidationError) as err:
+            name = f"{obj['kind']}/{obj['metadata']['name']}"
+            raise AssertionError(f"{overlay}: {name}: {err}") from None
+
+
+def test_every_task_directory_builds_and_validates() -> None:
+    for task in GENERATOR.TASKS:
+        for path in (K8S / "tasks" / task.name, K8S / "tasks" / task.name / "webhooks"):
+            objs = build(path)
+            assert {obj["kind"] for obj in objs} == {
+                "Deployment",
+                "PodDisruptionBudget",
+                "ScaledObject",
+            }
+            for obj in objs:
+                validate(obj)
+
+
+def test_the_validators_reject_broken_objects() -> None:
+    deployment = copy.deepcopy(objects("dev", "Deployment")[0])
+    deployment["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["httpGet"]["port"] = []
+    with pytest.raises(kubernetes_validate.ValidationError):
+        validate(deployment)
+    deployment = copy.deepcopy(objects("dev", "Deployment")[0])
+    deployment["spec"]["replicaz"] = 2
+    with pytest.raises(kubernetes_validate.ValidationError):
+        validate(deployment)
+    scaled = copy.deepcopy(objects("dev", "ScaledObject")[0])
+    scaled["spec"]["triggers"][0]["metadata"]["lagThreshold"] = 100
+    with pytest.raises(jsonschema.ValidationError):
+        validate(scaled)
+
+
+def test_generated_files_are_current() -> None:
+    stale = GENERATOR.stale_files()
+    assert not stale, f"stale generated files (run python infra/generate.py): {stale}"
+
+
+def test_no_secret_objects_are_committed() -> None:
+    for overlay in OVERLAYS:
+        assert not objects(overlay, "Secret"), "secrets come from the platform, never the repo"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_scaled_objects_match_the_topology(overlay: str) -> None:
+    environment = config(overlay)["INFERSTREAM_TOPOLOGY_ENVIRONMENT"]
+    partitions = ENVIRONMENTS[environment].partitions
+    prefix = config(overlay)["INFERSTREAM_WORKER_GROUP_PREFIX"]
+    deployments = {d["metadata"]["name"]: d for d in objects(overlay, "Deployment")}
+    scaled = objects(overlay, "ScaledObject")
+    assert scaled
+    for obj in scaled:
+        spec = obj["spec"]
+        target = deployments[spec["scaleTargetRef"]["name"]]
+        args = target["spec"]["template"]["spec"]["containers"][0]["args"]
+        stage, task = args[1], args[3]
+        assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"] <= partitions, obj
+        triggers = spec["triggers"]
+        assert triggers[0]["metadata"]["topic"] == topic_name(
+            "submissions" if stage == "enrich" else "enriched" if stage == "infer" else "results",
+            task,
+        )
+        for trigger in triggers:
+            assert trigger["type"] == "kafka"
+            assert trigger["metadata"]["consumerGroup"] == group_id(stage, task, prefix)
+            assert (
+                trigger["metadata"]["bootstrapServersFromEnv"]
+                == "INFERSTREAM_KAFKA_BOOTSTRAP_SERVERS"
+            )
+    scaled_targets = {obj["spec"]["scaleTargetRef"]["name"] for obj in scaled}
+    workers = {
+        name
+        for name, d in deployments.items()
+        if d["metadata"]["labels"]["app.kubernetes.io/component"] in STAGES
+    }
+    assert workers <= scaled_targets, "every stage worker scales on consumer lag"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_pods_are_hardened_probed_and_sized(overlay: str) -> None:
+    settings = config(overlay)
+    ports = {
+        "worker": int(settings["INFERSTREAM_WORKER_METRICS_PORT"]),
+        "api": int(settings["INFERSTREAM_API_PORT"]),
+    }
+    for deployment in objects(overlay, "Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["runAsUser"] == 1000
+        assert pod["automountServiceAccountToken"] is False
+        (container,) = pod["containers"]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+        assert container["resources"]["requests"] and container["resources"]["limits"]
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
+        assert container["startupProbe"]["httpGet"]["path"] == "/ready"
+        (port,) = container["ports"]
+        assert port["containerPort"] == ports[container["name"]]
+        assert container["livenessProbe"]["httpGet"]["port"] == port["name"]
+        envfrom = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
+        assert envfrom == {"inferstream-config", "inferstream-secrets"}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_deployment_has_a_disruption_budget(overlay: str) -> None:
+    budgets = [
+        pdb["spec"]["selector"]["matchLabels"] for pdb in objects(overlay, "PodDisruptionBudget")
+    ]
+    for deployment in objects(overlay, "Deployment"):
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert any(all(labels.get(k) == v for k, v in sel.items()) for sel in budgets), deployment[
+            "metadata"
+        ]["name"]
+
+
+def test_gpu_only_for_infer_in_prod() -> None:
+    for overlay in OVERLAYS:
+        for deployment in objects(overlay, "Deployment"):
+            container = deployment["spec"]["template"]["spec"]["containers"][0]
+            gpus = container["resources"]["limits"].get("nvidia.com/gpu")
+            is_infer = deployment["metadata"]["labels"]["app.kubernetes.io/component"] == "infer"
+            if overlay == "prod" and is_infer:
+                assert gpus == 1
+                assert "inferstream-gpu" in container["image"]
+                tolerations = deployment["spec"]["template"]["spec"]["tolerations"]
+                assert {
+                    "key": "nvidia.com/gpu",
+                    "operator": "Exists",
+                    "effect": "NoSchedule",
+                } in tolerations
+            else:
+                assert gpus is None
+
+
+def test_infer_replicas_fit_the_gpus_in_prod() -> None:
+    for obj in objects("prod", "ScaledObject"):
+        if obj["metadata"]["labels"]["app.kubernetes.io/component"] == "infer":
+            assert (
+                obj["spec"]["maxReplicaCount"] <= 4
+            )  # gpu node group max_size in examples/complete
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_network_policies_deny_by_default(overlay: str) -> None:
+    policies = {p["metadata"]["name"]: p["spec"] for p in objects(overlay, "NetworkPolicy")}
+    assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    api = policies["api-from-ingress"]
+    assert api["ingress"][0]["ports"] == [{"port": 8080, "protocol": "TCP"}]
+
+
+def test_api_is_exposed_through_a_tls_ingress() -> None:
+    for overlay in OVERLAYS:
+        (service,) = objects(overlay, "Service")
+        (ingress,) = objects(overlay, "Ingress")
+        assert (
+            ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"]
+            == service["metadata"]["name"]
+        )
+        assert ingress["spec"]["tls"][0]["hosts"] == [ingress["spec"]["rules"][0]["host"]]
+
+
+def test_prod_sets_every_setting_from_config_or_secret() -> None:
+    settings = setting_env_names()
+    data = config("prod")
+    (external,) = objects("prod", "ExternalSecret")
+    secret_keys = {item["secretKey"] for item in external["spec"]["data"]}
+    for name, secret in settings.items():
+        if name in UNSET_IN_K8S_PROD:
+            assert name not in data and name not in secret_keys, (
+                f"{name}: {UNSET_IN_K8S_PROD[name]}"
+            )
+            continue
+        if secret:
+            assert name in secret_keys, f"{name} is a secret: it belongs in the ExternalSecret"
+            assert name not in data, f"{name} is a secret: never in the ConfigMap"
+        else:
+            # (the SASL username is not secret, but comes with the password from MSK's secret)
+            assert (name in data) != (name in secret_keys), (
+                f"{name}: one entry, ConfigMap or Secret"
+            )
+    unknown = (set(data) | secret_keys) - set(settings) - {"INFERSTREAM_DATA_DIR"}
+    assert not unknown, f"ConfigMap/Secret keys no setting reads: {sorted(unknown)}"
+
+
+def test_dev_config_holds_every_non_secret_setting() -> None:
+    data = config("dev")
+    for name, secret in setting_env_names().items():
+        if secret:
+            assert name not in data
+        elif name not in UNSET_IN_K8S_PROD and name not in {
+            "INFERSTREAM_KAFKA_SASL_MECHANISM",
+            "INFERSTREAM_KAFKA_SASL_USERNAME",
+            "INFERSTREAM_KAFKA_SSL_CA_LOCATION",
+            "INFERSTREAM_POSTGRES_SSLROOTCERT",
+        }:
+            assert name in data, f"{name} has no entry in the dev ConfigMap"
+
+
+def test_settings_values_parse() -> None:
+    """The ConfigMap values are valid for the code's own settings models."""
+    import os
+
+    from _deploy_common import settings_classes
+
+    for overlay in OVERLAYS:
+        env = {
+            **config(overlay),
+            "INFERSTREAM_KAFKA_SASL_USERNAME": "u",
+            "INFERSTREAM_KAFKA_SASL_PASSWORD": "p",
+        }
+        saved = dict(os.environ)
+        try:
+            os.environ.update(env)
+            for cls in settings_classes():
+                cls.load()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
