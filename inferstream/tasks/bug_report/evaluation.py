@@ -90,9 +90,15 @@ class Replay:
     seconds_per_record: tuple[float, ...]
 
 
-def replay(reports: Sequence[ReportFeatures], profile: DedupProfile) -> Replay:
-    """Score each report against the ones before it, then add it (arrival order)."""
+def replay(
+    reports: Sequence[ReportFeatures],
+    profile: DedupProfile,
+    history: Sequence[ReportFeatures] = (),
+) -> Replay:
+    """Score each report against the ones before it, then add it (arrival order). history:
+    reports already indexed before the first one (what a worker rebuilds from Postgres)."""
     scorer = DedupScorer(profile, reports[0].vector.shape[0] if reports else 384)
+    scorer.add(history)
     decisions: dict[str, tuple[str, str | None]] = {}
     candidates: dict[str, tuple[Candidate, ...]] = {}
     cost: list[float] = []

@@ -1,0 +1,109 @@
+"""Lexical similarity: tokens, term maps, TF-IDF cosine, bounded candidate generation."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from inferstream.tasks.bug_report.lexical import (
+    TITLE_WEIGHT,
+    LexicalIndex,
+    term_frequencies,
+    tokenize,
+)
+
+ORIGINAL = term_frequencies(
+    "Export to PNG crashes the editor",
+    "Every PNG export crashes Lumen right after choosing the file name.",
+    "",
+)
+PARAPHRASE = term_frequencies(
+    "Editor crashes when I export a PNG",
+    "Saving my picture as PNG closes the whole app, every time since the update.",
+    "",
+)
+NEAR_MISS = term_frequencies(
+    "Export to PDF loses layer names",
+    "When I export a document as PDF the layer names are replaced by numbers.",
+    "",
+)
+OTHERS = [
+    term_frequencies(
+        "Login button does nothing", "Tapping login on the start screen has no effect.", ""
+    ),
+    term_frequencies(
+        "Dark mode colours wrong", "Menu text is black on a dark grey background.", ""
+    ),
+    term_frequencies("Sync stuck at 99%", "Notes never finish syncing to the laptop.", ""),
+]
+
+
+def test_tokens_are_folded_stemmed_and_free_of_stopwords() -> None:
+    assert tokenize("The app CRASHES when exporting, it crashed twice") == [
+        "app",
+        "crash",
+        "export",
+        "crash",
+        "twice",
+    ]
+
+
+def test_title_terms_weigh_more_than_description_terms() -> None:
+    terms = term_frequencies("Crash on export", "export fails", "")
+    assert terms["crash"] == TITLE_WEIGHT
+    assert terms["export"] == TITLE_WEIGHT + 1
+    assert terms["fail"] == 1
+
+
+def test_a_paraphrase_is_lexically_closer_than_a_near_miss() -> None:
+    index = LexicalIndex()
+    index.add([("orig", ORIGINAL), *((f"o{n}", t) for n, t in enumerate(OTHERS))])
+    paraphrase, near_miss = index.similarity(PARAPHRASE, [ORIGINAL, NEAR_MISS])
+    assert paraphrase > 0.3
+    assert near_miss < 0.2
+    assert index.similarity(ORIGINAL, [ORIGINAL]) == [1.0]
+
+
+def test_candidates_share_rare_terms_and_skip_terms_that_are_everywhere() -> None:
+    index = LexicalIndex(max_postings=2)
+    index.add([("orig", ORIGINAL), ("near", NEAR_MISS)])
+    index.add((f"x{n}", {"export": 1, f"filler{n}": 1}) for n in range(5))
+    found = dict(index.candidates(PARAPHRASE, 10))
+    # "export" is in 7 reports (> max_postings): it brings no candidate on its own.
+    assert set(found) == {"orig"}
+    assert index.candidates({"nothing": 1}, 10) == []
+
+
+def test_adding_the_same_report_twice_changes_nothing() -> None:
+    index = LexicalIndex()
+    assert index.add([("a", ORIGINAL), ("b", NEAR_MISS)]) == 2
+    before = index.similarity(PARAPHRASE, [ORIGINAL, NEAR_MISS])
+    assert index.add([("a", ORIGINAL)]) == 0
+    assert len(index) == 2
+    assert index.similarity(PARAPHRASE, [ORIGINAL, NEAR_MISS]) == before
+
+
+term_maps = st.dictionaries(
+    st.sampled_from(["crash", "export", "png", "pdf", "layer", "sync", "login", "note"]),
+    st.integers(1, 4),
+    min_size=1,
+)
+
+
+@given(st.lists(term_maps, min_size=1, max_size=12), st.randoms(use_true_random=False))
+def test_rebuild_in_any_order_with_replays_gives_the_same_scores(
+    docs: list[dict[str, int]], rnd: object
+) -> None:
+    """What the infer worker rebuilds from Postgres (any row order, rows replayed by the
+    follower) scores exactly like the index built incrementally."""
+    entries = [(f"d{n}", d) for n, d in enumerate(docs)]
+    incremental = LexicalIndex()
+    for entry in entries:
+        incremental.add([entry])
+    shuffled = list(entries)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    rebuilt = LexicalIndex()
+    rebuilt.add(shuffled + shuffled[: len(shuffled) // 2])
+    query = docs[0]
+    assert rebuilt.similarity(query, docs) == incremental.similarity(query, docs)
+    assert sorted(rebuilt.candidates(query, 5)) == sorted(incremental.candidates(query, 5))

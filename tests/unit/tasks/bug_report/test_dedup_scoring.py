@@ -1,0 +1,198 @@
+"""The scorer the infer stage and the eval share: candidates, features, re-ranking, verdicts."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inferstream.models import SimilarityIndex
+from inferstream.schemas import BugReportResult, make_result_id
+from inferstream.tasks.bug_report.dedup import classify, in_batch_scores, merge_candidates
+from inferstream.tasks.bug_report.inferer import result_features
+from inferstream.tasks.bug_report.lexical import term_frequencies
+from inferstream.tasks.bug_report.profiles import HYBRID, SEED, DedupProfile, get_profile
+from inferstream.tasks.bug_report.scoring import DedupScorer, ReportFeatures
+
+DIM = 4
+
+
+def unit(cosine_to_x: float, tilt: int = 1) -> np.ndarray:
+    """A unit vector whose cosine with [1, 0, 0, 0] is cosine_to_x."""
+    v = np.zeros(DIM, np.float32)
+    v[0] = cosine_to_x
+    v[tilt] = math.sqrt(1 - cosine_to_x**2)
+    return v
+
+
+ORIGINAL = ReportFeatures(
+    "orig",
+    unit(1.0),
+    term_frequencies("Export to PNG crashes the editor", "Every PNG export crashes Lumen.", ""),
+    "Lumen Photo",
+    "export",
+)
+# Same bug, other words: MiniLM cosine ~0.63 (the dev set's median for true duplicates).
+PARAPHRASE = ReportFeatures(
+    "para",
+    unit(0.63, 1),
+    term_frequencies("Editor crashes when I export a PNG", "Saving as PNG closes the app.", ""),
+    "Lumen Photo",
+    "Export",
+)
+# Same component, different bug: cosine ~0.50 (the dev set's median for near misses).
+NEAR_MISS = ReportFeatures(
+    "near",
+    unit(0.50, 2),
+    term_frequencies("Export to PDF loses layer names", "PDF export renames layers.", ""),
+    "Lumen Photo",
+    "export",
+)
+OTHER_PRODUCT = ReportFeatures(
+    "other",
+    unit(0.63, 3),
+    term_frequencies("Export crashes", "The CSV export crashes the web app.", ""),
+    "Brightcart Storefront",
+    "export",
+)
+
+
+def scorer_with(profile: DedupProfile, *reports: ReportFeatures) -> DedupScorer:
+    scorer = DedupScorer(profile, DIM)
+    scorer.add(list(reports))
+    return scorer
+
+
+def test_hybrid_flags_the_paraphrase_and_not_the_near_miss() -> None:
+    scorer = scorer_with(HYBRID, ORIGINAL)
+    para, near = scorer.score([PARAPHRASE, NEAR_MISS])
+    assert (para.verdict.status, para.verdict.duplicate_of) == ("duplicate", "orig")
+    assert near.verdict.status == "unique"
+    best = para.candidates[0]
+    assert best.same_product and best.same_component  # component compared case-insensitively
+    assert best.cosine == pytest.approx(0.63, abs=1e-6)
+    assert best.lexical > 0.3
+
+
+def test_seed_misses_the_paraphrase_as_seed_001_did() -> None:
+    (para,) = scorer_with(SEED, ORIGINAL).score([PARAPHRASE])
+    assert para.verdict.status == "unique"
+    assert para.verdict.similar[0] == ("orig", pytest.approx(0.63, abs=1e-6))
+
+
+def test_the_same_words_in_another_product_rank_below_the_same_product() -> None:
+    scorer = scorer_with(HYBRID, ORIGINAL, OTHER_PRODUCT)
+    query = ReportFeatures("q", unit(0.63, 1), PARAPHRASE.terms, "Lumen Photo", "export")
+    (decision,) = scorer.score([query])
+    ranked = [c.submission_id for c in decision.candidates]
+    assert ranked.index("orig") < ranked.index("other")
+
+
+def test_a_duplicate_in_the_same_batch_is_found_and_nothing_finds_itself() -> None:
+    scorer = DedupScorer(HYBRID, DIM)
+    first, second = scorer.score([ORIGINAL, PARAPHRASE])
+    assert first.verdict.status == "unique" and first.candidates == ()
+    assert second.verdict.duplicate_of == "orig"
+    scorer.add([ORIGINAL])
+    (again,) = scorer.score([ORIGINAL])  # a replayed submission
+    assert all(c.submission_id != "orig" for c in again.candidates)
+
+
+def test_lexical_candidates_reach_beyond_the_faiss_top_k() -> None:
+    """With candidates_k=1 faiss brings only the nearest vector; the paraphrase's original
+    still comes in through shared rare terms."""
+    profile = DedupProfile(
+        "t", "1", duplicate=0.9, possible=0.5, w_lexical=1.0, top_k=1, candidates_k=1
+    )
+    decoy = ReportFeatures("decoy", unit(0.9, 1), {"unrelated": 1}, "Lumen Photo", "ui")
+    scorer = scorer_with(profile, ORIGINAL, decoy)
+    query = ReportFeatures("q", unit(0.63, 1), PARAPHRASE.terms, "Lumen Photo", "export")
+    (decision,) = scorer.score([query])
+    assert {c.submission_id for c in decision.candidates} == {"orig", "decoy"}
+    assert decision.verdict.similar[0][0] == "orig"
+
+
+def test_add_is_idempotent_and_results_round_trip_to_features() -> None:
+    scorer = DedupScorer(HYBRID, DIM)
+    assert scorer.add([ORIGINAL, ORIGINAL]) == 1
+    assert scorer.add([ORIGINAL]) == 0
+    sid = "0f8b3a52-5d1c-4a57-9a55-7c0e51c1a111"
+    result = BugReportResult(
+        result_id=make_result_id(sid, "m", "1"),
+        submission_id=sid,
+        schema_version=1,
+        model_name="m",
+        model_version="1",
+        produced_at=datetime.now(UTC),
+        quality_score=1.0,
+        low_quality=False,
+        duplicate_status="unique",
+        content_sha256="0" * 64,
+        embedding=[float(x) for x in ORIGINAL.vector],
+        product=ORIGINAL.product,
+        component=ORIGINAL.component,
+        dedup_terms=dict(ORIGINAL.terms),
+        dedup_profile=HYBRID.name,
+        dedup_profile_version=HYBRID.version,
+    )
+    features = result_features(result)
+    assert features is not None
+    assert features.terms == ORIGINAL.terms and features.product == "Lumen Photo"
+    assert np.array_equal(features.vector, ORIGINAL.vector)
+    old_row = result.model_copy(update={"dedup_terms": None, "product": None, "component": None})
+    legacy = result_features(old_row)
+    assert legacy is not None and legacy.terms == {} and legacy.product == ""
+
+
+def test_profiles_by_name_and_the_seed_values() -> None:
+    assert get_profile("seed") == SEED
+    assert (SEED.duplicate, SEED.possible, SEED.uses_lexical) == (0.85, 0.70, False)
+    assert SEED.combine(0.8, 1.0, True, True) == 0.8
+    with pytest.raises(LookupError, match="unknown dedup profile 'nope'"):
+        get_profile("nope")
+    with pytest.raises(ValueError, match="possible threshold above duplicate"):
+        DedupProfile("bad", "1", duplicate=0.5, possible=0.6)
+
+
+vectors = st.lists(
+    st.lists(st.floats(-1, 1, allow_nan=False, width=32), min_size=DIM, max_size=DIM).filter(
+        lambda v: sum(x * x for x in v) > 0.01
+    ),
+    min_size=1,
+    max_size=10,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(vectors, st.integers(1, 4))
+def test_the_seed_profile_decides_exactly_like_the_seed_001_code(
+    raw: list[list[float]], batch: int
+) -> None:
+    """Seed 001: faiss top-k plus earlier in-batch items, merged, classified at 0.85 / 0.70."""
+    matrix = np.asarray(raw, np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    ids = [f"r{n}" for n in range(len(matrix))]
+    scorer = DedupScorer(SEED, DIM)
+    legacy = SimilarityIndex(DIM)
+    for start in range(0, len(ids), batch):
+        part, vecs = ids[start : start + batch], matrix[start : start + batch]
+        reports = [ReportFeatures(sid, v, {}) for sid, v in zip(part, vecs, strict=True)]
+        got = [d.verdict for d in scorer.score(reports)]
+        found = legacy.search(vecs, SEED.top_k + 1) if len(legacy) else [[] for _ in part]
+        for i, sid in enumerate(part):
+            similar = merge_candidates(sid, found[i], in_batch_scores(vecs, part, i), SEED.top_k)
+            want = classify(similar, SEED)
+            # Same verdict and the same top-k scores; ids may differ only between candidates
+            # whose cosines tie (faiss breaks ties at its k-th slot by its own rule).
+            assert got[i].status == want.status
+            got_scores = [v for _, v in got[i].similar]
+            assert got_scores == pytest.approx([v for _, v in want.similar], abs=1e-5)
+            tie = len(got_scores) > 1 and abs(got_scores[0] - got_scores[1]) < 1e-5
+            if not tie:
+                assert got[i].duplicate_of == want.duplicate_of
+        scorer.add(reports)
+        legacy.add(part, vecs)
