@@ -33,7 +33,8 @@ ROW_DEADLINE_S = 120.0
 def _row(conn: psycopg.Connection[tuple[object, ...]], sid: str) -> tuple[object, ...] | None:
     return conn.execute(
         "SELECT duplicate_status, duplicate_of, dedup_profile, dedup_profile_version, "
-        "dedup_terms IS NOT NULL FROM results_bug_report WHERE submission_id = %s",
+        "dedup_terms IS NOT NULL, similar_items FROM results_bug_report "
+        "WHERE submission_id = %s",
         (sid,),
     ).fetchone()
 
@@ -86,7 +87,10 @@ def test_pipeline_decisions_equal_the_eval_replay(
         codes = workers.stop()
     assert all(code == 0 for code in codes.values()), codes
 
-    assert all(row[2:] == (HYBRID.name, HYBRID.version, True) for row in got.values())
+    assert all(row[2:5] == (HYBRID.name, HYBRID.version, True) for row in got.values())
+    # Every listed candidate carries its profile score and the cosine behind it.
+    listed = [item for row in got.values() for item in row[5]]  # type: ignore[attr-defined]
+    assert listed and all(-1 <= item["cosine"] <= 1 for item in listed)
     pipeline = {sid: (str(row[0]), row[1]) for sid, row in got.items()}
     mismatched = {
         sid: (pipeline[sid], expected[sid]) for sid in pipeline if pipeline[sid] != expected[sid]

@@ -36,6 +36,8 @@ class SimilarReport(WireModel):
 
     submission_id: SubmissionId
     score: Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
+    # The MiniLM cosine behind the score (absent on seed-001 results, where score is the cosine).
+    cosine: Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)] | None = None
 
 
 class BugReportResult(ResultBase):

@@ -89,7 +89,10 @@ class BugReportInferer:
                     low_quality=enrichment.low_quality,
                     duplicate_status=verdict.status,
                     duplicate_of=verdict.duplicate_of,
-                    similar=[SimilarReport(submission_id=s, score=v) for s, v in verdict.similar],
+                    similar=[
+                        SimilarReport(submission_id=s, score=v, cosine=c.cosine)
+                        for (s, v), c in zip(verdict.similar, decision.candidates, strict=False)
+                    ],
                     content_sha256=enrichment.content_sha256,
                     embedding=[float(x) for x in report.vector],
                     product=report.product,
