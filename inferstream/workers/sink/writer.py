@@ -51,9 +51,12 @@ class PostgresSinkWriter:
         if self._conn is None or self._conn.closed:
             conn = psycopg.connect(self.conninfo, autocommit=False)
             register_vector(conn)
+            # Only the columns the sink writes: LIKE would also copy NOT NULL columns the
+            # table fills itself (identity, txid), and COPY leaves them null in staging.
+            columns = ", ".join(self.table.columns)
             conn.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {self.staging} "
-                f"(LIKE {self.table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+                f"CREATE TEMP TABLE IF NOT EXISTS {self.staging} ON COMMIT DELETE ROWS "
+                f"AS SELECT {columns} FROM {self.table.name} WITH NO DATA"
             )
             conn.commit()
             self._conn = conn
