@@ -1,0 +1,87 @@
+output "cluster_name" {
+  description = "EKS cluster: aws eks update-kubeconfig --name <this> --region <region>."
+  value       = module.eks.cluster_name
+}
+
+output "ecr_repositories" {
+  description = "Where to push the CPU and GPU images."
+  value       = { for k, r in aws_ecr_repository.this : k => r.repository_url }
+}
+
+output "irsa_role_arn" {
+  description = "Role of the inferstream-worker service account (prod overlay serviceaccount.yaml)."
+  value       = module.irsa_workers.role_arn
+}
+
+output "kafka_bootstrap_servers" {
+  description = "MSK bootstrap servers (SASL/SCRAM over TLS, port 9096)."
+  value       = module.msk.bootstrap_brokers_sasl_scram
+}
+
+output "postgres_host" {
+  description = "RDS endpoint."
+  value       = module.rds.address
+}
+
+output "artifacts_bucket" {
+  description = "S3 bucket of blobs and artifacts."
+  value       = module.s3.bucket_names["artifacts"]
+}
+
+# Ready-made files for the prod overlay: no value here is a secret.
+output "k8s_config_patch" {
+  description = "infra/k8s/overlays/prod/config.yaml for this deployment."
+  value = join("\n", [
+    "# Written by terraform output k8s_config_patch (infra/terraform/examples/complete).",
+    yamlencode({
+      apiVersion = "v1"
+      kind       = "ConfigMap"
+      metadata   = { name = "inferstream-config" }
+      data = {
+        INFERSTREAM_KAFKA_BOOTSTRAP_SERVERS           = module.msk.bootstrap_brokers_sasl_scram
+        INFERSTREAM_KAFKA_SECURITY_PROTOCOL           = "SASL_SSL"
+        INFERSTREAM_KAFKA_SASL_MECHANISM              = "SCRAM-SHA-512"
+        INFERSTREAM_KAFKA_SSL_CA_LOCATION             = "/etc/ssl/certs/ca-certificates.crt"
+        INFERSTREAM_KAFKA_SSL_ENDPOINT_IDENTIFICATION = "https"
+        INFERSTREAM_POSTGRES_HOST                     = module.rds.address
+        INFERSTREAM_POSTGRES_USER                     = module.rds.username
+        INFERSTREAM_POSTGRES_DATABASE                 = module.rds.database_name
+        INFERSTREAM_POSTGRES_SSLMODE                  = "verify-full"
+        INFERSTREAM_POSTGRES_SSLROOTCERT              = "/etc/inferstream/rds-ca/global-bundle.pem"
+        INFERSTREAM_POSTGRES_POOL_MAX_SIZE            = "10"
+        INFERSTREAM_OBJECT_STORE_ENDPOINT             = "s3.${var.region}.amazonaws.com"
+        INFERSTREAM_OBJECT_STORE_SECURE               = "true"
+        INFERSTREAM_OBJECT_STORE_REGION               = var.region
+        INFERSTREAM_OBJECT_STORE_BUCKET               = module.s3.bucket_names["artifacts"]
+        INFERSTREAM_API_TLS_ENABLED                   = "true"
+        INFERSTREAM_API_CORS_ORIGINS                  = ""
+        INFERSTREAM_TOPOLOGY_ENVIRONMENT              = "prod"
+      }
+    }),
+  ])
+}
+
+output "k8s_external_secret" {
+  description = "infra/k8s/overlays/prod/external-secret.yaml for this deployment (secret names only)."
+  value = join("\n", [
+    "# Written by terraform output k8s_external_secret (infra/terraform/examples/complete).",
+    yamlencode({
+      apiVersion = "external-secrets.io/v1"
+      kind       = "ExternalSecret"
+      metadata   = { name = "inferstream-secrets" }
+      spec = {
+        refreshInterval = "1h"
+        secretStoreRef  = { kind = "ClusterSecretStore", name = "aws-secrets-manager" }
+        target          = { name = "inferstream-secrets", creationPolicy = "Owner" }
+        data = [
+          { secretKey = "INFERSTREAM_KAFKA_SASL_USERNAME", remoteRef = { key = module.msk.scram_secret_name, property = "username" } },
+          { secretKey = "INFERSTREAM_KAFKA_SASL_PASSWORD", remoteRef = { key = module.msk.scram_secret_name, property = "password" } },
+          { secretKey = "INFERSTREAM_POSTGRES_PASSWORD", remoteRef = { key = module.rds.master_user_secret_arn, property = "password" } },
+          { secretKey = "INFERSTREAM_OBJECT_STORE_ACCESS_KEY", remoteRef = { key = module.s3.app_secret_name, property = "access_key_id" } },
+          { secretKey = "INFERSTREAM_OBJECT_STORE_SECRET_KEY", remoteRef = { key = module.s3.app_secret_name, property = "secret_access_key" } },
+          { secretKey = "INFERSTREAM_WEBHOOK_SECRET", remoteRef = { key = aws_secretsmanager_secret.webhook.name, property = "secret" } },
+        ]
+      }
+    }),
+  ])
+}

@@ -1,0 +1,60 @@
+variable "region" {
+  description = "AWS region of everything."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region code such as eu-west-1."
+  }
+}
+
+variable "name" {
+  description = "Name of this deployment (prefix of every resource), e.g. inferstream-prod."
+  type        = string
+  default     = "inferstream-prod"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,24}$", var.name))
+    error_message = "name must be 2-25 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "namespace" {
+  description = "Kubernetes namespace of the pipeline (the prod overlay's namespace)."
+  type        = string
+  default     = "inferstream"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", var.namespace))
+    error_message = "namespace must be a valid Kubernetes namespace name."
+  }
+}
+
+variable "admin_cidrs" {
+  description = "CIDR blocks allowed to the EKS API endpoint (where terraform, helm and kubectl run). Empty keeps the endpoint private: then run terraform from inside the VPC."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.admin_cidrs : can(cidrhost(c, 0)) && c != "0.0.0.0/0"])
+    error_message = "admin_cidrs must be valid CIDR blocks, and not 0.0.0.0/0."
+  }
+}
+
+variable "gpu_nodes_max" {
+  description = "Most GPU nodes (one GPU each): the ceiling of infer replicas; keep the prod overlay's infer maxReplicaCount at or below it."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.gpu_nodes_max >= 1 && var.gpu_nodes_max <= 12
+    error_message = "gpu_nodes_max must be between 1 and 12 (12 = the partitions of the prod topology)."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = { Project = "inferstream" }
+}

@@ -1,0 +1,34 @@
+output "address" {
+  description = "Hostname of the instance: INFERSTREAM_POSTGRES_HOST."
+  value       = aws_db_instance.this.address
+}
+
+output "port" {
+  description = "Port of the instance: INFERSTREAM_POSTGRES_PORT."
+  value       = aws_db_instance.this.port
+}
+
+output "database_name" {
+  description = "Database name: INFERSTREAM_POSTGRES_DATABASE."
+  value       = aws_db_instance.this.db_name
+}
+
+output "username" {
+  description = "Master user: INFERSTREAM_POSTGRES_USER."
+  value       = aws_db_instance.this.username
+}
+
+output "master_user_secret_arn" {
+  description = "Secrets Manager secret (managed by RDS) with the master password."
+  value       = aws_db_instance.this.master_user_secret[0].secret_arn
+}
+
+output "kms_key_arn" {
+  description = "KMS key of the instance and its secret (readers of the secret need kms:Decrypt on it)."
+  value       = aws_kms_key.this.arn
+}
+
+output "security_group_id" {
+  description = "Security group of the instance."
+  value       = aws_security_group.this.id
+}
