@@ -50,11 +50,13 @@ def windowed(
     return np.asarray(rows, dtype=np.float32), zs, series
 
 
-def train(models_dir: Path, seed: int = SEED) -> TrainReport:
-    observations = list(metric_series(SERIES, LENGTH, seed))
+def train(
+    models_dir: Path, seed: int = SEED, series_count: int = SERIES, length: int = LENGTH
+) -> TrainReport:
+    observations = list(metric_series(series_count, length, seed))
     x, zs, series = windowed(observations)
     y = np.asarray([o.anomalous for o in observations], dtype=np.int64)
-    held_out = {f"host-{s:03d}/metrics" for s in range(int(0.8 * SERIES), SERIES)}
+    held_out = {f"host-{s:03d}/metrics" for s in range(int(0.8 * series_count), series_count)}
     test = np.asarray([s in held_out for s in series])
     forest = IsolationForest(n_estimators=200, contamination=CONTAMINATION, random_state=seed).fit(
         x[~test]
@@ -86,7 +88,9 @@ def train(models_dir: Path, seed: int = SEED) -> TrainReport:
     metadata = {
         "task": "anomaly",
         "algorithm": "IsolationForest(200 trees) via skl2onnx + modified z-score (numpy)",
-        "dataset": f"inferstream.training.datasets.metric_series({SERIES}, {LENGTH}, seed={seed})",
+        "dataset": (
+            f"inferstream.training.datasets.metric_series({series_count}, {length}, seed={seed})"
+        ),
         "threshold": threshold,
         "window": WINDOW,
         "preprocessing": {"feature_names": list(MODEL_FEATURES), "offset": float(forest.offset_)},

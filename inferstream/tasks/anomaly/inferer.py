@@ -76,7 +76,16 @@ class Scorer:
             self.windows.add(series_id, position, values)
         if not rows:
             return []
-        decision = self.model.run("forest", np.asarray(rows, dtype=np.float32))["scores"]
+        matrix = np.asarray(rows, dtype=np.float32)
+        # One row per graph call: ONNX Runtime's tree-ensemble kernel sums the trees in an
+        # order that depends on the batch size (1-ulp differences, measured), and a record
+        # replayed in another batch must get the identical score.
+        decision = np.concatenate(
+            [
+                self.model.run("forest", matrix[i : i + 1])["scores"].reshape(-1)
+                for i in range(len(rows))
+            ]
+        )
         scores = forest_scores(decision, self.params)
         return [
             decide(scores[i], self.params.threshold, robust_z(records[i][2], histories[i]))

@@ -65,8 +65,14 @@ def technologies(stack: list[str]) -> tuple[list[str], list[str]]:
     return known, unknown
 
 
+_PHRASES = {"log in": "login", "sign in": "login", "signin": "login", "sign-in": "login"}
+
+
 def keywords(description: str) -> list[str]:
-    words = set(_WORD.findall(description.lower()))
+    text = description.lower()
+    for phrase, word in _PHRASES.items():
+        text = text.replace(phrase, word)
+    words = set(_WORD.findall(text))
     # Simple stemming: 'uploads', 'payments', 'logins' count too.
     words |= {w[:-1] for w in words if w.endswith("s")}
     return [k for k in KEYWORDS if k in words]

@@ -1,7 +1,7 @@
 """From the three heads' probabilities to ``risk_score`` (0-10) and ``risk_level`` (pure).
 
 - severity: expected value of the severity head on a 0-10 scale (low 1.5, medium 4.5,
-  high 7.0, critical 9.5);
+  high 7.0, critical 10);
 - exposure: 10 x P(at least one vulnerability), each class weighted by its impact (RCE and
   SQLi count fully, CSRF and information disclosure about a third);
 - chains: 10 x the most likely attack chain's probability.
@@ -18,7 +18,7 @@ from inferstream.schemas.tasks.target_risk import RiskLevel
 
 BUNDLE_NAME = "target-risk-heads"
 HEADS = ("vulnerability_predictor", "severity_predictor", "chain_detector")
-SEVERITY_POINTS = {"low": 1.5, "medium": 4.5, "high": 7.0, "critical": 9.5}
+SEVERITY_POINTS = {"low": 1.5, "medium": 4.5, "high": 7.0, "critical": 10.0}
 IMPACT = {
     "rce": 4.0, "sqli": 3.5, "auth_bypass": 3.5, "ssrf": 3.0, "xxe": 3.0, "file_upload": 3.0,
     "idor": 2.5, "xss": 2.0, "csrf": 1.5, "info_disclosure": 1.5,
