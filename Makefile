@@ -32,7 +32,20 @@ browser:
 	  { $(SUDO) apt-get update -q >/dev/null && \
 	    $(SUDO) apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null; }; }
 
-pytest: $(STAMP) browser
+# Deploy-target validators kept apart from .venv (checkov pins conflict with it): checkov, and
+# the compose-spec JSON schema as shipped in the docker-compose 1.29.2 wheel (tests/deploy).
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
+$(TOOLS_STAMP):
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/bin/python -m pip install --quiet 'checkov==3.3.30'
+	$(TOOLS)/bin/python -m pip install --quiet --no-deps 'docker-compose==1.29.2'
+	touch $(TOOLS_STAMP)
+
+tools: $(TOOLS_STAMP)
+
+pytest: $(STAMP) browser $(TOOLS_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck contracts pytest
@@ -55,4 +68,4 @@ down: $(STAMP)
 
 clean:
 	-test -x $(BIN)/inferstream && $(BIN)/inferstream down
-	rm -rf $(VENV) .inferstream .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS) .inferstream .mypy_cache .ruff_cache .pytest_cache .hypothesis
