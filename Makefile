@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck contracts pytest demo chaos up down clean schemas browser
+.PHONY: test lint typecheck contracts pytest demo models chaos up down clean schemas browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,7 +53,11 @@ test: lint typecheck contracts pytest
 schemas: $(STAMP)
 	$(BIN)/inferstream schemas export
 
-demo: $(STAMP)
+# The reference bundles of target_risk, anomaly and churn are trained here (never downloaded).
+models: $(STAMP)
+	$(BIN)/inferstream models train all
+
+demo: $(STAMP) models
 	$(BIN)/inferstream demo
 
 # The full fault schedule (ARCHITECTURE.md section 3); twice with different seeds for a release.

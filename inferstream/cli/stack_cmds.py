@@ -20,6 +20,7 @@ from inferstream.cli.demo import (
     summarise,
     wait_for_results,
 )
+from inferstream.cli.demo_tasks import run_task_demos
 from inferstream.cli.ops import report_outcomes, topology_apply
 from inferstream.settings import KafkaSettings, PostgresSettings, data_dir
 from inferstream.stack.manager import resolved_settings
@@ -129,8 +130,10 @@ def demo_cmd(
         ok = summarise(PostgresSettings.load(), demo, elapsed, already)
     finally:
         supervisor.stop()
+    # The other tasks, one after another (their examples live beside the bug reports).
+    ok = run_task_demos(file.parent) and ok
     console.print(
-        "The stack keeps running: `inferstream subscribe bug_report --from-beginning` prints "
+        "The stack keeps running: `inferstream subscribe <task> --from-beginning` prints "
         "the results, `inferstream down` stops it.",
         highlight=False,
     )
