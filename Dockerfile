@@ -24,6 +24,13 @@ RUN pip install --no-cache-dir . \
 # (the root filesystem can stay read-only; INFERSTREAM_WORKER_MODELS_DIR points here).
 RUN python -c "from pathlib import Path; from inferstream.models import ensure_minilm_bundle; ensure_minilm_bundle(Path('/opt/inferstream/models'))"
 
+# ---- train: the tabular reference models (target_risk, anomaly, churn) as ONNX bundles ----
+# scikit-learn and skl2onnx exist only in this stage (pinned as in pyproject's dev extra):
+# serving runs the ONNX graphs, the runtime image copies just the bundles.
+FROM build AS train
+RUN pip install --no-cache-dir 'scikit-learn==1.9.1' 'skl2onnx==1.20.0' \
+ && inferstream models train all --models-dir /opt/inferstream/models
+
 # ---- runtime: slim, non-root (uid 1000), no build tools ----
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="inferstream" \
@@ -34,7 +41,7 @@ RUN groupadd --gid 1000 inferstream \
  && mkdir -p /var/lib/inferstream \
  && chown 1000:1000 /var/lib/inferstream
 COPY --from=build /opt/venv /opt/venv
-COPY --from=build /opt/inferstream/models /opt/inferstream/models
+COPY --from=train /opt/inferstream/models /opt/inferstream/models
 COPY infra/docker/healthcheck.py /usr/local/bin/inferstream-healthcheck
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

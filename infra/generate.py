@@ -43,15 +43,16 @@ END = "<<< generated"
 @dataclass(frozen=True)
 class Task:
     name: str
-    shipped: bool  # its plug-in is installed by `pip install inferstream` today
+    shipped: bool = True  # False: generated, but off by default (a task still in development)
+    gpu: bool = False  # its infer stage benefits from a GPU (the GPU variants give it one)
 
 
-# bug_report ships; the other three arrive with issue 8 (flip `shipped` when their plug-ins land).
+# One line per task plug-in (the `inferstream.tasks` entry points in pyproject.toml).
 TASKS = (
-    Task("bug_report", shipped=True),
-    Task("target_risk", shipped=False),
-    Task("anomaly", shipped=False),
-    Task("churn", shipped=False),
+    Task("bug_report", gpu=True),  # MiniLM embeddings: the GPU pays off
+    Task("target_risk"),  # small tabular ONNX graphs: CPU
+    Task("anomaly"),
+    Task("churn"),
 )
 
 
@@ -117,7 +118,7 @@ def compose_block() -> str:
 
 def compose_gpu() -> str:
     services: dict[str, Any] = {}
-    for task in TASKS:
+    for task in (t for t in TASKS if t.gpu):
         services[service_name("infer", task.name)] = {
             "image": "inferstream-gpu:${INFERSTREAM_VERSION:-0.1.0}",
             "build": {"context": "../..", "dockerfile": "Dockerfile.gpu"},
@@ -131,7 +132,7 @@ def compose_gpu() -> str:
         }
     doc = {"services": services}
     intro = (
-        "# GPU override: every infer service on the CUDA image with one GPU reserved each.\n"
+        "# GPU override: the infer services of the GPU tasks on the CUDA image, one GPU each.\n"
         "#   docker compose -f compose.yaml -f compose.gpu.yaml up -d\n"
         "# Needs the NVIDIA container toolkit; `--scale infer-bug-report=N` needs N GPUs.\n"
     )
@@ -160,11 +161,21 @@ def replace_block(text: str, block: str, where: Path) -> str:
 
 
 def labels(stage: str, task: str) -> dict[str, str]:
+    """The selector labels of one stage of one task."""
     return {
         "app.kubernetes.io/name": "inferstream",
         "app.kubernetes.io/component": stage,
         "inferstream.io/task": task,
     }
+
+
+def object_labels(stage: str, task: str) -> dict[str, str]:
+    """Selector labels plus inferstream.io/accelerator on infer (what the GPU patches select)."""
+    out = labels(stage, task)
+    if stage == "infer":
+        gpu = next(t.gpu for t in TASKS if t.name == task)
+        out["inferstream.io/accelerator"] = "gpu" if gpu else "cpu"
+    return out
 
 
 def deployment(stage: Stage, task: str) -> dict[str, Any]:
@@ -214,7 +225,7 @@ def deployment(stage: Stage, task: str) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": name, "labels": labels(stage.name, task)},
+        "metadata": {"name": name, "labels": object_labels(stage.name, task)},
         "spec": {
             # No replicas: the ScaledObject owns the count (KEDA on consumer lag).
             "revisionHistoryLimit": 5,
@@ -225,7 +236,7 @@ def deployment(stage: Stage, task: str) -> dict[str, Any]:
             },
             "template": {
                 "metadata": {
-                    "labels": labels(stage.name, task),
+                    "labels": object_labels(stage.name, task),
                     "annotations": {
                         "prometheus.io/scrape": "true",
                         "prometheus.io/port": "9400",
@@ -292,7 +303,7 @@ def scaled_object(stage: Stage, task: str) -> dict[str, Any]:
     return {
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "ScaledObject",
-        "metadata": {"name": name, "labels": labels(stage.name, task)},
+        "metadata": {"name": name, "labels": object_labels(stage.name, task)},
         "spec": {
             "scaleTargetRef": {"name": name},
             "pollingInterval": 15,

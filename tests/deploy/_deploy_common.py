@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import pkgutil
 import re
 import sys
 from pathlib import Path
@@ -51,7 +53,13 @@ UNSET_IN_K8S_PROD = {
 
 def settings_classes() -> list[type[ComponentSettings]]:
     """Every component settings model the code defines (imported through the package)."""
-    import inferstream.settings  # noqa: F401 (registers the subclasses)
+    import inferstream.settings  # registers the component subclasses
+    import inferstream.tasks
+
+    # Task plug-ins may add their own settings (e.g. inferstream/tasks/bug_report/settings.py).
+    for module in pkgutil.walk_packages(inferstream.tasks.__path__, "inferstream.tasks."):
+        if module.name.rsplit(".", 1)[-1] == "settings":
+            importlib.import_module(module.name)
 
     found: list[type[ComponentSettings]] = []
     pending = list(ComponentSettings.__subclasses__())

@@ -80,9 +80,11 @@ def test_compose_files_validate_against_the_spec(name: str) -> None:
 def test_gpu_override_merged_validates_and_reserves_gpus_for_infer_only() -> None:
     merged = merge(compose(), compose("compose.gpu.yaml"))
     check(merged)
+    gpu_infer = {GENERATOR.service_name("infer", t.name) for t in GENERATOR.TASKS if t.gpu}
+    assert gpu_infer
     for service, spec in merged["services"].items():
         devices = spec.get("deploy", {}).get("resources", {}).get("reservations", {}).get("devices")
-        if service.startswith("infer-"):
+        if service in gpu_infer:
             assert devices == [{"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]
             assert spec["build"]["dockerfile"] == "Dockerfile.gpu"
             assert "limits" in spec["deploy"]["resources"]  # the base limits survive the merge

@@ -136,3 +136,12 @@ def test_healthcheck_script_asks_the_worker_health_endpoint() -> None:
         server.server_close()
     refused = run_healthcheck(server.server_port)
     assert refused.returncode == 1 and not refused.stderr
+
+
+def test_training_pins_match_the_dev_extra() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    for name in DOCKERFILES:
+        runs = " ".join(rest for kw, rest in instructions(name) if kw == "RUN")
+        for package in ("scikit-learn", "skl2onnx"):
+            (pin,) = re.findall(rf"'{package}==([\w.]+)'", runs)
+            assert f'"{package}=={pin}"' in pyproject, f"{name}: {package}=={pin}"

@@ -184,13 +184,19 @@ def test_every_deployment_has_a_disruption_budget(overlay: str) -> None:
         ]["name"]
 
 
-def test_gpu_only_for_infer_in_prod() -> None:
+def test_gpu_only_for_the_infer_stage_of_gpu_tasks_in_prod() -> None:
+    gpu_tasks = {task.name for task in GENERATOR.TASKS if task.gpu}
+    assert gpu_tasks
     for overlay in OVERLAYS:
         for deployment in objects(overlay, "Deployment"):
             container = deployment["spec"]["template"]["spec"]["containers"][0]
             gpus = container["resources"]["limits"].get("nvidia.com/gpu")
-            is_infer = deployment["metadata"]["labels"]["app.kubernetes.io/component"] == "infer"
-            if overlay == "prod" and is_infer:
+            labels = deployment["metadata"]["labels"]
+            is_gpu_infer = (
+                labels["app.kubernetes.io/component"] == "infer"
+                and labels["inferstream.io/task"] in gpu_tasks
+            )
+            if overlay == "prod" and is_gpu_infer:
                 assert gpus == 1
                 assert "inferstream-gpu" in container["image"]
                 tolerations = deployment["spec"]["template"]["spec"]["tolerations"]
@@ -203,12 +209,24 @@ def test_gpu_only_for_infer_in_prod() -> None:
                 assert gpus is None
 
 
-def test_infer_replicas_fit_the_gpus_in_prod() -> None:
-    for obj in objects("prod", "ScaledObject"):
-        if obj["metadata"]["labels"]["app.kubernetes.io/component"] == "infer":
-            assert (
-                obj["spec"]["maxReplicaCount"] <= 4
-            )  # gpu node group max_size in examples/complete
+def test_gpu_infer_replicas_fit_the_gpu_nodes_in_prod() -> None:
+    limits = [
+        obj["spec"]["maxReplicaCount"]
+        for obj in objects("prod", "ScaledObject")
+        if obj["metadata"]["labels"].get("inferstream.io/accelerator") == "gpu"
+    ]
+    # gpu_nodes_max default in infra/terraform/examples/complete (one GPU per node)
+    assert limits and max(limits) <= 4
+
+
+def test_overlays_run_every_task() -> None:
+    for overlay in OVERLAYS:
+        tasks = {
+            d["metadata"]["labels"]["inferstream.io/task"]
+            for d in objects(overlay, "Deployment")
+            if "inferstream.io/task" in d["metadata"]["labels"]
+        }
+        assert tasks == {task.name for task in GENERATOR.TASKS if task.shipped}, overlay
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
