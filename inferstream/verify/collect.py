@@ -13,7 +13,7 @@ from inferstream.schemas import decode_envelope, decode_result
 from inferstream.settings import KafkaSettings, ObjectStoreSettings, PostgresSettings
 from inferstream.storage import ObjectStore
 from inferstream.tasks.plugin import load_plugin
-from inferstream.topology import DEADLETTER_TOPIC, group_id, topic_name
+from inferstream.topology import DEADLETTER_TOPIC, TASK_TOPIC_KINDS, group_id, topic_name
 from inferstream.verify.checks import DeadLetter, Facts, Published, Row, merge_result_ids
 from inferstream.workers.enrich.driver import EnrichLogic
 from inferstream.workers.runtime.records import Emit, InRecord
@@ -83,9 +83,15 @@ def collect(task: str, group_prefix: str = "inferstream") -> Facts:
         except ValueError:
             continue
         pairs.append((result.submission_id, result.result_id))
+    # The dead-letter topic is shared by every task: this task's sink must have consumed past
+    # its own task's dead letters; other tasks' later ones are their sinks' business (a sink
+    # that is not running while another task dead-letters is not behind on anything it owns).
+    own_topics = {topic_name(kind, task) for kind in TASK_TOPIC_KINDS}
     for msg in read_all(kafka, DEADLETTER_TOPIC):
         record = InRecord.from_message(msg)
-        end_offsets[record.position] = max(end_offsets.get(record.position, 0), record.offset + 1)
+        if (record.header("x-original-topic") or "") in own_topics:
+            end = max(end_offsets.get(record.position, 0), record.offset + 1)
+            end_offsets[record.position] = end
     sink_group = group_id("sink", task, group_prefix)
     with psycopg.connect(postgres.conninfo()) as conn:
         rows = [
