@@ -91,7 +91,8 @@ def test_key_rules(name: str) -> None:
 def test_gpu_variant_is_cuda_with_onnxruntime_gpu() -> None:
     steps = instructions("Dockerfile.gpu")
     args = dict(rest.split("=", 1) for kw, rest in steps if kw == "ARG" and "=" in rest)
-    assert re.match(r"nvidia/cuda:12\.[\d.]+-cudnn-runtime-ubuntu", args["CUDA_IMAGE"])
+    assert re.match(r"nvidia/cuda:13\.[\d.]+-cudnn-runtime-ubuntu", args["CUDA_IMAGE"])
+    assert args["ORT_GPU_VERSION"].startswith("1.31.")  # built for CUDA 13 (wheel metadata)
     runs = " ".join(rest for kw, rest in steps if kw == "RUN")
     assert "onnxruntime-gpu==${ORT_GPU_VERSION}" in runs
     assert "uv pip uninstall onnxruntime" in runs
