@@ -254,3 +254,23 @@ def test_checkov_is_not_vacuous(framework: str, tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(BROKEN[framework])
     reports = run_checkov("-d", str(tmp_path), "--framework", framework)
     assert failures(reports), framework
+
+
+def test_terraform_writes_the_files_the_prod_overlay_commits() -> None:
+    """outputs k8s_config_patch / k8s_external_secret name the same keys as the committed files."""
+    import yaml
+
+    text = (TERRAFORM / "examples" / "complete" / "outputs.tf").read_text()
+    config_part = text[
+        text.index('output "k8s_config_patch"') : text.index('output "k8s_external_secret"')
+    ]
+    secret_part = text[text.index('output "k8s_external_secret"') :]
+    overlay = ROOT / "infra" / "k8s" / "overlays" / "prod"
+    committed_config = yaml.safe_load((overlay / "config.yaml").read_text())["data"]
+    committed_secret = yaml.safe_load((overlay / "external-secret.yaml").read_text())
+    assert set(re.findall(r"^\s+(INFERSTREAM_[A-Z_]+)\s*=", config_part, re.M)) == set(
+        committed_config
+    )
+    assert set(re.findall(r'secretKey = "(INFERSTREAM_[A-Z_]+)"', secret_part)) == {
+        item["secretKey"] for item in committed_secret["spec"]["data"]
+    }
