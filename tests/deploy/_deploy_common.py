@@ -5,11 +5,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import pkgutil
-import re
 import sys
 from pathlib import Path
 from types import ModuleType
 
+import promql_parser
 from prometheus_client import REGISTRY, CollectorRegistry
 from pydantic import SecretStr
 
@@ -99,13 +99,19 @@ def exported_metric_names() -> set[str]:
 
 # Metrics that come from outside inferstream: the Kafka exporter and Prometheus itself.
 EXTERNAL_METRICS = {"kafka_consumergroup_lag", "up"}
-_METRIC = re.compile(
-    r"\b((?:inferstream|api|bug|duplicate|low_quality|kafka)_[a-zA-Z0-9_]+|up)\b(?=\s*[{\[)=<>!]|\s*$)"
-)
 
 
 def metric_names_in(expr: str) -> set[str]:
-    return set(_METRIC.findall(expr))
+    """Metric names an expression selects (parsed as PromQL: a syntax error raises ValueError)."""
+    names: set[str] = set()
+
+    def visit(node: object) -> bool:
+        if isinstance(node, promql_parser.VectorSelector) and node.name:
+            names.add(node.name)
+        return True
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    return names
 
 
 def load_generator() -> ModuleType:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -228,8 +227,8 @@ def test_grafana_dashboard_panels_use_exported_metrics() -> None:
 
 
 def test_metric_name_extraction_is_not_vacuous() -> None:
-    assert metric_names_in('sum(rate(inferstream_records_total{outcome="x"}[1m]))') == {
-        "inferstream_records_total"
-    }
+    expr = 'sum(rate(inferstream_records_total{outcome="x"}[1m])) / sum(rate(b_count[5m]))'
+    assert metric_names_in(expr) == {"inferstream_records_total", "b_count"}
     assert "inferstream_no_such_metric_total" not in exported_metric_names()
-    assert Path(COMPOSE_DIR / "compose.yaml").is_file()
+    with pytest.raises(ValueError, match="parenthesis"):
+        metric_names_in("sum by (stage (rate(x[5m]))")
