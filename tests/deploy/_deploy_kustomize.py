@@ -32,11 +32,11 @@ KNOWN_FIELDS = {
     "patches",
     "images",
 }
+# Built-in cluster-scoped kinds (kustomize treats an unknown kind, a CRD's, as namespaced).
 CLUSTER_SCOPED = {
     "Namespace",
     "ClusterRole",
     "ClusterRoleBinding",
-    "ClusterSecretStore",
     "CustomResourceDefinition",
     "IngressClass",
     "PriorityClass",

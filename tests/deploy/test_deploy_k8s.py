@@ -72,6 +72,17 @@ def test_overlay_validates_against_schemas(overlay: str) -> None:
             raise AssertionError(f"{overlay}: {name}: {err}") from None
 
 
+def test_cluster_scoped_objects_stay_out_of_the_namespaced_overlays() -> None:
+    cluster = build(K8S / "cluster")
+    assert [obj["kind"] for obj in cluster] == ["ClusterSecretStore"]
+    for obj in cluster:
+        assert "namespace" not in obj["metadata"]
+        validate(obj)
+    for overlay in OVERLAYS:
+        kinds = {obj["kind"] for obj in rendered(overlay)}
+        assert not {kind for kind in kinds if kind.startswith("Cluster")}, overlay
+
+
 def test_every_task_directory_builds_and_validates() -> None:
     for task in GENERATOR.TASKS:
         for path in (K8S / "tasks" / task.name, K8S / "tasks" / task.name / "webhooks"):
