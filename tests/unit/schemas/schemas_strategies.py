@@ -255,6 +255,11 @@ def media_results(draw: st.DrawFn) -> MediaResult:
 def anomaly_results(draw: st.DrawFn) -> AnomalyResult:
     return AnomalyResult(
         **draw(result_base()),
+        series_id=draw(text(1, 128)),
+        observed_at=draw(aware_datetimes),
+        features=draw(_feature_maps),
+        input_partition=draw(st.integers(0, 1_000)),
+        input_offset=draw(st.integers(0, 2**62)),
         score=draw(finite()),
         threshold=draw(finite()),
         is_anomaly=draw(st.booleans()),
