@@ -274,3 +274,46 @@ def test_terraform_writes_the_files_the_prod_overlay_commits() -> None:
     assert set(re.findall(r'secretKey = "(INFERSTREAM_[A-Z_]+)"', secret_part)) == {
         item["secretKey"] for item in committed_secret["spec"]["data"]
     }
+
+
+def tf_text(root: Path) -> str:
+    return "\n".join(tf.read_text() for tf in sorted(root.glob("*.tf")))
+
+
+def without_comments(text: str) -> str:
+    return re.sub(r"(?m)^\s*#.*$", "", text)
+
+
+@pytest.mark.parametrize("root", ROOTS, ids=lambda root: root.name)
+def test_references_resolve(root: Path) -> None:
+    """What `terraform validate` would catch without provider downloads: every var., local.,
+    resource, data source and module output referenced is declared."""
+    text = without_comments(tf_text(root))
+    variables = set(blocks(root, "variable"))
+    assert set(re.findall(r"\bvar\.([a-z0-9_]+)", text)) == variables, "undeclared or unused"
+    locals_ = {
+        name for tf in root.glob("*.tf") for block in parsed(tf).get("locals", []) for name in block
+    }
+    assert set(re.findall(r"\blocal\.([a-z0-9_]+)", text)) <= locals_
+    resources = set(blocks(root, "resource"))
+    used = set(re.findall(r"(?<![.\w\"/])((?:aws|random|tls|helm)_[a-z0-9_]+\.[a-z0-9_]+)\b", text))
+    assert used <= resources, used - resources
+    data = set(blocks(root, "data"))
+    assert set(re.findall(r"\bdata\.([a-z0-9_]+\.[a-z0-9_]+)", text)) <= data
+
+
+def test_module_calls_match_the_modules() -> None:
+    example = TERRAFORM / "examples" / "complete"
+    meta = {"source", "depends_on", "providers", "count", "for_each"}
+    calls = blocks(example, "module")
+    for name, call in calls.items():
+        module = (example / call["source"]).resolve()
+        declared = blocks(module, "variable")
+        passed = set(call) - meta
+        assert passed <= set(declared), f"module {name}: unknown inputs {passed - set(declared)}"
+        required = {var for var, body in declared.items() if "default" not in body}
+        assert required <= passed, f"module {name}: missing inputs {required - passed}"
+    text = without_comments(tf_text(example))
+    for module_name, output in re.findall(r"\bmodule\.([a-z0-9_]+)\.([a-z0-9_]+)", text):
+        module = (example / calls[module_name]["source"]).resolve()
+        assert output in blocks(module, "output"), f"module.{module_name}.{output} is not an output"

@@ -24,15 +24,15 @@ provider "helm" {
 data "aws_caller_identity" "current" {}
 
 module "vpc" {
-  source = "../../modules/vpc"
-  name   = var.name
-  tags   = var.tags
+  source           = "../../modules/vpc"
+  name             = var.name
+  eks_cluster_name = var.name
+  tags             = var.tags
 }
 
 module "eks" {
   source                 = "../../modules/eks"
   name                   = var.name
-  vpc_id                 = module.vpc.vpc_id
   subnet_ids             = module.vpc.private_subnet_ids
   endpoint_public_access = length(var.admin_cidrs) > 0
   public_access_cidrs    = var.admin_cidrs

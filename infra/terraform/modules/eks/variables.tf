@@ -19,11 +19,6 @@ variable "cluster_version" {
   }
 }
 
-variable "vpc_id" {
-  description = "VPC of the cluster."
-  type        = string
-}
-
 variable "subnet_ids" {
   description = "Private subnets of the nodes and the control-plane network interfaces."
   type        = list(string)

@@ -18,6 +18,7 @@ locals {
   # Large private subnets: EKS pods take VPC addresses (VPC CNI).
   private_cidr  = [for i in range(var.az_count) : cidrsubnet(var.cidr, 3, i + 1)]
   database_cidr = [for i in range(var.az_count) : cidrsubnet(var.cidr, 6, i + 8)]
+  cluster_tag   = var.eks_cluster_name == null ? {} : { "kubernetes.io/cluster/${var.eks_cluster_name}" = "shared" }
 }
 
 resource "aws_vpc" "this" {
@@ -39,7 +40,7 @@ resource "aws_subnet" "public" {
   cidr_block              = local.public_cidr[count.index]
   availability_zone       = local.azs[count.index]
   map_public_ip_on_launch = false
-  tags = merge(var.tags, {
+  tags = merge(var.tags, local.cluster_tag, {
     Name                     = "${var.name}-public-${local.azs[count.index]}"
     "kubernetes.io/role/elb" = "1"
   })
@@ -50,7 +51,7 @@ resource "aws_subnet" "private" {
   vpc_id            = aws_vpc.this.id
   cidr_block        = local.private_cidr[count.index]
   availability_zone = local.azs[count.index]
-  tags = merge(var.tags, {
+  tags = merge(var.tags, local.cluster_tag, {
     Name                              = "${var.name}-private-${local.azs[count.index]}"
     "kubernetes.io/role/internal-elb" = "1"
   })

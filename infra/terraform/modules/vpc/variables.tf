@@ -47,6 +47,17 @@ variable "flow_log_retention_days" {
   }
 }
 
+variable "eks_cluster_name" {
+  description = "EKS cluster that will use the subnets: tags them kubernetes.io/cluster/<name>=shared for load-balancer subnet discovery (null: no tag)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.eks_cluster_name == null || can(regex("^[a-z][a-z0-9-]{1,62}$", var.eks_cluster_name))
+    error_message = "eks_cluster_name must be a valid EKS cluster name."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
