@@ -35,6 +35,7 @@ from inferstream.tasks.anomaly.state import Position, SeriesWindows
 from inferstream.tasks.plugin import EnrichedItem, InferContext
 
 BUNDLE_NAME = "anomaly-iforest"
+FOREST_CHUNK = 32
 
 
 @dataclass(frozen=True)
@@ -76,21 +77,27 @@ class Scorer:
             self.windows.add(series_id, position, values)
         if not rows:
             return []
-        matrix = np.asarray(rows, dtype=np.float32)
-        # One row per graph call: ONNX Runtime's tree-ensemble kernel sums the trees in an
-        # order that depends on the batch size (1-ulp differences, measured), and a record
-        # replayed in another batch must get the identical score.
-        decision = np.concatenate(
-            [
-                self.model.run("forest", matrix[i : i + 1])["scores"].reshape(-1)
-                for i in range(len(rows))
-            ]
-        )
+        decision = self._forest(np.asarray(rows, dtype=np.float32))
         scores = forest_scores(decision, self.params)
         return [
             decide(scores[i], self.params.threshold, robust_z(records[i][2], histories[i]))
             for i in range(len(records))
         ]
+
+    def _forest(self, matrix: npt.NDArray[np.float32]) -> npt.NDArray[Any]:
+        """decision_function of every row, in fixed-size chunks (the last one padded): ONNX
+        Runtime's tree-ensemble kernel sums the trees in an order that depends on the batch
+        size (1-ulp differences, measured), and a record replayed in another batch must get
+        the identical score. With one chunk size, a row's result depends on nothing else."""
+        parts = []
+        for start in range(0, len(matrix), FOREST_CHUNK):
+            chunk = matrix[start : start + FOREST_CHUNK]
+            n = len(chunk)
+            if n < FOREST_CHUNK:
+                pad = np.zeros((FOREST_CHUNK - n, matrix.shape[1]), dtype=np.float32)
+                chunk = np.vstack([chunk, pad])
+            parts.append(self.model.run("forest", chunk)["scores"].reshape(-1)[:n])
+        return np.concatenate(parts)
 
     def remember(self, series_id: str, position: Position, values: Sequence[float]) -> None:
         self.windows.add(series_id, position, values)

@@ -77,7 +77,7 @@ class TargetRiskInferer:
             ANALYSES.labels(risk_level=level).inc()
             sid = item.envelope.submission_id
             if score >= HIGH_RISK:
-                log.info("high_risk_detected", risk_score=score, domain=_enrichment(item).domain)
+                log.debug("high_risk_detected", risk_score=score, domain=_enrichment(item).domain)
             results.append(
                 TargetRiskResult(
                     result_id=make_result_id(sid, self.model_name, self.model_version),
