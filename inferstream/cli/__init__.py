@@ -13,6 +13,7 @@ from rich.console import Console
 
 from inferstream.cli import (
     api_cmds,
+    bench_cmd,
     chaos_cmd,
     eval_cmd,
     models_cmd,
@@ -46,6 +47,7 @@ chaos_cmd.register(app)
 api_cmds.register(app)
 models_cmd.register(app)
 eval_cmd.register(app)
+bench_cmd.register(app)
 
 # Errors that describe a user-fixable situation: print the message, not a traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (

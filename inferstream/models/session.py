@@ -26,10 +26,17 @@ def make_session(
     path: Path,
     providers: Sequence[str] | None = None,
     intra_op_threads: int | None = None,
+    *,
+    optimize: bool = True,
 ) -> ort.InferenceSession:
-    """Load ``path`` with full graph optimisation (fusions for LayerNorm, GELU, attention)."""
+    """Load ``path`` with full graph optimisation (fusions for LayerNorm, GELU, attention);
+    ``optimize=False`` turns every graph optimisation off (benchmark ablation only)."""
     options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.graph_optimization_level = (
+        ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if optimize
+        else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    )
     if intra_op_threads is not None:
         if intra_op_threads < 1:
             raise ValueError("intra_op_threads must be >= 1")

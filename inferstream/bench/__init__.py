@@ -1,0 +1,1 @@
+"""Benchmarks (`inferstream bench <scenario>`): one module per scenario, shared helpers."""

@@ -1,0 +1,194 @@
+"""A fresh embedded stack and the bug_report stages for one benchmark run.
+
+Started the way `inferstream demo` and the integration tests start it (`inferstream up` in a data
+dir of its own, stages as separate worker processes), loopback only; every wait has a deadline
+and the stack is stopped (`inferstream down`) on exit, whatever happened.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from confluent_kafka import Producer
+
+from inferstream.client import Publisher
+from inferstream.schemas import build_envelope, encode
+from inferstream.settings import DATA_DIR_ENV, KafkaSettings, PostgresSettings
+from inferstream.workers.supervisor import Supervisor
+
+TASK = "bug_report"
+TABLE = "results_bug_report"
+MODELS_ENV = "INFERSTREAM_WORKER_MODELS_DIR"
+
+
+class BenchError(RuntimeError):
+    """A benchmark could not run (stack, worker or deadline); the message says what."""
+
+
+def _cli(*args: str, timeout_s: float = 300.0) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "inferstream", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise BenchError(f"inferstream {' '.join(args)} failed: {tail[0]}")
+
+
+def models_cache() -> Path:
+    """Built ONNX bundles shared by every run (building one takes a second or two)."""
+    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return root / "inferstream" / "models"
+
+
+@dataclass
+class BenchStack:
+    """An embedded stack in ``data_dir``; workers get ``worker_env`` on top of os.environ."""
+
+    data_dir: Path
+    supervisors: list[Supervisor] = field(default_factory=list)
+
+    @property
+    def postgres(self) -> PostgresSettings:
+        return PostgresSettings.load()
+
+    @property
+    def kafka(self) -> KafkaSettings:
+        return KafkaSettings.load()
+
+    def conninfo(self) -> str:
+        return self.postgres.conninfo()
+
+    def start_workers(
+        self,
+        replicas: Mapping[str, int],
+        env: Mapping[str, str] | None = None,
+        ready_timeout_s: float = 300.0,
+    ) -> Supervisor:
+        """Start the stages (separate processes) and wait until every one is ready."""
+        supervisor = Supervisor(TASK, dict(replicas), log_dir=self.data_dir / "logs")
+        saved = {key: os.environ.get(key) for key in (env or {})}
+        os.environ.update(env or {})
+        try:
+            supervisor.start()
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        self.supervisors.append(supervisor)
+        try:
+            supervisor.wait_ready(ready_timeout_s)
+        except (RuntimeError, TimeoutError) as err:
+            raise BenchError(f"{err}; logs in {self.data_dir / 'logs'}") from err
+        return supervisor
+
+    def stop_workers(self) -> None:
+        for supervisor in self.supervisors:
+            supervisor.stop(grace_s=20.0)
+        self.supervisors.clear()
+
+    def check_workers(self) -> None:
+        for supervisor in self.supervisors:
+            failed = supervisor.failed()
+            if failed:
+                raise BenchError(f"a worker exited: {failed}; logs in {self.data_dir / 'logs'}")
+
+    def publish(
+        self, payloads: Sequence[Mapping[str, Any]], source: str, topic: str | None = None
+    ) -> list[str]:
+        """Publish as fast as the producer goes (acks=all); returns the submission ids.
+        ``topic``: the same envelopes to another topic (a contender's own copy)."""
+        ids = [str(uuid.uuid4()) for _ in payloads]
+        if topic is None:
+            with Publisher(TASK, self.kafka, source=source) as publisher:
+                for sid, payload in zip(ids, payloads, strict=True):
+                    publisher.publish(payload, submission_id=sid, wait=False)
+            return ids
+        producer = Producer(self.kafka.producer_config())
+        for sid, payload in zip(ids, payloads, strict=True):
+            envelope = build_envelope(TASK, payload, submission_id=sid, source=source)
+            while True:
+                try:
+                    producer.produce(topic, encode(envelope), sid.encode())
+                    break
+                except BufferError:
+                    producer.poll(0.1)
+            producer.poll(0)
+        if producer.flush(60):
+            raise BenchError(f"records to {topic} not acknowledged within 60s")
+        return ids
+
+    def count_rows(self, ids: Sequence[str]) -> int:
+        with psycopg.connect(self.conninfo()) as conn:
+            row = conn.execute(
+                f"SELECT count(*) FROM {TABLE} WHERE submission_id = ANY(%s)", (list(ids),)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def count_all(self) -> int:
+        with psycopg.connect(self.conninfo()) as conn:
+            row = conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
+        return int(row[0]) if row else 0
+
+    def wait_rows(self, ids: Sequence[str], timeout_s: float, poll_s: float = 0.2) -> float:
+        """Poll until every id has a row; returns time.monotonic() when the last one was seen."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            done = self.count_rows(ids)
+            if done >= len(ids):
+                return time.monotonic()
+            self.check_workers()
+            if time.monotonic() > deadline:
+                raise BenchError(f"only {done}/{len(ids)} results after {timeout_s:.0f}s")
+            time.sleep(poll_s)
+
+    def latencies(self, ids: Sequence[str]) -> list[float]:
+        """Seconds from submission (envelope submitted_at, set at publish) to the row's commit
+        (created_at: the sink transaction's start, so short by that transaction's duration)."""
+        with psycopg.connect(self.conninfo()) as conn:
+            rows = conn.execute(
+                f"SELECT extract(epoch FROM created_at - submitted_at) FROM {TABLE} "
+                "WHERE submission_id = ANY(%s)",
+                (list(ids),),
+            ).fetchall()
+        return sorted(float(r[0]) for r in rows if r[0] is not None)
+
+
+@contextmanager
+def bench_stack(data_dir: Path | None = None) -> Iterator[BenchStack]:
+    """A fresh embedded stack for one scenario (a temporary data dir unless given)."""
+    with tempfile.TemporaryDirectory(prefix="inferstream-bench-") as tmp:
+        root = Path(data_dir) if data_dir is not None else Path(tmp)
+        saved = {key: os.environ.get(key) for key in (DATA_DIR_ENV, MODELS_ENV)}
+        os.environ[DATA_DIR_ENV] = str(root)
+        os.environ.setdefault(MODELS_ENV, str(models_cache()))
+        stack = BenchStack(root)
+        try:
+            _cli("up")
+            yield stack
+        finally:
+            stack.stop_workers()
+            try:
+                _cli("down", timeout_s=120.0)
+            finally:
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value

@@ -1,0 +1,55 @@
+"""Throughput of the whole pipeline on a running BenchStack: publish N, time until N rows."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from inferstream.bench import procs, workload
+from inferstream.bench.harness import BenchStack
+
+WARMUP = 64
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    texts: int
+    seconds: float
+    cpu: dict[str, float]  # CPU seconds per worker and server during the timed run
+
+    @property
+    def rate(self) -> float:
+        return self.texts / self.seconds
+
+
+def warm_up(stack: BenchStack, timeout_s: float = 300.0) -> None:
+    """A first batch through every stage (first-call allocations, group joins, connections)."""
+    stack.wait_rows(stack.publish(workload.payloads(WARMUP), source="bench-warmup"), timeout_s)
+
+
+def saturate(stack: BenchStack, n: int, timeout_s: float = 900.0) -> PipelineRun:
+    """Publish ``n`` texts as fast as the producer goes to the running workers; time until every
+    row is committed."""
+    before = {**procs.cpu_seconds(stack.supervisors), **procs.server_cpu_seconds(stack.data_dir)}
+    started = time.monotonic()
+    ids = stack.publish(workload.payloads(n), source="bench")
+    finished = stack.wait_rows(ids, timeout_s, poll_s=0.1)
+    after = {**procs.cpu_seconds(stack.supervisors), **procs.server_cpu_seconds(stack.data_dir)}
+    return PipelineRun(n, finished - started, procs.delta(after, before))
+
+
+def measure(
+    stack: BenchStack,
+    n: int,
+    replicas: Mapping[str, int],
+    env: Mapping[str, str] | None = None,
+    timeout_s: float = 900.0,
+) -> PipelineRun:
+    """Start the stages, warm them up, saturate with ``n`` texts, stop the workers."""
+    stack.start_workers(replicas, env)
+    try:
+        warm_up(stack, timeout_s)
+        return saturate(stack, n, timeout_s)
+    finally:
+        stack.stop_workers()
