@@ -3,7 +3,8 @@
 It implements exactly the subset infra/k8s uses and refuses anything else, so a kustomization
 field it does not know fails the test instead of being silently ignored:
 
-- ``resources`` (files or directories with a kustomization), ``components`` (kind Component);
+- ``resources`` (files or directories with a kustomization), ``components`` (kind Component,
+  with resources and patches of their own);
 - ``namespace`` (set on namespaced objects only), ``labels`` (pairs; includeSelectors false);
 - ``patches``: a ``path`` to a strategic-merge patch (matched by kind and name), or an inline
   JSON 6902 ``patch`` with a ``target`` (kind, name, labelSelector ``k=v[,k=v]``);
@@ -81,19 +82,23 @@ def build(directory: Path) -> list[Doc]:
         path = (directory / entry).resolve()
         objects.extend(build(path) if path.is_dir() else load_docs(path))
     for entry in spec.get("components", []):
-        objects = _apply_component(objects, (directory / entry).resolve())
+        objects = apply_component(objects, (directory / entry).resolve())
     return _transform(objects, spec, directory)
 
 
-def _apply_component(objects: list[Doc], directory: Path) -> list[Doc]:
+def apply_component(objects: list[Doc], directory: Path) -> list[Doc]:
     kfile = directory / "kustomization.yaml"
     spec = yaml.safe_load(kfile.read_text())
     if spec.get("kind") != "Component":
         raise KustomizeError(f"{kfile}: kind must be Component")
-    unsupported = set(spec) - {"apiVersion", "kind", "patches", "images", "labels"}
+    unsupported = set(spec) - {"apiVersion", "kind", "resources", "patches", "images", "labels"}
     if unsupported:
         raise KustomizeError(f"{kfile}: unsupported fields in a component {sorted(unsupported)}")
-    return _transform(objects, spec, directory)
+    added: list[Doc] = []
+    for entry in spec.get("resources", []):
+        path = (directory / entry).resolve()
+        added.extend(build(path) if path.is_dir() else load_docs(path))
+    return _transform(objects + added, spec, directory)
 
 
 def _transform(objects: list[Doc], spec: Doc, directory: Path) -> list[Doc]:

@@ -12,13 +12,14 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 import pytest
+import yaml
 from _deploy_common import (
     K8S,
     UNSET_IN_K8S_PROD,
     load_generator,
     setting_env_names,
 )
-from _deploy_kustomize import build
+from _deploy_kustomize import apply_component, build
 
 from inferstream.topology import ENVIRONMENTS, STAGES, group_id, topic_name
 
@@ -29,6 +30,8 @@ CRD_SCHEMAS = {
     ("keda.sh/v1alpha1", "TriggerAuthentication"): "keda-triggerauthentication.json",
     ("external-secrets.io/v1", "ExternalSecret"): "eso-externalsecret.json",
     ("external-secrets.io/v1", "ClusterSecretStore"): "eso-clustersecretstore.json",
+    ("monitoring.coreos.com/v1", "PodMonitor"): "prometheus-podmonitor.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheus-prometheusrule.json",
 }
 OVERLAYS = ("dev", "prod")
 GENERATOR = load_generator()
@@ -316,3 +319,34 @@ def test_settings_values_parse() -> None:
         finally:
             os.environ.clear()
             os.environ.update(saved)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_monitoring_component_scrapes_every_pod_with_the_compose_alerts(overlay: str) -> None:
+    objs = apply_component(list(rendered(overlay)), K8S / "components" / "monitoring")
+    monitors = [o for o in objs if o["kind"] == "PodMonitor"]
+    (rule,) = [o for o in objs if o["kind"] == "PrometheusRule"]
+    for obj in [*monitors, rule]:
+        validate(obj)
+    alerts = yaml.safe_load((K8S.parent / "compose" / "prometheus" / "alerts.yml").read_text())
+    assert rule["spec"]["groups"] == alerts["groups"]
+    jobs = set()
+    for deployment in objects(overlay, "Deployment"):
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        (port,) = deployment["spec"]["template"]["spec"]["containers"][0]["ports"]
+        scraping = [m for m in monitors if selects(m["spec"]["selector"], labels)]
+        assert len(scraping) == 1, deployment["metadata"]["name"]
+        endpoint = scraping[0]["spec"]["podMetricsEndpoints"][0]
+        assert endpoint["port"] == port["name"]
+        jobs.update(r["replacement"] for r in endpoint["relabelings"] if r["targetLabel"] == "job")
+    # the alert rules select these job names (as in the compose Prometheus)
+    assert jobs == {"inferstream-workers", "inferstream-api"}
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expr in selector.get("matchExpressions", []):
+        if expr["operator"] == "In" and labels.get(expr["key"]) not in expr["values"]:
+            return False
+    return True
