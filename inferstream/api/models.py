@@ -13,7 +13,8 @@ SubmissionState = Literal["processing", "done", "rejected", "unknown"]
 
 class SimilarReport(BaseModel):
     submission_id: str
-    score: float
+    score: float = Field(description="the dedup profile's score (the cosine for profile seed)")
+    cosine: float | None = Field(default=None, description="MiniLM cosine similarity")
 
 
 class BugReportResultOut(BaseModel):
@@ -32,6 +33,10 @@ class BugReportResultOut(BaseModel):
     duplicate_of: str | None
     similar: list[SimilarReport]
     content_sha256: str
+    product: str | None = None
+    component: str | None = None
+    dedup_profile: str | None = Field(default=None, description="profile that decided the status")
+    dedup_profile_version: str | None = None
     produced_at: datetime
     submitted_at: datetime | None
     created_at: datetime

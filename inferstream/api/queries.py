@@ -27,7 +27,8 @@ TABLE = "results_bug_report"
 _COLUMNS = (
     "result_id, submission_id, model_name, model_version, tokenizer_version, quality_score, "
     "quality_flags, low_quality, duplicate_status, duplicate_of, similar_items, content_sha256, "
-    "produced_at, submitted_at, created_at"
+    "product, component, dedup_profile, dedup_profile_version, produced_at, submitted_at, "
+    "created_at"
 )
 _R_COLUMNS = ", ".join(f"r.{c.strip()}" for c in _COLUMNS.split(","))
 
@@ -46,6 +47,10 @@ def _result(row: dict[str, Any]) -> BugReportResultOut:
         duplicate_of=row["duplicate_of"],
         similar=[SimilarReport.model_validate(item) for item in row["similar_items"] or []],
         content_sha256=row["content_sha256"].strip(),
+        product=row["product"],
+        component=row["component"],
+        dedup_profile=row["dedup_profile"],
+        dedup_profile_version=row["dedup_profile_version"],
         produced_at=row["produced_at"],
         submitted_at=row["submitted_at"],
         created_at=row["created_at"],

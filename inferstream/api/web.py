@@ -195,7 +195,11 @@ def _related(conn: psycopg.Connection[Any], document: Mapping[str, Any]) -> list
             seen.add(submission_id)
             related.append(Related(submission_id, score, relation))
 
-    similar = {item["submission_id"]: item["score"] for item in result.get("similar", [])}
+    # The cosine behind each candidate (profile seed stores only the score, which is the cosine).
+    similar = {
+        item["submission_id"]: item["score"] if item.get("cosine") is None else item["cosine"]
+        for item in result.get("similar", [])
+    }
     duplicate_of = result.get("duplicate_of")
     if duplicate_of:
         add(duplicate_of, similar.get(duplicate_of, float("nan")), "duplicate of")
