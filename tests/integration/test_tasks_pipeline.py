@@ -5,6 +5,7 @@ replacement (windows rebuilt from durable results) gives the scores of an uninte
 from __future__ import annotations
 
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -112,6 +113,19 @@ def test_1000_records_give_exactly_one_row_each(
             (ids,),
         ).fetchall()
     assert statuses == [(task, "done", N)]
+    # The seed metric names, counted by the infer worker.
+    metrics = _metrics(workers, "infer-0")
+    if task == "target_risk":
+        assert 'bugpredict_analysis_total{risk_level="' in metrics
+        assert "bugpredict_analysis_duration_seconds_count" in metrics
+    else:
+        assert 'churn_predictions_total{label="' in metrics
+
+
+def _metrics(workers: Supervisor, name: str) -> str:
+    url = f"http://127.0.0.1:{workers.ports[name]}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return str(response.read().decode())
 
 
 def test_target_risk_rejects_a_private_hostname_to_the_dead_letters(
@@ -134,9 +148,24 @@ def test_target_risk_rejects_a_private_hostname_to_the_dead_letters(
     assert _count(stack, "results_target_risk", [sid]) == (0, 0)
 
 
+def _emitted(workers: Supervisor) -> int:
+    """Results the infer worker has produced so far (its records_total counter)."""
+    for line in _metrics(workers, "infer-0").splitlines():
+        if line.startswith("inferstream_records_total{") and 'outcome="emitted"' in line:
+            return int(float(line.rsplit(" ", 1)[1]))
+    return 0
+
+
 def test_anomaly_scores_survive_a_sigkill_of_the_infer_worker(
-    stack: Stack, run_task: Callable[[str], Supervisor], models_dir: Path
+    stack: Stack,
+    run_task: Callable[[str], Supervisor],
+    models_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Part one is published, infer-0 is SIGKILLed as soon as it has produced results (mid-
+    stream: its uncommitted results are replayed), part two is published to its replacement,
+    whose windows must come from the durable results of part one."""
+    monkeypatch.setenv("INFERSTREAM_WORKER_BATCH_MAX_ITEMS", "8")  # many small batches
     run_id = uuid.uuid4().hex[:8]
     observations = list(metric_series(10, N // 10, seed=43))
     payloads = [
@@ -147,15 +176,19 @@ def test_anomaly_scores_survive_a_sigkill_of_the_infer_worker(
         }
         for o in observations
     ]
+    first = 600
     workers = run_task("anomaly")
-    ids = _publish(stack, "anomaly", payloads)
-    _wait(lambda: _count(stack, "results_anomaly", ids)[1] >= N // 4, 300, "a quarter", workers)
+    ids = _publish(stack, "anomaly", payloads[:first])
+    _wait(lambda: _emitted(workers) > 0, 120, "the first results", workers)
+    emitted = _emitted(workers)
     workers.kill("infer-0")
-    at_kill = _count(stack, "results_anomaly", ids)[1]
-    assert at_kill < N, "the stream was over before the kill; nothing was replayed"
+    assert emitted < first, "infer had finished part one before the kill; nothing replayed"
     workers.start_one("infer", 0, 99)
+    ids += _publish(stack, "anomaly", payloads[first:])
+    workers.wait_ready(timeout_s=180)
     _wait(lambda: _count(stack, "results_anomaly", ids)[1] >= N, 300, f"{N} rows", workers)
     assert _count(stack, "results_anomaly", ids) == (N, N)
+    assert "anomaly_observations_scored_total" in _metrics(workers, "infer-0")
 
     with psycopg.connect(stack.postgres.conninfo()) as conn:
         rows = conn.execute(
