@@ -69,7 +69,8 @@ class ComponentSettings(BaseSettings):
     """Base for one component's settings; subclasses set ``section`` and the env prefix."""
 
     section: ClassVar[str] = ""
-    model_config = SettingsConfigDict(extra="forbid", validate_default=True)
+    # An empty variable means "not set" (deploy templates often carry blank optional values).
+    model_config = SettingsConfigDict(extra="forbid", validate_default=True, env_ignore_empty=True)
 
     @classmethod
     def settings_customise_sources(

@@ -128,3 +128,11 @@ def test_api_cors_origins_from_comma_separated_env(
     monkeypatch.setenv("INFERSTREAM_API_CORS_ORIGINS", "a.example")
     with pytest.raises(SettingsError, match="INFERSTREAM_API_CORS_ORIGINS"):
         ApiSettings.load()
+
+
+def test_an_empty_variable_means_not_set(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deploy templates carry blank optional values: they must not become '.' or a bad value."""
+    monkeypatch.setenv("INFERSTREAM_KAFKA_SSL_CA_LOCATION", "")
+    monkeypatch.setenv("INFERSTREAM_POSTGRES_SSLROOTCERT", "")
+    assert KafkaSettings.load().ssl_ca_location is None
+    assert PostgresSettings.load().sslrootcert is None
