@@ -16,6 +16,8 @@ from typing import Any
 
 import urllib3
 from minio import Minio
+from minio.credentials.credentials import Credentials
+from minio.credentials.providers import ChainedProvider, EnvAWSProvider, IamAwsProvider
 from minio.error import S3Error
 
 from inferstream.settings import ObjectStoreSettings
@@ -57,6 +59,20 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class _AwsChain(ChainedProvider):
+    """The AWS credential chain, failing with this module's error instead of a ValueError."""
+
+    def retrieve(self) -> Credentials:
+        try:
+            return super().retrieve()
+        except ValueError as exc:
+            raise ObjectStoreError(
+                "no object-store credentials: set INFERSTREAM_OBJECT_STORE_ACCESS_KEY and "
+                "INFERSTREAM_OBJECT_STORE_SECRET_KEY, or give the process AWS credentials "
+                f"(AWS_* variables, a web identity / IAM role): {exc}"
+            ) from exc
+
+
 class ObjectStore:
     """A bucket on an S3-compatible server."""
 
@@ -69,13 +85,20 @@ class ObjectStore:
             retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[502, 503, 504]),
             maxsize=16,
         )
+        access_key, secret_key = _secret(settings.access_key), _secret(settings.secret_key)
+        # Without static keys: the AWS chain (AWS_ACCESS_KEY_ID/..., then web identity = EKS
+        # IAM roles for service accounts, then instance/task metadata), never anonymous.
+        chain = None
+        if access_key is None and secret_key is None:
+            chain = _AwsChain([EnvAWSProvider(), IamAwsProvider()])
         self._client = Minio(
             settings.endpoint,
-            access_key=_secret(settings.access_key),
-            secret_key=_secret(settings.secret_key),
+            access_key=access_key,
+            secret_key=secret_key,
             secure=settings.secure,
             region=settings.region,
             http_client=http,
+            credentials=chain,
         )
 
     def uri(self, key: str) -> str:

@@ -49,3 +49,23 @@ def test_missing_object(stack: Stack) -> None:
     assert store.stat("blobs/does-not-exist") is None
     with pytest.raises(ObjectNotFound):
         store.get_bytes("blobs/does-not-exist")
+
+
+def test_without_static_keys_the_aws_credential_chain_is_used(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No keys in the settings (an EKS pod with an IAM role): credentials come from the AWS
+    chain; here its first link, the AWS_* variables, hold the embedded server's keys."""
+    settings = stack.object_store
+    assert settings.access_key is not None and settings.secret_key is not None
+    keyless = settings.model_copy(update={"access_key": None, "secret_key": None})
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert not ObjectStore(keyless).ping(), "keyless access must not be anonymous"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", settings.access_key.get_secret_value())
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", settings.secret_key.get_secret_value())
+    store = ObjectStore(keyless)
+    assert store.ping()
+    info = store.put_blob(b"through the chain", "text/plain")
+    assert store.get_bytes(info.key, expected_sha256=info.sha256) == b"through the chain"

@@ -195,7 +195,8 @@ resource "aws_s3_bucket_policy" "this" {
 }
 
 # ---- workers' credentials ----
-# inferstream's object-store client (minio) is configured with static keys
+# inferstream's object-store client (minio) takes static keys when configured, else the AWS chain
+# (IRSA). For clusters without IRSA, an optional IAM user with static keys
 # (INFERSTREAM_OBJECT_STORE_ACCESS_KEY/_SECRET_KEY). This user may only use these buckets and
 # their key; its keys go to Secrets Manager, from where External Secrets syncs them.
 

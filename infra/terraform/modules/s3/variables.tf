@@ -31,7 +31,7 @@ variable "noncurrent_version_days" {
 }
 
 variable "create_app_user" {
-  description = "Create an IAM user with keys for the workers (the object-store client takes static keys; see docs/deploy.md) and store them in Secrets Manager."
+  description = "Create an IAM user with keys for the workers and store them in Secrets Manager (for clusters without IRSA; with false the workers use their IRSA role through the AWS credential chain, see docs/deploy.md)."
   type        = bool
   default     = true
 }
