@@ -9,6 +9,7 @@ replayed record against exactly the observations that came before it in the stre
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -118,6 +119,8 @@ def load_scorer(context: InferContext) -> Scorer:
 class AnomalyInferer:
     def __init__(self, context: InferContext) -> None:
         self.scorer = load_scorer(context)
+        # observe() runs on the result follower's thread, run() on the stage's: one at a time.
+        self._lock = threading.Lock()
         self.model_name = self.scorer.model.name
         self.model_version = self.scorer.model.version
 
@@ -137,7 +140,8 @@ class AnomalyInferer:
         # Positions are increasing within a partition; the batch may interleave partitions,
         # which is harmless: a series lives in one partition.
         try:
-            verdicts = self.scorer.score(records)
+            with self._lock:
+                verdicts = self.scorer.score(records)
         except Exception as err:  # the runtime bisects the batch to find the culprit
             raise PoisonBatchError(f"anomaly model failed: {err}") from err
         now = datetime.now(UTC)
@@ -177,11 +181,12 @@ class AnomalyInferer:
         return results
 
     def observe(self, results: Sequence[ResultBase]) -> None:
-        for result in results:
-            if isinstance(result, AnomalyResult):
-                values = [result.features[name] for name in FEATURE_NAMES]
-                position = (result.input_partition, result.input_offset)
-                self.scorer.remember(result.series_id, position, values)
+        with self._lock:
+            for result in results:
+                if isinstance(result, AnomalyResult):
+                    values = [result.features[name] for name in FEATURE_NAMES]
+                    position = (result.input_partition, result.input_offset)
+                    self.scorer.remember(result.series_id, position, values)
         SERIES.set(self.scorer.windows.series_count())
 
     def ready(self) -> tuple[bool, str]:
