@@ -238,13 +238,15 @@ def summarise_task(postgres: PostgresSettings, demo: TaskDemo, elapsed_s: float)
 
 
 def run_task(task: str, examples: Path) -> bool:
-    demo = load_task(task, examples)
+    load_task(task, examples)  # a missing or unreadable file fails before any worker starts
     kafka, postgres = KafkaSettings.load(), PostgresSettings.load()
     supervisor = Supervisor(task, 1, log_dir=data_dir() / "logs")
     supervisor.start()
     try:
         with console.status(f"{task}: starting the workers"):
             supervisor.wait_ready()
+        # Parsed now: the envelopes' produced_at (the latency's start) is publishing time.
+        demo = load_task(task, examples)
         demo.started_at = datetime.now(UTC)
         started = time.monotonic()
         publish_task(kafka, demo)
