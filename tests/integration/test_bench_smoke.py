@@ -1,0 +1,54 @@
+"""Every benchmark scenario runs end to end at tiny size (`inferstream bench NAME --tiny`), on a
+fresh embedded stack of its own: the command exits 0, prints its tables and appends a dated
+section (machine, versions, command, figures) to the given doc. Benchmarks are not tests: this
+only keeps them working; the figures of a tiny run mean nothing."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inferstream.bench.scenarios import SCENARIOS
+from inferstream.settings import DATA_DIR_ENV
+
+REPO = Path(__file__).resolve().parents[2]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _bench(name: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], str]:
+    doc = tmp_path / "benchmarks.md"
+    env = {k: v for k, v in os.environ.items() if k != DATA_DIR_ENV}
+    env["INFERSTREAM_WORKER_MODELS_DIR"] = str(tmp_path.parent / "bench-models")
+    result = subprocess.run(
+        [sys.executable, "-m", "inferstream", "bench", name, "--tiny", "--doc", str(doc)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    return result, doc.read_text() if doc.is_file() else ""
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_scenario_runs_at_tiny_size(name: str, tmp_path: Path) -> None:
+    result, doc = _bench(name, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-2000:]
+    assert "Traceback" not in result.stderr
+    header = re.search(rf"^### \d{{4}}-\d\d-\d\d \d\d:\d\d UTC · {name}: ", doc, re.M)
+    assert header, doc[:500]
+    assert f"- command: `inferstream bench {name} --tiny --doc" in doc
+    assert re.search(r"^- machine: \d+ cores", doc, re.M)
+    table_rows = [line for line in doc.splitlines() if line.startswith("| ")]
+    assert len(table_rows) >= 3, doc  # a header and at least two measured rows
+    if name == "latency":
+        png = tmp_path / "benchmarks" / "latency-vs-load-tiny.png"
+        assert png.read_bytes()[:8] == PNG_MAGIC
+        assert "(benchmarks/latency-vs-load-tiny.png)" in doc
