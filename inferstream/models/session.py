@@ -7,6 +7,8 @@ from pathlib import Path
 
 import onnxruntime as ort  # type: ignore[import-untyped]  # ships no type information
 
+from inferstream.settings.model import ModelSettings
+
 # Preference order: TensorRT, then CUDA, then CPU. Whatever the installed onnxruntime build
 # reports is kept, so the same code serves the CPU wheel and onnxruntime-gpu.
 PROVIDER_PREFERENCE = (
@@ -31,7 +33,19 @@ def make_session(
 ) -> ort.InferenceSession:
     """Load ``path`` with full graph optimisation (fusions for LayerNorm, GELU, attention);
     ``optimize=False`` turns every graph optimisation off (benchmark ablation only)."""
+    settings = ModelSettings.load()
+    chosen = list(providers) if providers is not None else available_providers()
+    if not chosen:
+        raise ValueError("no execution providers given")
+    if intra_op_threads is None:
+        intra_op_threads = settings.intra_op_threads
+    spinning = settings.allow_spinning
+    if spinning is None:
+        # Measured on 2 shared cores: spinning threads halved the rate (79 vs 140 texts/s) once
+        # another process wanted a core, and gained nothing alone (docs/benchmarks.md).
+        spinning = chosen != ["CPUExecutionProvider"]
     options = ort.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     options.graph_optimization_level = (
         ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if optimize
@@ -41,7 +55,4 @@ def make_session(
         if intra_op_threads < 1:
             raise ValueError("intra_op_threads must be >= 1")
         options.intra_op_num_threads = intra_op_threads
-    chosen = list(providers) if providers is not None else available_providers()
-    if not chosen:
-        raise ValueError("no execution providers given")
     return ort.InferenceSession(str(path), sess_options=options, providers=chosen)
