@@ -82,9 +82,17 @@ def setting_env_names() -> dict[str, bool]:
 
 def exported_metric_names() -> set[str]:
     """Sample names the code exports (worker runtime, task plug-ins, the results API)."""
-    import inferstream.tasks.bug_report.metrics
+    import importlib
+    import importlib.util
+
     import inferstream.workers.runtime.metrics  # noqa: F401
     from inferstream.api.middleware import ApiMetrics
+    from inferstream.tasks.plugin import installed_plugins
+
+    for task in installed_plugins():  # every task plug-in's metrics module registers its names
+        module = f"inferstream.tasks.{task}.metrics"
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module)
 
     names: set[str] = set()
     api_registry = CollectorRegistry()
