@@ -76,7 +76,9 @@ class EnrichLogic:
             self.output_topic,
             enriched_key(self.plugin, envelope, enrichment),
             orjson.dumps(message.model_dump(mode="json")),
-            forward_headers(record, envelope.schema_version, envelope.produced_at),
+            forward_headers(
+                record, envelope.schema_version, envelope.produced_at, envelope.submission_id
+            ),
         )
         return Emit((out,))
 

@@ -16,7 +16,7 @@ from inferstream.storage import ObjectStore, ObjectStoreError
 from inferstream.tasks.plugin import TaskPlugin
 from inferstream.topology import DEADLETTER_TOPIC, TASK_TOPIC_KINDS, topic_name
 from inferstream.workers.runtime import metrics
-from inferstream.workers.runtime.headers import SUBMITTED_AT
+from inferstream.workers.runtime.headers import SUBMISSION_ID, SUBMITTED_AT
 from inferstream.workers.runtime.records import Emit, InRecord, Outcome
 from inferstream.workers.runtime.watermark import Position
 from inferstream.workers.sink.writer import DeadLetterRow, PostgresSinkWriter, SinkBatch, parse_time
@@ -98,7 +98,7 @@ class SinkLogic:
         if original not in self.own_topics:
             return None  # another task's dead letter: its own sink records it
         return DeadLetterRow(
-            submission_id=record.key.decode(errors="replace") if record.key else None,
+            submission_id=_submission_of(record),
             stage=record.header("x-error-stage") or "unknown",
             kind=record.header("x-error-kind") or "rejected",
             reason=record.header("x-error-reason") or "",
@@ -111,7 +111,7 @@ class SinkLogic:
 
     def _undecodable(self, record: InRecord, reason: str) -> DeadLetterRow:
         return DeadLetterRow(
-            submission_id=record.key.decode(errors="replace") if record.key else None,
+            submission_id=_submission_of(record),
             stage="sink",
             kind="rejected",
             reason=f"undecodable result: {reason}"[:2000],
@@ -169,3 +169,12 @@ class SinkLogic:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self.writer.close()
+
+
+def _submission_of(record: InRecord) -> str | None:
+    """The submission a dead letter belongs to: its header, else the record key (records
+    written before the header existed, and keys that are the submission id)."""
+    header = record.header(SUBMISSION_ID)
+    if header:
+        return header
+    return record.key.decode(errors="replace") if record.key else None
