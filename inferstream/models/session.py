@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from inferstream.settings.model import ModelSettings
 
 # Preference order: TensorRT, then CUDA, then CPU. Whatever the installed onnxruntime build
 # reports is kept, so the same code serves the CPU wheel and onnxruntime-gpu.
+GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 PROVIDER_PREFERENCE = (
     "TensorrtExecutionProvider",
     "CUDAExecutionProvider",
@@ -56,3 +59,26 @@ def make_session(
             raise ValueError("intra_op_threads must be >= 1")
         options.intra_op_num_threads = intra_op_threads
     return ort.InferenceSession(str(path), sess_options=options, providers=chosen)
+
+
+def on_gpu(providers: Sequence[str]) -> bool:
+    return any(p in GPU_PROVIDERS for p in providers)
+
+
+def half_precision(path: Path) -> Path:
+    """An fp16 copy of the graph next to it (built once, written atomically): weights and
+    activations in float16, inputs and output kept as they are (int64 ids, float32 vectors), so
+    callers do not change. For GPU sessions, where fp16 runs on tensor cores."""
+    target = path.with_name(path.stem + ".fp16.onnx")
+    if target.is_file() and target.stat().st_mtime >= path.stat().st_mtime:
+        return target
+    import onnx
+    from onnxruntime.transformers.float16 import (  # type: ignore[import-untyped]
+        convert_float_to_float16,
+    )
+
+    model = convert_float_to_float16(onnx.load(str(path)), keep_io_types=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
+        tmp.write(model.SerializeToString())
+    os.replace(tmp.name, target)
+    return target
