@@ -138,8 +138,13 @@ def main() -> int:
     texts = load_texts(args.n)
     rows: list[tuple[str, float, str, str]] = []
     t0 = time.perf_counter()
-    fp32 = SentenceTransformer(str(args.weights), device=args.device)
-    fp16 = SentenceTransformer(str(args.weights), device=args.device)
+    # dtype explicit: the weights may travel as fp16 safetensors (the transfer limit).
+    fp32 = SentenceTransformer(
+        str(args.weights), device=args.device, model_kwargs={"dtype": torch.float32}
+    )
+    fp16 = SentenceTransformer(
+        str(args.weights), device=args.device, model_kwargs={"dtype": torch.float32}
+    )
     fp16.half()
     load_s = time.perf_counter() - t0
 
