@@ -77,6 +77,7 @@ def _pgvector(
 ) -> tuple[float, dict[int, tuple[float, list[list[int]]]]]:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         register_vector(conn)
+        conn.execute("SET statement_timeout = 0")  # the index build may take minutes
         conn.execute("DROP TABLE IF EXISTS bench_vectors")
         conn.execute("CREATE TABLE bench_vectors (id int PRIMARY KEY, embedding vector(384))")
         with (
