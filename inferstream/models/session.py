@@ -9,7 +9,7 @@ from pathlib import Path
 
 import onnxruntime as ort  # type: ignore[import-untyped]  # ships no type information
 
-from inferstream.settings.model import ModelSettings
+from inferstream.settings import ModelSettings
 
 # Preference order: TensorRT, then CUDA, then CPU. Whatever the installed onnxruntime build
 # reports is kept, so the same code serves the CPU wheel and onnxruntime-gpu.

@@ -11,6 +11,7 @@ from inferstream.settings.base import (
     data_dir,
 )
 from inferstream.settings.kafka import KafkaSettings
+from inferstream.settings.model import ModelSettings
 from inferstream.settings.objectstore import ObjectStoreSettings
 from inferstream.settings.postgres import PostgresSettings
 from inferstream.settings.topology import TopologySettings
@@ -24,6 +25,7 @@ __all__ = [
     "ApiSettings",
     "ComponentSettings",
     "KafkaSettings",
+    "ModelSettings",
     "ObjectStoreSettings",
     "PostgresSettings",
     "SettingsError",
