@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
 
 from inferstream.api import Role
 from inferstream.api.keys import create_key
@@ -46,6 +47,7 @@ def browser() -> Iterator[webdriver.Chrome]:
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     with webdriver.Chrome(service=Service(driver), options=options) as chrome:
         chrome.set_page_load_timeout(30)
+        chrome.implicitly_wait(10)  # find_element polls until the element is there
         yield chrome
 
 
@@ -112,11 +114,11 @@ def test_the_web_view_in_headless_chromium(
     assert browser.current_url.endswith("/ui/login")
     browser.find_element(By.ID, "api_key").send_keys("bgd_live_notakey_x")
     browser.find_element(By.ID, "sign_in").click()
-    assert "not valid" in browser.find_element(By.ID, "error").text
+    assert "not valid" in browser.find_element(By.ID, "error").text  # implicit wait: new page
 
     browser.find_element(By.ID, "api_key").send_keys(key)
     browser.find_element(By.ID, "sign_in").click()
-    assert browser.current_url == f"{base_url}/ui"
+    _arrive(browser, f"{base_url}/ui")
     recent = browser.find_element(By.ID, "recent-results").text
     assert original in recent and duplicate in recent
     # The stylesheet is allowed by the page's CSP: the duplicate row is tinted.
@@ -129,6 +131,7 @@ def test_the_web_view_in_headless_chromium(
     assert "rejected" in browser.find_element(By.ID, "submission-counts").text
 
     browser.find_element(By.LINK_TEXT, duplicate).click()
+    _arrive(browser, f"{base_url}/ui/submissions/{duplicate}")
     assert browser.find_element(By.ID, "field-duplicate_status").text == "duplicate"
     related = browser.find_element(By.ID, "related")
     first_row = related.find_elements(By.CSS_SELECTOR, "tbody tr")[0].text
@@ -136,6 +139,7 @@ def test_the_web_view_in_headless_chromium(
     assert f"{cosine:.3f}" in first_row
 
     browser.find_element(By.LINK_TEXT, original).click()
+    _arrive(browser, f"{base_url}/ui/submissions/{original}")
     back = browser.find_element(By.ID, "related").text
     assert duplicate in back and "filed as its duplicate" in back
 
@@ -150,5 +154,14 @@ def test_the_web_view_in_headless_chromium(
     assert not violations, violations
 
     browser.find_element(By.CSS_SELECTOR, "nav button").click()
+    _arrive(browser, f"{base_url}/ui/login")
     browser.get(f"{base_url}/ui")
     assert browser.current_url.endswith("/ui/login"), "signing out must end the session"
+
+
+def _arrive(browser: webdriver.Chrome, url: str) -> None:
+    """A click returns before the navigation it starts has finished: wait for the new page."""
+    WebDriverWait(browser, 15).until(lambda b: b.current_url == url)
+    WebDriverWait(browser, 15).until(
+        lambda b: b.execute_script("return document.readyState") == "complete"
+    )
