@@ -24,6 +24,7 @@ from inferstream.tasks.bug_report import evaluation as ev
 from inferstream.tasks.bug_report.inferer import result_features
 from inferstream.tasks.bug_report.plugin import BugReportPlugin
 from inferstream.tasks.bug_report.profiles import HYBRID
+from inferstream.tasks.bug_report.scoring import Candidate
 from inferstream.workers.supervisor import Supervisor
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "bug_reports.jsonl"
@@ -67,7 +68,8 @@ def test_pipeline_decisions_equal_the_eval_replay(
         f for f in map(result_features, BugReportPlugin().history(stack.postgres)) if f is not None
     ]
     features, _ = embed(reports)
-    expected = ev.replay(features, HYBRID, history).decisions
+    replayed = ev.replay(features, HYBRID, history)
+    expected = replayed.decisions
 
     workers = Supervisor("bug_report", {"enrich": 1, "infer": 1, "sink": 1}, log_dir=tmp_path)
     workers.start()
@@ -95,7 +97,21 @@ def test_pipeline_decisions_equal_the_eval_replay(
     mismatched = {
         sid: (pipeline[sid], expected[sid]) for sid in pipeline if pipeline[sid] != expected[sid]
     }
-    assert not mismatched, mismatched
+    # The pipeline embeds each report alone, the replay in length-bucketed batches: the
+    # embeddings agree to ~1e-6, so only a score within BORDER of a band edge may land on the
+    # other side. None of the dev set does (the profile's edges sit mid-gap); others' history
+    # rows in this shared stack could, so those are allowed, and must stay rare.
+    borderline = {sid for sid in mismatched if _near_edge(replayed.candidates[sid])}
+    assert set(mismatched) == borderline, {s: mismatched[s] for s in set(mismatched) - borderline}
+    assert len(borderline) <= 2, borderline
     # Not trivially equal: the decisions differ between reports, and duplicates are found.
     statuses = [status for status, _ in pipeline.values()]
     assert statuses.count("duplicate") > 20 and len(set(statuses)) >= 2
+
+
+BORDER = 1e-4
+
+
+def _near_edge(candidates: tuple[Candidate, ...]) -> bool:
+    best = max((c.score for c in candidates), default=-1.0)
+    return any(abs(best - edge) < BORDER for edge in (HYBRID.duplicate, HYBRID.possible))
