@@ -66,6 +66,31 @@ class ResultTable:
     types: tuple[str, ...]
 
 
+# Every results table starts and ends with these columns (the contract the sink, verify and
+# the results API rely on); a task lists only its own columns between them.
+_HEAD = (
+    ("result_id", "text"),
+    ("submission_id", "text"),
+    ("model_name", "text"),
+    ("model_version", "text"),
+)
+_TAIL = (("produced_at", "timestamptz"), ("submitted_at", "timestamptz"))
+
+
+def result_table(name: str, own: Sequence[tuple[str, str]]) -> ResultTable:
+    """A results table: the contract's common columns around the task's own (column, type)s."""
+    pairs = (*_HEAD, *own, *_TAIL)
+    return ResultTable(name, tuple(c for c, _ in pairs), tuple(t for _, t in pairs))
+
+
+def result_row(
+    result: ResultBase, submitted_at: datetime | None, own: Sequence[Any]
+) -> tuple[Any, ...]:
+    """The row of a ``result_table``: the common values around the task's own, in order."""
+    head = (result.result_id, result.submission_id, result.model_name, result.model_version)
+    return (*head, *own, result.produced_at, submitted_at)
+
+
 class Inferer(Protocol):
     model_name: str
     model_version: str

@@ -18,49 +18,31 @@ from inferstream.settings import PostgresSettings
 from inferstream.tasks.anomaly.enrich import AnomalyEnrichment, enrich
 from inferstream.tasks.anomaly.inferer import AnomalyInferer
 from inferstream.tasks.anomaly.scoring import WINDOW
-from inferstream.tasks.plugin import InferContext, Inferer, Rejection, ResultTable
+from inferstream.tasks.plugin import (
+    InferContext,
+    Inferer,
+    Rejection,
+    result_row,
+    result_table,
+)
 
 log = structlog.get_logger("inferstream.anomaly")
 # Observations per series read back at start (the windows only need the last WINDOW).
 HISTORY_PER_SERIES = 4 * WINDOW
 
-TABLE = ResultTable(
-    name="results_anomaly",
-    columns=(
-        "result_id",
-        "submission_id",
-        "model_name",
-        "model_version",
-        "series_id",
-        "observed_at",
-        "input_partition",
-        "input_offset",
-        "features",
-        "score",
-        "threshold",
-        "is_anomaly",
-        "detector",
-        "contributing_features",
-        "produced_at",
-        "submitted_at",
-    ),
-    types=(
-        "text",
-        "text",
-        "text",
-        "text",
-        "text",
-        "timestamptz",
-        "int4",
-        "int8",
-        "jsonb",
-        "float8",
-        "float8",
-        "bool",
-        "text",
-        "jsonb",
-        "timestamptz",
-        "timestamptz",
+TABLE = result_table(
+    "results_anomaly",
+    (
+        ("series_id", "text"),
+        ("observed_at", "timestamptz"),
+        ("input_partition", "int4"),
+        ("input_offset", "int8"),
+        ("features", "jsonb"),
+        ("score", "float8"),
+        ("threshold", "float8"),
+        ("is_anomaly", "bool"),
+        ("detector", "text"),
+        ("contributing_features", "jsonb"),
     ),
 )
 _STORED = [c for c in TABLE.columns if c != "submitted_at"]
@@ -120,23 +102,21 @@ class AnomalyPlugin:
     def row(self, result: ResultBase, submitted_at: datetime | None) -> tuple[Any, ...]:
         if not isinstance(result, AnomalyResult):
             raise TypeError(f"expected AnomalyResult, got {type(result).__name__}")
-        return (
-            result.result_id,
-            result.submission_id,
-            result.model_name,
-            result.model_version,
-            result.series_id,
-            result.observed_at,
-            result.input_partition,
-            result.input_offset,
-            Jsonb(result.features),
-            result.score,
-            result.threshold,
-            result.is_anomaly,
-            result.detector,
-            Jsonb([c.model_dump() for c in result.contributing_features]),
-            result.produced_at,
+        return result_row(
+            result,
             submitted_at,
+            (
+                result.series_id,
+                result.observed_at,
+                result.input_partition,
+                result.input_offset,
+                Jsonb(result.features),
+                result.score,
+                result.threshold,
+                result.is_anomaly,
+                result.detector,
+                Jsonb([c.model_dump() for c in result.contributing_features]),
+            ),
         )
 
 

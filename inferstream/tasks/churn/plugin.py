@@ -13,33 +13,21 @@ from inferstream.schemas import ChurnResult, Envelope, ResultBase
 from inferstream.settings import PostgresSettings
 from inferstream.tasks.churn.enrich import ChurnEnrichment, enrich
 from inferstream.tasks.churn.inferer import ChurnInferer
-from inferstream.tasks.plugin import InferContext, Inferer, Rejection, ResultTable
+from inferstream.tasks.plugin import (
+    InferContext,
+    Inferer,
+    Rejection,
+    result_row,
+    result_table,
+)
 
-TABLE = ResultTable(
-    name="results_churn",
-    columns=(
-        "result_id",
-        "submission_id",
-        "model_name",
-        "model_version",
-        "probability",
-        "label",
-        "threshold",
-        "top_features",
-        "produced_at",
-        "submitted_at",
-    ),
-    types=(
-        "text",
-        "text",
-        "text",
-        "text",
-        "float8",
-        "bool",
-        "float8",
-        "jsonb",
-        "timestamptz",
-        "timestamptz",
+TABLE = result_table(
+    "results_churn",
+    (
+        ("probability", "float8"),
+        ("label", "bool"),
+        ("threshold", "float8"),
+        ("top_features", "jsonb"),
     ),
 )
 
@@ -61,17 +49,15 @@ class ChurnPlugin:
     def row(self, result: ResultBase, submitted_at: datetime | None) -> tuple[Any, ...]:
         if not isinstance(result, ChurnResult):
             raise TypeError(f"expected ChurnResult, got {type(result).__name__}")
-        return (
-            result.result_id,
-            result.submission_id,
-            result.model_name,
-            result.model_version,
-            result.probability,
-            result.label,
-            result.threshold,
-            Jsonb([f.model_dump() for f in result.top_features]),
-            result.produced_at,
+        return result_row(
+            result,
             submitted_at,
+            (
+                result.probability,
+                result.label,
+                result.threshold,
+                Jsonb([f.model_dump() for f in result.top_features]),
+            ),
         )
 
 

@@ -11,37 +11,24 @@ from pydantic import BaseModel
 
 from inferstream.schemas import Envelope, ResultBase, TargetRiskResult
 from inferstream.settings import PostgresSettings
-from inferstream.tasks.plugin import InferContext, Inferer, Rejection, ResultTable
+from inferstream.tasks.plugin import (
+    InferContext,
+    Inferer,
+    Rejection,
+    result_row,
+    result_table,
+)
 from inferstream.tasks.target_risk.enrich import TargetRiskEnrichment, enrich
 from inferstream.tasks.target_risk.inferer import TargetRiskInferer
 
-TABLE = ResultTable(
-    name="results_target_risk",
-    columns=(
-        "result_id",
-        "submission_id",
-        "model_name",
-        "model_version",
-        "risk_score",
-        "risk_level",
-        "vulnerabilities",
-        "severity",
-        "chains",
-        "produced_at",
-        "submitted_at",
-    ),
-    types=(
-        "text",
-        "text",
-        "text",
-        "text",
-        "float8",
-        "text",
-        "jsonb",
-        "jsonb",
-        "jsonb",
-        "timestamptz",
-        "timestamptz",
+TABLE = result_table(
+    "results_target_risk",
+    (
+        ("risk_score", "float8"),
+        ("risk_level", "text"),
+        ("vulnerabilities", "jsonb"),
+        ("severity", "jsonb"),
+        ("chains", "jsonb"),
     ),
 )
 
@@ -63,18 +50,16 @@ class TargetRiskPlugin:
     def row(self, result: ResultBase, submitted_at: datetime | None) -> tuple[Any, ...]:
         if not isinstance(result, TargetRiskResult):
             raise TypeError(f"expected TargetRiskResult, got {type(result).__name__}")
-        return (
-            result.result_id,
-            result.submission_id,
-            result.model_name,
-            result.model_version,
-            result.risk_score,
-            result.risk_level,
-            Jsonb([v.model_dump() for v in result.vulnerabilities]),
-            Jsonb(result.severity.model_dump()),
-            Jsonb([c.model_dump() for c in result.chains]),
-            result.produced_at,
+        return result_row(
+            result,
             submitted_at,
+            (
+                result.risk_score,
+                result.risk_level,
+                Jsonb([v.model_dump() for v in result.vulnerabilities]),
+                Jsonb(result.severity.model_dump()),
+                Jsonb([c.model_dump() for c in result.chains]),
+            ),
         )
 
 
