@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from inferstream import __version__
 from inferstream.api.auth import KeyVerifier
-from inferstream.api.context import ApiContext, Context
+from inferstream.api.context import ApiContext, Context, reachable
 from inferstream.api.db import Database
 from inferstream.api.ingest import Ingest
 from inferstream.api.ingest import router as ingest_router
@@ -111,7 +111,7 @@ def create_app(
         """Postgres (and every other configured dependency) is reachable: 200, else 503 with a
         problem object naming what is not."""
         down = [] if ctx.db.ping(READY_TIMEOUT_S) else ["postgres"]
-        down += [name for name, probe in (ready_checks or {}).items() if not _safe(probe)]
+        down += [name for name, up in reachable(ready_checks or {}).items() if not up]
         if down:
             return problem_response(
                 503, f"not reachable: {', '.join(down)}", slug="not-ready", instance="/ready"
@@ -138,10 +138,3 @@ def create_app(
         )
     app.add_middleware(EdgeMiddleware, metrics=metrics, hsts=settings.tls_enabled)
     return app
-
-
-def _safe(probe: Callable[[], bool]) -> bool:
-    try:
-        return bool(probe())
-    except Exception:  # a probe that raises means the dependency is not usable
-        return False

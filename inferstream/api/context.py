@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
@@ -82,3 +83,14 @@ Reader = Annotated[Principal, authorize(Role.reader, OpClass.read)]
 Producer = Annotated[Principal, authorize(Role.producer, OpClass.write)]
 AdminRead = Annotated[Principal, authorize(Role.admin, OpClass.read)]
 AdminWrite = Annotated[Principal, authorize(Role.admin, OpClass.write)]
+
+
+def reachable(probes: Mapping[str, Callable[[], bool]]) -> dict[str, bool]:
+    """Each dependency probe's answer; a probe that raises means the dependency is not usable."""
+    answers: dict[str, bool] = {}
+    for name, probe in probes.items():
+        try:
+            answers[name] = bool(probe())
+        except Exception:
+            answers[name] = False
+    return answers

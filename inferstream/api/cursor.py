@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import orjson
 
@@ -27,6 +29,17 @@ class InvalidCursorError(ValueError):
 class Cursor:
     txid: int  # xid8 of the transaction that wrote the row
     seq: int  # the row's identity within the table
+
+
+Row = TypeVar("Row", bound=Mapping[str, Any])
+
+
+def split_page(rows: Sequence[Row], limit: int) -> tuple[Sequence[Row], Cursor | None, bool]:
+    """Rows fetched with ``LIMIT limit + 1`` (selecting ``txid::text AS txid_text`` and ``seq``):
+    the page, the cursor after its last row, and whether more follow."""
+    page = rows[:limit]
+    last = Cursor(int(page[-1]["txid_text"]), page[-1]["seq"]) if page else None
+    return page, last, len(rows) > limit
 
 
 def encode_cursor(cursor: Cursor) -> str:

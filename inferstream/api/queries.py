@@ -12,7 +12,7 @@ import psycopg
 from pgvector import Vector
 from psycopg.rows import dict_row
 
-from inferstream.api.cursor import SETTLED, Cursor
+from inferstream.api.cursor import SETTLED, Cursor, split_page
 from inferstream.api.db import HNSW_EF_SEARCH
 from inferstream.api.models import (
     BugReportResultOut,
@@ -96,9 +96,8 @@ def list_results(
             [*params, limit + 1],
         )
         rows = cur.fetchall()
-    page = rows[:limit]
-    last = Cursor(int(page[-1]["txid_text"]), page[-1]["seq"]) if page else None
-    return [_result(row) for row in page], last, len(rows) > limit
+    page, last, more = split_page(rows, limit)
+    return [_result(row) for row in page], last, more
 
 
 def nearest(

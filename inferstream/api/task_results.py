@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from inferstream.api.cursor import SETTLED, Cursor
+from inferstream.api.cursor import SETTLED, Cursor, split_page
 from inferstream.api.models import TaskResultOut
 from inferstream.schemas import TASKS
 
@@ -90,6 +90,5 @@ def list_task_results(
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(query, [*params, limit + 1])
         rows = cur.fetchall()
-    page = rows[:limit]
-    last = Cursor(int(page[-1]["txid_text"]), page[-1]["seq"]) if page else None
-    return [_document(task, row) for row in page], last, len(rows) > limit
+    page, last, more = split_page(rows, limit)
+    return [_document(task, row) for row in page], last, more

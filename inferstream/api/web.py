@@ -8,7 +8,7 @@ like the JSON routes do (key valid, role reader or above, the read rate limit).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from html import escape
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from psycopg.rows import dict_row
 
 from inferstream.api.auth import require_role
-from inferstream.api.context import ApiContext, Context
+from inferstream.api.context import ApiContext, Context, reachable
 from inferstream.api.keys import Role
 from inferstream.api.problems import ProblemError
 from inferstream.api.queries import embedding_of, nearest, submission_status
@@ -46,7 +46,6 @@ CSP = (
 MAX_FORM_BYTES = 4096
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-_health_cache: dict[int, tuple[float, Health]] = {}
 
 
 def _html(body: str, status: int = 200, headers: Mapping[str, str] | None = None) -> HTMLResponse:
@@ -121,7 +120,7 @@ def home(request: Request, ctx: Context) -> Response:
         return refused
     with ctx.db.connection() as conn:
         recent = _recent(conn)
-        health = _health(conn, ctx, request.app.state.probes)
+        health = _health(conn, request.app.state)
     return _html(home_page(recent, health))
 
 
@@ -152,10 +151,9 @@ def _recent(conn: psycopg.Connection[Any]) -> list[RecentRow]:
     return [RecentRow(*row) for row in rows]
 
 
-def _health(
-    conn: psycopg.Connection[Any], ctx: ApiContext, probes: Mapping[str, Callable[[], bool]]
-) -> Health:
-    cached = _health_cache.get(id(ctx))
+def _health(conn: psycopg.Connection[Any], state: Any) -> Health:
+    """Cached on the app (``state.health``) for HEALTH_CACHE_S."""
+    cached: tuple[float, Health] | None = getattr(state, "health", None)
     if cached is not None and time.monotonic() - cached[0] < HEALTH_CACHE_S:
         return cached[1]
     counts = conn.execute(
@@ -166,19 +164,13 @@ def _health(
         "SELECT count(*) FROM dead_letters WHERE created_at >= now() - interval '1 hour'"
     ).fetchone()
     last = conn.execute("SELECT max(created_at) FROM results_bug_report").fetchone()
-    reachable = {"postgres": True}  # this page just read it
-    for name, probe in probes.items():
-        try:
-            reachable[name] = bool(probe())
-        except Exception:  # a probe that raises means the dependency is not usable
-            reachable[name] = False
     health = Health(
-        probes=reachable,
+        probes={"postgres": True, **reachable(state.probes)},  # this page just read Postgres
         submissions=[(task, state, int(n)) for task, state, n in counts],
         dead_letters_last_hour=int(dead[0]) if dead else 0,
         last_result_at=last[0] if last else None,
     )
-    _health_cache[id(ctx)] = (time.monotonic(), health)
+    state.health = (time.monotonic(), health)
     return health
 
 
