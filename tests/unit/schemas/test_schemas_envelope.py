@@ -221,6 +221,32 @@ def test_nul_and_surrogates_rejected() -> None:
         assert _paths(exc) == ["payload.title"]
 
 
+def test_text_check_skips_only_fields_that_cannot_hold_text() -> None:
+    from typing import Literal
+
+    from inferstream.schemas._base import FiniteFloat, _holds_no_text
+
+    numeric = (float, list[float], list[FiniteFloat] | None, tuple[int, ...], Literal[1, 2])
+    textual = (str, list[str], dict[str, float], list[float | str], Any, Literal["a"], datetime)
+    assert all(_holds_no_text(t) for t in numeric)
+    assert not any(_holds_no_text(t) for t in textual)
+    # A NUL inside a nested text container is still found (the bug_report result's terms).
+    result = {
+        "submission_id": SID,
+        "schema_version": 1,
+        "model_name": "m",
+        "model_version": "1",
+        "produced_at": NOW,
+        "duplicate_status": "unique",
+        "content_sha256": "0" * 64,
+        "embedding": [0.5] * 384,
+        "dedup_terms": {"a\x00b": 1},
+    }
+    with pytest.raises(ValidationError) as exc:
+        get_task("bug_report").result_model.model_validate(result)
+    assert "NUL" in str(exc.value)
+
+
 # --- result base -------------------------------------------------------------
 
 
