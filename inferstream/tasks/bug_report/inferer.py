@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from inferstream.errors import PoisonBatchError
 from inferstream.models import PreparedBatch, TextEmbedder, ensure_minilm_bundle
@@ -94,7 +95,7 @@ class BugReportInferer:
                         for (s, v), c in zip(verdict.similar, decision.candidates, strict=False)
                     ],
                     content_sha256=enrichment.content_sha256,
-                    embedding=[float(x) for x in report.vector],
+                    embedding=float32_list(report.vector),
                     product=report.product,
                     component=report.component,
                     dedup_terms=dict(report.terms),
@@ -111,6 +112,16 @@ class BugReportInferer:
 
     def ready(self) -> tuple[bool, str]:
         return True, f"{self.model_name} {self.model_version} on {self.embedder.providers[0]}"
+
+
+def float32_list(vector: FloatArray) -> list[float]:
+    """The vector as Python floats that print as the shortest decimal of each float32 (at most
+    9 significant digits) rather than the 17 of the float64 holding it: each value still reads
+    back as the same float32 (pgvector, faiss), and a result message shrinks from ~8.7 to ~5.3 KB
+    (less for the broker, the sink and the index follower to move and parse)."""
+    flat = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
+    values: list[float] = orjson.loads(orjson.dumps(flat, option=orjson.OPT_SERIALIZE_NUMPY))
+    return values
 
 
 def report_features(item: EnrichedItem, vector: FloatArray) -> ReportFeatures:
