@@ -16,7 +16,7 @@ from inferstream.schemas import ResultBase, encode, get_task
 from inferstream.settings import KafkaSettings, PostgresSettings
 from inferstream.tasks.plugin import EnrichedItem, EnrichedMessage, Inferer, TaskPlugin
 from inferstream.topology import group_id, topic_name
-from inferstream.workers.infer.follower import ResultFollower, sink_offsets
+from inferstream.workers.infer.follower import OwnResults, ResultFollower, sink_offsets
 from inferstream.workers.runtime.backoff import Backoff
 from inferstream.workers.runtime.headers import SUBMITTED_AT, forward_headers
 from inferstream.workers.runtime.records import Emit, InRecord, Outcome, OutMessage, Reject
@@ -78,7 +78,10 @@ class InferLogic:
             )
         )
         inferer.observe(history)
-        self.follower = ResultFollower(kafka, self.output_topic, self.task, start, inferer.observe)
+        self.own = OwnResults()
+        self.follower = ResultFollower(
+            kafka, self.output_topic, self.task, start, inferer.observe, self.own
+        )
         self.follower.start()
 
     @property
@@ -113,7 +116,10 @@ class InferLogic:
         if not isinstance(prepared, _Prepared):
             raise TypeError("prepare() output expected")
         items, decoded = prepared.items, prepared.decoded
-        results = iter(self.inferer.run(items, prepared.model_input) if items else [])
+        produced = self.inferer.run(items, prepared.model_input) if items else []
+        # Registered before they are produced: the follower skips them (after_durable adds them).
+        self.own.add([result.submission_id.encode() for result in produced])
+        results = iter(produced)
         outcomes: list[Outcome] = []
         for record, item in zip(batch, decoded, strict=True):
             if isinstance(item, Reject):
