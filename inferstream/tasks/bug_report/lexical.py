@@ -216,18 +216,27 @@ class LexicalIndex:
     def _idf(self, term: str, n: int) -> float:
         return math.log((n + 1) / (self._df.get(term, 0) + 1)) + 1.0
 
-    def _weights(self, terms: Terms, n: int) -> dict[str, float]:
-        return {t: (1.0 + math.log(c)) * self._idf(t, n) for t, c in terms.items() if c > 0}
-
     def similarity(self, query: Terms, others: Sequence[Terms]) -> list[float]:
         """TF-IDF cosine of query to each of others, with the current document frequencies."""
         with self._lock:
             n = len(self._docs)
-            q = self._weights(query, n)
+            idf: dict[str, float] = {}  # per call: the candidates share most of their terms
+
+            def weights(terms: Terms) -> dict[str, float]:
+                out: dict[str, float] = {}
+                for t, c in terms.items():
+                    if c > 0:
+                        w = idf.get(t)
+                        if w is None:
+                            w = idf[t] = self._idf(t, n)
+                        out[t] = (1.0 + math.log(c)) * w  # log-scaled tf x idf
+                return out
+
+            q = weights(query)
             q_norm = math.sqrt(sum(w * w for w in q.values()))
             out: list[float] = []
             for other in others:
-                d = self._weights(other, n)
+                d = weights(other)
                 d_norm = math.sqrt(sum(w * w for w in d.values()))
                 if not q_norm or not d_norm:
                     out.append(0.0)
