@@ -7,6 +7,7 @@ faiss and, for the naive contender, torch, which the other commands do not need)
 from __future__ import annotations
 
 import signal
+import tempfile
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -55,7 +56,10 @@ def bench_cmd(
     doc: Annotated[Path, typer.Option(help="Markdown file the results are appended to.")] = DOC,
     no_doc: Annotated[bool, typer.Option("--no-doc", help="Print only.")] = False,
     figures: Annotated[
-        Path | None, typer.Option(help="Where plots go (default: <doc dir>/benchmarks).")
+        Path | None,
+        typer.Option(
+            help="Where plots go (default: <doc dir>/benchmarks; with --no-doc a temp dir)."
+        ),
     ] = None,
 ) -> None:
     """Run a benchmark scenario on a fresh embedded stack (loopback, bounded in time)."""
@@ -73,7 +77,11 @@ def bench_cmd(
         _fail(str(err))
         return
     target = None if no_doc else doc
-    figures_dir = figures or (doc.parent / "benchmarks")
+    # Print-only runs keep their plots out of the docs (a --no-doc run replaced the doc's PNG).
+    default_figures = (
+        Path(tempfile.gettempdir()) / "inferstream-bench" if no_doc else doc.parent / "benchmarks"
+    )
+    figures_dir = figures or default_figures
     ctx = BenchContext(choice, figures_dir, tiny=tiny)
     signal.signal(signal.SIGTERM, _terminate)
     for name, cfg in runs:
