@@ -104,9 +104,14 @@ def test_pipeline_decisions_equal_the_eval_replay(
     borderline = {sid for sid in mismatched if _near_edge(replayed.candidates[sid])}
     assert set(mismatched) == borderline, {s: mismatched[s] for s in set(mismatched) - borderline}
     assert len(borderline) <= 2, borderline
-    # Not trivially equal: the decisions differ between reports, and duplicates are found.
+    # Not trivially equal: duplicates are found, pointing at many different reports. Both
+    # statuses occur unless other tests' rows already hold these texts (test_pipeline publishes
+    # the same examples: then every report has an earlier twin in the history).
     statuses = [status for status, _ in pipeline.values()]
-    assert statuses.count("duplicate") > 20 and len(set(statuses)) >= 2
+    targets = {of for _, of in pipeline.values() if of is not None}
+    assert statuses.count("duplicate") > 20 and len(targets) > 20
+    if not history:
+        assert len(set(statuses)) >= 2
 
 
 BORDER = 1e-4
