@@ -9,7 +9,9 @@ separate so a worker can tokenise the next batch on another thread while the cur
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +26,7 @@ from inferstream.models.session import (
     on_gpu,
 )
 from inferstream.models.tokenizer import IdArray, TextTokenizer
+from inferstream.settings.model import ModelSettings
 
 FloatArray = npt.NDArray[np.float32]
 # Default minimum real/padded token ratio per sub-batch on CPU-only sessions (see __init__).
@@ -65,11 +68,16 @@ class PreparedBatch:
 
 
 def plan_buckets(
-    lengths: Sequence[int], max_items: int, max_tokens: int, min_fill: float = 0.0
+    lengths: Sequence[int],
+    max_items: int,
+    max_tokens: int,
+    min_fill: float = 0.0,
+    min_groups: int = 1,
 ) -> list[list[int]]:
     """Group indices sorted by length so that each group has <= max_items,
-    len(group) * longest <= max_tokens and real / padded tokens >= min_fill. A single text longer
-    than max_tokens still gets its own group (it cannot be split), so every index lands in exactly
+    len(group) * longest <= max_tokens and real / padded tokens >= min_fill, then split groups
+    until there are at least ``min_groups`` (where items allow). A single text longer than
+    max_tokens still gets its own group (it cannot be split), so every index lands in exactly
     one group."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     groups: list[list[int]] = []
@@ -86,7 +94,30 @@ def plan_buckets(
         real += lengths[i]
     if current:
         groups.append(current)
+    return _split_to(groups, lengths, min_groups)
+
+
+def _split_to(groups: list[list[int]], lengths: Sequence[int], n: int) -> list[list[int]]:
+    """Halve the costliest group (items x longest) until there are ``n`` groups or none has
+    two items, so that ``n`` parallel calls all have work. Halves stay sorted by length."""
+    groups = list(groups)
+    while len(groups) < n:
+        splittable = [g for g in groups if len(g) > 1]
+        if not splittable:
+            break
+        big = max(splittable, key=lambda g: len(g) * lengths[g[-1]])
+        at = groups.index(big)
+        half = len(big) // 2
+        groups[at : at + 1] = [big[:half], big[half:]]
     return groups
+
+
+def cpu_cores() -> int:
+    """Cores this process may run on (its affinity mask), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 class TextEmbedder:
@@ -100,6 +131,7 @@ class TextEmbedder:
         max_batch_tokens: int = 4096,
         intra_op_threads: int | None = None,
         min_fill: float | None = None,
+        parallel_calls: int | None = None,
     ) -> None:
         if max_batch_items < 1 or max_batch_tokens < 1:
             raise ValueError("max_batch_items and max_batch_tokens must be >= 1")
@@ -113,7 +145,14 @@ class TextEmbedder:
         # On a GPU: the fp16 graph, and IO binding so the output is fetched once per call.
         self._gpu = on_gpu(chosen)
         path = half_precision(bundle.onnx_path) if self._gpu else bundle.onnx_path
-        self._session = make_session(path, chosen, intra_op_threads)
+        calls, threads = _call_layout(chosen, intra_op_threads, parallel_calls)
+        self._session = make_session(path, chosen, threads)
+        self.parallel_calls = calls
+        self._pool = (
+            ThreadPoolExecutor(self.parallel_calls, thread_name_prefix="model-call")
+            if self.parallel_calls > 1
+            else None
+        )
         # Extra cut: start a new sub-batch when real/padded tokens would fall below min_fill.
         # On a CPU compute scales with padded tokens and a call costs little more than its
         # FLOPs, so cutting pays: measured on 2 shared cores, bug reports (~82 tokens, p90 130)
@@ -149,7 +188,11 @@ class TextEmbedder:
         """Tokenise once, bucket by length, pad each bucket to its own longest text."""
         ids = self.tokenizer.encode_ids(texts)
         groups = plan_buckets(
-            [len(row) for row in ids], self.max_batch_items, self.max_batch_tokens, self.min_fill
+            [len(row) for row in ids],
+            self.max_batch_items,
+            self.max_batch_tokens,
+            self.min_fill,
+            min_groups=self.parallel_calls,
         )
         batches = []
         for group in groups:
@@ -161,8 +204,15 @@ class TextEmbedder:
     def run(self, prepared: PreparedBatch) -> FloatArray:
         """Embeddings float32 [n, dim] in the original order of the texts given to ``prepare``."""
         out = np.empty((prepared.size, self.dim), dtype=np.float32)
-        for batch in prepared.batches:
-            out[batch.indices] = self._call(batch.input_ids, batch.attention_mask)
+        if self._pool is None or len(prepared.batches) < 2:
+            for batch in prepared.batches:
+                out[batch.indices] = self._call(batch.input_ids, batch.attention_mask)
+            return out
+        # Costliest first: the pool hands the next call to whichever thread is free.
+        ordered = sorted(prepared.batches, key=lambda b: -b.padded_tokens)
+        calls = self._pool.map(lambda b: self._call(b.input_ids, b.attention_mask), ordered)
+        for batch, vectors in zip(ordered, calls, strict=True):
+            out[batch.indices] = vectors
         return out
 
     def _call(self, input_ids: IdArray, attention_mask: IdArray) -> FloatArray:
@@ -179,3 +229,19 @@ class TextEmbedder:
 
     def embed(self, texts: Sequence[str]) -> FloatArray:
         return self.run(self.prepare(texts))
+
+
+def _call_layout(
+    providers: Sequence[str], intra_op_threads: int | None, parallel_calls: int | None
+) -> tuple[int, int | None]:
+    """(parallel calls, intra-op threads per call) from the arguments, else ModelSettings."""
+    settings = ModelSettings.load()
+    threads = intra_op_threads if intra_op_threads is not None else settings.intra_op_threads
+    calls = parallel_calls if parallel_calls is not None else settings.parallel_calls
+    if list(providers) != ["CPUExecutionProvider"]:
+        return 1, threads
+    if calls is None:
+        calls = cpu_cores() if threads is None else 1
+    if calls > 1 and threads is None:
+        threads = 1
+    return calls, threads

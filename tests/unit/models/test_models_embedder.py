@@ -36,18 +36,47 @@ def test_order_restored_after_bucketing(
     max_items=st.integers(1, 40),
     max_tokens=st.integers(1, 5000),
     min_fill=st.sampled_from([0.0, 0.5, 0.85, 1.0]),
+    min_groups=st.integers(1, 8),
 )
 def test_plan_buckets_partitions_within_bounds(
-    lengths: list[int], max_items: int, max_tokens: int, min_fill: float
+    lengths: list[int], max_items: int, max_tokens: int, min_fill: float, min_groups: int
 ) -> None:
-    groups = plan_buckets(lengths, max_items, max_tokens, min_fill)
+    groups = plan_buckets(lengths, max_items, max_tokens, min_fill, min_groups)
     assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    # Enough groups for the parallel calls, where there are enough texts.
+    assert len(groups) >= min(min_groups, len(lengths))
     for group in groups:
+        assert [lengths[i] for i in group] == sorted(lengths[i] for i in group)
         longest = max(lengths[i] for i in group)
         assert len(group) <= max_items
         # Only a lone text may exceed the token budget (it cannot be split).
         assert len(group) * longest <= max_tokens or len(group) == 1
         assert sum(lengths[i] for i in group) >= min_fill * len(group) * longest
+
+
+def test_parallel_calls_give_the_same_vectors_in_order(minilm_bundle: ModelBundle) -> None:
+    texts = varied_texts(40)
+    one = TextEmbedder(minilm_bundle, parallel_calls=1, intra_op_threads=1)
+    four = TextEmbedder(minilm_bundle, parallel_calls=4)
+    assert (one.parallel_calls, four.parallel_calls) == (1, 4)
+    prepared = four.prepare(texts)
+    assert len(prepared.batches) >= 4
+    np.testing.assert_allclose(four.run(prepared), one.embed(texts), atol=1e-6)
+
+
+def test_call_layout_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inferstream.models.embedder import _call_layout, cpu_cores
+
+    cpu = ["CPUExecutionProvider"]
+    monkeypatch.delenv("INFERSTREAM_MODEL_INTRA_OP_THREADS", raising=False)
+    monkeypatch.delenv("INFERSTREAM_MODEL_PARALLEL_CALLS", raising=False)
+    assert _call_layout(cpu, None, None) == (cpu_cores(), 1 if cpu_cores() > 1 else None)
+    assert _call_layout(cpu, 2, None) == (1, 2)  # threads asked for: one call at a time
+    assert _call_layout(["CUDAExecutionProvider", *cpu], None, 4) == (1, None)
+    monkeypatch.setenv("INFERSTREAM_MODEL_PARALLEL_CALLS", "3")
+    assert _call_layout(cpu, None, None) == (3, 1)
+    monkeypatch.setenv("INFERSTREAM_MODEL_INTRA_OP_THREADS", "2")
+    assert _call_layout(cpu, None, None) == (3, 2)
 
 
 def test_prepared_sub_batches_respect_bounds(minilm_bundle: ModelBundle) -> None:
