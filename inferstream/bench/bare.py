@@ -28,6 +28,7 @@ def embedder(
     providers: Sequence[str] | None = None,
     intra_op_threads: int | None = None,
     min_fill: float | None = None,
+    parallel_calls: int | None = None,
 ) -> TextEmbedder:
     bundle = ensure_minilm_bundle(models_cache())
     return TextEmbedder(
@@ -37,6 +38,7 @@ def embedder(
         max_batch_tokens=max(8192, batch * 256),
         intra_op_threads=intra_op_threads,
         min_fill=min_fill,
+        parallel_calls=parallel_calls,
     )
 
 
