@@ -35,8 +35,9 @@ def run(config: Config, ctx: BenchContext) -> Report:
         cpu = sum(v for k, v in run.cpu.items() if k.startswith("infer"))
         table.add(infer, run.texts, run.seconds, run.rate, run.rate / runs[1].rate, cpu)
     report.notes.append(
-        f"{os.cpu_count()} cores: each infer worker's ONNX Runtime session uses every core "
-        "(intra-op threads = cores), so on a small CPU two workers share the same cores and "
-        "the ratio measures contention; on a GPU machine or with more cores they add capacity"
+        f"{os.cpu_count()} cores: each infer worker makes one model call per core at once "
+        "(INFERSTREAM_MODEL_PARALLEL_CALLS unset), so on a small CPU two workers share the same "
+        "cores and the ratio measures contention; on a GPU machine or with more cores they add "
+        "capacity"
     )
     return report
