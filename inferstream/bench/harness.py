@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,27 +147,10 @@ class BenchStack:
         return int(row[0]) if row else 0
 
     def wait_rows(self, ids: Sequence[str], timeout_s: float, poll_s: float = 0.2) -> float:
-        """Poll until every id has a row; returns time.monotonic() when the last one was seen.
-
-        One connection, and each poll asks only for the ids not seen yet: the Postgres CPU this
-        takes comes out of the pipeline's share of the same cores (a new connection per poll
-        forked a backend ten times a second)."""
-        deadline = time.monotonic() + timeout_s
-        pending = set(ids)
-        with psycopg.connect(self.conninfo(), autocommit=True) as conn:
-            while True:
-                rows = conn.execute(
-                    f"SELECT submission_id::text FROM {TABLE} WHERE submission_id = ANY(%s)",
-                    (list(pending),),
-                ).fetchall()
-                pending.difference_update(str(r[0]) for r in rows)
-                if not pending:
-                    return time.monotonic()
-                self.check_workers()
-                if time.monotonic() > deadline:
-                    done = len(ids) - len(pending)
-                    raise BenchError(f"only {done}/{len(ids)} results after {timeout_s:.0f}s")
-                time.sleep(poll_s)  # the poll interval, not a synchronisation
+        """Poll until every id has a row; returns time.monotonic() when the last one was seen."""
+        return wait_for_ids(
+            self.conninfo(), TABLE, ids, timeout_s, poll_s, on_poll=self.check_workers
+        )
 
     def latencies(self, ids: Sequence[str]) -> list[float]:
         """Seconds from submission (envelope submitted_at, set at publish) to the row's commit
@@ -179,6 +162,47 @@ class BenchStack:
                 (list(ids),),
             ).fetchall()
         return sorted(float(r[0]) for r in rows if r[0] is not None)
+
+
+PROBE = 32
+
+
+def wait_for_ids(
+    conninfo: str,
+    table: str,
+    ids: Sequence[str],
+    timeout_s: float,
+    poll_s: float,
+    on_poll: Callable[[], None] = lambda: None,
+) -> float:
+    """Poll ``table`` until every id has a row; returns time.monotonic() when the last was seen.
+
+    The polls run on the cores being measured, so they must cost next to nothing: one
+    connection (a connection per poll forked a Postgres backend each time), and each poll asks
+    only for the last ``PROBE`` ids still missing (index lookups; asking for all of thousands
+    of ids scanned the table at every poll). Records are processed roughly in publish order, so
+    the rest are checked once those have rows."""
+    deadline = time.monotonic() + timeout_s
+    pending = set(ids)
+    probe = list(ids[-PROBE:])
+    probe_done = False
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        while True:
+            ask = list(pending) if probe_done else [i for i in probe if i in pending]
+            rows = conn.execute(
+                f"SELECT submission_id::text FROM {table} WHERE submission_id = ANY(%s)", (ask,)
+            ).fetchall()
+            pending.difference_update(str(r[0]) for r in rows)
+            if not pending:
+                return time.monotonic()
+            if not probe_done and pending.isdisjoint(probe):
+                probe_done = True
+                continue  # the probe is done: ask for the rest at once
+            on_poll()
+            if time.monotonic() > deadline:
+                done = len(ids) - len(pending)
+                raise BenchError(f"only {done}/{len(ids)} rows in {table} after {timeout_s:.0f}s")
+            time.sleep(poll_s)  # the poll interval, not a synchronisation
 
 
 @contextmanager

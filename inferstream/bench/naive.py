@@ -8,11 +8,9 @@ import sys
 import time
 from dataclasses import dataclass
 
-import psycopg
-
 from inferstream.bench import ablation, naive_worker, pipeline, workload
 from inferstream.bench.context import BenchContext
-from inferstream.bench.harness import BenchError, BenchStack, bench_stack
+from inferstream.bench.harness import BenchError, BenchStack, bench_stack, wait_for_ids
 from inferstream.bench.report import Report
 
 TARGET_CPU = 2.0
@@ -55,23 +53,21 @@ def _naive_rate(stack: BenchStack, n: int, timeout_s: float) -> tuple[float, flo
             )
         started = time.monotonic()
         ids = stack.publish(workload.payloads(n), source="bench-naive", topic=naive_worker.TOPIC)
-        deadline = started + timeout_s
-        while True:
-            exited = proc.poll() is not None  # before counting: it exits once done
-            with psycopg.connect(conninfo) as conn:
-                row = conn.execute(
-                    f"SELECT count(*) FROM {naive_worker.TABLE} WHERE submission_id = ANY(%s)",
-                    (ids,),
-                ).fetchone()
-            if row and int(row[0]) >= n:
-                elapsed = time.monotonic() - started
-                return n / elapsed, elapsed
-            if exited:
-                out = proc.stdout.read()[-300:] + (proc.stderr.read()[-300:] if proc.stderr else "")
-                raise BenchError(f"naive worker exited ({proc.returncode}): {out}")
-            if time.monotonic() > deadline:
-                raise BenchError(f"naive worker: fewer than {n} rows after {timeout_s:.0f}s")
-            time.sleep(0.1)
+
+        exited: list[bool] = []
+
+        def alive() -> None:
+            if proc.poll() is None:
+                return
+            if not exited:  # it exits once done: one more poll sees its last commit
+                exited.append(True)
+                return
+            out = proc.stdout.read()[-300:] if proc.stdout else ""
+            err = proc.stderr.read()[-300:] if proc.stderr else ""
+            raise BenchError(f"naive worker exited ({proc.returncode}): {out}{err}")
+
+        finished = wait_for_ids(conninfo, naive_worker.TABLE, ids, timeout_s, 0.1, alive)
+        return n / (finished - started), finished - started
     finally:
         if proc.poll() is None:
             proc.terminate()
