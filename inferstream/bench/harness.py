@@ -134,13 +134,6 @@ class BenchStack:
             raise BenchError(f"records to {topic} not acknowledged within 60s")
         return ids
 
-    def count_rows(self, ids: Sequence[str]) -> int:
-        with psycopg.connect(self.conninfo()) as conn:
-            row = conn.execute(
-                f"SELECT count(*) FROM {TABLE} WHERE submission_id = ANY(%s)", (list(ids),)
-            ).fetchone()
-        return int(row[0]) if row else 0
-
     def count_all(self) -> int:
         with psycopg.connect(self.conninfo()) as conn:
             row = conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
