@@ -65,11 +65,10 @@ class OnnxVariant:
         onnx_path: Path,
         tokenizer: TextTokenizer,
         optimize: bool = True,
-        threads: int | None = None,
         calls: int = 1,
     ) -> None:
         self.session = make_session(
-            onnx_path, ["CPUExecutionProvider"], 1 if calls > 1 else threads, optimize=optimize
+            onnx_path, ["CPUExecutionProvider"], 1 if calls > 1 else None, optimize=optimize
         )
         self.tokenizer = tokenizer
         self.calls = calls
