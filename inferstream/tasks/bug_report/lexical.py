@@ -14,11 +14,12 @@ are skipped for candidate generation (they still count in the similarity of the 
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 
 Terms = Mapping[str, int]
 
@@ -218,31 +219,31 @@ class LexicalIndex:
 
     def similarity(self, query: Terms, others: Sequence[Terms]) -> list[float]:
         """TF-IDF cosine of query to each of others, with the current document frequencies."""
+        (scores,) = self.similarities([(-1, query, list(enumerate(others)))])
+        return scores
+
+    def similarities(
+        self, queries: Sequence[tuple[Hashable, Terms, Sequence[tuple[Hashable, Terms]]]]
+    ) -> list[list[float]]:
+        """TF-IDF cosine of each query to each of its others, all under one snapshot of the
+        document frequencies. Queries and others carry a key: a report's weight vector is
+        computed once per call however many queries it is a candidate of (a batch's reports
+        are candidates of every later report of the batch). One key must mean one term map,
+        whether it is a query's or a candidate's."""
         with self._lock:
-            n = len(self._docs)
-            idf: dict[str, float] = {}  # per call: the candidates share most of their terms
-
-            def weights(terms: Terms) -> dict[str, float]:
-                out: dict[str, float] = {}
-                for t, c in terms.items():
-                    if c > 0:
-                        w = idf.get(t)
-                        if w is None:
-                            w = idf[t] = self._idf(t, n)
-                        out[t] = (1.0 + math.log(c)) * w  # log-scaled tf x idf
-                return out
-
-            q = weights(query)
-            q_norm = math.sqrt(sum(w * w for w in q.values()))
-            out: list[float] = []
-            for other in others:
-                d = weights(other)
-                d_norm = math.sqrt(sum(w * w for w in d.values()))
-                if not q_norm or not d_norm:
-                    out.append(0.0)
-                    continue
-                dot = sum(w * d[t] for t, w in q.items() if t in d)
-                out.append(min(1.0, dot / (q_norm * d_norm)))
+            weigh = _Weigher(len(self._docs), self._df)
+            out: list[list[float]] = []
+            for qkey, query, others in queries:
+                q, q_norm = weigh(qkey, query)
+                scores: list[float] = []
+                for key, other in others:
+                    d, d_norm = weigh(key, other)
+                    if not q_norm or not d_norm:
+                        scores.append(0.0)
+                        continue
+                    dot = sum(w * d[t] for t, w in q.items() if t in d)
+                    scores.append(min(1.0, dot / (q_norm * d_norm)))
+                out.append(scores)
             return out
 
     def candidates(self, query: Terms, k: int) -> list[tuple[str, float]]:
@@ -252,9 +253,43 @@ class LexicalIndex:
             usable = [t for t in query if 0 < self._df.get(t, 0) <= self.max_postings]
             usable.sort(key=lambda t: (self._df[t], t))
             scores: dict[str, float] = {}
+            get = scores.get
             for term in usable[: self.max_query_terms]:
                 idf = self._idf(term, n)
                 for id_ in self._postings[term]:
-                    scores[id_] = scores.get(id_, 0.0) + idf
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-        return ranked[:k]
+                    scores[id_] = get(id_, 0.0) + idf
+        if k <= 0 or not scores:
+            return []
+        # The k best of often thousands of ids, in the order sorting them all would give: the
+        # k-th best score first (in C), then sort only the ids that reach it (ties by id).
+        floor = heapq.nlargest(k, scores.values())[-1]
+        best = [kv for kv in scores.items() if kv[1] >= floor]
+        best.sort(key=lambda kv: (-kv[1], kv[0]))
+        return best[:k]
+
+
+class _Weigher:
+    """Log-scaled tf x idf weight vectors and their norms under one snapshot (n documents, their
+    document frequencies), memoised per term and per key. Used with the index's lock held."""
+
+    def __init__(self, n: int, df: Mapping[str, int]) -> None:
+        self._n = n
+        self._df = df
+        self._idf: dict[str, float] = {}
+        self._seen: dict[Hashable, tuple[dict[str, float], float]] = {}
+
+    def __call__(self, key: Hashable, terms: Terms) -> tuple[dict[str, float], float]:
+        known = self._seen.get(key)
+        if known is not None:
+            return known
+        idf = self._idf
+        out: dict[str, float] = {}
+        for t, c in terms.items():
+            if c > 0:
+                w = idf.get(t)
+                if w is None:
+                    w = idf[t] = math.log((self._n + 1) / (self._df.get(t, 0) + 1)) + 1.0
+                out[t] = (1.0 + math.log(c)) * w
+        weighed = (out, math.sqrt(sum(w * w for w in out.values())))
+        self._seen[key] = weighed
+        return weighed

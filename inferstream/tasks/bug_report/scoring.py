@@ -14,7 +14,7 @@ Cost per report: one faiss search, one walk over the postings of at most
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,6 +83,11 @@ def _same(a: str, b: str) -> bool:
     return bool(a) and a.casefold() == b.casefold()
 
 
+def _earlier(reports: Sequence[ReportFeatures], i: int) -> dict[str, int]:
+    """The reports of a call before report i, by id (a repeated id: its last position)."""
+    return {r.submission_id: j for j, r in enumerate(reports[:i])}
+
+
 class DedupScorer:
     def __init__(self, profile: DedupProfile, dim: int = 384) -> None:
         self.profile = profile
@@ -121,39 +126,66 @@ class DedupScorer:
         k = self.profile.candidates_k + 1  # +1: a replayed submission may find itself
         matrix = np.stack([r.vector for r in reports]).astype(np.float32)
         found = self.vectors.search(matrix, k) if len(self.vectors) else [[] for _ in reports]
+        cosines = [self._cosines(reports, i, matrix, found[i]) for i in range(len(reports))]
+        lexical = self._lexical(reports, cosines) if self.profile.uses_lexical else None
         return [
-            decide(self._candidates(reports, i, matrix, found[i]), self.profile)
+            decide(self._features(reports, i, cosines[i], lexical), self.profile)
             for i in range(len(reports))
         ]
 
-    def _candidates(
+    def _cosines(
         self,
         reports: Sequence[ReportFeatures],
         i: int,
         matrix: FloatArray,
         nearest: Sequence[tuple[str, float]],
-    ) -> list[Candidate]:
+    ) -> dict[str, float]:
+        """Report i's candidates and their cosines: faiss, lexical, earlier reports of the call."""
         me = reports[i]
         cosine: dict[str, float] = dict(nearest)
         if self.profile.uses_lexical:
             for other, _ in self.lexical.candidates(me.terms, self.profile.candidates_k):
                 if other not in cosine:
                     cosine[other] = self._cosine(other, me.vector)
-        batch = {r.submission_id: j for j, r in enumerate(reports[:i])}
-        for other, j in batch.items():
+        for other, j in _earlier(reports, i).items():
             cosine[other] = float(matrix[j] @ me.vector)
         cosine.pop(me.submission_id, None)
-        ids = sorted(cosine)
-        terms = [self._terms(other, reports, batch) for other in ids]
-        lexical = self.lexical.similarity(me.terms, terms) if self.profile.uses_lexical else []
+        return cosine
+
+    def _lexical(
+        self, reports: Sequence[ReportFeatures], cosines: Sequence[dict[str, float]]
+    ) -> list[list[float]]:
+        """TF-IDF cosine of each report to its candidates (ids sorted), in one index call."""
+        queries: list[tuple[Hashable, Terms, list[tuple[Hashable, Terms]]]] = []
+        for i, cosine in enumerate(cosines):
+            batch = _earlier(reports, i)
+            others: list[tuple[Hashable, Terms]] = []
+            for other in sorted(cosine):
+                j = batch.get(other)
+                if j is not None:  # a report of this call: its own terms, keyed by position
+                    others.append((j, reports[j].terms))
+                else:
+                    others.append((other, self.lexical.terms_of(other) or {}))
+            queries.append((i, reports[i].terms, others))
+        return self.lexical.similarities(queries)
+
+    def _features(
+        self,
+        reports: Sequence[ReportFeatures],
+        i: int,
+        cosine: dict[str, float],
+        lexical: Sequence[Sequence[float]] | None,
+    ) -> list[Candidate]:
+        me = reports[i]
+        batch = _earlier(reports, i)
         out: list[Candidate] = []
-        for n, other in enumerate(ids):
+        for n, other in enumerate(sorted(cosine)):
             product, component = self._meta(other, reports, batch)
             out.append(
                 Candidate(
                     other,
                     max(-1.0, min(1.0, cosine[other])),
-                    lexical[n] if lexical else 0.0,
+                    lexical[i][n] if lexical is not None else 0.0,
                     _same(me.product, product),
                     _same(me.component, component),
                     0.0,
@@ -165,11 +197,6 @@ class DedupScorer:
         with self._lock:
             stored = self._stored.get(other)
         return float(stored[0] @ vector) if stored is not None else -1.0
-
-    def _terms(self, other: str, reports: Sequence[ReportFeatures], batch: dict[str, int]) -> Terms:
-        if other in batch:
-            return reports[batch[other]].terms
-        return self.lexical.terms_of(other) or {}
 
     def _meta(
         self, other: str, reports: Sequence[ReportFeatures], batch: dict[str, int]

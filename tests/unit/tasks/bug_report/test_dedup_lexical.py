@@ -107,3 +107,50 @@ def test_rebuild_in_any_order_with_replays_gives_the_same_scores(
     query = docs[0]
     assert rebuilt.similarity(query, docs) == incremental.similarity(query, docs)
     assert sorted(rebuilt.candidates(query, 5)) == sorted(incremental.candidates(query, 5))
+
+
+@given(st.lists(term_maps, min_size=1, max_size=12), st.lists(term_maps, min_size=1, max_size=6))
+def test_one_batched_call_scores_like_one_call_per_query(
+    indexed: list[dict[str, int]], batch: list[dict[str, int]]
+) -> None:
+    """The scorer asks once per batch, with each report of the batch a candidate of the later
+    ones (keyed by position, weights computed once): the same floats as asking one by one."""
+    index = LexicalIndex()
+    index.add((f"d{n}", d) for n, d in enumerate(indexed))
+    queries = [
+        (i, query, [*((f"d{n}", indexed[n]) for n in range(len(indexed))), *enumerate(batch[:i])])
+        for i, query in enumerate(batch)
+    ]
+    batched = index.similarities(queries)
+    one_by_one = [
+        index.similarity(query, [terms for _, terms in others]) for _, query, others in queries
+    ]
+    assert batched == one_by_one
+
+
+@given(
+    st.lists(term_maps, min_size=0, max_size=30),
+    term_maps,
+    st.integers(1, 8),
+    st.integers(1, 40),
+)
+def test_candidates_are_the_first_k_of_the_full_ranking(
+    docs: list[dict[str, int]], query: dict[str, int], k: int, max_postings: int
+) -> None:
+    """Only the ids reaching the k-th best score are sorted: the result is still the first k of
+    every candidate ranked by score then id (many ties: 8 terms shared by up to 30 reports)."""
+    index = LexicalIndex(max_postings=max_postings)
+    index.add((f"r{n:02d}", d) for n, d in enumerate(docs))
+    n = len(docs)
+    usable = sorted(
+        (t for t in query if 0 < sum(t in d for d in docs) <= max_postings),
+        key=lambda t: (sum(t in d for d in docs), t),
+    )
+    full: dict[str, float] = {}
+    for term in usable[: index.max_query_terms]:
+        idf = index._idf(term, n)
+        for i, d in enumerate(docs):
+            if term in d:
+                full[f"r{i:02d}"] = full.get(f"r{i:02d}", 0.0) + idf
+    expected = sorted(full.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    assert index.candidates(query, k) == expected
