@@ -39,6 +39,10 @@ class KafkaSettings(ComponentSettings):
     linger_ms: int = Field(5, ge=0, le=60_000)
     request_timeout_ms: int = Field(30_000, ge=1_000, le=600_000)
     delivery_timeout_ms: int = Field(120_000, ge=1_000, le=3_600_000)
+    # How long the broker may hold a fetch that finds no new data. Kafka answers as soon as data
+    # arrives, so librdkafka's 500 ms costs no latency there; the embedded broker (Tansu) holds
+    # every such fetch for the full wait, so `inferstream up` writes 20 (see resolved_settings).
+    fetch_wait_max_ms: int = Field(500, ge=1, le=300_000)
     # Send LeaveGroup when a worker stops (fast hand-off). The embedded broker (Tansu) keeps a
     # ghost member forever when a LeaveGroup arrives during a rebalance, which blocks the group;
     # `inferstream up` turns this off there, so stopped members are evicted by session timeout.
@@ -108,6 +112,7 @@ class KafkaSettings(ComponentSettings):
             "session.timeout.ms": self.session_timeout_ms,
             "heartbeat.interval.ms": self.heartbeat_interval_ms,
             "max.poll.interval.ms": self.max_poll_interval_ms,
+            "fetch.wait.max.ms": self.fetch_wait_max_ms,
             "isolation.level": "read_committed",
         }
 

@@ -10,7 +10,7 @@ import psutil
 import psycopg
 from _stack import start_stack
 
-from inferstream.settings import DATA_DIR_ENV, ObjectStoreSettings, PostgresSettings
+from inferstream.settings import DATA_DIR_ENV, KafkaSettings, ObjectStoreSettings, PostgresSettings
 from inferstream.stack import StackState, down
 from inferstream.storage import ObjectStore
 
@@ -28,6 +28,8 @@ def test_up_down_up_keeps_rows_and_objects(tmp_path: Path) -> None:
     try:
         stack = start_stack(data_dir)
         postgres, objects = _settings(data_dir)
+        # stack.toml tunes the clients to Tansu: it holds every empty fetch for the full wait.
+        assert KafkaSettings.load().consumer_config("g")["fetch.wait.max.ms"] == 20
         with psycopg.connect(postgres.conninfo()) as conn:
             conn.execute(
                 "INSERT INTO submissions (submission_id, task, status) VALUES (%s, %s, %s)",

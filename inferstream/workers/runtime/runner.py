@@ -44,10 +44,6 @@ from inferstream.workers.runtime.watermark import OffsetTracker, Position
 
 log = structlog.get_logger("inferstream.worker")
 COMMIT_INTERVAL_S = 0.5
-# How long the broker may hold a fetch with no new data. Kafka answers as soon as data arrives,
-# but the embedded broker (Tansu) holds every fetch for the full wait: at librdkafka's 500 ms
-# default each of the three hops added ~200 ms at low load (measured, docs/benchmarks.md).
-FETCH_WAIT_MAX_MS = 20
 REVOKE_WAIT_S = 20.0
 
 
@@ -79,7 +75,6 @@ class StageRunner:
             {
                 **kafka.consumer_config(group_id),
                 "client.id": f"{group_id}-{id(self)}",
-                "fetch.wait.max.ms": FETCH_WAIT_MAX_MS,
             }
         )
         self.output = OutputProducer(kafka)

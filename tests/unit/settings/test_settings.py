@@ -109,6 +109,10 @@ def test_producer_and_consumer_configs_carry_the_delivery_contract(data_dir: Pat
     assert consumer["enable.auto.commit"] is False
     assert consumer["enable.auto.offset.store"] is False
     assert consumer["partition.assignment.strategy"] == "cooperative-sticky"
+    # Kafka answers a long poll as soon as data arrives: librdkafka's default suits it. The
+    # embedded stack writes a short wait (Tansu holds every empty fetch for the full wait).
+    assert consumer["fetch.wait.max.ms"] == 500
+    assert KafkaSettings.load(fetch_wait_max_ms=20).consumer_config("g")["fetch.wait.max.ms"] == 20
 
 
 def test_postgres_conninfo_carries_sslmode(data_dir: Path) -> None:
