@@ -176,6 +176,11 @@ def term_frequencies(title: str, description: str, steps: str) -> dict[str, int]
     return dict(sorted(counts.items()))
 
 
+def _idf(n: int, df: int) -> float:
+    """Smoothed inverse document frequency of a term found in df of n reports."""
+    return math.log((n + 1) / (df + 1)) + 1.0
+
+
 class LexicalIndex:
     """Inverted index id -> terms with document frequencies; thread-safe; replays harmless."""
 
@@ -215,7 +220,7 @@ class LexicalIndex:
             return self._docs.get(id_)
 
     def _idf(self, term: str, n: int) -> float:
-        return math.log((n + 1) / (self._df.get(term, 0) + 1)) + 1.0
+        return _idf(n, self._df.get(term, 0))
 
     def similarity(self, query: Terms, others: Sequence[Terms]) -> list[float]:
         """TF-IDF cosine of query to each of others, with the current document frequencies."""
@@ -288,7 +293,7 @@ class _Weigher:
             if c > 0:
                 w = idf.get(t)
                 if w is None:
-                    w = idf[t] = math.log((self._n + 1) / (self._df.get(t, 0) + 1)) + 1.0
+                    w = idf[t] = _idf(self._n, self._df.get(t, 0))
                 out[t] = (1.0 + math.log(c)) * w
         weighed = (out, math.sqrt(sum(w * w for w in out.values())))
         self._seen[key] = weighed
