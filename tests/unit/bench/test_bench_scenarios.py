@@ -55,13 +55,18 @@ def test_device_choice() -> None:
         choose("tpu")
 
 
-def test_cuda_without_gpu_build_is_refused() -> None:
+def test_cuda_is_chosen_only_with_a_gpu_build() -> None:
+    """A CPU build of onnxruntime refuses --device cuda in one line; a GPU build (the device
+    machine) gets its GPU providers first, CPU last. No skip: each build checks its half."""
     import onnxruntime
 
-    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
-        pytest.skip("this onnxruntime build has CUDA; the refusal is for CPU builds")
-    with pytest.raises(DeviceError, match="onnxruntime-gpu"):
-        choose("cuda")
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        with pytest.raises(DeviceError, match="onnxruntime-gpu"):
+            choose("cuda")
+        return
+    chosen = choose("cuda")
+    assert chosen.providers[-1] == "CPUExecutionProvider"
+    assert "CUDAExecutionProvider" in chosen.providers[:-1]
 
 
 @pytest.mark.parametrize(
