@@ -10,6 +10,8 @@ from inferstream.bench.harness import models_cache
 from inferstream.models import TextEmbedder, ensure_minilm_bundle
 
 BATCH_SIZES = (1, 8, 16, 32, 64, 128)
+# A GPU call costs about the same from 1 to a few hundred texts: sweep where it pays off.
+GPU_BATCH_SIZES = (64, 128, 256, 512, 1024)
 
 
 @dataclass(frozen=True)

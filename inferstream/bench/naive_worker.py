@@ -2,9 +2,10 @@
 a plain confluent-kafka consumer, sentence-transformers ``encode`` per message, an ordinary
 psycopg INSERT + commit per message, then the offset commit. Run as its own process:
 
-    python -m inferstream.bench.naive_worker BOOTSTRAP CONNINFO N [IDLE_S]
+    python -m inferstream.bench.naive_worker BOOTSTRAP CONNINFO N [IDLE_S [DEVICE]]
 
 It exits after N messages (or IDLE_S seconds without one) and prints how many it wrote.
+DEVICE: where sentence-transformers runs the model (cpu, the default, or cuda).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from typing import Any
 
 TABLE = "bench_naive_results"
+IDLE_S = 60.0
 GROUP = "bench.naive"
 # Its own copy of the submissions (same envelope bytes), so it never reads the other
 # contender's records and starts at offset 0 like a fresh deployment.
@@ -56,8 +58,9 @@ def main(argv: list[str]) -> int:
     from inferstream.models import minilm_weights_dir
 
     bootstrap, conninfo, n = argv[0], argv[1], int(argv[2])
-    idle_s = float(argv[3]) if len(argv) > 3 else 60.0
-    model = SentenceTransformer(str(minilm_weights_dir()), device="cpu")
+    idle_s = float(argv[3]) if len(argv) > 3 else IDLE_S
+    device = argv[4] if len(argv) > 4 else "cpu"
+    model = SentenceTransformer(str(minilm_weights_dir()), device=device)
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from inferstream.bench import procs, workload
+from inferstream.bench.gpu import GpuSampler
 from inferstream.bench.harness import BenchStack
 
 WARMUP = 64
@@ -17,6 +18,8 @@ class PipelineRun:
     texts: int
     seconds: float
     cpu: dict[str, float]  # CPU seconds per worker and server during the timed run
+    infer_batches: procs.BatchStats  # the infer stage's batches closed during the timed run
+    gpu_util: float | None = None  # mean GPU utilisation (%) during the timed run, if sampled
 
     @property
     def rate(self) -> float:
@@ -28,15 +31,18 @@ def warm_up(stack: BenchStack, timeout_s: float = 300.0) -> None:
     stack.wait_rows(stack.publish(workload.payloads(WARMUP), source="bench-warmup"), timeout_s)
 
 
-def saturate(stack: BenchStack, n: int, timeout_s: float = 900.0) -> PipelineRun:
+def saturate(stack: BenchStack, n: int, timeout_s: float = 900.0, gpu: bool = False) -> PipelineRun:
     """Publish ``n`` texts as fast as the producer goes to the running workers; time until every
-    row is committed."""
+    row is committed. ``gpu``: sample the GPU's utilisation meanwhile."""
     before = {**procs.cpu_seconds(stack.supervisors), **procs.server_cpu_seconds(stack.data_dir)}
-    started = time.monotonic()
-    ids = stack.publish(workload.payloads(n), source="bench")
-    finished = stack.wait_rows(ids, timeout_s, poll_s=0.1)
+    batches_before = procs.batch_stats(stack.supervisors, "infer")
+    with GpuSampler(enabled=gpu) as sampler:
+        started = time.monotonic()
+        ids = stack.publish(workload.payloads(n), source="bench")
+        finished = stack.wait_rows(ids, timeout_s, poll_s=0.1)
     after = {**procs.cpu_seconds(stack.supervisors), **procs.server_cpu_seconds(stack.data_dir)}
-    return PipelineRun(n, finished - started, procs.delta(after, before))
+    batches = procs.batch_stats(stack.supervisors, "infer") - batches_before
+    return PipelineRun(n, finished - started, procs.delta(after, before), batches, sampler.mean)
 
 
 def measure(
@@ -45,11 +51,12 @@ def measure(
     replicas: Mapping[str, int],
     env: Mapping[str, str] | None = None,
     timeout_s: float = 900.0,
+    gpu: bool = False,
 ) -> PipelineRun:
     """Start the stages, warm them up, saturate with ``n`` texts, stop the workers."""
     stack.start_workers(replicas, env)
     try:
         warm_up(stack, timeout_s)
-        return saturate(stack, n, timeout_s)
+        return saturate(stack, n, timeout_s, gpu)
     finally:
         stack.stop_workers()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -63,3 +66,71 @@ def server_cpu_seconds(data_dir: Path) -> dict[str, float]:
 
 def delta(after: Mapping[str, float], before: Mapping[str, float]) -> dict[str, float]:
     return {k: v - before.get(k, 0.0) for k, v in after.items()}
+
+
+@dataclass(frozen=True)
+class BatchStats:
+    """Sums of a stage's batch histograms (inferstream_batch_size, _batch_fill_ratio) over its
+    workers; subtract two readings to get the batches closed in between."""
+
+    batches: float = 0.0
+    records: float = 0.0
+    fill_sum: float = 0.0
+
+    def __add__(self, other: BatchStats) -> BatchStats:
+        return BatchStats(
+            self.batches + other.batches,
+            self.records + other.records,
+            self.fill_sum + other.fill_sum,
+        )
+
+    def __sub__(self, other: BatchStats) -> BatchStats:
+        return BatchStats(
+            self.batches - other.batches,
+            self.records - other.records,
+            self.fill_sum - other.fill_sum,
+        )
+
+    @property
+    def mean_size(self) -> float | None:
+        return self.records / self.batches if self.batches > 0 else None
+
+    @property
+    def mean_fill(self) -> float | None:
+        return self.fill_sum / self.batches if self.batches > 0 else None
+
+
+_SERIES = {
+    "inferstream_batch_size_count": "batches",
+    "inferstream_batch_size_sum": "records",
+    "inferstream_batch_fill_ratio_sum": "fill_sum",
+}
+
+
+def parse_batch_stats(text: str, stage: str) -> BatchStats:
+    """The batch histogram sums of ``stage`` from one worker's Prometheus text exposition."""
+    found = dict.fromkeys(_SERIES.values(), 0.0)
+    for line in text.splitlines():
+        name, _, rest = line.partition("{")
+        field_name = _SERIES.get(name)
+        if field_name is None or f'stage="{stage}"' not in rest:
+            continue
+        found[field_name] += float(line.rsplit(" ", 1)[1])
+    return BatchStats(**found)
+
+
+def batch_stats(supervisors: list[Supervisor], stage: str) -> BatchStats:
+    """Batch histogram sums of every running worker of ``stage`` (read from its /metrics)."""
+    total = BatchStats()
+    for supervisor in supervisors:
+        for name, port in supervisor.ports.items():
+            if not name.startswith(f"{stage}-"):
+                continue
+            try:
+                url = f"http://127.0.0.1:{port}/metrics"
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    text = response.read().decode("utf-8", "replace")
+            except (OSError, urllib.error.URLError):
+                continue
+            total = total + parse_batch_stats(text, stage)
+    return total
