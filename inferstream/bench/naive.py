@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from inferstream.bench import ablation, naive_worker, pipeline, workload
 from inferstream.bench.context import BenchContext
-from inferstream.bench.e2e import GPU_BATCH, GPU_REPLICAS, ONE_EACH
+from inferstream.bench.e2e import GPU_REPLICAS, ONE_EACH
 from inferstream.bench.harness import BenchError, BenchStack, bench_stack, wait_for_ids
 from inferstream.bench.report import Report
 
@@ -82,11 +82,11 @@ def _naive_rate(
 def run(config: Config, ctx: BenchContext) -> Report:
     report = Report("naive", "our pipeline vs a naive per-message worker", device=ctx.device.label)
     gpu = ctx.device.device == "cuda"
-    # On a GPU ours runs as e2e's GPU variant (large batches, a process per partition around
-    # the model); the naive worker's encode runs on the same GPU.
-    replicas, env = (GPU_REPLICAS, GPU_BATCH) if gpu else (ONE_EACH, {})
+    # On a GPU ours runs with a process per partition in every stage (e2e's GPU variant); the
+    # naive worker's encode runs on the same GPU.
+    replicas = GPU_REPLICAS if gpu else ONE_EACH
     with bench_stack() as stack:
-        ours = pipeline.measure(stack, config.n, replicas, env, gpu=gpu)
+        ours = pipeline.measure(stack, config.n, replicas, gpu=gpu)
         naive_rate, naive_s = _naive_rate(stack, config.n, 1800.0, ctx.device.device)
     ratio = ours.rate / naive_rate
     table = report.table(
@@ -101,8 +101,7 @@ def run(config: Config, ctx: BenchContext) -> Report:
         1.0,
     )
     table.add(
-        f"inferstream pipeline ({', '.join(f'{k} {v}' for k, v in replicas.items())}"
-        f"{', infer batch 512' if gpu else ''})",
+        f"inferstream pipeline ({', '.join(f'{k} {v}' for k, v in replicas.items())})",
         ours.texts,
         ours.seconds,
         ours.rate,

@@ -238,6 +238,11 @@ def _call_layout(
     settings = ModelSettings.load()
     threads = intra_op_threads if intra_op_threads is not None else settings.intra_op_threads
     calls = parallel_calls if parallel_calls is not None else settings.parallel_calls
+    if on_gpu(providers):
+        # The model runs on the GPU: the session's CPU pool only runs the few nodes left on
+        # the CPU (shapes, casts), and a thread per core in every infer process would compete
+        # with the CPU-bound stages around the GPU.
+        return 1, 1 if threads is None else threads
     if list(providers) != ["CPUExecutionProvider"]:
         return 1, threads
     if calls is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import os
 import tempfile
 from collections.abc import Sequence
@@ -21,9 +23,27 @@ PROVIDER_PREFERENCE = (
 )
 
 
+# onnxruntime-gpu lists TensorRT whenever its provider library is in the wheel, whether or not
+# TensorRT itself is installed; asking for it then fails at every session (logged as an error)
+# before the CUDA provider is used. Its runtime library (TensorRT 10 for onnxruntime-gpu 1.2x+):
+TENSORRT_RUNTIME = "libnvinfer.so.10"
+
+
+@functools.cache
+def tensorrt_loadable() -> bool:
+    try:
+        ctypes.CDLL(TENSORRT_RUNTIME)
+    except OSError:
+        return False
+    return True
+
+
 def available_providers() -> list[str]:
-    """Providers from PROVIDER_PREFERENCE that this onnxruntime build offers, best first."""
+    """Providers from PROVIDER_PREFERENCE that this onnxruntime build offers and can load here,
+    best first."""
     present = set(ort.get_available_providers())
+    if "TensorrtExecutionProvider" in present and not tensorrt_loadable():
+        present.discard("TensorrtExecutionProvider")
     return [name for name in PROVIDER_PREFERENCE if name in present]
 
 
@@ -45,8 +65,10 @@ def make_session(
     spinning = settings.allow_spinning
     if spinning is None:
         # Measured on 2 shared cores: spinning threads halved the rate (79 vs 140 texts/s) once
-        # another process wanted a core, and gained nothing alone (docs/benchmarks.md).
-        spinning = chosen != ["CPUExecutionProvider"]
+        # another process wanted a core, and gained nothing alone (docs/benchmarks.md). The
+        # same holds next to a GPU, where they have next to nothing to do (the model runs there)
+        # and the CPU-bound stages around it need the cores.
+        spinning = False
     options = ort.SessionOptions()
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     options.graph_optimization_level = (

@@ -12,8 +12,8 @@ class ModelSettings(ComponentSettings):
     section = "model"
     model_config = SettingsConfigDict(env_prefix="INFERSTREAM_MODEL_", extra="forbid")
 
-    # Threads of one session's intra-op pool; unset: 1 where calls run in parallel (below),
-    # else one per core.
+    # Threads of one session's intra-op pool; unset: 1 where calls run in parallel (below) and
+    # for the text model on a GPU, else one per core.
     intra_op_threads: int | None = Field(None, ge=1, le=256)
     # Model calls (length buckets of one batch) run at once, each on its own thread. Unset: one
     # per core on CPU-only sessions when intra_op_threads is unset too, else 1; GPU sessions
@@ -21,6 +21,6 @@ class ModelSettings(ComponentSettings):
     # when other processes take one now and then, where the threads of one call wait for the
     # slowest (docs/benchmarks.md).
     parallel_calls: int | None = Field(None, ge=1, le=256)
-    # Let idle intra-op threads spin (busy-wait) for the next op. Unset: off on CPU-only
-    # sessions, where spinning threads take the cores the other processes need.
+    # Let idle intra-op threads spin (busy-wait) for the next op. Unset: off, since spinning
+    # threads take the cores the other processes (stages, servers) need.
     allow_spinning: bool | None = None

@@ -72,7 +72,10 @@ def test_call_layout_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INFERSTREAM_MODEL_PARALLEL_CALLS", raising=False)
     assert _call_layout(cpu, None, None) == (cpu_cores(), 1 if cpu_cores() > 1 else None)
     assert _call_layout(cpu, 2, None) == (1, 2)  # threads asked for: one call at a time
-    assert _call_layout(["CUDAExecutionProvider", *cpu], None, 4) == (1, None)
+    gpu = ["CUDAExecutionProvider", *cpu]
+    # On a GPU: one call at a time, one CPU thread unless asked for (the model runs there).
+    assert _call_layout(gpu, None, 4) == (1, 1)
+    assert _call_layout(gpu, 3, None) == (1, 3)
     monkeypatch.setenv("INFERSTREAM_MODEL_PARALLEL_CALLS", "3")
     assert _call_layout(cpu, None, None) == (3, 1)
     monkeypatch.setenv("INFERSTREAM_MODEL_INTRA_OP_THREADS", "2")
