@@ -242,6 +242,12 @@ class LexicalIndex:
         with self._lock:
             return self._docs.get(id_)
 
+    def terms_of_many(self, ids: Iterable[str]) -> dict[str, Terms]:
+        """The term maps of those of ``ids`` that are indexed, read under one lock."""
+        with self._lock:
+            docs = self._docs
+            return {id_: docs[id_] for id_ in ids if id_ in docs}
+
     def _idf(self, term: str, n: int) -> float:
         return _idf(n, self._df.get(term, 0))
 

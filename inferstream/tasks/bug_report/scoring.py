@@ -83,9 +83,15 @@ def _same(a: str, b: str) -> bool:
     return bool(a) and a.casefold() == b.casefold()
 
 
-def _earlier(reports: Sequence[ReportFeatures], i: int) -> dict[str, int]:
-    """The reports of a call before report i, by id (a repeated id: its last position)."""
-    return {r.submission_id: j for j, r in enumerate(reports[:i])}
+def _earlier_maps(reports: Sequence[ReportFeatures]) -> list[dict[str, int]]:
+    """For each report i, the reports of the call before it, by id (a repeated id: its last
+    position). Built once per call: three steps of the scoring read them."""
+    maps: list[dict[str, int]] = []
+    seen: dict[str, int] = {}
+    for j, report in enumerate(reports):
+        maps.append(dict(seen))
+        seen[report.submission_id] = j
+    return maps
 
 
 class DedupScorer:
@@ -126,10 +132,23 @@ class DedupScorer:
         k = self.profile.candidates_k + 1  # +1: a replayed submission may find itself
         matrix = np.stack([r.vector for r in reports]).astype(np.float32)
         found = self.vectors.search(matrix, k) if len(self.vectors) else [[] for _ in reports]
-        cosines = [self._cosines(reports, i, matrix, found[i]) for i in range(len(reports))]
-        lexical = self._lexical(reports, cosines) if self.profile.uses_lexical else None
+        earlier = _earlier_maps(reports)
+        cosines = [
+            self._cosines(reports, i, matrix, found[i], earlier[i]) for i in range(len(reports))
+        ]
+        # What the index holds of every candidate, read under one lock for the whole call.
+        with self._lock:
+            stored = {
+                other: self._stored.get(other)
+                for i, cosine in enumerate(cosines)
+                for other in cosine
+                if other not in earlier[i]
+            }
+        lexical = self._lexical(reports, cosines, earlier) if self.profile.uses_lexical else None
         return [
-            decide(self._features(reports, i, cosines[i], lexical), self.profile)
+            decide(
+                self._features(reports, i, cosines[i], lexical, earlier[i], stored), self.profile
+            )
             for i in range(len(reports))
         ]
 
@@ -139,6 +158,7 @@ class DedupScorer:
         i: int,
         matrix: FloatArray,
         nearest: Sequence[tuple[str, float]],
+        earlier: dict[str, int],
     ) -> dict[str, float]:
         """Report i's candidates and their cosines: faiss, lexical, earlier reports of the call."""
         me = reports[i]
@@ -147,25 +167,36 @@ class DedupScorer:
             for other, _ in self.lexical.candidates(me.terms, self.profile.candidates_k):
                 if other not in cosine:
                     cosine[other] = self._cosine(other, me.vector)
-        for other, j in _earlier(reports, i).items():
+        for other, j in earlier.items():
             cosine[other] = float(matrix[j] @ me.vector)
         cosine.pop(me.submission_id, None)
         return cosine
 
     def _lexical(
-        self, reports: Sequence[ReportFeatures], cosines: Sequence[dict[str, float]]
+        self,
+        reports: Sequence[ReportFeatures],
+        cosines: Sequence[dict[str, float]],
+        earlier: Sequence[dict[str, int]],
     ) -> list[list[float]]:
         """TF-IDF cosine of each report to its candidates (ids sorted), in one index call."""
+        indexed = self.lexical.terms_of_many(
+            {
+                other
+                for i, cosine in enumerate(cosines)
+                for other in cosine
+                if other not in earlier[i]
+            }
+        )
         queries: list[tuple[Hashable, Terms, list[tuple[Hashable, Terms]]]] = []
         for i, cosine in enumerate(cosines):
-            batch = _earlier(reports, i)
+            batch = earlier[i]
             others: list[tuple[Hashable, Terms]] = []
             for other in sorted(cosine):
                 j = batch.get(other)
                 if j is not None:  # a report of this call: its own terms, keyed by position
                     others.append((j, reports[j].terms))
                 else:
-                    others.append((other, self.lexical.terms_of(other) or {}))
+                    others.append((other, indexed.get(other) or {}))
             queries.append((i, reports[i].terms, others))
         return self.lexical.similarities(queries)
 
@@ -175,12 +206,18 @@ class DedupScorer:
         i: int,
         cosine: dict[str, float],
         lexical: Sequence[Sequence[float]] | None,
+        batch: dict[str, int],
+        stored: dict[str, tuple[FloatArray, str, str] | None],
     ) -> list[Candidate]:
         me = reports[i]
-        batch = _earlier(reports, i)
         out: list[Candidate] = []
         for n, other in enumerate(sorted(cosine)):
-            product, component = self._meta(other, reports, batch)
+            j = batch.get(other)
+            if j is not None:
+                product, component = reports[j].product, reports[j].component
+            else:
+                meta = stored.get(other)
+                product, component = (meta[1], meta[2]) if meta is not None else ("", "")
             out.append(
                 Candidate(
                     other,
@@ -197,12 +234,3 @@ class DedupScorer:
         with self._lock:
             stored = self._stored.get(other)
         return float(stored[0] @ vector) if stored is not None else -1.0
-
-    def _meta(
-        self, other: str, reports: Sequence[ReportFeatures], batch: dict[str, int]
-    ) -> tuple[str, str]:
-        if other in batch:
-            return reports[batch[other]].product, reports[batch[other]].component
-        with self._lock:
-            stored = self._stored.get(other)
-        return (stored[1], stored[2]) if stored is not None else ("", "")
