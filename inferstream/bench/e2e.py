@@ -78,7 +78,7 @@ def pipeline_variants(cores: int, gpu: bool) -> dict[str, Variant]:
     return variants
 
 
-def _replicas_label(replicas: dict[str, int]) -> str:
+def replicas_label(replicas: dict[str, int]) -> str:
     return ", ".join(f"{stage} {count}" for stage, count in replicas.items())
 
 
@@ -130,7 +130,7 @@ def run(config: Config, ctx: BenchContext) -> Report:
         table.add(*row, *([_pct(util)] if gpu else []))
     for name, run in runs.items():
         replicas = variants[name][0]
-        row = [f"pipeline ({_replicas_label(replicas)}), {name}", run.texts, run.seconds]
+        row = [f"pipeline ({replicas_label(replicas)}), {name}", run.texts, run.seconds]
         row += [run.rate, run.rate / base.rate]
         row += [_num(run.infer_batches.mean_size), _num(run.infer_batches.mean_fill)]
         table.add(*row, *([_pct(run.gpu_util)] if gpu else []))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from inferstream.bench import ablation, naive_worker, pipeline, workload
 from inferstream.bench.context import BenchContext
-from inferstream.bench.e2e import GPU_REPLICAS, ONE_EACH
+from inferstream.bench.e2e import GPU_REPLICAS, ONE_EACH, replicas_label
 from inferstream.bench.harness import BenchError, BenchStack, bench_stack, wait_for_ids
 from inferstream.bench.report import Report
 
@@ -101,7 +101,7 @@ def run(config: Config, ctx: BenchContext) -> Report:
         1.0,
     )
     table.add(
-        f"inferstream pipeline ({', '.join(f'{k} {v}' for k, v in replicas.items())})",
+        f"inferstream pipeline ({replicas_label(replicas)})",
         ours.texts,
         ours.seconds,
         ours.rate,
