@@ -62,13 +62,11 @@ def make_session(
         raise ValueError("no execution providers given")
     if intra_op_threads is None:
         intra_op_threads = settings.intra_op_threads
+    # Off unless asked for. Measured on 2 shared cores: spinning threads halved the rate (79 vs
+    # 140 texts/s) once another process wanted a core, and gained nothing alone
+    # (docs/benchmarks.md). The same holds next to a GPU, where they have next to nothing to do
+    # (the model runs there) and the CPU-bound stages around it need the cores.
     spinning = settings.allow_spinning
-    if spinning is None:
-        # Measured on 2 shared cores: spinning threads halved the rate (79 vs 140 texts/s) once
-        # another process wanted a core, and gained nothing alone (docs/benchmarks.md). The
-        # same holds next to a GPU, where they have next to nothing to do (the model runs there)
-        # and the CPU-bound stages around it need the cores.
-        spinning = False
     options = ort.SessionOptions()
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
     options.graph_optimization_level = (

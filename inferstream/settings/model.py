@@ -21,6 +21,6 @@ class ModelSettings(ComponentSettings):
     # when other processes take one now and then, where the threads of one call wait for the
     # slowest (docs/benchmarks.md).
     parallel_calls: int | None = Field(None, ge=1, le=256)
-    # Let idle intra-op threads spin (busy-wait) for the next op. Unset: off, since spinning
+    # Let idle intra-op threads spin (busy-wait) for the next op. Off by default: spinning
     # threads take the cores the other processes (stages, servers) need.
-    allow_spinning: bool | None = None
+    allow_spinning: bool = False

@@ -238,10 +238,6 @@ class LexicalIndex:
         numbers[used] = number
         self._postings[term] = (numbers, used + 1)
 
-    def terms_of(self, id_: str) -> Terms | None:
-        with self._lock:
-            return self._docs.get(id_)
-
     def terms_of_many(self, ids: Iterable[str]) -> dict[str, Terms]:
         """The term maps of those of ``ids`` that are indexed, read under one lock."""
         with self._lock:
