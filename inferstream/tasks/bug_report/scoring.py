@@ -14,7 +14,7 @@ Cost per report: one faiss search, one walk over the postings of at most
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -178,27 +178,13 @@ class DedupScorer:
         cosines: Sequence[dict[str, float]],
         earlier: Sequence[dict[str, int]],
     ) -> list[list[float]]:
-        """TF-IDF cosine of each report to its candidates (ids sorted), in one index call."""
-        indexed = self.lexical.terms_of_many(
-            {
-                other
-                for i, cosine in enumerate(cosines)
-                for other in cosine
-                if other not in earlier[i]
-            }
-        )
-        queries: list[tuple[Hashable, Terms, list[tuple[Hashable, Terms]]]] = []
-        for i, cosine in enumerate(cosines):
-            batch = earlier[i]
-            others: list[tuple[Hashable, Terms]] = []
-            for other in sorted(cosine):
-                j = batch.get(other)
-                if j is not None:  # a report of this call: its own terms, keyed by position
-                    others.append((j, reports[j].terms))
-                else:
-                    others.append((other, indexed.get(other) or {}))
-            queries.append((i, reports[i].terms, others))
-        return self.lexical.similarities(queries)
+        """TF-IDF cosine of each report to its candidates (ids sorted), in one index call: an
+        earlier report of this call by its position (its own terms), the others by id."""
+        others = [
+            [earlier[i].get(other, other) for other in sorted(cosine)]
+            for i, cosine in enumerate(cosines)
+        ]
+        return self.lexical.similarities([r.terms for r in reports], others)
 
     def _features(
         self,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -109,22 +112,85 @@ def test_rebuild_in_any_order_with_replays_gives_the_same_scores(
     assert sorted(rebuilt.candidates(query, 5)) == sorted(incremental.candidates(query, 5))
 
 
+def reference_cosines(
+    indexed: Sequence[Mapping[str, int]],
+    query: Mapping[str, int],
+    others: Sequence[Mapping[str, int]],
+) -> list[float]:
+    """TF-IDF cosine as the plain loop over term maps computes it (sums left to right)."""
+    n = len(indexed)
+
+    def weigh(terms: Mapping[str, int]) -> tuple[dict[str, float], float]:
+        weights: dict[str, float] = {}
+        for t, c in terms.items():
+            if c > 0:
+                df = sum(t in d for d in indexed)
+                weights[t] = (1.0 + math.log(c)) * (math.log((n + 1) / (df + 1)) + 1.0)
+        squares = 0.0
+        for w in weights.values():
+            squares += w * w
+        return weights, math.sqrt(squares)
+
+    q, q_norm = weigh(query)
+    out: list[float] = []
+    for other in others:
+        d, d_norm = weigh(other)
+        dot = 0.0
+        for t, w in q.items():
+            if t in d:
+                dot += w * d[t]
+        out.append(min(1.0, dot / (q_norm * d_norm)) if q_norm and d_norm else 0.0)
+    return out
+
+
+counted_terms = st.dictionaries(
+    st.sampled_from(["crash", "export", "png", "pdf", "layer", "sync", "login", "note", "new"]),
+    st.integers(0, 40),
+    min_size=0,
+)
+
+
+@given(
+    st.lists(counted_terms, min_size=0, max_size=12),
+    st.lists(counted_terms, min_size=1, max_size=6),
+    st.data(),
+)
+def test_batched_cosines_are_the_plain_loops_floats(
+    indexed: list[dict[str, int]], batch: list[dict[str, int]], data: st.DataObject
+) -> None:
+    """One call for a whole batch, each report against indexed reports (by id, unknown ids
+    included), reports of the batch (by position) and terms nothing indexed holds ("new"):
+    exactly the floats of the loop over term maps, whatever else the call holds."""
+    index = LexicalIndex()
+    index.add((f"d{n}", d) for n, d in enumerate(indexed))
+    stored = [d for d in indexed if d]  # an empty map is not indexed
+    names = [*(f"d{n}" for n in range(len(indexed))), "unknown", *range(len(batch))]
+    others = [data.draw(st.lists(st.sampled_from(names), max_size=8)) for _ in batch]
+    batched = index.similarities(batch, others)
+
+    def terms(name: int | str) -> Mapping[str, int]:
+        if isinstance(name, int):
+            return batch[name]
+        return {} if name == "unknown" else indexed[int(name[1:])]
+
+    expected = [
+        reference_cosines(stored, query, [terms(o) for o in named])
+        for query, named in zip(batch, others, strict=True)
+    ]
+    assert batched == expected
+
+
 @given(st.lists(term_maps, min_size=1, max_size=12), st.lists(term_maps, min_size=1, max_size=6))
 def test_one_batched_call_scores_like_one_call_per_query(
     indexed: list[dict[str, int]], batch: list[dict[str, int]]
 ) -> None:
     """The scorer asks once per batch, with each report of the batch a candidate of the later
-    ones (keyed by position, weights computed once): the same floats as asking one by one."""
+    ones (by position): the same floats as asking one query at a time."""
     index = LexicalIndex()
     index.add((f"d{n}", d) for n, d in enumerate(indexed))
-    queries = [
-        (i, query, [*((f"d{n}", indexed[n]) for n in range(len(indexed))), *enumerate(batch[:i])])
-        for i, query in enumerate(batch)
-    ]
-    batched = index.similarities(queries)
-    one_by_one = [
-        index.similarity(query, [terms for _, terms in others]) for _, query, others in queries
-    ]
+    others = [[*(f"d{n}" for n in range(len(indexed))), *range(i)] for i in range(len(batch))]
+    batched = index.similarities(batch, others)
+    one_by_one = [index.similarity(query, [*indexed, *batch[:i]]) for i, query in enumerate(batch)]
     assert batched == one_by_one
 
 
@@ -148,7 +214,8 @@ def test_candidates_are_the_first_k_of_the_full_ranking(
     )
     full: dict[str, float] = {}
     for term in usable[: index.max_query_terms]:
-        idf = index._idf(term, n)
+        df = sum(term in d for d in docs)
+        idf = math.log((n + 1) / (df + 1)) + 1.0
         for i, d in enumerate(docs):
             if term in d:
                 full[f"r{i:02d}"] = full.get(f"r{i:02d}", 0.0) + idf

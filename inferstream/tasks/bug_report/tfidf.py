@@ -1,0 +1,109 @@
+"""TF-IDF cosines of many (query, other) pairs at once, over flat term arrays (pure numpy).
+
+A report is an *entity*: a run of entries (term id, log-scaled term frequency) in its term map's
+order. The weight of an entry is ``(1 + log tf) x idf(term)``, a report's norm the square root of
+the sum of its squared weights, and a pair's dot product the sum over the query's entries of the
+query's weight times the other's weight of that term (0 where the other lacks it).
+
+The floats are those of the obvious Python loop over the term maps, in the same order: every sum
+is a ``bincount`` (it adds its weights one by one, in input order, from 0.0), an absent term adds
+an exact 0.0, and the logarithms are ``math.log``'s (numpy's may differ in the last bit). So the
+scores do not depend on the batch they were computed in, and tests can compare against the loop
+with ``==``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+
+
+def log_tf(count: int) -> float:
+    """A term's frequency factor: 1 + log(count), count >= 1."""
+    return 1.0 + math.log(count)
+
+
+def idf(n: int, df: Ints) -> Floats:
+    """Smoothed inverse document frequency of terms found in df of n reports:
+    log((n + 1) / (df + 1)) + 1, with math.log on each distinct ratio."""
+    ratios = (n + 1) / (df.astype(np.float64) + 1.0)
+    distinct, where = np.unique(ratios, return_inverse=True)
+    logs = np.array([math.log(r) for r in distinct.tolist()], dtype=np.float64)
+    out: Floats = logs[where.reshape(-1)] + 1.0
+    return out
+
+
+def ranges(starts: Ints, lengths: Ints) -> Ints:
+    """The concatenation of range(start, start + length) for each pair, as one array."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    within = np.arange(total, dtype=np.int64) - np.repeat(offsets, lengths)
+    out: Ints = np.repeat(starts, lengths) + within
+    return out
+
+
+@dataclass(frozen=True)
+class Entities:
+    """Reports as runs of entries: entity e owns entries start[e] : start[e] + length[e]."""
+
+    start: Ints
+    length: Ints
+    term: Ints  # per entry: term id
+    weight: Floats  # per entry: log tf x idf
+
+    @property
+    def owner(self) -> Ints:
+        """Per entry: the entity it belongs to."""
+        out: Ints = np.repeat(np.arange(len(self.start), dtype=np.int64), self.length)
+        return out
+
+    def norms(self) -> Floats:
+        squares = self.weight * self.weight
+        out: Floats = np.sqrt(np.bincount(self.owner, squares, minlength=len(self.start)))
+        return out
+
+
+def cosines(entities: Entities, query: Ints, other: Ints) -> Floats:
+    """TF-IDF cosine of entity query[p] to entity other[p] for every pair p, capped at 1.0;
+    0.0 where either has no weight."""
+    if len(query) == 0:
+        return np.empty(0, dtype=np.float64)
+    span = int(entities.term.max()) + 1 if len(entities.term) else 1
+    # Each entry of each entity, keyed (entity, term), sorted: where a pair's query term sits
+    # in the other entity, if it does.
+    keys = entities.owner * span + entities.term
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    lengths = entities.length[query]
+    entry = ranges(entities.start[query], lengths)  # the query's entries, pair by pair
+    pair = np.repeat(np.arange(len(query), dtype=np.int64), lengths)
+    wanted = other[pair] * span + entities.term[entry]
+    at = np.minimum(np.searchsorted(sorted_keys, wanted), max(0, len(sorted_keys) - 1))
+    found = sorted_keys[at] == wanted if len(sorted_keys) else np.zeros(len(wanted), dtype=bool)
+    theirs = np.where(found, entities.weight[order[at]], 0.0)
+    dots = np.bincount(pair, entities.weight[entry] * theirs, minlength=len(query))
+    norms = entities.norms()
+    weighed = (norms[query] > 0) & (norms[other] > 0)
+    scale = np.where(weighed, norms[query] * norms[other], 1.0)
+    out: Floats = np.where(weighed, np.minimum(1.0, dots / scale), 0.0)
+    return out
+
+
+def pack(runs: Sequence[tuple[Ints, Floats]]) -> tuple[Ints, Ints, Ints, Floats]:
+    """Flat (start, length, term, log tf) of runs of (term ids, log tf factors)."""
+    lengths = np.array([len(t) for t, _ in runs], dtype=np.int64)
+    starts = np.cumsum(lengths) - lengths
+    if not runs:
+        return starts, lengths, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+    terms = np.concatenate([t for t, _ in runs])
+    factors = np.concatenate([f for _, f in runs])
+    return starts, lengths, terms, factors
