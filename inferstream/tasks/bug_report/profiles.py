@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
+import numpy.typing as npt
+
 DEFAULT_PROFILE = "hybrid"
 
 
@@ -52,6 +55,25 @@ class DedupProfile:
             + self.w_component * float(same_component)
         ) / total
         return min(1.0, max(-1.0, value))
+
+    def combine_many(
+        self,
+        cosine: npt.NDArray[np.float64],
+        lexical: npt.NDArray[np.float64],
+        same_product: npt.NDArray[np.bool_],
+        same_component: npt.NDArray[np.bool_],
+    ) -> npt.NDArray[np.float64]:
+        """``combine`` of many candidates at once: the same operations in the same order, so
+        the same floats (a decision re-scored one candidate at a time by the eval matches)."""
+        total = self.w_semantic + self.w_lexical + self.w_product + self.w_component
+        value = (
+            self.w_semantic * cosine
+            + self.w_lexical * lexical
+            + self.w_product * same_product.astype(np.float64)
+            + self.w_component * same_component.astype(np.float64)
+        ) / total
+        out: npt.NDArray[np.float64] = np.minimum(1.0, np.maximum(-1.0, value))
+        return out
 
     def with_weights(
         self,

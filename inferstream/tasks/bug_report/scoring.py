@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -39,8 +40,9 @@ class ReportFeatures:
     component: str = ""
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """One candidate's features and score (a named tuple: a batch builds thousands)."""
+
     submission_id: str
     cosine: float
     lexical: float
@@ -77,10 +79,6 @@ def decide(candidates: Sequence[Candidate], profile: DedupProfile) -> Decision:
     ranked = rescore(candidates, profile)
     verdict = classify([(c.submission_id, c.score) for c in ranked[: profile.top_k]], profile)
     return Decision(verdict, tuple(ranked))
-
-
-def _same(a: str, b: str) -> bool:
-    return bool(a) and a.casefold() == b.casefold()
 
 
 def _earlier_maps(reports: Sequence[ReportFeatures]) -> list[dict[str, int]]:
@@ -136,21 +134,9 @@ class DedupScorer:
         cosines = [
             self._cosines(reports, i, matrix, found[i], earlier[i]) for i in range(len(reports))
         ]
-        # What the index holds of every candidate, read under one lock for the whole call.
-        with self._lock:
-            stored = {
-                other: self._stored.get(other)
-                for i, cosine in enumerate(cosines)
-                for other in cosine
-                if other not in earlier[i]
-            }
-        lexical = self._lexical(reports, cosines, earlier) if self.profile.uses_lexical else None
-        return [
-            decide(
-                self._features(reports, i, cosines[i], lexical, earlier[i], stored), self.profile
-            )
-            for i in range(len(reports))
-        ]
+        named = [sorted(cosine) for cosine in cosines]
+        lexical = self._lexical(reports, named, earlier) if self.profile.uses_lexical else None
+        return self._decisions(reports, named, cosines, lexical, earlier)
 
     def _cosines(
         self,
@@ -175,46 +161,88 @@ class DedupScorer:
     def _lexical(
         self,
         reports: Sequence[ReportFeatures],
-        cosines: Sequence[dict[str, float]],
+        named: Sequence[list[str]],
         earlier: Sequence[dict[str, int]],
-    ) -> list[list[float]]:
-        """TF-IDF cosine of each report to its candidates (ids sorted), in one index call: an
-        earlier report of this call by its position (its own terms), the others by id."""
-        others = [
-            [earlier[i].get(other, other) for other in sorted(cosine)]
-            for i, cosine in enumerate(cosines)
-        ]
-        return self.lexical.similarities([r.terms for r in reports], others)
+    ) -> list[float]:
+        """TF-IDF cosine of each report to its candidates, flat in report then id order, in one
+        index call: an earlier report of this call by its position (its own terms), the others
+        by id."""
+        others = [[earlier[i].get(other, other) for other in ids] for i, ids in enumerate(named)]
+        scores = self.lexical.similarities([r.terms for r in reports], others)
+        return [score for per_report in scores for score in per_report]
 
-    def _features(
+    def _decisions(
         self,
         reports: Sequence[ReportFeatures],
-        i: int,
-        cosine: dict[str, float],
-        lexical: Sequence[Sequence[float]] | None,
-        batch: dict[str, int],
-        stored: dict[str, tuple[FloatArray, str, str] | None],
-    ) -> list[Candidate]:
-        me = reports[i]
-        out: list[Candidate] = []
-        for n, other in enumerate(sorted(cosine)):
-            j = batch.get(other)
-            if j is not None:
-                product, component = reports[j].product, reports[j].component
-            else:
-                meta = stored.get(other)
-                product, component = (meta[1], meta[2]) if meta is not None else ("", "")
-            out.append(
-                Candidate(
-                    other,
-                    max(-1.0, min(1.0, cosine[other])),
-                    lexical[i][n] if lexical is not None else 0.0,
-                    _same(me.product, product),
-                    _same(me.component, component),
-                    0.0,
-                )
+        named: Sequence[list[str]],
+        cosines: Sequence[dict[str, float]],
+        lexical: Sequence[float] | None,
+        earlier: Sequence[dict[str, int]],
+    ) -> list[Decision]:
+        """Every candidate's features and score as flat arrays over the whole call, ranked per
+        report (best score first, ties by id), then one Decision per report."""
+        counts = [len(ids) for ids in named]
+        owner = np.repeat(np.arange(len(reports)), counts)
+        cosine = np.clip(
+            np.array([c[o] for c, ids in zip(cosines, named, strict=True) for o in ids]), -1.0, 1.0
+        )
+        lex = np.array(lexical, dtype=np.float64) if lexical is not None else np.zeros(len(owner))
+        same_product, same_component = self._same_labels(reports, named, earlier)
+        scores = self.profile.combine_many(cosine, lex, same_product, same_component)
+        # Stable: within a report, equal scores keep the (sorted) id order.
+        order = np.lexsort((-scores, owner)).tolist()
+        flat_ids = [o for ids in named for o in ids]
+        values = (cosine.tolist(), lex.tolist(), same_product.tolist(), same_component.tolist())
+        score_list = scores.tolist()
+        ranked = [
+            Candidate(
+                flat_ids[n], values[0][n], values[1][n], values[2][n], values[3][n], score_list[n]
             )
-        return out
+            for n in order
+        ]
+        decisions: list[Decision] = []
+        at = 0
+        for count in counts:
+            mine = tuple(ranked[at : at + count])
+            at += count
+            top = [(c.submission_id, c.score) for c in mine[: self.profile.top_k]]
+            decisions.append(Decision(classify(top, self.profile), mine))
+        return decisions
+
+    def _same_labels(
+        self,
+        reports: Sequence[ReportFeatures],
+        named: Sequence[list[str]],
+        earlier: Sequence[dict[str, int]],
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """Per candidate (flat): same product, same component as its report (case-insensitive,
+        an empty label matches nothing). Labels of indexed reports are read under one lock."""
+        with self._lock:
+            stored = {
+                other: (meta[1], meta[2])
+                for i, ids in enumerate(named)
+                for other in ids
+                if other not in earlier[i] and (meta := self._stored.get(other)) is not None
+            }
+        folded: dict[str, tuple[str, str]] = {
+            other: (product.casefold(), component.casefold())
+            for other, (product, component) in stored.items()
+        }
+        product: list[bool] = []
+        component: list[bool] = []
+        for i, ids in enumerate(named):
+            me = reports[i]
+            mine = (me.product.casefold(), me.component.casefold())
+            batch = earlier[i]
+            for other in ids:
+                j = batch.get(other)
+                if j is not None:
+                    theirs = (reports[j].product.casefold(), reports[j].component.casefold())
+                else:
+                    theirs = folded.get(other, ("", ""))
+                product.append(bool(mine[0]) and mine[0] == theirs[0])
+                component.append(bool(mine[1]) and mine[1] == theirs[1])
+        return np.array(product, dtype=bool), np.array(component, dtype=bool)
 
     def _cosine(self, other: str, vector: FloatArray) -> float:
         with self._lock:

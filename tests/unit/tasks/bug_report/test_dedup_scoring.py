@@ -16,7 +16,7 @@ from inferstream.tasks.bug_report.dedup import classify, in_batch_scores, merge_
 from inferstream.tasks.bug_report.inferer import result_features
 from inferstream.tasks.bug_report.lexical import term_frequencies
 from inferstream.tasks.bug_report.profiles import HYBRID, SEED, DedupProfile, get_profile
-from inferstream.tasks.bug_report.scoring import DedupScorer, ReportFeatures
+from inferstream.tasks.bug_report.scoring import DedupScorer, ReportFeatures, decide
 
 DIM = 4
 
@@ -196,3 +196,41 @@ def test_the_seed_profile_decides_exactly_like_the_seed_001_code(
                 assert got[i].duplicate_of == want.duplicate_of
         scorer.add(reports)
         legacy.add(part, vecs)
+
+
+labels = st.sampled_from(["", "Lumen Photo", "lumen photo", "Brightcart"])
+words = st.lists(st.sampled_from(["export", "png", "crash", "pdf", "layer", "sync"]), max_size=5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(labels, labels, words, words), min_size=1, max_size=12), st.data())
+def test_a_batch_decides_as_decide_does_on_each_reports_candidates(
+    raw: list[tuple[str, str, list[str], list[str]]], data: st.DataObject
+) -> None:
+    """The scorer ranks and scores a whole batch in flat arrays; the eval re-decides one
+    report's candidates with ``decide``: both must give the same floats and the same order."""
+    profile = HYBRID.with_weights(0.3, 0.5, 0.25, duplicate=0.7, possible=0.5)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    reports = []
+    for n, (product, component, title, body) in enumerate(raw):
+        vector = rng.standard_normal(DIM).astype(np.float32)
+        vector /= np.linalg.norm(vector)
+        terms = term_frequencies(" ".join(title), " ".join(body), "")
+        reports.append(ReportFeatures(f"r{n:02d}", vector, terms, product, component))
+    split = data.draw(st.integers(0, len(reports)))
+    scorer = scorer_with(profile, *reports[:split])
+    for decision in scorer.score(reports[split:]):
+        again = decide(decision.candidates, profile)
+        assert again == decision
+        assert len({c.submission_id for c in decision.candidates}) == len(decision.candidates)
+
+
+def test_combine_many_is_combine_on_each_candidate() -> None:
+    rng = np.random.default_rng(7)
+    cosine, lexical = rng.uniform(-1, 1, 500), rng.uniform(0, 1, 500)
+    product, component = rng.random(500) < 0.5, rng.random(500) < 0.5
+    for profile in (SEED, HYBRID, HYBRID.with_weights(0.7, 0.2, 0.9, 0.8, 0.6)):
+        many = profile.combine_many(cosine, lexical, product, component).tolist()
+        columns = (cosine.tolist(), lexical.tolist(), product.tolist(), component.tolist())
+        one = [profile.combine(*args) for args in zip(*columns, strict=True)]
+        assert many == one
