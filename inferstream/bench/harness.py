@@ -134,6 +134,13 @@ class BenchStack:
             raise BenchError(f"records to {topic} not acknowledged within 60s")
         return ids
 
+    def forget_results(self) -> None:
+        """Empty the results table. Infer workers rebuild their dedup indexes from it on start
+        (then follow the result topic from the sink's stored offsets), so after this a run
+        scores against no history, as the first run of a stack does."""
+        with psycopg.connect(self.conninfo()) as conn:
+            conn.execute(f"TRUNCATE {TABLE}")
+
     def count_all(self) -> int:
         with psycopg.connect(self.conninfo()) as conn:
             row = conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()

@@ -53,7 +53,10 @@ def measure(
     timeout_s: float = 900.0,
     gpu: bool = False,
 ) -> PipelineRun:
-    """Start the stages, warm them up, saturate with ``n`` texts, stop the workers."""
+    """Start the stages, warm them up, saturate with ``n`` texts, stop the workers. Every run
+    starts from an empty results table: runs compared in one scenario score their reports
+    against the same (no) history, not against every earlier run's reports."""
+    stack.forget_results()
     stack.start_workers(replicas, env)
     try:
         warm_up(stack, timeout_s)
