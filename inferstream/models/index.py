@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import faiss
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import ThreadpoolController
 
 DEFAULT_HNSW_THRESHOLD = 50_000
 HNSW_M = 32
@@ -26,6 +27,12 @@ HNSW_EF_CONSTRUCTION = 80
 # against 11k vectors and 8x against 50k (measured: docs/benchmarks.md). Process-wide setting.
 BLAS_MIN_QUERIES = 20
 faiss.cvar.distance_compute_blas_threshold = BLAS_MIN_QUERIES
+# Threads of one search (BLAS and OpenMP). One by default: the infer stage searches between
+# model calls that already keep the cores busy, and idle OpenBLAS threads spin for a while after
+# each call. Measured: on 2 cores a batch search took 8 ms of wall but 25 ms of CPU with 2
+# threads (13 and 13 with 1); on a 16-core GPU machine four infer processes with 16 spinning
+# threads each starved the rest of the pipeline (docs/benchmarks.md, GPU figures).
+DEFAULT_SEARCH_THREADS = 1
 
 
 def faiss_gpu_count() -> int:
@@ -42,9 +49,14 @@ class SimilarityIndex:
         dim: int = 384,
         hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
         use_gpu: bool | None = None,
+        search_threads: int = DEFAULT_SEARCH_THREADS,
     ) -> None:
+        if search_threads < 1:
+            raise ValueError(f"search_threads must be >= 1, got {search_threads}")
         self.dim = dim
         self.hnsw_threshold = hnsw_threshold
+        self.search_threads = search_threads
+        self._threads = ThreadpoolController()
         gpus = faiss_gpu_count()
         self.use_gpu = gpus > 0 if use_gpu is None else (use_gpu and gpus > 0)
         self._lock = threading.Lock()
@@ -120,7 +132,8 @@ class SimilarityIndex:
             k = min(k, len(self._ids))
             if k <= 0:
                 return [[] for _ in range(queries.shape[0])]
-            scores, labels = self._index.search(queries, k)
+            with self._threads.limit(limits=self.search_threads):
+                scores, labels = self._index.search(queries, k)
             # The id list is append-only and every returned label existed at search time, so
             # mapping labels to ids after releasing the lock is safe.
             ids = self._ids

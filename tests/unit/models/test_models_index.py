@@ -9,8 +9,10 @@ import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from threadpoolctl import threadpool_info
 
 from inferstream.models import SimilarityIndex
+from inferstream.models.index import BLAS_MIN_QUERIES
 
 
 def _unit(rng: np.random.Generator, n: int, dim: int) -> npt.NDArray[np.float32]:
@@ -124,3 +126,33 @@ def test_concurrent_adds_and_searches() -> None:
     assert not errors
     assert len(index) == 800
     assert index.kind == "hnsw"
+
+
+def _thread_counts() -> list[int]:
+    return [pool["num_threads"] for pool in threadpool_info()]
+
+
+def test_a_batched_search_is_exact_and_leaves_the_thread_pools_as_they_were() -> None:
+    """A call with >= BLAS_MIN_QUERIES queries takes faiss' BLAS path, under a thread limit
+    that applies to that call only."""
+    rng = np.random.default_rng(3)
+    data, queries = _unit(rng, 3000, 32), _unit(rng, 2 * BLAS_MIN_QUERIES, 32)
+    before = _thread_counts()
+    for threads in (1, 2):
+        index = SimilarityIndex(dim=32, search_threads=threads)
+        index.add([f"v{i}" for i in range(len(data))], data)
+        found = index.search(queries, 7)
+        exact = queries @ data.T
+        for row, hits in zip(exact, found, strict=True):
+            best = np.argsort(-row, kind="stable")[:7]
+            assert [s for _, s in hits] == pytest.approx(row[best].tolist(), abs=1e-5)
+            assert {i for i, _ in hits} == {f"v{j}" for j in best} or _tied(row, best)
+    assert _thread_counts() == before
+    with pytest.raises(ValueError, match="search_threads"):
+        SimilarityIndex(dim=4, search_threads=0)
+
+
+def _tied(row: npt.NDArray[np.float32], best: npt.NDArray[np.int64]) -> bool:
+    """The k-th and (k+1)-th best scores are equal within float error: either may be returned."""
+    ranked = np.sort(row)[::-1]
+    return bool(abs(ranked[len(best) - 1] - ranked[len(best)]) < 1e-5)
