@@ -14,7 +14,8 @@ from collections.abc import Sequence
 import faiss
 import numpy as np
 import numpy.typing as npt
-from threadpoolctl import ThreadpoolController
+
+from inferstream.models.threads import limited
 
 DEFAULT_HNSW_THRESHOLD = 50_000
 HNSW_M = 32
@@ -27,11 +28,11 @@ HNSW_EF_CONSTRUCTION = 80
 # against 11k vectors and 8x against 50k (measured: docs/benchmarks.md). Process-wide setting.
 BLAS_MIN_QUERIES = 20
 faiss.cvar.distance_compute_blas_threshold = BLAS_MIN_QUERIES
-# Threads of one search (BLAS and OpenMP). One by default: the infer stage searches between
-# model calls that already keep the cores busy, and idle OpenBLAS threads spin for a while after
-# each call. Measured: on 2 cores a batch search took 8 ms of wall but 25 ms of CPU with 2
-# threads (13 and 13 with 1); on a 16-core GPU machine four infer processes with 16 spinning
-# threads each starved the rest of the pipeline (docs/benchmarks.md, GPU figures).
+# Threads of one search (BLAS and OpenMP, models/threads.py). One by default: the infer stage
+# searches between model calls that already keep the cores busy, and idle OpenBLAS threads
+# spin for a while after each call. Measured on 2 cores: a batch search took 8 ms of wall but
+# 25 ms of CPU with 2 threads, 13 and 13 with 1; on a 16-core GPU machine four infer processes
+# with 16 spinning threads each starved the rest of the pipeline (docs/benchmarks.md, GPU).
 DEFAULT_SEARCH_THREADS = 1
 
 
@@ -56,7 +57,6 @@ class SimilarityIndex:
         self.dim = dim
         self.hnsw_threshold = hnsw_threshold
         self.search_threads = search_threads
-        self._threads = ThreadpoolController()
         gpus = faiss_gpu_count()
         self.use_gpu = gpus > 0 if use_gpu is None else (use_gpu and gpus > 0)
         self._lock = threading.Lock()
@@ -132,7 +132,7 @@ class SimilarityIndex:
             k = min(k, len(self._ids))
             if k <= 0:
                 return [[] for _ in range(queries.shape[0])]
-            with self._threads.limit(limits=self.search_threads):
+            with limited(self.search_threads):
                 scores, labels = self._index.search(queries, k)
             # The id list is append-only and every returned label existed at search time, so
             # mapping labels to ids after releasing the lock is safe.

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inferstream.models import SimilarityIndex
+from inferstream.models.threads import limited
 from inferstream.tasks.bug_report.dedup import Verdict, classify
 from inferstream.tasks.bug_report.lexical import LexicalIndex, Terms
 from inferstream.tasks.bug_report.profiles import DedupProfile
@@ -131,9 +132,7 @@ class DedupScorer:
         matrix = np.stack([r.vector for r in reports]).astype(np.float32)
         found = self.vectors.search(matrix, k) if len(self.vectors) else [[] for _ in reports]
         earlier = _earlier_maps(reports)
-        cosines = [
-            self._cosines(reports, i, matrix, found[i], earlier[i]) for i in range(len(reports))
-        ]
+        cosines = self._cosines(reports, matrix, found, earlier)
         named = [sorted(cosine) for cosine in cosines]
         lexical = self._lexical(reports, named, earlier) if self.profile.uses_lexical else None
         return self._decisions(reports, named, cosines, lexical, earlier)
@@ -141,22 +140,46 @@ class DedupScorer:
     def _cosines(
         self,
         reports: Sequence[ReportFeatures],
-        i: int,
         matrix: FloatArray,
-        nearest: Sequence[tuple[str, float]],
-        earlier: dict[str, int],
-    ) -> dict[str, float]:
-        """Report i's candidates and their cosines: faiss, lexical, earlier reports of the call."""
-        me = reports[i]
-        cosine: dict[str, float] = dict(nearest)
+        found: Sequence[Sequence[tuple[str, float]]],
+        earlier: Sequence[dict[str, int]],
+    ) -> list[dict[str, float]]:
+        """Each report's candidates and their cosines: the faiss top-k, the lexical top-k (the
+        cosines faiss did not return: one gather of their stored vectors) and the earlier
+        reports of the call (one product of the batch with itself)."""
+        cosines = [dict(nearest) for nearest in found]
         if self.profile.uses_lexical:
-            for other, _ in self.lexical.candidates(me.terms, self.profile.candidates_k):
-                if other not in cosine:
-                    cosine[other] = self._cosine(other, me.vector)
-        for other, j in earlier.items():
-            cosine[other] = float(matrix[j] @ me.vector)
-        cosine.pop(me.submission_id, None)
-        return cosine
+            k = self.profile.candidates_k
+            pairs = [
+                (i, other)
+                for i, report in enumerate(reports)
+                for other, _ in self.lexical.candidates(report.terms, k)
+                if other not in cosines[i]
+            ]
+            for (i, other), value in zip(pairs, self._stored_cosines(pairs, matrix), strict=True):
+                cosines[i][other] = value
+        with limited(1):  # between model calls: no spinning BLAS threads (models/threads.py)
+            gram = (matrix @ matrix.T).tolist()
+        for i, (cosine, before) in enumerate(zip(cosines, earlier, strict=True)):
+            row = gram[i]
+            for other, j in before.items():
+                cosine[other] = row[j]
+            cosine.pop(reports[i].submission_id, None)
+        return cosines
+
+    def _stored_cosines(self, pairs: Sequence[tuple[int, str]], matrix: FloatArray) -> list[float]:
+        """Cosine of matrix[i] to the indexed vector of id, for each (i, id); -1.0 for an id
+        that is not indexed."""
+        with self._lock:
+            stored = [self._stored.get(other) for _, other in pairs]
+        out = [-1.0] * len(pairs)
+        present = [n for n, meta in enumerate(stored) if meta is not None]
+        if present:
+            theirs = np.stack([meta[0] for meta in stored if meta is not None])
+            mine = matrix[[pairs[n][0] for n in present]]
+            for n, value in zip(present, np.einsum("ij,ij->i", mine, theirs).tolist(), strict=True):
+                out[n] = value
+        return out
 
     def _lexical(
         self,
@@ -243,8 +266,3 @@ class DedupScorer:
                 product.append(bool(mine[0]) and mine[0] == theirs[0])
                 component.append(bool(mine[1]) and mine[1] == theirs[1])
         return np.array(product, dtype=bool), np.array(component, dtype=bool)
-
-    def _cosine(self, other: str, vector: FloatArray) -> float:
-        with self._lock:
-            stored = self._stored.get(other)
-        return float(stored[0] @ vector) if stored is not None else -1.0

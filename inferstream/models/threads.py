@@ -1,0 +1,32 @@
+"""Scoped limits on the thread pools of the native libraries (numpy's and faiss' OpenBLAS,
+faiss' OpenMP) for one call.
+
+Why: idle OpenBLAS threads spin for a while after each call. In a worker whose cores are kept
+busy by the model, a BLAS product between model calls gains little from more threads and the
+spinning costs a lot: on a 16-core GPU machine four infer processes with 16 spinning threads
+each starved the rest of the pipeline (docs/benchmarks.md, GPU figures, run 12:54).
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import AbstractContextManager
+
+from threadpoolctl import ThreadpoolController
+
+_lock = threading.Lock()
+_controller: ThreadpoolController | None = None
+
+
+def limited(threads: int) -> AbstractContextManager[object]:
+    """A context in which every BLAS/OpenMP pool loaded so far uses at most ``threads``."""
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    global _controller
+    with _lock:
+        # Created on first use, so it sees the libraries imported by then (faiss, numpy).
+        if _controller is None:
+            _controller = ThreadpoolController()
+        controller = _controller
+    limit: AbstractContextManager[object] = controller.limit(limits=threads)
+    return limit
