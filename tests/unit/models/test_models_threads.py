@@ -1,0 +1,24 @@
+"""Scoped thread limits on the native libraries' pools."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from inferstream.models.threads import limited
+
+
+def _counts() -> dict[str, int]:
+    return {pool["filepath"]: pool["num_threads"] for pool in threadpool_info()}
+
+
+def test_a_limit_holds_inside_the_block_only() -> None:
+    np.ones((4, 4)) @ np.ones((4, 4))  # numpy's BLAS is loaded
+    before = _counts()
+    assert before, "no BLAS/OpenMP pool found to limit"
+    with limited(1):
+        assert set(_counts().values()) == {1}
+    assert _counts() == before
+    with pytest.raises(ValueError, match="threads"):
+        limited(0)
