@@ -15,7 +15,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from inferstream.models.threads import limited
+from inferstream.models.threads import limited_for
 
 DEFAULT_HNSW_THRESHOLD = 50_000
 HNSW_M = 32
@@ -132,7 +132,7 @@ class SimilarityIndex:
             k = min(k, len(self._ids))
             if k <= 0:
                 return [[] for _ in range(queries.shape[0])]
-            with limited(self.search_threads):
+            with limited_for(queries.shape[0], self.search_threads):
                 scores, labels = self._index.search(queries, k)
             # The id list is append-only and every returned label existed at search time, so
             # mapping labels to ids after releasing the lock is safe.

@@ -10,7 +10,7 @@ each starved the rest of the pipeline (docs/benchmarks.md, GPU figures, run 12:5
 from __future__ import annotations
 
 import threading
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 
 from threadpoolctl import ThreadpoolController
 
@@ -30,3 +30,10 @@ def limited(threads: int) -> AbstractContextManager[object]:
         controller = _controller
     limit: AbstractContextManager[object] = controller.limit(limits=threads)
     return limit
+
+
+def limited_for(rows: int, threads: int) -> AbstractContextManager[object]:
+    """``limited(threads)`` around a call over ``rows`` query rows; nothing for a single row,
+    which faiss and BLAS run on one thread anyway (setting and restoring the limit costs ~40 us,
+    a quarter of one HNSW query)."""
+    return limited(threads) if rows > 1 else nullcontext()

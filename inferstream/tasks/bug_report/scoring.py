@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inferstream.models import SimilarityIndex
-from inferstream.models.threads import limited
+from inferstream.models.threads import limited_for
 from inferstream.tasks.bug_report.dedup import Verdict, classify
 from inferstream.tasks.bug_report.lexical import LexicalIndex, Terms
 from inferstream.tasks.bug_report.profiles import DedupProfile
@@ -158,7 +158,8 @@ class DedupScorer:
             ]
             for (i, other), value in zip(pairs, self._stored_cosines(pairs, matrix), strict=True):
                 cosines[i][other] = value
-        with limited(1):  # between model calls: no spinning BLAS threads (models/threads.py)
+        # Between model calls: no spinning BLAS threads (models/threads.py).
+        with limited_for(len(reports), 1):
             gram = (matrix @ matrix.T).tolist()
         for i, (cosine, before) in enumerate(zip(cosines, earlier, strict=True)):
             row = gram[i]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from inferstream.models.threads import limited
+from inferstream.models.threads import limited, limited_for
 
 
 def _counts() -> dict[str, int]:
@@ -22,3 +22,13 @@ def test_a_limit_holds_inside_the_block_only() -> None:
     assert _counts() == before
     with pytest.raises(ValueError, match="threads"):
         limited(0)
+
+
+def test_a_single_row_call_is_not_limited() -> None:
+    """One query row runs on one thread anyway: no limit is set (it costs ~40 us a call)."""
+    np.ones((4, 4)) @ np.ones((4, 4))
+    before = _counts()
+    with limited_for(1, 1):
+        assert _counts() == before
+    with limited_for(2, 1):
+        assert set(_counts().values()) == {1}
