@@ -313,54 +313,19 @@ class LexicalIndex:
     ) -> tuple[tfidf.Entities, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """The batch's reports (entities 0..len(batch)-1) and the indexed reports named in others
         (after them) as tfidf entities with the current weights, and the pairs to score."""
-        vocab, unseen = self._vocab, len(self._vocab)
-        local: dict[str, int] = {}  # terms nothing indexed holds: ids past the vocabulary
-        runs: list[tuple[list[int], list[float]]] = []
-        for terms in batch:
-            ids: list[int] = []
-            factors: list[float] = []
-            for term, count in terms.items():
-                if count > 0:
-                    term_id = vocab.get(term)
-                    if term_id is None:
-                        term_id = local.setdefault(term, unseen + len(local))
-                    ids.append(term_id)
-                    factors.append(_log_tf(count))
-            runs.append((ids, factors))
-        entity_of: dict[str, int] = {}
-        pair_query: list[int] = []
-        pair_other: list[int] = []
-        numbers = self._numbers
-        for q, named in enumerate(others):
-            for other in named:
-                if isinstance(other, int):
-                    entity = other
-                else:
-                    entity = entity_of.setdefault(other, len(batch) + len(entity_of))
-                pair_query.append(q)
-                pair_other.append(entity)
-        known = [numbers.get(id_, -1) for id_ in entity_of]
-        stored = np.array(known, dtype=np.int64)
+        unseen = len(self._vocab)
+        batch_terms, batch_factors, batch_lengths = self._batch_runs(batch)
+        named, pair_query, pair_other = _pairs(len(batch), others)
+        stored = np.array([self._numbers.get(id_, -1) for id_ in named], dtype=np.int64)
         present = stored >= 0
         lengths = np.zeros(len(stored), dtype=np.int64)
         starts = np.zeros(len(stored), dtype=np.int64)
         lengths[present] = self._run_length.view()[stored[present]]
         starts[present] = self._run_start.view()[stored[present]]
         gathered = tfidf.ranges(starts, lengths)
-        batch_lengths = np.array([len(ids) for ids, _ in runs], dtype=np.int64)
         all_lengths = np.concatenate([batch_lengths, lengths])
-        term_ids = np.concatenate(
-            [
-                np.array([i for ids, _ in runs for i in ids], dtype=np.int64),
-                self._term.view()[gathered],
-            ]
-        )
-        factor = np.concatenate(
-            [
-                np.array([f for _, fs in runs for f in fs], dtype=np.float64),
-                self._log_tf.view()[gathered],
-            ]
-        )
+        term_ids = np.concatenate([batch_terms, self._term.view()[gathered]])
+        factor = np.concatenate([batch_factors, self._log_tf.view()[gathered]])
         df = np.zeros(len(term_ids), dtype=np.int64)
         indexed = term_ids < unseen
         df[indexed] = self._df.view()[term_ids[indexed]]
@@ -370,7 +335,33 @@ class LexicalIndex:
             term=term_ids,
             weight=factor * tfidf.idf(len(self._ids), df),
         )
-        return entities, np.array(pair_query, dtype=np.int64), np.array(pair_other, dtype=np.int64)
+        return entities, pair_query, pair_other
+
+    def _batch_runs(
+        self, batch: Sequence[Terms]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """The batch's term ids, log tf factors (flat, in each map's order) and run lengths.
+        Terms nothing indexed holds get ids past the vocabulary (df 0), shared within the call."""
+        vocab, unseen = self._vocab, len(self._vocab)
+        local: dict[str, int] = {}
+        ids: list[int] = []
+        factors: list[float] = []
+        lengths: list[int] = []
+        for terms in batch:
+            before = len(ids)
+            for term, count in terms.items():
+                if count > 0:
+                    term_id = vocab.get(term)
+                    if term_id is None:
+                        term_id = local.setdefault(term, unseen + len(local))
+                    ids.append(term_id)
+                    factors.append(_log_tf(count))
+            lengths.append(len(ids) - before)
+        return (
+            np.array(ids, dtype=np.int64),
+            np.array(factors, dtype=np.float64),
+            np.array(lengths, dtype=np.int64),
+        )
 
     def candidates(self, query: Terms, k: int) -> list[tuple[str, float]]:
         """Up to k (id, partial score) by shared rare terms, best first (ties by id)."""
@@ -396,6 +387,33 @@ class LexicalIndex:
             best = [(self._ids[j], float(scores[j])) for j in hit[values >= floor]]
         best.sort(key=lambda kv: (-kv[1], kv[0]))
         return best[:k]
+
+
+def _pairs(
+    batch_size: int, others: Sequence[Iterable[int | str]]
+) -> tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The (query, other) entity pairs of a similarities call, and the ids named in it in the
+    order their entities are numbered (after the batch's)."""
+    if len(others) > batch_size:
+        raise ValueError(f"{len(others)} lists of others for a batch of {batch_size}")
+    entity_of: dict[str, int] = {}
+    pair_query: list[int] = []
+    pair_other: list[int] = []
+    for q, named in enumerate(others):
+        for other in named:
+            if isinstance(other, str):
+                entity = entity_of.setdefault(other, batch_size + len(entity_of))
+            elif 0 <= other < batch_size:
+                entity = other
+            else:
+                raise ValueError(f"position {other} outside a batch of {batch_size}")
+            pair_query.append(q)
+            pair_other.append(entity)
+    return (
+        list(entity_of),
+        np.array(pair_query, dtype=np.int64),
+        np.array(pair_other, dtype=np.int64),
+    )
 
 
 @functools.lru_cache(maxsize=4096)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -221,3 +222,15 @@ def test_candidates_are_the_first_k_of_the_full_ranking(
                 full[f"r{i:02d}"] = full.get(f"r{i:02d}", 0.0) + idf
     expected = sorted(full.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
     assert index.candidates(query, k) == expected
+
+
+def test_positions_must_name_reports_of_the_batch() -> None:
+    index = LexicalIndex()
+    index.add([("orig", ORIGINAL)])
+    with pytest.raises(ValueError, match="position 1 outside a batch of 1"):
+        index.similarities([PARAPHRASE], [[1]])
+    with pytest.raises(ValueError, match="2 lists of others for a batch of 1"):
+        index.similarities([PARAPHRASE], [["orig"], ["orig"]])
+    assert index.similarities([PARAPHRASE, ORIGINAL], [["orig"]]) == [
+        index.similarity(PARAPHRASE, [ORIGINAL])
+    ]
