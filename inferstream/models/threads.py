@@ -9,13 +9,16 @@ each starved the rest of the pipeline (docs/benchmarks.md, GPU figures, run 12:5
 
 from __future__ import annotations
 
+import sys
 import threading
 from contextlib import AbstractContextManager, nullcontext
 
 from threadpoolctl import ThreadpoolController
 
 _lock = threading.Lock()
-_controller: ThreadpoolController | None = None
+# The controller lists the pools of the libraries loaded when it was made; rebuilt when modules
+# were imported since (a later import, torch say, may load another OpenMP runtime).
+_controller: tuple[int, ThreadpoolController] | None = None
 
 
 def limited(threads: int) -> AbstractContextManager[object]:
@@ -24,10 +27,10 @@ def limited(threads: int) -> AbstractContextManager[object]:
         raise ValueError(f"threads must be >= 1, got {threads}")
     global _controller
     with _lock:
-        # Created on first use, so it sees the libraries imported by then (faiss, numpy).
-        if _controller is None:
-            _controller = ThreadpoolController()
-        controller = _controller
+        modules = len(sys.modules)
+        if _controller is None or _controller[0] != modules:
+            _controller = (modules, ThreadpoolController())
+        controller = _controller[1]
     limit: AbstractContextManager[object] = controller.limit(limits=threads)
     return limit
 

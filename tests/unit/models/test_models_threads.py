@@ -32,3 +32,13 @@ def test_a_single_row_call_is_not_limited() -> None:
         assert _counts() == before
     with limited_for(2, 1):
         assert set(_counts().values()) == {1}
+
+
+def test_pools_of_libraries_imported_after_first_use_are_limited_too() -> None:
+    with limited(1):
+        pass
+    import torch  # brings its own OpenMP runtime
+
+    assert torch.get_num_threads() >= 1
+    with limited(1):
+        assert set(_counts().values()) == {1}
