@@ -19,7 +19,6 @@ of a whole batch against its candidates are one ``tfidf.cosines`` call over flat
 from __future__ import annotations
 
 import functools
-import math
 import re
 import threading
 import unicodedata
@@ -184,11 +183,6 @@ def term_frequencies(title: str, description: str, steps: str) -> dict[str, int]
         kept = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
         counts = dict(kept)
     return dict(sorted(counts.items()))
-
-
-def _idf(n: int, df: int) -> float:
-    """Smoothed inverse document frequency of a term found in df of n reports."""
-    return math.log((n + 1) / (df + 1)) + 1.0
 
 
 class _Grown:
@@ -376,7 +370,7 @@ class LexicalIndex:
                 return []
             postings = [self._postings[t].view() for _, t in terms]
             numbers = np.concatenate(postings)
-            idf = np.repeat([_idf(n, df) for df, _ in terms], [len(p) for p in postings])
+            idf = np.repeat([tfidf.idf_of(n, df) for df, _ in terms], [len(p) for p in postings])
             # Sums each document's idf in term order, as a Python loop adding them would.
             scores = np.bincount(numbers, weights=idf)
             hit = np.flatnonzero(scores)

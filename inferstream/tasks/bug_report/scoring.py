@@ -174,11 +174,12 @@ class DedupScorer:
         with self._lock:
             stored = [self._stored.get(other) for _, other in pairs]
         out = [-1.0] * len(pairs)
-        present = [n for n, meta in enumerate(stored) if meta is not None]
+        present = [(n, meta[0]) for n, meta in enumerate(stored) if meta is not None]
         if present:
-            theirs = np.stack([meta[0] for meta in stored if meta is not None])
-            mine = matrix[[pairs[n][0] for n in present]]
-            for n, value in zip(present, np.einsum("ij,ij->i", mine, theirs).tolist(), strict=True):
+            theirs = np.stack([vector for _, vector in present])
+            mine = matrix[[pairs[n][0] for n, _ in present]]
+            values = np.einsum("ij,ij->i", mine, theirs).tolist()
+            for (n, _), value in zip(present, values, strict=True):
                 out[n] = value
         return out
 
@@ -215,15 +216,16 @@ class DedupScorer:
         scores = self.profile.combine_many(cosine, lex, same_product, same_component)
         # Stable: within a report, equal scores keep the (sorted) id order.
         order = np.lexsort((-scores, owner)).tolist()
-        flat_ids = [o for ids in named for o in ids]
-        values = (cosine.tolist(), lex.tolist(), same_product.tolist(), same_component.tolist())
-        score_list = scores.tolist()
-        ranked = [
-            Candidate(
-                flat_ids[n], values[0][n], values[1][n], values[2][n], values[3][n], score_list[n]
-            )
-            for n in order
-        ]
+        columns = (
+            [o for ids in named for o in ids],
+            cosine.tolist(),
+            lex.tolist(),
+            same_product.tolist(),
+            same_component.tolist(),
+            scores.tolist(),
+        )
+        candidates = list(map(Candidate._make, zip(*columns, strict=True)))
+        ranked = [candidates[n] for n in order]
         decisions: list[Decision] = []
         at = 0
         for count in counts:

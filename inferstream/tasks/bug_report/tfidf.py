@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -30,13 +31,16 @@ def log_tf(count: int) -> float:
     return 1.0 + math.log(count)
 
 
+def idf_of(n: int, df: int) -> float:
+    """Smoothed inverse document frequency of a term found in df of n reports."""
+    return math.log((n + 1) / (df + 1)) + 1.0
+
+
 def idf(n: int, df: Ints) -> Floats:
-    """Smoothed inverse document frequency of terms found in df of n reports:
-    log((n + 1) / (df + 1)) + 1, with math.log on each distinct ratio."""
-    ratios = (n + 1) / (df.astype(np.float64) + 1.0)
-    distinct, where = np.unique(ratios, return_inverse=True)
-    logs = np.array([math.log(r) for r in distinct.tolist()], dtype=np.float64)
-    out: Floats = logs[where.reshape(-1)] + 1.0
+    """``idf_of`` of many document frequencies: once per distinct one, then gathered."""
+    distinct, where = np.unique(df, return_inverse=True)
+    values = np.array([idf_of(n, d) for d in distinct.tolist()], dtype=np.float64)
+    out: Floats = values[where.reshape(-1)]
     return out
 
 
@@ -60,7 +64,7 @@ class Entities:
     term: Ints  # per entry: term id
     weight: Floats  # per entry: log tf x idf
 
-    @property
+    @cached_property
     def owner(self) -> Ints:
         """Per entry: the entity it belongs to."""
         out: Ints = np.repeat(np.arange(len(self.start), dtype=np.int64), self.length)
