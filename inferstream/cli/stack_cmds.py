@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import psycopg
 import typer
@@ -24,6 +24,8 @@ from inferstream.cli.demo_tasks import run_task_demos
 from inferstream.cli.ops import report_outcomes, topology_apply
 from inferstream.settings import KafkaSettings, PostgresSettings, data_dir
 from inferstream.stack.manager import resolved_settings
+from inferstream.stack.servers import BROKER_STORAGES
+from inferstream.stack.settings import BrokerStorage
 from inferstream.storage import migrate
 from inferstream.workers.supervisor import Supervisor
 
@@ -31,11 +33,11 @@ console = Console(soft_wrap=True)
 DEMO_FILE = Path("examples/bug_reports.jsonl")
 
 
-def bring_up() -> dict[str, dict[str, Any]]:
+def bring_up(broker_storage: BrokerStorage | None = None) -> dict[str, dict[str, Any]]:
     """Start the stack, migrate Postgres, apply the topology; return the resolved settings."""
     root = data_dir()
     started = time.monotonic()
-    state = stack.up(root)
+    state = stack.up(root, broker_storage)
     resolved = resolved_settings(state)
     # Explicit settings: the embedded servers, whatever INFERSTREAM_* variables say.
     kafka = KafkaSettings.load(**resolved["kafka"])
@@ -58,13 +60,14 @@ def bring_up() -> dict[str, dict[str, Any]]:
 
 
 def forget_broker_offsets(postgres: PostgresSettings) -> None:
-    """The embedded broker keeps topics in memory: after a restart its offsets start at 0 again,
-    so offsets stored by sinks for the previous broker would skip new records. Forget them."""
+    """A broker started without the previous one's records (the memory engine, or a change of
+    engine) numbers its offsets from 0 again, so offsets stored by sinks for the previous broker
+    would skip new records. Forget them. (On s3 storage topics and offsets survive: kept.)"""
     with psycopg.connect(postgres.conninfo()) as conn:
         dropped = conn.execute("DELETE FROM consumer_offsets").rowcount
     if dropped:
         console.print(
-            f"new in-memory broker: forgot {dropped} sink offsets of the previous one",
+            f"new broker without the previous one's records: forgot {dropped} sink offsets",
             highlight=False,
         )
 
@@ -82,9 +85,25 @@ def _print_status(root: Path) -> bool:
     return healthy
 
 
-def up_cmd() -> None:
+def up_cmd(
+    broker_storage: Annotated[
+        str | None,
+        typer.Option(
+            help="Broker storage engine: s3 (durable, on the embedded SeaweedFS) or memory "
+            "(lost on every broker restart). Default: $INFERSTREAM_STACK_BROKER_STORAGE, else "
+            "what this data dir used last, else s3.",
+        ),
+    ] = None,
+) -> None:
     """Start Tansu, PostgreSQL+pgvector and SeaweedFS S3; migrate; create the topics."""
-    bring_up()
+    if broker_storage is not None and broker_storage not in BROKER_STORAGES:
+        Console(stderr=True).print(
+            f"[bold red]error:[/] --broker-storage {broker_storage}: expected "
+            f"{' or '.join(BROKER_STORAGES)}",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    bring_up(cast(BrokerStorage | None, broker_storage))
 
 
 def down_cmd() -> None:

@@ -18,11 +18,14 @@ from typing import Any
 import tomli_w
 
 from inferstream.settings import STACK_FILE
-from inferstream.stack.processes import StackError
+from inferstream.stack.processes import StackError, port_is_free, wait_until
 from inferstream.stack.servers import (
+    BROKER_STORAGES,
+    TANSU_BUCKET,
     PostgresInfo,
     SeaweedInfo,
     TansuInfo,
+    ensure_bucket,
     pg_pid_from_datadir,
     postgres_healthy,
     seaweed_healthy,
@@ -34,10 +37,15 @@ from inferstream.stack.servers import (
     stop_tansu,
     tansu_healthy,
 )
+from inferstream.stack.settings import BrokerStorage, env_broker_storage
 
 STATE_FILE = "stack.json"
 CREDENTIALS_FILE = "s3-credentials.json"
 BUCKET = "inferstream"
+# The broker's storage engine this data dir used last. Kept by `down` (stack.json is not): the
+# next `up` keeps the engine, and knows when a change of engine left the sinks' stored offsets
+# pointing into another broker's topics.
+STORAGE_FILE = "broker-storage"
 
 
 @dataclass
@@ -46,7 +54,8 @@ class StackState:
     tansu: TansuInfo | None = None
     postgres: PostgresInfo | None = None
     seaweed: SeaweedInfo | None = None
-    # True when this `up` started a new (empty, in-memory) broker.
+    # True when this `up` started a broker without the previous one's records: the memory
+    # engine, or a change of engine. A restart on s3 storage keeps topics and offsets.
     fresh_broker: bool = False
 
     def save(self) -> None:
@@ -147,11 +156,17 @@ def resolved_settings(state: StackState) -> dict[str, dict[str, Any]]:
     }
 
 
-def up(data_dir: Path) -> StackState:
-    """Start whatever is not running, wait for health, write stack.json and stack.toml."""
+def up(data_dir: Path, broker_storage: BrokerStorage | None = None) -> StackState:
+    """Start whatever is not running, wait for health, write stack.json and stack.toml.
+
+    Order matters: SeaweedFS first (Tansu's s3 engine needs its bucket before it starts), then
+    PostgreSQL, then Tansu. ``broker_storage`` None: $INFERSTREAM_STACK_BROKER_STORAGE, else the
+    engine this data dir used last, else s3."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    storage = choose_storage(data_dir, broker_storage)
     state = StackState.load(data_dir)
     with _stop_on_failure(state):
+        restarted_s3 = False
         if not (state.seaweed and seaweed_healthy(state.seaweed)):
             if state.seaweed:
                 stop_seaweed(state.seaweed.pid)
@@ -159,18 +174,74 @@ def up(data_dir: Path) -> StackState:
             state.seaweed = start_seaweed(
                 data_dir, **_credentials(data_dir), bucket=BUCKET, s3_port=previous
             )
+            restarted_s3 = True
             state.save()
         if not (state.postgres and postgres_healthy(state.postgres)):
             state.postgres = start_postgres(data_dir)
             state.save()
-        if not (state.tansu and tansu_healthy(state.tansu)):
-            if state.tansu:
-                stop_tansu(state.tansu.pid)
-            state.tansu = start_tansu(data_dir, state.tansu.port if state.tansu else None)
-            state.fresh_broker = True
-            state.save()
+        running = state.tansu and tansu_healthy(state.tansu)
+        # A broker on s3 storage follows its S3 server: a new one may listen elsewhere.
+        stale = state.tansu and (state.tansu.storage != storage or restarted_s3)
+        if not running or stale:
+            _start_broker(state, storage)
     _write_private(data_dir / STACK_FILE, tomli_w.dumps(resolved_settings(state)).encode())
     return state
+
+
+def choose_storage(data_dir: Path, explicit: BrokerStorage | None = None) -> BrokerStorage:
+    """The broker's engine: explicit, else the environment, else what this data dir used last,
+    else s3 (durable: what a first `up` gets)."""
+    chosen = explicit or env_broker_storage() or recorded_storage(data_dir) or "s3"
+    if chosen not in BROKER_STORAGES:
+        raise StackError(f"broker storage {chosen!r}: expected one of {', '.join(BROKER_STORAGES)}")
+    return chosen
+
+
+def recorded_storage(data_dir: Path) -> BrokerStorage | None:
+    try:
+        text = (data_dir / STORAGE_FILE).read_text().strip()
+    except OSError:
+        return None
+    return "s3" if text == "s3" else "memory" if text == "memory" else None
+
+
+def _start_broker(state: StackState, storage: BrokerStorage) -> TansuInfo:
+    """(Re)start Tansu for this state: same port when free, bucket made first for s3."""
+    data_dir = state.data_dir
+    port = state.tansu.port if state.tansu else None
+    if state.tansu:
+        # SIGKILL is safe on s3 storage: an acknowledged produce is already in the bucket.
+        stop_tansu(state.tansu.pid)
+    s3 = state.seaweed if storage == "s3" else None
+    if s3 is not None:
+        ensure_bucket(s3, TANSU_BUCKET)
+    state.tansu = start_tansu(data_dir, port, s3=s3)
+    state.fresh_broker = storage == "memory" or recorded_storage(data_dir) != storage
+    (data_dir / STORAGE_FILE).write_text(storage + "\n")
+    state.save()
+    return state.tansu
+
+
+def restart_broker(data_dir: Path, timeout_s: float = 30.0) -> TansuInfo:
+    """(Re)start the broker of a running stack on the SAME port with the SAME storage (for
+    fault injection: after a kill -9 of Tansu, clients reconnect to the address they hold).
+
+    Stops a live Tansu first (SIGKILL after a short grace), waits up to ``timeout_s`` for the
+    port to be free, starts Tansu, waits for health and records the new pid in stack.json. On
+    s3 storage every acknowledged record and committed group offset is still there; on memory
+    storage the topics are empty (and ``inferstream up`` would forget the sinks' offsets)."""
+    state = StackState.load(data_dir)
+    if state.tansu is None or state.seaweed is None:
+        raise StackError(f"no embedded stack is recorded in {data_dir}: run `inferstream up`")
+    port = state.tansu.port
+    stop_tansu(state.tansu.pid)
+    if not wait_until(lambda: port_is_free(port), timeout_s, 0.1):
+        raise StackError(f"the broker's port {port} is still taken after {timeout_s:.0f}s")
+    storage: BrokerStorage = "s3" if state.tansu.storage == "s3" else "memory"
+    info = _start_broker(state, storage)
+    if info.port != port:
+        raise StackError(f"the broker came back on port {info.port}, not {port}")
+    return info
 
 
 @contextlib.contextmanager
@@ -217,7 +288,7 @@ def status(data_dir: Path) -> list[ComponentStatus]:
     state = StackState.load(data_dir)
     return [
         ComponentStatus(
-            "kafka (tansu)",
+            f"kafka (tansu, {state.tansu.storage} storage)" if state.tansu else "kafka (tansu)",
             state.tansu.pid if state.tansu else None,
             state.tansu.bootstrap if state.tansu else "-",
             bool(state.tansu and tansu_healthy(state.tansu)),

@@ -59,21 +59,52 @@ def weed_binary() -> Path:
 # ---------------------------------------------------------------- Tansu
 
 
+# Tansu's storage engines this build offers (`tansu broker` says "Storage engines: dynostore"):
+# memory:// keeps every record in the process (lost on any restart); s3:// writes each produce to
+# the bucket before it answers, so an acknowledged record survives a kill -9 (docs/benchmarks.md,
+# "broker"). postgres:// needs a Tansu built with the postgres feature, which the shipped binary
+# is not ("FeatureNotEnabled").
+BROKER_STORAGES = ("s3", "memory")
+TANSU_BUCKET = "tansu"
+S3_REGION = "us-east-1"
+
+
 @dataclass
 class TansuInfo:
     pid: int
     port: int
+    storage: str = "memory"
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
 
 
-def start_tansu(data_dir: Path, port: int | None = None) -> TansuInfo:
+def tansu_storage(s3: SeaweedInfo | None) -> tuple[str, dict[str, str]]:
+    """The --storage-engine URL and the environment Tansu needs for it: s3 on the given SeaweedFS
+    (its bucket must exist already), memory when there is none."""
+    if s3 is None:
+        return "memory://tansu/", {}
+    env = {
+        "AWS_ACCESS_KEY_ID": s3.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3.secret_key,
+        "AWS_ENDPOINT": f"http://{s3.endpoint}",
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_DEFAULT_REGION": S3_REGION,
+    }
+    return f"s3://{TANSU_BUCKET}/", env
+
+
+def start_tansu(
+    data_dir: Path, port: int | None = None, *, s3: SeaweedInfo | None = None
+) -> TansuInfo:
+    """Start Tansu on ``port`` if free (else a free one); durable on ``s3`` when given, in
+    memory otherwise. The keys travel in the process environment only, never on disk."""
     # A restarted broker keeps its port when it can: running clients hold the address.
     port = port if port and port_is_free(port) else free_port()
     url = f"tcp://127.0.0.1:{port}"
     log = data_dir / "logs" / "tansu.log"
+    storage_url, env = tansu_storage(s3)
     argv = [
         str(tansu_binary()),
         "broker",
@@ -82,10 +113,10 @@ def start_tansu(data_dir: Path, port: int | None = None) -> TansuInfo:
         "--advertised-listener-url",
         url,
         "--storage-engine",
-        "memory://tansu/",
+        storage_url,
     ]
-    pid = spawn(argv, log_file=log, cwd=data_dir)
-    info = TansuInfo(pid=pid, port=port)
+    pid = spawn(argv, log_file=log, env=env, cwd=data_dir)
+    info = TansuInfo(pid=pid, port=port, storage="memory" if s3 is None else "s3")
     if not wait_until(lambda: tansu_healthy(info), START_TIMEOUT_S, 0.2):
         stop_tansu(pid)
         raise StackError(f"Tansu did not become ready on {url}; last log lines:\n{tail(log)}")
@@ -249,6 +280,20 @@ def seaweed_healthy(info: SeaweedInfo) -> bool:
         return bool(client.bucket_exists(info.bucket))
     except Exception:
         return False
+
+
+def ensure_bucket(info: SeaweedInfo, bucket: str) -> None:
+    """Create ``bucket`` on this SeaweedFS unless it exists (Tansu's s3 engine does not)."""
+    client = Minio(
+        info.endpoint, access_key=info.access_key, secret_key=info.secret_key, secure=False
+    )
+    try:
+        if not client.bucket_exists(bucket):
+            client.make_bucket(bucket)
+    except Exception as err:
+        raise StackError(
+            f"cannot create the S3 bucket {bucket!r} on {info.endpoint}: {err}"
+        ) from None
 
 
 def stop_seaweed(pid: int | None) -> None:

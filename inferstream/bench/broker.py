@@ -1,0 +1,295 @@
+"""Scenario "broker": the embedded broker's storage engines in one run, memory:// as baseline.
+
+For each engine: produce N records of 1 KB with an idempotent acks=all producer (msg/s),
+consume them all (msg/s), commit group offsets, kill -9 Tansu, restart it on the
+same port (seconds until it answers), then count the acknowledged records still readable and
+check the group's committed offsets. CPU seconds of Tansu and SeaweedFS come from /proc.
+postgres:// is probed: the Tansu binary the embedded extra ships may lack that feature.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from inferstream.bench.context import BenchContext
+from inferstream.bench.harness import BenchError
+from inferstream.bench.report import Report
+from inferstream.stack.processes import reap, spawn, stop_process, tail, wait_until
+from inferstream.stack.servers import (
+    TANSU_BUCKET,
+    SeaweedInfo,
+    TansuInfo,
+    ensure_bucket,
+    start_postgres,
+    start_seaweed,
+    start_tansu,
+    stop_postgres,
+    stop_seaweed,
+    stop_tansu,
+    tansu_binary,
+)
+
+TOPIC = "bench.broker"
+GROUP = "bench.broker.group"
+
+
+@dataclass(frozen=True)
+class Config:
+    records: int = 20_000
+    size: int = 1024
+    partitions: int = 3
+    engines: str = "memory,s3,postgres"
+
+    @classmethod
+    def tiny(cls) -> Config:
+        return cls(records=300)
+
+
+@dataclass
+class Outcome:
+    engine: str
+    produce_s: float = float("nan")
+    consume_s: float = float("nan")
+    cpu_s: float = float("nan")
+    restart_s: float = float("nan")
+    readable: int = 0
+    offsets_kept: bool = False
+    error: str = ""
+
+
+def _cpu(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _produce(bootstrap: str, config: Config) -> float:
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+            "log_level": 0,
+        }
+    )
+    failed: list[str] = []
+
+    def delivered(err: object, _msg: object) -> None:
+        if err is not None:
+            failed.append(str(err))
+
+    value = os.urandom(config.size)
+    started = time.perf_counter()
+    for i in range(config.records):
+        while True:
+            try:
+                producer.produce(TOPIC, value, str(i).encode(), on_delivery=delivered)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        producer.poll(0)
+    if producer.flush(120) or failed:
+        raise BenchError(f"produce: {len(failed)} failed deliveries, e.g. {failed[:1]}")
+    return time.perf_counter() - started
+
+
+def _consumer(bootstrap: str, group: str) -> Consumer:
+    return Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "fetch.wait.max.ms": 20,
+            "log_level": 0,
+        }
+    )
+
+
+def _read_all(bootstrap: str, config: Config, group: str, deadline_s: float) -> tuple[int, float]:
+    """Records read from the beginning of every partition until N or 5 s without any."""
+    consumer = _consumer(bootstrap, group)
+    consumer.assign([TopicPartition(TOPIC, p, OFFSET_BEGINNING) for p in range(config.partitions)])
+    got, started, idle_since = 0, time.perf_counter(), time.monotonic()
+    deadline = time.monotonic() + deadline_s
+    try:
+        while got < config.records and time.monotonic() < deadline:
+            batch = consumer.consume(1000, 0.2)
+            ok = [m for m in batch if m.error() is None]
+            got += len(ok)
+            if ok:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > 5.0:
+                break
+    finally:
+        elapsed = time.perf_counter() - started
+        consumer.close()
+    return got, elapsed
+
+
+def _commit_some(bootstrap: str, config: Config) -> list[TopicPartition]:
+    consumer = _consumer(bootstrap, GROUP)
+    # Distinct per partition, well inside each one, so a reset to 0 or a mix-up shows.
+    first = config.records // (4 * config.partitions)
+    offsets = [TopicPartition(TOPIC, p, first + p) for p in range(config.partitions)]
+    try:
+        consumer.commit(offsets=offsets, asynchronous=False)
+    finally:
+        consumer.close()
+    return offsets
+
+
+def _committed(bootstrap: str, config: Config) -> list[int]:
+    consumer = _consumer(bootstrap, GROUP)
+    try:
+        parts = [TopicPartition(TOPIC, p) for p in range(config.partitions)]
+        return [tp.offset for tp in consumer.committed(parts, timeout=15)]
+    except KafkaException:
+        return []
+    finally:
+        consumer.close()
+
+
+def _create_topic(bootstrap: str, partitions: int) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    futures = admin.create_topics([NewTopic(TOPIC, partitions, 1)])
+    for future in futures.values():
+        future.result(30)
+
+
+def _kill_and_restart(info: TansuInfo, data_dir: Path, s3: SeaweedInfo | None) -> TansuInfo:
+    """kill -9, then the same start the stack uses, on the same port; the time goes to the
+    caller (spawn to the first answered metadata request)."""
+    os.kill(info.pid, signal.SIGKILL)
+    wait_until(lambda: _zombie(info.pid), 10.0)
+    reap(info.pid)
+    return start_tansu(data_dir, info.port, s3=s3)
+
+
+def measure(engine: str, config: Config, data_dir: Path, s3: SeaweedInfo | None) -> Outcome:
+    out = Outcome(engine)
+    info = start_tansu(data_dir, s3=s3)
+    pids = [info.pid] + ([s3.pid] if s3 else [])
+    try:
+        _create_topic(info.bootstrap, config.partitions)
+        cpu0 = _cpu(pids)
+        out.produce_s = _produce(info.bootstrap, config)
+        got, out.consume_s = _read_all(info.bootstrap, config, "bench.broker.read", 120)
+        out.cpu_s = _cpu(pids) - cpu0
+        if got != config.records:
+            raise BenchError(f"{engine}: read {got} of {config.records} before the kill")
+        wanted = [tp.offset for tp in _commit_some(info.bootstrap, config)]
+        started = time.perf_counter()
+        info = _kill_and_restart(info, data_dir, s3)
+        out.restart_s = time.perf_counter() - started
+        out.readable, _ = _read_all(info.bootstrap, config, "bench.broker.after", 60)
+        out.offsets_kept = _committed(info.bootstrap, config) == wanted
+    finally:
+        stop_tansu(info.pid)
+    return out
+
+
+def probe_postgres(data_dir: Path) -> str:
+    """Start Tansu on the embedded PostgreSQL (unix socket, percent-encoded host) and report
+    why it does not come up, or '' when it does."""
+    pg = start_postgres(data_dir)
+    log = data_dir / "logs" / "tansu-postgres.log"
+    url = f"postgres://{pg.user}@{pg.socket_dir.replace('/', '%2F')}:{pg.port}/inferstream"
+    argv = [str(tansu_binary()), "broker", "--listener-url", "tcp://127.0.0.1:0"]
+    argv += ["--advertised-listener-url", "tcp://127.0.0.1:0", "--storage-engine", url]
+    pid = spawn(argv, log_file=log, cwd=data_dir)
+    try:
+        exited = wait_until(lambda: not psutil.pid_exists(pid) or _zombie(pid), 10.0)
+        return tail(log, 1).strip() if exited else ""
+    finally:
+        stop_process(pid, "tansu", sig=signal.SIGKILL, grace_s=1.0)
+        stop_postgres(pg.pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def run(config: Config, ctx: BenchContext) -> Report:
+    report = Report("broker", "embedded broker storage engines: throughput, restart, kill -9")
+    outcomes: list[Outcome] = []
+    with tempfile.TemporaryDirectory(prefix="inferstream-bench-broker-") as tmp:
+        data_dir = Path(tmp)
+        seaweed = start_seaweed(
+            data_dir,
+            access_key="bench" + secrets.token_hex(6),
+            secret_key=secrets.token_hex(16),
+            bucket="inferstream",
+        )
+        try:
+            ensure_bucket(seaweed, TANSU_BUCKET)
+            for engine in [e.strip() for e in config.engines.split(",") if e.strip()]:
+                if engine == "postgres":
+                    outcomes.append(Outcome(engine, error=probe_postgres(data_dir)))
+                    continue
+                s3 = seaweed if engine == "s3" else None
+                outcomes.append(measure(engine, config, data_dir, s3))
+        finally:
+            stop_seaweed(seaweed.pid)
+    _tables(report, config, outcomes)
+    return report
+
+
+def _tables(report: Report, config: Config, outcomes: list[Outcome]) -> None:
+    n = config.records
+    table = report.table(
+        [
+            "engine",
+            "produce msg/s",
+            "consume msg/s",
+            "x memory produce",
+            "broker+S3 CPU s / 1k records",
+            "restart s",
+            f"readable after kill -9 (of {n})",
+            "group offsets kept",
+        ],
+        title=f"{n} records of {config.size} B, {config.partitions} partitions, idempotent "
+        "acks=all producer (linger 5 ms); kill -9 of Tansu then a restart on the same port",
+    )
+    base = next((o for o in outcomes if o.engine == "memory"), None)
+    for o in outcomes:
+        if o.error:
+            report.notes.append(f"{o.engine}: not measurable with the shipped Tansu: `{o.error}`")
+            continue
+        ratio = (base.produce_s / o.produce_s) if base else float("nan")
+        table.add(
+            f"{o.engine}://",
+            n / o.produce_s,
+            n / o.consume_s,
+            ratio,
+            o.cpu_s / n * 1000,
+            o.restart_s,
+            f"{o.readable}/{n}",
+            "yes" if o.offsets_kept else "no",
+        )
+    durable = [o for o in outcomes if not o.error and o.engine != "memory"]
+    for o in durable:
+        report.target(
+            f"{o.engine}: every acknowledged record and the committed group offsets survive a "
+            f"kill -9 ({o.readable}/{n})",
+            o.readable == n and o.offsets_kept,
+        )
