@@ -1,28 +1,41 @@
-"""Collect the facts `verify` checks: topics read back to their end, Postgres, S3."""
+"""Collect the facts `verify` checks: topics read back to their end, and Postgres."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 
 import psycopg
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 
 from inferstream.schemas import decode_envelope, decode_result
-from inferstream.settings import KafkaSettings, ObjectStoreSettings, PostgresSettings
-from inferstream.storage import ObjectStore
+from inferstream.settings import KafkaSettings, PostgresSettings
 from inferstream.tasks.plugin import load_plugin
 from inferstream.topology import DEADLETTER_TOPIC, TASK_TOPIC_KINDS, group_id, topic_name
 from inferstream.verify.checks import DeadLetter, Facts, Published, Row, merge_result_ids
 from inferstream.workers.enrich.driver import EnrichLogic
 from inferstream.workers.runtime.records import Emit, InRecord
 
-IDLE_S = 3.0
+STABLE_S = 1.0  # a partition's end must hold this long with no new record
 
 
 def read_all(kafka: KafkaSettings, topic: str, deadline_s: float = 300.0) -> Iterator[Message]:
-    """Every message of every partition, from the beginning to the end as of now."""
+    """Every message of every partition, from the beginning to the high watermarks.
+
+    Tansu's ListOffsets answer is not the end of a partition for multi-record batches (measured:
+    1 for a partition of 1,251 records, ARCHITECTURE.md 6.1), so a partition counts as read when
+    the consumer's position has reached the high watermark of the fetch responses (the
+    partition-EOF event) and at least the listed end, and stayed there STABLE_S with no new
+    record. Records that never arrive make it a TimeoutError, never a silent short read."""
     consumer = Consumer(
         {
             **kafka.consumer_config(f"inferstream.verify.{uuid.uuid4().hex[:8]}"),
@@ -32,26 +45,47 @@ def read_all(kafka: KafkaSettings, topic: str, deadline_s: float = 300.0) -> Ite
     try:
         metadata = consumer.list_topics(topic, timeout=15)
         partitions = sorted(metadata.topics[topic].partitions)
-        consumer.assign([TopicPartition(topic, p, -2) for p in partitions])
-        at_end: set[int] = set()
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        position = dict.fromkeys(partitions, 0)
+        at_end_since: dict[int, float] = {}
         deadline = time.monotonic() + deadline_s
-        last = time.monotonic()
-        while len(at_end) < len(partitions):
+        while not _all_read(consumer, topic, position, at_end_since):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{topic}: not read to the end within {deadline_s:.0f}s")
-            batch = consumer.consume(num_messages=1000, timeout=0.5)
-            if batch:
-                last = time.monotonic()
-            elif time.monotonic() - last > IDLE_S:
-                break  # approximate watermarks on the embedded broker: idle means done
-            for msg in batch:
-                error = msg.error()
+                waiting = sorted(set(partitions) - set(at_end_since))
+                raise TimeoutError(
+                    f"{topic}: not read to the end within {deadline_s:.0f}s "
+                    f"(positions {position}, partitions not at their end: {waiting})"
+                )
+            for msg in consumer.consume(num_messages=1000, timeout=0.2):
+                part, error = int(msg.partition() or 0), msg.error()
                 if error is None:
+                    position[part] = int(msg.offset() or 0) + 1
+                    at_end_since.pop(part, None)
                     yield msg
                 elif error.code() == KafkaError._PARTITION_EOF:
-                    at_end.add(int(msg.partition() or 0))
+                    position[part] = max(position[part], int(msg.offset() or 0))
+                    at_end_since.setdefault(part, time.monotonic())
+                elif error.fatal():
+                    raise KafkaException(error)
     finally:
         consumer.close()
+
+
+def _all_read(
+    consumer: Consumer, topic: str, position: dict[int, int], at_end_since: dict[int, float]
+) -> bool:
+    now = time.monotonic()
+    if len(at_end_since) < len(position) or any(
+        now - since < STABLE_S for since in at_end_since.values()
+    ):
+        return False
+    for part in position:
+        _, listed = consumer.get_watermark_offsets(
+            TopicPartition(topic, part), timeout=10, cached=False
+        )
+        if position[part] < listed:
+            at_end_since.pop(part)  # the broker lists more than the fetches showed: keep reading
+    return len(at_end_since) == len(position)
 
 
 def collect(task: str, group_prefix: str = "inferstream") -> Facts:
@@ -73,7 +107,8 @@ def collect(task: str, group_prefix: str = "inferstream") -> Facts:
             Published(sid, record.topic, record.partition, record.offset, valid, source)
         )
     end_offsets: dict[tuple[str, int], int] = {}
-    pairs: list[tuple[str, str]] = []
+    # (submission_id, result_id, topic position, offset) of every result message.
+    results: list[tuple[str, str, tuple[str, int], int]] = []
     results_topic = topic_name("results", task)
     for msg in read_all(kafka, results_topic):
         record = InRecord.from_message(msg)
@@ -82,7 +117,7 @@ def collect(task: str, group_prefix: str = "inferstream") -> Facts:
             result = decode_result(task, record.value)
         except ValueError:
             continue
-        pairs.append((result.submission_id, result.result_id))
+        results.append((result.submission_id, result.result_id, record.position, record.offset))
     # The dead-letter topic is shared by every task: this task's sink must have consumed past
     # its own task's dead letters; other tasks' later ones are their sinks' business (a sink
     # that is not running while another task dead-letters is not behind on anything it owns).
@@ -99,10 +134,10 @@ def collect(task: str, group_prefix: str = "inferstream") -> Facts:
             for s, r in conn.execute(f"SELECT submission_id, result_id FROM {plugin.table.name}")
         ]
         dead = [
-            DeadLetter(sid, str(t), int(p), int(o), str(reason))
-            for sid, t, p, o, reason in conn.execute(
-                "SELECT submission_id, original_topic, original_partition, original_offset, reason "
-                "FROM dead_letters WHERE task = %s",
+            DeadLetter(sid, str(t), int(p), int(o), str(reason), str(stage), str(kind))
+            for sid, t, p, o, reason, stage, kind in conn.execute(
+                "SELECT submission_id, original_topic, original_partition, original_offset, "
+                "reason, stage, kind FROM dead_letters WHERE task = %s",
                 (task,),
             )
         ]
@@ -113,15 +148,26 @@ def collect(task: str, group_prefix: str = "inferstream") -> Facts:
                 (sink_group,),
             )
         }
-    store = ObjectStore(ObjectStoreSettings.load())
-    prefix = f"artifacts/{task}/"
-    artifacts = {key[len(prefix) :].split("/")[0] for key in store.list_keys(prefix)}
     return Facts(
         published=published,
         rows=rows,
-        result_messages=merge_result_ids(pairs),
+        result_messages=merge_result_ids((sid, rid) for sid, rid, _, _ in results),
         dead_letters=dead,
-        artifacts=artifacts,
+        artifacts=None,  # no per-result objects (ARCHITECTURE.md 5): see the archive check
         stored_offsets=stored,
         end_offsets=end_offsets,
+        sink_consumed=_sink_consumed(results, stored),
     )
+
+
+def _sink_consumed(
+    results: list[tuple[str, str, tuple[str, int], int]],
+    stored: dict[tuple[str, int], int],
+) -> dict[str, int]:
+    """Result messages per submission below the sink's committed offsets: the sink stores them
+    in the transaction of its inserts, so each of these met INSERT ... ON CONFLICT once."""
+    consumed: Counter[str] = Counter()
+    for sid, _, position, offset in results:
+        if offset < stored.get(position, 0):
+            consumed[sid] += 1
+    return dict(consumed)

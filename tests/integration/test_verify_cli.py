@@ -9,13 +9,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from _stack import start_stack
+from _stack import Stack, start_stack
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from inferstream.client import Publisher
 from inferstream.schemas import make_headers
 from inferstream.settings import DATA_DIR_ENV, KafkaSettings, PostgresSettings
 from inferstream.stack import down
+from inferstream.verify.collect import read_all
 from inferstream.workers.supervisor import Supervisor
 
 REPORT = {
@@ -89,3 +91,22 @@ def test_verify_passes_then_names_each_planted_violation(
         assert "invalid submission not dead-lettered: submissions.bug_report:" in out
     finally:
         down(data_dir)
+
+
+def test_read_all_reads_every_record_of_multi_record_batches(stack: Stack) -> None:
+    """Tansu lists a wrong end for partitions written in multi-record batches (ARCHITECTURE.md
+    6.1): verify must still read every record, an empty partition included."""
+    kafka = stack.kafka
+    topic = f"verify-read-all-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
+    admin.create_topics([NewTopic(topic, 5, 1)])[topic].result(30)
+    producer = Producer({**kafka.producer_config(), "linger.ms": 50})
+    n = 5003
+    for i in range(n):
+        producer.produce(topic, b"x" * 100, str(i).encode(), partition=i % 4)  # 4 stays empty
+        producer.poll(0)
+    assert producer.flush(30) == 0
+    read = [(m.partition(), m.offset(), m.key()) for m in read_all(kafka, topic, deadline_s=60)]
+    assert len(read) == n
+    assert {key for _, _, key in read} == {str(i).encode() for i in range(n)}
+    assert {p for p, _, _ in read} == {0, 1, 2, 3}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from inferstream.verify import DeadLetter, Facts, Published, Row, check
 
 TOPIC = "submissions.bug_report"
@@ -15,7 +17,7 @@ def _clean() -> Facts:
     return Facts(
         published=published,
         rows=[Row(f"s{i}", f"r{i}") for i in range(6)],
-        result_messages={f"s{i}": {f"r{i}"} for i in range(6)},
+        result_messages={f"s{i}": [f"r{i}"] for i in range(6)},
         dead_letters=[DeadLetter(None, TOPIC, 0, 3, "malformed JSON: ...")],
         artifacts={f"r{i}" for i in range(6)},
         stored_offsets={("results.bug_report", 0): 4, ("deadletter", 0): 1},
@@ -51,7 +53,7 @@ def test_an_orphan_row() -> None:
     facts = dataclasses.replace(
         facts,
         rows=[*facts.rows, Row("ghost", "rg")],
-        result_messages={**facts.result_messages, "ghost": {"rg"}},
+        result_messages={**facts.result_messages, "ghost": ["rg"]},
         artifacts={*facts.artifacts, "rg"},
     )
     assert _violations(facts) == {"orphan (row without a submission)": ["ghost"]}
@@ -68,7 +70,7 @@ def test_missing_result_message_artifact_and_lagging_offset() -> None:
     facts = _clean()
     messages = dict(facts.result_messages)
     del messages["s1"]
-    messages["s3"] = {"r3", "other"}
+    messages["s3"] = ["r3", "other"]
     facts = dataclasses.replace(
         facts,
         result_messages=messages,
@@ -83,13 +85,65 @@ def test_missing_result_message_artifact_and_lagging_offset() -> None:
     }
 
 
-def test_a_valid_submission_dead_lettered_downstream_is_not_lost() -> None:
+def test_a_model_poison_dead_letter_excuses_a_valid_submission() -> None:
     facts = _clean()
-    poison = DeadLetter("s0", "enriched.bug_report", 1, 9, "poison record: boom")
+    poison = DeadLetter(
+        "s0", "enriched.bug_report", 1, 9, "poison record: boom", stage="infer", kind="poison"
+    )
     facts = dataclasses.replace(
         facts, rows=facts.rows[1:], dead_letters=[*facts.dead_letters, poison]
     )
+    report = check(facts)
     assert _violations(facts) == {}
+    assert report.counts["poison dead letters (model)"] == 1
+
+
+@pytest.mark.parametrize(
+    ("stage", "kind", "reason"),
+    [
+        ("sink", "poison", "poison record: Postgres refused the batch: value too long"),
+        ("enrich", "rejected", "quality rule: description too short"),
+        ("infer", "rejected", "tokenizer: empty text"),
+    ],
+)
+def test_a_valid_submission_dead_lettered_for_another_reason_is_a_violation(
+    stage: str, kind: str, reason: str
+) -> None:
+    facts = _clean()
+    dead = DeadLetter("s0", "submissions.bug_report", 0, 0, reason, stage=stage, kind=kind)
+    facts = dataclasses.replace(
+        facts, rows=facts.rows[1:], dead_letters=[*facts.dead_letters, dead]
+    )
+    assert _violations(facts) == {
+        "valid submission dead-lettered (not a model poison)": [f"s0 ({stage}/{kind}: {reason})"]
+    }
+
+
+def test_redeliveries_absorbed_on_conflict_are_counted_and_agree() -> None:
+    facts = _clean()
+    messages = {**facts.result_messages, "s1": ["r1", "r1", "r1"], "s2": ["r2", "r2"]}
+    consumed = {sid: len(ids) for sid, ids in messages.items()}
+    facts = dataclasses.replace(facts, result_messages=messages, sink_consumed=consumed)
+    report = check(facts)
+    assert report.ok
+    assert report.counts["result messages"] == 6 + 3
+    assert report.counts["redelivered result messages (absorbed)"] == 3
+    assert report.counts["rows skipped on conflict by the sink"] == 3
+
+
+def test_a_message_consumed_without_its_row_or_a_row_never_consumed_disagree() -> None:
+    facts = _clean()
+    messages = {**facts.result_messages, "s1": ["r1", "r1"]}
+    # s1: two messages on the topic, the sink committed past one only; s2: a row the sink
+    # never consumed a message for.
+    consumed = {**{sid: len(ids) for sid, ids in messages.items()}, "s1": 1, "s2": 0}
+    facts = dataclasses.replace(facts, result_messages=messages, sink_consumed=consumed)
+    assert _violations(facts) == {
+        "redeliveries and sink conflict skips disagree": [
+            "s1 (2 on the topic, 1 sunk)",
+            "s2 (1 on the topic, 0 sunk)",
+        ]
+    }
 
 
 def test_since_restricts_the_per_submission_checks_to_one_run() -> None:
