@@ -12,6 +12,7 @@ from rich.console import Console
 
 from inferstream.settings import data_dir
 from inferstream.topology import STAGES
+from inferstream.workers.archive.launch import run_archive
 from inferstream.workers.launch import run_stage
 from inferstream.workers.supervisor import Supervisor
 
@@ -19,7 +20,7 @@ console = Console(soft_wrap=True, stderr=True)
 
 
 def worker_cmd(
-    stage: Annotated[str, typer.Argument(help="enrich, infer, sink, webhooks, or all")],
+    stage: Annotated[str, typer.Argument(help="enrich, infer, sink, archive, webhooks, or all")],
     task: Annotated[str, typer.Option(help="The task whose stage to run.")] = "bug_report",
     metrics_port: Annotated[
         int | None,
@@ -35,6 +36,9 @@ def worker_cmd(
         raise typer.BadParameter(
             f"must be one of {', '.join(STAGES)}, webhooks or all", param_hint="STAGE"
         )
+    if stage == "archive":
+        run_archive(task, metrics_port)
+        return
     run_stage(stage, task, metrics_port)
 
 

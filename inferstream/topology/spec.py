@@ -12,7 +12,8 @@ from types import MappingProxyType
 
 DAY_MS = 24 * 60 * 60 * 1000
 DEADLETTER_TOPIC = "deadletter"
-STAGES = ("enrich", "infer", "sink")
+# In flow order; archive (results -> the Parquet lake in S3) reads results beside the sink.
+STAGES = ("enrich", "infer", "sink", "archive")
 TASK_TOPIC_KINDS = ("submissions", "enriched", "results")
 # Large payloads travel by reference (claim-check), so 1 MiB per message is plenty.
 MAX_MESSAGE_BYTES = 1_048_576

@@ -1,0 +1,100 @@
+"""One results-lake file: the records of a closed file as deterministic Parquet bytes.
+
+Deterministic means the same records give the same bytes (with the same pyarrow version): a
+fixed schema and column order, one row group, fixed compression, no wall-clock metadata.
+That is what makes a replay after a crash rewrite an identical object.
+
+Columns: where the record sits (topic, partition, offset, timestamp), its key, the result's
+identity (result_id, submission_id, task, schema_version, model_name, model_version,
+produced_at), and `result`: the task's own result fields as JSON (sorted keys). A value that
+is not a JSON object keeps its text in `result` with the identity columns null, so the lake
+holds every record of the topic, not only the well-formed ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from inferstream.workers.archive.policy import ArchiveRecord
+
+IDENTITY = ("result_id", "submission_id", "task", "model_name", "model_version", "produced_at")
+
+SCHEMA = pa.schema(
+    [
+        pa.field("topic", pa.string(), nullable=False),
+        pa.field("partition", pa.int32(), nullable=False),
+        pa.field("offset", pa.int64(), nullable=False),
+        pa.field("timestamp", pa.timestamp("ms", tz="UTC")),
+        pa.field("key", pa.string()),
+        *(pa.field(name, pa.string()) for name in IDENTITY[:3]),
+        pa.field("schema_version", pa.int32()),
+        *(pa.field(name, pa.string()) for name in IDENTITY[3:]),
+        pa.field("result", pa.string()),
+    ]
+)
+
+
+def _split(value: bytes) -> tuple[dict[str, Any], str]:
+    """(identity fields, the rest as JSON); a non-object value is kept as text."""
+    try:
+        message = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return {}, value.decode(errors="replace")
+    if not isinstance(message, dict):
+        return {}, value.decode(errors="replace")
+    identity = {name: message.pop(name, None) for name in (*IDENTITY, "schema_version")}
+    rest = orjson.dumps(message, option=orjson.OPT_SORT_KEYS).decode()
+    return identity, rest
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def to_table(topic: str, partition: int, records: Sequence[ArchiveRecord]) -> pa.Table:
+    columns: dict[str, list[Any]] = {field.name: [] for field in SCHEMA}
+    for record in records:
+        identity, rest = _split(record.value)
+        columns["topic"].append(topic)
+        columns["partition"].append(partition)
+        columns["offset"].append(record.offset)
+        columns["timestamp"].append(record.timestamp_ms)
+        columns["key"].append(None if record.key is None else record.key.decode(errors="replace"))
+        for name in IDENTITY:
+            columns[name].append(_text(identity.get(name)))
+        columns["schema_version"].append(_int(identity.get("schema_version")))
+        columns["result"].append(rest)
+    return pa.table(columns, schema=SCHEMA)
+
+
+def encode(
+    topic: str, partition: int, records: Sequence[ArchiveRecord], compression: str = "zstd"
+) -> bytes:
+    """The Parquet bytes of one file (deterministic for the same records and pyarrow)."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(
+        to_table(topic, partition, records),
+        sink,
+        row_group_size=max(1, len(records)),
+        compression=compression,
+        compression_level=3 if compression == "zstd" else None,
+        use_dictionary=True,
+        write_statistics=True,
+        version="2.6",
+        data_page_version="1.0",
+    )
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def decode(data: bytes) -> pa.Table:
+    """Read one file back (verify and tests)."""
+    return pq.read_table(pa.BufferReader(data))

@@ -1,0 +1,98 @@
+"""The archive's Parquet files: deterministic bytes that read back as the records."""
+
+from __future__ import annotations
+
+import io
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inferstream.workers.archive import parquet
+from inferstream.workers.archive.policy import ArchiveRecord
+
+TOPIC = "results.churn"
+
+identity = st.fixed_dictionaries(
+    {
+        "result_id": st.text(min_size=1, max_size=64),
+        "submission_id": st.text(min_size=1, max_size=40),
+        "task": st.just("churn"),
+        "schema_version": st.integers(1, 5),
+        "model_name": st.text(min_size=1, max_size=20),
+        "model_version": st.text(min_size=1, max_size=20),
+        "produced_at": st.just("2026-12-06T06:00:00+00:00"),
+        "probability": st.floats(0, 1),
+        "flags": st.lists(st.text(max_size=5), max_size=3),
+    }
+)
+
+
+@st.composite
+def files(draw: st.DrawFn) -> list[ArchiveRecord]:
+    messages = draw(st.lists(identity, min_size=1, max_size=20))
+    timestamps = draw(
+        st.lists(
+            st.one_of(st.none(), st.integers(0, 2**41)),
+            min_size=len(messages),
+            max_size=len(messages),
+        )
+    )
+    return [
+        ArchiveRecord(10 + i, ts, m["submission_id"].encode(), orjson.dumps(m))
+        for i, (m, ts) in enumerate(zip(messages, timestamps, strict=True))
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(files())
+def test_a_file_reads_back_as_its_records_and_encodes_to_the_same_bytes(
+    records: list[ArchiveRecord],
+) -> None:
+    data = parquet.encode(TOPIC, 2, records)
+    assert parquet.encode(TOPIC, 2, list(records)) == data
+    table = parquet.decode(data)
+    rows = table.to_pylist()
+    stamps = table.column("timestamp").cast(pa.int64()).to_pylist()
+    assert stamps == [r.timestamp_ms for r in records]
+    assert [r["offset"] for r in rows] == [r.offset for r in records]
+    for row, record in zip(rows, records, strict=True):
+        message = orjson.loads(record.value)
+        assert (row["topic"], row["partition"]) == (TOPIC, 2)
+        assert row["key"] == record.key.decode() if record.key else row["key"] is None
+        for name in ("result_id", "submission_id", "model_name", "model_version", "schema_version"):
+            assert row[name] == message[name]
+        rest = orjson.loads(row["result"])
+        assert rest == {"probability": message["probability"], "flags": message["flags"]}
+
+
+def test_a_value_that_is_not_a_json_object_is_kept_as_text() -> None:
+    records = [ArchiveRecord(0, None, None, b"not json"), ArchiveRecord(1, None, None, b"[1]")]
+    rows = parquet.decode(parquet.encode(TOPIC, 0, records)).to_pylist()
+    assert [(r["result_id"], r["result"]) for r in rows] == [(None, "not json"), (None, "[1]")]
+
+
+def test_no_wall_clock_in_the_file_and_a_fixed_column_order() -> None:
+    data = parquet.encode(TOPIC, 0, [ArchiveRecord(0, 5, b"k", b'{"result_id": "r"}')])
+    meta = pq.read_metadata(io.BytesIO(data))
+    assert set(meta.metadata) == {b"ARROW:schema"}
+    assert meta.num_row_groups == 1
+    assert meta.schema.names == parquet.SCHEMA.names
+
+
+def test_duckdb_reads_the_file_directly(tmp_path: object) -> None:
+    records = [
+        ArchiveRecord(i, 1_000 * i, b"k", orjson.dumps({"result_id": f"r{i}", "score": i}))
+        for i in range(5)
+    ]
+    path = f"{tmp_path}/results.churn+0+0000000000.parquet"
+    with open(path, "wb") as out:
+        out.write(parquet.encode(TOPIC, 0, records))
+    got = duckdb.sql(
+        "SELECT result_id, CAST(json_extract(result, '$.score') AS INT) "
+        f"FROM read_parquet('{path}') ORDER BY \"offset\""
+    ).fetchall()
+    assert got == [(f"r{i}", i) for i in range(5)]
