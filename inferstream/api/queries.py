@@ -22,6 +22,7 @@ from inferstream.api.models import (
     SubmissionStatus,
 )
 from inferstream.api.task_results import NoResultsTableError, get_task_result
+from inferstream.storage.vector_ranges import SeqRange, closed_ranges, open_from
 
 TABLE = "results_bug_report"
 _COLUMNS = (
@@ -107,17 +108,31 @@ def nearest(
     *,
     exclude_result_id: str | None = None,
 ) -> list[Neighbour]:
-    """Cosine kNN through the HNSW index (approximate; ef_search raised for recall)."""
-    exclude = "WHERE r.result_id <> %(exclude)s" if exclude_result_id is not None else ""
+    """Cosine kNN over every row: the k best of each closed seq range (its partial HNSW index,
+    approximate, ef_search raised for recall) and of the open tail (exact scan, so the newest
+    rows are always found), merged."""
+    exclude = " AND r.result_id <> %(exclude)s" if exclude_result_id is not None else ""
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
         cur.execute(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}")
         cur.execute(
-            f"SELECT {_R_COLUMNS}, r.embedding <=> %(q)s AS distance FROM {TABLE} r {exclude} "
-            "ORDER BY r.embedding <=> %(q)s LIMIT %(k)s",
+            _nearest_sql(closed_ranges(conn, TABLE), exclude),
             {"q": query, "k": k, "exclude": exclude_result_id},
         )
         rows = cur.fetchall()
     return [Neighbour(score=1.0 - float(row["distance"]), result=_result(row)) for row in rows]
+
+
+def _nearest_sql(closed: list[SeqRange], exclude: str) -> str:
+    """One branch per closed range (its WHERE matches the partial index's predicate, so the
+    planner can walk that HNSW graph) plus one for the open tail, merged by distance."""
+    wheres = [seq_range.where("r") for seq_range in closed]
+    wheres.append(f"r.seq >= {open_from(closed)}")
+    branches = [
+        f"(SELECT {_R_COLUMNS}, r.embedding <=> %(q)s AS distance FROM {TABLE} r "
+        f"WHERE {where}{exclude} ORDER BY r.embedding <=> %(q)s LIMIT %(k)s)"
+        for where in wheres
+    ]
+    return f"SELECT * FROM ({' UNION ALL '.join(branches)}) u ORDER BY distance LIMIT %(k)s"
 
 
 def embedding_of(conn: psycopg.Connection[Any], result_id: str) -> npt.NDArray[np.float32] | None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import psycopg
 from pgvector.psycopg import register_vector
 
@@ -37,11 +38,13 @@ class Config:
         return cls(rows=60, per_transaction=20)
 
 
-def make_rows(n: int, seed: int = 7) -> list[Row]:
+def make_rows(n: int, seed: int = 7, vectors: npt.NDArray[np.float32] | None = None) -> list[Row]:
+    """n bug_report rows as the sink writes them (unit gaussian vectors unless given)."""
     plugin = load_plugin("bug_report")
     rng = np.random.default_rng(seed)
-    vectors = rng.standard_normal((n, 384)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    if vectors is None:
+        vectors = rng.standard_normal((n, 384)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     now = datetime.now(UTC)
     rows = []
     for i in range(n):

@@ -1,15 +1,21 @@
-"""Operations commands: topology plan/apply, db migrate, schemas export."""
+"""Operations commands: topology plan/apply, db migrate/maintain, schemas export."""
 
 from __future__ import annotations
 
+import signal
+import threading
+from types import FrameType
 from typing import Annotated
 
+import psycopg
 import typer
 from rich.console import Console
 
 from inferstream.schemas import TASKS, export_json_schemas, stale_json_schemas
 from inferstream.settings import KafkaSettings, PostgresSettings, TopologySettings
+from inferstream.settings.vector_index import VectorIndexSettings
 from inferstream.storage import migrate
+from inferstream.storage.vector_maintenance import maintain
 from inferstream.topology import (
     CreateTopic,
     Outcome,
@@ -23,7 +29,9 @@ from inferstream.topology import (
 
 console = Console(soft_wrap=True)
 topology_app = typer.Typer(help="Topics, partitions and retention as code.", no_args_is_help=True)
-db_app = typer.Typer(help="Postgres schema migrations.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="Postgres schema migrations and vector index maintenance.", no_args_is_help=True
+)
 schemas_app = typer.Typer(help="JSON Schema files of the wire contract.", no_args_is_help=True)
 
 EnvOption = Annotated[
@@ -90,6 +98,44 @@ def migrate_cmd() -> None:
         console.print(f"applied {name}", highlight=False)
     if not done:
         console.print("database schema is up to date")
+
+
+@db_app.command("maintain")
+def maintain_cmd(
+    every: Annotated[
+        float | None,
+        typer.Option(
+            "--every",
+            min=1.0,
+            help="Repeat every SECONDS until SIGTERM or Ctrl-C (a sidecar or cron job "
+            "runs it without --every).",
+        ),
+    ] = None,
+) -> None:
+    """Index the vectors of closed seq ranges with HNSW, off the sink's hot path (CREATE INDEX
+    CONCURRENTLY); the newest rows stay in a small open tail that queries scan exactly."""
+    conninfo = PostgresSettings.load().conninfo()
+    settings = VectorIndexSettings.load()
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    if every is not None:
+        signal.signal(signal.SIGTERM, _stop)
+    while True:
+        try:
+            reports = maintain(conninfo, settings)
+        except psycopg.errors.UndefinedTable as err:
+            message = f"error: {err.diag.message_primary}: run `inferstream db migrate` first"
+            typer.echo(message, err=True)
+            raise typer.Exit(2) from None
+        for report in reports:
+            for line in report.lines():
+                console.print(line, highlight=False)
+        # Event.wait, not sleep: SIGTERM ends the wait at once.
+        if every is None or stop.wait(every):
+            return
 
 
 @schemas_app.command("export")

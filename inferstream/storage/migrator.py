@@ -64,8 +64,9 @@ def applied(conn: psycopg.Connection[tuple[object, ...]]) -> dict[int, tuple[str
     return {int(str(v)): (str(n), str(c)) for v, n, c in rows}
 
 
-def migrate(conninfo: str) -> list[str]:
-    """Apply pending migrations; return the names applied (empty when up to date)."""
+def migrate(conninfo: str, *, upto: int | None = None) -> list[str]:
+    """Apply pending migrations (those numbered <= ``upto`` when given: upgrade tests start
+    from an older schema); return the names applied (empty when up to date)."""
     done: list[str] = []
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(_CREATE_TABLE)
@@ -73,6 +74,8 @@ def migrate(conninfo: str) -> list[str]:
         try:
             recorded = applied(conn)
             for migration in available():
+                if upto is not None and migration.version > upto:
+                    break
                 if migration.version in recorded:
                     _check_unchanged(migration, recorded[migration.version])
                     continue

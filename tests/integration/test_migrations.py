@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import uuid
 
+import numpy as np
 import psycopg
 import pytest
 from _stack import Stack
+from pgvector.psycopg import register_vector
 
+from inferstream.api.queries import nearest
+from inferstream.settings.vector_index import VectorIndexSettings
 from inferstream.storage import MigrationError, migrate, pending
 from inferstream.storage.migrator import available
+from inferstream.storage.vector_maintenance import maintain
+from inferstream.storage.vector_ranges import SeqRange
 
 
 def test_migrate_twice_is_a_no_op(stack: Stack) -> None:
@@ -24,7 +30,7 @@ def test_migrate_twice_is_a_no_op(stack: Stack) -> None:
     assert sorted(versions) == [m.version for m in available()]
 
 
-def test_foundation_tables_and_vector_index_exist(stack: Stack) -> None:
+def test_foundation_tables_and_the_open_tail_index_exist(stack: Stack) -> None:
     with psycopg.connect(stack.postgres.conninfo()) as conn:
         tables = {
             r[0]
@@ -45,10 +51,16 @@ def test_foundation_tables_and_vector_index_exist(stack: Stack) -> None:
             "WHERE attrelid = 'results_bug_report'::regclass AND attname = 'embedding'"
         ).fetchone()
         assert column == ("vector(384)",)
-        index = conn.execute(
-            "SELECT indexdef FROM pg_indexes WHERE indexname = 'results_bug_report_embedding_hnsw'"
-        ).fetchone()
-        assert index is not None and "hnsw" in index[0] and "vector_cosine_ops" in index[0]
+        # No HNSW index over the whole table: the sink would maintain it on every insert.
+        # `db maintain` builds partial ones on closed seq ranges (test_vector_ranges.py).
+        indexes = dict(
+            conn.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'results_bug_report'"
+            ).fetchall()
+        )
+        assert "results_bug_report_embedding_hnsw" not in indexes
+        assert all("WHERE" in d for d in indexes.values() if "USING hnsw" in d), indexes
+        assert "(seq)" in indexes["results_bug_report_seq_idx"]
 
 
 def test_an_edited_applied_migration_is_refused(stack: Stack) -> None:
@@ -63,6 +75,48 @@ def test_an_edited_applied_migration_is_refused(stack: Stack) -> None:
             conn.execute("UPDATE schema_migrations SET checksum = repeat('0', 64) WHERE version=1")
         with pytest.raises(MigrationError, match=r"0001_foundation\.sql"):
             migrate(conninfo)
+    finally:
+        with psycopg.connect(base.conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_upgrade_from_the_full_hnsw_index_keeps_every_row_findable(stack: Stack) -> None:
+    """A data dir at migration 0007 (one HNSW index over the whole table, rows in it) upgrades:
+    the rows stay exactly findable (open tail), then `db maintain` indexes them again."""
+    base = stack.postgres
+    name = f"mig_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(base.conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    conninfo = base.conninfo(database=name)
+    try:
+        assert len(migrate(conninfo, upto=7)) == 7
+        rng = np.random.default_rng(8)
+        vectors = rng.standard_normal((300, 384)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        with psycopg.connect(conninfo) as conn:
+            register_vector(conn)
+            for i, vector in enumerate(vectors):
+                conn.execute(
+                    "INSERT INTO results_bug_report (result_id, submission_id, model_name, "
+                    "model_version, quality_score, low_quality, duplicate_status, "
+                    "content_sha256, embedding, produced_at) "
+                    "VALUES (%s, %s, 'm', 'v', 0.5, false, 'unique', %s, %s, now())",
+                    (f"{i:064x}", f"s{i}", f"{i:064x}", vector),
+                )
+        assert migrate(conninfo) == [m.name for m in available()[7:]]
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            register_vector(conn)
+            names = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes")}
+            assert "results_bug_report_embedding_hnsw" not in names
+            for i in (0, 150, 299):
+                assert nearest(conn, vectors[i], 1)[0].result.result_id == f"{i:064x}"
+        (report,) = maintain(conninfo, VectorIndexSettings.load(close_rows=100))
+        assert report.closed == [SeqRange(0, 301)] and report.open_rows == 0
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            register_vector(conn)
+            conn.execute("SET enable_seqscan = off")
+            found = [nearest(conn, vectors[i], 1)[0].result.result_id for i in range(0, 300, 10)]
+        assert sum(f == f"{i:064x}" for f, i in zip(found, range(0, 300, 10), strict=True)) >= 29
     finally:
         with psycopg.connect(base.conninfo(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -1,0 +1,180 @@
+"""HNSW off the sink's hot path, on the real embedded Postgres + pgvector: `db maintain` indexes
+closed seq ranges, sink writes never touch those indexes, queries find the newest rows (open
+tail, exact) and keep recall >= 0.95 over the indexed ranges."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import psycopg
+import pytest
+from _stack import Stack
+from fastapi.testclient import TestClient
+from pgvector.psycopg import register_vector
+from psycopg.conninfo import conninfo_to_dict
+
+from inferstream.api import Role, create_app
+from inferstream.api.keys import create_key
+from inferstream.api.queries import _nearest_sql, nearest
+from inferstream.bench.sink import make_rows
+from inferstream.settings import ApiSettings
+from inferstream.settings.vector_index import VectorIndexSettings
+from inferstream.storage import migrate
+from inferstream.storage.vector_maintenance import maintain
+from inferstream.storage.vector_ranges import SeqRange, closed_ranges
+from inferstream.tasks.plugin import load_plugin
+from inferstream.workers.sink.writer import PostgresSinkWriter, SinkBatch
+
+DIM = 384
+TABLE = "results_bug_report"
+SMALL = VectorIndexSettings.load(close_rows=1000, fanout=2)
+RNG = np.random.default_rng(19)
+CENTRES = RNG.standard_normal((60, DIM))
+
+
+def clustered(n: int) -> npt.NDArray[np.float32]:
+    """Topic clusters with spread, like MiniLM embeddings of related bug reports."""
+    points = CENTRES[RNG.integers(0, len(CENTRES), n)] + 0.9 * RNG.standard_normal((n, DIM))
+    return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def conninfo(stack: Stack) -> Iterator[str]:
+    name = f"vr_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    conninfo = stack.postgres.conninfo(database=name)
+    migrate(conninfo)
+    try:
+        yield conninfo
+    finally:
+        with psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def sink_write(conninfo: str, vectors: npt.NDArray[np.float32]) -> list[str]:
+    """Rows through the sink's own writer (COPY -> staging -> INSERT ... ON CONFLICT)."""
+    rows = make_rows(len(vectors), seed=int(RNG.integers(1, 2**31)), vectors=vectors)
+    writer = PostgresSinkWriter(conninfo, load_plugin("bug_report").table, "test.vr", "bug_report")
+    try:
+        writer.write(SinkBatch(rows, [], [], {}))
+    finally:
+        writer.close()
+    return [str(row[0]) for row in rows]
+
+
+def hnsw_sizes(conninfo: str) -> dict[str, int]:
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute(
+            "SELECT indexname, pg_relation_size(format('%%I', indexname)::regclass) "
+            "FROM pg_indexes WHERE tablename = %s AND indexdef LIKE '%%USING hnsw%%'",
+            (TABLE,),
+        ).fetchall()
+    return {str(name): int(size) for name, size in rows}
+
+
+def test_maintain_closes_and_merges_ranges_and_sink_writes_skip_them(conninfo: str) -> None:
+    closed: list[list[SeqRange]] = []
+    for _ in range(3):
+        sink_write(conninfo, clustered(1000))
+        (report,) = maintain(conninfo, SMALL)
+        closed.append(report.closed)
+        assert report.open_rows == 0
+    # Tiers with fanout 2: [0,1001); then two of tier 0 merged; then a new tier-0 range.
+    assert closed == [
+        [SeqRange(0, 1001)],
+        [SeqRange(0, 2001)],
+        [SeqRange(0, 2001), SeqRange(2001, 3001)],
+    ]
+    sizes = hnsw_sizes(conninfo)
+    assert set(sizes) == {f"{TABLE}_hnsw_0_2001", f"{TABLE}_hnsw_2001_3001"}
+    (again,) = maintain(conninfo, SMALL)
+    assert again.actions == [] and again.closed == closed[-1]
+    # The sink appends to the open tail: no HNSW index grows by a single page.
+    sink_write(conninfo, clustered(500))
+    assert hnsw_sizes(conninfo) == sizes
+    (report,) = maintain(conninfo, VectorIndexSettings.load(close_rows=10_000))
+    assert report.actions == [] and report.open_rows == 500
+
+
+def test_a_failed_build_is_dropped_and_redone(conninfo: str) -> None:
+    """A crashed CREATE INDEX CONCURRENTLY leaves an INVALID index; it never counts as closed."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"CREATE INDEX {TABLE}_hnsw_3001_9999 ON {TABLE} (seq) WHERE seq >= 3001")
+        conn.execute(
+            "UPDATE pg_index SET indisvalid = false WHERE indexrelid = %s::regclass",
+            (f"{TABLE}_hnsw_3001_9999",),
+        )
+        assert closed_ranges(conn, TABLE) == [SeqRange(0, 2001), SeqRange(2001, 3001)]
+    (report,) = maintain(conninfo, SMALL)
+    assert any("left invalid" in action for action in report.actions), report.actions
+    assert f"{TABLE}_hnsw_3001_9999" not in hnsw_sizes(conninfo)
+
+
+def exact_top(conn: psycopg.Connection[Any], query: npt.NDArray[np.float32], k: int) -> list[str]:
+    rows = conn.execute(f"SELECT result_id, embedding FROM {TABLE}").fetchall()
+    matrix = np.stack([np.asarray(r[1].to_numpy(), dtype=np.float32) for r in rows])
+    order = np.argsort(-(matrix @ query))[:k]
+    return [rows[i][0].strip() for i in order]
+
+
+def test_recall_of_the_indexed_ranges_against_exact_search(conninfo: str) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        register_vector(conn)
+        closed = closed_ranges(conn, TABLE)
+        assert len(closed) == 2
+        # Small ranges may be scanned exactly; forbid that to measure the HNSW graphs.
+        conn.execute("SET enable_seqscan = off")
+        conn.execute("SET enable_sort = off")
+        query = clustered(1)[0]
+        plan = "\n".join(
+            str(r[0])
+            for r in conn.execute(
+                "EXPLAIN " + _nearest_sql(closed, ""), {"q": query, "k": 10, "exclude": None}
+            )
+        )
+        for seq_range in closed:
+            assert f"{TABLE}_hnsw_{seq_range.lo}_{seq_range.hi}" in plan, plan
+        hits = total = 0
+        for query in clustered(100):
+            got = [n.result.result_id for n in nearest(conn, query, 10)]
+            hits += len(set(got) & set(exact_top(conn, query, 10)))
+            total += 10
+    assert hits / total >= 0.95, f"recall@10 {hits / total:.3f}"
+
+
+def test_the_newest_row_is_found_by_similar_and_search(stack: Stack, conninfo: str) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        register_vector(conn)
+        old_id, old_vector = conn.execute(
+            f"SELECT result_id, embedding FROM {TABLE} WHERE seq < 100 LIMIT 1"
+        ).fetchone() or (None, None)
+        assert old_id is not None and closed_ranges(conn, TABLE)
+        old = np.asarray(old_vector.to_numpy(), dtype=np.float32)
+        twin = old + 0.01 * RNG.standard_normal(DIM).astype(np.float32)
+        twin /= np.linalg.norm(twin)
+        (new_id,) = sink_write(conninfo, twin[None, :])
+        prefix = ApiSettings.load().api_key_prefix
+        key = create_key(conn, prefix=prefix, name="vr", role=Role.reader, ttl_days=1).key
+    database = conninfo_to_dict(conninfo)["dbname"]
+    postgres = stack.postgres.model_copy(update={"database": database})
+    app = create_app(ApiSettings.load(), postgres, embed=lambda text: twin)
+    auth = {"Authorization": f"Bearer {key}"}
+    with TestClient(app) as client:
+        similar = client.get(f"/v1/results/bug_report/{old_id.strip()}/similar?k=3", headers=auth)
+        assert similar.status_code == 200, similar.text
+        assert similar.json()["items"][0]["result"]["result_id"] == new_id
+        found = client.post("/v1/search/bug_report", json={"text": "x", "k": 3}, headers=auth)
+        assert found.status_code == 200, found.text
+        first = found.json()["items"][0]
+        assert first["result"]["result_id"] == new_id and first["score"] > 0.999
+
+
+def test_db_maintain_command(stack: Stack) -> None:
+    result = stack.cli("db", "maintain")
+    assert result.returncode == 0, result.stderr
+    assert "rows in the open tail" in result.stdout
