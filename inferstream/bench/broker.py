@@ -1,9 +1,10 @@
 """Scenario "broker": the embedded broker's storage engines in one run, memory:// as baseline.
 
 For each engine: produce N records of 1 KB with an idempotent acks=all producer (msg/s),
-consume them all (msg/s), commit group offsets, kill -9 Tansu, restart it on the
-same port (seconds until it answers), then count the acknowledged records still readable and
-check the group's committed offsets. CPU seconds of Tansu and SeaweedFS come from /proc.
+consume them all (msg/s), commit group offsets, produce N/10 more and kill -9 Tansu as soon as
+the last of them is acknowledged, restart it on the same port (seconds until it answers), then
+count the acknowledged records still readable and check the group's committed offsets. CPU
+seconds of Tansu and SeaweedFS come from /proc.
 postgres:// is probed: the Tansu binary the embedded extra ships may lack that feature.
 """
 
@@ -78,7 +79,7 @@ def _cpu(pids: list[int]) -> float:
     return total
 
 
-def _produce(bootstrap: str, config: Config) -> float:
+def _produce(bootstrap: str, config: Config, count: int) -> float:
     producer = Producer(
         {
             "bootstrap.servers": bootstrap,
@@ -96,7 +97,7 @@ def _produce(bootstrap: str, config: Config) -> float:
 
     value = os.urandom(config.size)
     started = time.perf_counter()
-    for i in range(config.records):
+    for i in range(count):
         while True:
             try:
                 producer.produce(TOPIC, value, str(i).encode(), on_delivery=delivered)
@@ -122,14 +123,16 @@ def _consumer(bootstrap: str, group: str) -> Consumer:
     )
 
 
-def _read_all(bootstrap: str, config: Config, group: str, deadline_s: float) -> tuple[int, float]:
-    """Records read from the beginning of every partition until N or 5 s without any."""
+def _read_all(
+    bootstrap: str, config: Config, group: str, deadline_s: float, total: int
+) -> tuple[int, float]:
+    """Records read from the beginning of every partition until ``total`` or 5 s without any."""
     consumer = _consumer(bootstrap, group)
     consumer.assign([TopicPartition(TOPIC, p, OFFSET_BEGINNING) for p in range(config.partitions)])
     got, started, idle_since = 0, time.perf_counter(), time.monotonic()
     deadline = time.monotonic() + deadline_s
     try:
-        while got < config.records and time.monotonic() < deadline:
+        while got < total and time.monotonic() < deadline:
             batch = consumer.consume(1000, 0.2)
             ok = [m for m in batch if m.error() is None]
             got += len(ok)
@@ -183,26 +186,37 @@ def _kill_and_restart(info: TansuInfo, data_dir: Path, s3: SeaweedInfo | None) -
 
 
 def measure(engine: str, config: Config, data_dir: Path, s3: SeaweedInfo | None) -> Outcome:
+    """Produce N and read them back (the rates), commit group offsets, produce a last tenth and
+    kill -9 the broker the moment the last ack arrives, restart it, count what is readable."""
     out = Outcome(engine)
     info = start_tansu(data_dir, s3=s3)
     pids = [info.pid] + ([s3.pid] if s3 else [])
     try:
         _create_topic(info.bootstrap, config.partitions)
         cpu0 = _cpu(pids)
-        out.produce_s = _produce(info.bootstrap, config)
-        got, out.consume_s = _read_all(info.bootstrap, config, "bench.broker.read", 120)
+        out.produce_s = _produce(info.bootstrap, config, config.records)
+        got, out.consume_s = _read_all(
+            info.bootstrap, config, "bench.broker.read", 120, config.records
+        )
         out.cpu_s = _cpu(pids) - cpu0
         if got != config.records:
             raise BenchError(f"{engine}: read {got} of {config.records} before the kill")
         wanted = [tp.offset for tp in _commit_some(info.bootstrap, config)]
+        _produce(info.bootstrap, config, _last(config))
         started = time.perf_counter()
         info = _kill_and_restart(info, data_dir, s3)
         out.restart_s = time.perf_counter() - started
-        out.readable, _ = _read_all(info.bootstrap, config, "bench.broker.after", 60)
+        total = config.records + _last(config)
+        out.readable, _ = _read_all(info.bootstrap, config, "bench.broker.after", 60, total)
         out.offsets_kept = _committed(info.bootstrap, config) == wanted
     finally:
         stop_tansu(info.pid)
     return out
+
+
+def _last(config: Config) -> int:
+    """Records produced right before the kill -9 (their acks are the freshest)."""
+    return max(1, config.records // 10)
 
 
 def probe_postgres(data_dir: Path) -> str:
@@ -264,11 +278,12 @@ def _tables(report: Report, config: Config, outcomes: list[Outcome]) -> None:
             "x memory produce",
             "broker+S3 CPU s / 1k records",
             "restart s",
-            f"readable after kill -9 (of {n})",
+            f"readable after kill -9 (of {n + _last(config)})",
             "group offsets kept",
         ],
         title=f"{n} records of {config.size} B, {config.partitions} partitions, idempotent "
-        "acks=all producer (linger 5 ms); kill -9 of Tansu then a restart on the same port",
+        f"acks=all producer (linger 5 ms), read back; then {_last(config)} more and a kill -9 "
+        "of Tansu as soon as their last ack arrived, a restart on the same port",
     )
     base = next((o for o in outcomes if o.engine == "memory"), None)
     for o in outcomes:
@@ -283,13 +298,13 @@ def _tables(report: Report, config: Config, outcomes: list[Outcome]) -> None:
             ratio,
             o.cpu_s / n * 1000,
             o.restart_s,
-            f"{o.readable}/{n}",
+            f"{o.readable}/{n + _last(config)}",
             "yes" if o.offsets_kept else "no",
         )
     durable = [o for o in outcomes if not o.error and o.engine != "memory"]
     for o in durable:
         report.target(
             f"{o.engine}: every acknowledged record and the committed group offsets survive a "
-            f"kill -9 ({o.readable}/{n})",
-            o.readable == n and o.offsets_kept,
+            f"kill -9 ({o.readable}/{n + _last(config)})",
+            o.readable == n + _last(config) and o.offsets_kept,
         )

@@ -98,7 +98,7 @@ def serve_api(stack: Stack, extra_env: dict[str, str] | None = None) -> Iterator
                 pass
             if proc.poll() is not None:
                 raise AssertionError(
-                    f"inferstream api exited: {proc.stderr.read() if proc.stderr else ''}"
+                    f"inferstream api exited: {proc.stderr.read().decode(errors='replace') if proc.stderr else ''}"
                 )
             assert time.monotonic() < deadline, "inferstream api did not become ready"
             time.sleep(0.1)
