@@ -32,7 +32,8 @@ class WorkerSettings(ComponentSettings):
     log_level: LogLevel = "INFO"
     # Where built model bundles (ONNX graphs) are cached; default: <data dir>/models.
     models_dir: Path | None = None
-    # Write each result as JSON to the object store (artifacts/<task>/<result_id>/).
+    # Reserved for real per-result artifacts (media thumbnails; no task has them yet). The sink
+    # writes no object per result: results reach S3 through the archive stage's Parquet lake.
     sink_artifacts: bool = True
     # Fault injection for `inferstream chaos` only: the model raises on any batch holding a text
     # that contains this marker (a poison record). Never set it in production.

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from inferstream.topology import DEADLETTER_TOPIC
+from inferstream.verify.archive import ArchiveFacts, check_archive
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ class Facts:
     # INSERT ... ON CONFLICT DO NOTHING exactly once in a committed transaction. None: the
     # collector did not tell (then every message counts as consumed).
     sink_consumed: Mapping[str, int] | None = None
+    # The results lake (inferstream.verify.archive); None: not checked.
+    archive: ArchiveFacts | None = None
 
 
 LOST = "lost (valid submission without a row)"
@@ -137,6 +140,10 @@ def check(facts: Facts, since: str | None = None) -> Report:
         ),
     }
     report.violations = dict(v)
+    if facts.archive is not None:
+        archive_counts, archive_violations = check_archive(facts.archive)
+        report.counts.update(archive_counts)
+        report.violations.update(archive_violations)
     return report
 
 

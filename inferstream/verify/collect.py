@@ -21,6 +21,7 @@ from inferstream.schemas import decode_envelope, decode_result
 from inferstream.settings import KafkaSettings, PostgresSettings
 from inferstream.tasks.plugin import load_plugin
 from inferstream.topology import DEADLETTER_TOPIC, TASK_TOPIC_KINDS, group_id, topic_name
+from inferstream.verify.archive import by_partition, collect_archive
 from inferstream.verify.checks import DeadLetter, Facts, Published, Row, merge_result_ids
 from inferstream.workers.enrich.driver import EnrichLogic
 from inferstream.workers.runtime.records import Emit, InRecord
@@ -157,6 +158,7 @@ def collect(task: str, group_prefix: str = "inferstream") -> Facts:
         stored_offsets=stored,
         end_offsets=end_offsets,
         sink_consumed=_sink_consumed(results, stored),
+        archive=collect_archive(task, kafka, group_prefix, by_partition(results)),
     )
 
 

@@ -13,15 +13,13 @@ from inferstream.errors import FatalStageError
 from inferstream.observability import configure_logging
 from inferstream.settings import (
     KafkaSettings,
-    ObjectStoreSettings,
     PostgresSettings,
     WebhookSettings,
     WorkerSettings,
     data_dir,
 )
-from inferstream.storage import ObjectStore
 from inferstream.tasks.plugin import InferContext, load_plugin
-from inferstream.topology import STAGES, group_id
+from inferstream.topology import group_id
 from inferstream.workers.enrich.driver import EnrichLogic
 from inferstream.workers.infer.driver import InferLogic
 from inferstream.workers.runtime.health import HealthState, serve
@@ -59,11 +57,11 @@ def build_logic(
         writer = PostgresSinkWriter(
             postgres.conninfo(), plugin.table, group_id("sink", task, worker.group_prefix), task
         )
-        objects = ObjectStore(ObjectStoreSettings.load()) if worker.sink_artifacts else None
-        return SinkLogic(plugin, writer, objects)
+        return SinkLogic(plugin, writer)
     if stage == "webhooks":
         return WebhookLogic(task, WebhookSettings.load())
-    raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}, webhooks")
+    # archive has its own launcher (inferstream.workers.archive.launch): not a StageRunner stage.
+    raise ValueError(f"unknown stage {stage!r}; expected enrich, infer, sink or webhooks")
 
 
 def run_stage(stage: str, task: str, metrics_port: int | None = None) -> None:

@@ -1,18 +1,21 @@
-"""The sink stage: results (and dead letters) into Postgres exactly once, artifacts to S3."""
+"""The sink stage: results (and dead letters) into Postgres exactly once.
+
+Postgres only: no object-store write on this path. The results lake in S3 is written by the
+archive stage (its own consumer group on results.<task>, one Parquet file per many results);
+one S3 PUT per result here was 75 % of the sink's CPU (docs/benchmarks.md).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import psycopg
 from pydantic import ValidationError
 
 from inferstream.errors import PoisonBatchError, TransientError
-from inferstream.schemas import DecodeError, ResultBase, decode_result, encode
-from inferstream.storage import ObjectStore, ObjectStoreError
+from inferstream.schemas import DecodeError, decode_result
 from inferstream.tasks.plugin import TaskPlugin
 from inferstream.topology import DEADLETTER_TOPIC, TASK_TOPIC_KINDS, topic_name
 from inferstream.workers.runtime import metrics
@@ -24,27 +27,15 @@ from inferstream.workers.sink.writer import DeadLetterRow, PostgresSinkWriter, S
 OFFSET_BEGINNING = -2
 
 
-def artifact_key(task: str, result_id: str) -> str:
-    """Deterministic: a rewrite after a crash replaces the object with identical bytes."""
-    return f"artifacts/{task}/{result_id}/result.json"
-
-
 class SinkLogic:
     stage = "sink"
 
-    def __init__(
-        self,
-        plugin: TaskPlugin,
-        writer: PostgresSinkWriter,
-        objects: ObjectStore | None,
-    ) -> None:
+    def __init__(self, plugin: TaskPlugin, writer: PostgresSinkWriter) -> None:
         self.plugin = plugin
         self.task = plugin.name
         self.writer = writer
-        self.objects = objects
         self.results_topic = topic_name("results", self.task)
         self.own_topics = {topic_name(kind, self.task) for kind in TASK_TOPIC_KINDS}
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="artifacts")
         self._e2e = metrics.E2E_LATENCY.labels(stage="sink", task=self.task)
 
     @property
@@ -59,7 +50,6 @@ class SinkLogic:
 
     def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
         sink = SinkBatch(rows=[], done=[], dead=[], offsets={})
-        results: list[ResultBase] = []
         submitted: list[datetime | None] = []
         for record in batch:
             previous = sink.offsets.get(record.position, -1)
@@ -75,12 +65,10 @@ class SinkLogic:
                 sink.dead.append(self._undecodable(record, str(err)))
                 continue
             at = parse_time(record.header(SUBMITTED_AT))
-            results.append(result)
             submitted.append(at)
             sink.rows.append(self.plugin.row(result, at))
             tenant = "default"
             sink.done.append((result.submission_id, self.task, tenant, result.result_id))
-        self._write_artifacts(results)
         try:
             self.writer.write(sink)
         except psycopg.OperationalError as err:
@@ -122,26 +110,6 @@ class SinkLogic:
             headers={k: v.decode(errors="replace") for k, v in record.headers},
         )
 
-    def _write_artifacts(self, results: Sequence[ResultBase]) -> None:
-        """Objects first, then the transaction that records them (never a row without them)."""
-        if self.objects is None or not results:
-            return
-        store = self.objects
-        futures = [
-            self._pool.submit(
-                store.put_bytes,
-                artifact_key(self.task, r.result_id),
-                encode(r),
-                "application/json",
-            )
-            for r in results
-        ]
-        try:
-            for future in futures:
-                future.result()
-        except ObjectStoreError as err:
-            raise TransientError(f"object store unavailable: {err}") from err
-
     def after_durable(self, batch: Sequence[InRecord], outcomes: Sequence[Outcome]) -> None:
         return None
 
@@ -162,12 +130,9 @@ class SinkLogic:
             self.writer.stored_offsets([])
         except psycopg.OperationalError as err:
             return False, f"Postgres unreachable: {err}"
-        if self.objects is not None and not self.objects.ping():
-            return False, "object store unreachable"
         return True, "ok"
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
         self.writer.close()
 
 
