@@ -115,14 +115,14 @@ def nearest(
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
         cur.execute(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}")
         cur.execute(
-            _nearest_sql(closed_ranges(conn, TABLE), exclude),
+            nearest_sql(closed_ranges(conn, TABLE), exclude),
             {"q": query, "k": k, "exclude": exclude_result_id},
         )
         rows = cur.fetchall()
     return [Neighbour(score=1.0 - float(row["distance"]), result=_result(row)) for row in rows]
 
 
-def _nearest_sql(closed: list[SeqRange], exclude: str) -> str:
+def nearest_sql(closed: list[SeqRange], exclude: str) -> str:
     """One branch per closed range (its WHERE matches the partial index's predicate, so the
     planner can walk that HNSW graph) plus one for the open tail, merged by distance."""
     wheres = [seq_range.where("r") for seq_range in closed]

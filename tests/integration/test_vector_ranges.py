@@ -19,7 +19,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from inferstream.api import Role, create_app
 from inferstream.api.keys import create_key
-from inferstream.api.queries import _nearest_sql, nearest
+from inferstream.api.queries import nearest, nearest_sql
 from inferstream.bench.sink import make_rows
 from inferstream.settings import ApiSettings
 from inferstream.settings.vector_index import VectorIndexSettings
@@ -134,7 +134,7 @@ def test_recall_of_the_indexed_ranges_against_exact_search(conninfo: str) -> Non
         plan = "\n".join(
             str(r[0])
             for r in conn.execute(
-                "EXPLAIN " + _nearest_sql(closed, ""), {"q": query, "k": 10, "exclude": None}
+                "EXPLAIN " + nearest_sql(closed, ""), {"q": query, "k": 10, "exclude": None}
             )
         )
         for seq_range in closed:
