@@ -88,7 +88,7 @@ def collect_archive(
     store = ObjectStore(ObjectStoreSettings.load())
     topic = topic_name("results", task)
     # Offsets before objects: a file written in between is then only more than needed.
-    committed = _committed(kafka, group_id("archive", task, group_prefix), topic)
+    committed = committed_offsets(kafka, group_id("archive", task, group_prefix), topic)
     rows: list[ArchivedRow] = []
     misnamed: list[str] = []
     keys = store.list_keys(f"{PREFIX}/{task}/")
@@ -124,7 +124,7 @@ def collect_archive(
     )
 
 
-def _committed(kafka: KafkaSettings, group: str, topic: str) -> dict[int, int]:
+def committed_offsets(kafka: KafkaSettings, group: str, topic: str) -> dict[int, int]:
     """The group's committed offsets (an OffsetFetch: reading them does not join the group)."""
     consumer = Consumer(kafka.consumer_config(group))
     try:
