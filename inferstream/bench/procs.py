@@ -54,14 +54,19 @@ def _tree_cpu(pid: int | None) -> float:
         return 0.0
 
 
-def server_cpu_seconds(data_dir: Path) -> dict[str, float]:
-    """CPU seconds of this stack's servers (Tansu, Postgres with its backends, SeaweedFS)."""
+def server_pids(data_dir: Path) -> dict[str, int | None]:
+    """Root pids of this stack's servers (Tansu, the Postgres postmaster, SeaweedFS)."""
     state = StackState.load(data_dir)
     return {
-        "kafka (tansu)": _tree_cpu(state.tansu.pid if state.tansu else None),
-        "postgres": _tree_cpu(pg_pid_from_datadir(data_dir)),
-        "s3 (seaweedfs)": _tree_cpu(state.seaweed.pid if state.seaweed else None),
+        "kafka (tansu)": state.tansu.pid if state.tansu else None,
+        "postgres": pg_pid_from_datadir(data_dir),
+        "s3 (seaweedfs)": state.seaweed.pid if state.seaweed else None,
     }
+
+
+def server_cpu_seconds(data_dir: Path) -> dict[str, float]:
+    """CPU seconds of this stack's servers (Tansu, Postgres with its backends, SeaweedFS)."""
+    return {name: _tree_cpu(pid) for name, pid in server_pids(data_dir).items()}
 
 
 def delta(after: Mapping[str, float], before: Mapping[str, float]) -> dict[str, float]:

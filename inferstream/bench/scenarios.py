@@ -1,4 +1,4 @@
-"""The seven scenarios by name: each module has a ``Config`` (full size by default, ``tiny()``
+"""The scenarios by name: each module has a ``Config`` (full size by default, ``tiny()``
 for the smoke test, fields settable from the CLI) and ``run(config, ctx) -> Report``."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ SCENARIOS: dict[str, tuple[str, str]] = {
     "similarity": ("inferstream.bench.similarity", "5. faiss vs pgvector HNSW kNN"),
     "scaleout": ("inferstream.bench.scaleout", "6. 1 vs 2 infer workers"),
     "memory": ("inferstream.bench.memory", "7. worker RSS under a 100k backlog"),
+    "overhead": ("inferstream.bench.overhead", "8. pipeline CPU per record outside the model"),
 }
 
 

@@ -13,12 +13,14 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from inferstream.models.bundle import ModelBundle
 from inferstream.models.minilm_onnx import ATTENTION_MASK, INPUT_IDS, OUTPUT
+from inferstream.models.null import NULL_PROVIDER, NULL_VERSION_SUFFIX, NullSession
 from inferstream.models.session import (
     available_providers,
     half_precision,
@@ -142,11 +144,19 @@ class TextEmbedder:
         self.max_batch_tokens = max_batch_tokens
         self.tokenizer = TextTokenizer(bundle.tokenizer_path, bundle.max_seq_length)
         chosen = list(providers) if providers is not None else available_providers()
+        # Benchmarks only: the null model replaces the session; tokenising and bucketing stay.
+        # It plans calls as a GPU session does (one call at a time, no fill cut).
+        self.null = ModelSettings.load().backend == "null"
+        if self.null:
+            chosen = [NULL_PROVIDER]
         # On a GPU: the fp16 graph, and IO binding so the output is fetched once per call.
         self._gpu = on_gpu(chosen)
-        path = half_precision(bundle.onnx_path) if self._gpu else bundle.onnx_path
         calls, threads = _call_layout(chosen, intra_op_threads, parallel_calls)
-        self._session = make_session(path, chosen, threads)
+        if self.null:
+            self._session: Any = NullSession(bundle.dim)
+        else:
+            path = half_precision(bundle.onnx_path) if self._gpu else bundle.onnx_path
+            self._session = make_session(path, chosen, threads)
         self.parallel_calls = calls
         self._pool = (
             ThreadPoolExecutor(self.parallel_calls, thread_name_prefix="model-call")
@@ -169,7 +179,7 @@ class TextEmbedder:
 
     @property
     def version(self) -> str:
-        return self.bundle.version
+        return self.bundle.version + (NULL_VERSION_SUFFIX if self.null else "")
 
     @property
     def tokenizer_version(self) -> str:

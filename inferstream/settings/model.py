@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -24,3 +26,8 @@ class ModelSettings(ComponentSettings):
     # Let idle intra-op threads spin (busy-wait) for the next op. Off by default: spinning
     # threads take the cores the other processes (stages, servers) need.
     allow_spinning: bool = False
+    # What runs the text model: "onnx" (ONNX Runtime, the only choice for real traffic) or
+    # "null", FOR BENCHMARKS ONLY: deterministic unit vectors from a hash of the token ids
+    # (models/null.py), so `inferstream bench overhead` measures the pipeline outside the model.
+    # Results are stamped model version "<version>+null".
+    backend: Literal["onnx", "null"] = "onnx"

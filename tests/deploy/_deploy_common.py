@@ -26,6 +26,7 @@ TOOLS_BIN = ROOT / ".venv-tools" / "bin"
 # pydantic reads "" as a path or an invalid enum value, so these must be absent, not blank).
 NEVER_DEPLOYED = {
     "INFERSTREAM_WORKER_FAULT_POISON_MARKER": "fault injection for `inferstream chaos` only",
+    "INFERSTREAM_MODEL_BACKEND": "the null model is for `inferstream bench overhead` only",
 }
 UNSET_IN_COMPOSE = {
     **NEVER_DEPLOYED,

@@ -15,6 +15,7 @@ import pytest
 
 from inferstream.bench.scenarios import SCENARIOS
 from inferstream.settings import DATA_DIR_ENV
+from inferstream.topology import STAGES
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -48,7 +49,35 @@ def test_scenario_runs_at_tiny_size(name: str, tmp_path: Path) -> None:
     assert re.search(r"^- machine: \d+ cores", doc, re.M)
     table_rows = [line for line in doc.splitlines() if line.startswith("| ")]
     assert len(table_rows) >= 3, doc  # a header and at least two measured rows
+    if name == "overhead":
+        _check_overhead(doc)
     if name == "latency":
         png = tmp_path / "benchmarks" / "latency-vs-load-tiny.png"
         assert png.read_bytes()[:8] == PNG_MAGIC
         assert "(benchmarks/latency-vs-load-tiny.png)" in doc
+
+
+def _row(doc: str, first: str) -> list[str]:
+    for line in doc.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells[0] == first:
+            return cells
+    raise AssertionError(f"no row {first!r} in:\n{doc}")
+
+
+def _number(cell: str) -> float:
+    return float(cell.replace(",", ""))
+
+
+def _check_overhead(doc: str) -> None:
+    """A row with positive CPU for every worker and server, and a positive records/s."""
+    processes = [f"{stage}-0" for stage in STAGES]
+    processes += ["kafka (tansu)", "postgres", "s3 (seaweedfs)"]
+    for process in processes:
+        assert _number(_row(doc, process)[1]) > 0, process
+    assert _number(_row(doc, "**total (pipeline)**")[1]) > 0
+    records, _seconds, rate = _row(doc, "300")[:3]
+    assert records == "300" and _number(rate) > 0
+    assert "every row's model_version ends in +null (checked)" in doc
+    for worker in processes[: len(STAGES)]:
+        assert f"**inside {worker} (per-thread" in doc

@@ -1,0 +1,137 @@
+"""One timed run for `inferstream bench overhead`: the whole pipeline with the null model, CPU
+seconds of every process (workers, Tansu, Postgres with its backends, SeaweedFS) from /proc over
+the timed window, and each worker's threads for the split inside it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import psycopg
+
+from inferstream.bench import pipeline, procs, proctimes, threads, workload
+from inferstream.bench.harness import TABLE, BenchError, BenchStack
+from inferstream.models.null import NULL_VERSION_SUFFIX
+
+NULL_ENV = {"INFERSTREAM_MODEL_BACKEND": "null"}
+# After the last row is in Postgres the stages behind the sink (the archive, the infer workers'
+# result followers) still have work: the window closes once the workers together use less than
+# IDLE_CORES over SETTLE_S, or after SETTLE_MAX_S. Workers only: the servers have a background
+# of their own (Tansu on S3 storage flushes and polls all the time), measured before the
+# window over IDLE_S and reported apart.
+IDLE_CORES = 0.1
+SETTLE_S = 0.5
+SETTLE_MAX_S = 30.0
+IDLE_S = 3.0
+
+
+@dataclass
+class OverheadRun:
+    records: int
+    seconds: float  # first publish to the last row in Postgres
+    window_s: float  # the CPU window: ``seconds`` plus the settle time
+    cpu: dict[str, float]  # CPU seconds per process over the window
+    driver: float  # CPU seconds of the benchmark process itself (publisher, row polls)
+    idle: dict[str, float] = field(default_factory=dict)  # cores per process with no records
+    splits: dict[str, dict[str, float]] = field(default_factory=dict)  # worker -> group -> s
+    batches: dict[str, procs.BatchStats] = field(default_factory=dict)  # stage -> batches
+    named_threads: bool = True  # py-spy named the Python threads of every worker
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.seconds
+
+    @property
+    def total(self) -> float:
+        return sum(self.cpu.values())
+
+    def ms_per_record(self, seconds: float) -> float:
+        return 1000.0 * seconds / self.records
+
+
+def measure(
+    stack: BenchStack, n: int, replicas: Mapping[str, int], timeout_s: float
+) -> OverheadRun:
+    """Start the stages with the null model, warm up, time ``n`` records, stop the workers."""
+    stack.forget_results()
+    supervisor = stack.start_workers(replicas, NULL_ENV)
+    try:
+        pipeline.warm_up(stack, timeout_s)
+        workers = {name: proc.pid for name, proc in supervisor.procs.items()}
+        servers = procs.server_pids(stack.data_dir)
+        roots: dict[str, int | None] = {**workers, **servers}
+        names = {name: threads.python_thread_names(pid) for name, pid in workers.items()}
+        payloads = workload.payloads(n)  # built before the window: the generator is not timed
+        stages = sorted({name.rsplit("-", 1)[0] for name in workers})
+        batches_before = {s: procs.batch_stats(stack.supervisors, s) for s in stages}
+        idle = _idle(roots)
+        threads_before = {name: threads.snapshot(pid) for name, pid in workers.items()}
+        cpu_before = _tree(roots)
+        driver_before = proctimes.self_seconds()
+        started = time.monotonic()
+        ids = stack.publish(payloads, source="bench-overhead")
+        finished = stack.wait_rows(ids, timeout_s, poll_s=0.1)
+        cpu_after = _settle(roots, set(workers), finished)
+        window_end = time.monotonic()
+        driver = proctimes.self_seconds() - driver_before
+        threads_after = {name: threads.snapshot(pid) for name, pid in workers.items()}
+        batches = {s: procs.batch_stats(stack.supervisors, s) - batches_before[s] for s in stages}
+        stack.check_workers()
+        _check_null_model(stack)
+    finally:
+        stack.stop_workers()
+    cpu = procs.delta(cpu_after, cpu_before)
+    splits = {
+        name: threads.split(pid, threads_before[name], threads_after[name], names[name], cpu[name])
+        for name, pid in workers.items()
+    }
+    return OverheadRun(
+        records=n,
+        seconds=finished - started,
+        window_s=window_end - started,
+        cpu=cpu,
+        driver=driver,
+        idle=idle,
+        splits=splits,
+        batches=batches,
+        named_threads=all(names.values()),
+    )
+
+
+def _tree(roots: Mapping[str, int | None]) -> dict[str, float]:
+    return {name: proctimes.tree_seconds(pid) for name, pid in roots.items()}
+
+
+def _idle(roots: Mapping[str, int | None]) -> dict[str, float]:
+    """Cores each process uses with the pipeline warm and no records flowing."""
+    before = _tree(roots)
+    time.sleep(IDLE_S)  # the sampling interval, not a synchronisation
+    return {k: v / IDLE_S for k, v in procs.delta(_tree(roots), before).items()}
+
+
+def _settle(roots: Mapping[str, int | None], workers: set[str], since: float) -> dict[str, float]:
+    """Readings once the workers have gone (nearly) idle after the last row."""
+    last = _tree(roots)
+    deadline = since + SETTLE_MAX_S
+    while time.monotonic() < deadline:
+        time.sleep(SETTLE_S)  # the sampling interval of the idle check, not a synchronisation
+        now = _tree(roots)
+        busy = sum(v for k, v in procs.delta(now, last).items() if k in workers) / SETTLE_S
+        last = now
+        if busy < IDLE_CORES:
+            break
+    return last
+
+
+def _check_null_model(stack: BenchStack) -> None:
+    """Every row came from the null model: a worker that ignored the setting would have put
+    the real model's cost into the figures."""
+    with psycopg.connect(stack.conninfo()) as conn:
+        row = conn.execute(
+            f"SELECT count(*) FILTER (WHERE model_version NOT LIKE %s) FROM {TABLE}",
+            (f"%{NULL_VERSION_SUFFIX}",),
+        ).fetchone()
+    real = int(row[0]) if row else 0
+    if real:
+        raise BenchError(f"{real} rows were not made by the null model (model_version)")
