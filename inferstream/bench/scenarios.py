@@ -17,6 +17,7 @@ SCENARIOS: dict[str, tuple[str, str]] = {
     "scaleout": ("inferstream.bench.scaleout", "6. 1 vs 2 infer workers"),
     "memory": ("inferstream.bench.memory", "7. worker RSS under a 100k backlog"),
     "overhead": ("inferstream.bench.overhead", "8. pipeline CPU per record outside the model"),
+    "broker": ("inferstream.bench.broker", "broker storage engines: msg/s, restart, kill -9"),
 }
 
 

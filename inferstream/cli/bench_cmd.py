@@ -20,7 +20,7 @@ from rich.markup import escape
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 DOC = Path("docs/benchmarks.md")
-NAMES = "e2e, naive, latency, sink, similarity, scaleout, memory, overhead"
+NAMES = "e2e, naive, latency, sink, similarity, scaleout, memory, overhead, broker"
 
 
 def _overrides(pairs: list[str]) -> dict[str, str]:
