@@ -97,9 +97,8 @@ def serve_api(stack: Stack, extra_env: dict[str, str] | None = None) -> Iterator
             except OSError:
                 pass
             if proc.poll() is not None:
-                raise AssertionError(
-                    f"inferstream api exited: {proc.stderr.read().decode(errors='replace') if proc.stderr else ''}"
-                )
+                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                raise AssertionError(f"inferstream api exited: {err}")
             assert time.monotonic() < deadline, "inferstream api did not become ready"
             time.sleep(0.1)
         yield base
