@@ -72,6 +72,17 @@ STAGES = (
     Stage("enrich", ("submissions.{task}",), 1000, ("100m", "256Mi"), ("1", "512Mi"), 120),
     Stage("infer", ("enriched.{task}",), 200, ("1", "1536Mi"), ("2", "3Gi"), 300),
     Stage("sink", ("results.{task}", "deadletter"), 1000, ("250m", "384Mi"), ("1", "768Mi"), 120),
+    # Holds up to INFERSTREAM_ARCHIVE_MAX_RECORDS (10,000) uncommitted records per partition in
+    # its open files by design, so its lag target sits above that, and its memory is sized for
+    # a few open files of results with embeddings.
+    Stage("archive", ("results.{task}",), 25_000, ("250m", "512Mi"), ("1", "1536Mi"), 120),
+)
+# The archive needs Kafka and S3 write access, never Postgres: it gets only these secrets.
+ARCHIVE_SECRETS = (
+    "INFERSTREAM_OBJECT_STORE_ACCESS_KEY",
+    "INFERSTREAM_OBJECT_STORE_SECRET_KEY",
+    "INFERSTREAM_KAFKA_SASL_USERNAME",
+    "INFERSTREAM_KAFKA_SASL_PASSWORD",
 )
 WEBHOOKS = Stage("webhooks", ("results.{task}",), 200, ("100m", "192Mi"), ("500m", "384Mi"), 120)
 
@@ -192,6 +203,7 @@ def deployment(stage: Stage, task: str) -> dict[str, Any]:
             {"configMapRef": {"name": "inferstream-config"}},
             {"secretRef": {"name": "inferstream-secrets"}},
         ],
+        **(_archive_env() if stage.name == "archive" else {}),
         "ports": [{"name": "metrics", "containerPort": 9400, "protocol": "TCP"}],
         # /health: the poll loop is alive. /ready: model loaded and dependencies reachable.
         "startupProbe": {
@@ -270,6 +282,22 @@ def deployment(stage: Stage, task: str) -> dict[str, Any]:
                 },
             },
         },
+    }
+
+
+def _archive_env() -> dict[str, Any]:
+    """Least privilege: the archive reads only its own secrets, not the whole Secret."""
+    return {
+        "envFrom": [{"configMapRef": {"name": "inferstream-config"}}],
+        "env": [
+            {
+                "name": name,
+                "valueFrom": {
+                    "secretKeyRef": {"name": "inferstream-secrets", "key": name, "optional": True}
+                },
+            }
+            for name in ARCHIVE_SECRETS
+        ],
     }
 
 

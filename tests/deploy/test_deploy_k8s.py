@@ -183,7 +183,14 @@ def test_pods_are_hardened_probed_and_sized(overlay: str) -> None:
         assert port["containerPort"] == ports[container["name"]]
         assert container["livenessProbe"]["httpGet"]["port"] == port["name"]
         envfrom = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
-        assert envfrom == {"inferstream-config", "inferstream-secrets"}
+        if deployment["metadata"]["labels"]["app.kubernetes.io/component"] == "archive":
+            # Least privilege: the archive gets the S3 and Kafka secrets, never Postgres's.
+            assert envfrom == {"inferstream-config"}
+            secrets = {e["name"] for e in container["env"]}
+            assert "INFERSTREAM_OBJECT_STORE_SECRET_KEY" in secrets
+            assert not any("POSTGRES" in name for name in secrets)
+        else:
+            assert envfrom == {"inferstream-config", "inferstream-secrets"}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
