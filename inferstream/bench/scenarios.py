@@ -18,6 +18,7 @@ SCENARIOS: dict[str, tuple[str, str]] = {
     "memory": ("inferstream.bench.memory", "7. worker RSS under a 100k backlog"),
     "overhead": ("inferstream.bench.overhead", "8. pipeline CPU per record outside the model"),
     "broker": ("inferstream.bench.broker", "broker storage engines: msg/s, restart, kill -9"),
+    "archive": ("inferstream.bench.archive", "sink with/without an S3 PUT per result; archive"),
 }
 
 
