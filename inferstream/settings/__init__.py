@@ -1,6 +1,7 @@
 """One pydantic-settings model per component, env prefix ``INFERSTREAM_<COMPONENT>_``."""
 
 from inferstream.settings.api import ApiSettings
+from inferstream.settings.archive import ArchiveSettings
 from inferstream.settings.base import (
     CONFIG_ENV,
     DATA_DIR_ENV,
@@ -23,6 +24,7 @@ __all__ = [
     "DATA_DIR_ENV",
     "STACK_FILE",
     "ApiSettings",
+    "ArchiveSettings",
     "ComponentSettings",
     "KafkaSettings",
     "ModelSettings",
