@@ -16,6 +16,7 @@ py-spy (a dev dependency) the Python threads fall into one group.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,7 @@ PYTHON_GROUPS = (
     ("result-follower", "result follower (dedup index)"),
     ("health-http", "health / metrics HTTP"),
 )
+POOL_SUFFIX = re.compile(r"([_-]\d+)+$")
 RDKAFKA = "librdkafka threads (rdk:*)"
 PYTHON_UNNAMED = "threads named like the interpreter (Python and native pools; no py-spy)"
 OTHER = "other threads (native pools, exited threads)"
@@ -73,7 +75,13 @@ def group_of(comm: str, python_name: str | None) -> str:
         for prefix, group in PYTHON_GROUPS:
             if python_name.startswith(prefix):
                 return group
-        return f"Python thread {python_name!r}"
+        # A pool's threads are one group: "artifacts_0".."artifacts_7" -> "artifacts_*".
+        pool = POOL_SUFFIX.sub("", python_name)
+        return (
+            f"Python threads {pool + '_*'!r}"
+            if pool != python_name
+            else (f"Python thread {python_name!r}")
+        )
     if comm.startswith("rdk:"):
         return RDKAFKA
     return OTHER

@@ -112,7 +112,11 @@ def test_split_adds_up_to_the_process(
 def test_group_names() -> None:
     assert threads.group_of("python", "model-call_0") == "model calls (null model)"
     assert threads.group_of("python", "run") == "run: process step, outputs durable"
-    assert threads.group_of("python", "ThreadPoolExecutor-0_0").startswith("Python thread")
+    assert threads.group_of("python", "artifacts_7") == "Python threads 'artifacts_*'"
+    assert threads.group_of("python", "ThreadPoolExecutor-0_0") == (
+        "Python threads 'ThreadPoolExecutor_*'"
+    )
+    assert threads.group_of("python", "watcher") == "Python thread 'watcher'"
     assert threads.group_of("rdk:broker3", None) == threads.RDKAFKA
     assert threads.group_of("python3", None) == threads.OTHER
 
