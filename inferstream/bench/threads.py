@@ -77,11 +77,9 @@ def group_of(comm: str, python_name: str | None) -> str:
                 return group
         # A pool's threads are one group: "artifacts_0".."artifacts_7" -> "artifacts_*".
         pool = POOL_SUFFIX.sub("", python_name)
-        return (
-            f"Python threads {pool + '_*'!r}"
-            if pool != python_name
-            else (f"Python thread {python_name!r}")
-        )
+        if pool != python_name:
+            return f"Python threads {pool + '_*'!r}"
+        return f"Python thread {python_name!r}"
     if comm.startswith("rdk:"):
         return RDKAFKA
     return OTHER
