@@ -64,10 +64,17 @@ class Stack:
         return ObjectStoreSettings.load()
 
 
+# The broker's storage engine for the test stacks: s3 (the default, durable) unless this
+# variable says memory, to compare the suite's time on both (tests/conftest.py clears every
+# INFERSTREAM_* variable, so it cannot be INFERSTREAM_STACK_BROKER_STORAGE).
+TEST_BROKER_STORAGE_ENV = "TEST_BROKER_STORAGE"
+
+
 def start_stack(data_dir: Path) -> Stack:
     env = {**os.environ, DATA_DIR_ENV: str(data_dir)}
     stack = Stack(data_dir, env)
-    result = stack.cli("up")
+    storage = os.environ.get(TEST_BROKER_STORAGE_ENV)
+    result = stack.cli("up", *(["--broker-storage", storage] if storage else []))
     if result.returncode != 0:
         down(data_dir)
         pytest.fail(f"inferstream up failed:\n{result.stdout}\n{result.stderr}")
