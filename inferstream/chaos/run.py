@@ -1,46 +1,77 @@
-"""`inferstream chaos`: a workload through a fresh embedded stack while a nemesis kills workers,
-stops Postgres and S3, injects poison records and churns group membership; then `verify`.
+"""`inferstream chaos`: a workload through a fresh embedded stack while a nemesis kills workers
+and the broker, stops Postgres and S3, restarts the whole stack, freezes servers and workers
+(SIGSTOP), injects poison records and churns group membership; then `verify`.
 
 Loopback only, bounded in time: every wait has a deadline and the run fails rather than hangs.
+Whatever ends the run (the end, an exception, SIGINT, SIGTERM), teardown stops every worker and
+server it started. What was executed is recorded, not what was planned.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 from confluent_kafka import Producer
 
+from inferstream.chaos import faults
 from inferstream.chaos.schedule import ChaosConfig, Fault, plan
-from inferstream.chaos.workload import example_payloads
+from inferstream.chaos.workers import WorkerNemesis
+from inferstream.chaos.workload import Examples, example_payloads, load_examples
 from inferstream.client import Publisher
 from inferstream.schemas import make_headers, new_submission_id
 from inferstream.settings import DATA_DIR_ENV, KafkaSettings, PostgresSettings
-from inferstream.stack.manager import StackState
-from inferstream.stack.servers import pg_pid_from_datadir, stop_postgres, stop_seaweed
+from inferstream.stack import down
 from inferstream.verify import Report, check
 from inferstream.verify.collect import collect
 from inferstream.workers.supervisor import Supervisor
 
 POISON_MARKER = "CHAOS-POISON-7f3a9c"
-RESTART_DELAY_S = 1.0
+RECOVERY_TIMEOUT_S = 120.0
+
+
+class ChaosError(RuntimeError):
+    """A part of the run failed (a thread of it raised): the run stops and tears down."""
+
+
+@dataclass
+class Executed:
+    """One fault as it happened: when (seconds from the workload's start), and how it went."""
+
+    fault: Fault
+    started_s: float
+    ended_s: float | None = None
+    exit_code: int | None = None  # a killed worker's exit code (-9 for SIGKILL)
+    note: str = ""
+    error: str | None = None
+
+    def describe(self) -> str:
+        end = "running" if self.ended_s is None else f"{self.ended_s - self.started_s:.1f}s"
+        code = "" if self.exit_code is None else f" exit {self.exit_code}"
+        note = f" ({self.note})" if self.note else ""
+        err = f" FAILED: {self.error}" if self.error else ""
+        what = f"{self.fault.kind} {self.fault.target}".strip()
+        return f"t={self.started_s:6.1f}s  {what} {end}{code}{note}{err}"
 
 
 @dataclass
 class ChaosResult:
     faults: list[Fault]
+    executed: list[Executed]
+    exits: list[tuple[str, int]]  # every worker exit seen while the run went on
+    final_exits: dict[str, int | None]  # exit codes at the graceful stop (SIGTERM)
     report: Report
     restarts: int
     submissions: int
+    published: int  # acknowledged by the broker (valid + poison)
     rows: int
     poison_dead: int
     elapsed_s: float
@@ -48,78 +79,112 @@ class ChaosResult:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def unexpected_exits(self) -> list[tuple[str, int]]:
+        """Exits of the regular workers other than by our SIGKILL."""
+        return [(n, c) for n, c in self.exits if c != -signal.SIGKILL]
+
+    @property
     def ok(self) -> bool:
-        return self.drained and self.report.ok
-
-
-def _cli(*args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "inferstream", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"inferstream {' '.join(args)} failed: {result.stderr[-2000:]}")
+        faults_ran = all(e.error is None and e.ended_s is not None for e in self.executed)
+        return self.drained and self.report.ok and faults_ran and not self.unexpected_exits
 
 
 class ChaosRun:
     def __init__(
-        self, config: ChaosConfig, data_dir: Path, examples: Path, say: Callable[[str], None]
+        self,
+        config: ChaosConfig,
+        data_dir: Path,
+        examples: Path | Examples,
+        say: Callable[[str], None],
     ) -> None:
         self.config = config
         self.data_dir = data_dir
-        self.examples = examples
+        self.examples = examples if isinstance(examples, Examples) else load_examples(examples)
         self.say = say
         self.faults = plan(config)
         self.supervisor = Supervisor("bug_report", config.replicas, log_dir=data_dir / "logs")
-        self.restarts = 0
-        self.paused_restarts: set[str] = set()
+        self.nemesis = WorkerNemesis(self.supervisor)
         self.ids: list[str] = []
         self.poison_ids: list[str] = []
-        self._exited_at: dict[str, float] = {}
-        self.published = False
+        self.published = 0
+        self.executed: list[Executed] = []
         self.run_id = f"chaos-{config.seed}-{new_submission_id().lower()}"
-        self.outages: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._errors: list[str] = []
+        self._publishing_done = threading.Event()
+        self._t0 = 0.0
 
     def run(self) -> ChaosResult:
         started = time.monotonic()
         os.environ[DATA_DIR_ENV] = str(self.data_dir)
         os.environ["INFERSTREAM_WORKER_FAULT_POISON_MARKER"] = POISON_MARKER
-        _cli("up")
-        self.say(f"run id: {self.run_id} (inferstream verify --since {self.run_id})")
+        final: dict[str, int | None] = {}
         try:
+            faults.cli("up")
+            self.say(f"run id: {self.run_id} (inferstream verify --since {self.run_id})")
             self.supervisor.start()
-            self.supervisor.wait_ready(300)
-            publisher = threading.Thread(target=self._publish, name="chaos-publisher")
-            t0 = time.monotonic()
-            publisher.start()
-            for fault in self.faults:
-                self._until(t0 + fault.at_s)
-                self.say(f"fault: {fault.describe()}")
-                self._inject(fault)
-            publisher.join()
-            for outage in self.outages:
-                while outage.is_alive():
-                    self._until(time.monotonic() + 0.5)
+            self.supervisor.wait_ready(self.config.ready_timeout_s)
+            self._t0 = time.monotonic()
+            self._spawn(self._publish, "chaos-publisher")
+            self._spawn(self._server_lane, "chaos-server-lane")
+            for fault in (f for f in self.faults if not f.server_lane):
+                self._until(self._t0 + fault.at_s)
+                self._worker_fault(fault)
+            while any(t.is_alive() for t in self._threads):
+                self._until(time.monotonic() + 0.5)
+            self.nemesis.end_storms()
             drained = self._drain()
-            self._restart_exited(force=True)
+            self.nemesis.restart_exited(force=True)
             report = check(collect("bug_report"), since=self.run_id)
-            rows = self._rows()
-            return ChaosResult(
-                faults=self.faults,
-                report=report,
-                restarts=self.restarts,
-                submissions=len(self.ids),
-                rows=rows,
-                poison_dead=self._poison_dead(),
-                elapsed_s=time.monotonic() - started,
-                drained=drained,
-            )
+            rows, poison_dead = self._rows(), self._poison_dead()
         finally:
-            self.supervisor.stop()
-            _cli("down")
+            final = self._teardown()
+        return ChaosResult(
+            faults=self.faults,
+            executed=self.executed,
+            exits=self.nemesis.exits,
+            final_exits=final,
+            report=report,
+            restarts=self.nemesis.restarts,
+            submissions=len(self.ids),
+            published=self.published,
+            rows=rows,
+            poison_dead=poison_dead,
+            elapsed_s=time.monotonic() - started,
+            drained=drained,
+            notes=self._errors,
+        )
+
+    # ---------------------------------------------------------------- threads and teardown
+
+    def _spawn(self, target: Callable[[], None], name: str) -> threading.Thread:
+        def guarded() -> None:
+            try:
+                target()
+            except faults.Interrupted:
+                pass
+            except Exception as err:  # any failure of a part fails the whole run, loudly
+                self._errors.append(f"{name}: {type(err).__name__}: {err}")
+
+        thread = threading.Thread(target=guarded, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+        return thread
+
+    def _check_threads(self) -> None:
+        if self._errors:
+            raise ChaosError("; ".join(self._errors))
+
+    def _teardown(self) -> dict[str, int | None]:
+        """Stop every thread, worker and server this run started (data dir kept for a look)."""
+        with _signals_held():
+            self._stop.set()  # faults cut their waits short and never start a server again
+            for thread in self._threads:
+                thread.join(timeout=120)
+            codes = self.supervisor.stop()
+            down(self.data_dir)
+        return codes
 
     # ---------------------------------------------------------------- workload
 
@@ -137,6 +202,8 @@ class ChaosRun:
         with Publisher("bug_report", kafka, source=self.run_id) as publisher:
             start = time.monotonic()
             for i, payload in enumerate(payloads):
+                if self._stop.is_set():
+                    raise faults.Interrupted
                 sid = str(uuid.uuid4())
                 poisoned = POISON_MARKER in str(payload["description"])
                 (self.poison_ids if poisoned else self.ids).append(sid)
@@ -146,90 +213,98 @@ class ChaosRun:
                     key = f"chaos-invalid-{i}".encode()
                     producer.produce("submissions.bug_report", b"{broken", key, headers=headers)
                     producer.poll(0)
-                time.sleep(max(0.0, start + (i + 1) * interval - time.monotonic()))
-        self.published = True
-        producer.flush(60)
+                self._stop.wait(max(0.0, start + (i + 1) * interval - time.monotonic()))
+        self.published = publisher.delivered
+        if producer.flush(120) != 0:
+            raise RuntimeError("invalid records not acknowledged within 120 s")
+        self._publishing_done.set()
 
     # ---------------------------------------------------------------- faults
 
     def _until(self, when: float) -> None:
-        """Wait for a scheduled time, restarting crashed workers meanwhile."""
-        while time.monotonic() < when:
-            self._restart_exited()
+        """Wait for a scheduled time, restarting crashed workers and driving storms meanwhile."""
+        while True:
+            self._check_threads()
+            self.nemesis.tick()
+            if time.monotonic() >= when:
+                return
             time.sleep(min(0.2, max(0.0, when - time.monotonic())))
 
-    def _restart_exited(self, force: bool = False) -> None:
-        now = time.monotonic()
-        for name in list(self.supervisor.failed()):
-            if name in self.paused_restarts:
-                continue
-            first = self._exited_at.setdefault(name, now)
-            if force or now - first >= RESTART_DELAY_S:
-                stage, replica = name.split("-", 1)
-                self.supervisor.start_one(stage, int(replica) if replica.isdigit() else 0, 0, name)
-                self._exited_at.pop(name, None)
-                self.restarts += 1
+    def _now(self) -> float:
+        return round(time.monotonic() - self._t0, 1)
 
-    def _inject(self, fault: Fault) -> None:
-        before = self._rows()
-        if fault.kind in ("postgres", "s3"):
-            # Outages run beside the schedule, so kills can land during them.
-            thread = threading.Thread(target=self._outage, args=(fault, before), daemon=True)
-            thread.start()
-            self.outages.append(thread)
-            return
+    def _worker_fault(self, fault: Fault) -> None:
+        self.say(f"fault: {fault.describe()}")
+        done = Executed(fault, self._now())
+        self.executed.append(done)
         if fault.kind == "kill":
-            proc = self.supervisor.procs.get(fault.target)
-            if proc is not None and proc.poll() is None:
-                self.supervisor.kill(fault.target)
+            done.exit_code, done.note = self.nemesis.kill(fault.target)
         elif fault.kind == "storm":
-            self._storm(fault)
-        fault.recovered_after_s = self._recovery(before, time.monotonic())
+            self.nemesis.start_storm(fault.target, fault.duration_s)
+        elif fault.kind == "pause":
+            pid = self.nemesis.pid_of(fault.target)
+            self._spawn(lambda: self._pause_worker(fault, done, pid), f"chaos-pause-{fault.target}")
+            return
+        done.ended_s = self._now() + (fault.duration_s if fault.kind == "storm" else 0.0)
+        self._measure_recovery(fault, delay_s=fault.duration_s if fault.kind == "storm" else 0.0)
 
-    def _outage(self, fault: Fault, rows_before: int) -> None:
-        if fault.kind == "postgres":
-            stop_postgres(pg_pid_from_datadir(self.data_dir))
+    def _pause_worker(self, fault: Fault, done: Executed, pid: int) -> None:
+        frozen = faults.pause([pid], fault.duration_s, self._stop)
+        done.ended_s = done.started_s + frozen
+        self._measure_recovery(fault)
+
+    def _server_lane(self) -> None:
+        """Server faults one after another, each at its time or when the previous one ended."""
+        for fault in (f for f in self.faults if f.server_lane):
+            if self._stop.wait(max(0.0, self._t0 + fault.at_s - time.monotonic())):
+                return
+            self.say(f"fault: {fault.describe()}")
+            done = Executed(fault, self._now())
+            self.executed.append(done)
+            try:
+                self._server_fault(fault)
+            except faults.Interrupted:
+                raise
+            except Exception as err:
+                done.error = f"{type(err).__name__}: {err}"
+                raise
+            done.ended_s = self._now()
+            self._measure_recovery(fault)
+
+    def _server_fault(self, fault: Fault) -> None:
+        if fault.kind in ("postgres", "s3"):
+            faults.outage(self.data_dir, fault.kind, fault.duration_s, self._stop)
+        elif fault.kind == "broker":
+            faults.kill_broker(self.data_dir, fault.duration_s, self._stop)
+        elif fault.kind == "restart":
+            faults.restart_stack(self.data_dir, fault.duration_s, self._stop)
+        elif fault.kind == "pause":
+            pids = faults.server_pids(self.data_dir, fault.target)
+            faults.pause(pids, fault.duration_s, self._stop)
         else:
-            state = StackState.load(self.data_dir)
-            stop_seaweed(state.seaweed.pid if state.seaweed else None)
-        time.sleep(fault.duration_s)  # the outage itself, by the schedule
-        _cli("up")
-        fault.recovered_after_s = self._recovery(rows_before, time.monotonic(), restart=False)
+            raise ValueError(f"not a server fault: {fault.kind}")
 
-    def _storm(self, fault: Fault) -> None:
-        """Extra members join and leave every 2 s for the duration."""
-        end = time.monotonic() + fault.duration_s
-        extra: list[str] = []
-        n = 0
-        while time.monotonic() < end:
-            name = f"{fault.target}-x{n}"
-            self.supervisor.start_one(fault.target, 0, 0, name)
-            self.paused_restarts.add(name)
-            extra.append(name)
-            if len(extra) > 1:
-                old = extra.pop(0)
-                self.supervisor.procs[old].send_signal(signal.SIGTERM)
-            n += 1
-            self._until(time.monotonic() + 2.0)
-        for name in extra:
-            self.supervisor.procs[name].send_signal(signal.SIGTERM)
+    def _measure_recovery(self, fault: Fault, delay_s: float = 0.0) -> None:
+        """In the background: seconds from the fault's end to the next new row (None: no new
+        row within the timeout, or nothing was left to process)."""
 
-    def _recovery(
-        self, rows_before: int, since: float, timeout_s: float = 60.0, restart: bool = True
-    ) -> float | None:
-        """Seconds until a new row lands after the fault ended (None: none within timeout, or
-        nothing left to process)."""
-        deadline = since + timeout_s
-        while time.monotonic() < deadline:
-            rows = self._rows()
-            if rows > rows_before:
-                return time.monotonic() - since
-            if self.published and rows >= len(self.ids):
-                return None
-            if restart:
-                self._restart_exited()
-            time.sleep(0.2)
-        return None
+        def measure() -> None:
+            if self._stop.wait(delay_s):
+                return
+            since = time.monotonic()
+            before = self._rows()
+            deadline = since + RECOVERY_TIMEOUT_S
+            while not self._stop.wait(0.2) and time.monotonic() < deadline:
+                rows = self._rows()
+                if before < 0:  # Postgres was unreachable at the fault's end: count from now
+                    before = rows
+                elif rows > before:
+                    fault.recovered_after_s = round(time.monotonic() - since, 1)
+                    return
+                elif self._publishing_done.is_set() and rows >= len(self.ids):
+                    return
+
+        threading.Thread(target=measure, name="chaos-recovery", daemon=True).start()
 
     # ---------------------------------------------------------------- drain
 
@@ -237,31 +312,43 @@ class ChaosRun:
         deadline = time.monotonic() + self.config.drain_timeout_s
         expected = len(self.ids)
         while time.monotonic() < deadline:
-            self._restart_exited()
+            self._check_threads()
+            self.nemesis.restart_exited()
             if self._rows() >= expected and self._poison_dead() >= len(self.poison_ids):
                 return True
             time.sleep(0.5)
         return False
 
-    def _rows(self) -> int:
+    def _count(self, sql: str, ids: list[str]) -> int:
         try:
             with psycopg.connect(PostgresSettings.load().conninfo(), connect_timeout=2) as conn:
-                row = conn.execute(
-                    "SELECT count(*) FROM results_bug_report WHERE submission_id = ANY(%s)",
-                    (self.ids,),
-                ).fetchone()
+                row = conn.execute(sql, (ids,)).fetchone()
         except psycopg.OperationalError:
-            return -1  # Postgres is down (an outage in progress)
+            return -1  # Postgres is down or frozen (a fault in progress)
         return int(row[0]) if row else 0
 
+    def _rows(self) -> int:
+        return self._count(
+            "SELECT count(*) FROM results_bug_report WHERE submission_id = ANY(%s)", self.ids
+        )
+
     def _poison_dead(self) -> int:
-        try:
-            with psycopg.connect(PostgresSettings.load().conninfo(), connect_timeout=2) as conn:
-                row = conn.execute(
-                    "SELECT count(DISTINCT submission_id) FROM dead_letters "
-                    "WHERE submission_id = ANY(%s) AND kind = 'poison'",
-                    (self.poison_ids,),
-                ).fetchone()
-        except psycopg.OperationalError:
-            return -1
-        return int(row[0]) if row else 0
+        return self._count(
+            "SELECT count(DISTINCT submission_id) FROM dead_letters "
+            "WHERE submission_id = ANY(%s) AND kind = 'poison' AND stage = 'infer'",
+            self.poison_ids,
+        )
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Teardown is not interrupted by a second SIGINT/SIGTERM (it would leave servers behind)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -2,33 +2,59 @@
 
 from __future__ import annotations
 
+import signal
 import tempfile
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from inferstream.chaos import ChaosConfig, ChaosResult, ChaosRun
+from inferstream.chaos.run import ChaosError
+from inferstream.chaos.workload import WorkloadError, load_examples
 
 console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def chaos_cmd(
-    submissions: Annotated[int, typer.Option(help="Valid submissions to publish.")] = 5000,
-    kills: Annotated[int, typer.Option(help="Worker SIGKILLs (each restarted).")] = 10,
-    pg_outage: Annotated[float, typer.Option(help="Seconds Postgres is stopped (0: none).")] = 20.0,
-    s3_outage: Annotated[float, typer.Option(help="Seconds S3 is stopped (0: none).")] = 20.0,
-    poison: Annotated[int, typer.Option(help="Records that make the model raise.")] = 3,
-    storm: Annotated[float, typer.Option(help="Seconds of join/leave every 2 s (0: none).")] = 30.0,
+    submissions: Annotated[int, typer.Option(min=1, help="Valid submissions to publish.")] = 5000,
+    kills: Annotated[int, typer.Option(min=0, help="Worker SIGKILLs (each restarted).")] = 10,
+    pg_outage: Annotated[float, typer.Option(min=0, help="Seconds Postgres is stopped.")] = 20.0,
+    s3_outage: Annotated[float, typer.Option(min=0, help="Seconds S3 is stopped.")] = 20.0,
+    poison: Annotated[int, typer.Option(min=0, help="Records that make the model raise.")] = 3,
+    storm: Annotated[float, typer.Option(min=0, help="Seconds of join/leave every 2 s.")] = 30.0,
+    broker_kills: Annotated[
+        int, typer.Option(min=0, help="kill -9 of the broker (restarted on its port).")
+    ] = 1,
+    stack_restarts: Annotated[
+        int, typer.Option(min=0, help="Restarts of every server (down/up) mid-run.")
+    ] = 1,
+    pauses: Annotated[
+        int,
+        typer.Option(
+            min=0, help="SIGSTOP/SIGCONT freezes of 10-30 s (broker, Postgres, S3, a worker first)."
+        ),
+    ] = 4,
     seed: Annotated[int, typer.Option(help="Seed of the fault schedule.")] = 0,
-    publish_s: Annotated[float, typer.Option(help="Seconds over which to publish.")] = 60.0,
-    examples: Annotated[Path, typer.Option(help="Bug reports to draw payloads from.")] = Path(
-        "examples/bug_reports.jsonl"
-    ),
+    publish_s: Annotated[float, typer.Option(min=1, help="Seconds over which to publish.")] = 60.0,
+    drain_timeout: Annotated[
+        float, typer.Option(min=10, help="Seconds to wait for the pipeline to drain.")
+    ] = 900.0,
+    examples: Annotated[
+        Path, typer.Option(help="JSONL of bug reports (payloads or envelopes) to draw from.")
+    ] = Path("examples/bug_reports.jsonl"),
 ) -> None:
     """Run a workload through a fresh embedded stack under faults, then verify it."""
+    try:
+        reports = load_examples(examples)  # before any server starts
+    except WorkloadError as err:
+        err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
+        raise typer.Exit(2) from None
     config = ChaosConfig(
         submissions=submissions,
         kills=kills,
@@ -38,18 +64,35 @@ def chaos_cmd(
         storm_s=storm,
         seed=seed,
         publish_s=publish_s,
+        drain_timeout_s=drain_timeout,
+        broker_kills=broker_kills,
+        stack_restarts=stack_restarts,
+        pauses=pauses,
     )
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # SIGINT already raises KeyboardInterrupt
     with tempfile.TemporaryDirectory(prefix="inferstream-chaos-") as tmp:
         run = ChaosRun(
-            config, Path(tmp), examples, lambda line: console.print(line, highlight=False)
+            config, Path(tmp), reports, lambda line: console.print(line, highlight=False)
+        )
+        console.print(
+            f"workload: {len(reports.payloads)} reports ({reports.skipped} lines skipped)"
         )
         console.print("schedule:")
         for fault in run.faults:
             console.print(f"  {fault.describe()}", highlight=False)
-        result = run.run()
+        try:
+            result = run.run()
+        except (ChaosError, RuntimeError, TimeoutError) as err:  # servers already stopped
+            err_console.print(f"[bold red]chaos run FAILED:[/] {escape(str(err))}", highlight=False)
+            raise typer.Exit(1) from None
     print_result(result)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # SystemExit unwinds through ChaosRun.run's teardown like KeyboardInterrupt does.
+    raise SystemExit(128 + signum)
 
 
 def print_result(result: ChaosResult) -> None:
@@ -57,22 +100,32 @@ def print_result(result: ChaosResult) -> None:
     table.add_column("figure")
     table.add_column("value", justify="right")
     v = result.report.violations
+    counts = result.report.counts
     table.add_row("submissions (valid)", str(result.submissions))
+    table.add_row("acknowledged by the broker (valid + poison)", str(result.published))
     table.add_row("rows", str(result.rows))
     table.add_row("lost", str(len(v.get("lost (valid submission without a row)", []))))
     table.add_row("duplicated", str(len(v.get("duplicated (more than one row)", []))))
-    table.add_row("dead letters", str(result.report.counts.get("dead letters", 0)))
+    for name in ("redelivered result messages (absorbed)", "rows skipped on conflict by the sink"):
+        table.add_row(name, str(counts.get(name, 0)))
+    table.add_row("dead letters", str(counts.get("dead letters", 0)))
     table.add_row("poison records dead-lettered", str(result.poison_dead))
     table.add_row("worker restarts", str(result.restarts))
+    table.add_row("worker exits other than SIGKILL", str(len(result.unexpected_exits)))
     table.add_row("drained", "yes" if result.drained else "NO")
     table.add_row("elapsed", f"{result.elapsed_s:.0f} s")
-    for fault in result.faults:
-        recovery = "-" if fault.recovered_after_s is None else f"{fault.recovered_after_s:.1f} s"
-        table.add_row(f"recovery after {fault.describe().strip()}", recovery)
+    for done in result.executed:
+        recovery = done.fault.recovered_after_s
+        shown = "-" if recovery is None else f"{recovery:.1f} s"
+        table.add_row(f"recovery after {done.describe().strip()}", shown)
     console.print(table)
     for name, items in v.items():
         if items:
             console.print(f"[red]{name}:[/] {', '.join(items[:10])}", highlight=False)
+    for name, code in result.unexpected_exits:
+        console.print(f"[red]worker {name} exited with {code}[/]", highlight=False)
+    for note in result.notes:
+        console.print(f"[red]{escape(note)}[/]", highlight=False)
     console.print(
         "[green]verify: all invariants hold[/]" if result.ok else "[red]chaos run FAILED[/]"
     )

@@ -1,9 +1,13 @@
 """A short chaos run in `make test`: 1,000 submissions through a fresh embedded stack with two
-workers per stage, 3 worker SIGKILLs, a 5 s Postgres outage and a poison record; `verify` must
-find 0 lost and 0 duplicated. The full schedule is `make chaos`."""
+workers per stage, a worker SIGKILL per stage, a kill -9 of the broker, a 5 s Postgres
+outage and a poison record. Asserted on what was executed, not on what was planned: every
+fault ran, every kill ended its worker with SIGKILL and no worker exited any other way, every
+acknowledged submission has exactly one row, and `verify` finds nothing. The full schedule is
+`make chaos`."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -11,10 +15,18 @@ import pytest
 from inferstream.chaos import ChaosConfig, ChaosRun
 from inferstream.chaos.run import POISON_MARKER
 from inferstream.settings import DATA_DIR_ENV
+from inferstream.topology import STAGES
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "bug_reports.jsonl"
+# Every wait of the run is bounded, and the bounds add up to less than the test's timeout, so a
+# run that does not drain fails with its figures and tears its servers down, instead of being
+# killed by pytest-timeout with the servers left running.
+READY_TIMEOUT_S = 180.0
+DRAIN_TIMEOUT_S = 240.0
+TEST_TIMEOUT_S = 720
 
 
+@pytest.mark.timeout(TEST_TIMEOUT_S)
 def test_short_chaos_run_loses_and_duplicates_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -23,7 +35,7 @@ def test_short_chaos_run_loses_and_duplicates_nothing(
     monkeypatch.setenv("INFERSTREAM_WORKER_FAULT_POISON_MARKER", POISON_MARKER)
     config = ChaosConfig(
         submissions=1000,
-        kills=3,
+        kills=len(STAGES),
         pg_outage_s=5.0,
         s3_outage_s=0.0,
         poison=1,
@@ -31,17 +43,34 @@ def test_short_chaos_run_loses_and_duplicates_nothing(
         storm_s=0.0,
         seed=7,
         publish_s=20.0,
-        drain_timeout_s=400.0,
+        drain_timeout_s=DRAIN_TIMEOUT_S,
+        broker_kills=1,
+        stack_restarts=0,
+        pauses=0,
+        ready_timeout_s=READY_TIMEOUT_S,
     )
+    # up, ready, publishing, drain, verify and teardown (3 min allowed for the rest)
+    assert READY_TIMEOUT_S + config.publish_s + DRAIN_TIMEOUT_S + 180 < TEST_TIMEOUT_S
     log: list[str] = []
     result = ChaosRun(config, tmp_path / "stack", EXAMPLES, log.append).run()
 
+    assert result.notes == []
     violations = {k: v[:5] for k, v in result.report.violations.items() if v}
-    assert result.drained, f"did not drain: {result.rows}/{result.submissions} rows"
+    assert result.drained, f"did not drain: {result.rows}/{result.submissions} rows, {violations}"
     assert violations == {}
+    assert result.published == 1000 + 1  # every valid submission and the poison one, acked
     assert result.rows == result.submissions == 1000
     assert result.poison_dead == 1
-    # Every fault of the schedule ran: 3 kills and the outage.
-    assert [f.kind for f in result.faults].count("kill") == 3
-    assert len(log) == len(result.faults) + 1  # the run id, then one line per fault
+    # The executed schedule: every planned fault ran to its end without an error.
+    executed = sorted((e.fault.kind, e.fault.target) for e in result.executed)
+    assert executed == sorted((f.kind, f.target) for f in result.faults)
+    assert [e for e in result.executed if e.error is not None or e.ended_s is None] == []
+    kills = [e for e in result.executed if e.fault.kind == "kill"]
+    assert {e.fault.target.split("-")[0] for e in kills} == set(STAGES)
+    assert [e.exit_code for e in kills] == [-signal.SIGKILL] * len(STAGES)
+    # No worker exited but by our SIGKILLs, and all stopped gracefully at the end.
+    assert result.exits and result.unexpected_exits == []
+    assert len(result.exits) == len(STAGES)
+    assert set(result.final_exits.values()) == {0}
     assert result.report.counts["dead letters"] >= 3 + 1  # invalid records + the poison one
+    assert len(log) == len(result.faults) + 1  # the run id, then one line per fault

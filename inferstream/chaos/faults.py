@@ -1,0 +1,137 @@
+"""Server faults of a chaos run: outages, a kill -9 of the broker, a full stack restart and
+SIGSTOP/SIGCONT pauses (gray failures: the process is alive, holds its sockets, answers nothing).
+
+Each takes the stack's data dir and a stop event: a chaos run that is being torn down sets it,
+and a fault then cuts its wait short and never starts a server again behind the teardown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+
+from inferstream.stack import StackState, restart_broker, up
+from inferstream.stack.processes import is_alive, wait_until
+from inferstream.stack.servers import (
+    pg_pid_from_datadir,
+    stop_postgres,
+    stop_seaweed,
+    stop_tansu,
+)
+
+
+class Interrupted(RuntimeError):
+    """The run is being torn down: the fault stops where it is."""
+
+
+def cli(*args: str, timeout_s: float = 300.0) -> None:
+    """`inferstream ARGS` in a subprocess (the data dir comes from the environment)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "inferstream", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"inferstream {' '.join(args)} failed: {result.stderr[-2000:]}")
+
+
+def _wait(stop: threading.Event, seconds: float) -> None:
+    if stop.wait(seconds):
+        raise Interrupted
+
+
+def _up(data_dir: Path) -> None:
+    """What `inferstream up` does to servers, in this process: a CLI subprocess costs ~4 s of
+    CPU to import, which on a loaded 2-core machine stretched a 5 s outage to 2 minutes."""
+    up(data_dir)
+
+
+def outage(data_dir: Path, server: str, seconds: float, stop: threading.Event) -> None:
+    """Stop Postgres or S3 for ``seconds``, then start it again on the same port."""
+    if server == "postgres":
+        stop_postgres(pg_pid_from_datadir(data_dir))
+    else:
+        state = StackState.load(data_dir)
+        stop_seaweed(state.seaweed.pid if state.seaweed else None)
+    _wait(stop, seconds)
+    _up(data_dir)
+
+
+def kill_broker(data_dir: Path, seconds: float, stop: threading.Event) -> None:
+    """kill -9 of Tansu, down for ``seconds``, restarted on the same port and storage."""
+    state = StackState.load(data_dir)
+    pid = state.tansu.pid if state.tansu else None
+    if pid is None or not is_alive(pid, "tansu"):
+        raise RuntimeError("no live broker to kill")
+    os.kill(pid, signal.SIGKILL)
+    if not wait_until(lambda: not is_alive(pid, "tansu"), 10.0):
+        raise RuntimeError(f"the broker (pid {pid}) survived SIGKILL for 10 s")
+    _wait(stop, seconds)
+    restart_broker(data_dir)
+
+
+def restart_stack(data_dir: Path, seconds: float, stop: threading.Event) -> None:
+    """Every server stopped as `inferstream down` stops them, then started as `up` does.
+
+    stack.json stays (down deletes it), so `up` brings the servers back on the ports the
+    running workers hold; a real down/up would also move them, and the workers with them."""
+    state = StackState.load(data_dir)
+    stop_tansu(state.tansu.pid if state.tansu else None)
+    stop_postgres(pg_pid_from_datadir(data_dir))
+    stop_seaweed(state.seaweed.pid if state.seaweed else None)
+    _wait(stop, seconds)
+    _up(data_dir)
+
+
+def server_pids(data_dir: Path, server: str) -> list[int]:
+    """The processes to freeze: Tansu, weed, or the postmaster and all its backends."""
+    state = StackState.load(data_dir)
+    if server == "broker":
+        return [state.tansu.pid] if state.tansu else []
+    if server == "s3":
+        return [state.seaweed.pid] if state.seaweed else []
+    postmaster = pg_pid_from_datadir(data_dir)
+    if postmaster is None:
+        return []
+    try:
+        children = psutil.Process(postmaster).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    return [postmaster, *(c.pid for c in children)]
+
+
+@contextlib.contextmanager
+def frozen(pids: list[int]) -> Iterator[None]:
+    """SIGSTOP on entry, SIGCONT on exit, whatever happens in between."""
+    stopped: list[int] = []
+    try:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+        yield
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+
+def pause(pids: list[int], seconds: float, stop: threading.Event) -> float:
+    """Freeze the processes for ``seconds`` (less if the run is torn down); the time frozen."""
+    if not pids:
+        raise RuntimeError("nothing to pause: the process is not running")
+    started = time.monotonic()
+    with frozen(pids):
+        stop.wait(seconds)
+    return time.monotonic() - started
