@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from inferstream.settings import data_dir
+from inferstream.tasks.plugin import installed_plugins
 from inferstream.topology import STAGES
 from inferstream.workers.archive.launch import run_archive
 from inferstream.workers.launch import run_stage
@@ -39,6 +40,12 @@ def worker_cmd(
     if stage == "archive":
         run_archive(task, metrics_port)
         return
+    # enrich, infer and sink load the task's plug-in: a typo is one line here, not a traceback.
+    if stage != "webhooks" and task not in installed_plugins():
+        known = ", ".join(installed_plugins()) or "none"
+        raise typer.BadParameter(
+            f"no task {task!r} installed (installed: {known})", param_hint="--task"
+        )
     run_stage(stage, task, metrics_port)
 
 

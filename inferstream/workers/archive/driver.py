@@ -84,6 +84,7 @@ class ArchiveWorker:
         return (True, "ok") if self.store.ping() else (False, "object store unreachable")
 
     def run(self) -> None:
+        self._check_topic()
         self.consumer.subscribe(
             [self.topic], on_assign=self._on_assign, on_revoke=self._on_drop, on_lost=self._on_drop
         )
@@ -98,6 +99,16 @@ class ArchiveWorker:
             if self.leave_group:  # else the broker evicts the member (KafkaSettings)
                 self.consumer.close()
             self.log.info("archive stopped", buffered=self.buffered())
+
+    def _check_topic(self) -> None:
+        """A mistyped --task would otherwise sit idle on a topic that never exists."""
+        metadata = self.consumer.list_topics(self.topic, timeout=30)
+        found = metadata.topics.get(self.topic)
+        if found is None or found.error is not None or not found.partitions:
+            raise FatalStageError(
+                f"topic {self.topic} does not exist (wrong --task? "
+                "`inferstream topology apply` creates the topics of the installed tasks)"
+            )
 
     def buffered(self) -> int:
         return sum(r.buffered for r in self._rotators.values())
