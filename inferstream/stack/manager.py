@@ -229,7 +229,8 @@ def restart_broker(data_dir: Path, timeout_s: float = 30.0) -> TansuInfo:
     Stops a live Tansu first (SIGKILL after a short grace), waits up to ``timeout_s`` for the
     port to be free, starts Tansu, waits for health and records the new pid in stack.json. On
     s3 storage every acknowledged record and committed group offset is still there; on memory
-    storage the topics are empty (and ``inferstream up`` would forget the sinks' offsets)."""
+    storage the topics are empty and the sinks' stored offsets point past their ends (only
+    ``inferstream up`` forgets those: fault injection should run on s3)."""
     state = StackState.load(data_dir)
     if state.tansu is None or state.seaweed is None:
         raise StackError(f"no embedded stack is recorded in {data_dir}: run `inferstream up`")

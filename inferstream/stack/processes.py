@@ -82,6 +82,8 @@ def is_alive(pid: int | None, name_hint: str) -> bool:
 def stop_process(pid: int | None, name_hint: str, *, sig: int, grace_s: float) -> None:
     """Send sig, wait up to grace_s, then SIGKILL; returns once the process is gone."""
     if not is_alive(pid, name_hint):
+        if pid:
+            reap(pid)  # killed from outside (kill -9): a child of ours would stay a zombie
         return
     assert pid is not None
     with contextlib.suppress(ProcessLookupError):
