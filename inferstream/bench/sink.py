@@ -42,18 +42,21 @@ class Config:
     per_transaction: int = 1_000
     hnsw: bool = True  # also measure with earlier rows HNSW-indexed, and the API's recall
     queries: int = 200  # recall@10 queries
+    # Noise around the topic centres, per dimension (the centres have unit variance): 0.9 puts
+    # a row's cluster mates at cosine ~0.55; 3.0 is close to uniform random vectors.
+    spread: float = 0.9
 
     @classmethod
     def tiny(cls) -> Config:
         return cls(rows=60, per_transaction=20, queries=5)
 
 
-def clustered(n: int, seed: int) -> npt.NDArray[np.float32]:
-    """Topic clusters with spread (cosine to the nearest other row ~0.5-0.8), like MiniLM
+def clustered(n: int, seed: int, spread: float = 0.9) -> npt.NDArray[np.float32]:
+    """Topic clusters (cluster mates at cosine ~0.55 with spread 0.9), like MiniLM
     embeddings of related bug reports; uniform random vectors are no realistic recall test."""
     rng = np.random.default_rng(seed)
     centres = np.random.default_rng(0).standard_normal((max(1, n // 100), 384))
-    points = centres[rng.integers(0, len(centres), n)] + 0.9 * rng.standard_normal((n, 384))
+    points = centres[rng.integers(0, len(centres), n)] + spread * rng.standard_normal((n, 384))
     unit: npt.NDArray[np.float32] = (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(
         np.float32
     )
@@ -170,12 +173,12 @@ def _count(conninfo: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _recall(conninfo: str, n: int) -> tuple[float, float, int, int]:
+def _recall(conninfo: str, n: int, spread: float) -> tuple[float, float, int, int]:
     """recall@10 of the API's kNN against brute force, its queries/s, and the indexed ranges,
     after a default `db maintain` has indexed the rows just written too (the worst case for
     recall: next to no row is scanned exactly)."""
     maintain(conninfo, VectorIndexSettings.load())
-    queries = clustered(n, seed=99)
+    queries = clustered(n, seed=99, spread=spread)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         register_vector(conn)
         rows = conn.execute("SELECT result_id, embedding FROM results_bug_report").fetchall()
@@ -201,8 +204,8 @@ VARIANTS = {False: "the emptied table (its indexes)", True: "earlier rows HNSW-i
 
 def run(config: Config, ctx: BenchContext) -> Report:
     report = Report("sink", "sink write path: COPY + upsert vs executemany vs row by row")
-    rows = make_rows(config.rows, vectors=clustered(config.rows, seed=7))
-    earlier = make_rows(config.rows, seed=8, vectors=clustered(config.rows, seed=8))
+    rows = make_rows(config.rows, vectors=clustered(config.rows, 7, config.spread))
+    earlier = make_rows(config.rows, seed=8, vectors=clustered(config.rows, 8, config.spread))
     results: dict[tuple[bool, str], float] = {}
     recall: tuple[float, float, int, int] | None = None
     with bench_stack() as stack:
@@ -217,7 +220,7 @@ def run(config: Config, ctx: BenchContext) -> Report:
                 if (written := _count(conninfo)) != expected:
                     raise RuntimeError(f"{name}: {written} rows, expected {expected}")
             if indexed:
-                recall = _recall(conninfo, config.queries)
+                recall = _recall(conninfo, config.queries, config.spread)
     for indexed in sorted({k[0] for k in results}):
         _table(report, config, indexed, results)
     ratio = results[(False, EXECUTEMANY)] / results[(False, METHODS[0][0])]

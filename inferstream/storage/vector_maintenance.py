@@ -92,9 +92,25 @@ def _maintain_table(
         _drop(conn, index_name(table, redundant))
         report.actions.append(f"dropped {index_name(table, redundant)} (merged)")
     report.closed = covered
+    _analyze_if_due(conn, table, changed=bool(report.actions))
     tail = _open_tail(conn, table, open_from(covered))
     report.open_rows = tail[0] if tail is not None else 0
     return report
+
+
+def _analyze_if_due(conn: psycopg.Connection[Any], table: str, *, changed: bool) -> None:
+    """Fresh statistics after ranges changed (or when there are none yet): without them the
+    planner guesses a third of the table for the open tail's ``seq >= x`` and scans the
+    whole table instead of the tail through its btree (measured: 35 ms vs 2.5 ms at 22k rows).
+    Between runs a stale histogram is fine: past its last bucket the planner probes the btree
+    for the real largest seq."""
+    row = conn.execute(
+        "SELECT last_analyze IS NULL AND last_autoanalyze IS NULL "
+        "FROM pg_stat_user_tables WHERE relid = to_regclass(%s)",
+        (table,),
+    ).fetchone()
+    if changed or (row is not None and row[0]):
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
 
 
 def _open_tail(conn: psycopg.Connection[Any], table: str, start: int) -> tuple[int, int] | None:

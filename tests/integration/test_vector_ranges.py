@@ -99,6 +99,11 @@ def test_maintain_closes_and_merges_ranges_and_sink_writes_skip_them(conninfo: s
     assert hnsw_sizes(conninfo) == sizes
     (report,) = maintain(conninfo, VectorIndexSettings.load(close_rows=10_000))
     assert report.actions == [] and report.open_rows == 500
+    with psycopg.connect(conninfo) as conn:
+        analysed = conn.execute(
+            "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = %s", (TABLE,)
+        ).fetchone()
+    assert analysed is not None and analysed[0] is not None, "the planner needs statistics"
 
 
 def test_a_failed_build_is_dropped_and_redone(conninfo: str) -> None:
