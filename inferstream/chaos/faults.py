@@ -20,13 +20,16 @@ from pathlib import Path
 import psutil
 
 from inferstream.stack import StackState, restart_broker, up
-from inferstream.stack.processes import is_alive, wait_until
+from inferstream.stack.processes import StackError, is_alive, wait_until
 from inferstream.stack.servers import (
     pg_pid_from_datadir,
+    start_postgres,
     stop_postgres,
     stop_seaweed,
     stop_tansu,
 )
+
+PATIENT_START_S = 240.0
 
 
 class Interrupted(RuntimeError):
@@ -52,9 +55,40 @@ def _wait(stop: threading.Event, seconds: float) -> None:
 
 
 def _up(data_dir: Path) -> None:
-    """What `inferstream up` does to servers, in this process: a CLI subprocess costs ~4 s of
-    CPU to import, which on a loaded 2-core machine stretched a 5 s outage to 2 minutes."""
+    """What `inferstream up` does to servers, in a subprocess that imports only the stack.
+
+    Not in this process: pgserver caches its server per data dir, so a second start in one
+    process hands back the stopped one and waits for it in vain. Not the CLI either: it costs
+    ~4 s of CPU to import, which on a loaded 2-core machine stretched a 5 s outage to 2 min."""
+    result = subprocess.run(
+        [sys.executable, "-m", "inferstream.chaos.faults", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=PATIENT_START_S + 120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"restarting the servers failed: {result.stderr[-2000:]}")
+
+
+def restart_servers(data_dir: Path) -> None:
+    """Postgres first, given longer than `up` gives it (on a machine at load 20 it missed
+    up's 60 s; a failed `up` stops every server and forgets their ports, which the running
+    workers hold); `up` then finds it healthy and starts the rest on their recorded ports."""
+    if not postgres_running(data_dir):
+        deadline = time.monotonic() + PATIENT_START_S
+        while True:
+            try:
+                start_postgres(data_dir)
+                break
+            except StackError:
+                if time.monotonic() > deadline:
+                    raise
     up(data_dir)
+
+
+def postgres_running(data_dir: Path) -> bool:
+    return is_alive(pg_pid_from_datadir(data_dir), "postgres")
 
 
 def outage(data_dir: Path, server: str, seconds: float, stop: threading.Event) -> None:
@@ -135,3 +169,7 @@ def pause(pids: list[int], seconds: float, stop: threading.Event) -> float:
     with frozen(pids):
         stop.wait(seconds)
     return time.monotonic() - started
+
+
+if __name__ == "__main__":
+    restart_servers(Path(sys.argv[1]))

@@ -48,6 +48,10 @@ def chaos_cmd(
     examples: Annotated[
         Path, typer.Option(help="JSONL of bug reports (payloads or envelopes) to draw from.")
     ] = Path("examples/bug_reports.jsonl"),
+    keep: Annotated[
+        Path | None,
+        typer.Option(help="Run in this new directory and keep it (logs, data) for a post-mortem."),
+    ] = None,
 ) -> None:
     """Run a workload through a fresh embedded stack under faults, then verify it."""
     try:
@@ -70,9 +74,12 @@ def chaos_cmd(
         pauses=pauses,
     )
     signal.signal(signal.SIGTERM, _exit_on_sigterm)  # SIGINT already raises KeyboardInterrupt
+    if keep is not None and keep.exists():
+        err_console.print(f"[bold red]error:[/] --keep {escape(str(keep))}: already exists")
+        raise typer.Exit(2)
     with tempfile.TemporaryDirectory(prefix="inferstream-chaos-") as tmp:
         run = ChaosRun(
-            config, Path(tmp), reports, lambda line: console.print(line, highlight=False)
+            config, keep or Path(tmp), reports, lambda line: console.print(line, highlight=False)
         )
         console.print(
             f"workload: {len(reports.payloads)} reports ({reports.skipped} lines skipped)"
