@@ -4,6 +4,8 @@ tail, exact) and keep recall >= 0.95 over the indexed ranges."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -183,3 +185,23 @@ def test_db_maintain_command(stack: Stack) -> None:
     result = stack.cli("db", "maintain")
     assert result.returncode == 0, result.stderr
     assert "rows in the open tail" in result.stdout
+    # On a database that was never migrated: one line saying what to do, no traceback.
+    name = f"vr_empty_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        env = {**stack.env, "INFERSTREAM_POSTGRES_DATABASE": name}
+        empty = subprocess.run(
+            [sys.executable, "-m", "inferstream", "db", "maintain"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        with psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    assert empty.returncode == 2, empty.stderr
+    assert "inferstream db migrate" in empty.stderr and "Traceback" not in empty.stderr
+    assert len(empty.stderr.strip().splitlines()) == 1, empty.stderr
