@@ -147,8 +147,9 @@ def test_acknowledged_submissions_survive_broker_kill_and_stack_restart(
     # 2. The whole stack down and up again (the same code as `inferstream down` / `up`).
     result = stack.cli("down")
     assert result.returncode == 0, result.stderr
-    stack = start_stack(stack.data_dir)
-    assert "created" not in stack.cli("up").stdout  # the topics were still there
+    result = stack.cli("up")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "created" not in result.stdout, result.stdout  # every topic was still there
 
     # 3. The group resumes where it committed, before anything else reads the topic.
     assert _resumed_at(sorted(committed)) == committed
