@@ -60,7 +60,7 @@ models: $(STAMP)
 demo: $(STAMP) models
 	$(BIN)/inferstream demo
 
-# The full fault schedule (ARCHITECTURE.md section 3); twice with different seeds for a release.
+# The full fault schedule (docs/architecture.md, "Delivery semantics"); twice with different seeds for a release.
 chaos: $(STAMP)
 	$(BIN)/inferstream chaos --seed $(or $(SEED),1)
 

@@ -61,7 +61,7 @@ def report_outcomes(outcomes: list[Outcome], environment: str) -> bool:
         if outcome.ok:
             console.print(f"[green]done[/]    {line}", highlight=False)
             continue
-        # The embedded broker does not honour every admin call (ARCHITECTURE.md 6.1): a refused
+        # The embedded broker does not honour every admin call (docs/architecture.md): a refused
         # config or partition change there is reported, not fatal. A failed create always is.
         fatal = environment != "embedded" or isinstance(outcome.action, CreateTopic)
         ok = ok and not fatal

@@ -125,7 +125,7 @@ def resolved_settings(state: StackState) -> dict[str, dict[str, Any]]:
         "kafka": {
             "bootstrap_servers": state.tansu.bootstrap,
             "security_protocol": "PLAINTEXT",
-            # Tansu joins groups slowly with librdkafka defaults (ARCHITECTURE.md 6.1).
+            # Tansu joins groups slowly with librdkafka defaults (docs/architecture.md).
             "session_timeout_ms": 6000,
             "heartbeat_interval_ms": 500,
             "max_poll_interval_ms": 60000,

@@ -2,7 +2,7 @@
 
 Each is started detached in the data directory, checked for health with a deadline, and stopped
 for sure (Tansu ignores SIGTERM, so it gets SIGKILL after a short grace period, as
-ARCHITECTURE.md 6.1 measured).
+docs/architecture.md measured).
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def tansu_healthy(info: TansuInfo) -> bool:
 
 
 def stop_tansu(pid: int | None) -> None:
-    # Tansu does not exit promptly on SIGTERM (ARCHITECTURE.md 6.1): short grace, then SIGKILL.
+    # Tansu does not exit promptly on SIGTERM (docs/architecture.md): short grace, then SIGKILL.
     stop_process(pid, "tansu", sig=signal.SIGTERM, grace_s=1.0)
 
 

@@ -33,7 +33,7 @@ def read_all(kafka: KafkaSettings, topic: str, deadline_s: float = 300.0) -> Ite
     """Every message of every partition, from the beginning to the high watermarks.
 
     Tansu's ListOffsets answer is not the end of a partition for multi-record batches (measured:
-    1 for a partition of 1,251 records, ARCHITECTURE.md 6.1), so a partition counts as read when
+    1 for a partition of 1,251 records, docs/architecture.md), so a partition counts as read when
     the consumer's position has reached the high watermark of the fetch responses (the
     partition-EOF event) and at least the listed end, and stayed there STABLE_S with no new
     record. Records that never arrive make it a TimeoutError, never a silent short read."""
@@ -154,7 +154,7 @@ def collect(task: str, group_prefix: str = "inferstream") -> Facts:
         rows=rows,
         result_messages=merge_result_ids((sid, rid) for sid, rid, _, _ in results),
         dead_letters=dead,
-        artifacts=None,  # no per-result objects (ARCHITECTURE.md 5): see the archive check
+        artifacts=None,  # no per-result objects (docs/architecture.md): see the archive check
         stored_offsets=stored,
         end_offsets=end_offsets,
         sink_consumed=_sink_consumed(results, stored),

@@ -44,7 +44,7 @@ def test_plan_for_a_bigger_environment_shows_partition_growth(stack: Stack) -> N
 
 
 def test_refused_partition_growth_is_reported_not_raised(stack: Stack) -> None:
-    # Tansu does not implement CreatePartitions (ARCHITECTURE.md 6.1): the outcome says so.
+    # Tansu does not implement CreatePartitions (docs/architecture.md): the outcome says so.
     admin = admin_client(stack.kafka)
     desired = [s for s in desired_topics("dev", TASKS) if s.name == "results.churn"]
     plan = diff(desired, observe(admin, ["results.churn"]))

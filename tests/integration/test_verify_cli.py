@@ -94,8 +94,8 @@ def test_verify_passes_then_names_each_planted_violation(
 
 
 def test_read_all_reads_every_record_of_multi_record_batches(stack: Stack) -> None:
-    """Tansu lists a wrong end for partitions written in multi-record batches (ARCHITECTURE.md
-    6.1): verify must still read every record, an empty partition included."""
+    """Tansu lists a wrong end for partitions written in multi-record batches
+    (docs/architecture.md): verify must still read every record, an empty partition included."""
     kafka = stack.kafka
     topic = f"verify-read-all-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
