@@ -22,9 +22,13 @@ import orjson
 from inferstream.bench import workload
 from inferstream.bench.bare import embedder
 from inferstream.schemas import BugReportPayload
-from inferstream.tasks.bug_report.lexical import term_frequencies
-from inferstream.tasks.bug_report.profiles import get_profile
-from inferstream.tasks.bug_report.scoring import Decision, DedupScorer, ReportFeatures
+from inferstream.tasks.bug_report.dedup import (
+    Decision,
+    DedupScorer,
+    ReportFeatures,
+    get_profile,
+    term_frequencies,
+)
 
 
 def main() -> None:

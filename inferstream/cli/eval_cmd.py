@@ -1,6 +1,6 @@
 """`inferstream eval dedup FILE --labels LABELS`: duplicate detection measured on a labelled set.
 
-Thin I/O around inferstream.tasks.bug_report.evaluation: read the file and labels, embed each
+Thin I/O around inferstream.tasks.bug_report.dedup.evaluation: read the file and labels, embed each
 report on its own (as the infer stage does when reports arrive one by one), replay them in
 file order through the infer stage's scorer, print the figures, write the PR curve.
 """
@@ -19,17 +19,17 @@ from inferstream.client import parse_records
 from inferstream.models import TextEmbedder, ensure_minilm_bundle
 from inferstream.schemas import BugReportPayload
 from inferstream.settings import WorkerSettings, data_dir
-from inferstream.tasks.bug_report import evaluation as ev
-from inferstream.tasks.bug_report.profiles import (
+from inferstream.tasks.bug_report.dedup import (
     DEFAULT_PROFILE,
     HYBRID,
     SEED,
     DedupProfile,
+    ReportFeatures,
     UnknownProfileError,
     get_profile,
 )
+from inferstream.tasks.bug_report.dedup import evaluation as ev
 from inferstream.tasks.bug_report.quality import canonical_text
-from inferstream.tasks.bug_report.scoring import ReportFeatures
 
 eval_app = typer.Typer(help="Offline evaluations on labelled data.", no_args_is_help=True)
 

@@ -20,11 +20,11 @@ from _stack import Stack
 
 from inferstream.cli.eval_cmd import embed, load_reports
 from inferstream.client import Publisher
-from inferstream.tasks.bug_report import evaluation as ev
+from inferstream.tasks.bug_report.dedup import evaluation as ev
+from inferstream.tasks.bug_report.dedup.profiles import HYBRID
+from inferstream.tasks.bug_report.dedup.scoring import Candidate
 from inferstream.tasks.bug_report.inferer import result_features
 from inferstream.tasks.bug_report.plugin import BugReportPlugin
-from inferstream.tasks.bug_report.profiles import HYBRID
-from inferstream.tasks.bug_report.scoring import Candidate
 from inferstream.workers.supervisor import Supervisor
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "bug_reports.jsonl"

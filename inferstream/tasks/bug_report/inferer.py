@@ -20,11 +20,15 @@ from inferstream.schemas import (
     SimilarReport,
     make_result_id,
 )
+from inferstream.tasks.bug_report.dedup import (
+    DedupProfile,
+    DedupScorer,
+    ReportFeatures,
+    get_profile,
+    term_frequencies,
+)
 from inferstream.tasks.bug_report.enrich import BugReportEnrichment
-from inferstream.tasks.bug_report.lexical import term_frequencies
 from inferstream.tasks.bug_report.metrics import DUPLICATES
-from inferstream.tasks.bug_report.profiles import DedupProfile, get_profile
-from inferstream.tasks.bug_report.scoring import DedupScorer, ReportFeatures
 from inferstream.tasks.bug_report.settings import BugReportSettings
 from inferstream.tasks.plugin import EnrichedItem, InferContext
 

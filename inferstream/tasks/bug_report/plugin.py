@@ -15,10 +15,10 @@ from pydantic import BaseModel, ValidationError
 
 from inferstream.schemas import BugReportResult, Envelope, ResultBase
 from inferstream.settings import PostgresSettings
+from inferstream.tasks.bug_report.dedup import get_profile
 from inferstream.tasks.bug_report.enrich import BugReportEnrichment, enrich
 from inferstream.tasks.bug_report.inferer import BugReportInferer
 from inferstream.tasks.bug_report.metrics import BUG_SUBMISSIONS, LOW_QUALITY
-from inferstream.tasks.bug_report.profiles import get_profile
 from inferstream.tasks.bug_report.settings import BugReportSettings
 from inferstream.tasks.plugin import InferContext, Inferer, Rejection, ResultTable
 

@@ -6,7 +6,7 @@ from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
 from inferstream.settings import ComponentSettings
-from inferstream.tasks.bug_report.profiles import DEFAULT_PROFILE, PROFILES
+from inferstream.tasks.bug_report.dedup import DEFAULT_PROFILE, PROFILES
 
 
 class BugReportSettings(ComponentSettings):

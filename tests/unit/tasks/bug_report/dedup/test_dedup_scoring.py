@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 from inferstream.models import SimilarityIndex
 from inferstream.schemas import BugReportResult, make_result_id
-from inferstream.tasks.bug_report.dedup import classify, in_batch_scores, merge_candidates
+from inferstream.tasks.bug_report.dedup.lexical import term_frequencies
+from inferstream.tasks.bug_report.dedup.profiles import HYBRID, SEED, DedupProfile, get_profile
+from inferstream.tasks.bug_report.dedup.scoring import DedupScorer, ReportFeatures, decide
+from inferstream.tasks.bug_report.dedup.verdicts import classify, in_batch_scores, merge_candidates
 from inferstream.tasks.bug_report.inferer import result_features
-from inferstream.tasks.bug_report.lexical import term_frequencies
-from inferstream.tasks.bug_report.profiles import HYBRID, SEED, DedupProfile, get_profile
-from inferstream.tasks.bug_report.scoring import DedupScorer, ReportFeatures, decide
 
 DIM = 4
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferstream.tasks.bug_report.dedup import (
+from inferstream.tasks.bug_report.dedup.verdicts import (
     DedupThresholds,
     classify,
     in_batch_scores,

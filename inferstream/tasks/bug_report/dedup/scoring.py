@@ -23,9 +23,9 @@ import numpy.typing as npt
 
 from inferstream.models import SimilarityIndex
 from inferstream.models.threads import limited_for
-from inferstream.tasks.bug_report.dedup import Verdict, classify
-from inferstream.tasks.bug_report.lexical import LexicalIndex, Terms
-from inferstream.tasks.bug_report.profiles import DedupProfile
+from inferstream.tasks.bug_report.dedup.lexical import LexicalIndex, Terms
+from inferstream.tasks.bug_report.dedup.profiles import DedupProfile
+from inferstream.tasks.bug_report.dedup.verdicts import Verdict, classify
 
 FloatArray = npt.NDArray[np.float32]
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from inferstream.tasks.bug_report import tfidf
+from inferstream.tasks.bug_report.dedup import tfidf
 
 Terms = Mapping[str, int]
 

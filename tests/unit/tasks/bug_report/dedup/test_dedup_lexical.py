@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferstream.tasks.bug_report.lexical import (
+from inferstream.tasks.bug_report.dedup.lexical import (
     TITLE_WEIGHT,
     LexicalIndex,
     term_frequencies,

@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferstream.tasks.bug_report import tfidf
+from inferstream.tasks.bug_report.dedup import tfidf
 
 
 @given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 6)), max_size=20))

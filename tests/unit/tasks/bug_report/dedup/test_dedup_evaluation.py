@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inferstream.tasks.bug_report import evaluation as ev
-from inferstream.tasks.bug_report.profiles import HYBRID, SEED
-from inferstream.tasks.bug_report.scoring import ReportFeatures, decide
+from inferstream.tasks.bug_report.dedup import evaluation as ev
+from inferstream.tasks.bug_report.dedup.profiles import HYBRID, SEED
+from inferstream.tasks.bug_report.dedup.scoring import ReportFeatures, decide
 
 
 def vec(*xs: float) -> np.ndarray:

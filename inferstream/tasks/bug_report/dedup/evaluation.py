@@ -21,9 +21,14 @@ import numpy as np
 import numpy.typing as npt
 
 from inferstream.schemas import BugReportPayload
-from inferstream.tasks.bug_report.lexical import term_frequencies
-from inferstream.tasks.bug_report.profiles import DedupProfile
-from inferstream.tasks.bug_report.scoring import Candidate, DedupScorer, ReportFeatures, decide
+from inferstream.tasks.bug_report.dedup.lexical import term_frequencies
+from inferstream.tasks.bug_report.dedup.profiles import DedupProfile
+from inferstream.tasks.bug_report.dedup.scoring import (
+    Candidate,
+    DedupScorer,
+    ReportFeatures,
+    decide,
+)
 
 FloatArray = npt.NDArray[np.float32]
 SWEEP = tuple(round(0.30 + 0.05 * i, 2) for i in range(14))  # 0.30 .. 0.95

@@ -1,0 +1,63 @@
+"""bug_report duplicate detection (pure, in memory): what the infer stage and
+``inferstream eval dedup`` share.
+
+- ``verdicts``: the verdict from ranked candidates (duplicate / possible_duplicate / unique);
+- ``profiles``: how a candidate's features combine into one score, and the score bands;
+- ``lexical`` and ``tfidf``: the incremental TF-IDF index and its batched cosines;
+- ``scoring``: ``DedupScorer``, candidates from faiss, lexical postings and the batch, re-ranked;
+- ``evaluation``: replay against a labelled set, figures, sweep and calibration (import it as
+  a module: only the eval command and tests need it).
+
+Code outside this package imports the names below from here, so the modules can be split or
+renamed without touching the task's plug-in.
+"""
+
+from inferstream.tasks.bug_report.dedup.lexical import LexicalIndex, Terms, term_frequencies
+from inferstream.tasks.bug_report.dedup.profiles import (
+    DEFAULT_PROFILE,
+    HYBRID,
+    PROFILES,
+    SEED,
+    DedupProfile,
+    UnknownProfileError,
+    get_profile,
+)
+from inferstream.tasks.bug_report.dedup.scoring import (
+    Candidate,
+    Decision,
+    DedupScorer,
+    ReportFeatures,
+    decide,
+    rescore,
+)
+from inferstream.tasks.bug_report.dedup.verdicts import (
+    DedupThresholds,
+    Verdict,
+    classify,
+    in_batch_scores,
+    merge_candidates,
+)
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "HYBRID",
+    "PROFILES",
+    "SEED",
+    "Candidate",
+    "Decision",
+    "DedupProfile",
+    "DedupScorer",
+    "DedupThresholds",
+    "LexicalIndex",
+    "ReportFeatures",
+    "Terms",
+    "UnknownProfileError",
+    "Verdict",
+    "classify",
+    "decide",
+    "get_profile",
+    "in_batch_scores",
+    "merge_candidates",
+    "rescore",
+    "term_frequencies",
+]
