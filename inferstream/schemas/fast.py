@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import orjson
 from pydantic import AwareDatetime, BaseModel
+from pydantic.fields import FieldInfo
 
 from .codec import DecodeError
 
@@ -43,8 +45,9 @@ def _datetime(value: Any) -> datetime:
 
 
 def _float(value: Any) -> float:
-    # A JSON number without a fraction decodes as int; the validated model holds a float.
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    # A JSON number without a fraction decodes as int, a model gives numpy scalars; the
+    # validated model holds a float.
+    if value is None or isinstance(value, str | bytes | bool):
         raise TypeError(f"expected a number, got {type(value).__name__}")
     return float(value)
 
@@ -92,7 +95,8 @@ def _converter(annotation: Any, element: bool = False) -> Convert:
         value = _converter(get_args(annotation)[1], element=True)
         return _identity if value is _identity else _dict_of(value)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return lambda data: construct(annotation, data)
+        model: type[BaseModel] = annotation
+        return lambda data: data if isinstance(data, model) else construct(model, data)
     if annotation is datetime or annotation is AwareDatetime:
         return _datetime
     if annotation is float and not element:
@@ -100,39 +104,68 @@ def _converter(annotation: Any, element: bool = False) -> Convert:
     return _identity
 
 
+@dataclass(frozen=True)
+class _Plan:
+    converters: dict[str, Convert]  # only the fields whose converter is not identity
+    required: frozenset[str]
+    known: frozenset[str]
+    optional: tuple[tuple[str, FieldInfo], ...]  # filled with their default when absent
+    direct: bool  # no private attributes or post-init: instances can be set up directly
+
+
 @cache
-def _plan(model: type[BaseModel]) -> tuple[dict[str, Convert], frozenset[str], frozenset[str]]:
-    """Per model, once: each field's converter (only those that are not identity), the
-    required field names and all field names."""
+def _plan(model: type[BaseModel]) -> _Plan:
     converters: dict[str, Convert] = {}
-    required: set[str] = set()
     for name, info in model.model_fields.items():
         convert = _converter(info.annotation)
         if convert is not _identity:
             converters[name] = convert
-        if info.is_required():
-            required.add(name)
-    return converters, frozenset(required), frozenset(model.model_fields)
+    fields = model.model_fields
+    return _Plan(
+        converters,
+        frozenset(n for n, i in fields.items() if i.is_required()),
+        frozenset(fields),
+        tuple((n, i) for n, i in fields.items() if not i.is_required()),
+        not model.__private_attributes__ and not model.__pydantic_post_init__,
+    )
+
+
+def _instance(model: type[M], values: dict[str, Any], fields_set: set[str]) -> M:
+    """What ``model_construct`` builds, set up directly: its generic loop over fields, aliases
+    and defaults cost as much as validating (docs/benchmarks.md, "hot-path codec")."""
+    obj = model.__new__(model)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", fields_set)
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
 
 
 def construct(model: type[M], data: Any) -> M:
-    """``model`` built from decoded JSON without validation (structure checked, see module)."""
+    """``model`` built without validation from decoded JSON or from plain values (nested
+    models as dicts or instances): the structure is checked, not the values (see module)."""
     if not isinstance(data, dict):
         raise DecodeError(f"{model.__name__}: expected an object, got {type(data).__name__}")
-    converters, required, known = _plan(model)
+    plan = _plan(model)
     keys = data.keys()
-    if not required <= keys:
-        raise DecodeError(f"{model.__name__}: missing {sorted(required - keys)}")
-    if not keys <= known:
-        raise DecodeError(f"{model.__name__}: unknown fields {sorted(keys - known)}")
+    if not plan.required <= keys:
+        raise DecodeError(f"{model.__name__}: missing {sorted(plan.required - keys)}")
+    if not keys <= plan.known:
+        raise DecodeError(f"{model.__name__}: unknown fields {sorted(keys - plan.known)}")
     values = dict(data)
     try:
-        for name, convert in converters.items():
+        for name, convert in plan.converters.items():
             if name in values:
                 values[name] = convert(values[name])
     except (TypeError, ValueError) as err:
         raise DecodeError(f"{model.__name__}.{name}: {err}") from None
-    return model.model_construct(**values)
+    if not plan.direct:
+        return model.model_construct(**values)
+    fields_set = set(keys)
+    for name, info in plan.optional:
+        if name not in values:
+            values[name] = info.get_default(call_default_factory=True)
+    return _instance(model, values, fields_set)
 
 
 def decode_trusted(model: type[M], data: bytes | bytearray | memoryview | str) -> M:

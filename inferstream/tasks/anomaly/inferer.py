@@ -20,7 +20,8 @@ import numpy.typing as npt
 
 from inferstream.errors import PoisonBatchError
 from inferstream.models.tabular import TabularModel, load_tabular_bundle
-from inferstream.schemas import AnomalyResult, FeatureContribution, ResultBase, make_result_id
+from inferstream.schemas import AnomalyResult, ResultBase, make_result_id
+from inferstream.schemas.fast import construct
 from inferstream.tasks.anomaly.enrich import AnomalyEnrichment
 from inferstream.tasks.anomaly.metrics import DETECTIONS, SCORED, SERIES
 from inferstream.tasks.anomaly.scoring import (
@@ -154,29 +155,28 @@ class AnomalyInferer:
             if verdict.is_anomaly:
                 DETECTIONS.labels(detector=verdict.detector).inc()
             sid = item.envelope.submission_id
-            results.append(
-                AnomalyResult(
-                    result_id=make_result_id(sid, self.model_name, self.model_version),
-                    submission_id=sid,
-                    schema_version=item.envelope.schema_version,
-                    model_name=self.model_name,
-                    model_version=self.model_version,
-                    produced_at=now,
-                    series_id=enrichment.series_id,
-                    observed_at=enrichment.observed_at,
-                    features=dict(zip(FEATURE_NAMES, values, strict=True)),
-                    input_partition=position[0],
-                    input_offset=position[1],
-                    score=verdict.score,
-                    threshold=verdict.threshold,
-                    is_anomaly=verdict.is_anomaly,
-                    detector=verdict.detector,
-                    contributing_features=[
-                        FeatureContribution(name=n, contribution=c)
-                        for n, c in verdict.contributions
-                    ],
-                )
-            )
+            # Built without validation (schemas/fast.py): the values come from the scorer.
+            fields = {
+                "result_id": make_result_id(sid, self.model_name, self.model_version),
+                "submission_id": sid,
+                "schema_version": item.envelope.schema_version,
+                "model_name": self.model_name,
+                "model_version": self.model_version,
+                "produced_at": now,
+                "series_id": enrichment.series_id,
+                "observed_at": enrichment.observed_at,
+                "features": dict(zip(FEATURE_NAMES, values, strict=True)),
+                "input_partition": position[0],
+                "input_offset": position[1],
+                "score": verdict.score,
+                "threshold": verdict.threshold,
+                "is_anomaly": verdict.is_anomaly,
+                "detector": verdict.detector,
+                "contributing_features": [
+                    {"name": n, "contribution": c} for n, c in verdict.contributions
+                ],
+            }
+            results.append(construct(AnomalyResult, fields))
         SERIES.set(self.scorer.windows.series_count())
         return results
 

@@ -16,7 +16,8 @@ import numpy.typing as npt
 
 from inferstream.errors import PoisonBatchError
 from inferstream.models.tabular import TabularModel, load_tabular_bundle
-from inferstream.schemas import ChurnResult, FeatureContribution, ResultBase, make_result_id
+from inferstream.schemas import ChurnResult, ResultBase, make_result_id
+from inferstream.schemas.fast import construct
 from inferstream.tasks.churn.enrich import ChurnEnrichment
 from inferstream.tasks.churn.features import FEATURE_NAMES
 from inferstream.tasks.churn.metrics import PREDICTIONS, PROBABILITY
@@ -80,23 +81,22 @@ class ChurnInferer:
             PREDICTIONS.labels(label=str(label).lower()).inc()
             PROBABILITY.observe(p)
             sid = item.envelope.submission_id
-            results.append(
-                ChurnResult(
-                    result_id=make_result_id(sid, self.model_name, self.model_version),
-                    submission_id=sid,
-                    schema_version=item.envelope.schema_version,
-                    model_name=self.model_name,
-                    model_version=self.model_version,
-                    produced_at=now,
-                    probability=p,
-                    label=label,
-                    threshold=self.threshold,
-                    top_features=[
-                        FeatureContribution(name=n, contribution=c)
-                        for n, c in top_contributions(terms[i])
-                    ],
-                )
-            )
+            # Built without validation (schemas/fast.py): the values come from the model.
+            fields = {
+                "result_id": make_result_id(sid, self.model_name, self.model_version),
+                "submission_id": sid,
+                "schema_version": item.envelope.schema_version,
+                "model_name": self.model_name,
+                "model_version": self.model_version,
+                "produced_at": now,
+                "probability": p,
+                "label": label,
+                "threshold": self.threshold,
+                "top_features": [
+                    {"name": n, "contribution": c} for n, c in top_contributions(terms[i])
+                ],
+            }
+            results.append(construct(ChurnResult, fields))
         return results
 
     def observe(self, results: Sequence[ResultBase]) -> None:

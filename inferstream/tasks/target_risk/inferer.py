@@ -13,13 +13,11 @@ import structlog
 from inferstream.errors import PoisonBatchError
 from inferstream.models.tabular import TabularModel, load_tabular_bundle
 from inferstream.schemas import (
-    AttackChain,
     ResultBase,
-    SeverityPrediction,
     TargetRiskResult,
-    VulnerabilityPrediction,
     make_result_id,
 )
+from inferstream.schemas.fast import construct
 from inferstream.tasks.plugin import EnrichedItem, InferContext
 from inferstream.tasks.target_risk.enrich import TargetRiskEnrichment
 from inferstream.tasks.target_risk.features import FEATURE_NAMES
@@ -78,27 +76,25 @@ class TargetRiskInferer:
             sid = item.envelope.submission_id
             if score >= HIGH_RISK:
                 log.debug("high_risk_detected", risk_score=score, domain=_enrichment(item).domain)
-            results.append(
-                TargetRiskResult(
-                    result_id=make_result_id(sid, self.model_name, self.model_version),
-                    submission_id=sid,
-                    schema_version=item.envelope.schema_version,
-                    model_name=self.model_name,
-                    model_version=self.model_version,
-                    produced_at=now,
-                    risk_score=score,
-                    risk_level=level,
-                    vulnerabilities=[
-                        VulnerabilityPrediction(vulnerability_class=n, probability=p)
-                        for n, p in vulns
-                        if p >= MIN_REPORTED
-                    ],
-                    severity=SeverityPrediction(label=severity[0], probability=severity[1]),
-                    chains=[
-                        AttackChain(name=n, probability=p) for n, p in chains if p >= MIN_REPORTED
-                    ],
-                )
-            )
+            # Built without validation (schemas/fast.py): the values come from the models.
+            fields = {
+                "result_id": make_result_id(sid, self.model_name, self.model_version),
+                "submission_id": sid,
+                "schema_version": item.envelope.schema_version,
+                "model_name": self.model_name,
+                "model_version": self.model_version,
+                "produced_at": now,
+                "risk_score": score,
+                "risk_level": level,
+                "vulnerabilities": [
+                    {"vulnerability_class": n, "probability": p}
+                    for n, p in vulns
+                    if p >= MIN_REPORTED
+                ],
+                "severity": {"label": severity[0], "probability": severity[1]},
+                "chains": [{"name": n, "probability": p} for n, p in chains if p >= MIN_REPORTED],
+            }
+            results.append(construct(TargetRiskResult, fields))
         per_target = (time.perf_counter() - started) / max(1, len(items))
         for _ in items:
             DURATION.observe(per_target)

@@ -14,6 +14,7 @@ from sklearn.ensemble import IsolationForest
 
 from inferstream.models.tabular import run_graph
 from inferstream.schemas import AnomalyResult, build_envelope
+from inferstream.schemas.fast import encode_fast
 from inferstream.settings import PostgresSettings
 from inferstream.tasks.anomaly.enrich import AnomalyEnrichment, enrich
 from inferstream.tasks.anomaly.inferer import AnomalyInferer, Scorer, load_scorer
@@ -71,6 +72,8 @@ def _run(inferer: AnomalyInferer, items: list[EnrichedItem], batch: int) -> list
 def test_the_inferer_result_carries_what_rebuilds_the_window(context: InferContext) -> None:
     inferer = AnomalyInferer(context)
     (result,) = _run(inferer, _items(0, 1), 1)
+    # Built without validation: what goes on the wire still passes the contract.
+    assert AnomalyResult.model_validate_json(encode_fast(result)) == result
     obs = OBSERVATIONS[0]
     assert result.series_id == obs.series_id
     assert result.features == {name: obs.features[name] for name in FEATURE_NAMES}

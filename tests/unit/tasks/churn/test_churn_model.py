@@ -9,6 +9,7 @@ import pytest
 
 from inferstream.models.tabular import BundleNotBuiltError, load_tabular_bundle, run_graph
 from inferstream.schemas import ChurnResult, build_envelope, sample_payload
+from inferstream.schemas.fast import encode_fast
 from inferstream.settings import PostgresSettings
 from inferstream.tasks.churn.enrich import ChurnEnrichment, enrich
 from inferstream.tasks.churn.inferer import BUNDLE_NAME, ChurnInferer
@@ -47,6 +48,8 @@ def test_the_inferer_serves_the_bundle(models_dir: Path) -> None:
     items = [EnrichedItem(envelope, enrichment)]
     (result,) = inferer.run(items, inferer.prepare(items))
     assert isinstance(result, ChurnResult)
+    # Built without validation: what goes on the wire still passes the contract.
+    assert ChurnResult.model_validate_json(encode_fast(result)) == result
     assert result.model_name == BUNDLE_NAME
     assert 0.0 <= result.probability <= 1.0
     assert result.label == (result.probability >= result.threshold)

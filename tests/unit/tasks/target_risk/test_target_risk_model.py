@@ -9,6 +9,7 @@ import pytest
 
 from inferstream.models.tabular import run_graph
 from inferstream.schemas import TargetRiskResult, build_envelope, sample_payload
+from inferstream.schemas.fast import encode_fast
 from inferstream.settings import PostgresSettings
 from inferstream.tasks.plugin import EnrichedItem, InferContext
 from inferstream.tasks.target_risk.enrich import TargetRiskEnrichment, enrich
@@ -58,6 +59,8 @@ def test_the_inferer_gives_three_heads_and_a_consistent_risk(models_dir: Path) -
         items.append(EnrichedItem(envelope, enrichment))
     results = inferer.run(items, inferer.prepare(items))
     assert all(isinstance(r, TargetRiskResult) for r in results)
+    # Built without validation: what goes on the wire still passes the contract.
+    assert all(TargetRiskResult.model_validate_json(encode_fast(r)) == r for r in results)
     first, second, _ = (r for r in results if isinstance(r, TargetRiskResult))
     assert first.risk_level == risk_level(first.risk_score)
     assert first.risk_score > second.risk_score
