@@ -16,6 +16,7 @@ from inferstream.settings.model import ModelSettings
 from inferstream.settings.objectstore import ObjectStoreSettings
 from inferstream.settings.postgres import PostgresSettings
 from inferstream.settings.topology import TopologySettings
+from inferstream.settings.vector_index import VectorIndexSettings
 from inferstream.settings.webhooks import WebhookSettings
 from inferstream.settings.worker import WorkerSettings
 
@@ -32,6 +33,7 @@ __all__ = [
     "PostgresSettings",
     "SettingsError",
     "TopologySettings",
+    "VectorIndexSettings",
     "WebhookSettings",
     "WorkerSettings",
     "config_files",
