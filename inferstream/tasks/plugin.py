@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from inferstream.schemas import Envelope, ResultBase
+from inferstream.schemas import Envelope, ResultBase, make_result_id
 from inferstream.settings import PostgresSettings
 
 ENTRY_POINT_GROUP = "inferstream.tasks"
@@ -89,6 +89,22 @@ def result_row(
     """The row of a ``result_table``: the common values around the task's own, in order."""
     head = (result.result_id, result.submission_id, result.model_name, result.model_version)
     return (*head, *own, result.produced_at, submitted_at)
+
+
+def result_head(
+    item: EnrichedItem, model_name: str, model_version: str, produced_at: datetime
+) -> dict[str, Any]:
+    """The fields every result starts with (the contract's common part), for an inferer that
+    builds its results without validation (schemas/fast.py); the task adds its own after them."""
+    sid = item.envelope.submission_id
+    return {
+        "result_id": make_result_id(sid, model_name, model_version),
+        "submission_id": sid,
+        "schema_version": item.envelope.schema_version,
+        "model_name": model_name,
+        "model_version": model_version,
+        "produced_at": produced_at,
+    }
 
 
 class Inferer(Protocol):

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from inferstream.errors import PoisonBatchError
 from inferstream.models.tabular import TabularModel, load_tabular_bundle
-from inferstream.schemas import AnomalyResult, ResultBase, make_result_id
+from inferstream.schemas import AnomalyResult, ResultBase
 from inferstream.schemas.fast import construct
 from inferstream.tasks.anomaly.enrich import AnomalyEnrichment
 from inferstream.tasks.anomaly.metrics import DETECTIONS, SCORED, SERIES
@@ -34,7 +34,7 @@ from inferstream.tasks.anomaly.scoring import (
     robust_z,
 )
 from inferstream.tasks.anomaly.state import Position, SeriesWindows
-from inferstream.tasks.plugin import EnrichedItem, InferContext
+from inferstream.tasks.plugin import EnrichedItem, InferContext, result_head
 
 BUNDLE_NAME = "anomaly-iforest"
 FOREST_CHUNK = 32
@@ -154,15 +154,9 @@ class AnomalyInferer:
             SCORED.inc()
             if verdict.is_anomaly:
                 DETECTIONS.labels(detector=verdict.detector).inc()
-            sid = item.envelope.submission_id
             # Built without validation (schemas/fast.py): the values come from the scorer.
             fields = {
-                "result_id": make_result_id(sid, self.model_name, self.model_version),
-                "submission_id": sid,
-                "schema_version": item.envelope.schema_version,
-                "model_name": self.model_name,
-                "model_version": self.model_version,
-                "produced_at": now,
+                **result_head(item, self.model_name, self.model_version, now),
                 "series_id": enrichment.series_id,
                 "observed_at": enrichment.observed_at,
                 "features": dict(zip(FEATURE_NAMES, values, strict=True)),

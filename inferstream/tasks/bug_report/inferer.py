@@ -17,7 +17,6 @@ from inferstream.schemas import (
     BugReportPayload,
     BugReportResult,
     ResultBase,
-    make_result_id,
 )
 from inferstream.schemas.fast import construct
 from inferstream.tasks.bug_report.dedup import (
@@ -30,7 +29,7 @@ from inferstream.tasks.bug_report.dedup import (
 from inferstream.tasks.bug_report.enrich import BugReportEnrichment
 from inferstream.tasks.bug_report.metrics import DUPLICATES
 from inferstream.tasks.bug_report.settings import BugReportSettings
-from inferstream.tasks.plugin import EnrichedItem, InferContext
+from inferstream.tasks.plugin import EnrichedItem, InferContext, result_head
 
 FloatArray = npt.NDArray[np.float32]
 # Characters per token of English bug reports, to estimate cost without tokenising twice.
@@ -76,20 +75,14 @@ class BugReportInferer:
         results: list[ResultBase] = []
         for item, report, decision in zip(items, reports, decisions, strict=True):
             enrichment = _enrichment(item)
-            sid = report.submission_id
             verdict = decision.verdict
             if verdict.status != "unique":
                 DUPLICATES.labels(status=verdict.status).inc()
             # Built without validation (schemas/fast.py): the values come from the model and
             # the scorer; validating the 384-float embedding per result cost most of the build.
             fields = {
-                "result_id": make_result_id(sid, self.model_name, self.model_version),
-                "submission_id": sid,
-                "schema_version": item.envelope.schema_version,
-                "model_name": self.model_name,
-                "model_version": self.model_version,
+                **result_head(item, self.model_name, self.model_version, now),
                 "tokenizer_version": self.embedder.tokenizer_version,
-                "produced_at": now,
                 "quality_score": enrichment.quality_score,
                 "quality_flags": enrichment.quality_flags,
                 "low_quality": enrichment.low_quality,

@@ -16,12 +16,12 @@ import numpy.typing as npt
 
 from inferstream.errors import PoisonBatchError
 from inferstream.models.tabular import TabularModel, load_tabular_bundle
-from inferstream.schemas import ChurnResult, ResultBase, make_result_id
+from inferstream.schemas import ChurnResult, ResultBase
 from inferstream.schemas.fast import construct
 from inferstream.tasks.churn.enrich import ChurnEnrichment
 from inferstream.tasks.churn.features import FEATURE_NAMES
 from inferstream.tasks.churn.metrics import PREDICTIONS, PROBABILITY
-from inferstream.tasks.plugin import EnrichedItem, InferContext
+from inferstream.tasks.plugin import EnrichedItem, InferContext, result_head
 
 BUNDLE_NAME = "churn-logreg"
 TOP_FEATURES = 5
@@ -80,15 +80,9 @@ class ChurnInferer:
             label = p >= self.threshold
             PREDICTIONS.labels(label=str(label).lower()).inc()
             PROBABILITY.observe(p)
-            sid = item.envelope.submission_id
             # Built without validation (schemas/fast.py): the values come from the model.
             fields = {
-                "result_id": make_result_id(sid, self.model_name, self.model_version),
-                "submission_id": sid,
-                "schema_version": item.envelope.schema_version,
-                "model_name": self.model_name,
-                "model_version": self.model_version,
-                "produced_at": now,
+                **result_head(item, self.model_name, self.model_version, now),
                 "probability": p,
                 "label": label,
                 "threshold": self.threshold,

@@ -15,10 +15,9 @@ from inferstream.models.tabular import TabularModel, load_tabular_bundle
 from inferstream.schemas import (
     ResultBase,
     TargetRiskResult,
-    make_result_id,
 )
 from inferstream.schemas.fast import construct
-from inferstream.tasks.plugin import EnrichedItem, InferContext
+from inferstream.tasks.plugin import EnrichedItem, InferContext, result_head
 from inferstream.tasks.target_risk.enrich import TargetRiskEnrichment
 from inferstream.tasks.target_risk.features import FEATURE_NAMES
 from inferstream.tasks.target_risk.metrics import ANALYSES, DURATION
@@ -73,17 +72,11 @@ class TargetRiskInferer:
             score = risk_score(vulns, named["severity_predictor"], chains)
             level = risk_level(score)
             ANALYSES.labels(risk_level=level).inc()
-            sid = item.envelope.submission_id
             if score >= HIGH_RISK:
                 log.debug("high_risk_detected", risk_score=score, domain=_enrichment(item).domain)
             # Built without validation (schemas/fast.py): the values come from the models.
             fields = {
-                "result_id": make_result_id(sid, self.model_name, self.model_version),
-                "submission_id": sid,
-                "schema_version": item.envelope.schema_version,
-                "model_name": self.model_name,
-                "model_version": self.model_version,
-                "produced_at": now,
+                **result_head(item, self.model_name, self.model_version, now),
                 "risk_score": score,
                 "risk_level": level,
                 "vulnerabilities": [
