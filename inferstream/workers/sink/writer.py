@@ -130,7 +130,10 @@ class PostgresSinkWriter:
                 "INSERT INTO submissions (submission_id, task, tenant, status, result_id) "
                 "VALUES (%s, %s, %s, 'done', %s) "
                 "ON CONFLICT (submission_id) DO UPDATE SET status = 'done', "
-                "result_id = EXCLUDED.result_id, reason = NULL, updated_at = now()",
+                "result_id = EXCLUDED.result_id, reason = NULL, updated_at = now() "
+                # A submission id is owned by the task that first recorded it: another task's
+                # record reusing the id never changes its status.
+                "WHERE submissions.task = EXCLUDED.task",
                 done,
             )
 
@@ -158,12 +161,13 @@ class PostgresSinkWriter:
                     for d in dead
                 ],
             )
-            # A rejected submission never overrides one that already has a result.
+            # A rejected submission never overrides one that already has a result, nor
+            # another task's submission with the same id.
             cur.executemany(
                 "INSERT INTO submissions (submission_id, task, status, reason) "
                 "VALUES (%s, %s, 'rejected', %s) ON CONFLICT (submission_id) DO UPDATE "
                 "SET status = 'rejected', reason = EXCLUDED.reason, updated_at = now() "
-                "WHERE submissions.status <> 'done'",
+                "WHERE submissions.status <> 'done' AND submissions.task = EXCLUDED.task",
                 [(d.submission_id, self.task, d.reason) for d in dead if d.submission_id],
             )
 
