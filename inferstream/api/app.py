@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -36,6 +37,9 @@ from inferstream.settings import ApiSettings, KafkaSettings, PostgresSettings
 from inferstream.storage import ObjectStore, make_pool
 
 READY_TIMEOUT_S = 2.0
+# /ready is public and probes Postgres, S3 and Kafka: its answer is reused for this long, so a
+# flood of probes costs the dependencies one round of checks per replica per interval.
+READY_CACHE_S = 5.0
 RATE_WINDOW_S = 3600.0
 
 
@@ -106,12 +110,23 @@ def create_app(
         """The process is up (no dependency is checked)."""
         return Health()
 
+    last_ready: list[tuple[float, list[str]]] = []  # (when, what was down): the cached answer
+    ready_lock = threading.Lock()
+
+    def probe_dependencies(ctx: ApiContext) -> list[str]:
+        with ready_lock:  # one probe round at a time; the others wait and reuse its answer
+            if last_ready and clock() - last_ready[0][0] < READY_CACHE_S:
+                return last_ready[0][1]
+            down = [] if ctx.db.ping(READY_TIMEOUT_S) else ["postgres"]
+            down += [name for name, up in reachable(ready_checks or {}).items() if not up]
+            last_ready[:] = [(clock(), down)]
+            return down
+
     @app.get("/ready", tags=["ops"], responses={503: PROBLEM_RESPONSES[503]})
     def ready(ctx: Context) -> Response:
         """Postgres (and every other configured dependency) is reachable: 200, else 503 with a
-        problem object naming what is not."""
-        down = [] if ctx.db.ping(READY_TIMEOUT_S) else ["postgres"]
-        down += [name for name, up in reachable(ready_checks or {}).items() if not up]
+        problem object naming what is not. The answer is cached for READY_CACHE_S."""
+        down = probe_dependencies(ctx)
         if down:
             return problem_response(
                 503, f"not reachable: {', '.join(down)}", slug="not-ready", instance="/ready"

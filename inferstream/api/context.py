@@ -41,13 +41,19 @@ _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API k
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key")
 
 
+def client_address(request: Request) -> str:
+    """The peer address (behind a proxy: what uvicorn's --forwarded-allow-ips trusts)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
 def authenticate(
     ctx: Context,
+    request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header: Annotated[str | None, Security(_header)],
 ) -> Principal:
     presented = bearer.credentials if bearer is not None else header
-    return ctx.verifier.verify(presented)
+    return ctx.verifier.verify(presented, client_address(request))
 
 
 def authorize(role: Role, op: OpClass) -> Any:

@@ -94,6 +94,7 @@ def submit(
         detail = "; ".join(f"{where}: {msg}" for where, msg in format_validation_error(err))
         raise ProblemError(422, detail[:2000], slug="invalid") from None
     publisher = _ingest(ctx).publisher(task)
+    _check_owner(ctx, envelope.submission_id, task)
     try:
         publisher.send(envelope)
         publisher.flush(timeout_s=10.0)
@@ -111,6 +112,20 @@ def submit(
         submission_id=envelope.submission_id,
         check_url=f"/v1/submissions/{envelope.submission_id}",
     )
+
+
+def _check_owner(ctx: Context, submission_id: str, task: str) -> None:
+    """A submission id belongs to the task that first used it: reusing it for another task is
+    refused (409) before anything is published (the sink also never lets another task's record
+    change its status)."""
+    with ctx.db.connection() as conn:
+        row = conn.execute(
+            "SELECT task FROM submissions WHERE submission_id = %s", (submission_id,)
+        ).fetchone()
+    if row is not None and row[0] != task:
+        raise ProblemError(
+            409, "this submission_id is already used by another task", slug="conflict"
+        )
 
 
 @router.post("/uploads", tags=["submissions"])

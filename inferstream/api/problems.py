@@ -124,5 +124,5 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": HTTPStatus(status).phrase,
         "content": {PROBLEM_MEDIA_TYPE: {"schema": Problem.model_json_schema()}},
     }
-    for status in (400, 401, 403, 404, 422, 429, 500, 503)
+    for status in (400, 401, 403, 404, 409, 413, 422, 429, 500, 503)
 }

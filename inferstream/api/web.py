@@ -1,8 +1,10 @@
 """The web view: recent results, a submission's detail with its duplicates, pipeline health.
 
-Server-rendered HTML without scripts under ``/ui``. Signing in stores the API key in an
-HttpOnly, SameSite=Strict cookie scoped to ``/ui`` (Secure when TLS is on); every page checks it
-like the JSON routes do (key valid, role reader or above, the read rate limit).
+Server-rendered HTML without scripts under ``/ui``. Signing in verifies the API key once and
+starts a server-side session (``sessions``): the HttpOnly, SameSite=Strict cookie scoped to
+``/ui`` holds only the session's random token (Secure behind TLS, here or at a proxy). Every page
+resolves the session (live, key still active, role reader or above, the read rate limit);
+signing out deletes it. Both POSTs refuse requests whose Origin is not this site (CSRF).
 """
 
 from __future__ import annotations
@@ -11,19 +13,21 @@ import time
 from collections.abc import Mapping
 from html import escape
 from typing import Annotated, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from psycopg.rows import dict_row
+from starlette.concurrency import run_in_threadpool
 
 from inferstream.api.auth import require_role
-from inferstream.api.context import ApiContext, Context, reachable
+from inferstream.api.context import ApiContext, Context, client_address, reachable
 from inferstream.api.keys import Role
 from inferstream.api.problems import ProblemError
 from inferstream.api.queries import embedding_of, nearest, submission_status
 from inferstream.api.ratelimit import OpClass
+from inferstream.api.sessions import end_session, session_principal, start_session
 from inferstream.api.web_pages import (
     STYLE,
     Health,
@@ -58,14 +62,33 @@ def _to_login() -> Response:
     return response
 
 
+def _behind_tls(request: Request, ctx: ApiContext) -> bool:
+    """TLS here or at a proxy in front (X-Forwarded-Proto): the cookie is then Secure. Trusting
+    the header can only make the cookie stricter."""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return ctx.settings.tls_enabled or request.url.scheme == "https" or forwarded == "https"
+
+
+def _cross_origin(request: Request, ctx: ApiContext) -> Response | None:
+    """A form POST must come from this site: its Origin's host equals the Host it was sent to
+    (or is a configured CORS origin). Browsers send Origin on every POST; a missing or "null"
+    Origin is refused too (forged cross-site forms, sandboxed frames)."""
+    origin = request.headers.get("origin", "")
+    netloc = urlsplit(origin).netloc if origin.startswith(("http://", "https://")) else ""
+    if netloc and (netloc == request.headers.get("host") or origin in ctx.settings.cors_origins):
+        return None
+    return _html("<p>Cross-site request refused.</p>", 403)
+
+
 def _admit(request: Request, ctx: ApiContext) -> Response | None:
-    """None when the cookie's key may read; else the response to send instead."""
+    """None when the session's key may read; else the response to send instead."""
+    with ctx.db.connection() as conn:
+        caller = session_principal(conn, request.cookies.get(COOKIE))
+    if caller is None:
+        return _to_login()
     try:
-        caller = ctx.verifier.verify(request.cookies.get(COOKIE))
         require_role(caller, Role.reader)
     except ProblemError as err:
-        if err.status == 401:
-            return _to_login()
         return _html(f"<p>{escape(str(err))}</p>", err.status)
     decision = ctx.limiter.hit(caller.key_prefix, OpClass.read)
     if not decision.allowed:
@@ -89,27 +112,46 @@ def login_form() -> Response:
 
 @router.post("/login")
 async def login(request: Request, ctx: Context) -> Response:
+    refused = _cross_origin(request, ctx)
+    if refused is not None:
+        return refused
     body = await request.body()
     key = parse_qs(body[:MAX_FORM_BYTES].decode(errors="replace")).get("api_key", [""])[0]
     try:
-        require_role(ctx.verifier.verify(key.strip() or None), Role.reader)
+        # argon2 takes ~150 ms: off the event loop, like the JSON routes' sync dependencies.
+        caller = await run_in_threadpool(
+            ctx.verifier.verify, key.strip() or None, client_address(request)
+        )
+        require_role(caller, Role.reader)
     except ProblemError as err:
-        return _html(login_page(str(err)), err.status)
+        return _html(login_page(str(err)), err.status, err.headers)
+    token = await run_in_threadpool(_start_session, ctx, caller.key_id)
     response = RedirectResponse("/ui", status_code=303)
     response.set_cookie(
         COOKIE,
-        key.strip(),
+        token,
         max_age=SESSION_S,
         path="/ui",
         httponly=True,
         samesite="strict",
-        secure=ctx.settings.tls_enabled,
+        secure=_behind_tls(request, ctx),
     )
     return response
 
 
+def _start_session(ctx: ApiContext, key_id: int) -> str:
+    with ctx.db.connection() as conn:
+        return start_session(conn, key_id, SESSION_S)
+
+
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request, ctx: Context) -> Response:
+    """Ends the session server-side (the token is dead even if a copy of the cookie lives on)."""
+    refused = _cross_origin(request, ctx)
+    if refused is not None:
+        return refused
+    with ctx.db.connection() as conn:
+        end_session(conn, request.cookies.get(COOKIE))
     return _to_login()
 
 

@@ -198,29 +198,34 @@ def test_each_route_refuses_missing_invalid_expired_and_revoked_keys(
 def test_the_web_view_refuses_missing_invalid_expired_and_revoked_keys(
     client: TestClient, keys: Keys
 ) -> None:
-    for case, key in {
+    # The cookie holds a server-side session token: a key (even a valid one) is no session.
+    for case, cookie in {
         "missing": None,
         "forged": keys.admin[:-5] + "AAAAA",
         "expired": keys.expired,
         "revoked": keys.revoked,
+        "a valid key instead of a session": keys.reader,
     }.items():
         for path in ("/ui", f"/ui/submissions/{uuid.uuid4()}"):
             client.cookies.clear()
-            if key is not None:
-                client.cookies.set("inferstream_session", key)
+            if cookie is not None:
+                client.cookies.set("inferstream_session", cookie)
             response = client.get(path, follow_redirects=False)
             assert response.status_code == 303, (case, path)
             assert response.headers["location"] == "/ui/login"
     client.cookies.clear()
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://testserver"}
     login = client.post(
-        "/ui/login",
-        content=f"api_key={keys.revoked}",
-        follow_redirects=False,
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        "/ui/login", content=f"api_key={keys.revoked}", follow_redirects=False, headers=form
     )
     assert login.status_code == 401 and "revoked" in login.text
     assert "inferstream_session" not in login.headers.get("set-cookie", "")
-    client.cookies.set("inferstream_session", keys.reader)
+    login = client.post(
+        "/ui/login", content=f"api_key={keys.reader}", follow_redirects=False, headers=form
+    )
+    assert login.status_code == 303
+    token = client.cookies["inferstream_session"]
+    assert token and keys.reader not in login.headers["set-cookie"]
     ok = client.get("/ui")
     assert ok.status_code == 200 and "Recent results" in ok.text
     assert "style-src 'self'" in ok.headers["content-security-policy"]
