@@ -19,6 +19,7 @@ import urllib3
 from confluent_kafka.admin import AdminClient
 from minio import Minio
 
+from inferstream.stack import tansu_repair
 from inferstream.stack.processes import (
     StackError,
     free_port,
@@ -62,8 +63,9 @@ def weed_binary() -> Path:
 # Tansu's storage engines this build offers (`tansu broker` says "Storage engines: dynostore"):
 # memory:// keeps every record in the process (lost on any restart); s3:// writes each produce to
 # the bucket before it answers, so an acknowledged record survives a kill -9 (docs/benchmarks.md,
-# "broker"). postgres:// needs a Tansu built with the postgres feature, which the shipped binary
-# is not ("FeatureNotEnabled").
+# "broker") once start_tansu has repaired the producer sequences a kill mid-produce leaves
+# ahead of the stored batches (stack/tansu_repair.py). postgres:// needs a Tansu built with the
+# postgres feature, which the shipped binary is not ("FeatureNotEnabled").
 BROKER_STORAGES = ("s3", "memory")
 TANSU_BUCKET = "tansu"
 S3_REGION = "us-east-1"
@@ -105,6 +107,8 @@ def start_tansu(
     url = f"tcp://127.0.0.1:{port}"
     log = data_dir / "logs" / "tansu.log"
     storage_url, env = tansu_storage(s3)
+    if s3 is not None:
+        _repair_before_start(s3, log)
     argv = [
         str(tansu_binary()),
         "broker",
@@ -121,6 +125,22 @@ def start_tansu(
         stop_tansu(pid)
         raise StackError(f"Tansu did not become ready on {url}; last log lines:\n{tail(log)}")
     return info
+
+
+def _repair_before_start(s3: SeaweedInfo, log: Path) -> None:
+    """Undo what a kill -9 mid-produce leaves behind (stack/tansu_repair.py): without it, the
+    batch in flight at the kill is acknowledged after the restart but never stored. The line
+    in tansu.log says what was changed."""
+    client = Minio(s3.endpoint, access_key=s3.access_key, secret_key=s3.secret_key, secure=False)
+    try:
+        report = tansu_repair.repair(client, TANSU_BUCKET)
+    except Exception as err:
+        msg = f"cannot check the broker's stored state in s3://{TANSU_BUCKET}: {err}"
+        raise StackError(msg) from None
+    if report.repairs:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a") as out:
+            out.write(f"inferstream: before start, {report.describe()}\n")
 
 
 def tansu_healthy(info: TansuInfo) -> bool:
