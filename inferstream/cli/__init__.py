@@ -19,6 +19,7 @@ from inferstream.cli import (
     models_cmd,
     ops,
     pubsub,
+    settings_cmd,
     stack_cmds,
     verify_cmd,
     workers_cmds,
@@ -48,6 +49,7 @@ api_cmds.register(app)
 models_cmd.register(app)
 eval_cmd.register(app)
 bench_cmd.register(app)
+settings_cmd.register(app)
 
 # Errors that describe a user-fixable situation: print the message, not a traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (

@@ -14,15 +14,28 @@ class ApiSettings(ComponentSettings):
     section = "api"
     model_config = SettingsConfigDict(env_prefix="INFERSTREAM_API_", extra="forbid")
 
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=1, le=65535)
+    host: str = Field(
+        "127.0.0.1", description="bind address of `inferstream api` (containers bind `0.0.0.0`)"
+    )
+    port: int = Field(8080, ge=1, le=65535, description="port of `inferstream api`")
     # Comma-separated in the environment: INFERSTREAM_API_CORS_ORIGINS=https://a.example,https://b.example
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    tls_enabled: bool = False
-    api_key_prefix: str = Field("isk_live_", pattern=r"^[a-z][a-z0-9_]{1,31}$")
-    api_key_ttl_days: int = Field(365, ge=1, le=3650)
-    rate_reads_per_hour: int = Field(1_000, ge=1)
-    rate_writes_per_hour: int = Field(100, ge=1)
+    tls_enabled: bool = Field(
+        False,
+        description="served behind TLS: adds HSTS, the web view's cookie is Secure",
+    )
+    api_key_prefix: str = Field(
+        "isk_live_", pattern=r"^[a-z][a-z0-9_]{1,31}$", description="prefix of new API keys"
+    )
+    api_key_ttl_days: int = Field(
+        365, ge=1, le=3650, description="default lifetime of a new API key"
+    )
+    rate_reads_per_hour: int = Field(
+        1_000, ge=1, description="read requests per key and hour before 429"
+    )
+    rate_writes_per_hour: int = Field(
+        100, ge=1, description="write requests per key and hour before 429"
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -20,4 +20,6 @@ class ArchiveSettings(ComponentSettings):
     # first record falls in (0: no time rotation). Record time, never wall clock, so a replay
     # closes the same files.
     window_ms: int = Field(3_600_000, ge=0)
-    compression: Literal["zstd", "snappy", "none"] = "zstd"
+    compression: Literal["zstd", "snappy", "none"] = Field(
+        "zstd", description="Parquet compression of the archive's files"
+    )

@@ -20,25 +20,63 @@ class KafkaSettings(ComponentSettings):
     section = "kafka"
     model_config = SettingsConfigDict(env_prefix="INFERSTREAM_KAFKA_", extra="forbid")
 
-    bootstrap_servers: str = Field("127.0.0.1:9092", min_length=1)
-    client_id: str = Field("inferstream", min_length=1, max_length=255)
-    security_protocol: SecurityProtocol = "PLAINTEXT"
-    sasl_mechanism: SaslMechanism | None = None
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
-    ssl_ca_location: Path | None = None
-    ssl_certificate_location: Path | None = None
-    ssl_key_location: Path | None = None
-    ssl_key_password: SecretStr | None = None
-    ssl_endpoint_identification: Literal["https", "none"] = "https"
+    bootstrap_servers: str = Field(
+        "127.0.0.1:9092", min_length=1, description="brokers, comma-separated host:port"
+    )
+    client_id: str = Field(
+        "inferstream", min_length=1, max_length=255, description="client.id sent to the brokers"
+    )
+    security_protocol: SecurityProtocol = Field(
+        "PLAINTEXT", description="how clients talk to the brokers"
+    )
+    sasl_mechanism: SaslMechanism | None = Field(
+        None, description="SASL mechanism; required with SASL_*"
+    )
+    sasl_username: str | None = Field(None, description="SASL user; required with SASL_*")
+    sasl_password: SecretStr | None = Field(None, description="SASL password; required with SASL_*")
+    ssl_ca_location: Path | None = Field(
+        None, description="CA bundle that signed the brokers' certificates"
+    )
+    ssl_certificate_location: Path | None = Field(
+        None, description="client certificate (mTLS, optional)"
+    )
+    ssl_key_location: Path | None = Field(None, description="client key (mTLS, optional)")
+    ssl_key_password: SecretStr | None = Field(None, description="password of the client key")
+    ssl_endpoint_identification: Literal["https", "none"] = Field(
+        "https", description="`none` disables the brokers' hostname check"
+    )
     # Group timings: the defaults suit a real cluster; the embedded stack writes faster ones.
-    session_timeout_ms: int = Field(45_000, ge=1_000, le=3_600_000)
-    heartbeat_interval_ms: int = Field(3_000, ge=100, le=600_000)
-    max_poll_interval_ms: int = Field(300_000, ge=1_000, le=86_400_000)
-    compression: Compression = "lz4"
-    linger_ms: int = Field(5, ge=0, le=60_000)
-    request_timeout_ms: int = Field(30_000, ge=1_000, le=600_000)
-    delivery_timeout_ms: int = Field(120_000, ge=1_000, le=3_600_000)
+    session_timeout_ms: int = Field(
+        45_000,
+        ge=1_000,
+        le=3_600_000,
+        description="a group member silent this long is evicted (the embedded stack writes 6000)",
+    )
+    heartbeat_interval_ms: int = Field(
+        3_000,
+        ge=100,
+        le=600_000,
+        description="consumer heartbeat interval (the embedded stack writes 500)",
+    )
+    max_poll_interval_ms: int = Field(
+        300_000,
+        ge=1_000,
+        le=86_400_000,
+        description="longest gap between polls before a member leaves (the embedded stack: 60000)",
+    )
+    compression: Compression = Field("lz4", description="producer compression")
+    linger_ms: int = Field(
+        5, ge=0, le=60_000, description="how long a producer waits to fill a batch"
+    )
+    request_timeout_ms: int = Field(
+        30_000, ge=1_000, le=600_000, description="producer and admin request timeout"
+    )
+    delivery_timeout_ms: int = Field(
+        120_000,
+        ge=1_000,
+        le=3_600_000,
+        description="how long a produce may take, retries included, before it fails",
+    )
     # How long the broker may hold a fetch that finds no new data. Kafka answers as soon as data
     # arrives, so librdkafka's 500 ms costs no latency there; the embedded broker (Tansu) holds
     # every such fetch for the full wait, so `inferstream up` writes 20 (see resolved_settings).

@@ -20,19 +20,29 @@ class PostgresSettings(ComponentSettings):
 
     # A hostname, an IP address, or (for the embedded server) a unix-socket directory.
     host: str = Field("127.0.0.1", min_length=1)
-    port: int = Field(5432, ge=1, le=65535)
-    user: str = Field("inferstream", min_length=1, max_length=63)
-    password: SecretStr | None = None
-    database: str = Field("inferstream", min_length=1, max_length=63)
-    sslmode: SslMode = "prefer"
-    sslrootcert: Path | None = None
-    sslcert: Path | None = None
-    sslkey: Path | None = None
-    application_name: str = Field("inferstream", max_length=63)
-    connect_timeout_s: int = Field(10, ge=1, le=600)
-    statement_timeout_ms: int = Field(30_000, ge=0, le=86_400_000)
-    pool_min_size: int = Field(1, ge=0, le=1000)
-    pool_max_size: int = Field(10, ge=1, le=1000)
+    port: int = Field(5432, ge=1, le=65535, description="server port")
+    user: str = Field("inferstream", min_length=1, max_length=63, description="database user")
+    password: SecretStr | None = Field(
+        None, description="database password, from the platform's secret store"
+    )
+    database: str = Field("inferstream", min_length=1, max_length=63, description="database name")
+    sslmode: SslMode = Field("prefer", description="libpq sslmode")
+    sslrootcert: Path | None = Field(None, description="CA bundle for `verify-ca` / `verify-full`")
+    sslcert: Path | None = Field(None, description="client certificate")
+    sslkey: Path | None = Field(None, description="client key")
+    application_name: str = Field(
+        "inferstream", max_length=63, description="connection label seen in pg_stat_activity"
+    )
+    connect_timeout_s: int = Field(10, ge=1, le=600, description="connection timeout")
+    statement_timeout_ms: int = Field(
+        30_000, ge=0, le=86_400_000, description="statement timeout of every connection (0: none)"
+    )
+    pool_min_size: int = Field(
+        1, ge=0, le=1000, description="connections the psycopg pool keeps open"
+    )
+    pool_max_size: int = Field(
+        10, ge=1, le=1000, description="most connections the psycopg pool opens"
+    )
 
     @model_validator(mode="after")
     def _check_pool(self) -> Self:

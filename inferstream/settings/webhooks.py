@@ -18,10 +18,17 @@ class WebhookSettings(ComponentSettings):
     urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # HMAC-SHA256 key of X-Inferstream-Signature; from the platform's secret store, never a file.
     secret: SecretStr | None = None
-    max_attempts: int = Field(5, ge=1, le=50)
-    backoff_initial_s: float = Field(0.5, gt=0, le=60)
-    backoff_max_s: float = Field(30.0, gt=0, le=3600)
-    timeout_s: float = Field(10.0, gt=0, le=120)
+    max_attempts: int = Field(
+        5,
+        ge=1,
+        le=50,
+        description="tries per URL before the result is dead-lettered naming the URL",
+    )
+    backoff_initial_s: float = Field(
+        0.5, gt=0, le=60, description="first retry delay (doubles per try)"
+    )
+    backoff_max_s: float = Field(30.0, gt=0, le=3600, description="longest retry delay")
+    timeout_s: float = Field(10.0, gt=0, le=120, description="timeout of one delivery")
 
     @field_validator("urls", mode="before")
     @classmethod

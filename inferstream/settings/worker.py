@@ -17,19 +17,51 @@ class WorkerSettings(ComponentSettings):
     section = "worker"
     model_config = SettingsConfigDict(env_prefix="INFERSTREAM_WORKER_", extra="forbid")
 
-    group_prefix: str = Field("inferstream", pattern=r"^[A-Za-z0-9._-]{1,100}$")
-    metrics_host: str = "127.0.0.1"
-    metrics_port: int = Field(9400, ge=0, le=65535)
-    batch_max_items: int = Field(64, ge=1, le=65_536)
-    batch_max_cost: int = Field(8_192, ge=1)
-    batch_max_wait_ms: int = Field(50, ge=0, le=60_000)
-    max_in_flight: int = Field(1_024, ge=1, le=1_000_000)
-    poll_timeout_ms: int = Field(100, ge=1, le=10_000)
-    backoff_initial_ms: int = Field(200, ge=1, le=60_000)
-    backoff_max_ms: int = Field(30_000, ge=1, le=3_600_000)
-    dlq_max_per_minute: int = Field(1_000, ge=1)
-    shutdown_grace_s: float = Field(30.0, ge=0, le=3_600)
-    log_level: LogLevel = "INFO"
+    group_prefix: str = Field(
+        "inferstream",
+        pattern=r"^[A-Za-z0-9._-]{1,100}$",
+        description="consumer groups are `<prefix>.<stage>.<task>`",
+    )
+    metrics_host: str = Field(
+        "127.0.0.1",
+        description="bind address of `/health`, `/ready`, `/metrics` (containers bind `0.0.0.0`)",
+    )
+    metrics_port: int = Field(
+        9400,
+        ge=0,
+        le=65535,
+        description="port of `/health`, `/ready`, `/metrics` (0: any free port)",
+    )
+    batch_max_items: int = Field(
+        64, ge=1, le=65_536, description="a batch closes at this many records"
+    )
+    batch_max_cost: int = Field(8_192, ge=1, description="... or at this cost (tokens for text)")
+    batch_max_wait_ms: int = Field(50, ge=0, le=60_000, description="... or after this wait")
+    max_in_flight: int = Field(
+        1_024, ge=1, le=1_000_000, description="records held per worker before its partitions pause"
+    )
+    poll_timeout_ms: int = Field(100, ge=1, le=10_000, description="consumer poll timeout")
+    backoff_initial_ms: int = Field(
+        200,
+        ge=1,
+        le=60_000,
+        description="first retry delay on a dependency error (doubles per try)",
+    )
+    backoff_max_ms: int = Field(
+        30_000, ge=1, le=3_600_000, description="longest retry delay on a dependency error"
+    )
+    dlq_max_per_minute: int = Field(
+        1_000,
+        ge=1,
+        description="more rejections a minute stop the stage rather than drain a topic",
+    )
+    shutdown_grace_s: float = Field(
+        30.0,
+        ge=0,
+        le=3_600,
+        description="time a worker has after SIGTERM to finish its batch, commit and leave",
+    )
+    log_level: LogLevel = Field("INFO", description="log level of the JSON logs")
     # Where built model bundles (ONNX graphs) are cached; default: <data dir>/models.
     models_dir: Path | None = None
     # Reserved for real per-result artifacts (media thumbnails; no task has them yet). The sink

@@ -1,5 +1,5 @@
-"""The README configuration table names every setting the code reads; docs/deploy.md covers
-the three deploy paths; the README links it."""
+"""docs/configuration.md names every setting the code reads; docs/deploy.md covers the three
+deploy paths; the README links both."""
 
 from __future__ import annotations
 
@@ -9,23 +9,22 @@ from _deploy_common import ROOT, setting_env_names, settings_classes
 
 
 def documented_settings() -> set[str]:
-    """Variables named in the first column of the README configuration table.
+    """Variables named in the first column of the tables of docs/configuration.md.
 
     A cell may abbreviate siblings: `INFERSTREAM_KAFKA_SASL_MECHANISM` / `_SASL_USERNAME` means
     INFERSTREAM_KAFKA_SASL_USERNAME too (the suffix joins the component prefix). Wildcards
     (`INFERSTREAM_WORKER_*`) document nothing by themselves.
     """
-    lines = (ROOT / "README.md").read_text().splitlines()
-    start = lines.index("| variable | default | meaning |")
+    lines = (ROOT / "docs" / "configuration.md").read_text().splitlines()
     prefixes = sorted(
         (str(cls.model_config.get("env_prefix", "")) for cls in settings_classes()),
         key=len,
         reverse=True,
     )
     names: set[str] = set()
-    for line in lines[start + 2 :]:
-        if not line.startswith("|"):
-            break
+    for line in lines:
+        if not line.startswith("| `"):
+            continue
         first_cell = line.split("|")[1]
         prefix = ""
         for token in re.findall(r"`([A-Z0-9_*]+)`", first_cell):
@@ -37,9 +36,9 @@ def documented_settings() -> set[str]:
     return {name for name in names if "*" not in name}
 
 
-def test_readme_table_documents_every_setting() -> None:
+def test_configuration_doc_documents_every_setting() -> None:
     missing = sorted(set(setting_env_names()) - documented_settings())
-    assert not missing, f"README configuration table lacks: {missing}"
+    assert not missing, f"docs/configuration.md lacks: {missing}"
 
 
 def test_readme_table_parser_expands_suffixes() -> None:
@@ -64,4 +63,4 @@ def test_deploy_guide_covers_the_paths() -> None:
     for command in ("terraform apply", "kubectl apply -k infra/k8s/overlays/prod", "--scale"):
         assert command in guide, command
     readme = (ROOT / "README.md").read_text()
-    assert "## Deploy" in readme and "docs/deploy.md" in readme
+    assert "docs/deploy.md" in readme and "docs/configuration.md" in readme

@@ -13,7 +13,8 @@ class BugReportSettings(ComponentSettings):
     section = "bug_report"
     model_config = SettingsConfigDict(env_prefix="INFERSTREAM_BUG_REPORT_", extra="forbid")
 
-    # Dedup profile of the infer stage: "hybrid" (calibrated, default) or "seed" (seed 001).
+    # Dedup profile of the infer stage: "hybrid" (calibrated, default) or "seed" (the raw MiniLM
+    # cosine bands, 0.85 / 0.70, of the Bug Dedup system the task reproduces; docs/dedup.md).
     dedup_profile: str = DEFAULT_PROFILE
 
     @field_validator("dedup_profile")
