@@ -3,7 +3,7 @@
 Per task: start its enrich/infer/sink workers, publish ``examples/<task>.jsonl`` (invalid lines
 raw, bypassing client validation), wait until every valid submission has a row or a dead
 letter, and print a summary with the task's own measures against the generator's labels.
-The reference bundles must exist (`inferstream models train all`, which `make demo` runs).
+The reference bundles must exist: `inferstream demo` trains the missing ones first (demo_models).
 """
 
 from __future__ import annotations
