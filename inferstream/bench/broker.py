@@ -6,6 +6,11 @@ the last of them is acknowledged, restart it on the same port (seconds until it 
 count the acknowledged records still readable and check the group's committed offsets. CPU
 seconds of Tansu and SeaweedFS come from /proc.
 postgres:// is probed: the Tansu binary the embedded extra ships may lack that feature.
+
+Then, on s3://, kill -9 mid-stream (bench/broker_kill.py): several producers keep writing while
+Tansu is killed ``kills`` times and restarted; every acknowledged key is looked for. Once as
+the product starts Tansu (with the repair of stack/tansu_repair.py) and once without it, in the
+same run, so the table shows what the repair changes.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import psutil
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from inferstream.bench.broker_kill import KillConfig, KillOutcome, run_kills
 from inferstream.bench.context import BenchContext
 from inferstream.bench.harness import BenchError
 from inferstream.bench.report import Report
@@ -50,10 +56,22 @@ class Config:
     size: int = 1024
     partitions: int = 3
     engines: str = "memory,s3,postgres"
+    # kill -9 mid-stream, on s3:// only (0 kills: not measured)
+    kill_producers: int = 4
+    kills: int = 5
+    kill_interval_s: float = 3.0
 
     @classmethod
     def tiny(cls) -> Config:
-        return cls(records=300)
+        return cls(records=300, kills=2, kill_interval_s=1.5)
+
+    def kill_config(self) -> KillConfig:
+        return KillConfig(
+            producers=self.kill_producers,
+            partitions=4,
+            kills=self.kills,
+            interval_s=self.kill_interval_s,
+        )
 
 
 @dataclass
@@ -246,6 +264,7 @@ def _zombie(pid: int) -> bool:
 def run(config: Config, ctx: BenchContext) -> Report:
     report = Report("broker", "embedded broker storage engines: throughput, restart, kill -9")
     outcomes: list[Outcome] = []
+    kills: list[KillOutcome] = []
     with tempfile.TemporaryDirectory(prefix="inferstream-bench-broker-") as tmp:
         data_dir = Path(tmp)
         seaweed = start_seaweed(
@@ -262,10 +281,62 @@ def run(config: Config, ctx: BenchContext) -> Report:
                     continue
                 s3 = seaweed if engine == "s3" else None
                 outcomes.append(measure(engine, config, data_dir, s3))
+                if s3 is not None and config.kills > 0:
+                    kills = _kill_runs(data_dir, s3, config.kill_config())
         finally:
             stop_seaweed(seaweed.pid)
     _tables(report, config, outcomes)
+    _kill_table(report, config.kill_config(), kills)
     return report
+
+
+def _kill_runs(data_dir: Path, s3: SeaweedInfo, config: KillConfig) -> list[KillOutcome]:
+    """Without the repair first, then as the product starts Tansu, each on a topic of its own."""
+    return [
+        run_kills(data_dir, s3, f"bench.broker-kill.{name}", config, repair_on=repair_on)
+        for name, repair_on in (("none", False), ("repair", True))
+    ]
+
+
+def _kill_table(report: Report, config: KillConfig, outcomes: list[KillOutcome]) -> None:
+    if not outcomes:
+        return
+    table = report.table(
+        [
+            "Tansu start",
+            "acknowledged",
+            "read back",
+            "lost",
+            "duplicated",
+            "sequences ahead at restarts",
+            "restart s (mean)",
+        ],
+        title=f"s3://, kill -9 mid-stream: {config.producers} idempotent acks=all producers "
+        f"(flush every {config.batch} records), {config.partitions} partitions, {config.kills} "
+        f"kills {config.interval_s:g} s apart, down {config.down_s:g} s each, restarted on "
+        "the same port; every partition read to its stored end",
+    )
+    for o in outcomes:
+        table.add(
+            "with the repair (the product)" if o.repair else "without the repair",
+            o.acked,
+            o.read,
+            o.lost,
+            o.duplicated,
+            o.ahead,
+            sum(o.restart_s) / len(o.restart_s) if o.restart_s else float("nan"),
+        )
+        if o.unread:
+            report.notes.append(f"repair={o.repair}: not read to the end: {o.unread}")
+        if o.lost:
+            report.notes.append(f"repair={o.repair}: lost keys, e.g. {o.lost_sample}")
+    for o in outcomes:
+        if o.repair:
+            report.target(
+                f"kill -9 mid-stream with the repair: 0 of {o.acked} acknowledged records lost "
+                f"({o.lost} lost, {o.ahead} sequences repaired)",
+                o.lost == 0 and not o.unread,
+            )
 
 
 def _tables(report: Report, config: Config, outcomes: list[Outcome]) -> None:

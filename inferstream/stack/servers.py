@@ -98,16 +98,17 @@ def tansu_storage(s3: SeaweedInfo | None) -> tuple[str, dict[str, str]]:
 
 
 def start_tansu(
-    data_dir: Path, port: int | None = None, *, s3: SeaweedInfo | None = None
+    data_dir: Path, port: int | None = None, *, s3: SeaweedInfo | None = None, repair: bool = True
 ) -> TansuInfo:
     """Start Tansu on ``port`` if free (else a free one); durable on ``s3`` when given, in
-    memory otherwise. The keys travel in the process environment only, never on disk."""
+    memory otherwise. The keys travel in the process environment only, never on disk.
+    ``repair=False`` skips the repair of the stored state (only to measure what it fixes)."""
     # A restarted broker keeps its port when it can: running clients hold the address.
     port = port if port and port_is_free(port) else free_port()
     url = f"tcp://127.0.0.1:{port}"
     log = data_dir / "logs" / "tansu.log"
     storage_url, env = tansu_storage(s3)
-    if s3 is not None:
+    if s3 is not None and repair:
         _repair_before_start(s3, log)
     argv = [
         str(tansu_binary()),
