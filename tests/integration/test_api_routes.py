@@ -344,6 +344,19 @@ def test_ready_names_every_unreachable_dependency(stack: Stack) -> None:
         assert app.get("/ready").status_code == 200
 
 
+def test_a_flood_of_ready_probes_checks_the_dependencies_once_per_interval(stack: Stack) -> None:
+    clock, probes = FakeClock(), []
+    checks = {"kafka": lambda: probes.append(clock.now) is None}
+    app = create_app(ApiSettings.load(), stack.postgres, ready_checks=checks, clock=clock)
+    with TestClient(app) as client:
+        for _ in range(50):
+            assert client.get("/ready").status_code == 200
+        assert len(probes) == 1
+        clock.now += 5.1  # READY_CACHE_S later the next probe checks again
+        assert client.get("/ready").status_code == 200
+        assert len(probes) == 2
+
+
 def test_the_limit_plus_first_request_in_the_window_gets_429(
     stack: Stack, keys: Keys, result_id: str
 ) -> None:
