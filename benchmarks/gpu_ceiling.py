@@ -1,4 +1,4 @@
-"""Where the GPU time goes for MiniLM-L6 (issue 7): tokenisation vs the model, separately.
+"""Where the GPU time goes for MiniLM-L6 (the GPU benchmark): tokenisation vs the model, separately.
 
     python benchmarks/gpu_ceiling.py WEIGHTS_DIR [--n 32768] [--out DIR]
 

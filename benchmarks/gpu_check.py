@@ -1,4 +1,4 @@
-"""One short GPU measurement of MiniLM-L6 (issue 7), self-contained for a lent GPU machine with
+"""One short GPU measurement of MiniLM-L6, self-contained for a lent GPU machine with
 torch, sentence-transformers, onnxruntime and tokenizers but no internet, Kafka or Postgres.
 
     python benchmarks/gpu_check.py WEIGHTS_DIR [--device cuda] [--n 8192] [--out DIR]
