@@ -32,6 +32,7 @@ from inferstream.api.problems import PROBLEM_RESPONSES, install_problem_handlers
 from inferstream.api.ratelimit import OpClass, RateLimiter
 from inferstream.api.routes import router
 from inferstream.api.search import Embed, LazyEmbedder
+from inferstream.api.uploads import router as uploads_router
 from inferstream.api.web import router as web_router
 from inferstream.settings import ApiSettings, KafkaSettings, PostgresSettings
 from inferstream.storage import ObjectStore, make_pool
@@ -97,6 +98,7 @@ def create_app(
     install_problem_handlers(app)
     app.include_router(router)
     app.include_router(ingest_router)
+    app.include_router(uploads_router)
     app.include_router(web_router)
     app.state.probes = dict(ready_checks or {})
 

@@ -1,5 +1,5 @@
-"""Optional HTTP ingest: validate and publish a submission (202 + a status URL), and presigned
-PUT URLs so large media goes to object storage directly (claim-check), never through the API."""
+"""Optional HTTP ingest: validate and publish a submission (202 + a status URL). Large media goes
+to object storage by presigned upload (``uploads``), never in a submission."""
 
 from __future__ import annotations
 
@@ -8,17 +8,16 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from inferstream.api.context import Context, Producer
 from inferstream.api.problems import PROBLEM_RESPONSES, ProblemError
 from inferstream.client import Publisher, PublishError
-from inferstream.schemas import TASKS, BlobRef, build_envelope, format_validation_error
+from inferstream.schemas import TASKS, build_envelope, format_validation_error
 from inferstream.settings import KafkaSettings
-from inferstream.storage import BLOB_PREFIX, ObjectStore, ObjectStoreError
+from inferstream.storage import ObjectStore
 
 router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
-UPLOAD_EXPIRY_S = 900
 
 
 @dataclass
@@ -45,22 +44,7 @@ class Accepted(BaseModel):
     check_url: str
 
 
-class UploadRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-    size: Annotated[int, Field(ge=1, le=50 * 1024 * 1024)]
-    content_type: Annotated[str, Field(pattern=r"^(image|video)/[a-z0-9.+-]{1,64}$")]
-
-
-class UploadTicket(BaseModel):
-    upload_url: str
-    method: str = "PUT"
-    expires_in_s: int
-    blob: BlobRef
-
-
-def _ingest(ctx: Context) -> Ingest:
+def ingest_of(ctx: Context) -> Ingest:
     ingest = getattr(ctx, "ingest", None)
     if not isinstance(ingest, Ingest):
         raise ProblemError(503, "HTTP ingest is not configured", slug="ingest-off")
@@ -93,7 +77,7 @@ def submit(
     except ValidationError as err:
         detail = "; ".join(f"{where}: {msg}" for where, msg in format_validation_error(err))
         raise ProblemError(422, detail[:2000], slug="invalid") from None
-    publisher = _ingest(ctx).publisher(task)
+    publisher = ingest_of(ctx).publisher(task)
     _check_owner(ctx, envelope.submission_id, task)
     try:
         publisher.send(envelope)
@@ -126,25 +110,3 @@ def _check_owner(ctx: Context, submission_id: str, task: str) -> None:
         raise ProblemError(
             409, "this submission_id is already used by another task", slug="conflict"
         )
-
-
-@router.post("/uploads", tags=["submissions"])
-def upload_ticket(body: UploadRequest, ctx: Context, _: Producer) -> UploadTicket:
-    """A presigned PUT URL for blobs/<sha256>; publish the returned blob reference afterwards
-    (enrich verifies size and sha256 before anything trusts it)."""
-    store = _ingest(ctx).objects
-    if store is None:
-        raise ProblemError(503, "uploads are not configured", slug="ingest-off")
-    key = BLOB_PREFIX + body.sha256
-    try:
-        url = store.presign_put(key, UPLOAD_EXPIRY_S)
-    except ObjectStoreError as err:
-        raise ProblemError(503, f"object store unavailable: {err}", slug="unavailable") from None
-    try:
-        blob = BlobRef(
-            uri=store.uri(key), sha256=body.sha256, size=body.size, content_type=body.content_type
-        )
-    except ValidationError as err:
-        detail = "; ".join(f"{where}: {msg}" for where, msg in format_validation_error(err))
-        raise ProblemError(422, detail[:2000], slug="invalid") from None
-    return UploadTicket(upload_url=url, expires_in_s=UPLOAD_EXPIRY_S, blob=blob)

@@ -7,6 +7,8 @@ Client addresses are set with X-Forwarded-For: uvicorn trusts it from 127.0.0.1 
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import secrets
 import string
@@ -23,6 +25,7 @@ from inferstream.api import Role
 from inferstream.api.keys import create_key, revoke_key
 from inferstream.schemas.samples import sample_payload
 from inferstream.settings import ApiSettings
+from inferstream.storage import ObjectStore
 from inferstream.tasks.plugin import load_plugin
 from inferstream.workers.sink.writer import DeadLetterRow, PostgresSinkWriter, SinkBatch
 
@@ -282,4 +285,42 @@ def test_task_name_tricks_and_role_escalation_are_refused(
         assert api.get("/v1/admin/keys", headers=headers).status_code == 403
         assert api.post("/v1/admin/keys/isk_live_x/revoke", headers=headers).status_code == 403
     assert api.post("/v1/submissions/bug_report", json=REPORT, headers=reader).status_code == 403
+    assert_healthy(api)
+
+
+def upload(api: httpx.Client, producer: dict[str, str], declared: bytes, sent: bytes) -> int:
+    """Ask a ticket declaring ``declared``, PUT ``sent``, complete: the completion's status."""
+    claim = {
+        "sha256": hashlib.sha256(declared).hexdigest(),
+        "size": len(declared),
+        "content_type": "image/png",
+    }
+    ticket = api.post("/v1/uploads", json=claim, headers=producer)
+    assert ticket.status_code == 200, ticket.text
+    put = httpx.put(
+        ticket.json()["upload_url"],
+        content=sent,
+        headers={"Content-Type": "application/octet-stream"},
+        timeout=30,
+    )
+    assert put.status_code == 200, put.text
+    return api.post(ticket.json()["complete_url"], json=claim, headers=producer).status_code
+
+
+def test_presigned_uploads_cannot_replace_a_blob_or_exceed_the_declared_size(
+    api: httpx.Client, db: psycopg.Connection[Any], stack: Stack
+) -> None:
+    producer = as_client("192.0.2.7", new_key(db, Role.producer))
+    store = ObjectStore(stack.object_store)
+    victim = os.urandom(4096)
+    key = f"blobs/{hashlib.sha256(victim).hexdigest()}"
+    assert upload(api, producer, victim, victim) == 200
+    # Other bytes of the same size under the victim's checksum, then a larger body.
+    assert upload(api, producer, victim, os.urandom(4096)) == 422
+    assert upload(api, producer, victim, victim + os.urandom(64 * 1024)) == 422
+    assert store.get_bytes(key) == victim
+    # A checksum nobody uploaded yet: a forged body never becomes that blob.
+    unborn = os.urandom(2048)
+    assert upload(api, producer, unborn, os.urandom(2048)) == 422
+    assert store.stat(f"blobs/{hashlib.sha256(unborn).hexdigest()}") is None
     assert_healthy(api)

@@ -1,6 +1,7 @@
 """HTTP ingest on real servers: a producer key publishes a validated submission (202 + status
 URL, the record on the topic with its key); readers are refused; bad input is a 422 problem;
-presigned uploads put bytes in object storage without passing through the API."""
+presigned uploads put bytes in a private staging object in object storage, which becomes a
+blob once the API has verified its size and sha256."""
 
 from __future__ import annotations
 
@@ -138,6 +139,14 @@ def test_presigned_upload_puts_the_blob_in_object_storage(
     )
     with urllib.request.urlopen(put, timeout=10) as response:
         assert response.status == 200
-    assert (
-        ObjectStore(stack.object_store).get_bytes(f"blobs/{digest}", expected_sha256=digest) == data
+    store = ObjectStore(stack.object_store)
+    assert store.stat(f"blobs/{digest}") is None  # staged only: nothing trusted yet
+    done = client.post(
+        body["complete_url"],
+        json={"sha256": digest, "size": len(data), "content_type": "image/png"},
+        headers=_auth(keys["producer"]),
     )
+    assert done.status_code == 200, done.text
+    assert done.json() == body["blob"]
+    assert store.get_bytes(f"blobs/{digest}", expected_sha256=digest) == data
+    assert not store.list_keys("uploads/"), "the staging object is deleted"
