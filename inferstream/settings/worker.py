@@ -41,6 +41,17 @@ class WorkerSettings(ComponentSettings):
         1_024, ge=1, le=1_000_000, description="records held per worker before its partitions pause"
     )
     poll_timeout_ms: int = Field(100, ge=1, le=10_000, description="consumer poll timeout")
+    # Each commit is a write per partition on the broker: on the embedded Tansu's s3:// engine
+    # one S3 object each, which at the former 0.5 s was the largest share of SeaweedFS's CPU per
+    # record (docs/benchmarks.md, overhead). A crash redelivers at most this much more; stages
+    # are at-least-once and the sink keeps its offsets in Postgres, so nothing is duplicated.
+    commit_interval_ms: int = Field(
+        5_000,
+        ge=0,
+        le=600_000,
+        description="done offsets are committed this often (Kafka's auto-commit default); "
+        "rebalances and shutdown commit at once",
+    )
     backoff_initial_ms: int = Field(
         200,
         ge=1,

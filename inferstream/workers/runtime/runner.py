@@ -43,7 +43,6 @@ from inferstream.workers.runtime.records import (
 from inferstream.workers.runtime.watermark import OffsetTracker, Position
 
 log = structlog.get_logger("inferstream.worker")
-COMMIT_INTERVAL_S = 0.5
 REVOKE_WAIT_S = 20.0
 
 
@@ -220,7 +219,7 @@ class StageRunner:
 
     def _commit(self, *, force: bool = False, only: Sequence[Position] | None = None) -> None:
         now = time.monotonic()
-        if not force and now - self._last_commit < COMMIT_INTERVAL_S:
+        if not force and now - self._last_commit < self.worker.commit_interval_ms / 1000:
             return
         self._last_commit = now
         wanted = set(only) if only is not None else None
