@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from pydantic import BeforeValidator
 
 from inferstream.api.context import AdminRead, AdminWrite, Context, Reader
 from inferstream.api.cursor import Cursor, InvalidCursorError, decode_cursor, encode_cursor
@@ -75,6 +77,22 @@ def _after(cursor: str | None) -> Cursor | None:
         raise ProblemError(400, str(err), slug="invalid-cursor") from None
 
 
+def _iso_only(value: object) -> object:
+    """pydantic reads a bare number as a Unix time; the schema says date-time, so only an
+    ISO 8601 text (a date first) is accepted."""
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("expected an ISO 8601 date-time, e.g. 2026-12-06T09:30:00Z")
+    return value
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+Since = Annotated[
+    datetime | None,
+    BeforeValidator(_iso_only),
+    Query(description="created_at >= since (ISO 8601 with a timezone offset)"),
+]
+
+
 def _check_since(since: datetime | None) -> None:
     if since is not None and since.tzinfo is None:
         raise ProblemError(400, "since must include a timezone offset", slug="invalid-since")
@@ -92,7 +110,7 @@ def get_submission(submission_id: SubmissionIdPath, ctx: Context, _: Reader) -> 
 def list_bug_reports(
     ctx: Context,
     _: Reader,
-    since: Annotated[datetime | None, Query(description="created_at >= since (ISO 8601)")] = None,
+    since: Since = None,
     status: Annotated[DuplicateStatus | None, Query(description="duplicate status")] = None,
     low_quality: bool | None = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -151,7 +169,7 @@ def list_task_results_route(
     task: TaskPath,
     ctx: Context,
     _: Reader,
-    since: Annotated[datetime | None, Query(description="created_at >= since (ISO 8601)")] = None,
+    since: Since = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> TaskResultPage:

@@ -455,3 +455,23 @@ def test_submission_status_processing_done_rejected_unknown(
     assert rejected["rejections"][0]["stage"] == "enrich"
     unknown = client.get(f"/v1/submissions/{unknown_id}", headers=auth).json()
     assert unknown == {**unknown, "status": "unknown", "result": None}
+
+
+def test_since_takes_only_iso_8601_date_times(client: TestClient, keys: Keys) -> None:
+    for bad in ("0.5", "1733475600", "yesterday"):
+        response = client.get(f"/v1/results/churn?since={bad}", headers=bearer(keys.reader))
+        assert_problem(response, 422)
+    good = client.get(
+        "/v1/results/churn?since=2026-12-06T00:00:00Z&limit=1", headers=bearer(keys.reader)
+    )
+    assert good.status_code == 200, good.text
+
+
+def test_a_405_names_every_method_served_at_the_path(client: TestClient, keys: Keys) -> None:
+    # GET /v1/submissions/{submission_id} and POST /v1/submissions/{task} share a path shape.
+    for method in ("OPTIONS", "PUT", "DELETE"):
+        response = client.request(method, "/v1/submissions/bug_report", headers=bearer(keys.admin))
+        assert_problem(response, 405)
+        assert response.headers["allow"] == "GET, POST", method
+    response = client.request("PATCH", "/v1/admin/keys", headers=bearer(keys.admin))
+    assert response.headers["allow"] == "GET"
