@@ -88,7 +88,8 @@ def test_repair_lowers_a_sequence_counting_a_batch_never_stored(
     try:
         admin = AdminClient({"bootstrap.servers": info.bootstrap, "log_level": 0})
         admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
-        producer = Producer(KafkaSettings(bootstrap_servers=info.bootstrap).producer_config())
+        config = KafkaSettings(bootstrap_servers=info.bootstrap).producer_config()
+        producer = Producer({**config, "log_level": 0})
         for flush in range(3):  # three batches of 7, 7 and 7 records: sequences 0..20
             for i in range(7):
                 producer.produce(topic, b"v", f"{flush}-{i}".encode())
@@ -98,18 +99,26 @@ def test_repair_lowers_a_sequence_counting_a_batch_never_stored(
     client = s3_client(seaweed)
     meta = _meta(client)
     assert _sequence(meta, topic) == 21 == stored_high(client, topic, 0)
-    # A consistent state is left alone: no change, no write.
-    assert repair(client, TANSU_BUCKET).repairs == []
-    # What a kill -9 between Tansu's meta.json write and its batch write leaves: the sequence
-    # counts a fourth batch of 5 records that no object holds.
     (pid,) = meta["producers"]
     (epoch,) = meta["producers"][pid]["sequences"]
-    meta["producers"][pid]["sequences"][epoch][topic]["0"] = 26  # type: ignore[index]
-    body = json.dumps(meta).encode()
-    client.put_object(TANSU_BUCKET, META, BytesIO(body), len(body))
 
+    def kill_mid_produce() -> None:
+        # What a kill -9 between Tansu's meta.json write and its batch write leaves: the
+        # sequence counts a fourth batch of 5 records that no object holds.
+        meta["producers"][pid]["sequences"][epoch][topic]["0"] = 26  # type: ignore[index]
+        body = json.dumps(meta).encode()
+        client.put_object(TANSU_BUCKET, META, BytesIO(body), len(body))
+
+    kill_mid_produce()
     report = repair(client, TANSU_BUCKET)
     assert report.repairs == [(int(pid), topic, 0, 26, 21)]
     assert report.batches_read == 1  # the newest batch was the producer's: no further scan
     assert _sequence(_meta(client), topic) == 21
-    assert repair(client, TANSU_BUCKET).repairs == []
+    # A consistent state is left alone, and what was verified is not read again.
+    report = repair(client, TANSU_BUCKET)
+    assert (report.repairs, report.batches_read) == ([], 0)
+    # The same fault after that start: found from the verified record, no batch read.
+    kill_mid_produce()
+    report = repair(client, TANSU_BUCKET)
+    assert (report.repairs, report.batches_read) == ([(int(pid), topic, 0, 26, 21)], 0)
+    assert _sequence(_meta(client), topic) == 21
