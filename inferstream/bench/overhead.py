@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from inferstream.bench import overhead_run
 from inferstream.bench.context import BenchContext
 from inferstream.bench.e2e import replicas_label
-from inferstream.bench.harness import BenchError, bench_stack
+from inferstream.bench.harness import bench_stack
 from inferstream.bench.overhead_run import OverheadRun
 from inferstream.bench.report import Report
 from inferstream.models.embedder import cpu_cores
@@ -32,6 +32,12 @@ class Config:
     sink: int = 1
     timeout_s: float = 1800.0
 
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ValueError("--set n: at least 1 record")
+        if min(self.enrich, self.infer, self.sink) < 1:
+            raise ValueError("--set enrich/infer/sink: at least 1 worker each")
+
     @classmethod
     def tiny(cls) -> Config:
         return cls(n=300, timeout_s=300.0)
@@ -42,8 +48,6 @@ class Config:
 
 
 def run(config: Config, ctx: BenchContext) -> Report:
-    if config.n < 1:
-        raise BenchError("--set n: at least 1 record")
     with bench_stack() as stack:
         result = overhead_run.measure(stack, config.n, config.replicas, config.timeout_s)
     return build_report(result, config)

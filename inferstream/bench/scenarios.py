@@ -53,4 +53,7 @@ def config(name: str, tiny: bool, overrides: dict[str, str]) -> Any:
                 values[key] = type(current)(raw)
         except ValueError:
             raise ScenarioError(f"--set {key}={raw}: expected {type(current).__name__}") from None
-    return dataclasses.replace(base, **values)
+    try:
+        return dataclasses.replace(base, **values)
+    except ValueError as err:  # a Config's own check (__post_init__) of the values together
+        raise ScenarioError(str(err)) from None

@@ -33,9 +33,11 @@ def _overrides(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 2) -> None:
+    """One line on stderr, then exit: 2 for a user mistake (the CLI's convention), 1 for a run
+    that failed."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -89,7 +91,7 @@ def bench_cmd(
         try:
             report = module(name).run(cfg, ctx)
         except BenchError as err:
-            _fail(f"bench {name}: {err}")
+            _fail(f"bench {name}: {err}", code=1)
             return
         if choice.device == "cuda":
             report.gpu = gpu_name()

@@ -76,6 +76,8 @@ def test_cuda_is_chosen_only_with_a_gpu_build() -> None:
         (["e2e", "--set", "n"], "expected FIELD=VALUE"),
         (["e2e", "--set", "bogus=1"], "not an option of e2e"),
         (["e2e", "--device", "tpu"], "expected cpu or cuda"),
+        (["overhead", "--set", "n=0"], "at least 1 record"),
+        (["overhead", "--set", "infer=0"], "at least 1 worker"),
     ],
 )
 def test_cli_mistakes_are_one_line(args: list[str], expected: str) -> None:
@@ -86,7 +88,7 @@ def test_cli_mistakes_are_one_line(args: list[str], expected: str) -> None:
         timeout=60,
         check=False,
     )
-    assert result.returncode == 1
+    assert result.returncode == 2  # a user mistake, not a failed run (exit 1)
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
