@@ -1,0 +1,75 @@
+"""The runner commits done offsets at most once per commit interval (each commit is a broker
+write per partition: one S3 object each on the embedded Tansu), at once when forced (rebalance,
+shutdown), and never offsets it has already committed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from confluent_kafka import TopicPartition
+
+from inferstream.settings import KafkaSettings, WorkerSettings
+from inferstream.workers.runtime.health import HealthState
+from inferstream.workers.runtime.records import InRecord, Outcome
+from inferstream.workers.runtime.runner import StageRunner
+
+
+class _Logic:
+    stage = "enrich"
+    task = "bug_report"
+    input_topics: Sequence[str] = ("submissions.bug_report",)
+
+    def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
+        return []
+
+
+class _RecordingConsumer:
+    """Stands in for the consumer's commit call only: what the runner asked to commit."""
+
+    def __init__(self) -> None:
+        self.commits: list[list[tuple[str, int, int]]] = []
+
+    def commit(self, *, offsets: list[TopicPartition], asynchronous: bool) -> None:
+        assert asynchronous is False
+        self.commits.append([(tp.topic, tp.partition, tp.offset) for tp in offsets])
+
+
+def _runner(interval_ms: int) -> tuple[StageRunner, _RecordingConsumer]:
+    worker = WorkerSettings(commit_interval_ms=interval_ms)
+    kafka = KafkaSettings(bootstrap_servers="127.0.0.1:1")  # never contacted
+    runner = StageRunner(_Logic(), "g", kafka, worker, HealthState(stale_after_s=30))  # type: ignore[arg-type]
+    recorder = _RecordingConsumer()
+    runner.consumer = recorder  # type: ignore[assignment]
+    runner.tracker.assign([("submissions.bug_report", 0)])
+    return runner, recorder
+
+
+def _done(runner: StageRunner, offset: int) -> None:
+    runner.tracker.polled(("submissions.bug_report", 0), offset)
+    runner.tracker.done(("submissions.bug_report", 0), offset)
+
+
+def test_commits_wait_for_the_interval_unless_forced() -> None:
+    runner, recorder = _runner(interval_ms=60_000)
+    _done(runner, 0)
+    runner._commit()  # the first commit of a worker is due at once
+    assert recorder.commits == [[("submissions.bug_report", 0, 1)]]
+    _done(runner, 1)
+    runner._commit()  # within the interval: nothing
+    assert len(recorder.commits) == 1
+    runner._commit(force=True)  # rebalance or shutdown
+    assert recorder.commits[-1] == [("submissions.bug_report", 0, 2)]
+    runner._commit(force=True)  # nothing new: no broker write
+    assert len(recorder.commits) == 2
+
+
+def test_zero_interval_commits_every_poll() -> None:
+    runner, recorder = _runner(interval_ms=0)
+    for offset in range(3):
+        _done(runner, offset)
+        runner._commit()
+    assert [c[0][2] for c in recorder.commits] == [1, 2, 3]
+
+
+def test_default_interval_is_kafkas_auto_commit_interval() -> None:
+    assert WorkerSettings().commit_interval_ms == 5_000
