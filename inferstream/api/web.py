@@ -53,7 +53,10 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 
 
 def _html(body: str, status: int = 200, headers: Mapping[str, str] | None = None) -> HTMLResponse:
-    return HTMLResponse(body, status, headers={"Content-Security-Policy": CSP, **(headers or {})})
+    # same-origin, not the API's no-referrer: under no-referrer a browser sends "Origin: null"
+    # with the page's form POSTs, and the Origin check would refuse the site's own forms.
+    base = {"Content-Security-Policy": CSP, "Referrer-Policy": "same-origin"}
+    return HTMLResponse(body, status, headers={**base, **(headers or {})})
 
 
 def _to_login() -> Response:
