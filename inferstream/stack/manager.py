@@ -210,7 +210,8 @@ def _start_broker(state: StackState, storage: BrokerStorage) -> TansuInfo:
     data_dir = state.data_dir
     port = state.tansu.port if state.tansu else None
     if state.tansu:
-        # SIGKILL is safe on s3 storage: an acknowledged produce is already in the bucket.
+        # SIGKILL is safe on s3 storage: an acknowledged produce is already in the bucket, and
+        # start_tansu repairs what a produce cut short leaves (stack/tansu_repair.py).
         stop_tansu(state.tansu.pid)
     s3 = state.seaweed if storage == "s3" else None
     if s3 is not None:
@@ -228,8 +229,9 @@ def restart_broker(data_dir: Path, timeout_s: float = 30.0) -> TansuInfo:
 
     Stops a live Tansu first (SIGKILL after a short grace), waits up to ``timeout_s`` for the
     port to be free, starts Tansu, waits for health and records the new pid in stack.json. On
-    s3 storage every acknowledged record and committed group offset is still there; on memory
-    storage the topics are empty and the sinks' stored offsets point past their ends (only
+    s3 storage every acknowledged record and committed group offset is still there (start_tansu
+    first repairs the sequences of a produce the kill cut short, so its retry is stored); on
+    memory storage the topics are empty and the sinks' stored offsets point past their ends (only
     ``inferstream up`` forgets those: fault injection should run on s3)."""
     state = StackState.load(data_dir)
     if state.tansu is None or state.seaweed is None:
