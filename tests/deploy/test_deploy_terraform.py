@@ -16,7 +16,9 @@ import pytest
 from _deploy_common import ROOT, TERRAFORM, TOOLS_BIN
 
 MODULES = ("vpc", "msk", "rds", "s3", "eks", "irsa", "platform")
-ROOTS = [TERRAFORM / "modules" / name for name in MODULES] + [TERRAFORM / "examples" / "complete"]
+ROOTS = [TERRAFORM / "modules" / name for name in MODULES] + [
+    TERRAFORM / "examples" / name for name in ("complete", "platform")
+]
 LAYOUT = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
 # Variables where no wrong value is possible beyond its type (IDs, tags, toggles, lists of IDs).
 NAME_NOT_VALUE = re.compile(r"secretKey\s*[=:]\s*\"?INFERSTREAM_[A-Z_]+\"?\s*(,|$)")
@@ -145,7 +147,7 @@ def test_eks_has_cpu_and_gpu_node_groups_and_irsa() -> None:
     cpu, gpu = resources["aws_eks_node_group.cpu"], resources["aws_eks_node_group.gpu"]
     assert "NVIDIA" in gpu["ami_type"] and "NVIDIA" not in cpu["ami_type"]
     assert gpu["taint"][0]["key"] == "nvidia.com/gpu"
-    assert gpu["labels"] == {"inferstream.io/node-pool": "gpu"}  # the GPU component's nodeSelector
+    assert gpu["labels"] == "${local.gpu_labels}"
     assert "aws_iam_openid_connect_provider.this" in resources
     irsa = blocks(TERRAFORM / "modules" / "irsa", "data")["aws_iam_policy_document.assume"]
     assert irsa["statement"][0]["actions"] == ["sts:AssumeRoleWithWebIdentity"]
@@ -158,8 +160,11 @@ def test_keda_and_the_gpu_device_plugin_come_from_helm() -> None:
 
 
 def test_example_wires_every_module() -> None:
-    modules = blocks(TERRAFORM / "examples" / "complete", "module")
-    sources = {Path(body["source"]).name for body in modules.values()}
+    sources = {
+        Path(body["source"]).name
+        for example in ("complete", "platform")
+        for body in blocks(TERRAFORM / "examples" / example, "module").values()
+    }
     assert set(MODULES) <= sources
 
 
@@ -263,15 +268,20 @@ def test_terraform_writes_the_files_the_prod_overlay_commits() -> None:
     config_part = text[
         text.index('output "k8s_config_patch"') : text.index('output "k8s_external_secret"')
     ]
-    secret_part = text[text.index('output "k8s_external_secret"') :]
+    secret_part = text[
+        text.index('output "k8s_external_secret"') : text.index('output "k8s_site_component"')
+    ]
     overlay = ROOT / "infra" / "k8s" / "overlays" / "prod"
     committed_config = yaml.safe_load((overlay / "config.yaml").read_text())["data"]
-    committed_secret = yaml.safe_load((overlay / "external-secret.yaml").read_text())
+    committed_secrets = list(yaml.safe_load_all((overlay / "external-secret.yaml").read_text()))
     assert set(re.findall(r"^\s+(INFERSTREAM_[A-Z_]+)\s*=", config_part, re.M)) == set(
         committed_config
     )
-    assert set(re.findall(r'secretKey = "(INFERSTREAM_[A-Z_]+)"', secret_part)) == {
-        item["secretKey"] for item in committed_secret["spec"]["data"]
+    assert set(re.findall(r'secretKey = "([A-Z_]+)"', secret_part)) == {
+        item["secretKey"] for doc in committed_secrets for item in doc["spec"]["data"]
+    }
+    assert set(re.findall(r'metadata\s*=\s*\{ name = "([a-z-]+)" \}', secret_part)) == {
+        doc["metadata"]["name"] for doc in committed_secrets
     }
 
 
@@ -316,3 +326,69 @@ def test_module_calls_match_the_modules() -> None:
     for module_name, output in re.findall(r"\bmodule\.([a-z0-9_]+)\.([a-z0-9_]+)", text):
         module = (example / calls[module_name]["source"]).resolve()
         assert output in blocks(module, "output"), f"module.{module_name}.{output} is not an output"
+
+
+# The nvidia-device-plugin chart's default node affinity (deployments/helm values.yaml, the same
+# in 0.17 and 0.18): a node qualifies when ANY term matches. Without node-feature-discovery only
+# the forcing label nvidia.com/gpu.present=true can match, so GPU nodes must carry it.
+DEVICE_PLUGIN_DEFAULT_AFFINITY = (
+    {"feature.node.kubernetes.io/pci-10de.present": "true"},
+    {"feature.node.kubernetes.io/cpu-model.vendor_id": "NVIDIA"},
+    {"nvidia.com/gpu.present": "true"},
+)
+
+
+def gpu_node_labels() -> dict[str, str]:
+    eks = TERRAFORM / "modules" / "eks"
+    found = [
+        block["gpu_labels"]
+        for tf in eks.glob("*.tf")
+        for block in parsed(tf).get("locals", [])
+        if "gpu_labels" in block
+    ]
+    (labels,) = found
+    return dict(labels)
+
+
+def test_gpu_nodes_satisfy_the_device_plugin_affinity() -> None:
+    labels = gpu_node_labels()
+    assert any(
+        all(labels.get(k) == v for k, v in term.items()) for term in DEVICE_PLUGIN_DEFAULT_AFFINITY
+    ), f"GPU node labels {labels} match no term of the device plugin's node affinity"
+    # ... and the GPU pods' node selector (components/gpu) selects those nodes.
+    import yaml
+
+    component = yaml.safe_load((ROOT / "infra/k8s/components/gpu/kustomization.yaml").read_text())
+    patch = yaml.safe_load(component["patches"][0]["patch"])
+    (selector,) = [op["value"] for op in patch if op["path"].endswith("/nodeSelector")]
+    assert selector.items() <= labels.items()
+    # The autoscaler's scale-from-zero template names the same labels and the GPU resource.
+    eks = blocks(TERRAFORM / "modules" / "eks", "resource")
+    assert "aws_autoscaling_group_tag.gpu_template" in eks
+    text = (TERRAFORM / "modules" / "eks" / "main.tf").read_text()
+    assert "node-template/resources/nvidia.com/gpu" in text
+
+
+def test_the_old_gpu_labels_would_have_failed() -> None:
+    old = {"inferstream.io/node-pool": "gpu"}
+    assert not any(
+        all(old.get(k) == v for k, v in term.items()) for term in DEVICE_PLUGIN_DEFAULT_AFFINITY
+    )
+
+
+def test_network_policies_are_enforced_on_eks() -> None:
+    addon = blocks(TERRAFORM / "modules" / "eks", "resource")["aws_eks_addon.vpc_cni"]
+    assert addon["addon_name"] == "vpc-cni"
+    assert "enableNetworkPolicy" in addon["configuration_values"]
+    assert '"true"' in addon["configuration_values"] or "true" in addon["configuration_values"]
+
+
+def test_metrics_server_and_an_autoscaler_are_installed() -> None:
+    eks = blocks(TERRAFORM / "modules" / "eks", "resource")["aws_eks_addon.this"]
+    assert "metrics-server" in eks["for_each"]
+    charts = {
+        body["chart"]
+        for name, body in blocks(TERRAFORM / "modules" / "platform", "resource").items()
+        if name.startswith("helm_release.")
+    }
+    assert "cluster-autoscaler" in charts

@@ -1,23 +1,13 @@
-# The whole cloud path: VPC, MSK (SASL/SCRAM + TLS), RDS Postgres 16 + pgvector, S3, EKS with
-# CPU and GPU node groups, IRSA roles, ECR, and KEDA / device plugin / External Secrets /
-# ingress-nginx via helm. Then `kubectl apply -k infra/k8s/overlays/prod` (docs/deploy.md).
+# The whole AWS side of the cloud path: VPC, MSK (SASL/SCRAM + TLS), RDS Postgres 16 + pgvector,
+# S3, EKS with CPU and GPU node groups (VPC CNI network policies, metrics-server), IRSA roles and
+# ECR. Only the AWS provider: `terraform validate` runs offline. The in-cluster add-ons (KEDA,
+# NVIDIA device plugin, cluster autoscaler, External Secrets, ingress) are the second root,
+# ../platform, applied after this one; then `kubectl apply -k infra/k8s/overlays/prod`.
 
 provider "aws" {
   region = var.region
   default_tags {
     tags = var.tags
-  }
-}
-
-provider "helm" {
-  kubernetes {
-    host                   = module.eks.cluster_endpoint
-    cluster_ca_certificate = base64decode(module.eks.cluster_ca_certificate)
-    exec {
-      api_version = "client.authentication.k8s.io/v1beta1"
-      command     = "aws"
-      args        = ["eks", "get-token", "--cluster-name", module.eks.cluster_name, "--region", var.region]
-    }
   }
 }
 
@@ -36,7 +26,7 @@ module "eks" {
   subnet_ids             = module.vpc.private_subnet_ids
   endpoint_public_access = length(var.admin_cidrs) > 0
   public_access_cidrs    = var.admin_cidrs
-  gpu_scaling            = { min = 1, desired = 1, max = var.gpu_nodes_max }
+  gpu_scaling            = { min = var.gpu_nodes_min, desired = var.gpu_nodes_min, max = var.gpu_nodes_max }
   tags                   = var.tags
 }
 
@@ -82,13 +72,14 @@ resource "aws_kms_key" "app" {
   })
 }
 
-resource "random_password" "webhook" {
-  length  = 48
-  special = false
+# Ephemeral and write-only: the key is in neither the plan nor the state.
+ephemeral "aws_secretsmanager_random_password" "webhook" {
+  password_length     = 48
+  exclude_punctuation = true
 }
 
 resource "aws_secretsmanager_secret" "webhook" {
-  #checkov:skip=CKV2_AWS_57:The webhook key is shared with the receivers; rotate it together with them (taint random_password.webhook), not on a schedule.
+  #checkov:skip=CKV2_AWS_57:The webhook key is shared with the receivers; rotate it together with them (raise webhook_secret_version), not on a schedule.
   name                    = "${var.name}/webhook"
   description             = "HMAC key of the webhook signatures (INFERSTREAM_WEBHOOK_SECRET)"
   kms_key_id              = aws_kms_key.app.arn
@@ -96,8 +87,9 @@ resource "aws_secretsmanager_secret" "webhook" {
 }
 
 resource "aws_secretsmanager_secret_version" "webhook" {
-  secret_id     = aws_secretsmanager_secret.webhook.id
-  secret_string = jsonencode({ secret = random_password.webhook.result })
+  secret_id                = aws_secretsmanager_secret.webhook.id
+  secret_string_wo         = jsonencode({ secret = ephemeral.aws_secretsmanager_random_password.webhook.random_password })
+  secret_string_wo_version = var.webhook_secret_version
 }
 
 # ---- IAM roles for service accounts ----
@@ -120,6 +112,7 @@ data "aws_iam_policy_document" "external_secrets" {
     resources = [
       module.msk.scram_secret_arn,
       module.rds.master_user_secret_arn,
+      module.rds.app_secret_arn,
       module.s3.app_secret_arn,
       aws_secretsmanager_secret.webhook.arn,
     ]
@@ -158,10 +151,47 @@ resource "aws_ecr_repository" "this" {
   }
 }
 
-# ---- cluster add-ons (KEDA, NVIDIA device plugin, External Secrets, ingress-nginx) ----
+# ---- the cluster autoscaler's role (the add-on itself is installed by ../platform) ----
+# Scales the CPU and GPU node groups between their min and max when pods are pending (a GPU
+# infer replica that finds no free GPU) and removes idle nodes. It may change only the Auto
+# Scaling groups of this cluster (the tag EKS puts on its node groups' groups).
 
-module "platform" {
-  source                    = "../../modules/platform"
-  external_secrets_role_arn = module.irsa_external_secrets.role_arn
-  depends_on                = [module.eks]
+data "aws_iam_policy_document" "cluster_autoscaler" {
+  statement {
+    sid = "Describe"
+    actions = [
+      "autoscaling:DescribeAutoScalingGroups",
+      "autoscaling:DescribeAutoScalingInstances",
+      "autoscaling:DescribeLaunchConfigurations",
+      "autoscaling:DescribeScalingActivities",
+      "autoscaling:DescribeTags",
+      "ec2:DescribeImages",
+      "ec2:DescribeInstanceTypes",
+      "ec2:DescribeLaunchTemplateVersions",
+      "ec2:GetInstanceTypesFromInstanceRequirements",
+      "eks:DescribeNodegroup",
+    ]
+    resources = ["*"] #checkov:skip=CKV_AWS_356:Describe calls accept no resource-level permissions.
+  }
+  statement {
+    sid       = "ScaleThisClustersGroups"
+    actions   = ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/k8s.io/cluster-autoscaler/${module.eks.cluster_name}"
+      values   = ["owned"]
+    }
+  }
+}
+
+module "irsa_cluster_autoscaler" {
+  source            = "../../modules/irsa"
+  name              = "${var.name}-cluster-autoscaler"
+  oidc_provider_arn = module.eks.oidc_provider_arn
+  oidc_issuer_url   = module.eks.oidc_issuer_url
+  namespace         = "kube-system"
+  service_account   = "cluster-autoscaler"
+  policy_json       = data.aws_iam_policy_document.cluster_autoscaler.json
+  tags              = var.tags
 }

@@ -44,10 +44,10 @@ output "k8s_config_patch" {
         INFERSTREAM_KAFKA_SSL_CA_LOCATION             = "/etc/ssl/certs/ca-certificates.crt"
         INFERSTREAM_KAFKA_SSL_ENDPOINT_IDENTIFICATION = "https"
         INFERSTREAM_POSTGRES_HOST                     = module.rds.address
-        INFERSTREAM_POSTGRES_USER                     = module.rds.username
+        INFERSTREAM_POSTGRES_USER                     = module.rds.app_username
         INFERSTREAM_POSTGRES_DATABASE                 = module.rds.database_name
         INFERSTREAM_POSTGRES_SSLMODE                  = "verify-full"
-        INFERSTREAM_POSTGRES_SSLROOTCERT              = "/etc/inferstream/rds-ca/global-bundle.pem"
+        INFERSTREAM_POSTGRES_SSLROOTCERT              = "/opt/inferstream/certs/rds-global-bundle.pem"
         INFERSTREAM_POSTGRES_POOL_MAX_SIZE            = "10"
         INFERSTREAM_OBJECT_STORE_ENDPOINT             = "s3.${var.region}.amazonaws.com"
         INFERSTREAM_OBJECT_STORE_SECURE               = "true"
@@ -76,12 +76,85 @@ output "k8s_external_secret" {
         data = [
           { secretKey = "INFERSTREAM_KAFKA_SASL_USERNAME", remoteRef = { key = module.msk.scram_secret_name, property = "username" } },
           { secretKey = "INFERSTREAM_KAFKA_SASL_PASSWORD", remoteRef = { key = module.msk.scram_secret_name, property = "password" } },
-          { secretKey = "INFERSTREAM_POSTGRES_PASSWORD", remoteRef = { key = module.rds.master_user_secret_arn, property = "password" } },
+          { secretKey = "INFERSTREAM_POSTGRES_PASSWORD", remoteRef = { key = module.rds.app_secret_name, property = "password" } },
           { secretKey = "INFERSTREAM_OBJECT_STORE_ACCESS_KEY", remoteRef = { key = module.s3.app_secret_name, property = "access_key_id" } },
           { secretKey = "INFERSTREAM_OBJECT_STORE_SECRET_KEY", remoteRef = { key = module.s3.app_secret_name, property = "secret_access_key" } },
           { secretKey = "INFERSTREAM_WEBHOOK_SECRET", remoteRef = { key = aws_secretsmanager_secret.webhook.name, property = "secret" } },
         ]
       }
     }),
+    "---",
+    # The master credentials, for the bootstrap step of the migrate Job only (a Secret of its
+    # own: no worker sees it). Refreshed often: RDS rotates the password every 7 days.
+    yamlencode({
+      apiVersion = "external-secrets.io/v1"
+      kind       = "ExternalSecret"
+      metadata   = { name = "inferstream-db-admin" }
+      spec = {
+        refreshInterval = "5m"
+        secretStoreRef  = { kind = "ClusterSecretStore", name = "aws-secrets-manager" }
+        target          = { name = "inferstream-db-admin", creationPolicy = "Owner" }
+        data = [
+          { secretKey = "PGUSER", remoteRef = { key = module.rds.master_user_secret_arn, property = "username" } },
+          { secretKey = "PGPASSWORD", remoteRef = { key = module.rds.master_user_secret_arn, property = "password" } },
+        ]
+      }
+    }),
   ])
+}
+
+output "k8s_site_component" {
+  description = "infra/k8s/overlays/prod/site/kustomization.yaml: this deployment's images, IRSA role ARN, API host and region (no secret)."
+  value = join("\n", [
+    "# Written by terraform output k8s_site_component (infra/terraform/examples/complete).",
+    yamlencode({
+      apiVersion = "kustomize.config.k8s.io/v1alpha1"
+      kind       = "Component"
+      images = [
+        { name = "inferstream", newName = aws_ecr_repository.this["inferstream"].repository_url, newTag = var.image_tag },
+        { name = "inferstream-gpu", newName = aws_ecr_repository.this["inferstream-gpu"].repository_url, newTag = var.image_tag },
+      ]
+      patches = [
+        {
+          target = { kind = "ServiceAccount", name = "inferstream-worker" }
+          patch = yamlencode([{
+            op    = "add"
+            path  = "/metadata/annotations"
+            value = { "eks.amazonaws.com/role-arn" = module.irsa_workers.role_arn }
+          }])
+        },
+        {
+          target = { kind = "Ingress", name = "api" }
+          patch = yamlencode([
+            { op = "replace", path = "/spec/rules/0/host", value = var.api_host },
+            { op = "replace", path = "/spec/tls/0/hosts/0", value = var.api_host },
+          ])
+        },
+      ]
+    }),
+  ])
+}
+
+output "cluster_secret_store" {
+  description = "infra/k8s/cluster/secret-store.yaml for this region."
+  value = join("\n", [
+    "# Written by terraform output cluster_secret_store (infra/terraform/examples/complete).",
+    yamlencode({
+      apiVersion = "external-secrets.io/v1"
+      kind       = "ClusterSecretStore"
+      metadata   = { name = "aws-secrets-manager" }
+      spec       = { provider = { aws = { service = "SecretsManager", region = var.region } } }
+    }),
+  ])
+}
+
+output "platform_inputs" {
+  description = "Inputs of the second root (../platform): terraform output -json platform_inputs > ../platform/terraform.tfvars.json"
+  value = {
+    region                      = var.region
+    cluster_name                = module.eks.cluster_name
+    external_secrets_role_arn   = module.irsa_external_secrets.role_arn
+    cluster_autoscaler_role_arn = module.irsa_cluster_autoscaler.role_arn
+    gpu_node_labels             = module.eks.gpu_node_labels
+  }
 }

@@ -53,6 +53,50 @@ variable "gpu_nodes_max" {
   }
 }
 
+variable "api_host" {
+  description = "Public host name of the results API (the Ingress rule and its TLS certificate); a DNS name you own."
+  type        = string
+  default     = "inferstream.example.com"
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([-a-z0-9]*[a-z0-9])?\\.)+[a-z]{2,}$", var.api_host))
+    error_message = "api_host must be a lowercase DNS name such as api.example.com."
+  }
+}
+
+variable "image_tag" {
+  description = "Tag of the images pushed to the ECR repositories (immutable tags: a new release is a new tag)."
+  type        = string
+  default     = "0.1.0"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))
+    error_message = "image_tag must be a valid image tag."
+  }
+}
+
+variable "gpu_nodes_min" {
+  description = "Fewest GPU nodes the cluster autoscaler keeps (0: none while idle; the first infer replica then waits a few minutes for a node)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.gpu_nodes_min >= 0 && var.gpu_nodes_min <= var.gpu_nodes_max
+    error_message = "gpu_nodes_min must be between 0 and gpu_nodes_max."
+  }
+}
+
+variable "webhook_secret_version" {
+  description = "Version of the generated webhook signing key: raise it by one to write a new key (share it with the receivers first)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.webhook_secret_version >= 1 && floor(var.webhook_secret_version) == var.webhook_secret_version
+    error_message = "webhook_secret_version must be a whole number >= 1."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

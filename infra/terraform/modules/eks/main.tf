@@ -97,19 +97,29 @@ resource "aws_eks_cluster" "this" {
 }
 
 # IAM roles for service accounts (IRSA): the cluster's OIDC issuer as an IAM identity provider.
-data "tls_certificate" "oidc" {
-  url = aws_eks_cluster.this.identity[0].oidc[0].issuer
-}
-
+# No thumbprint: IAM trusts the EKS issuer's certificate authority itself (the thumbprint is
+# optional in the AWS provider), so no tls provider and no certificate fetch at plan time.
 resource "aws_iam_openid_connect_provider" "this" {
-  url             = aws_eks_cluster.this.identity[0].oidc[0].issuer
-  client_id_list  = ["sts.amazonaws.com"]
-  thumbprint_list = [data.tls_certificate.oidc.certificates[0].sha1_fingerprint]
-  tags            = var.tags
+  url            = aws_eks_cluster.this.identity[0].oidc[0].issuer
+  client_id_list = ["sts.amazonaws.com"]
+  tags           = var.tags
 }
 
+# The VPC CNI enforces NetworkPolicies only with its network-policy agent turned on
+# (enableNetworkPolicy); without it the policies in infra/k8s are accepted and ignored.
+resource "aws_eks_addon" "vpc_cni" {
+  cluster_name                = aws_eks_cluster.this.name
+  addon_name                  = "vpc-cni"
+  resolve_conflicts_on_update = "OVERWRITE"
+  configuration_values        = jsonencode({ enableNetworkPolicy = "true" })
+  depends_on                  = [aws_eks_node_group.cpu]
+  tags                        = var.tags
+}
+
+# coredns and kube-proxy, and metrics-server (an EKS community add-on): the API's
+# HorizontalPodAutoscaler reads CPU from the metrics API, which nothing else serves.
 resource "aws_eks_addon" "this" {
-  for_each                    = toset(["vpc-cni", "coredns", "kube-proxy"])
+  for_each                    = toset(["coredns", "kube-proxy", "metrics-server"])
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = each.value
   resolve_conflicts_on_update = "OVERWRITE"
@@ -209,6 +219,19 @@ resource "aws_eks_node_group" "cpu" {
 
 # The NVIDIA AMI ships the driver and container toolkit; the device plugin (module platform)
 # advertises nvidia.com/gpu. The taint keeps everything but infer (which tolerates it) off.
+locals {
+  gpu_labels = { "inferstream.io/node-pool" = "gpu", "nvidia.com/gpu.present" = "true" }
+  # What the cluster autoscaler needs to scale the GPU group up from zero nodes: the labels,
+  # the taint and the GPU count a new node would have (it cannot inspect a node that does not
+  # exist). Managed node groups tag their Auto Scaling group for auto-discovery themselves.
+  gpu_template_tags = merge(
+    { for k, v in local.gpu_labels : "k8s.io/cluster-autoscaler/node-template/label/${k}" => v },
+    {
+      "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu"     = "true:NoSchedule"
+      "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu" = "1"
+    },
+  )
+}
 resource "aws_eks_node_group" "gpu" {
   cluster_name    = aws_eks_cluster.this.name
   node_group_name = "gpu"
@@ -232,7 +255,10 @@ resource "aws_eks_node_group" "gpu" {
     version = aws_launch_template.node["gpu"].latest_version
   }
 
-  labels = { "inferstream.io/node-pool" = "gpu" }
+  # nvidia.com/gpu.present: the NVIDIA device plugin chart's default node affinity admits only
+  # nodes labelled by node-feature-discovery (pci-10de.present) or carrying this label; nothing
+  # here runs node-feature-discovery, so without it the plugin never starts and GPU pods pend.
+  labels = local.gpu_labels
 
   taint {
     key    = "nvidia.com/gpu"
@@ -246,5 +272,16 @@ resource "aws_eks_node_group" "gpu" {
 
   lifecycle {
     ignore_changes = [scaling_config[0].desired_size]
+  }
+}
+
+resource "aws_autoscaling_group_tag" "gpu_template" {
+  for_each               = local.gpu_template_tags
+  autoscaling_group_name = aws_eks_node_group.gpu.resources[0].autoscaling_groups[0].name
+
+  tag {
+    key                 = each.key
+    value               = each.value
+    propagate_at_launch = false
   }
 }

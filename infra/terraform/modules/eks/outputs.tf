@@ -32,3 +32,8 @@ output "gpu_max_nodes" {
   description = "Most GPU nodes: the ceiling of infer replicas."
   value       = var.gpu_scaling.max
 }
+
+output "gpu_node_labels" {
+  description = "Labels of the GPU nodes: the device plugin's and the GPU infer pods' node selectors match them."
+  value       = local.gpu_labels
+}

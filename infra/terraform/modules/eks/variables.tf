@@ -9,13 +9,13 @@ variable "name" {
 }
 
 variable "cluster_version" {
-  description = "Kubernetes version (the manifests in infra/k8s are validated against 1.33)."
+  description = "Kubernetes version. 1.35 is in EKS standard support until 2027-03-27 (1.33 ended 2026-07-29, 1.34 on 2026-12-02; later ones cost extended-support fees): move up a minor version at a time."
   type        = string
-  default     = "1.33"
+  default     = "1.35"
 
   validation {
-    condition     = can(regex("^1\\.(2[9]|3[0-9])$", var.cluster_version))
-    error_message = "cluster_version must be 1.29 or later, written like 1.33."
+    condition     = can(regex("^1\\.(3[5-9]|[4-9][0-9])$", var.cluster_version))
+    error_message = "cluster_version must be 1.35 or later (older versions are out of EKS standard support), written like 1.35."
   }
 }
 
@@ -75,7 +75,7 @@ variable "gpu_instance_types" {
 }
 
 variable "gpu_scaling" {
-  description = "Node counts of the GPU node group; max bounds the infer replicas (KEDA maxReplicaCount in the prod overlay)."
+  description = "Node counts of the GPU node group; the cluster autoscaler moves it between min and max (min 0 is allowed: it scales up from zero), and max bounds the infer replicas (KEDA maxReplicaCount in the prod overlay)."
   type        = object({ min = number, desired = number, max = number })
   default     = { min = 1, desired = 1, max = 4 }
 

@@ -83,6 +83,17 @@ variable "scram_username" {
   }
 }
 
+variable "scram_password_version" {
+  description = "Version of the generated SCRAM password: raise it by one to generate and store a new password (write-only, never in the state)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.scram_password_version >= 1 && floor(var.scram_password_version) == var.scram_password_version
+    error_message = "scram_password_version must be a whole number >= 1."
+  }
+}
+
 variable "log_retention_days" {
   description = "Days to keep broker logs in CloudWatch."
   type        = number

@@ -1,4 +1,6 @@
-# Cluster add-ons the manifests in infra/k8s rely on, installed with the helm provider.
+# Cluster add-ons the manifests in infra/k8s rely on, installed with the helm provider (root
+# examples/platform, applied after examples/complete). The helm provider is not in the offline
+# provider mirror, so this module is the one part `terraform validate` cannot check in CI.
 
 resource "helm_release" "keda" {
   name             = "keda"
@@ -20,10 +22,41 @@ resource "helm_release" "nvidia_device_plugin" {
   version          = var.nvidia_device_plugin_version
   atomic           = true
 
-  # Only on the GPU node group (tainted nvidia.com/gpu=true:NoSchedule).
+  # Only on the GPU node group (tainted nvidia.com/gpu=true:NoSchedule). The chart's default
+  # node affinity also stays: it admits nodes labelled nvidia.com/gpu.present=true, which the
+  # eks module sets on the GPU node group (no node-feature-discovery needed).
   values = [yamlencode({
-    nodeSelector = { "inferstream.io/node-pool" = "gpu" }
+    nodeSelector = var.gpu_node_labels
     tolerations  = [{ key = "nvidia.com/gpu", operator = "Exists", effect = "NoSchedule" }]
+  })]
+}
+
+# Adds GPU (and CPU) nodes when pods are pending and removes idle ones: without it a scaled-up
+# infer Deployment waits on a fixed-size GPU node group.
+resource "helm_release" "cluster_autoscaler" {
+  name       = "cluster-autoscaler"
+  namespace  = "kube-system"
+  repository = "https://kubernetes.github.io/autoscaler"
+  chart      = "cluster-autoscaler"
+  version    = var.cluster_autoscaler_version
+  atomic     = true
+
+  values = [yamlencode({
+    cloudProvider = "aws"
+    awsRegion     = var.region
+    autoDiscovery = { clusterName = var.cluster_name }
+    rbac = {
+      serviceAccount = {
+        name        = "cluster-autoscaler"
+        annotations = { "eks.amazonaws.com/role-arn" = var.cluster_autoscaler_role_arn }
+      }
+    }
+    extraArgs = {
+      "balance-similar-node-groups" = true
+      "skip-nodes-with-system-pods" = false
+      "scale-down-unneeded-time"    = "10m"
+      "expander"                    = "least-waste"
+    }
   })]
 }
 

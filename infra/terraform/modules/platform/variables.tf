@@ -12,7 +12,7 @@ variable "keda_version" {
 variable "nvidia_device_plugin_version" {
   description = "NVIDIA device plugin Helm chart version: advertises nvidia.com/gpu on the GPU nodes."
   type        = string
-  default     = "0.17.1"
+  default     = "0.18.2"
 
   validation {
     condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.nvidia_device_plugin_version))
@@ -49,5 +49,56 @@ variable "ingress_nginx_version" {
   validation {
     condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.ingress_nginx_version))
     error_message = "ingress_nginx_version must be an exact chart version (x.y.z)."
+  }
+}
+
+variable "region" {
+  description = "AWS region of the cluster (the cluster autoscaler calls the Auto Scaling API there)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region code such as eu-west-1."
+  }
+}
+
+variable "cluster_name" {
+  description = "EKS cluster name (the cluster autoscaler discovers its node groups by it)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,62}$", var.cluster_name))
+    error_message = "cluster_name must be a valid EKS cluster name."
+  }
+}
+
+variable "cluster_autoscaler_role_arn" {
+  description = "IRSA role of the cluster autoscaler (examples/complete output platform_inputs)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/", var.cluster_autoscaler_role_arn))
+    error_message = "cluster_autoscaler_role_arn must be an IAM role ARN."
+  }
+}
+
+variable "cluster_autoscaler_version" {
+  description = "cluster-autoscaler Helm chart version (kubernetes/autoscaler); its app version should match the cluster's minor version."
+  type        = string
+  default     = "9.50.1"
+
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.cluster_autoscaler_version))
+    error_message = "cluster_autoscaler_version must be an exact chart version (x.y.z)."
+  }
+}
+
+variable "gpu_node_labels" {
+  description = "Labels of the GPU nodes (module eks output gpu_node_labels): the device plugin's node selector."
+  type        = map(string)
+
+  validation {
+    condition     = lookup(var.gpu_node_labels, "nvidia.com/gpu.present", "") == "true"
+    error_message = "gpu_node_labels must include nvidia.com/gpu.present=true (the device plugin chart's default node affinity needs it)."
   }
 }

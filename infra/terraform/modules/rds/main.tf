@@ -143,3 +143,34 @@ resource "aws_db_instance" "this" {
 
   tags = var.tags
 }
+
+# ---- the application role ----
+# The master password above rotates every 7 days (RDS-managed), and a pod holding an old copy
+# cannot open new connections until its Secret is refreshed and it restarts. So the pods never
+# use the master user: a dedicated role (var.app_username) with its own password, created and
+# kept in sync by the bootstrap step of the migrate Job (the only user of the master secret,
+# read fresh on every run). The password is generated ephemerally and written write-only: it is
+# in neither the plan nor the state. Rotate it deliberately: raise app_password_version, apply,
+# rerun the migrate Job, restart the workers.
+ephemeral "aws_secretsmanager_random_password" "app" {
+  password_length     = 40
+  exclude_punctuation = true
+}
+
+resource "aws_secretsmanager_secret" "app" {
+  #checkov:skip=CKV2_AWS_57:Rotated deliberately with the pods (app_password_version, docs/deploy.md), not by a Lambda rotator that would break open connections' next reconnect.
+  name                    = "${var.name}/postgres-app"
+  description             = "Password of the inferstream application role ${var.app_username} on ${var.name}"
+  kms_key_id              = aws_kms_key.this.arn
+  recovery_window_in_days = 7
+  tags                    = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "app" {
+  secret_id = aws_secretsmanager_secret.app.id
+  secret_string_wo = jsonencode({
+    username = var.app_username
+    password = ephemeral.aws_secretsmanager_random_password.app.random_password
+  })
+  secret_string_wo_version = var.app_password_version
+}

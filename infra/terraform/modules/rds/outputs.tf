@@ -14,8 +14,23 @@ output "database_name" {
 }
 
 output "username" {
-  description = "Master user: INFERSTREAM_POSTGRES_USER."
+  description = "Master user (the bootstrap step of the migrate Job only)."
   value       = aws_db_instance.this.username
+}
+
+output "app_username" {
+  description = "Application role: INFERSTREAM_POSTGRES_USER of every pod."
+  value       = var.app_username
+}
+
+output "app_secret_name" {
+  description = "Secrets Manager secret with {username, password} of the application role."
+  value       = aws_secretsmanager_secret.app.name
+}
+
+output "app_secret_arn" {
+  description = "ARN of that secret."
+  value       = aws_secretsmanager_secret.app.arn
 }
 
 output "master_user_secret_arn" {

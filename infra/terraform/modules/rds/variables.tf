@@ -84,13 +84,35 @@ variable "database_name" {
 }
 
 variable "username" {
-  description = "Master user (INFERSTREAM_POSTGRES_USER); its password is managed by RDS in Secrets Manager."
+  description = "Master user: only the bootstrap step of the migrate Job uses it (creates the application role); its password is managed and rotated by RDS in Secrets Manager."
   type        = string
   default     = "inferstream"
 
   validation {
     condition     = can(regex("^[a-z][a-z0-9_]{0,62}$", var.username)) && var.username != "postgres"
     error_message = "username must be a lowercase identifier other than postgres."
+  }
+}
+
+variable "app_username" {
+  description = "Role the pods connect as (INFERSTREAM_POSTGRES_USER); it owns the schema objects. Not the master user, whose password rotates."
+  type        = string
+  default     = "inferstream_app"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,62}$", var.app_username)) && var.app_username != "postgres"
+    error_message = "app_username must be a lowercase identifier other than postgres."
+  }
+}
+
+variable "app_password_version" {
+  description = "Version of the generated application password: raise it by one to write a new one (then rerun the migrate Job and restart the pods)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.app_password_version >= 1 && floor(var.app_password_version) == var.app_password_version
+    error_message = "app_password_version must be a whole number >= 1."
   }
 }
 

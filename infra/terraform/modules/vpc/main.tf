@@ -12,12 +12,15 @@ data "aws_availability_zones" "available" {
 data "aws_caller_identity" "current" {}
 
 locals {
-  azs         = slice(data.aws_availability_zones.available.names, 0, var.az_count)
-  nat_count   = var.single_nat_gateway ? 1 : var.az_count
-  public_cidr = [for i in range(var.az_count) : cidrsubnet(var.cidr, 6, i)]
-  # Large private subnets: EKS pods take VPC addresses (VPC CNI).
+  azs       = slice(data.aws_availability_zones.available.names, 0, var.az_count)
+  nat_count = var.single_nat_gateway ? 1 : var.az_count
+  # The VPC in eighths: the first eighth holds 16 small blocks (1/128 each), public subnets in
+  # blocks 0-5 and database subnets in blocks 8-13; eighths 1-6 are the large private subnets
+  # (EKS pods take VPC addresses with the VPC CNI). No two ranges overlap for any az_count
+  # (2-6) or VPC size; tests/deploy evaluates these with `terraform console` and checks it.
+  public_cidr   = [for i in range(var.az_count) : cidrsubnet(var.cidr, 7, i)]
   private_cidr  = [for i in range(var.az_count) : cidrsubnet(var.cidr, 3, i + 1)]
-  database_cidr = [for i in range(var.az_count) : cidrsubnet(var.cidr, 6, i + 8)]
+  database_cidr = [for i in range(var.az_count) : cidrsubnet(var.cidr, 7, i + 8)]
   cluster_tag   = var.eks_cluster_name == null ? {} : { "kubernetes.io/cluster/${var.eks_cluster_name}" = "shared" }
 }
 

@@ -27,3 +27,12 @@ output "database_subnet_ids" {
   description = "Isolated subnets for RDS (no route out of the VPC)."
   value       = aws_subnet.database[*].id
 }
+
+output "subnet_cidrs" {
+  description = "Planned CIDR blocks per subnet tier (known before apply; tests check they never overlap)."
+  value = {
+    public   = local.public_cidr
+    private  = local.private_cidr
+    database = local.database_cidr
+  }
+}
