@@ -30,6 +30,7 @@ from inferstream.api.middleware import ApiMetrics, EdgeMiddleware
 from inferstream.api.models import Health
 from inferstream.api.problems import PROBLEM_RESPONSES, install_problem_handlers, problem_response
 from inferstream.api.ratelimit import OpClass, RateLimiter
+from inferstream.api.revocations import RevocationListener
 from inferstream.api.routes import router
 from inferstream.api.search import Embed, LazyEmbedder
 from inferstream.api.uploads import router as uploads_router
@@ -56,11 +57,14 @@ def create_app(
     ready_checks: Mapping[str, Callable[[], bool]] | None = None,
     kafka: KafkaSettings | None = None,
     objects: ObjectStore | None = None,
+    listen_revocations: bool = True,
 ) -> FastAPI:
     """The results API. The Postgres pool is opened on startup (``make_pool``) and closed on
     shutdown unless ``pool`` is given (then the caller owns it). ``embed`` replaces the lazily
     loaded MiniLM query embedder (``models_dir`` or the worker's models dir). ``ready_checks``
-    are extra dependencies ``/ready`` probes besides Postgres (name -> reachable?)."""
+    are extra dependencies ``/ready`` probes besides Postgres (name -> reachable?).
+    ``listen_revocations``: drop revoked keys from the cache on Postgres NOTIFY (else only the
+    cache TTL bounds how long a key revoked elsewhere is honoured)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,9 +85,15 @@ def create_app(
             embed=embed or LazyEmbedder(models_dir),
             ingest=Ingest(kafka, objects),
         )
+        listener = RevocationListener(postgres.conninfo(), app.state.ctx.verifier.invalidate)
+        if listen_revocations:
+            listener.start()
+        app.state.revocations = listener
         try:
             yield
         finally:
+            if listen_revocations:
+                listener.stop()
             app.state.ctx = None
             if owned:
                 active.close()

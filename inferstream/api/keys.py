@@ -26,6 +26,8 @@ SECRET_LENGTH = 43
 _LOOKUP_ALPHABET = string.ascii_lowercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits
 _BODY = re.compile(rf"^([a-z0-9]{{{LOOKUP_LENGTH}}})_([A-Za-z0-9]{{32,128}})$")
+# Postgres NOTIFY channel: revoke_key announces the key prefix on it (api/revocations.py).
+REVOCATION_CHANNEL = "inferstream_api_key_revoked"
 _HASHER = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
 
 
@@ -168,6 +170,8 @@ def revoke_key(conn: psycopg.Connection[Any], key_prefix: str) -> KeyRecord:
         row = cur.fetchone()
     if row is None:
         raise UnknownKeyError(f"no API key with prefix {key_prefix!r}")
+    # Every API replica drops the key from its cache when this commits (not only at TTL).
+    conn.execute("SELECT pg_notify(%s, %s)", (REVOCATION_CHANNEL, key_prefix))
     return _record(row)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -390,7 +391,14 @@ def test_a_revocation_takes_effect_within_the_key_cache_ttl(
     clock = FakeClock()
     prefix = ApiSettings.load().api_key_prefix
     new = create_key(db, prefix=prefix, name="test-cache", role=Role.reader, ttl_days=1)
-    app = create_app(ApiSettings.load(), stack.postgres, key_cache_ttl_s=30.0, clock=clock)
+    # Without the NOTIFY listener (a replica whose LISTEN connection is down): the TTL bounds it.
+    app = create_app(
+        ApiSettings.load(),
+        stack.postgres,
+        key_cache_ttl_s=30.0,
+        clock=clock,
+        listen_revocations=False,
+    )
     path = f"/v1/results/bug_report/{result_id}"
     with TestClient(app) as api:
         assert api.get(path, headers=bearer(new.key)).status_code == 200
@@ -475,3 +483,26 @@ def test_a_405_names_every_method_served_at_the_path(client: TestClient, keys: K
         assert response.headers["allow"] == "GET, POST", method
     response = client.request("PATCH", "/v1/admin/keys", headers=bearer(keys.admin))
     assert response.headers["allow"] == "GET"
+
+
+def test_a_revocation_reaches_every_replica_before_its_cache_ttl(
+    stack: Stack, db: psycopg.Connection[Any]
+) -> None:
+    key = create_key(
+        db, prefix=ApiSettings.load().api_key_prefix, name="replicas", role=Role.reader, ttl_days=1
+    )
+    replicas = [
+        create_app(ApiSettings.load(), stack.postgres, key_cache_ttl_s=3600.0) for _ in range(2)
+    ]
+    with TestClient(replicas[0]) as first, TestClient(replicas[1]) as second:
+        for client in (first, second):
+            assert client.app.state.revocations.wait_listening(10)  # type: ignore[attr-defined]
+            assert client.get("/v1/admin/keys", headers=bearer(key.key)).status_code == 403
+        # Revoked outside both (as `inferstream keys revoke` does): both caches still hold the
+        # key for an hour, so only the NOTIFY can end it.
+        revoke_key(db, key.record.key_prefix)
+        for client in (first, second):
+            deadline = time.monotonic() + 10
+            while client.get("/v1/results/churn", headers=bearer(key.key)).status_code != 401:
+                assert time.monotonic() < deadline, "the revocation did not reach this replica"
+                time.sleep(0.05)
