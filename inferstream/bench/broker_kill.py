@@ -65,6 +65,7 @@ class KillOutcome:
     duplicated: int = 0
     ahead: int = 0  # producer sequences found ahead of the stored batches at the restarts
     restart_s: list[float] = field(default_factory=list)
+    acked_at_kills: list[int] = field(default_factory=list)  # running total as each kill hits
     lost_sample: list[str] = field(default_factory=list)
     unread: dict[int, int] = field(default_factory=dict)  # partition -> records not reached
 
@@ -183,6 +184,7 @@ def run_kills(
             producer.start()
         for _ in range(config.kills):
             time.sleep(config.interval_s)  # the producers' running time, not a synchronisation
+            out.acked_at_kills.append(sum(len(p.acked) for p in producers))
             _kill(info)
             time.sleep(config.down_s)  # the outage's length, as in the chaos schedule
             out.ahead += len(repair(client, TANSU_BUCKET, dry_run=True).repairs)
