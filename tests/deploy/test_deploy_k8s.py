@@ -33,6 +33,7 @@ CRD_SCHEMAS = {
     ("external-secrets.io/v1", "ClusterSecretStore"): "eso-clustersecretstore.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): "prometheus-podmonitor.json",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheus-prometheusrule.json",
+    ("cert-manager.io/v1", "ClusterIssuer"): "certmanager-clusterissuer.json",
 }
 OVERLAYS = ("dev", "prod")
 GENERATOR = load_generator()
@@ -78,7 +79,7 @@ def test_overlay_validates_against_schemas(overlay: str) -> None:
 
 def test_cluster_scoped_objects_stay_out_of_the_namespaced_overlays() -> None:
     cluster = build(K8S / "cluster")
-    assert [obj["kind"] for obj in cluster] == ["ClusterSecretStore"]
+    assert sorted(obj["kind"] for obj in cluster) == ["ClusterIssuer", "ClusterSecretStore"]
     for obj in cluster:
         assert "namespace" not in obj["metadata"]
         validate(obj)
@@ -471,3 +472,47 @@ def test_prod_overlay_needs_no_hand_edits() -> None:
         assert not re.search(r"\d{12}|arn:aws|example\.com|amazonaws\.com", text), rel
     for obj in rendered("prod"):
         assert "inferstream-rds-ca" not in json.dumps(obj), "the RDS CA bundle is in the image"
+
+
+def platform_release(name: str) -> dict[str, Any]:
+    """A helm_release of the terraform module platform, as python-hcl2 reads it."""
+    import hcl2
+
+    path = K8S.parent / "terraform" / "modules" / "platform" / "main.tf"
+    with path.open() as handle:
+        loaded = hcl2.load(handle)
+
+    def unquote(value: Any) -> Any:  # python-hcl2 8 keeps the quotes of strings and labels
+        return value.strip('"') if isinstance(value, str) else value
+
+    for block in loaded["resource"]:
+        releases = {unquote(k): v for k, v in block.items()}.get("helm_release", {})
+        body = {unquote(k): v for k, v in releases.items()}.get(name)
+        if body is not None:
+            return {unquote(k): unquote(v) for k, v in body.items()}
+    raise AssertionError(f"helm_release.{name} is not in the platform module")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_api_certificate_is_issued_through_a_supported_controller(overlay: str) -> None:
+    (ingress,) = objects(overlay, "Ingress")
+    issuers = {
+        o["metadata"]["name"]: o for o in build(K8S / "cluster") if o["kind"] == "ClusterIssuer"
+    }
+    issuer = issuers[ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]]
+    (solver,) = issuer["spec"]["acme"]["solvers"]
+    assert solver["http01"]["ingress"]["ingressClassName"] == ingress["spec"]["ingressClassName"]
+    assert ingress["spec"]["tls"][0]["secretName"] == "inferstream-api-tls"
+    # Annotations of the controller that serves class nginx (F5's, nginx.org/*), none of the
+    # retired community ingress-nginx (nginx.ingress.kubernetes.io/*).
+    assert not [a for a in ingress["metadata"]["annotations"] if a.startswith("nginx.ingress.")]
+    controller = platform_release("nginx_ingress")
+    assert controller["repository"] == "https://helm.nginx.com/stable"
+    assert platform_release("cert_manager")["chart"] == "cert-manager"
+    # The controller's namespace may reach the API and the ACME solver; nothing else may.
+    policies = {o["metadata"]["name"]: o["spec"] for o in objects(overlay, "NetworkPolicy")}
+    for name in ("api-from-ingress", "acme-solver-from-ingress"):
+        source = policies[name]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]
+        assert source == {"kubernetes.io/metadata.name": controller["namespace"]}, name
+    solver_pods = policies["acme-solver-from-ingress"]["podSelector"]["matchLabels"]
+    assert solver_pods == {"acme.cert-manager.io/http01-solver": "true"}

@@ -392,3 +392,30 @@ def test_metrics_server_and_an_autoscaler_are_installed() -> None:
         if name.startswith("helm_release.")
     }
     assert "cluster-autoscaler" in charts
+
+
+def test_cluster_files_come_from_terraform_outputs() -> None:
+    import yaml
+
+    text = (TERRAFORM / "examples" / "complete" / "outputs.tf").read_text()
+    for output, path in (
+        ("cluster_issuer", "infra/k8s/cluster/cluster-issuer.yaml"),
+        ("cluster_secret_store", "infra/k8s/cluster/secret-store.yaml"),
+    ):
+        assert f'output "{output}"' in text
+        committed = (ROOT / path).read_text()
+        assert f"output -raw {output} > {path}" in committed, path
+        kind = yaml.safe_load(committed)["kind"]
+        part = text[text.index(f'output "{output}"') :]
+        assert (
+            f'kind       = "{kind}"'
+            in part[: part.index("\noutput ") if "\noutput " in part else None]
+        )
+
+
+def test_state_lives_in_a_locked_remote_backend() -> None:
+    (terraform,) = parsed(TERRAFORM / "examples" / "complete" / "versions.tf")["terraform"]
+    assert "s3" in terraform["backend"][0]
+    example = (TERRAFORM / "examples" / "complete" / "backend.hcl.example").read_text()
+    assert re.search(r"^use_lockfile\s*=\s*true$", example, re.M)
+    assert re.search(r"^encrypt\s*=\s*true$", example, re.M)

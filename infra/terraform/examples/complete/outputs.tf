@@ -148,6 +148,26 @@ output "cluster_secret_store" {
   ])
 }
 
+output "cluster_issuer" {
+  description = "infra/k8s/cluster/cluster-issuer.yaml: Let's Encrypt (ACME HTTP-01 through the nginx class) with your contact address."
+  value = join("\n", [
+    "# Written by terraform output cluster_issuer (infra/terraform/examples/complete).",
+    yamlencode({
+      apiVersion = "cert-manager.io/v1"
+      kind       = "ClusterIssuer"
+      metadata   = { name = "letsencrypt" }
+      spec = {
+        acme = {
+          server              = "https://acme-v02.api.letsencrypt.org/directory"
+          email               = var.acme_email
+          privateKeySecretRef = { name = "letsencrypt-account-key" }
+          solvers             = [{ http01 = { ingress = { ingressClassName = "nginx" } } }]
+        }
+      }
+    }),
+  ])
+}
+
 output "platform_inputs" {
   description = "Inputs of the second root (../platform): terraform output -json platform_inputs > ../platform/terraform.tfvars.json"
   value = {

@@ -64,6 +64,17 @@ variable "api_host" {
   }
 }
 
+variable "acme_email" {
+  description = "Contact address Let's Encrypt registers for the API's certificate (expiry notices)."
+  type        = string
+  default     = "ops@example.com"
+
+  validation {
+    condition     = can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.acme_email))
+    error_message = "acme_email must be an e-mail address."
+  }
+}
+
 variable "image_tag" {
   description = "Tag of the images pushed to the ECR repositories (immutable tags: a new release is a new tag)."
   type        = string

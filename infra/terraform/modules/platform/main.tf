@@ -78,24 +78,42 @@ resource "helm_release" "external_secrets" {
   })]
 }
 
-resource "helm_release" "ingress_nginx" {
-  name             = "ingress-nginx"
-  namespace        = "ingress-nginx"
+# The Ingress controller: F5's NGINX Ingress Controller (nginx/kubernetes-ingress), maintained,
+# with IngressClass nginx. The community ingress-nginx (kubernetes/ingress-nginx) is retired
+# upstream (best-effort maintenance ended in March 2026), so it is not installed any more.
+resource "helm_release" "nginx_ingress" {
+  name             = "nginx-ingress"
+  namespace        = "nginx-ingress"
   create_namespace = true
-  repository       = "https://kubernetes.github.io/ingress-nginx"
-  chart            = "ingress-nginx"
-  version          = var.ingress_nginx_version
+  repository       = "https://helm.nginx.com/stable"
+  chart            = "nginx-ingress"
+  version          = var.nginx_ingress_version
   atomic           = true
 
   values = [yamlencode({
     controller = {
+      ingressClass = { name = "nginx", create = true, setAsDefaultIngress = false }
       service = {
         annotations = {
           "service.beta.kubernetes.io/aws-load-balancer-type"   = "nlb"
           "service.beta.kubernetes.io/aws-load-balancer-scheme" = "internet-facing"
         }
       }
-      metrics = { enabled = true }
     }
+    prometheus = { create = true }
   })]
+}
+
+# Issues the API's TLS certificate (Secret inferstream-api-tls) from the ClusterIssuer in
+# infra/k8s/cluster (ACME HTTP-01 through the nginx class) and renews it.
+resource "helm_release" "cert_manager" {
+  name             = "cert-manager"
+  namespace        = "cert-manager"
+  create_namespace = true
+  repository       = "https://charts.jetstack.io"
+  chart            = "cert-manager"
+  version          = var.cert_manager_version
+  atomic           = true
+
+  values = [yamlencode({ crds = { enabled = true } })]
 }

@@ -9,6 +9,6 @@ output "external_secrets_namespace" {
 }
 
 output "ingress_namespace" {
-  description = "Namespace of ingress-nginx (the API NetworkPolicy admits traffic from it)."
-  value       = helm_release.ingress_nginx.namespace
+  description = "Namespace of the Ingress controller (the API NetworkPolicy admits traffic from it)."
+  value       = helm_release.nginx_ingress.namespace
 }

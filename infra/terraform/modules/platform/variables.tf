@@ -41,14 +41,25 @@ variable "external_secrets_role_arn" {
   }
 }
 
-variable "ingress_nginx_version" {
-  description = "ingress-nginx Helm chart version (the API Ingress uses class nginx; a Network Load Balancer in front)."
+variable "nginx_ingress_version" {
+  description = "F5 NGINX Ingress Controller Helm chart version (helm.nginx.com/stable nginx-ingress): class nginx, a Network Load Balancer in front."
   type        = string
-  default     = "4.13.2"
+  default     = "2.5.1"
 
   validation {
-    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.ingress_nginx_version))
-    error_message = "ingress_nginx_version must be an exact chart version (x.y.z)."
+    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.nginx_ingress_version))
+    error_message = "nginx_ingress_version must be an exact chart version (x.y.z)."
+  }
+}
+
+variable "cert_manager_version" {
+  description = "cert-manager Helm chart version (charts.jetstack.io): issues and renews the API's TLS certificate."
+  type        = string
+  default     = "v1.18.2"
+
+  validation {
+    condition     = can(regex("^v[0-9]+\\.[0-9]+\\.[0-9]+$", var.cert_manager_version))
+    error_message = "cert_manager_version must be an exact chart version (vX.Y.Z)."
   }
 }
 
