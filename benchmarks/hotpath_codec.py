@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from inferstream.plugins import EnrichedMessage, Rejection, decode_result_fields, load_plugin
 from inferstream.schemas import (
     build_envelope,
     decode_result,
@@ -26,8 +27,7 @@ from inferstream.schemas import (
     new_submission_id,
     sample_payload,
 )
-from inferstream.schemas.fast import construct, decode_trusted, encode_fast
-from inferstream.tasks.plugin import EnrichedMessage, Rejection, load_plugin
+from inferstream.schemas.fast import construct, encode_fast
 from inferstream.workers.enrich.driver import encode_enriched
 from inferstream.workers.infer.driver import decode_enriched
 
@@ -102,7 +102,7 @@ def _enriched(task: str, n: int) -> list[bytes]:
     out = []
     for _ in range(n):
         envelope = build_envelope(task, sample_payload(task))
-        enrichment = plugin.enrich(envelope)
+        (enrichment,) = plugin.enrich([envelope])
         if isinstance(enrichment, Rejection):
             raise SystemExit(f"{task}: sample payload rejected: {enrichment.reason}")
         out.append(encode_enriched(envelope, enrichment))
@@ -143,8 +143,8 @@ def bench_task(task: str, n: int) -> list[tuple[str, float, float]]:
         ("infer encode", encode, encode_fast, results),
         (
             "sink decode+row",
-            lambda v: plugin.row(decode_result(task, v), at),
-            lambda v: plugin.row(decode_trusted(res_model, v), at),
+            lambda v: plugin.table.row(decode_result(task, v).model_dump(), at),
+            lambda v: plugin.table.row(decode_result_fields(task, v), at),
             wire,
         ),
     ]

@@ -18,44 +18,33 @@ from inferstream.api.models import (
     BugReportResultOut,
     Neighbour,
     Rejection,
-    SimilarReport,
     SubmissionStatus,
 )
 from inferstream.api.task_results import NoResultsTableError, get_task_result
+from inferstream.plugins.columns import BUG_REPORT
 from inferstream.storage.vector_ranges import SeqRange, closed_ranges, open_from
 
-TABLE = "results_bug_report"
-_COLUMNS = (
-    "result_id, submission_id, model_name, model_version, tokenizer_version, quality_score, "
-    "quality_flags, low_quality, duplicate_status, duplicate_of, similar_items, content_sha256, "
-    "product, component, dedup_profile, dedup_profile_version, produced_at, submitted_at, "
-    "created_at"
+# The columns served and the fields they fill, from the table's one declaration (the sink
+# writes rows from the same one): every declared column the API model has (the embedding and
+# the term map are not returned), plus the table's own created_at.
+TABLE = BUG_REPORT.name
+_DECLARED = [(c.name, c.source or c.name) for c in BUG_REPORT.all_columns]
+_SERVED = (
+    *((name, field) for name, field in _DECLARED if field in BugReportResultOut.model_fields),
+    ("created_at", "created_at"),
 )
-_R_COLUMNS = ", ".join(f"r.{c.strip()}" for c in _COLUMNS.split(","))
+_COLUMNS = ", ".join(name for name, _ in _SERVED)
+_R_COLUMNS = ", ".join(f"r.{name}" for name, _ in _SERVED)
+# char(64) columns: blank-padded by Postgres when shorter.
+_PADDED = ("result_id", "content_sha256")
 
 
 def _result(row: dict[str, Any]) -> BugReportResultOut:
-    return BugReportResultOut(
-        result_id=row["result_id"].strip(),
-        submission_id=row["submission_id"],
-        model_name=row["model_name"],
-        model_version=row["model_version"],
-        tokenizer_version=row["tokenizer_version"],
-        quality_score=row["quality_score"],
-        quality_flags=list(row["quality_flags"]),
-        low_quality=row["low_quality"],
-        duplicate_status=row["duplicate_status"],
-        duplicate_of=row["duplicate_of"],
-        similar=[SimilarReport.model_validate(item) for item in row["similar_items"] or []],
-        content_sha256=row["content_sha256"].strip(),
-        product=row["product"],
-        component=row["component"],
-        dedup_profile=row["dedup_profile"],
-        dedup_profile_version=row["dedup_profile_version"],
-        produced_at=row["produced_at"],
-        submitted_at=row["submitted_at"],
-        created_at=row["created_at"],
-    )
+    fields = {field: row[name] for name, field in _SERVED}
+    for name in _PADDED:
+        fields[name] = fields[name].strip()
+    fields["similar"] = fields["similar"] or []
+    return BugReportResultOut.model_validate(fields)
 
 
 def get_result(conn: psycopg.Connection[Any], result_id: str) -> BugReportResultOut | None:

@@ -17,10 +17,13 @@ from psycopg.rows import dict_row
 
 from inferstream.api.cursor import SETTLED, Cursor, split_page
 from inferstream.api.models import TaskResultOut
+from inferstream.plugins.columns import TABLES
 from inferstream.schemas import TASKS
 
-# Columns never returned: vectors are large and served by /similar; the rest is bookkeeping.
-_HIDDEN = ("embedding", "txid", "seq")
+# Columns never returned: vectors (from the tables' declarations) are large and served by
+# /similar; txid and seq are bookkeeping.
+_VECTORS = {c.name for t in TABLES.values() for c in t.all_columns if c.pg_type == "vector"}
+_HIDDEN = (*sorted(_VECTORS), "txid", "seq")
 
 
 class NoResultsTableError(LookupError):

@@ -87,7 +87,8 @@ def make_items(n: int, seed: int = 11) -> list[Item]:
             }
         )
         done = (sid, TASK, "default", result.result_id)
-        items.append(Item(plugin.row(result, now), done, result.result_id, encode(result)))
+        row = plugin.table.row(result.model_dump(), now)
+        items.append(Item(row, done, result.result_id, encode(result)))
     return items
 
 

@@ -90,7 +90,7 @@ def make_rows(n: int, seed: int = 7, vectors: npt.NDArray[np.float32] | None = N
                 "embedding": vectors[i].tolist(),
             }
         )
-        rows.append(plugin.row(result, now))
+        rows.append(plugin.table.row(result.model_dump(), now))
     return rows
 
 

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
-from types import FrameType
-
 import structlog
 
-from inferstream.errors import FatalStageError
 from inferstream.observability import configure_logging
+from inferstream.plugins import InferContext, load_plugin
 from inferstream.settings import (
     KafkaSettings,
     PostgresSettings,
@@ -18,12 +13,12 @@ from inferstream.settings import (
     WorkerSettings,
     data_dir,
 )
-from inferstream.tasks.plugin import InferContext, load_plugin
 from inferstream.topology import group_id
 from inferstream.workers.enrich.driver import EnrichLogic
 from inferstream.workers.infer.driver import InferLogic
 from inferstream.workers.runtime.health import HealthState, serve
 from inferstream.workers.runtime.logic import StageLogic
+from inferstream.workers.runtime.process import run_until_stopped
 from inferstream.workers.runtime.runner import StageRunner
 from inferstream.workers.sink.driver import SinkLogic
 from inferstream.workers.sink.writer import PostgresSinkWriter
@@ -77,27 +72,9 @@ def run_stage(stage: str, task: str, metrics_port: int | None = None) -> None:
     health.ready_check = logic.ready
     runner = StageRunner(logic, group_id(stage, task, worker.group_prefix), kafka, worker, health)
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        log.info("stopping: finishing the batch in flight", signal=signal.Signals(signum).name)
-        runner.request_stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    code = 0
-    try:
-        runner.run()
-    except FatalStageError as err:
-        log.error("stage stopped", reason=str(err))
-        code = 2
-    except Exception:
-        log.exception("stage crashed (nothing past the failure was committed)")
-        code = 1
-    finally:
-        server.shutdown()
-    if not kafka.leave_group_on_close:
-        # Skip the consumer's close (and its LeaveGroup) on brokers where it is unsafe.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    if code:
-        raise SystemExit(code)
+    run_until_stopped(
+        runner.run,
+        runner.request_stop,
+        server=server,
+        leave_group_on_close=kafka.leave_group_on_close,
+    )

@@ -16,11 +16,11 @@ import pytest
 from _stack import Stack
 
 from inferstream.client import Publisher
+from inferstream.plugins import InferContext
 from inferstream.schemas import sample_payload
 from inferstream.settings import PostgresSettings
 from inferstream.tasks.anomaly.inferer import load_scorer
 from inferstream.tasks.anomaly.scoring import FEATURE_NAMES
-from inferstream.tasks.plugin import InferContext
 from inferstream.training.datasets import churn_records, metric_series, target_records
 from inferstream.workers.supervisor import Supervisor
 

@@ -14,9 +14,9 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from inferstream.plugins import Rejection
 from inferstream.schemas import AnomalyPayload, Envelope
 from inferstream.tasks.anomaly.scoring import FEATURE_NAMES, WINDOW
-from inferstream.tasks.plugin import Rejection
 
 Values = Annotated[list[float], Field(min_length=len(FEATURE_NAMES), max_length=len(FEATURE_NAMES))]
 

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import structlog
 
 from inferstream.errors import PoisonBatchError
 from inferstream.models.tabular import TabularModel, load_tabular_bundle
-from inferstream.schemas import AnomalyResult, ResultBase
-from inferstream.schemas.fast import construct
+from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
 from inferstream.tasks.anomaly.enrich import AnomalyEnrichment
 from inferstream.tasks.anomaly.metrics import DETECTIONS, SCORED, SERIES
 from inferstream.tasks.anomaly.scoring import (
@@ -34,7 +34,8 @@ from inferstream.tasks.anomaly.scoring import (
     robust_z,
 )
 from inferstream.tasks.anomaly.state import Position, SeriesWindows
-from inferstream.tasks.plugin import EnrichedItem, InferContext, result_head
+
+log = structlog.get_logger("inferstream.anomaly")
 
 BUNDLE_NAME = "anomaly-iforest"
 FOREST_CHUNK = 32
@@ -131,7 +132,7 @@ class AnomalyInferer:
     def prepare(self, items: Sequence[EnrichedItem]) -> object:
         return None  # the window lookup must happen in order, in run()
 
-    def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultBase]:
+    def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultFields]:
         records = []
         for item in items:
             enrichment = _enrichment(item)
@@ -146,7 +147,7 @@ class AnomalyInferer:
         except Exception as err:  # the runtime bisects the batch to find the culprit
             raise PoisonBatchError(f"anomaly model failed: {err}") from err
         now = datetime.now(UTC)
-        results: list[ResultBase] = []
+        results: list[ResultFields] = []
         for item, (_, position, values, _own), verdict in zip(
             items, records, verdicts, strict=True
         ):
@@ -154,9 +155,15 @@ class AnomalyInferer:
             SCORED.inc()
             if verdict.is_anomaly:
                 DETECTIONS.labels(detector=verdict.detector).inc()
-            # Built without validation (schemas/fast.py): the values come from the scorer.
+            # Plain fields, no pydantic object (plugins/results.py); values from the scorer.
             fields = {
-                **result_head(item, self.model_name, self.model_version, now),
+                **result_head(
+                    "anomaly",
+                    item.envelope.submission_id,
+                    item.envelope.schema_version,
+                    (self.model_name, self.model_version),
+                    now,
+                ),
                 "series_id": enrichment.series_id,
                 "observed_at": enrichment.observed_at,
                 "features": dict(zip(FEATURE_NAMES, values, strict=True)),
@@ -170,17 +177,27 @@ class AnomalyInferer:
                     {"name": n, "contribution": c} for n, c in verdict.contributions
                 ],
             }
-            results.append(construct(AnomalyResult, fields))
+            results.append(fields)
         SERIES.set(self.scorer.windows.series_count())
         return results
 
-    def observe(self, results: Sequence[ResultBase]) -> None:
+    def observe(self, results: Sequence[ResultFields]) -> None:
         with self._lock:
             for result in results:
-                if isinstance(result, AnomalyResult):
-                    values = [result.features[name] for name in FEATURE_NAMES]
-                    position = (result.input_partition, result.input_offset)
-                    self.scorer.remember(result.series_id, position, values)
+                try:
+                    values = [float(result["features"][name]) for name in FEATURE_NAMES]
+                    position = (int(result["input_partition"]), int(result["input_offset"]))
+                    series = str(result["series_id"])
+                except (KeyError, TypeError, ValueError) as err:
+                    # A stored row without the model's features (e.g. written by hand) must
+                    # not stop the worker; it is left out of the windows.
+                    log.warning(
+                        "result skipped in window rebuild",
+                        submission_id=result.get("submission_id"),
+                        reason=repr(err)[:300],
+                    )
+                    continue
+                self.scorer.remember(series, position, values)
         SERIES.set(self.scorer.windows.series_count())
 
     def ready(self) -> tuple[bool, str]:

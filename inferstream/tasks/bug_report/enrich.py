@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from inferstream.plugins import Rejection
 from inferstream.schemas import BugReportPayload, Envelope
 from inferstream.tasks.bug_report.quality import (
     QualityPolicy,
@@ -14,7 +15,6 @@ from inferstream.tasks.bug_report.quality import (
     content_sha256,
     normalise,
 )
-from inferstream.tasks.plugin import Rejection
 
 MAX_CANONICAL_CHARS = 40_000
 SEED_POLICY = QualityPolicy()

@@ -9,16 +9,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 
 from inferstream.errors import PoisonBatchError
 from inferstream.models import PreparedBatch, TextEmbedder, ensure_minilm_bundle
-from inferstream.schemas import (
-    BugReportPayload,
-    BugReportResult,
-    ResultBase,
-)
-from inferstream.schemas.fast import construct
+from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
+from inferstream.schemas import BugReportPayload
 from inferstream.tasks.bug_report.dedup import (
     DedupProfile,
     DedupScorer,
@@ -29,11 +24,12 @@ from inferstream.tasks.bug_report.dedup import (
 from inferstream.tasks.bug_report.enrich import BugReportEnrichment
 from inferstream.tasks.bug_report.metrics import DUPLICATES
 from inferstream.tasks.bug_report.settings import BugReportSettings
-from inferstream.tasks.plugin import EnrichedItem, InferContext, result_head
 
 FloatArray = npt.NDArray[np.float32]
 # Characters per token of English bug reports, to estimate cost without tokenising twice.
 CHARS_PER_TOKEN = 4
+# Features of produced results not yet observed; more means results that never became durable.
+MAX_PENDING_FEATURES = 100_000
 
 
 class BugReportInferer:
@@ -50,6 +46,7 @@ class BugReportInferer:
         self.scorer = DedupScorer(self.profile, self.embedder.dim)
         self.max_tokens = bundle.max_seq_length
         self.poison_marker = context.poison_marker
+        self._features: dict[str, ReportFeatures] = {}
 
     def cost(self, item: EnrichedItem) -> int:
         text = _enrichment(item).canonical_text
@@ -58,7 +55,7 @@ class BugReportInferer:
     def prepare(self, items: Sequence[EnrichedItem]) -> object:
         return self.embedder.prepare([_enrichment(item).canonical_text for item in items])
 
-    def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultBase]:
+    def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultFields]:
         if not isinstance(prepared, PreparedBatch):
             raise TypeError("prepare() output expected")
         if self.poison_marker and any(
@@ -71,55 +68,59 @@ class BugReportInferer:
             raise PoisonBatchError(f"embedding failed: {err}") from err
         reports = [report_features(item, vectors[i]) for i, item in enumerate(items)]
         decisions = self.scorer.score(reports)
+        # Kept for observe(): once these results are durable, the scorer takes the features
+        # computed here instead of rebuilding them from the result fields.
+        if len(self._features) > MAX_PENDING_FEATURES:
+            self._features.clear()  # results never made durable (lost partitions): observe()
+            # then rebuilds features from the fields, which gives the same vectors
+        for report in reports:
+            self._features[report.submission_id] = report
         now = datetime.now(UTC)
-        results: list[ResultBase] = []
+        model = (self.model_name, self.model_version)
+        results: list[ResultFields] = []
         for item, report, decision in zip(items, reports, decisions, strict=True):
             enrichment = _enrichment(item)
             verdict = decision.verdict
             if verdict.status != "unique":
                 DUPLICATES.labels(status=verdict.status).inc()
-            # Built without validation (schemas/fast.py): the values come from the model and
-            # the scorer; validating the 384-float embedding per result cost most of the build.
-            fields = {
-                **result_head(item, self.model_name, self.model_version, now),
-                "tokenizer_version": self.embedder.tokenizer_version,
-                "quality_score": enrichment.quality_score,
-                "quality_flags": enrichment.quality_flags,
-                "low_quality": enrichment.low_quality,
-                "duplicate_status": verdict.status,
-                "duplicate_of": verdict.duplicate_of,
-                "similar": [
-                    {"submission_id": s, "score": v, "cosine": c.cosine}
-                    for (s, v), c in zip(verdict.similar, decision.candidates, strict=False)
-                ],
-                "content_sha256": enrichment.content_sha256,
-                "embedding": float32_list(report.vector),
-                "product": report.product,
-                "component": report.component,
-                "dedup_terms": dict(report.terms),
-                "dedup_profile": self.profile.name,
-                "dedup_profile_version": self.profile.version,
-            }
-            results.append(construct(BugReportResult, fields))
+            envelope = item.envelope
+            # Plain fields, encoded by orjson in bulk (plugins/results.py): the embedding stays
+            # a float32 array, which orjson writes as the shortest decimal of each float32.
+            result = result_head(
+                "bug_report", envelope.submission_id, envelope.schema_version, model, now
+            )
+            result["tokenizer_version"] = self.embedder.tokenizer_version
+            result["quality_score"] = enrichment.quality_score
+            result["quality_flags"] = enrichment.quality_flags
+            result["low_quality"] = enrichment.low_quality
+            result["duplicate_status"] = verdict.status
+            result["duplicate_of"] = verdict.duplicate_of
+            result["similar"] = [
+                {"submission_id": s, "score": v, "cosine": c.cosine}
+                for (s, v), c in zip(verdict.similar, decision.candidates, strict=False)
+            ]
+            result["content_sha256"] = enrichment.content_sha256
+            result["embedding"] = np.ascontiguousarray(report.vector, dtype=np.float32)
+            result["product"] = report.product
+            result["component"] = report.component
+            result["dedup_terms"] = dict(report.terms)
+            result["dedup_profile"] = self.profile.name
+            result["dedup_profile_version"] = self.profile.version
+            results.append(result)
         return results
 
-    def observe(self, results: Sequence[ResultBase]) -> None:
-        reports = [r for r in map(result_features, results) if r is not None]
+    def observe(self, results: Sequence[ResultFields]) -> None:
+        reports = []
+        for result in results:
+            own = self._features.pop(str(result.get("submission_id")), None)
+            report = own if own is not None else result_features(result)
+            if report is not None:
+                reports.append(report)
         if reports:
             self.scorer.add(reports)
 
     def ready(self) -> tuple[bool, str]:
         return True, f"{self.model_name} {self.model_version} on {self.embedder.providers[0]}"
-
-
-def float32_list(vector: FloatArray) -> list[float]:
-    """The vector as Python floats that print as the shortest decimal of each float32 (at most
-    9 significant digits) rather than the 17 of the float64 holding it: each value still reads
-    back as the same float32 (pgvector, faiss), and a result message shrinks from ~8.7 to ~5.3 KB
-    (less for the broker, the sink and the index follower to move and parse)."""
-    flat = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
-    values: list[float] = orjson.loads(orjson.dumps(flat, option=orjson.OPT_SERIALIZE_NUMPY))
-    return values
 
 
 def report_features(item: EnrichedItem, vector: FloatArray) -> ReportFeatures:
@@ -139,16 +140,23 @@ def report_features(item: EnrichedItem, vector: FloatArray) -> ReportFeatures:
     )
 
 
-def result_features(result: ResultBase) -> ReportFeatures | None:
-    """A stored or followed result as the scorer knows it (older rows: no terms, no product)."""
-    if not isinstance(result, BugReportResult) or not result.embedding:
+def result_features(result: ResultFields) -> ReportFeatures | None:
+    """A stored or followed result as the scorer knows it (older rows: no terms, no product;
+    a result without an embedding is not indexed)."""
+    embedding = result.get("embedding")
+    if embedding is None:
+        return None
+    # A list (decoded JSON), a float32 array, or pgvector's Vector (read from Postgres).
+    to_numpy = getattr(embedding, "to_numpy", None)
+    vector = np.asarray(to_numpy() if callable(to_numpy) else embedding, dtype=np.float32)
+    if vector.size == 0:
         return None
     return ReportFeatures(
-        submission_id=result.submission_id,
-        vector=np.asarray(result.embedding, dtype=np.float32),
-        terms=result.dedup_terms or {},
-        product=result.product or "",
-        component=result.component or "",
+        submission_id=str(result["submission_id"]),
+        vector=vector,
+        terms=result.get("dedup_terms") or {},
+        product=result.get("product") or "",
+        component=result.get("component") or "",
     )
 
 

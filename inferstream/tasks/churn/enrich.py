@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from inferstream.plugins import Rejection
 from inferstream.schemas import ChurnPayload, Envelope
 from inferstream.tasks.churn.features import FEATURE_NAMES, encode
-from inferstream.tasks.plugin import Rejection
 
 # Total charges may exceed tenure x monthly charges (price changes, one-off fees) but not by
 # this factor; beyond it the record is kept and flagged.

@@ -16,12 +16,10 @@ import numpy.typing as npt
 
 from inferstream.errors import PoisonBatchError
 from inferstream.models.tabular import TabularModel, load_tabular_bundle
-from inferstream.schemas import ChurnResult, ResultBase
-from inferstream.schemas.fast import construct
+from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
 from inferstream.tasks.churn.enrich import ChurnEnrichment
 from inferstream.tasks.churn.features import FEATURE_NAMES
 from inferstream.tasks.churn.metrics import PREDICTIONS, PROBABILITY
-from inferstream.tasks.plugin import EnrichedItem, InferContext, result_head
 
 BUNDLE_NAME = "churn-logreg"
 TOP_FEATURES = 5
@@ -65,7 +63,7 @@ class ChurnInferer:
     def prepare(self, items: Sequence[EnrichedItem]) -> object:
         return np.asarray([_enrichment(i).features for i in items], dtype=np.float32)
 
-    def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultBase]:
+    def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultFields]:
         if not isinstance(prepared, np.ndarray):
             raise TypeError("prepare() output expected")
         try:
@@ -74,15 +72,21 @@ class ChurnInferer:
             raise PoisonBatchError(f"churn model failed: {err}") from err
         terms = contributions(prepared.astype(np.float64), self.mean, self.scale, self.coef)
         now = datetime.now(UTC)
-        results: list[ResultBase] = []
+        results: list[ResultFields] = []
         for i, item in enumerate(items):
             p = float(min(1.0, max(0.0, probabilities[i])))
             label = p >= self.threshold
             PREDICTIONS.labels(label=str(label).lower()).inc()
             PROBABILITY.observe(p)
-            # Built without validation (schemas/fast.py): the values come from the model.
+            # Plain fields, no pydantic object (plugins/results.py); values from the model.
             fields = {
-                **result_head(item, self.model_name, self.model_version, now),
+                **result_head(
+                    "churn",
+                    item.envelope.submission_id,
+                    item.envelope.schema_version,
+                    (self.model_name, self.model_version),
+                    now,
+                ),
                 "probability": p,
                 "label": label,
                 "threshold": self.threshold,
@@ -90,10 +94,10 @@ class ChurnInferer:
                     {"name": n, "contribution": c} for n, c in top_contributions(terms[i])
                 ],
             }
-            results.append(construct(ChurnResult, fields))
+            results.append(fields)
         return results
 
-    def observe(self, results: Sequence[ResultBase]) -> None:
+    def observe(self, results: Sequence[ResultFields]) -> None:
         return None  # stateless
 
     def ready(self) -> tuple[bool, str]:

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from inferstream.plugins import Rejection
 from inferstream.schemas import Envelope, TargetRiskPayload, validate_hostname
-from inferstream.tasks.plugin import Rejection
 from inferstream.tasks.target_risk.features import (
     FEATURE_NAMES,
     encode_parts,

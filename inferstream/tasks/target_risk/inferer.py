@@ -12,12 +12,7 @@ import structlog
 
 from inferstream.errors import PoisonBatchError
 from inferstream.models.tabular import TabularModel, load_tabular_bundle
-from inferstream.schemas import (
-    ResultBase,
-    TargetRiskResult,
-)
-from inferstream.schemas.fast import construct
-from inferstream.tasks.plugin import EnrichedItem, InferContext, result_head
+from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
 from inferstream.tasks.target_risk.enrich import TargetRiskEnrichment
 from inferstream.tasks.target_risk.features import FEATURE_NAMES
 from inferstream.tasks.target_risk.metrics import ANALYSES, DURATION
@@ -48,7 +43,7 @@ class TargetRiskInferer:
     def prepare(self, items: Sequence[EnrichedItem]) -> object:
         return np.asarray([_enrichment(i).features for i in items], dtype=np.float32)
 
-    def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultBase]:
+    def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultFields]:
         if not isinstance(prepared, np.ndarray):
             raise TypeError("prepare() output expected")
         started = time.perf_counter()
@@ -57,7 +52,7 @@ class TargetRiskInferer:
         except Exception as err:  # the runtime bisects the batch to find the culprit
             raise PoisonBatchError(f"target_risk model failed: {err}") from err
         now = datetime.now(UTC)
-        results: list[ResultBase] = []
+        results: list[ResultFields] = []
         for i, item in enumerate(items):
             named = {
                 h: [
@@ -74,9 +69,15 @@ class TargetRiskInferer:
             ANALYSES.labels(risk_level=level).inc()
             if score >= HIGH_RISK:
                 log.debug("high_risk_detected", risk_score=score, domain=_enrichment(item).domain)
-            # Built without validation (schemas/fast.py): the values come from the models.
+            # Plain fields, no pydantic object (plugins/results.py); values from the models.
             fields = {
-                **result_head(item, self.model_name, self.model_version, now),
+                **result_head(
+                    "target_risk",
+                    item.envelope.submission_id,
+                    item.envelope.schema_version,
+                    (self.model_name, self.model_version),
+                    now,
+                ),
                 "risk_score": score,
                 "risk_level": level,
                 "vulnerabilities": [
@@ -87,13 +88,13 @@ class TargetRiskInferer:
                 "severity": {"label": severity[0], "probability": severity[1]},
                 "chains": [{"name": n, "probability": p} for n, p in chains if p >= MIN_REPORTED],
             }
-            results.append(construct(TargetRiskResult, fields))
+            results.append(fields)
         per_target = (time.perf_counter() - started) / max(1, len(items))
         for _ in items:
             DURATION.observe(per_target)
         return results
 
-    def observe(self, results: Sequence[ResultBase]) -> None:
+    def observe(self, results: Sequence[ResultFields]) -> None:
         return None  # stateless
 
     def ready(self) -> tuple[bool, str]:

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
-from types import FrameType
-
 import structlog
 
-from inferstream.errors import FatalStageError
 from inferstream.observability import configure_logging
 from inferstream.settings import KafkaSettings, ObjectStoreSettings, WorkerSettings
 from inferstream.settings.archive import ArchiveSettings
@@ -17,6 +11,7 @@ from inferstream.storage import ObjectStore
 from inferstream.topology import group_id
 from inferstream.workers.archive.driver import STAGE, ArchiveWorker
 from inferstream.workers.runtime.health import HealthState, serve
+from inferstream.workers.runtime.process import run_until_stopped
 
 log = structlog.get_logger("inferstream.worker")
 
@@ -35,27 +30,10 @@ def run_archive(task: str, metrics_port: int | None = None) -> None:
     archive = ArchiveWorker(task, store, ArchiveSettings.load(), kafka, group, health)
     health.ready_check = archive.ready
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        log.info("stopping: the open files stay uncommitted", signal=signal.Signals(signum).name)
-        archive.request_stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    code = 0
-    try:
-        archive.run()
-    except FatalStageError as err:
-        log.error("stage stopped", reason=str(err))
-        code = 2
-    except Exception:
-        log.exception("stage crashed (nothing past the failure was committed)")
-        code = 1
-    finally:
-        server.shutdown()
-    if not kafka.leave_group_on_close:
-        # Skip the consumer's close (and its LeaveGroup) on brokers where it is unsafe.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    if code:
-        raise SystemExit(code)
+    run_until_stopped(
+        archive.run,
+        archive.request_stop,
+        server=server,
+        leave_group_on_close=kafka.leave_group_on_close,
+        stopping="stopping: the open files stay uncommitted",
+    )

@@ -1,25 +1,30 @@
-"""The enrich stage: validate envelope and payload, apply the task's rules, forward or reject."""
+"""The enrich stage: validate envelope and payload, apply the task's rules, forward or reject.
+
+Each record is validated once, here, against the wire contract; the later stages trust what
+enrich wrote (schemas/fast.py). The plug-in gets the batch's valid envelopes in one call."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from inferstream.plugins import Rejection, TaskPlugin, enriched_key
 from inferstream.schemas import (
     CONTENT_TYPE,
     DecodeError,
+    Envelope,
     decode_envelope,
     format_validation_error,
     get_task,
 )
 from inferstream.schemas.fast import encode_fast
-from inferstream.tasks.plugin import Rejection, TaskPlugin, enriched_key
 from inferstream.topology import topic_name
 from inferstream.workers.runtime.headers import forward_headers
+from inferstream.workers.runtime.logic import StageLogic
 from inferstream.workers.runtime.records import Emit, InRecord, Outcome, OutMessage, Reject
-from inferstream.workers.runtime.watermark import Position
 
 
 def encode_enriched(envelope: BaseModel, enrichment: BaseModel) -> bytes:
@@ -35,7 +40,7 @@ def describe_invalid(err: ValidationError) -> str:
     return "; ".join(f"{where}: {message}" for where, message in format_validation_error(err))
 
 
-class EnrichLogic:
+class EnrichLogic(StageLogic):
     stage = "enrich"
 
     def __init__(self, plugin: TaskPlugin) -> None:
@@ -48,16 +53,20 @@ class EnrichLogic:
     def input_topics(self) -> Sequence[str]:
         return [topic_name("submissions", self.task)]
 
-    def cost(self, record: InRecord) -> int:
-        return 1
-
-    def prepare(self, batch: Sequence[InRecord]) -> object:
-        return None
-
     def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
-        return [self.enrich_one(record) for record in batch]
+        checked = [self.validate(record) for record in batch]
+        envelopes = [e for e in checked if not isinstance(e, Reject)]
+        enriched = iter(self.plugin.enrich(envelopes) if envelopes else [])
+        outcomes: list[Outcome] = []
+        for record, envelope in zip(batch, checked, strict=True):
+            if isinstance(envelope, Reject):
+                outcomes.append(envelope)
+            else:
+                outcomes.append(self._forward(record, envelope, next(enriched)))
+        return outcomes
 
-    def enrich_one(self, record: InRecord) -> Outcome:
+    def validate(self, record: InRecord) -> Envelope[Any] | Reject:
+        """The record's envelope, validated against the contract, or why it is rejected."""
         key = record.key.decode(errors="replace") if record.key else None
         content_type = record.header("content-type")
         if content_type is not None and content_type.split(";")[0].strip() != CONTENT_TYPE:
@@ -73,7 +82,11 @@ class EnrichLogic:
                 f"message key {key!r} is not the submission_id {envelope.submission_id!r}",
                 submission_id=envelope.submission_id,
             )
-        enrichment = self.plugin.enrich(envelope)
+        return envelope
+
+    def _forward(
+        self, record: InRecord, envelope: Envelope[Any], enrichment: BaseModel | Rejection
+    ) -> Outcome:
         if isinstance(enrichment, Rejection):
             return Reject(enrichment.reason, submission_id=envelope.submission_id)
         out = OutMessage(
@@ -86,14 +99,6 @@ class EnrichLogic:
         )
         return Emit((out,))
 
-    def after_durable(self, batch: Sequence[InRecord], outcomes: Sequence[Outcome]) -> None:
-        return None
-
-    def initial_offsets(self, positions: Sequence[Position]) -> Mapping[Position, int] | None:
-        return None
-
-    def ready(self) -> tuple[bool, str]:
-        return True, "ok"
-
-    def close(self) -> None:
-        return None
+    def enrich_one(self, record: InRecord) -> Outcome:
+        """One record through ``process`` (tests and tools)."""
+        return self.process([record], None)[0]

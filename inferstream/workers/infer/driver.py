@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -12,16 +12,23 @@ import psycopg
 import structlog
 from pydantic import BaseModel
 
-from inferstream.schemas import DecodeError, ResultBase, get_task
-from inferstream.schemas.fast import construct, encode_many
+from inferstream.plugins import (
+    EnrichedItem,
+    EnrichedMessage,
+    Inferer,
+    ResultFields,
+    TaskPlugin,
+    encode_results,
+)
+from inferstream.schemas import DecodeError, get_task
+from inferstream.schemas.fast import construct
 from inferstream.settings import KafkaSettings, PostgresSettings
-from inferstream.tasks.plugin import EnrichedItem, EnrichedMessage, Inferer, TaskPlugin
 from inferstream.topology import group_id, topic_name
 from inferstream.workers.infer.follower import OwnResults, ResultFollower, sink_offsets
 from inferstream.workers.runtime.backoff import Backoff
 from inferstream.workers.runtime.headers import SUBMITTED_AT, forward_headers
+from inferstream.workers.runtime.logic import StageLogic
 from inferstream.workers.runtime.records import Emit, InRecord, Outcome, OutMessage, Reject
-from inferstream.workers.runtime.watermark import Position
 
 Key = tuple[str, int, int]
 T = TypeVar("T")
@@ -74,7 +81,7 @@ class _Prepared:
     model_input: object
 
 
-class InferLogic:
+class InferLogic(StageLogic):
     stage = "infer"
 
     def __init__(
@@ -92,7 +99,7 @@ class InferLogic:
         self.output_topic = topic_name("results", self.task)
         self._decoded: dict[Key, EnrichedItem | Reject] = {}
         # Results of the batch being processed (all its sub-batches when it was bisected).
-        self._produced: list[ResultBase] = []
+        self._produced: list[ResultFields] = []
         # Rebuild state: what Postgres holds, then the result topic from the sink's offsets on.
         sink_group = group_id("sink", self.task, group_prefix)
         history, start = _with_backoff(
@@ -140,27 +147,22 @@ class InferLogic:
             raise TypeError("prepare() output expected")
         items, decoded = prepared.items, prepared.decoded
         produced = self.inferer.run(items, prepared.model_input) if items else []
+        keys = [str(result["submission_id"]).encode() for result in produced]
         # Registered before they are produced: the follower skips them (after_durable adds them).
-        self.own.add([result.submission_id.encode() for result in produced])
-        # Encoded in bulk, straight from the result objects' fields (no model_dump per record).
-        results = iter(zip(produced, encode_many(produced), strict=True))
+        self.own.add(keys)
+        # Plain fields encoded in bulk: no pydantic object per result (plugins/results.py).
+        values = iter(zip(produced, keys, encode_results(produced), strict=True))
+        self._produced.extend(produced)
         outcomes: list[Outcome] = []
         for record, item in zip(batch, decoded, strict=True):
             if isinstance(item, Reject):
                 outcomes.append(item)
                 continue
-            result, value = next(results)
-            self._produced.append(result)
-            outcomes.append(Emit((self._message(record, result, value),)))
+            result, key, value = next(values)
+            version = int(result["schema_version"])
+            headers = forward_headers(record, version, record.header(SUBMITTED_AT))
+            outcomes.append(Emit((OutMessage(self.output_topic, key, value, headers),)))
         return outcomes
-
-    def _message(self, record: InRecord, result: ResultBase, value: bytes) -> OutMessage:
-        return OutMessage(
-            self.output_topic,
-            result.submission_id.encode(),
-            value,
-            forward_headers(record, result.schema_version, record.header(SUBMITTED_AT)),
-        )
 
     def after_durable(self, batch: Sequence[InRecord], outcomes: Sequence[Outcome]) -> None:
         # Own results go into the index as soon as they are on the topic (same-batch and
@@ -168,9 +170,6 @@ class InferLogic:
         produced, self._produced = self._produced, []
         if produced:
             self.inferer.observe(produced)
-
-    def initial_offsets(self, positions: Sequence[Position]) -> Mapping[Position, int] | None:
-        return None
 
     def ready(self) -> tuple[bool, str]:
         if not self.follower.caught_up.is_set():

@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 import psycopg
 import structlog
 from confluent_kafka import Consumer, KafkaError, TopicPartition
-from pydantic import ValidationError
 
-from inferstream.schemas import DecodeError, ResultBase, decode_result
+from inferstream.plugins import ResultFields, decode_result_fields
+from inferstream.schemas import DecodeError
 from inferstream.settings import KafkaSettings, PostgresSettings
 
 log = structlog.get_logger("inferstream.infer.follower")
@@ -68,7 +68,7 @@ class ResultFollower:
         topic: str,
         task: str,
         start_offsets: dict[int, int],
-        observe: Callable[[Sequence[ResultBase]], None],
+        observe: Callable[[Sequence[ResultFields]], None],
         own: OwnResults | None = None,
     ) -> None:
         self.topic = topic
@@ -98,7 +98,7 @@ class ResultFollower:
         idle = 0
         while not self._stop.is_set():
             messages = self.consumer.consume(num_messages=500, timeout=0.5)
-            results: list[ResultBase] = []
+            results: list[ResultFields] = []
             for msg in messages:
                 error = msg.error()
                 if error is not None:
@@ -109,10 +109,12 @@ class ResultFollower:
                     continue  # already in the index (this worker produced it)
                 try:
                     value = msg.value()
+                    # Plain fields, structure checked (no pydantic per result): the inferer
+                    # reads a few of them, the sink dead-letters a malformed one.
                     results.append(
-                        decode_result(self.task, value if isinstance(value, bytes) else b"")
+                        decode_result_fields(self.task, value if isinstance(value, bytes) else b"")
                     )
-                except (DecodeError, ValidationError):
+                except DecodeError:
                     continue  # the sink dead-letters it; the index just skips it
             if results:
                 self.observe(results)

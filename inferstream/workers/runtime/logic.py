@@ -1,4 +1,9 @@
-"""The contract between the generic stage runner and a stage driver (enrich, infer, sink)."""
+"""The contract between the generic stage runner and a stage driver (enrich, infer, sink).
+
+``StageLogic`` is a protocol with defaults: a driver that subclasses it writes only the hooks
+it needs (every driver has ``process``; the sink alone has ``initial_offsets``), instead of
+carrying no-op methods. The runner accepts any object with these methods.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +23,11 @@ class StageLogic(Protocol):
 
     def cost(self, record: InRecord) -> int:
         """Batch cost of one record (tokens, pixels, or 1)."""
-        ...
+        return 1
 
     def prepare(self, batch: Sequence[InRecord]) -> object:
         """CPU-side preparation (decode, tokenise) that may overlap the previous batch's run."""
-        ...
+        return None
 
     def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
         """One outcome per record, in order. Raise TransientError when a dependency fails,
@@ -31,15 +36,16 @@ class StageLogic(Protocol):
 
     def after_durable(self, batch: Sequence[InRecord], outcomes: Sequence[Outcome]) -> None:
         """Called once the batch's outputs are durable (e.g. to update an in-memory index)."""
-        ...
+        return
 
     def initial_offsets(self, positions: Sequence[Position]) -> Mapping[Position, int] | None:
         """Offsets to start from on assignment (the sink reads them from Postgres), or None to
         use the group's committed offsets."""
-        ...
+        return None
 
     def ready(self) -> tuple[bool, str]:
         """(ready, reason): model loaded, dependencies reachable."""
-        ...
+        return True, "ok"
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        return None

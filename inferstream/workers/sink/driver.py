@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 import psycopg
 
 from inferstream.errors import PoisonBatchError, TransientError
-from inferstream.schemas import DecodeError, ResultBase, get_task
-from inferstream.schemas.fast import decode_trusted
-from inferstream.tasks.plugin import TaskPlugin
+from inferstream.plugins import ResultFields, TaskPlugin, decode_result_fields
+from inferstream.schemas import DecodeError
 from inferstream.topology import DEADLETTER_TOPIC, TASK_TOPIC_KINDS, topic_name
 from inferstream.workers.runtime import metrics
 from inferstream.workers.runtime.headers import SUBMISSION_ID, SUBMITTED_AT
+from inferstream.workers.runtime.logic import StageLogic
 from inferstream.workers.runtime.records import Emit, InRecord, Outcome
 from inferstream.workers.runtime.watermark import Position
 from inferstream.workers.sink.writer import DeadLetterRow, PostgresSinkWriter, SinkBatch, parse_time
@@ -27,14 +27,14 @@ from inferstream.workers.sink.writer import DeadLetterRow, PostgresSinkWriter, S
 OFFSET_BEGINNING = -2
 
 
-class SinkLogic:
+class SinkLogic(StageLogic):
     stage = "sink"
 
     def __init__(self, plugin: TaskPlugin, writer: PostgresSinkWriter) -> None:
         self.plugin = plugin
         self.task = plugin.name
         self.writer = writer
-        self.result_model = get_task(self.task).result_model
+        self.table = plugin.table
         self.results_topic = topic_name("results", self.task)
         self.own_topics = {topic_name(kind, self.task) for kind in TASK_TOPIC_KINDS}
         self._e2e = metrics.E2E_LATENCY.labels(stage="sink", task=self.task)
@@ -42,12 +42,6 @@ class SinkLogic:
     @property
     def input_topics(self) -> Sequence[str]:
         return [self.results_topic, DEADLETTER_TOPIC]
-
-    def cost(self, record: InRecord) -> int:
-        return 1
-
-    def prepare(self, batch: Sequence[InRecord]) -> object:
-        return None
 
     def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
         sink = SinkBatch(rows=[], done=[], dead=[], offsets={})
@@ -60,16 +54,20 @@ class SinkLogic:
                 if dead is not None:
                     sink.dead.append(dead)
                 continue
+            at = parse_time(record.header(SUBMITTED_AT))
             try:
                 result = self._decode(record.value)
+                row = self.table.row(result, at)
             except DecodeError as err:
                 sink.dead.append(self._undecodable(record, str(err)))
                 continue
-            at = parse_time(record.header(SUBMITTED_AT))
+            except (TypeError, ValueError) as err:  # e.g. a time that is not ISO 8601
+                sink.dead.append(self._undecodable(record, f"unusable field value: {err}"))
+                continue
             submitted.append(at)
-            sink.rows.append(self.plugin.row(result, at))
+            sink.rows.append(row)
             tenant = "default"
-            sink.done.append((result.submission_id, self.task, tenant, result.result_id))
+            sink.done.append((result["submission_id"], self.task, tenant, result["result_id"]))
         try:
             self.writer.write(sink)
         except psycopg.OperationalError as err:
@@ -82,15 +80,12 @@ class SinkLogic:
                 self._e2e.observe(max(0.0, (now - at).total_seconds()))
         return [Emit() for _ in batch]
 
-    def _decode(self, value: bytes) -> ResultBase:
-        """A result infer wrote from its own model output: trusted, so only its structure is
-        checked (a dict with the result's fields, of this task), not every value: one pydantic
-        validation per result was most of the sink's own decode CPU (docs/benchmarks.md,
-        "hot-path codec"). A message that fails the check is a dead letter, not a crash."""
-        result = decode_trusted(self.result_model, value)
-        if result.task != self.task:
-            raise DecodeError(f"result of task {result.task!r} on {self.results_topic}")
-        return result
+    def _decode(self, value: bytes) -> ResultFields:
+        """A result infer wrote from its own model output, as plain fields: trusted, so only
+        its structure is checked (an object with this task's result fields), not every value,
+        and no pydantic object is built (docs/benchmarks.md, "Batch-native plug-ins"). A
+        message that fails the check is a dead letter, not a crash."""
+        return decode_result_fields(self.task, value)
 
     def _dead_letter(self, record: InRecord) -> DeadLetterRow | None:
         original = record.header("x-original-topic") or ""
@@ -120,9 +115,6 @@ class SinkLogic:
             payload=record.value,
             headers={k: v.decode(errors="replace") for k, v in record.headers},
         )
-
-    def after_durable(self, batch: Sequence[InRecord], outcomes: Sequence[Outcome]) -> None:
-        return None
 
     def initial_offsets(self, positions: Sequence[Position]) -> Mapping[Position, int] | None:
         deadline = time.monotonic() + 60

@@ -19,7 +19,7 @@ import orjson
 import psycopg
 from pgvector.psycopg import register_vector
 
-from inferstream.tasks.plugin import ResultTable
+from inferstream.plugins import ResultTable
 from inferstream.workers.runtime.watermark import Position
 
 

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from schemas_strategies import PAYLOADS, RESULTS, aware_datetimes, finite, submission_ids, text
 
+from inferstream.plugins import EnrichedMessage, Rejection, installed_plugins, load_plugin
 from inferstream.schemas import (
     TASKS,
     AnomalyPayload,
@@ -23,7 +24,6 @@ from inferstream.schemas import (
 )
 from inferstream.schemas.fast import construct, decode_trusted, encode_fast, encode_many
 from inferstream.tasks.anomaly.scoring import FEATURE_NAMES as ANOMALY_FEATURES
-from inferstream.tasks.plugin import EnrichedMessage, Rejection, installed_plugins, load_plugin
 from inferstream.workers.enrich.driver import encode_enriched
 from inferstream.workers.infer.driver import decode_enriched
 
@@ -92,7 +92,7 @@ def test_fast_decode_of_enriched_equals_validated(
     plugin = load_plugin(task)
     payload = data.draw(ENRICHABLE[task])
     envelope = build_envelope(task, payload, submission_id=sid, produced_at=at)
-    enrichment = plugin.enrich(envelope)
+    (enrichment,) = plugin.enrich([envelope])
     assume(not isinstance(enrichment, Rejection))
     assert not isinstance(enrichment, Rejection)
     value = encode_enriched(envelope, enrichment)
@@ -110,7 +110,7 @@ def test_enriched_value_keeps_the_enriched_message_shape() -> None:
     task = "churn"
     plugin = load_plugin(task)
     envelope = build_envelope(task, PAYLOADS_SAMPLE, submission_id="01J00000000000000000000000")
-    enrichment = plugin.enrich(envelope)
+    (enrichment,) = plugin.enrich([envelope])
     assert not isinstance(enrichment, Rejection)
     message = EnrichedMessage.model_validate_json(encode_enriched(envelope, enrichment))
     assert message.enriched_at.tzinfo is not None

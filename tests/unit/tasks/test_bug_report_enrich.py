@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from inferstream.plugins import Rejection
 from inferstream.schemas import build_envelope
 from inferstream.tasks.bug_report.enrich import (
     MAX_CANONICAL_CHARS,
@@ -15,7 +16,6 @@ from inferstream.tasks.bug_report.enrich import (
     enrich,
 )
 from inferstream.tasks.bug_report.quality import QualityPolicy
-from inferstream.tasks.plugin import Rejection
 
 FULL: dict[str, Any] = {
     "title": "Export to CSV hangs",

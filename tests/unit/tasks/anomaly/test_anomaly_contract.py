@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from inferstream.plugins import Rejection
 from inferstream.schemas import AnomalyPayload, build_envelope, sample_payload
 from inferstream.tasks.anomaly.enrich import AnomalyEnrichment, enrich
 from inferstream.tasks.anomaly.scoring import (
@@ -22,7 +23,6 @@ from inferstream.tasks.anomaly.scoring import (
     robust_z,
 )
 from inferstream.tasks.anomaly.state import SeriesWindows
-from inferstream.tasks.plugin import Rejection
 
 SAMPLE = sample_payload("anomaly")
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

@@ -4,13 +4,15 @@ partition per series), a table row for every result field the window rebuild nee
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
+from psycopg.types.json import Jsonb
 
+from inferstream.plugins import load_plugin
 from inferstream.schemas import AnomalyResult, encode, make_headers, sample_payload
 from inferstream.schemas.codec import build_envelope
 from inferstream.tasks.anomaly.plugin import TABLE, plugin
-from inferstream.tasks.plugin import load_plugin
 from inferstream.workers.enrich.driver import EnrichLogic
 from inferstream.workers.runtime.records import Emit, InRecord
 
@@ -25,6 +27,10 @@ def _record(payload: dict[str, object]) -> InRecord:
         encode(envelope),
         tuple((k, v.encode() if isinstance(v, str) else v) for k, v in make_headers(1)),
     )
+
+
+def _plain(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(v.obj if isinstance(v, Jsonb) else v for v in row)
 
 
 def test_enrich_keys_the_enriched_record_by_series() -> None:
@@ -66,10 +72,13 @@ def test_the_row_has_one_value_per_column_and_round_trips_the_window_fields() ->
         is_anomaly=False,
         detector="isolation_forest",
     )
-    row = plugin().row(result, None)
+    # From the plain fields infer writes (decoded JSON: times as strings) and from the model.
+    row = plugin().table.row(orjson.loads(encode(result)), None)
+    assert _plain(row) == _plain(TABLE.row(result.model_dump(), None))
     assert len(row) == len(TABLE.columns) == len(TABLE.types)
     named = dict(zip(TABLE.columns, row, strict=True))
     assert (named["series_id"], named["input_partition"], named["input_offset"]) == ("s", 3, 42)
+    assert named["observed_at"] == datetime(2024, 1, 1, tzinfo=UTC)
     assert named["features"].obj == {"cpu_util": 0.5, "mem_util": 0.2, "load_1m": 1.0}
     for reserved in ("txid", "seq", "created_at"):
         assert reserved not in TABLE.columns

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from inferstream.plugins import Rejection
 from inferstream.schemas import ChurnPayload, build_envelope, sample_payload
 from inferstream.tasks.churn.enrich import ChurnEnrichment, enrich
 from inferstream.tasks.churn.features import FEATURE_NAMES, encode
 from inferstream.tasks.churn.inferer import contributions, top_contributions
-from inferstream.tasks.plugin import Rejection
 
 SAMPLE = sample_payload("churn")
 

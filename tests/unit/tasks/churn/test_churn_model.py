@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pytest
 
 from inferstream.models.tabular import BundleNotBuiltError, load_tabular_bundle, run_graph
-from inferstream.schemas import ChurnResult, build_envelope, sample_payload
-from inferstream.schemas.fast import encode_fast
+from inferstream.plugins import EnrichedItem, InferContext, encode_results
+from inferstream.schemas import ChurnResult, build_envelope, encode, sample_payload
 from inferstream.settings import PostgresSettings
 from inferstream.tasks.churn.enrich import ChurnEnrichment, enrich
 from inferstream.tasks.churn.inferer import BUNDLE_NAME, ChurnInferer
-from inferstream.tasks.plugin import EnrichedItem, InferContext
 from inferstream.training import churn
 from inferstream.training.common import export
 from inferstream.training.datasets import churn_records
@@ -46,10 +46,11 @@ def test_the_inferer_serves_the_bundle(models_dir: Path) -> None:
     enrichment = enrich(envelope)
     assert isinstance(enrichment, ChurnEnrichment)
     items = [EnrichedItem(envelope, enrichment)]
-    (result,) = inferer.run(items, inferer.prepare(items))
-    assert isinstance(result, ChurnResult)
-    # Built without validation: what goes on the wire still passes the contract.
-    assert ChurnResult.model_validate_json(encode_fast(result)) == result
+    (fields,) = inferer.run(items, inferer.prepare(items))
+    # Plain fields, no validation: what goes on the wire passes the contract and means the same.
+    (value,) = encode_results([fields])
+    result = ChurnResult.model_validate_json(value)
+    assert orjson.loads(value) == orjson.loads(encode(result))
     assert result.model_name == BUNDLE_NAME
     assert 0.0 <= result.probability <= 1.0
     assert result.label == (result.probability >= result.threshold)

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from inferstream.plugins import Rejection
 from inferstream.schemas import TargetRiskPayload, build_envelope, sample_payload
-from inferstream.tasks.plugin import Rejection
 from inferstream.tasks.target_risk.enrich import TargetRiskEnrichment, check_domain, enrich
 from inferstream.tasks.target_risk.features import (
     FEATURE_NAMES,

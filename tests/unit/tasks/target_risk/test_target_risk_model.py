@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pytest
 
 from inferstream.models.tabular import run_graph
-from inferstream.schemas import TargetRiskResult, build_envelope, sample_payload
-from inferstream.schemas.fast import encode_fast
+from inferstream.plugins import EnrichedItem, InferContext, encode_results
+from inferstream.schemas import TargetRiskResult, build_envelope, encode, sample_payload
 from inferstream.settings import PostgresSettings
-from inferstream.tasks.plugin import EnrichedItem, InferContext
 from inferstream.tasks.target_risk.enrich import TargetRiskEnrichment, enrich
 from inferstream.tasks.target_risk.inferer import TargetRiskInferer
 from inferstream.tasks.target_risk.risk import HEADS, risk_level
@@ -57,11 +57,11 @@ def test_the_inferer_gives_three_heads_and_a_consistent_risk(models_dir: Path) -
         enrichment = enrich(envelope)
         assert isinstance(enrichment, TargetRiskEnrichment)
         items.append(EnrichedItem(envelope, enrichment))
-    results = inferer.run(items, inferer.prepare(items))
-    assert all(isinstance(r, TargetRiskResult) for r in results)
-    # Built without validation: what goes on the wire still passes the contract.
-    assert all(TargetRiskResult.model_validate_json(encode_fast(r)) == r for r in results)
-    first, second, _ = (r for r in results if isinstance(r, TargetRiskResult))
+    values = encode_results(inferer.run(items, inferer.prepare(items)))
+    # Plain fields, no validation: what goes on the wire passes the contract and means the same.
+    results = [TargetRiskResult.model_validate_json(v) for v in values]
+    assert [orjson.loads(v) for v in values] == [orjson.loads(encode(r)) for r in results]
+    first, second, _ = results
     assert first.risk_level == risk_level(first.risk_score)
     assert first.risk_score > second.risk_score
     assert first.vulnerabilities and first.vulnerabilities[0].probability >= 0.05

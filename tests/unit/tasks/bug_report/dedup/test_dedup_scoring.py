@@ -6,12 +6,14 @@ import math
 from datetime import UTC, datetime
 
 import numpy as np
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pgvector import Vector
 
 from inferstream.models import SimilarityIndex
-from inferstream.schemas import BugReportResult, make_result_id
+from inferstream.schemas import BugReportResult, encode, make_result_id
 from inferstream.tasks.bug_report.dedup.lexical import term_frequencies
 from inferstream.tasks.bug_report.dedup.profiles import HYBRID, SEED, DedupProfile, get_profile
 from inferstream.tasks.bug_report.dedup.scoring import DedupScorer, ReportFeatures, decide
@@ -139,13 +141,17 @@ def test_add_is_idempotent_and_results_round_trip_to_features() -> None:
         dedup_profile=HYBRID.name,
         dedup_profile_version=HYBRID.version,
     )
-    features = result_features(result)
+    # Plain fields, as the result follower decodes them and the history read returns them.
+    features = result_features(orjson.loads(encode(result)))
     assert features is not None
     assert features.terms == ORIGINAL.terms and features.product == "Lumen Photo"
     assert np.array_equal(features.vector, ORIGINAL.vector)
-    old_row = result.model_copy(update={"dedup_terms": None, "product": None, "component": None})
+    old_row = {**result.model_dump(), "dedup_terms": None, "product": None, "component": None}
     legacy = result_features(old_row)
     assert legacy is not None and legacy.terms == {} and legacy.product == ""
+    # As the history read returns it: pgvector's Vector.
+    stored = result_features({**old_row, "embedding": Vector(ORIGINAL.vector)})
+    assert stored is not None and np.array_equal(stored.vector, ORIGINAL.vector)
 
 
 def test_profiles_by_name_and_the_seed_values() -> None:

@@ -1,0 +1,120 @@
+"""Results tables: each declared once (``columns.py``), and everything else derived from it.
+
+A :class:`ResultTable` lists its columns with their Postgres types and the result field each
+holds. The sink's row (:meth:`ResultTable.row`), the infer worker's history read
+(:meth:`ResultTable.fields_of`), the API's bug_report mapping and a migration test (the live
+table has exactly these columns and types) all derive from that one declaration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from psycopg.types.json import Jsonb
+
+Convert = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its name, Postgres type and the result field it stores (default: the same
+    name; None for ``submitted_at``, which comes from the record's header, not the result)."""
+
+    name: str
+    pg_type: str
+    result_field: str | None = ""
+
+    @property
+    def source(self) -> str | None:
+        return self.name if self.result_field == "" else self.result_field
+
+
+def _datetime(value: Any) -> Any:
+    # Decoded JSON holds ISO strings; binary COPY of timestamptz needs datetimes.
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _float(value: Any) -> Any:
+    return None if value is None else float(value)
+
+
+def _jsonb(value: Any) -> Any:
+    return None if value is None else Jsonb(value)
+
+
+def _vector(value: Any) -> Any:
+    return None if value is None else np.asarray(value, dtype=np.float32)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+# How a result field's JSON value becomes what binary COPY wants for the column's type.
+_TO_COLUMN: dict[str, Convert] = {
+    "timestamptz": _datetime,
+    "float4": _float,
+    "float8": _float,
+    "jsonb": _jsonb,
+    "vector": _vector,
+}
+
+# Every results table starts and ends with these columns (the contract the sink, verify and
+# the results API rely on); a task declares only its own columns between them.
+HEAD = (
+    Column("result_id", "text"),
+    Column("submission_id", "text"),
+    Column("model_name", "text"),
+    Column("model_version", "text"),
+)
+TAIL = (Column("produced_at", "timestamptz"), Column("submitted_at", "timestamptz", None))
+
+
+@dataclass(frozen=True)
+class ResultTable:
+    """Where the sink writes a task's results: table, columns and their Postgres types."""
+
+    name: str
+    own: tuple[Column, ...]
+    all_columns: tuple[Column, ...] = field(init=False)
+    _plan: tuple[tuple[str | None, Convert], ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        columns = (*HEAD, *self.own, *TAIL)
+        object.__setattr__(self, "all_columns", columns)
+        plan = tuple((c.source, _TO_COLUMN.get(c.pg_type, _identity)) for c in columns)
+        object.__setattr__(self, "_plan", plan)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.all_columns)
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return tuple(c.pg_type for c in self.all_columns)
+
+    def row(self, result: Mapping[str, Any], submitted_at: datetime | None) -> tuple[Any, ...]:
+        """The table row of a result's plain fields, in ``columns`` order (a missing optional
+        field is NULL)."""
+        get = result.get
+        return tuple(
+            submitted_at if source is None else convert(get(source))
+            for source, convert in self._plan
+        )
+
+    def stored(self) -> tuple[Column, ...]:
+        """The columns that hold a result field (all but ``submitted_at``)."""
+        return tuple(c for c in self.all_columns if c.source is not None)
+
+    def fields_of(self, row: Sequence[Any], columns: Sequence[Column]) -> dict[str, Any]:
+        """The result fields of a row read back as ``SELECT <columns>``."""
+        return {c.source: v for c, v in zip(columns, row, strict=True) if c.source is not None}
+
+
+def result_table(name: str, own: Sequence[Column | tuple[str, str]]) -> ResultTable:
+    """A results table: the contract's common columns around the task's own."""
+    return ResultTable(name, tuple(c if isinstance(c, Column) else Column(*c) for c in own))

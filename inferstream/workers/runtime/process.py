@@ -1,0 +1,59 @@
+"""The end of a worker process, shared by every launcher: stop on SIGTERM/SIGINT, map how the
+loop ended to an exit status, and skip the consumer's close where the broker makes it unsafe."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable
+from types import FrameType
+from typing import Protocol
+
+import structlog
+
+from inferstream.errors import FatalStageError
+
+log = structlog.get_logger("inferstream.worker")
+
+
+class Server(Protocol):
+    def shutdown(self) -> None: ...
+
+
+def run_until_stopped(
+    run: Callable[[], None],
+    request_stop: Callable[[], None],
+    *,
+    server: Server,
+    leave_group_on_close: bool,
+    stopping: str = "stopping: finishing the batch in flight",
+) -> None:
+    """``run()`` until it returns; SIGTERM/SIGINT call ``request_stop`` (logged as
+    ``stopping``). Exit status: 0 after a clean stop, 2 when the stage refused to go on
+    (FatalStageError), 1 on a crash; the health server is shut down in every case."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        log.info(stopping, signal=signal.Signals(signum).name)
+        request_stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = 0
+    try:
+        run()
+    except FatalStageError as err:
+        log.error("stage stopped", reason=str(err))
+        code = 2
+    except Exception:
+        log.exception("stage crashed (nothing past the failure was committed)")
+        code = 1
+    finally:
+        server.shutdown()
+    if not leave_group_on_close:
+        # Skip the consumer's close (and its LeaveGroup) on brokers where it is unsafe.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    if code:
+        raise SystemExit(code)
