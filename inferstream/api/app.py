@@ -29,10 +29,11 @@ from inferstream.api.ingest import router as ingest_router
 from inferstream.api.middleware import ApiMetrics, EdgeMiddleware
 from inferstream.api.models import Health
 from inferstream.api.problems import PROBLEM_RESPONSES, install_problem_handlers, problem_response
-from inferstream.api.ratelimit import OpClass, RateLimiter
+from inferstream.api.ratelimit import OpClass
 from inferstream.api.revocations import RevocationListener
 from inferstream.api.routes import router
 from inferstream.api.search import Embed, LazyEmbedder
+from inferstream.api.shared_limits import SharedRateLimiter
 from inferstream.api.uploads import router as uploads_router
 from inferstream.api.web import router as web_router
 from inferstream.settings import ApiSettings, KafkaSettings, PostgresSettings
@@ -53,7 +54,7 @@ def create_app(
     pool: ConnectionPool | None = None,
     embed: Embed | None = None,
     key_cache_ttl_s: float = 30.0,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] | None = None,
     ready_checks: Mapping[str, Callable[[], bool]] | None = None,
     kafka: KafkaSettings | None = None,
     objects: ObjectStore | None = None,
@@ -66,6 +67,8 @@ def create_app(
     ``listen_revocations``: drop revoked keys from the cache on Postgres NOTIFY (else only the
     cache TTL bounds how long a key revoked elsewhere is honoured)."""
 
+    monotonic = clock or time.monotonic
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = pool is None
@@ -73,14 +76,16 @@ def create_app(
         app.state.ctx = ApiContext(
             settings=settings,
             db=Database(active),
-            verifier=KeyVerifier(active, settings.api_key_prefix, key_cache_ttl_s, clock),
-            limiter=RateLimiter(
+            verifier=KeyVerifier(active, settings.api_key_prefix, key_cache_ttl_s, monotonic),
+            # Shared by every replica (Postgres); its clock is wall time, the same everywhere.
+            limiter=SharedRateLimiter(
+                active,
                 {
                     OpClass.read: settings.rate_reads_per_hour,
                     OpClass.write: settings.rate_writes_per_hour,
                 },
                 RATE_WINDOW_S,
-                clock,
+                clock or time.time,
             ),
             embed=embed or LazyEmbedder(models_dir),
             ingest=Ingest(kafka, objects),
@@ -127,11 +132,11 @@ def create_app(
 
     def probe_dependencies(ctx: ApiContext) -> list[str]:
         with ready_lock:  # one probe round at a time; the others wait and reuse its answer
-            if last_ready and clock() - last_ready[0][0] < READY_CACHE_S:
+            if last_ready and monotonic() - last_ready[0][0] < READY_CACHE_S:
                 return last_ready[0][1]
             down = [] if ctx.db.ping(READY_TIMEOUT_S) else ["postgres"]
             down += [name for name, up in reachable(ready_checks or {}).items() if not up]
-            last_ready[:] = [(clock(), down)]
+            last_ready[:] = [(monotonic(), down)]
             return down
 
     @app.get("/ready", tags=["ops"], responses={503: PROBLEM_RESPONSES[503]})

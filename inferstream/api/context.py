@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Protocol, cast
 
 from fastapi import Depends, Request, Response, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -13,9 +13,15 @@ from inferstream.api.auth import KeyVerifier, Principal, require_role
 from inferstream.api.db import Database
 from inferstream.api.keys import Role
 from inferstream.api.problems import ProblemError
-from inferstream.api.ratelimit import OpClass, RateLimiter
+from inferstream.api.ratelimit import Decision, OpClass
 from inferstream.api.search import Embed
 from inferstream.settings import ApiSettings
+
+
+class Limiter(Protocol):
+    """``RateLimiter`` (in-process) or ``SharedRateLimiter`` (Postgres, every replica)."""
+
+    def hit(self, key: str, op: OpClass) -> Decision: ...
 
 
 @dataclass
@@ -23,7 +29,7 @@ class ApiContext:
     settings: ApiSettings
     db: Database
     verifier: KeyVerifier
-    limiter: RateLimiter
+    limiter: Limiter
     embed: Embed
     ingest: object = None  # inferstream.api.ingest.Ingest (typed loosely: no import cycle)
 

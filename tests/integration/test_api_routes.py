@@ -358,31 +358,52 @@ def test_a_flood_of_ready_probes_checks_the_dependencies_once_per_interval(stack
         assert len(probes) == 2
 
 
+def fresh_key(db: psycopg.Connection[Any], role: Role = Role.reader) -> str:
+    """A key no other test has used: the rate-limit rows in Postgres are shared by every app."""
+    prefix = ApiSettings.load().api_key_prefix
+    return create_key(db, prefix=prefix, name=f"test-fresh-{role.name}", role=role, ttl_days=1).key
+
+
 def test_the_limit_plus_first_request_in_the_window_gets_429(
-    stack: Stack, keys: Keys, result_id: str
+    stack: Stack, db: psycopg.Connection[Any], result_id: str
 ) -> None:
     clock = FakeClock()
+    reader, producer = fresh_key(db), fresh_key(db, Role.producer)
     settings = ApiSettings.load(rate_reads_per_hour=3, rate_writes_per_hour=1)
     with TestClient(create_app(settings, stack.postgres, clock=clock)) as limited:
         path = f"/v1/results/bug_report/{result_id}"
         for remaining in (2, 1, 0):
-            ok = limited.get(path, headers=bearer(keys.reader))
+            ok = limited.get(path, headers=bearer(reader))
             assert ok.status_code == 200
             assert ok.headers["ratelimit-remaining"] == str(remaining)
         clock.now += 600
-        refused = limited.get(path, headers=bearer(keys.reader))
+        refused = limited.get(path, headers=bearer(reader))
         body = assert_problem(refused, 429)
         assert body["type"] == "urn:inferstream:problem:rate-limited"
         assert int(refused.headers["retry-after"]) == 3000
         # Search counts as a read; another key has its own budget; writes are a separate class.
         search = {"text": "x"}
-        assert_problem(
-            limited.post("/v1/search/bug_report", json=search, headers=bearer(keys.reader)), 429
-        )
-        assert limited.get(path, headers=bearer(keys.producer)).status_code == 200
+        searched = limited.post("/v1/search/bug_report", json=search, headers=bearer(reader))
+        assert_problem(searched, 429)
+        assert limited.get(path, headers=bearer(producer)).status_code == 200
         # The window slides: an hour after the first requests the key is admitted again.
         clock.now += 3000
-        assert limited.get(path, headers=bearer(keys.reader)).status_code == 200
+        assert limited.get(path, headers=bearer(reader)).status_code == 200
+
+
+def test_replicas_share_one_rate_limit(
+    stack: Stack, db: psycopg.Connection[Any], result_id: str
+) -> None:
+    key, path = fresh_key(db), f"/v1/results/bug_report/{result_id}"
+    settings = ApiSettings.load(rate_reads_per_hour=3)
+    first, second = (create_app(settings, stack.postgres) for _ in range(2))
+    with TestClient(first) as one, TestClient(second) as other:
+        answers = [client.get(path, headers=bearer(key)) for client in (one, other, one)]
+        assert [a.status_code for a in answers] == [200, 200, 200]
+        assert [a.headers["ratelimit-remaining"] for a in answers] == ["2", "1", "0"]
+        # Per process, each replica would still have budget left; shared, neither has.
+        assert_problem(other.get(path, headers=bearer(key)), 429)
+        assert_problem(one.get(path, headers=bearer(key)), 429)
 
 
 def test_a_revocation_takes_effect_within_the_key_cache_ttl(
