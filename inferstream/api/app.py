@@ -34,6 +34,7 @@ from inferstream.api.revocations import RevocationListener
 from inferstream.api.routes import router
 from inferstream.api.search import Embed, LazyEmbedder
 from inferstream.api.shared_limits import SharedRateLimiter
+from inferstream.api.throttle import AuthLimits, FailureThrottle
 from inferstream.api.uploads import router as uploads_router
 from inferstream.api.web import router as web_router
 from inferstream.settings import ApiSettings, KafkaSettings, PostgresSettings
@@ -76,7 +77,14 @@ def create_app(
         app.state.ctx = ApiContext(
             settings=settings,
             db=Database(active),
-            verifier=KeyVerifier(active, settings.api_key_prefix, key_cache_ttl_s, monotonic),
+            verifier=KeyVerifier(
+                active,
+                settings.api_key_prefix,
+                key_cache_ttl_s,
+                monotonic,
+                # Failed verifies counted in Postgres: the budgets hold across replicas.
+                throttle=FailureThrottle(AuthLimits(), clock or time.time, pool=active),
+            ),
             # Shared by every replica (Postgres); its clock is wall time, the same everywhere.
             limiter=SharedRateLimiter(
                 active,

@@ -7,7 +7,8 @@ and a request whose address or prefix is over its budget is refused (429) *befor
 At most ``max_concurrent`` verifies run at once; a request that cannot get a slot within
 ``slot_wait_s`` is refused (503) instead of queueing memory.
 
-The counters live in this process (per API replica), like the rate limits.
+Given a pool, the failures are rows of ``api_rate_hits`` (op ``auth-failure``, wall-clock
+times) and every replica shares the budgets; without one they live in this process.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from psycopg_pool import ConnectionPool
+
 from inferstream.api.problems import ProblemError
 
 MAX_TRACKED = 50_000  # distinct addresses/prefixes kept; beyond it the oldest state is dropped
+FAILURE_OP = "auth-failure"
 
 
 @dataclass(frozen=True)
@@ -38,10 +42,14 @@ class AuthLimits:
 
 class FailureThrottle:
     def __init__(
-        self, limits: AuthLimits = AuthLimits(), clock: Callable[[], float] = time.monotonic
+        self,
+        limits: AuthLimits = AuthLimits(),
+        clock: Callable[[], float] = time.monotonic,
+        pool: ConnectionPool | None = None,
     ) -> None:
         self.limits = limits
         self._clock = clock
+        self._pool = pool
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(limits.max_concurrent)
@@ -63,6 +71,9 @@ class FailureThrottle:
 
     def failed(self, address: str, prefix: str) -> None:
         now = self._clock()
+        if self._pool is not None:
+            self._failed_shared([f"a:{address}", f"p:{prefix}"], now)
+            return
         with self._lock:
             if len(self._failures) >= MAX_TRACKED:
                 self._failures.clear()  # bounded memory under a spray of addresses
@@ -87,6 +98,8 @@ class FailureThrottle:
     def _wait(self, name: str, limit: int) -> int:
         """Whole seconds until ``name`` is under ``limit`` failures again (0: it is now)."""
         now = self._clock()
+        if self._pool is not None:
+            return self._wait_shared(name, limit, now)
         with self._lock:
             hits = self._failures.get(name)
             if hits is None:
@@ -99,3 +112,29 @@ class FailureThrottle:
             if len(hits) < limit:
                 return 0
             return max(1, math.ceil(hits[-limit] + self.limits.window_s - now))
+
+    def _wait_shared(self, name: str, limit: int, now: float) -> int:
+        assert self._pool is not None
+        with self._pool.connection() as conn:
+            # The limit-th most recent failure in the window: when it leaves, there is room.
+            row = conn.execute(
+                "SELECT at FROM api_rate_hits WHERE key_prefix = %s AND op = %s AND at > %s "
+                "ORDER BY at DESC OFFSET %s LIMIT 1",
+                (name, FAILURE_OP, now - self.limits.window_s, limit - 1),
+            ).fetchone()
+        if row is None:
+            return 0
+        return max(1, math.ceil(float(row[0]) + self.limits.window_s - now))
+
+    def _failed_shared(self, names: list[str], now: float) -> None:
+        assert self._pool is not None
+        with self._pool.connection() as conn:
+            conn.execute(
+                "DELETE FROM api_rate_hits WHERE key_prefix = ANY(%s) AND op = %s AND at <= %s",
+                (names, FAILURE_OP, now - self.limits.window_s),
+            )
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO api_rate_hits (key_prefix, op, at) VALUES (%s, %s, %s)",
+                    [(name, FAILURE_OP, now) for name in names],
+                )

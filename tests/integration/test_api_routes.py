@@ -105,7 +105,8 @@ def keys(db: psycopg.Connection[Any]) -> Keys:
 @pytest.fixture(scope="module")
 def client(stack: Stack) -> Iterator[TestClient]:
     app = create_app(ApiSettings.load(), stack.postgres, embed=lambda text: unit_for(text))
-    with TestClient(app) as test_client:
+    # Its own client address: failed verifies are counted per address in the shared database.
+    with TestClient(app, client=("192.0.2.100", 50000)) as test_client:
         yield test_client
 
 
@@ -527,3 +528,16 @@ def test_a_revocation_reaches_every_replica_before_its_cache_ttl(
             while client.get("/v1/results/churn", headers=bearer(key.key)).status_code != 401:
                 assert time.monotonic() < deadline, "the revocation did not reach this replica"
                 time.sleep(0.05)
+
+
+def test_replicas_share_the_failed_verify_budget(stack: Stack, db: psycopg.Connection[Any]) -> None:
+    key = fresh_key(db)
+    forged = key[:-6] + "ZZZZZZ"
+    first, second = (create_app(ApiSettings.load(), stack.postgres) for _ in range(2))
+    address = ("192.0.2.101", 50000)
+    with TestClient(first, client=address) as one, TestClient(second, client=address) as other:
+        for client in (one, other) * 5:  # 10 failures for the prefix, spread over both
+            assert_problem(client.get("/v1/results/churn", headers=bearer(forged)), 401)
+        for client in (one, other):
+            body = assert_problem(client.get("/v1/results/churn", headers=bearer(forged)), 429)
+            assert body["type"] == "urn:inferstream:problem:auth-throttled"
