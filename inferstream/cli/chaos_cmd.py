@@ -45,6 +45,10 @@ def chaos_cmd(
     drain_timeout: Annotated[
         float, typer.Option(min=10, help="Seconds to wait for the pipeline to drain.")
     ] = 900.0,
+    ready_timeout: Annotated[
+        float,
+        typer.Option(min=10, help="Seconds for every worker to load its model and be ready."),
+    ] = 300.0,
     examples: Annotated[
         Path, typer.Option(help="JSONL of bug reports (payloads or envelopes) to draw from.")
     ] = Path("examples/bug_reports.jsonl"),
@@ -69,6 +73,7 @@ def chaos_cmd(
         seed=seed,
         publish_s=publish_s,
         drain_timeout_s=drain_timeout,
+        ready_timeout_s=ready_timeout,
         broker_kills=broker_kills,
         stack_restarts=stack_restarts,
         pauses=pauses,
