@@ -45,8 +45,12 @@ $(TOOLS_STAMP):
 
 tools: $(TOOLS_STAMP)
 
+# PYTEST_WORKERS=2 runs pytest on two processes (pytest-xdist), whole files per process so module
+# fixtures stay together, each process with its own embedded stack. Default 0: one process (the
+# two-process run is not yet measured against it on a quiet machine).
+PYTEST_WORKERS ?= 0
 pytest: $(STAMP) browser $(TOOLS_STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 test: lint typecheck contracts pytest
 
