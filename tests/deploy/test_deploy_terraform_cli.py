@@ -34,16 +34,34 @@ NOT_VALIDATED = ("modules/platform", "examples/platform")
 TIMEOUT_S = 300
 
 
-def terraform_cli() -> str:
+# Where this machine's offline provider mirror lives when no CLI config names it.
+DEFAULT_MIRROR = Path(os.environ.get("INFERSTREAM_TF_PROVIDER_MIRROR", "/opt/tf-plugins"))
+CLI_ENV: dict[str, str] = {}
+
+
+def terraform_cli(scratch: Path) -> str:
     found = shutil.which("terraform")
     if found is None:
         pytest.fail("terraform CLI not found on PATH (install terraform >= 1.11)", pytrace=False)
     config = os.environ.get("TF_CLI_CONFIG_FILE")
-    if config and not Path(config).is_file():
+    if config and Path(config).is_file():
+        return found
+    # A fresh machine may set TF_CLI_CONFIG_FILE to a file nobody wrote: write our own config
+    # for the mirror rather than let terraform try the registry (no internet here).
+    if not (DEFAULT_MIRROR / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
         pytest.fail(
-            f"TF_CLI_CONFIG_FILE={config} does not exist (it must mirror the AWS provider)",
+            f"no terraform CLI config (TF_CLI_CONFIG_FILE={config}) and no AWS provider mirror "
+            f"at {DEFAULT_MIRROR} (set INFERSTREAM_TF_PROVIDER_MIRROR)",
             pytrace=False,
         )
+    written = scratch / "terraformrc"
+    written.write_text(
+        "provider_installation {\n"
+        f'  filesystem_mirror {{\n    path = "{DEFAULT_MIRROR}"\n'
+        '    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n'
+        '  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n'
+    )
+    CLI_ENV["TF_CLI_CONFIG_FILE"] = str(written)
     return found
 
 
@@ -55,7 +73,7 @@ def run(cli: str, root: Path, *args: str, stdin: str | None = None) -> str:
         capture_output=True,
         text=True,
         timeout=TIMEOUT_S,
-        env={**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"},
+        env={**os.environ, **CLI_ENV, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"},
     )
     assert result.returncode == 0, f"terraform {args[0]} in {root}:\n{result.stderr[-3000:]}"
     return result.stdout
@@ -65,7 +83,7 @@ def run(cli: str, root: Path, *args: str, stdin: str | None = None) -> str:
 def initialised(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     """A copy of infra/terraform (the repository stays free of .terraform/ and lock files) with
     every validated root initialised, in parallel."""
-    cli = terraform_cli()
+    cli = terraform_cli(tmp_path_factory.mktemp("terraform-cli"))
     copy = tmp_path_factory.mktemp("terraform") / "terraform"
     shutil.copytree(TERRAFORM, copy, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
 
