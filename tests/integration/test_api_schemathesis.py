@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 import schemathesis
@@ -36,6 +37,15 @@ def api_schema(stack: Stack) -> Iterator[Any]:
         "INFERSTREAM_API_RATE_WRITES_PER_HOUR": "1000000",
     }
     with serve_api(stack, env) as base:
+        # The first search loads the MiniLM bundle (seconds on a busy machine): load it here, so
+        # the generated calls run against a warm server within schemathesis's 10 s timeout.
+        warm = httpx.post(
+            f"{base}/v1/search/bug_report",
+            json={"text": "warm up", "k": 1},
+            headers={"Authorization": f"Bearer {KEYS[Role.reader]}"},
+            timeout=300,
+        )
+        assert warm.status_code == 200, warm.text
         yield schemathesis.openapi.from_url(f"{base}/openapi.json")
 
 
