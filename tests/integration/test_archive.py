@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,11 +21,15 @@ from _stack import Stack
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from inferstream.errors import FatalStageError
 from inferstream.settings import KafkaSettings
+from inferstream.settings.archive import ArchiveSettings
 from inferstream.storage import ObjectStore
-from inferstream.topology import group_id
+from inferstream.topology import group_id, topic_name
 from inferstream.verify.archive import committed_offsets
+from inferstream.workers.archive import driver as archive_driver
 from inferstream.workers.archive import parquet
+from inferstream.workers.archive.driver import ArchiveWorker
 from inferstream.workers.archive.policy import (
     ArchiveRecord,
     ClosedFile,
@@ -32,6 +37,7 @@ from inferstream.workers.archive.policy import (
     Rotator,
     object_key,
 )
+from inferstream.workers.runtime.health import HealthState
 
 pytestmark = pytest.mark.integration
 
@@ -249,3 +255,37 @@ def test_the_archive_is_exactly_once_across_a_sigkill(
     finally:
         second.stop()
     assert _archived(store) == expected
+
+
+def _worker(stack: Stack, task: str) -> ArchiveWorker:
+    return ArchiveWorker(
+        task,
+        ObjectStore(stack.object_store),
+        ArchiveSettings(),
+        stack.kafka,
+        f"it-topic-wait-{uuid.uuid4().hex[:6]}",
+        HealthState(stale_after_s=60),
+    )
+
+
+def test_a_missing_input_topic_is_waited_for_then_refused(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broker on s3:// storage answers metadata without its topics while S3 is down: the
+    archive waits for the topic instead of exiting, and refuses a topic that never comes."""
+    task = f"wait{uuid.uuid4().hex[:6]}"
+    monkeypatch.setattr(archive_driver, "TOPIC_WAIT_S", 60.0)
+    admin = AdminClient(stack.kafka.admin_config())  # held: a dropped client cancels its futures
+    topic = topic_name("results", task)
+    created = threading.Timer(
+        3.0, lambda: admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=30)
+    )
+    created.start()
+    started = time.monotonic()
+    _worker(stack, task)._check_topic()  # returns once the topic exists
+    created.join()
+    assert time.monotonic() - started >= 2.5
+
+    monkeypatch.setattr(archive_driver, "TOPIC_WAIT_S", 3.0)
+    with pytest.raises(FatalStageError, match="does not exist after 3 s"):
+        _worker(stack, f"never{uuid.uuid4().hex[:6]}")._check_topic()

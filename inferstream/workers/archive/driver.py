@@ -46,6 +46,8 @@ from inferstream.workers.runtime.health import HealthState
 log = structlog.get_logger("inferstream.worker")
 Position = tuple[str, int]
 STAGE = "archive"
+# How long a missing input topic is waited for before it is taken as a wrong --task.
+TOPIC_WAIT_S = 120.0
 
 
 class ArchiveWorker:
@@ -101,14 +103,23 @@ class ArchiveWorker:
             self.log.info("archive stopped", buffered=self.buffered())
 
     def _check_topic(self) -> None:
-        """A mistyped --task would otherwise sit idle on a topic that never exists."""
-        metadata = self.consumer.list_topics(self.topic, timeout=30)
-        found = metadata.topics.get(self.topic)
-        if found is None or found.error is not None or not found.partitions:
-            raise FatalStageError(
-                f"topic {self.topic} does not exist (wrong --task? "
-                "`inferstream topology apply` creates the topics of the installed tasks)"
-            )
+        """A mistyped --task would otherwise sit idle on a topic that never exists. A broker on
+        durable s3:// storage answers metadata without its topics while the object store is
+        down, so an absent topic is waited for (TOPIC_WAIT_S) before it is taken as a mistake."""
+        deadline = time.monotonic() + TOPIC_WAIT_S
+        while not self._stopping:
+            metadata = self.consumer.list_topics(self.topic, timeout=30)
+            found = metadata.topics.get(self.topic)
+            if found is not None and found.error is None and found.partitions:
+                return
+            if time.monotonic() > deadline:
+                raise FatalStageError(
+                    f"topic {self.topic} does not exist after {TOPIC_WAIT_S:.0f} s (wrong "
+                    "--task? `inferstream topology apply` creates the topics of the installed "
+                    "tasks)"
+                )
+            self.log.warning("topic not in the broker's metadata yet; waiting", topic=self.topic)
+            time.sleep(2.0)  # the broker (or its storage) is coming back; not a sync point
 
     def buffered(self) -> int:
         return sum(r.buffered for r in self._rotators.values())
