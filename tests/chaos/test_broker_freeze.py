@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from inferstream.chaos import faults
-from inferstream.settings import DATA_DIR_ENV, KafkaSettings
-from inferstream.stack import StackState, down, up
+from inferstream.settings import KafkaSettings
+from inferstream.stack import StackState
 
 TOPIC = "chaos.freeze"
 GROUP = "chaos-freeze"
@@ -28,16 +26,6 @@ PARTITIONS = 4
 BEFORE, AFTER = 400, 200
 FREEZE_S = 15.0
 RECOVERY_DEADLINE_S = 120.0
-
-
-@pytest.fixture
-def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StackState]:
-    data_dir = tmp_path / "stack"
-    monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
-    try:
-        yield up(data_dir, "s3")
-    finally:
-        down(data_dir)
 
 
 def _produce(kafka: KafkaSettings, start: int, count: int) -> None:
@@ -71,8 +59,8 @@ def _committed(kafka: KafkaSettings) -> list[int]:
 
 
 @pytest.mark.timeout(420)
-def test_frozen_broker_serves_offsets_and_the_group_again(stack: StackState) -> None:
-    assert stack.tansu is not None and stack.tansu.storage == "s3"
+def test_frozen_broker_serves_offsets_and_the_group_again(s3_stack: StackState) -> None:
+    assert s3_stack.tansu is not None and s3_stack.tansu.storage == "s3"
     kafka = KafkaSettings.load()
     admin = AdminClient(kafka.admin_config())
     admin.create_topics([NewTopic(TOPIC, PARTITIONS, 1)])[TOPIC].result(timeout=30)
@@ -87,7 +75,7 @@ def test_frozen_broker_serves_offsets_and_the_group_again(stack: StackState) -> 
         assert sum(committed) == BEFORE
 
         # The member keeps polling through the freeze, as a worker does.
-        frozen_s = faults.pause([stack.tansu.pid], FREEZE_S, threading.Event())
+        frozen_s = faults.pause([s3_stack.tansu.pid], FREEZE_S, threading.Event())
         assert frozen_s >= FREEZE_S - 0.5
         resumed = time.monotonic()
 

@@ -10,14 +10,12 @@ other test)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from inferstream.settings import DATA_DIR_ENV, KafkaSettings
-from inferstream.stack import StackState, down, up
+from inferstream.settings import KafkaSettings
+from inferstream.stack import StackState, up
 from inferstream.stack.servers import stop_seaweed
 from inferstream.workers.runtime.output import OutputProducer
 from inferstream.workers.runtime.records import OutMessage, TransientError
@@ -28,17 +26,6 @@ OUTAGE_S = 3.0
 RECOVERY_DEADLINE_S = 150.0
 
 
-@pytest.fixture
-def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    data_dir = tmp_path / "stack"
-    monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
-    try:
-        up(data_dir, "s3")
-        yield data_dir
-    finally:
-        down(data_dir)
-
-
 def _batch(start: int, n: int = 40) -> list[OutMessage]:
     return [
         OutMessage(topic=TOPIC, key=str(i).encode(), value=str(i).encode(), headers=())
@@ -47,15 +34,16 @@ def _batch(start: int, n: int = 40) -> list[OutMessage]:
 
 
 @pytest.mark.timeout(480)
-def test_output_producer_is_acknowledged_again_after_a_storage_outage(stack: Path) -> None:
+def test_output_producer_is_acknowledged_again_after_a_storage_outage(
+    s3_stack: StackState,
+) -> None:
     kafka = KafkaSettings.load()
     admin = AdminClient(kafka.admin_config())
     admin.create_topics([NewTopic(TOPIC, PARTITIONS, 1)])[TOPIC].result(timeout=30)
     output = OutputProducer(kafka)
     output.send_all(_batch(0))  # the producer id is established before the outage
 
-    state = StackState.load(stack)
-    stop_seaweed(state.seaweed.pid if state.seaweed else None)
+    stop_seaweed(s3_stack.seaweed.pid if s3_stack.seaweed else None)
     failures = 0
     outage_end = time.monotonic() + OUTAGE_S
     while time.monotonic() < outage_end:
@@ -63,7 +51,7 @@ def test_output_producer_is_acknowledged_again_after_a_storage_outage(stack: Pat
             output.send_all(_batch(1000))
         except TransientError:
             failures += 1
-    up(stack)  # S3 back on its port; the running Tansu is kept
+    up(s3_stack.data_dir)  # S3 back on its port; the running Tansu is kept
 
     deadline = time.monotonic() + RECOVERY_DEADLINE_S
     batches, last_error = 0, ""
