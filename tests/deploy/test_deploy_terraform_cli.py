@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -36,16 +37,24 @@ TIMEOUT_S = 300
 
 # Where this machine's offline provider mirror lives when no CLI config names it.
 DEFAULT_MIRROR = Path(os.environ.get("INFERSTREAM_TF_PROVIDER_MIRROR", "/opt/tf-plugins"))
-CLI_ENV: dict[str, str] = {}
 
 
-def terraform_cli(scratch: Path) -> str:
+@dataclass(frozen=True)
+class Cli:
+    """The terraform binary and the environment it runs with (its CLI config)."""
+
+    path: str
+    env: dict[str, str]
+
+
+def terraform_cli(scratch: Path) -> Cli:
     found = shutil.which("terraform")
     if found is None:
         pytest.fail("terraform CLI not found on PATH (install terraform >= 1.11)", pytrace=False)
     config = os.environ.get("TF_CLI_CONFIG_FILE")
+    base = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
     if config and Path(config).is_file():
-        return found
+        return Cli(found, base)
     # A fresh machine may set TF_CLI_CONFIG_FILE to a file nobody wrote: write our own config
     # for the mirror rather than let terraform try the registry (no internet here).
     if not (DEFAULT_MIRROR / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
@@ -61,26 +70,25 @@ def terraform_cli(scratch: Path) -> str:
         '    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n'
         '  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n'
     )
-    CLI_ENV["TF_CLI_CONFIG_FILE"] = str(written)
-    return found
+    return Cli(found, {**base, "TF_CLI_CONFIG_FILE": str(written)})
 
 
-def run(cli: str, root: Path, *args: str, stdin: str | None = None) -> str:
+def run(cli: Cli, root: Path, *args: str, stdin: str | None = None) -> str:
     result = subprocess.run(
-        [cli, *args, "-no-color"],
+        [cli.path, *args, "-no-color"],
         cwd=root,
         input=stdin,
         capture_output=True,
         text=True,
         timeout=TIMEOUT_S,
-        env={**os.environ, **CLI_ENV, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"},
+        env=cli.env,
     )
     assert result.returncode == 0, f"terraform {args[0]} in {root}:\n{result.stderr[-3000:]}"
     return result.stdout
 
 
 @pytest.fixture(scope="module")
-def initialised(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+def initialised(tmp_path_factory: pytest.TempPathFactory) -> tuple[Cli, Path]:
     """A copy of infra/terraform (the repository stays free of .terraform/ and lock files) with
     every validated root initialised, in parallel."""
     cli = terraform_cli(tmp_path_factory.mktemp("terraform-cli"))
@@ -96,7 +104,7 @@ def initialised(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
 
 
 @pytest.mark.parametrize("root", VALIDATED)
-def test_terraform_validate(initialised: tuple[str, Path], root: str) -> None:
+def test_terraform_validate(initialised: tuple[Cli, Path], root: str) -> None:
     cli, copy = initialised
     out = json.loads(run(cli, copy / root, "validate", "-json"))
     assert out["valid"] is True, out["diagnostics"]
@@ -131,7 +139,7 @@ def test_the_overlap_check_catches_the_old_layout() -> None:
 
 @pytest.mark.parametrize(("cidr", "az_count"), [("10.40.0.0/16", 3), ("172.20.0.0/20", 6)])
 def test_planned_subnets_never_overlap(
-    initialised: tuple[str, Path], cidr: str, az_count: int
+    initialised: tuple[Cli, Path], cidr: str, az_count: int
 ) -> None:
     cli, copy = initialised
     expr = (
