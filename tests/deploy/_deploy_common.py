@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import pkgutil
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -53,22 +52,11 @@ UNSET_IN_K8S_PROD = {
 
 
 def settings_classes() -> list[type[ComponentSettings]]:
-    """Every component settings model the code defines (imported through the package)."""
-    import inferstream.settings  # registers the component subclasses
-    import inferstream.tasks
+    """Every component settings model the code defines, task plug-ins' included: the same list
+    `inferstream settings doc` renders into docs/configuration.md."""
+    from inferstream.cli.settings_cmd import all_settings
 
-    # Task plug-ins may add their own settings (e.g. inferstream/tasks/bug_report/settings.py).
-    for module in pkgutil.walk_packages(inferstream.tasks.__path__, "inferstream.tasks."):
-        if module.name.rsplit(".", 1)[-1] == "settings":
-            importlib.import_module(module.name)
-
-    found: list[type[ComponentSettings]] = []
-    pending = list(ComponentSettings.__subclasses__())
-    while pending:
-        cls = pending.pop()
-        found.append(cls)
-        pending.extend(cls.__subclasses__())
-    return sorted(found, key=lambda cls: cls.__name__)
+    return all_settings()
 
 
 def setting_env_names() -> dict[str, bool]:

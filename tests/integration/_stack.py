@@ -15,10 +15,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from inferstream.settings import (
@@ -116,3 +118,17 @@ def serve_api(stack: Stack, extra_env: dict[str, str] | None = None) -> Iterator
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextlib.contextmanager
+def scratch_database(stack: Stack, prefix: str) -> Iterator[str]:
+    """A new, empty database on the session's Postgres (its conninfo), dropped afterwards: for
+    tests that need a schema of their own (migrated to a chosen version) or an empty table."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield stack.postgres.conninfo(database=name)
+    finally:
+        with psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
-
 import numpy as np
 import psycopg
 import pytest
-from _stack import Stack
+from _stack import Stack, scratch_database
 from pgvector.psycopg import register_vector
 
 from inferstream.api.queries import nearest
@@ -64,31 +62,18 @@ def test_foundation_tables_and_the_open_tail_index_exist(stack: Stack) -> None:
 
 
 def test_an_edited_applied_migration_is_refused(stack: Stack) -> None:
-    base = stack.postgres
-    name = f"mig_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base.conninfo(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    conninfo = base.conninfo(database=name)
-    try:
+    with scratch_database(stack, "mig") as conninfo:
         assert len(migrate(conninfo)) == len(available())
         with psycopg.connect(conninfo) as conn:
             conn.execute("UPDATE schema_migrations SET checksum = repeat('0', 64) WHERE version=1")
         with pytest.raises(MigrationError, match=r"0001_foundation\.sql"):
             migrate(conninfo)
-    finally:
-        with psycopg.connect(base.conninfo(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def test_upgrade_from_the_full_hnsw_index_keeps_every_row_findable(stack: Stack) -> None:
     """A data dir at migration 0007 (one HNSW index over the whole table, rows in it) upgrades:
     the rows stay exactly findable (open tail), then `db maintain` indexes them again."""
-    base = stack.postgres
-    name = f"mig_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(base.conninfo(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    conninfo = base.conninfo(database=name)
-    try:
+    with scratch_database(stack, "mig") as conninfo:
         assert len(migrate(conninfo, upto=7)) == 7
         rng = np.random.default_rng(8)
         vectors = rng.standard_normal((300, 384)).astype(np.float32)
@@ -117,6 +102,3 @@ def test_upgrade_from_the_full_hnsw_index_keeps_every_row_findable(stack: Stack)
             conn.execute("SET enable_seqscan = off")
             found = [nearest(conn, vectors[i], 1)[0].result.result_id for i in range(0, 300, 10)]
         assert sum(f == f"{i:064x}" for f, i in zip(found, range(0, 300, 10), strict=True)) >= 29
-    finally:
-        with psycopg.connect(base.conninfo(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

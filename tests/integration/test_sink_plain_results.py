@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from _stack import Stack
+from _stack import Stack, scratch_database
 
 from inferstream.plugins import encode_results, load_plugin, result_head
 from inferstream.storage import migrate
@@ -24,16 +24,9 @@ PRODUCED = datetime(2026, 12, 6, 10, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def conninfo(stack: Stack) -> Iterator[str]:
-    name = f"sp_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    conninfo = stack.postgres.conninfo(database=name)
-    migrate(conninfo)
-    try:
+    with scratch_database(stack, "sp") as conninfo:
+        migrate(conninfo)
         yield conninfo
-    finally:
-        with psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def _churn(sid: str) -> dict[str, Any]:

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
-from _stack import Stack
+from _stack import Stack, scratch_database
 
 from inferstream.bench.sink import make_rows
 from inferstream.storage import migrate
@@ -20,16 +19,9 @@ TOPIC = "results.bug_report"
 
 @pytest.fixture(scope="module")
 def conninfo(stack: Stack) -> Iterator[str]:
-    name = f"sw_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    conninfo = stack.postgres.conninfo(database=name)
-    migrate(conninfo)
-    try:
+    with scratch_database(stack, "sw") as conninfo:
+        migrate(conninfo)
         yield conninfo
-    finally:
-        with psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def stored(conninfo: str, group: str) -> tuple[set[str], int, int | None]:

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 import pytest
-from _stack import Stack
+from _stack import Stack, scratch_database
 from fastapi.testclient import TestClient
 from pgvector.psycopg import register_vector
 from psycopg.conninfo import conninfo_to_dict
@@ -46,16 +46,9 @@ def clustered(n: int) -> npt.NDArray[np.float32]:
 
 @pytest.fixture(scope="module")
 def conninfo(stack: Stack) -> Iterator[str]:
-    name = f"vr_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    conninfo = stack.postgres.conninfo(database=name)
-    migrate(conninfo)
-    try:
+    with scratch_database(stack, "vr") as conninfo:
+        migrate(conninfo)
         yield conninfo
-    finally:
-        with psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def sink_write(conninfo: str, vectors: npt.NDArray[np.float32]) -> list[str]:
