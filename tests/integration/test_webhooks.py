@@ -1,7 +1,8 @@
 """`inferstream worker webhooks` against real loopback receivers: one fails the first two
 attempts of every result and then accepts it, one always fails. Every result reaches the first
-with a valid signature; each is dead-lettered naming the second; offsets are committed only
-after that, in a fresh stack of its own."""
+with a valid signature; each is dead-lettered naming the second (redacted: the token in its URL
+appears in no reason and no log); offsets are committed only after that, in a fresh stack of its
+own."""
 
 from __future__ import annotations
 
@@ -21,11 +22,13 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from inferstream.schemas import BugReportResult, encode, make_headers, make_result_id
 from inferstream.settings import DATA_DIR_ENV, KafkaSettings
+from inferstream.settings.webhooks import redact_url
 from inferstream.stack import down
 from inferstream.workers.supervisor import Supervisor
 from inferstream.workers.webhooks.signing import verify
 
-SECRET = "webhook-test-secret-123"
+SECRET = "webhook-test-secret-0123456789abcdef"  # >= 32 characters, as required
+TOKEN = "tok_5e1d0c9a7b"  # a token in the receivers' URLs: never in a reason or a log
 
 
 class Receiver:
@@ -61,7 +64,7 @@ class Receiver:
                 return
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook?token={TOKEN}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
@@ -96,6 +99,7 @@ def test_webhooks_retry_deliver_sign_and_dead_letter(
     monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
     monkeypatch.setenv("INFERSTREAM_WEBHOOK_URLS", f"{flaky.url},{broken.url}")
     monkeypatch.setenv("INFERSTREAM_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("INFERSTREAM_WEBHOOK_ALLOW_LOOPBACK_HTTP", "true")  # loopback receivers
     monkeypatch.setenv("INFERSTREAM_WEBHOOK_MAX_ATTEMPTS", "3")
     monkeypatch.setenv("INFERSTREAM_WEBHOOK_BACKOFF_INITIAL_S", "0.05")
     monkeypatch.setenv("INFERSTREAM_WEBHOOK_BACKOFF_MAX_S", "0.2")
@@ -132,8 +136,13 @@ def test_webhooks_retry_deliver_sign_and_dead_letter(
         for record in dead:
             assert record.headers["x-error-stage"] == b"webhooks"
             reason = record.headers["x-error-reason"].decode()
-            assert broken.url in reason and "after 3 attempts" in reason
-            assert flaky.url not in reason
+            assert f"{redact_url(broken.url)} after 3 attempts" in reason
+            assert redact_url(flaky.url) not in reason
+            assert TOKEN not in reason
+        logs = "".join(
+            path.read_text() for path in (tmp_path / "logs").rglob("*") if path.is_file()
+        )
+        assert "webhook attempt failed" in logs and TOKEN not in logs
     finally:
         down(data_dir)
 

@@ -9,11 +9,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
+from email.message import Message
+from typing import IO
 
 import orjson
 import structlog
 
 from inferstream.settings import WebhookSettings
+from inferstream.settings.webhooks import redact_url
 from inferstream.topology import topic_name
 from inferstream.workers.runtime.backoff import Backoff
 from inferstream.workers.runtime.records import Emit, InRecord, Outcome, Reject
@@ -27,17 +30,51 @@ class DeliveryError(RuntimeError):
     pass
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is a failed delivery, never followed: a receiver (or whoever took over its name)
+    could otherwise point the worker at internal addresses (blind SSRF)."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: Message,
+        newurl: str,
+    ) -> None:
+        return None
+
+
+# No redirects; proxies from the environment still apply (a deployment's egress proxy).
+_OPENER = urllib.request.build_opener(_RefuseRedirects())
+
+
 def post(url: str, body: bytes, headers: Mapping[str, str], timeout_s: float) -> None:
-    # Only http(s) URLs reach here (WebhookSettings validates them).
+    """POST once. Errors name the URL only in its redacted form (its path may be a token)."""
+    shown = redact_url(url)
+    # Only https (or loopback http) URLs reach here (WebhookSettings validates them).
     request = urllib.request.Request(url, data=body, method="POST", headers=dict(headers))  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=timeout_s) as response:
             if not 200 <= response.status < 300:
-                raise DeliveryError(f"{url}: HTTP {response.status}")
+                raise DeliveryError(f"{shown}: HTTP {response.status}")
     except urllib.error.HTTPError as err:
-        raise DeliveryError(f"{url}: HTTP {err.code}") from None
-    except (urllib.error.URLError, OSError) as err:
-        raise DeliveryError(f"{url}: {err}") from None
+        moved = " (redirect refused)" if 300 <= err.code < 400 else ""
+        raise DeliveryError(f"{shown}: HTTP {err.code}{moved}") from None
+    except urllib.error.URLError as err:
+        raise DeliveryError(f"{shown}: {_reason(err.reason)}") from None
+    except OSError as err:
+        raise DeliveryError(f"{shown}: {_reason(err)}") from None
+
+
+def _reason(err: object) -> str:
+    """The error's kind and OS text, without anything the URL put into it."""
+    if isinstance(err, OSError) and err.strerror:
+        return f"{type(err).__name__}: {err.strerror}"
+    if isinstance(err, BaseException):
+        return type(err).__name__
+    return "connection failed"
 
 
 class WebhookLogic:
@@ -101,10 +138,12 @@ class WebhookLogic:
                 return None
             except DeliveryError as err:
                 last = str(err)
-                log.warning("webhook attempt failed", url=url, attempt=attempt, error=last)
+                log.warning(
+                    "webhook attempt failed", url=redact_url(url), attempt=attempt, error=last
+                )
                 if attempt < self.settings.max_attempts:
                     self.sleep(backoff.next_delay())
-        return f"{url} after {self.settings.max_attempts} attempts ({last})"
+        return f"{redact_url(url)} after {self.settings.max_attempts} attempts ({last})"
 
     def after_durable(self, batch: Sequence[InRecord], outcomes: Sequence[Outcome]) -> None:
         return None
@@ -113,7 +152,8 @@ class WebhookLogic:
         return None
 
     def ready(self) -> tuple[bool, str]:
-        return True, f"delivering to {len(self.settings.urls)} URL(s)"
+        shown = ", ".join(redact_url(url) for url in self.settings.urls)
+        return True, f"delivering to {len(self.settings.urls)} URL(s): {shown}"
 
     def close(self) -> None:
         return None
