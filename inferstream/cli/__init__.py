@@ -15,6 +15,7 @@ from inferstream.cli import (
     api_cmds,
     bench_cmd,
     chaos_cmd,
+    dlq_cmd,
     eval_cmd,
     models_cmd,
     ops,
@@ -50,6 +51,7 @@ models_cmd.register(app)
 eval_cmd.register(app)
 bench_cmd.register(app)
 settings_cmd.register(app)
+dlq_cmd.register(app)
 
 # Errors that describe a user-fixable situation: print the message, not a traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (

@@ -11,6 +11,7 @@ from inferstream.settings.base import (
     config_files,
     data_dir,
 )
+from inferstream.settings.dead_letters import DeadLetterSettings
 from inferstream.settings.kafka import KafkaSettings
 from inferstream.settings.model import ModelSettings
 from inferstream.settings.objectstore import ObjectStoreSettings
@@ -27,6 +28,7 @@ __all__ = [
     "ApiSettings",
     "ArchiveSettings",
     "ComponentSettings",
+    "DeadLetterSettings",
     "KafkaSettings",
     "ModelSettings",
     "ObjectStoreSettings",
