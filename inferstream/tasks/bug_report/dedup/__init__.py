@@ -5,8 +5,10 @@
 - ``profiles``: how a candidate's features combine into one score, and the score bands;
 - ``lexical`` and ``tfidf``: the incremental TF-IDF index and its batched cosines;
 - ``scoring``: ``DedupScorer``, candidates from faiss, lexical postings and the batch, re-ranked;
-- ``evaluation``: replay against a labelled set, figures, sweep and calibration (import it as
-  a module: only the eval command and tests need it).
+- ``evaluation``: replay against a labelled set, figures, sweep, candidate recall;
+  ``calibration``: band edges, weight grid, cosine-only baseline, k-fold cross-validation;
+  ``learned``: the logistic-regression profile; ``report``: the text of ``eval dedup`` (import
+  them as modules: only the eval command and tests need them).
 
 Code outside this package imports the names below from here, so the modules can be split or
 renamed without touching the task's plug-in.

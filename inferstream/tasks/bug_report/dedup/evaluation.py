@@ -1,5 +1,5 @@
-"""Dedup evaluation against a labelled set (pure): replay, figures, threshold sweep and
-calibration by k-fold cross-validation over duplicate groups.
+"""Dedup evaluation against a labelled set (pure): replay, figures, threshold sweep, candidate
+recall (calibration and cross-validation: ``calibration.py``).
 
 Replay feeds the reports in arrival order through ``DedupScorer`` (the infer stage's scorer),
 one at a time: score, then add, as the infer stage does when each result is durable before the
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -32,9 +32,6 @@ from inferstream.tasks.bug_report.dedup.scoring import (
 
 FloatArray = npt.NDArray[np.float32]
 SWEEP = tuple(round(0.30 + 0.05 * i, 2) for i in range(14))  # 0.30 .. 0.95
-GRID_LEXICAL = (0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0)
-GRID_PRODUCT = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
-GRID_COMPONENT = (0.0, 0.05, 0.1, 0.2)
 
 
 class LabelsError(ValueError):
@@ -229,193 +226,19 @@ def pr_curve(
     return points
 
 
-# --- calibration -------------------------------------------------------------------------
-
-
-def assign_folds(order: Sequence[str], labels: Labels, k: int) -> dict[str, int]:
-    """Fold of each report: whole duplicate groups go to one fold (round robin in order of
-    their first arrival), every other report round robin in arrival order."""
-    if k < 2:
-        raise ValueError("cross-validation needs at least 2 folds")
-    group_of = {sid: n for n, group in enumerate(labels.duplicate_groups) for sid in group}
-    fold: dict[str, int] = {}
-    group_fold: dict[int, int] = {}
-    singles = 0
-    for sid in order:
-        if sid in group_of:
-            g = group_of[sid]
-            if g not in group_fold:
-                group_fold[g] = len(group_fold) % k
-            fold[sid] = group_fold[g]
-        else:
-            fold[sid] = singles % k
-            singles += 1
-    return fold
-
-
-@dataclass
-class _Matrix:
-    """Padded candidate features of the reports, for a fast grid search."""
-
-    ids: list[str]
-    cosine: FloatArray
-    lexical: FloatArray
-    product: FloatArray
-    component: FloatArray
-    valid: npt.NDArray[np.bool_]
-
-
-def _matrix(candidates: Mapping[str, Sequence[Candidate]], ids: Sequence[str]) -> _Matrix:
-    width = max((len(candidates[sid]) for sid in ids), default=0) or 1
-    shape = (len(ids), width)
-    m = _Matrix(
-        list(ids),
-        np.zeros(shape, np.float32),
-        np.zeros(shape, np.float32),
-        np.zeros(shape, np.float32),
-        np.zeros(shape, np.float32),
-        np.zeros(shape, bool),
-    )
-    for row, sid in enumerate(ids):
-        for col, c in enumerate(candidates[sid]):
-            m.cosine[row, col] = c.cosine
-            m.lexical[row, col] = c.lexical
-            m.product[row, col] = c.same_product
-            m.component[row, col] = c.same_component
-            m.valid[row, col] = True
-    return m
-
-
-def _best_threshold(scores: FloatArray, actual: npt.NDArray[np.bool_], beta: float) -> float:
-    """The threshold (one of the scores) maximising F-beta; ties go to the higher one."""
-    order = np.argsort(-scores, kind="stable")
-    s, a = scores[order], actual[order]
-    tp = np.cumsum(a)
-    fp = np.cumsum(~a)
-    positives = max(int(a.sum()), 1)
-    precision = tp / (tp + fp)
-    recall = tp / positives
-    b2 = beta * beta
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f = np.where(
-            precision + recall > 0,
-            (1 + b2) * precision * recall / (b2 * precision + recall),
-            0.0,
-        )
-    # Only cut between distinct scores: the last index of each run of equal scores.
-    last = np.r_[s[1:] != s[:-1], True]
-    f = np.where(last, f, -1.0)
-    best = int(np.argmax(f))
-    return round(float(s[best]) - 1e-6, 6)
-
-
-@dataclass(frozen=True)
-class Fit:
-    profile: DedupProfile
-    train_f1: float
-
-
-def fit(
+def candidate_recall(
     candidates: Mapping[str, Sequence[Candidate]],
     truth: Mapping[str, frozenset[str]],
-    ids: Sequence[str],
-    base: DedupProfile,
-) -> Fit:
-    """Weights (grid) and bands fitted on ids only: duplicate at the F1-best threshold,
-    possible at the F2-best (recall-leaning) one, never above duplicate."""
-    m = _matrix(candidates, ids)
-    actual = np.array([bool(truth[sid]) for sid in ids])
-    best: tuple[float, float, float, float, float] | None = None
-    for w_lex in GRID_LEXICAL:
-        for w_prod in GRID_PRODUCT:
-            for w_comp in GRID_COMPONENT:
-                total = base.w_semantic + w_lex + w_prod + w_comp
-                combined = (
-                    base.w_semantic * m.cosine
-                    + w_lex * m.lexical
-                    + w_prod * m.product
-                    + w_comp * m.component
-                ) / total
-                scores = np.where(m.valid, combined, -1.0).max(axis=1).astype(np.float32)
-                threshold = _best_threshold(scores, actual, 1.0)
-                f1 = _f1(scores >= threshold, actual)
-                if best is None or f1 > best[0] + 1e-12:
-                    best = (f1, w_lex, w_prod, w_comp, threshold)
-    assert best is not None
-    f1, w_lex, w_prod, w_comp, duplicate = best
-    total = base.w_semantic + w_lex + w_prod + w_comp
-    combined = (
-        base.w_semantic * m.cosine + w_lex * m.lexical + w_prod * m.product + w_comp * m.component
-    ) / total
-    scores = np.where(m.valid, combined, -1.0).max(axis=1).astype(np.float32)
-    possible = min(duplicate, _best_threshold(scores, actual, 2.0))
-    profile = base.with_weights(
-        w_lexical=w_lex,
-        w_product=w_prod,
-        w_component=w_comp,
-        duplicate=round(duplicate, 4),
-        possible=round(possible, 4),
-    )
-    return Fit(profile, f1)
-
-
-def _f1(predicted: npt.NDArray[np.bool_], actual: npt.NDArray[np.bool_]) -> float:
-    tp = int((predicted & actual).sum())
-    fp = int((predicted & ~actual).sum())
-    fn = int((~predicted & actual).sum())
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-
-
-@dataclass(frozen=True)
-class FoldResult:
-    fold: int
-    fitted: DedupProfile
-    held_out: Figures
-    seed: Figures
-
-
-@dataclass(frozen=True)
-class CrossValidation:
-    folds: tuple[FoldResult, ...]
-    pooled: Figures = field(init=False)
-    pooled_seed: Figures = field(init=False)
-
-    def __post_init__(self) -> None:
-        zero = Figures(0, 0, 0, 0, 0)
-        pooled, pooled_seed = zero, zero
-        for f in self.folds:
-            pooled, pooled_seed = pooled + f.held_out, pooled_seed + f.seed
-        object.__setattr__(self, "pooled", pooled)
-        object.__setattr__(self, "pooled_seed", pooled_seed)
-
-    def mean(self, attr: str, seed: bool = False) -> float:
-        values = [getattr(f.seed if seed else f.held_out, attr) for f in self.folds]
-        return float(np.mean(values))
-
-
-def cross_validate(
-    hybrid: Replay,
-    seed: Replay,
-    labels: Labels,
-    base: DedupProfile,
-    k: int = 5,
-) -> CrossValidation:
-    """Fit on k-1 folds, score the held-out fold with the fitted profile through ``decide``
-    (the scorer's decision function); the seed replay's decisions on the same fold beside."""
-    truth = earlier_members(hybrid.order, labels)
-    fold_of = assign_folds(hybrid.order, labels, k)
-    results = []
-    for f in range(k):
-        train = [sid for sid in hybrid.order if fold_of[sid] != f]
-        test = [sid for sid in hybrid.order if fold_of[sid] == f]
-        fitted = fit(hybrid.candidates, truth, train, base).profile
-        decided = {}
-        for sid in test:
-            verdict = decide(hybrid.candidates[sid], fitted).verdict
-            decided[sid] = (verdict.status, verdict.duplicate_of)
-        results.append(
-            FoldResult(
-                f, fitted, figures(decided, truth, test), figures(seed.decisions, truth, test)
-            )
-        )
-    return CrossValidation(tuple(results))
+    profile: DedupProfile,
+    ks: Sequence[int] = (1, 5, 20),
+) -> dict[int, float]:
+    """k -> share of the true duplicates with an earlier member of their group among their
+    top-k candidates under profile's ranking: what the candidate stage can find at all,
+    apart from the decision (k = 1 is the link a ``duplicate`` verdict would name)."""
+    positives = [sid for sid in candidates if truth[sid]]
+    found = dict.fromkeys(ks, 0)
+    for sid in positives:
+        ranked = [c.submission_id for c in decide(candidates[sid], profile).candidates]
+        for k in ks:
+            found[k] += any(other in truth[sid] for other in ranked[:k])
+    return {k: found[k] / len(positives) if positives else 0.0 for k in ks}

@@ -29,10 +29,16 @@ class DedupProfile:
     w_component: float = 0.0
     top_k: int = 5  # similar reports listed on the result
     candidates_k: int = 20  # faiss top-k and lexical top-k re-ranked per report
+    # "mean": the weighted mean of the features; "logistic": sigmoid(bias + weights . features),
+    # a calibrated probability (weights of any sign, fitted by ``learned.fit_logistic``).
+    link: str = "mean"
+    bias: float = 0.0
 
     def __post_init__(self) -> None:
         weights = (self.w_semantic, self.w_lexical, self.w_product, self.w_component)
-        if min(weights) < 0 or sum(weights) <= 0:
+        if self.link not in ("mean", "logistic"):
+            raise ValueError(f"profile {self.name}: link must be 'mean' or 'logistic'")
+        if self.link == "mean" and (min(weights) < 0 or sum(weights) <= 0):
             raise ValueError(f"profile {self.name}: weights must be >= 0 with a positive sum")
         if self.possible > self.duplicate:
             raise ValueError(f"profile {self.name}: possible threshold above duplicate")
@@ -41,20 +47,20 @@ class DedupProfile:
 
     @property
     def uses_lexical(self) -> bool:
-        return self.w_lexical > 0
+        return self.w_lexical != 0
 
     def combine(
         self, cosine: float, lexical: float, same_product: bool, same_component: bool
     ) -> float:
-        """Weighted mean of the features, in [-1, 1]; the seed profile returns the cosine."""
-        total = self.w_semantic + self.w_lexical + self.w_product + self.w_component
-        value = (
-            self.w_semantic * cosine
-            + self.w_lexical * lexical
-            + self.w_product * float(same_product)
-            + self.w_component * float(same_component)
-        ) / total
-        return min(1.0, max(-1.0, value))
+        """One candidate's score, in [-1, 1]; the seed profile returns the cosine. Computed by
+        ``combine_many`` so that one candidate and a batch give the same float."""
+        value = self.combine_many(
+            np.array([cosine], np.float64),
+            np.array([lexical], np.float64),
+            np.array([same_product], bool),
+            np.array([same_component], bool),
+        )
+        return float(value[0])
 
     def combine_many(
         self,
@@ -63,15 +69,17 @@ class DedupProfile:
         same_product: npt.NDArray[np.bool_],
         same_component: npt.NDArray[np.bool_],
     ) -> npt.NDArray[np.float64]:
-        """``combine`` of many candidates at once: the same operations in the same order, so
-        the same floats (a decision re-scored one candidate at a time by the eval matches)."""
-        total = self.w_semantic + self.w_lexical + self.w_product + self.w_component
-        value = (
+        """The score of many candidates at once (``combine`` calls it with one)."""
+        linear = (
             self.w_semantic * cosine
             + self.w_lexical * lexical
             + self.w_product * same_product.astype(np.float64)
             + self.w_component * same_component.astype(np.float64)
-        ) / total
+        )
+        if self.link == "logistic":
+            value = 1.0 / (1.0 + np.exp(-(linear + self.bias)))
+        else:
+            value = linear / (self.w_semantic + self.w_lexical + self.w_product + self.w_component)
         out: npt.NDArray[np.float64] = np.minimum(1.0, np.maximum(-1.0, value))
         return out
 

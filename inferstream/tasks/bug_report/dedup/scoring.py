@@ -59,18 +59,17 @@ class Decision:
 
 
 def rescore(candidates: Sequence[Candidate], profile: DedupProfile) -> list[Candidate]:
-    """Candidates re-scored with profile and ranked best first (ties by id)."""
-    scored = [
-        Candidate(
-            c.submission_id,
-            c.cosine,
-            c.lexical,
-            c.same_product,
-            c.same_component,
-            profile.combine(c.cosine, c.lexical, c.same_product, c.same_component),
-        )
-        for c in candidates
-    ]
+    """Candidates re-scored with profile and ranked best first (ties by id); the scores come
+    from ``combine_many``, as in the scorer, so both give the same floats."""
+    if not candidates:
+        return []
+    scores = profile.combine_many(
+        np.array([c.cosine for c in candidates], np.float64),
+        np.array([c.lexical for c in candidates], np.float64),
+        np.array([c.same_product for c in candidates], bool),
+        np.array([c.same_component for c in candidates], bool),
+    ).tolist()
+    scored = [c._replace(score=score) for c, score in zip(candidates, scores, strict=True)]
     scored.sort(key=lambda c: (-c.score, c.submission_id))
     return scored
 
