@@ -35,6 +35,7 @@ from inferstream.api.routes import router
 from inferstream.api.search import Embed, LazyEmbedder
 from inferstream.api.shared_limits import SharedRateLimiter
 from inferstream.api.throttle import AuthLimits, FailureThrottle
+from inferstream.api.triage import router as triage_router
 from inferstream.api.uploads import router as uploads_router
 from inferstream.api.web import router as web_router
 from inferstream.settings import ApiSettings, KafkaSettings, PostgresSettings
@@ -122,6 +123,7 @@ def create_app(
     app.include_router(router)
     app.include_router(ingest_router)
     app.include_router(uploads_router)
+    app.include_router(triage_router)
     app.include_router(web_router)
     app.state.probes = dict(ready_checks or {})
 

@@ -17,6 +17,21 @@ class SimilarReport(BaseModel):
     cosine: float | None = Field(default=None, description="MiniLM cosine similarity")
 
 
+ReviewDecision = Literal["confirm", "not_duplicate", "other_original"]
+
+
+class Review(BaseModel):
+    """A reviewer's decision on a possible duplicate (stored with who and when)."""
+
+    decision: ReviewDecision
+    original_id: str | None = Field(description="the original settled on; null: not a duplicate")
+    model_status: DuplicateStatus
+    model_duplicate_of: str | None
+    note: str = ""
+    decided_by: str = Field(description="the deciding API key's name (prefix in the audit)")
+    decided_at: datetime
+
+
 class BugReportResultOut(BaseModel):
     """One stored bug_report result (the embedding is not returned)."""
 
@@ -37,6 +52,15 @@ class BugReportResultOut(BaseModel):
     component: str | None = None
     dedup_profile: str | None = Field(default=None, description="profile that decided the status")
     dedup_profile_version: str | None = None
+    title: str | None = None
+    description: str | None = Field(default=None, description="an excerpt (4,000 characters)")
+    steps_to_reproduce: str | None = None
+    logs: str | None = None
+    review: Review | None = Field(
+        default=None,
+        description="the latest reviewer decision; when present, duplicate_status and "
+        "duplicate_of are the reviewer's and review.model_status the model's",
+    )
     produced_at: datetime
     submitted_at: datetime | None
     created_at: datetime

@@ -20,6 +20,7 @@ from inferstream.api.models import (
     Rejection,
     SubmissionStatus,
 )
+from inferstream.api.review import with_reviews
 from inferstream.api.task_results import NoResultsTableError, get_task_result
 from inferstream.plugins.columns import BUG_REPORT
 from inferstream.storage.vector_ranges import SeqRange, closed_ranges, open_from
@@ -51,7 +52,7 @@ def get_result(conn: psycopg.Connection[Any], result_id: str) -> BugReportResult
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(f"SELECT {_COLUMNS} FROM {TABLE} WHERE result_id = %s", (result_id,))
         row = cur.fetchone()
-    return None if row is None else _result(row)
+    return None if row is None else with_reviews(conn, [_result(row)])[0]
 
 
 def list_results(
@@ -87,7 +88,9 @@ def list_results(
         )
         rows = cur.fetchall()
     page, last, more = split_page(rows, limit)
-    return [_result(row) for row in page], last, more
+    # A reviewer's decision shows in place of the model's verdict (the status filter above
+    # selects on the model's).
+    return with_reviews(conn, [_result(row) for row in page]), last, more
 
 
 def nearest(
@@ -108,7 +111,11 @@ def nearest(
             {"q": query, "k": k, "exclude": exclude_result_id},
         )
         rows = cur.fetchall()
-    return [Neighbour(score=1.0 - float(row["distance"]), result=_result(row)) for row in rows]
+    results = with_reviews(conn, [_result(row) for row in rows])
+    return [
+        Neighbour(score=1.0 - float(row["distance"]), result=result)
+        for row, result in zip(rows, results, strict=True)
+    ]
 
 
 def nearest_sql(closed: list[SeqRange], exclude: str) -> str:

@@ -14,6 +14,7 @@ from typing import Annotated
 import orjson
 import typer
 
+from inferstream.cli.eval_feedback import run_from_feedback
 from inferstream.client import parse_records
 from inferstream.models import TextEmbedder, ensure_minilm_bundle
 from inferstream.schemas import BugReportPayload
@@ -91,8 +92,12 @@ def write_plot(curves: dict[str, list[tuple[float, float, float]]], path: Path) 
 
 @eval_app.command("dedup")
 def dedup(
-    file: Annotated[Path, typer.Argument(help="JSONL of bug reports in arrival order.")],
-    labels: Annotated[Path, typer.Option("--labels", help="Labels JSON (duplicate_groups).")],
+    file: Annotated[
+        Path | None, typer.Argument(help="JSONL of bug reports in arrival order.")
+    ] = None,
+    labels: Annotated[
+        Path | None, typer.Option("--labels", help="Labels JSON (duplicate_groups).")
+    ] = None,
     profile: Annotated[
         str, typer.Option("--profile", help="Dedup profile: hybrid (default) or seed.")
     ] = DEFAULT_PROFILE,
@@ -103,8 +108,25 @@ def dedup(
     calibrate: Annotated[
         bool, typer.Option(help="Also print the profile fitted on the whole set.")
     ] = False,
+    from_feedback: Annotated[
+        bool,
+        typer.Option(
+            "--from-feedback",
+            help="Instead: the model's verdicts against reviewers' decisions (feedback topic).",
+        ),
+    ] = False,
+    labels_out: Annotated[
+        Path | None,
+        typer.Option(help="With --from-feedback: write the decisions as a labels file."),
+    ] = None,
 ) -> None:
     """Precision, recall, F1 and duplicate_of accuracy of a dedup profile on a labelled set."""
+    if from_feedback:
+        run_from_feedback(labels_out)
+        return
+    if file is None or labels is None:
+        typer.echo("error: give a FILE and --labels, or --from-feedback", err=True)
+        raise typer.Exit(2)
     try:
         chosen = get_profile(profile)
     except UnknownProfileError as err:

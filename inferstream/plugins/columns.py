@@ -23,6 +23,10 @@ BUG_REPORT = result_table(
         Column("dedup_terms", "jsonb"),
         Column("dedup_profile", "text"),
         Column("dedup_profile_version", "text"),
+        Column("title", "text"),
+        Column("description", "text"),
+        Column("steps_to_reproduce", "text"),
+        Column("logs", "text"),
     ),
 )
 

@@ -17,6 +17,7 @@ from inferstream.topology.spec import (
     TASK_TOPIC_KINDS,
     TopicSpec,
     desired_topics,
+    feedback_topic,
     group_id,
     topic_name,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "apply",
     "desired_topics",
     "diff",
+    "feedback_topic",
     "group_id",
     "observe",
     "topic_name",

@@ -15,6 +15,10 @@ DEADLETTER_TOPIC = "deadletter"
 # In flow order; archive (results -> the Parquet lake in S3) reads results beside the sink.
 STAGES = ("enrich", "infer", "sink", "archive")
 TASK_TOPIC_KINDS = ("submissions", "enriched", "results")
+# Reviewers' decisions on a task's verdicts (bug_report duplicates: the triage view), read
+# back by the offline evaluation. Kept a year: they are labels, not traffic.
+FEEDBACK_TASKS = ("bug_report",)
+FEEDBACK_RETENTION_DAYS = 365
 # Large payloads travel by reference (claim-check), so 1 MiB per message is plenty.
 MAX_MESSAGE_BYTES = 1_048_576
 
@@ -57,6 +61,13 @@ def topic_name(kind: str, task: str) -> str:
     return f"{kind}.{task}"
 
 
+def feedback_topic(task: str) -> str:
+    """feedback.<task>: reviewers' decisions (only tasks in FEEDBACK_TASKS have one)."""
+    if task not in FEEDBACK_TASKS:
+        raise ValueError(f"task {task!r} has no feedback topic; expected one of {FEEDBACK_TASKS}")
+    return f"feedback.{task}"
+
+
 def group_id(stage: str, task: str, prefix: str = "inferstream") -> str:
     """The consumer group of one stage of one task: every process of it joins this group."""
     if stage not in (*STAGES, "subscribe", "webhooks"):
@@ -92,6 +103,12 @@ def desired_topics(environment: str, tasks: Iterable[str]) -> list[TopicSpec]:
         )
         for task in tasks
         for kind in TASK_TOPIC_KINDS
+    ]
+    feedback = {**_config("results", env), "retention.ms": str(FEEDBACK_RETENTION_DAYS * DAY_MS)}
+    specs += [
+        TopicSpec(feedback_topic(task), env.partitions, env.replication_factor, feedback)
+        for task in tasks
+        if task in FEEDBACK_TASKS
     ]
     specs.append(
         TopicSpec(

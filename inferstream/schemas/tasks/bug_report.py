@@ -29,6 +29,10 @@ class BugReportPayload(WireModel):
     reporter: Annotated[str, Field(max_length=200)] = ""
 
 
+# How much of each long text field a bug_report result keeps (description, steps, logs).
+EXCERPT_CHARS = 4000
+
+
 class SimilarReport(WireModel):
     """A previously seen report and its dedup score against this one (the profile's score)."""
 
@@ -77,6 +81,13 @@ class BugReportResult(ResultBase):
         ]
         | None
     ) = None
+    # The report's own text, each field cut to an excerpt (EXCERPT_CHARS; the title whole), so
+    # a reviewer reads two reports side by side without the submissions topic. Absent on rows
+    # written before the triage view.
+    title: Annotated[str, Field(max_length=300)] | None = None
+    description: Annotated[str, Field(max_length=EXCERPT_CHARS)] | None = None
+    steps_to_reproduce: Annotated[str, Field(max_length=EXCERPT_CHARS)] | None = None
+    logs: Annotated[str, Field(max_length=EXCERPT_CHARS)] | None = None
 
     @model_validator(mode="after")
     def _duplicate_of_consistent(self) -> BugReportResult:

@@ -14,6 +14,7 @@ from inferstream.errors import PoisonBatchError
 from inferstream.models import PreparedBatch, TextEmbedder, ensure_minilm_bundle
 from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
 from inferstream.schemas import BugReportPayload
+from inferstream.schemas.tasks.bug_report import EXCERPT_CHARS
 from inferstream.tasks.bug_report.dedup import (
     DedupProfile,
     DedupScorer,
@@ -106,6 +107,7 @@ class BugReportInferer:
             result["dedup_terms"] = dict(report.terms)
             result["dedup_profile"] = self.profile.name
             result["dedup_profile_version"] = self.profile.version
+            result.update(report_text(envelope.payload))
             results.append(result)
         return results
 
@@ -138,6 +140,20 @@ def report_features(item: EnrichedItem, vector: FloatArray) -> ReportFeatures:
         product=enrichment.product,
         component=enrichment.component,
     )
+
+
+def report_text(payload: object) -> dict[str, str]:
+    """The report's own text for the result (the triage view reads it from Postgres): the
+    title whole, the long fields cut to EXCERPT_CHARS."""
+    if not isinstance(payload, BugReportPayload):
+        return {}
+    cut = EXCERPT_CHARS
+    return {
+        "title": payload.title,
+        "description": payload.description[:cut],
+        "steps_to_reproduce": payload.steps_to_reproduce[:cut],
+        "logs": payload.logs[:cut],
+    }
 
 
 def result_features(result: ResultFields) -> ReportFeatures | None:

@@ -31,7 +31,9 @@ def _as_observed(env: str) -> dict[str, ObservedTopic]:
 
 def test_topic_names_per_task_and_stage() -> None:
     names = {spec.name for spec in desired_topics("dev", TASKS)}
-    assert len(names) == 3 * len(TASKS) + 1
+    # three per task, the dead-letter topic, and feedback.bug_report (reviewers' decisions)
+    assert len(names) == 3 * len(TASKS) + 2
+    assert "feedback.bug_report" in names
     assert {"submissions.bug_report", "enriched.bug_report", "results.bug_report"} <= names
     assert "deadletter" in names
     assert topic_name("results", "churn") == "results.churn"
