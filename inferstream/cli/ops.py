@@ -43,7 +43,7 @@ EnvOption = Annotated[
 
 
 def topology_plan(kafka: KafkaSettings, environment: str) -> Plan:
-    desired = desired_topics(environment, TASKS)
+    desired = desired_topics(environment, TASKS, TopologySettings.load().partitions)
     observed = observe(admin_client(kafka), [spec.name for spec in desired])
     return diff(desired, observed)
 

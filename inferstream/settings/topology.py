@@ -18,5 +18,15 @@ class TopologySettings(ComponentSettings):
 
     environment: Environment = Field(
         "dev",
-        description="`embedded` (4 partitions), `dev` (6), `prod` (12, replication 3, min.isr 2)",
+        description="`embedded` (2 partitions), `dev` (6), `prod` (12, replication 3, min.isr 2)",
+    )
+    # Unset: the environment's count. Partitions are parallelism (one member per partition),
+    # but on the embedded broker's s3 storage every partition a produce touches costs ~3 PUTs,
+    # so a one-machine stack runs fewer; a GPU machine running 4 workers per stage sets 4.
+    partitions: int | None = Field(
+        None,
+        ge=1,
+        le=10_000,
+        description="partitions per topic at creation (unset: the environment's count); "
+        "a topic never shrinks",
     )

@@ -37,8 +37,10 @@ _RETENTION_DAYS = MappingProxyType(
 
 ENVIRONMENTS: Mapping[str, EnvironmentProfile] = MappingProxyType(
     {
-        # One machine: few partitions (parallelism = partitions, 2 members per stage in tests).
-        "embedded": EnvironmentProfile(4, 1, None, _RETENTION_DAYS),
+        # One machine: 2 partitions, so 2 members per stage still each own one (the tests run
+        # 2). More would cost the broker: Tansu's s3 engine writes ~3 objects per partition per
+        # produce and lists each partition a fetch reads (docs/benchmarks.md, overhead).
+        "embedded": EnvironmentProfile(2, 1, None, _RETENTION_DAYS),
         "dev": EnvironmentProfile(6, 1, None, _RETENTION_DAYS),
         # Three brokers, acks=all with two in-sync replicas: survives one broker loss.
         "prod": EnvironmentProfile(12, 3, 2, _RETENTION_DAYS),
@@ -94,28 +96,27 @@ def _config(kind: str, env: EnvironmentProfile) -> dict[str, str]:
     return config
 
 
-def desired_topics(environment: str, tasks: Iterable[str]) -> list[TopicSpec]:
-    """Every topic the pipeline needs for these tasks, sorted by name."""
+def desired_topics(
+    environment: str, tasks: Iterable[str], partitions: int | None = None
+) -> list[TopicSpec]:
+    """Every topic the pipeline needs for these tasks, sorted by name; ``partitions`` overrides
+    the environment's count (INFERSTREAM_TOPOLOGY_PARTITIONS)."""
     env = profile(environment)
+    if partitions is not None and partitions < 1:
+        raise ValueError(f"partitions must be at least 1, got {partitions}")
+    count = env.partitions if partitions is None else partitions
     specs = [
-        TopicSpec(
-            topic_name(kind, task), env.partitions, env.replication_factor, _config(kind, env)
-        )
+        TopicSpec(topic_name(kind, task), count, env.replication_factor, _config(kind, env))
         for task in tasks
         for kind in TASK_TOPIC_KINDS
     ]
     feedback = {**_config("results", env), "retention.ms": str(FEEDBACK_RETENTION_DAYS * DAY_MS)}
     specs += [
-        TopicSpec(feedback_topic(task), env.partitions, env.replication_factor, feedback)
+        TopicSpec(feedback_topic(task), count, env.replication_factor, feedback)
         for task in tasks
         if task in FEEDBACK_TASKS
     ]
     specs.append(
-        TopicSpec(
-            DEADLETTER_TOPIC,
-            env.partitions,
-            env.replication_factor,
-            _config(DEADLETTER_TOPIC, env),
-        )
+        TopicSpec(DEADLETTER_TOPIC, count, env.replication_factor, _config(DEADLETTER_TOPIC, env))
     )
     return sorted(specs, key=lambda spec: spec.name)

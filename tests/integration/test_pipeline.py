@@ -127,7 +127,7 @@ def test_exactly_once_through_all_stages_with_a_sink_crash(
     for sid, reason in dead_letters().items():
         assert invalid[sid] in reason, (sid, reason)
 
-    # Both infer workers took part (2 members split the 4 partitions).
+    # Both infer workers took part (2 members, one of the 2 embedded partitions each).
     for name in ("infer-0", "infer-1"):
         log = (tmp_path / f"bug_report-{name}.log").read_text()
         assert '"assigned"' in log, f"{name} never got partitions"

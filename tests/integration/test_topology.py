@@ -6,6 +6,7 @@ from _stack import Stack
 
 from inferstream.schemas import TASKS
 from inferstream.topology import (
+    ENVIRONMENTS,
     AddPartitions,
     admin_client,
     apply,
@@ -14,12 +15,14 @@ from inferstream.topology import (
     observe,
 )
 
+EMBEDDED = ENVIRONMENTS["embedded"].partitions  # what `inferstream up` creates (2)
+
 
 def test_up_created_every_topic_with_the_embedded_profile(stack: Stack) -> None:
     desired = desired_topics("embedded", TASKS)
     observed = observe(admin_client(stack.kafka), [spec.name for spec in desired])
     assert sorted(observed) == sorted(spec.name for spec in desired)
-    assert {topic.partitions for topic in observed.values()} == {4}
+    assert {topic.partitions for topic in observed.values()} == {EMBEDDED}
     assert "deadletter" in observed
     assert "submissions.bug_report" in observed and "results.churn" in observed
 
@@ -40,7 +43,7 @@ def test_plan_for_a_bigger_environment_shows_partition_growth(stack: Stack) -> N
     plan = diff(desired, observe(admin, [spec.name for spec in desired]))
     growth = [a for a in plan.actions if isinstance(a, AddPartitions)]
     assert len(growth) == len(desired)
-    assert all((a.current, a.desired) == (4, 6) for a in growth)
+    assert all((a.current, a.desired) == (EMBEDDED, 6) for a in growth)
 
 
 def test_refused_partition_growth_is_reported_not_raised(stack: Stack) -> None:
@@ -58,4 +61,4 @@ def test_refused_partition_growth_is_reported_not_raised(stack: Stack) -> None:
 def test_cli_apply_for_dev_fails_loudly_on_the_refusal(stack: Stack) -> None:
     result = stack.cli("topology", "apply", "--env", "dev")
     assert result.returncode == 1
-    assert "failed" in result.stdout and "partitions 4 -> 6" in result.stdout
+    assert "failed" in result.stdout and f"partitions {EMBEDDED} -> 6" in result.stdout
