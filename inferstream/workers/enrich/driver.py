@@ -42,6 +42,7 @@ def describe_invalid(err: ValidationError) -> str:
 
 class EnrichLogic(StageLogic):
     stage = "enrich"
+    coalesce_outputs = True  # batches are independent: under backlog they share one flush
 
     def __init__(self, plugin: TaskPlugin) -> None:
         self.plugin = plugin

@@ -49,3 +49,13 @@ class StageLogic(Protocol):
 
     def close(self) -> None:
         return None
+
+
+def coalesces_outputs(logic: object) -> bool:
+    """A driver's optional ``coalesce_outputs = True``: the runner may process the batches
+    already prepared behind a batch before that batch's outputs are durable, and flush them
+    together (fewer, larger produce requests under backlog). Off unless the driver says so: a
+    stage whose process() reads what after_durable() of the batch before recorded (infer: its
+    own results join the dedup index there) must not. Not a protocol member, so drivers that
+    do not subclass StageLogic need not declare it."""
+    return bool(getattr(logic, "coalesce_outputs", False))

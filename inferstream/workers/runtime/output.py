@@ -1,4 +1,10 @@
-"""Producing a batch's outputs durably: idempotent producer, acks=all, flushed before commit."""
+"""Producing a batch's outputs durably: idempotent producer, acks=all, flushed before commit.
+
+Every send ends in a flush, and librdkafka's flush sends what is queued at once, whatever
+linger.ms says. So this producer lingers long: outputs queued for several batches in a row
+(the runner's coalescing under backlog) leave as one produce request per broker at the flush,
+not one per batch; on Tansu's s3 storage each partition in a request costs ~3 object writes.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,10 @@ from inferstream.settings import KafkaSettings
 from inferstream.workers.runtime.records import OutMessage, TransientError
 
 FLUSH_TIMEOUT_S = 30.0
+# Long enough that the batches of one coalesced group share a request (the runner bounds a
+# group by the batch wait); the flush that ends every group sends at once, so no record waits
+# for it.
+OUTPUT_LINGER_MS = 1_000
 # Errors after which this idempotent producer can never be acknowledged again: its producer id
 # is fenced or its sequence state is gone. Kafka's own recovery (a new epoch from
 # InitProducerId) is refused by Tansu for anything but a brand-new producer, and after an
@@ -36,9 +46,13 @@ def needs_new_producer(err: KafkaError) -> bool:
 
 class OutputProducer:
     def __init__(self, kafka: KafkaSettings) -> None:
-        self._config = kafka.producer_config()
+        self._config = {
+            **kafka.producer_config(),
+            "linger.ms": max(kafka.linger_ms, OUTPUT_LINGER_MS),
+        }
         self._producer = Producer(self._config)
         self._errors: list[str] = []
+        self._queued = 0  # messages handed to the producer since begin()
         self._renew = False
         self.renewals = 0
 
@@ -51,9 +65,17 @@ class OutputProducer:
         """Produce and wait for every ack; TransientError if any was not acknowledged. The
         caller retries the whole batch: what was acknowledged before the failure is produced
         again (at least once; the sink absorbs it on result_id / submission_id)."""
-        if not messages:
-            return
+        self.begin()
+        self.queue(messages)
+        self.wait_durable()
+
+    def begin(self) -> None:
+        """Start a group of batches: forget the failures of an earlier, retried attempt."""
         self._errors = []
+        self._queued = 0
+
+    def queue(self, messages: Sequence[OutMessage]) -> None:
+        """Hand messages to the producer without waiting (wait_durable() waits for them)."""
         try:
             self._produce(messages)
         except KafkaException as exc:
@@ -61,9 +83,16 @@ class OutputProducer:
             self._renew = self._renew or (err is not None and needs_new_producer(err))
             self._replace_if_needed()
             raise TransientError(f"produce refused: {exc}") from exc
+        self._queued += len(messages)
+
+    def wait_durable(self) -> None:
+        """Send what is queued now and wait for every ack; TransientError if any failed."""
+        if not self._queued:
+            return
         remaining = self._producer.flush(FLUSH_TIMEOUT_S)
-        if remaining or self._errors:
-            errors, self._errors = self._errors, []
+        errors, self._errors = self._errors, []
+        self._queued = 0
+        if remaining or errors:
             self._replace_if_needed()
             raise TransientError(
                 f"{remaining} outputs unacknowledged, {len(errors)} failed: {'; '.join(errors[:3])}"
