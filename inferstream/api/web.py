@@ -1,48 +1,70 @@
-"""The web view: recent results, a submission's detail with its duplicates, pipeline health.
+"""The web view: bug reports (filters, search), any task's results, a submission's text beside
+the report it may duplicate with the reviewer's decision forms, the review queue, and the
+pipeline's last hour in server-rendered SVG charts.
 
 Server-rendered HTML without scripts under ``/ui``. Signing in verifies the API key once and
 starts a server-side session (``sessions``): the HttpOnly, SameSite=Strict cookie scoped to
 ``/ui`` holds only the session's random token (Secure behind TLS, here or at a proxy). Every page
 resolves the session (live, key still active, role reader or above, the read rate limit);
-signing out deletes it. Both POSTs refuse requests whose Origin is not this site (CSRF).
+signing out deletes it. Every POST refuses requests whose Origin is not this site (CSRF);
+decision forms also carry a token derived from the session's (``csrf_token``), checked on
+submit, and need a producer or admin key.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from html import escape
-from typing import Annotated, Any
-from urllib.parse import parse_qs, urlsplit
+from typing import Annotated, Any, TypeVar
+from urllib.parse import parse_qs, quote, urlsplit
 
 import psycopg
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from psycopg.rows import dict_row
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from inferstream.api.auth import require_role
+from inferstream.api.auth import Principal, require_role
 from inferstream.api.context import ApiContext, Context, client_address, reachable
 from inferstream.api.keys import Role
 from inferstream.api.problems import ProblemError
-from inferstream.api.queries import embedding_of, nearest, submission_status
+from inferstream.api.queries import submission_status
 from inferstream.api.ratelimit import OpClass
+from inferstream.api.review import decision_history, review_queue
 from inferstream.api.sessions import end_session, session_principal, start_session
+from inferstream.api.triage import DecisionIn, record_decision
+from inferstream.api.web_detail import compared_with, detail_page, not_found_page
 from inferstream.api.web_pages import (
+    STATUSES,
     STYLE,
     Health,
-    RecentRow,
-    Related,
-    detail_page,
     home_page,
     login_page,
-    not_found_page,
+    message_page,
+    pipeline_page,
+    review_page,
+    task_page,
 )
+from inferstream.api.web_queries import (
+    ReportFilter,
+    bug_reports,
+    last_hour,
+    products,
+    related_reports,
+    task_columns,
+    task_rows,
+)
+from inferstream.plugins.columns import TABLES
 
 COOKIE = "inferstream_session"
 SESSION_S = 8 * 3600
-RECENT = 50
 HEALTH_CACHE_S = 10.0  # the counts scan recent rows: at most one scan per replica per 10 s
+TASKS = tuple(TABLES)
+SubmissionId = Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+T = TypeVar("T")
 CSP = (
     "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'"
@@ -83,24 +105,44 @@ def _cross_origin(request: Request, ctx: ApiContext) -> Response | None:
     return _html("<p>Cross-site request refused.</p>", 403)
 
 
-def _admit(request: Request, ctx: ApiContext) -> Response | None:
-    """None when the session's key may read; else the response to send instead."""
+def _admit(
+    request: Request, ctx: ApiContext, role: Role = Role.reader, op: OpClass = OpClass.read
+) -> Principal | Response:
+    """The session's key when it has ``role`` and is within its ``op`` rate; else the response
+    to send instead."""
     with ctx.db.connection() as conn:
         caller = session_principal(conn, request.cookies.get(COOKIE))
     if caller is None:
         return _to_login()
     try:
-        require_role(caller, Role.reader)
+        require_role(caller, role)
     except ProblemError as err:
         return _html(f"<p>{escape(str(err))}</p>", err.status)
-    decision = ctx.limiter.hit(caller.key_prefix, OpClass.read)
+    decision = ctx.limiter.hit(caller.key_prefix, op)
     if not decision.allowed:
         return _html(
-            "<p>Read rate limit exceeded for this key.</p>",
+            f"<p>{op.value.capitalize()} rate limit exceeded for this key.</p>",
             429,
             {"Retry-After": str(decision.retry_after_s)},
         )
-    return None
+    return caller
+
+
+def csrf_token(session_token: str) -> str:
+    """The decision forms' token: a digest of the session's secret token (the cookie is
+    HttpOnly and SameSite=Strict, so another site can neither read nor send it). Postgres keeps
+    only sha256(token), from which this cannot be computed."""
+    return hashlib.sha256(b"inferstream-csrf\0" + session_token.encode()).hexdigest()
+
+
+def _cached(state: Any, name: str, compute: Callable[[], T]) -> T:
+    """``compute()``, reused for HEALTH_CACHE_S per app (state.<name>)."""
+    cached: tuple[float, T] | None = getattr(state, name, None)
+    if cached is not None and time.monotonic() - cached[0] < HEALTH_CACHE_S:
+        return cached[1]
+    value = compute()
+    setattr(state, name, (time.monotonic(), value))
+    return value
 
 
 @router.get("/app.css")
@@ -158,101 +200,151 @@ def logout(request: Request, ctx: Context) -> Response:
     return _to_login()
 
 
+Text = Annotated[str | None, Query(max_length=200)]
+
+
 @router.get("")
-def home(request: Request, ctx: Context) -> Response:
-    refused = _admit(request, ctx)
-    if refused is not None:
-        return refused
+def home(
+    request: Request,
+    ctx: Context,
+    q: Text = None,
+    product: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+) -> Response:
+    admitted = _admit(request, ctx)
+    if isinstance(admitted, Response):
+        return admitted
+    filters = ReportFilter(
+        product=product or None,
+        status=status if status in STATUSES else None,
+        text=(q or "").strip() or None,
+    )
     with ctx.db.connection() as conn:
-        recent = _recent(conn)
+        rows = bug_reports(conn, filters)
+        offered = products(conn)
         health = _health(conn, request.app.state)
-    return _html(home_page(recent, health))
+    return _html(home_page(rows, filters, offered, health, TASKS))
+
+
+@router.get("/tasks/{task}")
+def task_list(
+    task: Annotated[str, Path(max_length=64, pattern=r"^[a-z][a-z0-9_]*$")],
+    request: Request,
+    ctx: Context,
+    q: Text = None,
+) -> Response:
+    admitted = _admit(request, ctx)
+    if isinstance(admitted, Response):
+        return admitted
+    if task == "bug_report":
+        return RedirectResponse("/ui", status_code=303)
+    if task not in TABLES:
+        return _html(message_page("Not found", f"No task {task} has results.", TASKS), 404)
+    with ctx.db.connection() as conn:
+        rows = task_rows(conn, task, (q or "").strip() or None)
+    return _html(task_page(task, task_columns(task), rows, TASKS))
 
 
 @router.get("/submissions/{submission_id}")
-def submission(
-    submission_id: Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")],
-    request: Request,
-    ctx: Context,
-) -> Response:
-    refused = _admit(request, ctx)
-    if refused is not None:
-        return refused
+def submission(submission_id: SubmissionId, request: Request, ctx: Context) -> Response:
+    admitted = _admit(request, ctx)
+    if isinstance(admitted, Response):
+        return admitted
+    may_decide = admitted.role >= Role.producer
     with ctx.db.connection(vectors=True) as conn:
         status = submission_status(conn, submission_id)
         if status.status == "unknown":
-            return _html(not_found_page(submission_id), 404)
+            return _html(not_found_page(submission_id, TASKS), 404)
         document = status.model_dump(mode="json")
-        related = _related(conn, document) if status.task == "bug_report" else []
-    return _html(detail_page(document, related))
+        if status.task != "bug_report" or document.get("result") is None:
+            return _html(detail_page(document, [], tasks=TASKS))
+        related = related_reports(conn, document)
+        other_id = compared_with(document["result"])
+        other = submission_status(conn, other_id).result if other_id else None
+        decisions = decision_history(conn, submission_id)
+    token = request.cookies.get(COOKIE, "")
+    page = detail_page(
+        document,
+        related,
+        other=other.model_dump(mode="json") if other is not None else None,
+        csrf=csrf_token(token) if may_decide else None,
+        decisions=decisions,
+        tasks=TASKS,
+    )
+    return _html(page)
 
 
-def _recent(conn: psycopg.Connection[Any]) -> list[RecentRow]:
-    rows = conn.execute(
-        "SELECT submission_id, duplicate_status, duplicate_of, quality_score, low_quality, "
-        "created_at FROM results_bug_report ORDER BY created_at DESC, result_id DESC LIMIT %s",
-        (RECENT,),
-    ).fetchall()
-    return [RecentRow(*row) for row in rows]
+@router.get("/review")
+def review(
+    request: Request,
+    ctx: Context,
+    product: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    admitted = _admit(request, ctx)
+    if isinstance(admitted, Response):
+        return admitted
+    with ctx.db.connection() as conn:
+        items = review_queue(conn, product=product or None)
+        offered = products(conn)
+    return _html(review_page(items, product or None, offered, TASKS))
+
+
+@router.post("/review/{submission_id}")
+async def decide(submission_id: SubmissionId, request: Request, ctx: Context) -> Response:
+    """A decision form: same-site Origin, the session's CSRF token, a producer or admin key."""
+    refused = _cross_origin(request, ctx)
+    if refused is not None:
+        return refused
+    admitted = await run_in_threadpool(_admit, request, ctx, Role.producer, OpClass.write)
+    if isinstance(admitted, Response):
+        return admitted
+    form = parse_qs((await request.body())[:MAX_FORM_BYTES].decode(errors="replace"))
+    sent = form.get("csrf", [""])[0]
+    if not hmac.compare_digest(sent, csrf_token(request.cookies.get(COOKIE, ""))):
+        return _html("<p>The form is stale or forged: reload the page.</p>", 403)
+    try:
+        body = DecisionIn(
+            decision=form.get("decision", [""])[0],
+            original_id=form.get("original_id", [""])[0].strip() or None,
+            note=form.get("note", [""])[0].strip(),
+        )
+        await run_in_threadpool(record_decision, ctx, submission_id, body, admitted)
+    except ValidationError as err:
+        message = "; ".join(str(x["msg"]) for x in err.errors())
+        return _html(message_page("Decision refused", message, TASKS), 422)
+    except ProblemError as err:
+        return _html(message_page("Decision refused", str(err), TASKS), err.status)
+    return RedirectResponse(f"/ui/submissions/{quote(submission_id, safe='')}", status_code=303)
+
+
+@router.get("/pipeline")
+def pipeline(request: Request, ctx: Context) -> Response:
+    admitted = _admit(request, ctx)
+    if isinstance(admitted, Response):
+        return admitted
+    with ctx.db.connection() as conn:
+        minutes = _cached(request.app.state, "pipeline_minutes", lambda: last_hour(conn))
+        health = _health(conn, request.app.state)
+    return _html(pipeline_page(minutes, health, TASKS))
 
 
 def _health(conn: psycopg.Connection[Any], state: Any) -> Health:
     """Cached on the app (``state.health``) for HEALTH_CACHE_S."""
-    cached: tuple[float, Health] | None = getattr(state, "health", None)
-    if cached is not None and time.monotonic() - cached[0] < HEALTH_CACHE_S:
-        return cached[1]
-    counts = conn.execute(
-        "SELECT task, status, count(*) FROM submissions "
-        "WHERE updated_at >= now() - interval '1 hour' GROUP BY task, status ORDER BY 1, 2"
-    ).fetchall()
-    dead = conn.execute(
-        "SELECT count(*) FROM dead_letters WHERE created_at >= now() - interval '1 hour'"
-    ).fetchone()
-    last = conn.execute("SELECT max(created_at) FROM results_bug_report").fetchone()
-    health = Health(
-        probes={"postgres": True, **reachable(state.probes)},  # this page just read Postgres
-        submissions=[(task, state, int(n)) for task, state, n in counts],
-        dead_letters_last_hour=int(dead[0]) if dead else 0,
-        last_result_at=last[0] if last else None,
-    )
-    state.health = (time.monotonic(), health)
-    return health
 
-
-def _related(conn: psycopg.Connection[Any], document: Mapping[str, Any]) -> list[Related]:
-    """Its duplicate, the candidates recorded at inference, later reports filed as its
-    duplicates, and its nearest neighbours now (pgvector), each once, with cosine scores."""
-    result = document.get("result") or {}
-    own = document["submission_id"]
-    related: list[Related] = []
-    seen = {own}
-
-    def add(submission_id: str | None, score: float, relation: str) -> None:
-        if submission_id and submission_id not in seen:
-            seen.add(submission_id)
-            related.append(Related(submission_id, score, relation))
-
-    # The cosine behind each candidate (profile seed stores only the score, which is the cosine).
-    similar = {
-        item["submission_id"]: item["score"] if item.get("cosine") is None else item["cosine"]
-        for item in result.get("similar", [])
-    }
-    duplicate_of = result.get("duplicate_of")
-    if duplicate_of:
-        add(duplicate_of, similar.get(duplicate_of, float("nan")), "duplicate of")
-    for submission_id, score in similar.items():
-        add(submission_id, score, "similar at inference")
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            "SELECT r.submission_id, 1 - (r.embedding <=> o.embedding) AS score "
-            "FROM results_bug_report r JOIN results_bug_report o ON o.submission_id = %s "
-            "WHERE r.duplicate_of = %s ORDER BY score DESC LIMIT 20",
-            (own, own),
+    def compute() -> Health:
+        counts = conn.execute(
+            "SELECT task, status, count(*) FROM submissions "
+            "WHERE updated_at >= now() - interval '1 hour' GROUP BY task, status ORDER BY 1, 2"
+        ).fetchall()
+        dead = conn.execute(
+            "SELECT count(*) FROM dead_letters WHERE created_at >= now() - interval '1 hour'"
+        ).fetchone()
+        last = conn.execute("SELECT max(created_at) FROM results_bug_report").fetchone()
+        return Health(
+            probes={"postgres": True, **reachable(state.probes)},  # this page just read Postgres
+            submissions=[(task, status, int(n)) for task, status, n in counts],
+            dead_letters_last_hour=int(dead[0]) if dead else 0,
+            last_result_at=last[0] if last else None,
         )
-        for row in cur.fetchall():
-            add(row["submission_id"], float(row["score"]), "filed as its duplicate")
-    query = embedding_of(conn, result["result_id"]) if result.get("result_id") else None
-    if query is not None:
-        for neighbour in nearest(conn, query, 5, exclude_result_id=result["result_id"]):
-            add(neighbour.result.submission_id, neighbour.score, "nearest now")
-    return related
+
+    return _cached(state, "health", compute)
