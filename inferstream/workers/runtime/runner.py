@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -27,9 +27,10 @@ from inferstream.workers.runtime import metrics
 from inferstream.workers.runtime.backoff import Backoff
 from inferstream.workers.runtime.batching import Batch, Batcher, BatchPolicy
 from inferstream.workers.runtime.deadletter import DeadLetterRateGuard, deadletter_message
+from inferstream.workers.runtime.deferred import DeferredStarts
 from inferstream.workers.runtime.health import HealthState
 from inferstream.workers.runtime.isolation import process_isolating
-from inferstream.workers.runtime.logic import StageLogic, coalesces_outputs
+from inferstream.workers.runtime.logic import StageLogic
 from inferstream.workers.runtime.output import OutputProducer
 from inferstream.workers.runtime.records import (
     Emit,
@@ -44,8 +45,6 @@ from inferstream.workers.runtime.watermark import OffsetTracker, Position
 
 log = structlog.get_logger("inferstream.worker")
 REVOKE_WAIT_S = 20.0
-# At most this many prepared batches share one flush (see StageRunner._grow).
-COALESCE_MAX_BATCHES = 8
 
 
 @dataclass
@@ -79,8 +78,10 @@ class StageRunner:
             }
         )
         self.output = OutputProducer(kafka)
-        self._coalesce = coalesces_outputs(logic)
         self.tracker = OffsetTracker()
+        self._deferred = DeferredStarts(
+            Backoff(worker.backoff_initial_ms / 1000, worker.backoff_max_ms / 1000)
+        )
         self.guard = DeadLetterRateGuard(worker.dlq_max_per_minute)
         self._queue: deque[InRecord] = deque()
         self._cond = threading.Condition()
@@ -182,6 +183,7 @@ class StageRunner:
         self._drain_done()
         self._commit()
         self._backpressure()
+        self._start_deferred()
 
     def _to_record(self, msg: Message, now: float) -> InRecord | None:
         error = msg.error()
@@ -248,21 +250,53 @@ class StageRunner:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         positions = [(tp.topic, tp.partition) for tp in partitions]
         self.tracker.assign(positions)
-        stored = self.logic.initial_offsets(positions)
+        try:
+            stored = self.logic.initial_offsets(positions)
+        except TransientError as err:
+            # Where to start lives in a dependency that is down: keep the partitions in the
+            # group but fetch nothing from them until _start_deferred reads it (deferred.py).
+            consumer.incremental_assign([])
+            delay = self._deferred.defer(positions, time.monotonic())
+            self.log.warning(
+                "start offsets unavailable; partitions wait",
+                partitions=[f"{t}:{p}" for t, p in positions],
+                error=str(err),
+                retry_in_s=round(delay, 2),
+            )
+            return
+        self._assign_at(consumer, positions, stored)
+
+    def _assign_at(
+        self, consumer: Consumer, positions: list[Position], stored: Mapping[Position, int] | None
+    ) -> None:
         if stored is not None:
-            start = [
-                TopicPartition(tp.topic, tp.partition, stored.get((tp.topic, tp.partition), -2))
-                for tp in partitions
-            ]
-            consumer.incremental_assign(start)
+            start = [TopicPartition(t, p, stored.get((t, p), -2)) for t, p in positions]
             self.log.info(
                 "assigned at stored offsets",
                 offsets={f"{t}:{p}": o for (t, p), o in stored.items()},
             )
-        else:
+        else:  # the group's committed offsets (the client's default)
+            start = [TopicPartition(t, p) for t, p in positions]
             self.log.info("assigned", partitions=[f"{t}:{p}" for t, p in positions])
+        consumer.incremental_assign(start)
         if self._paused:
-            consumer.pause(partitions)
+            consumer.pause(start)
+
+    def _start_deferred(self) -> None:
+        """Retry the start-offset lookup of partitions assigned during an outage (backoff)."""
+        positions = self._deferred.due(time.monotonic())
+        if not positions:
+            return
+        try:
+            stored = self.logic.initial_offsets(positions)
+        except TransientError as err:
+            delay = self._deferred.failed(time.monotonic())
+            self.log.warning(
+                "start offsets still unavailable", error=str(err), retry_in_s=round(delay, 2)
+            )
+            return
+        self._deferred.started(positions)
+        self._assign_at(self.consumer, positions, stored)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         positions = {(tp.topic, tp.partition) for tp in partitions}
@@ -281,6 +315,7 @@ class StageRunner:
         self.tracker.revoke(positions)
         for pos in positions:
             self._committed.pop(pos, None)
+        self._release_deferred(consumer, partitions)
         self.log.info("revoked", partitions=[f"{t}:{p}" for t, p in positions])
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -288,7 +323,13 @@ class StageRunner:
         with self._cond:
             self._queue = deque(r for r in self._queue if r.position not in positions)
         self.tracker.revoke(positions)
+        self._release_deferred(consumer, partitions)
         self.log.warning("partitions lost", partitions=[f"{t}:{p}" for t, p in positions])
+
+    def _release_deferred(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        local = self._deferred.release(partitions)
+        if local is not None:  # some were never assigned locally: unassign the others only
+            consumer.incremental_unassign(local)
 
     # ------------------------------------------------------------------ prepare thread
 
@@ -338,7 +379,7 @@ class StageRunner:
     # ------------------------------------------------------------------ run thread
 
     def _run_loop(self) -> None:
-        # On stop, the group being run is finished; prepared batches not started are dropped
+        # On stop, the batch being run is finished; prepared ones not started are dropped
         # (uncommitted, so redelivered to whoever owns the partition next).
         while not self._stop.is_set():
             try:
@@ -349,18 +390,16 @@ class StageRunner:
                 return
             started = time.monotonic()
             if not self._handle(item):
-                return  # stopping during a transient outage: leave the group uncommitted
+                return  # stopping during a transient outage: leave the batch uncommitted
             metrics.BATCH_DURATION.labels(**self.labels).observe(time.monotonic() - started)
 
-    def _handle(self, first: _Prepared) -> bool:
-        """Run a batch, and under backlog the batches prepared behind it (see _grow), then make
-        all their outputs durable with one flush; a transient failure reruns the whole group."""
-        group = [first]
-        results: list[list[Outcome]] = []
+    def _handle(self, item: _Prepared) -> bool:
+        records = item.batch.items
         backoff = Backoff(self.worker.backoff_initial_ms / 1000, self.worker.backoff_max_ms / 1000)
         while True:
             try:
-                results = self._run_group(group)
+                outcomes = self._process(records, item.prepared)
+                self._make_durable(records, outcomes)
                 break
             except TransientError as err:
                 metrics.TRANSIENT.labels(**self.labels).inc()
@@ -370,46 +409,8 @@ class StageRunner:
                 )
                 if self._stop.wait(delay):
                     return False
-        for item, outcomes in zip(group, results, strict=True):
-            self.logic.after_durable(item.batch.items, outcomes)
-            self._done.put([(r.position, r.offset) for r in item.batch.items])
-        return True
-
-    def _run_group(self, group: list[_Prepared]) -> list[list[Outcome]]:
-        """Process each batch and queue its outputs; the first attempt may grow the group."""
-        started = time.monotonic()
-        first_attempt = len(group) == 1
-        results: list[list[Outcome]] = []
-        self.output.begin()
-        index = 0
-        while index < len(group) or (first_attempt and self._grow(group, started)):
-            records = group[index].batch.items
-            outcomes = self._process(records, group[index].prepared)
-            self.output.queue(self._outputs(records, outcomes))
-            results.append(outcomes)
-            index += 1
-        self.output.wait_durable()
-        return results
-
-    def _grow(self, group: list[_Prepared], started: float) -> bool:
-        """Add a batch that is already prepared to the group, if the stage allows it and the
-        group is within its bounds: records waiting behind a running batch are backlog, and
-        sharing one flush makes fewer, larger produce requests (each partition of a request
-        costs the embedded broker ~3 object writes). Bounded by the batch wait, so coalescing
-        adds at most that to a record's latency, and by COALESCE_MAX_BATCHES."""
-        if not self._coalesce or self._stop.is_set():
-            return False
-        if len(group) >= COALESCE_MAX_BATCHES:
-            return False
-        if time.monotonic() - started >= self.policy.max_wait_s:
-            return False
-        try:
-            item = self._prepared.get_nowait()
-        except queue.Empty:
-            return False
-        if item is None:
-            return False
-        group.append(item)
+        self.logic.after_durable(records, outcomes)
+        self._done.put([(r.position, r.offset) for r in records])
         return True
 
     def _process(self, records: list[InRecord], prepared: object) -> list[Outcome]:
@@ -420,8 +421,7 @@ class StageRunner:
         outcomes, _ = process_isolating(records, step)
         return outcomes
 
-    def _outputs(self, records: list[InRecord], outcomes: list[Outcome]) -> list[OutMessage]:
-        """The messages a batch's outcomes produce: emitted outputs and dead letters."""
+    def _make_durable(self, records: list[InRecord], outcomes: list[Outcome]) -> None:
         messages: list[OutMessage] = []
         rejected = 0
         for record, outcome in zip(records, outcomes, strict=True):
@@ -444,4 +444,4 @@ class StageRunner:
             )
         if rejected:
             self.guard.record(time.monotonic(), rejected)
-        return messages
+        self.output.send_all(messages)

@@ -7,7 +7,6 @@ one S3 PUT per result here was 75 % of the sink's CPU (docs/benchmarks.md).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -116,16 +115,15 @@ class SinkLogic(StageLogic):
             headers={k: v.decode(errors="replace") for k, v in record.headers},
         )
 
-    def initial_offsets(self, positions: Sequence[Position]) -> Mapping[Position, int] | None:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                stored = self.writer.stored_offsets(positions)
-                break
-            except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1.0)  # Postgres down during a rebalance: wait, never guess
+    def initial_offsets(self, positions: Sequence[Position]) -> Mapping[Position, int]:
+        """Where each assigned partition starts: the offsets stored with the rows. With
+        Postgres down there is no right answer to guess, so this raises TransientError and
+        the runner keeps the partitions unfetched, retrying from its poll loop until Postgres
+        answers (workers/runtime/deferred.py): any outage length, nothing skipped or redone."""
+        try:
+            stored = self.writer.stored_offsets(positions)
+        except psycopg.OperationalError as err:
+            raise TransientError(f"Postgres unavailable for the stored offsets: {err}") from err
         return {pos: stored.get(pos, OFFSET_BEGINNING) for pos in positions}
 
     def ready(self) -> tuple[bool, str]:
