@@ -67,9 +67,26 @@ CHURN = result_table(
     ),
 )
 
+MEDIA = result_table(
+    "results_media",
+    (
+        ("media_kind", "text"),
+        ("label", "text"),
+        ("confidence", "float8"),
+        ("fake_probability", "float8"),
+        ("top_k", "jsonb"),
+        ("frames", "jsonb"),
+        ("content_sha256", "text"),
+        ("reused_from", "text"),
+        ("thumbnail_key", "text"),
+        ("frames_key", "text"),
+    ),
+)
+
 TABLES: dict[str, ResultTable] = {
     "bug_report": BUG_REPORT,
     "target_risk": TARGET_RISK,
     "anomaly": ANOMALY,
     "churn": CHURN,
+    "media": MEDIA,
 }

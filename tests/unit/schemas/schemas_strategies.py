@@ -233,6 +233,8 @@ def media_results(draw: st.DrawFn) -> MediaResult:
         media_kind=draw(st.sampled_from(["image", "video"])),
         label=draw(text(1, 128)),
         confidence=draw(probability),
+        fake_probability=draw(probability),
+        content_sha256=draw(hex64),
         top_k=draw(
             st.lists(st.builds(TopKLabel, label=text(1, 128), confidence=probability), max_size=5)
         ),

@@ -1,0 +1,145 @@
+"""Decoding (pure functions, run in the decode process pool): Pillow for images, PyAV for video.
+
+Each function takes the stored bytes and gives the model input (uint8 ``[n, 224, 224, 3]``,
+inferstream.models.media.to_pixels) and a JPEG thumbnail, or raises :class:`CorruptMediaError`
+with a reason. Video: ``frames`` frames sampled uniformly over the stream (first and last
+included), decoded in one sequential pass that stops after the last one needed.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import av
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from inferstream.models.media import INPUT_SIZE, to_pixels
+
+# Pillow refuses (instead of warning about) images past its decompression-bomb limit.
+_PIL_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError, EOFError)
+
+
+class CorruptMediaError(ValueError):
+    """The bytes do not decode as the image or video they claim to be."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What enrich learns by decoding the file once (and what the sampler needs)."""
+
+    width: int
+    height: int
+    frame_count: int  # 1 for images
+    duration_s: float  # 0 for images
+
+
+@dataclass(frozen=True)
+class Decoded:
+    pixels: npt.NDArray[np.uint8]  # [n, INPUT_SIZE, INPUT_SIZE, 3]
+    indices: list[int]  # frame index of each row (0 for an image)
+    timestamps: list[float]  # seconds (0 for an image)
+    thumbnail: bytes  # JPEG
+
+
+def _open_image(data: bytes) -> Image.Image:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+            if image.format == "JPEG":
+                # Decode at the smallest power-of-two scale still >= twice the model input.
+                image.draft("RGB", (2 * INPUT_SIZE, 2 * INPUT_SIZE))
+            image.load()  # a truncated or damaged file fails here
+        except (*_PIL_ERRORS, Image.DecompressionBombWarning) as err:
+            raise CorruptMediaError(f"corrupt image: {err}") from None
+    return image
+
+
+def thumbnail(image: Image.Image, longest: int) -> bytes:
+    copy = image.convert("RGB")
+    copy.thumbnail((longest, longest), Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    copy.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def probe(kind: str, data: bytes) -> Probe:
+    """Decode the whole file once (enrich): a corrupt or truncated one raises."""
+    if kind == "image":
+        image = _open_image(data)
+        return Probe(image.width, image.height, 1, 0.0)
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            if not container.streams.video:
+                raise CorruptMediaError("corrupt video: no video stream")
+            stream = container.streams.video[0]
+            count, last_time, size = 0, 0.0, (0, 0)
+            for frame in container.decode(stream):
+                count += 1
+                last_time = float(frame.time or 0.0)
+                size = (frame.width, frame.height)
+    except CorruptMediaError:
+        raise
+    except (av.FFmpegError, OSError, ValueError, EOFError) as err:
+        raise CorruptMediaError(f"corrupt video: {err}") from None
+    if count == 0:
+        raise CorruptMediaError("corrupt video: no decodable frame")
+    return Probe(size[0], size[1], count, last_time)
+
+
+def sample_indices(frame_count: int, frames: int) -> list[int]:
+    """``frames`` indices spread uniformly over ``frame_count`` frames (fewer when the video
+    has fewer), first and last included, ascending, distinct."""
+    if frame_count <= 0:
+        return []
+    wanted = min(frames, frame_count)
+    if wanted == 1:
+        return [0]
+    spaced = np.linspace(0, frame_count - 1, wanted)
+    return sorted({round(float(v)) for v in spaced})
+
+
+def decode_image(data: bytes, thumb_px: int) -> Decoded:
+    image = _open_image(data)
+    return Decoded(to_pixels(image)[None], [0], [0.0], thumbnail(image, thumb_px))
+
+
+def decode_video(data: bytes, frame_count: int, frames: int, thumb_px: int) -> Decoded:
+    targets = sample_indices(frame_count, frames)
+    wanted = set(targets)
+    rows: list[npt.NDArray[np.uint8]] = []
+    indices: list[int] = []
+    times: list[float] = []
+    thumb = b""
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            stream = container.streams.video[0]
+            for index, frame in enumerate(container.decode(stream)):
+                if index in wanted:
+                    image = frame.to_image()  # type: ignore[no-untyped-call]
+                    rows.append(to_pixels(image))
+                    indices.append(index)
+                    times.append(float(frame.time or 0.0))
+                    thumb = thumb or thumbnail(image, thumb_px)
+                if index >= targets[-1]:
+                    break
+    except (av.FFmpegError, OSError, ValueError, EOFError, IndexError) as err:
+        raise CorruptMediaError(f"corrupt video: {err}") from None
+    if not rows:
+        raise CorruptMediaError("corrupt video: no decodable frame")
+    return Decoded(np.stack(rows), indices, times, thumb)
+
+
+def decode(kind: str, data: bytes, frame_count: int, frames: int, thumb_px: int) -> Decoded | str:
+    """Pool entry point: the decoded item, or the reason it does not decode (a value, so one
+    bad file does not fail the pool's whole map)."""
+    try:
+        if kind == "image":
+            return decode_image(data, thumb_px)
+        return decode_video(data, frame_count, frames, thumb_px)
+    except CorruptMediaError as err:
+        return str(err)
