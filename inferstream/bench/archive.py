@@ -32,6 +32,7 @@ from inferstream.bench.report import Report
 from inferstream.schemas import BugReportResult, encode, make_result_id
 from inferstream.settings import ObjectStoreSettings
 from inferstream.storage import ObjectStore
+from inferstream.storage import offsets as offset_store
 from inferstream.tasks.plugin import load_plugin
 from inferstream.workers.archive import parquet
 from inferstream.workers.archive.policy import ArchiveRecord, object_key
@@ -138,7 +139,7 @@ def archive_files(store: ObjectStore, items: Sequence[Item], file_records: int) 
 def _reset(conninfo: str, store: ObjectStore) -> None:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {TABLE}")
-        conn.execute("DELETE FROM consumer_offsets WHERE group_id = 'bench.archive'")
+        offset_store.forget(conn, "bench.archive")
         conn.execute("CHECKPOINT")
     for prefix in (f"artifacts/{TASK}/", f"archive/{TASK}/"):
         for key in store.list_keys(prefix):

@@ -28,6 +28,7 @@ from inferstream.stack.manager import resolved_settings
 from inferstream.stack.servers import BROKER_STORAGES
 from inferstream.stack.settings import BrokerStorage
 from inferstream.storage import migrate
+from inferstream.storage import offsets as offset_store
 from inferstream.workers.supervisor import Supervisor
 
 console = Console(soft_wrap=True)
@@ -65,7 +66,7 @@ def forget_broker_offsets(postgres: PostgresSettings) -> None:
     engine) numbers its offsets from 0 again, so offsets stored by sinks for the previous broker
     would skip new records. Forget them. (On s3 storage topics and offsets survive: kept.)"""
     with psycopg.connect(postgres.conninfo()) as conn:
-        dropped = conn.execute("DELETE FROM consumer_offsets").rowcount
+        dropped = offset_store.forget(conn)
     if dropped:
         console.print(
             f"new broker without the previous one's records: forgot {dropped} sink offsets",

@@ -19,6 +19,7 @@ from confluent_kafka import (
 
 from inferstream.schemas import decode_envelope, decode_result
 from inferstream.settings import KafkaSettings, PostgresSettings
+from inferstream.storage import offsets as offset_store
 from inferstream.tasks.plugin import load_plugin
 from inferstream.topology import DEADLETTER_TOPIC, TASK_TOPIC_KINDS, group_id, topic_name
 from inferstream.verify.archive import by_partition, collect_archive
@@ -142,13 +143,7 @@ def collect(task: str, group_prefix: str = "inferstream") -> Facts:
                 (task,),
             )
         ]
-        stored = {
-            (str(t), int(p)): int(o)
-            for t, p, o in conn.execute(
-                "SELECT topic, partition, next_offset FROM consumer_offsets WHERE group_id = %s",
-                (sink_group,),
-            )
-        }
+        stored = offset_store.load(conn, sink_group)
     return Facts(
         published=published,
         rows=rows,

@@ -15,6 +15,7 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 from inferstream.plugins import ResultFields, decode_result_fields
 from inferstream.schemas import DecodeError
 from inferstream.settings import KafkaSettings, PostgresSettings
+from inferstream.storage import offsets as offset_store
 
 log = structlog.get_logger("inferstream.infer.follower")
 OFFSET_BEGINNING = -2
@@ -22,13 +23,10 @@ IDLE_POLLS_CAUGHT_UP = 4
 
 
 def sink_offsets(postgres: PostgresSettings, sink_group: str, topic: str) -> dict[int, int]:
+    """The sink's stored next offsets of ``topic``, by partition."""
     with psycopg.connect(postgres.conninfo()) as conn:
-        rows = conn.execute(
-            "SELECT partition, next_offset FROM consumer_offsets "
-            "WHERE group_id = %s AND topic = %s",
-            (sink_group, topic),
-        ).fetchall()
-    return {int(p): int(o) for p, o in rows}
+        stored = offset_store.load(conn, sink_group)
+    return {p: o for (t, p), o in stored.items() if t == topic}
 
 
 class OwnResults:

@@ -10,7 +10,7 @@ yet), so the sink does not use it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ import psycopg
 from pgvector.psycopg import register_vector
 
 from inferstream.plugins import ResultTable
+from inferstream.storage import offsets as offset_store
 from inferstream.workers.runtime.watermark import Position
 
 
@@ -84,7 +85,7 @@ class PostgresSinkWriter:
                 self._copy_results(conn, batch.rows)
                 self._mark_done(conn, batch.done)
                 self._dead_letters(conn, batch.dead)
-                self._store_offsets(conn, batch.offsets)
+                offset_store.store(conn, self.group_id, batch.offsets)
         except psycopg.OperationalError:
             self.close()  # a broken connection is replaced on the next try
             raise
@@ -171,25 +172,11 @@ class PostgresSinkWriter:
                 [(d.submission_id, self.task, d.reason) for d in dead if d.submission_id],
             )
 
-    def _store_offsets(
-        self, conn: psycopg.Connection[Any], offsets: Mapping[Position, int]
-    ) -> None:
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (group_id, topic, partition) "
-                "DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()",
-                [(self.group_id, t, p, o) for (t, p), o in offsets.items()],
-            )
-
     def stored_offsets(self, positions: Sequence[Position]) -> dict[Position, int]:
         with psycopg.connect(self.conninfo) as conn:
-            rows = conn.execute(
-                "SELECT topic, partition, next_offset FROM consumer_offsets WHERE group_id = %s",
-                (self.group_id,),
-            ).fetchall()
+            stored = offset_store.load(conn, self.group_id)
         wanted = set(positions)
-        return {(t, p): o for t, p, o in rows if (t, p) in wanted}
+        return {position: o for position, o in stored.items() if position in wanted}
 
     def close(self) -> None:
         if self._conn is not None:

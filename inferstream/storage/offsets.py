@@ -1,0 +1,44 @@
+"""The sinks' stored consumer offsets (table ``consumer_offsets``): the one place its SQL lives.
+
+A sink stores each batch's next offsets in the transaction that writes the batch's rows, so the
+rows and the position they were read up to commit together (exactly once into Postgres; the
+broker's own committed offsets are only advisory). Infer followers start from these offsets,
+`inferstream verify` compares them with the topics' ends, and `inferstream up` forgets them when
+a new broker numbers its offsets from 0 again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import psycopg
+
+Position = tuple[str, int]  # (topic, partition)
+
+
+def store(conn: psycopg.Connection[Any], group_id: str, offsets: Mapping[Position, int]) -> None:
+    """Upsert ``group_id``'s next offsets; in the caller's transaction (the batch's rows')."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (group_id, topic, partition) "
+            "DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()",
+            [(group_id, t, p, o) for (t, p), o in offsets.items()],
+        )
+
+
+def load(conn: psycopg.Connection[Any], group_id: str) -> dict[Position, int]:
+    """Every next offset ``group_id`` has stored, by (topic, partition)."""
+    rows = conn.execute(
+        "SELECT topic, partition, next_offset FROM consumer_offsets WHERE group_id = %s",
+        (group_id,),
+    ).fetchall()
+    return {(str(t), int(p)): int(o) for t, p, o in rows}
+
+
+def forget(conn: psycopg.Connection[Any], group_id: str | None = None) -> int:
+    """Delete the stored offsets of ``group_id`` (every group's when None); how many rows."""
+    if group_id is None:
+        return conn.execute("DELETE FROM consumer_offsets").rowcount
+    return conn.execute("DELETE FROM consumer_offsets WHERE group_id = %s", (group_id,)).rowcount
