@@ -19,7 +19,6 @@ from inferstream.tasks.bug_report.dedup import (
     DedupProfile,
     DedupScorer,
     ReportFeatures,
-    get_profile,
     term_frequencies,
 )
 from inferstream.tasks.bug_report.enrich import BugReportEnrichment
@@ -43,7 +42,7 @@ class BugReportInferer:
         )
         self.model_name = self.embedder.name
         self.model_version = self.embedder.version
-        self.profile = profile or get_profile(BugReportSettings.load().dedup_profile)
+        self.profile = profile or BugReportSettings.load().profile()
         self.scorer = DedupScorer(self.profile, self.embedder.dim)
         self.max_tokens = bundle.max_seq_length
         self.poison_marker = context.poison_marker

@@ -14,10 +14,10 @@ from inferstream.plugins import InferContext, Inferer, Rejection, ResultFields
 from inferstream.plugins.columns import BUG_REPORT
 from inferstream.schemas import Envelope
 from inferstream.settings import PostgresSettings
-from inferstream.tasks.bug_report.dedup import get_profile
 from inferstream.tasks.bug_report.enrich import BugReportEnrichment, enrich
 from inferstream.tasks.bug_report.inferer import BugReportInferer
 from inferstream.tasks.bug_report.metrics import BUG_SUBMISSIONS, LOW_QUALITY
+from inferstream.tasks.bug_report.quality import QualityPolicy
 from inferstream.tasks.bug_report.settings import BugReportSettings
 
 log = structlog.get_logger("inferstream.bug_report")
@@ -36,16 +36,21 @@ class BugReportPlugin:
     enrichment_model: type[BaseModel] = BugReportEnrichment
     table = TABLE
 
+    def __init__(self) -> None:
+        self._policy: QualityPolicy | None = None
+
     def enrich(self, envelopes: Sequence[Envelope[Any]]) -> list[BaseModel | Rejection]:
-        outcomes: list[BaseModel | Rejection] = [enrich(envelope) for envelope in envelopes]
+        if self._policy is None:  # read once, on the first batch (not at import or discovery)
+            self._policy = BugReportSettings.load().quality_policy()
+        policy = self._policy
+        outcomes: list[BaseModel | Rejection] = [enrich(envelope, policy) for envelope in envelopes]
         accepted = [o for o in outcomes if isinstance(o, BugReportEnrichment)]
         BUG_SUBMISSIONS.inc(len(accepted))
         LOW_QUALITY.inc(sum(1 for o in accepted if o.low_quality))
         return outcomes
 
     def load_inferer(self, context: InferContext) -> Inferer:
-        profile = get_profile(BugReportSettings.load().dedup_profile)
-        return BugReportInferer(context, profile)
+        return BugReportInferer(context, BugReportSettings.load().profile())
 
     def history(self, postgres: PostgresSettings) -> Sequence[ResultFields]:
         """Every stored embedding and term map, to rebuild the kNN and lexical indexes on start
