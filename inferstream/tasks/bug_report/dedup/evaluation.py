@@ -29,6 +29,7 @@ from inferstream.tasks.bug_report.dedup.scoring import (
     ReportFeatures,
     decide,
 )
+from inferstream.tasks.bug_report.dedup.signatures import signature
 
 FloatArray = npt.NDArray[np.float32]
 SWEEP = tuple(round(0.30 + 0.05 * i, 2) for i in range(14))  # 0.30 .. 0.95
@@ -81,6 +82,9 @@ def features(sid: str, payload: BugReportPayload, vector: FloatArray) -> ReportF
         terms=term_frequencies(payload.title, payload.description, payload.steps_to_reproduce),
         product=payload.product,
         component=payload.component,
+        signature=signature(
+            payload.title, payload.description, payload.steps_to_reproduce, payload.logs
+        ),
     )
 
 

@@ -1,6 +1,7 @@
 """A calibrated classifier over the candidate features instead of hand-set weights: logistic
 regression of "this candidate is an earlier report of the same bug" on (cosine, TF-IDF cosine,
-same product, same component), fitted by Newton's method with a small L2 penalty (numpy only).
+same product, same component), fitted by Newton's method with a small L2 penalty (numpy only);
+and the same with the error-signature evidence (``SignalModel``, cross-validated by the eval).
 
 Its profile scores a candidate with the fitted probability (``DedupProfile.link ==
 "logistic"``); the report's best candidate decides as with every profile, with the bands fitted
@@ -9,8 +10,8 @@ on the training reports' best probabilities (F1 for ``duplicate``, F2 for ``poss
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -18,12 +19,23 @@ import numpy.typing as npt
 from inferstream.tasks.bug_report.dedup.calibration import (
     Candidates,
     Truth,
+    assign_folds,
     best_threshold,
     matrix,
 )
+from inferstream.tasks.bug_report.dedup.evaluation import (
+    Figures,
+    Labels,
+    Replay,
+    earlier_members,
+    figures,
+)
 from inferstream.tasks.bug_report.dedup.profiles import DedupProfile
+from inferstream.tasks.bug_report.dedup.scoring import Candidate
+from inferstream.tasks.bug_report.dedup.signatures import agreement
 
 FloatArray = npt.NDArray[np.float64]
+Signatures = Mapping[str, frozenset[str]]
 L2 = 1e-2  # ridge on the weights (not the bias): keeps separable folds finite
 ITERATIONS = 50
 
@@ -81,3 +93,100 @@ def fit_logistic(candidates: Candidates, truth: Truth, ids: Sequence[str]) -> De
     duplicate = best_threshold(scores, actual, 1.0)
     possible = min(duplicate, best_threshold(scores, actual, 2.0))
     return replace(profile, duplicate=duplicate, possible=possible)
+
+
+# --- the same classifier with error signatures (measured by cross-validation only) ----------
+
+SIGNAL_FEATURES = 8  # the four above, signature shared / conflict / context conflict, cos*prod
+
+
+def signal_row(c: Candidate, mine: frozenset[str], theirs: frozenset[str]) -> list[float]:
+    shared, conflict, context = agreement(mine, theirs)
+    product = float(c.same_product)
+    return [
+        c.cosine,
+        c.lexical,
+        product,
+        float(c.same_component),
+        shared,
+        conflict,
+        context,
+        c.cosine * product,
+    ]
+
+
+@dataclass(frozen=True)
+class SignalModel:
+    """Logistic regression over the candidate features plus the error-signature evidence."""
+
+    bias: float
+    weights: FloatArray
+    duplicate: float
+    possible: float
+
+    def best(
+        self, candidates: Sequence[Candidate], mine: frozenset[str], signatures: Signatures
+    ) -> tuple[float, str | None]:
+        """(probability, id) of the most probable candidate."""
+        if not candidates:
+            return -1.0, None
+        x = np.array(
+            [signal_row(c, mine, signatures.get(c.submission_id, frozenset())) for c in candidates]
+        )
+        z = x @ self.weights + self.bias
+        i = int(np.argmax(z))
+        return float(1.0 / (1.0 + np.exp(-z[i]))), candidates[i].submission_id
+
+    def decide(
+        self, candidates: Sequence[Candidate], mine: frozenset[str], signatures: Signatures
+    ) -> tuple[str, str | None]:
+        p, other = self.best(candidates, mine, signatures)
+        if p >= self.duplicate:
+            return "duplicate", other
+        if p >= self.possible:
+            return "possible_duplicate", other
+        return "unique", None
+
+
+def fit_signals(
+    candidates: Candidates, truth: Truth, ids: Sequence[str], signatures: Signatures
+) -> SignalModel:
+    rows: list[list[float]] = []
+    labels: list[float] = []
+    for sid in ids:
+        mine = signatures.get(sid, frozenset())
+        for c in candidates[sid]:
+            rows.append(signal_row(c, mine, signatures.get(c.submission_id, frozenset())))
+            labels.append(float(c.submission_id in truth[sid]))
+    bias, w = logistic(np.asarray(rows).reshape(-1, SIGNAL_FEATURES), np.asarray(labels))
+    model = SignalModel(bias, w, 1.0, 1.0)
+    best = np.array(
+        [
+            model.best(candidates[sid], signatures.get(sid, frozenset()), signatures)[0]
+            for sid in ids
+        ]
+    )
+    actual = np.array([bool(truth[sid]) for sid in ids])
+    duplicate = best_threshold(best, actual, 1.0)
+    return replace(
+        model, duplicate=duplicate, possible=min(duplicate, best_threshold(best, actual, 2.0))
+    )
+
+
+def cross_validate_signals(
+    replay: Replay, labels: Labels, signatures: Signatures, k: int = 5
+) -> list[Figures]:
+    """Held-out figures per fold of the signature model, on the folds ``cross_validate`` uses."""
+    truth = earlier_members(replay.order, labels)
+    fold_of = assign_folds(replay.order, labels, k)
+    out = []
+    for f in range(k):
+        train = [sid for sid in replay.order if fold_of[sid] != f]
+        test = [sid for sid in replay.order if fold_of[sid] == f]
+        model = fit_signals(replay.candidates, {s: truth[s] for s in train}, train, signatures)
+        decided = {
+            sid: model.decide(replay.candidates[sid], signatures.get(sid, frozenset()), signatures)
+            for sid in test
+        }
+        out.append(figures(decided, truth, test))
+    return out

@@ -1,6 +1,7 @@
 """The text report of ``inferstream eval dedup`` (pure): figures of a profile on a labelled
 replay, the seed beside, near misses, candidate recall, the threshold sweep, the scoring cost
-and the cross-validation of every fitted row (hybrid grid, cosine-only baseline, logistic)."""
+and the cross-validation of every fitted row (hybrid grid, cosine-only baseline, logistic, and
+logistic with the error-signature evidence)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import numpy as np
 
 from inferstream.tasks.bug_report.dedup import calibration as cal
 from inferstream.tasks.bug_report.dedup import evaluation as ev
-from inferstream.tasks.bug_report.dedup.learned import fit_logistic
+from inferstream.tasks.bug_report.dedup.learned import cross_validate_signals, fit_logistic
 from inferstream.tasks.bug_report.dedup.profiles import HYBRID, SEED, DedupProfile
 from inferstream.tasks.bug_report.dedup.scoring import ReportFeatures
 
 Curves = dict[str, list[tuple[float, float, float]]]
+SIGNALS = "learned+signatures"
 
 
 def row(label: str, f: ev.Figures) -> str:
@@ -83,9 +85,15 @@ def summary(
 
 
 def cross_validation(
-    replay: ev.Replay, seed: ev.Replay, labels: ev.Labels, base: DedupProfile, folds: int
+    replay: ev.Replay,
+    seed: ev.Replay,
+    labels: ev.Labels,
+    base: DedupProfile,
+    folds: int,
+    signatures: Mapping[str, frozenset[str]],
 ) -> list[str]:
     cv = cal.cross_validate(replay, seed, labels, fitters(base), folds)
+    signals = cross_validate_signals(replay, labels, signatures, folds)
     lines = [
         f"cross-validation, {folds} folds over duplicate groups "
         "(each row fitted on the other folds, scored on the held-out fold):"
@@ -96,6 +104,7 @@ def cross_validation(
                 row(f"  fold {fold.fold} {fitted}", fold.held_out[fitted])
                 + _params(fold.fitted[fitted])
             )
+        lines.append(row(f"  fold {fold.fold} {SIGNALS}", signals[fold.fold]))
         lines.append(row(f"  fold {fold.fold} seed", fold.seed))
     names: list[str | None] = [*cv.rows, None]
     for name in names:
@@ -104,8 +113,13 @@ def cross_validation(
             f"  mean {label:<22} P {cv.mean('precision', name):.3f}  "
             f"R {cv.mean('recall', name):.3f}  F1 {cv.mean('f1', name):.3f}"
         )
+    lines.append(
+        f"  mean {SIGNALS:<22} P {np.mean([f.precision for f in signals]):.3f}  "
+        f"R {np.mean([f.recall for f in signals]):.3f}  F1 {np.mean([f.f1 for f in signals]):.3f}"
+    )
     for fitted in cv.rows:
         lines.append(row(f"  pooled {fitted}", cv.pooled[fitted]))
+    lines.append(row(f"  pooled {SIGNALS}", sum(signals, ev.Figures(0, 0, 0, 0, 0))))
     lines.append(row("  pooled seed", cv.pooled_seed))
     return lines
 
@@ -152,7 +166,8 @@ def report_lines(
     # candidates (a superset of the cosine top-k).
     base = profile if profile.uses_lexical and profile.link == "mean" else HYBRID
     candidates_replay = main if profile.uses_lexical else ev.replay(features, HYBRID)
-    lines += cross_validation(candidates_replay, seed, labels, base, folds)
+    signatures = {f.submission_id: f.signature for f in features}
+    lines += cross_validation(candidates_replay, seed, labels, base, folds, signatures)
     curves: Curves = {
         f"{profile.name} {profile.version}": ev.pr_curve(best, truth),
         f"seed {SEED.version} (cosine)": ev.pr_curve(ev.best_of(seed.candidates, SEED), truth),

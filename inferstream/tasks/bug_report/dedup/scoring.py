@@ -39,6 +39,9 @@ class ReportFeatures:
     terms: Terms
     product: str = ""
     component: str = ""
+    # Error signature (signatures.py): measured by the eval's cross-validation only so far;
+    # the scorer's decision does not use it (it did not help there: docs/dedup.md).
+    signature: frozenset[str] = frozenset()
 
 
 class Candidate(NamedTuple):

@@ -9,7 +9,11 @@ import pytest
 
 from inferstream.tasks.bug_report.dedup import calibration as cal
 from inferstream.tasks.bug_report.dedup import evaluation as ev
-from inferstream.tasks.bug_report.dedup.learned import fit_logistic, logistic
+from inferstream.tasks.bug_report.dedup.learned import (
+    cross_validate_signals,
+    fit_logistic,
+    logistic,
+)
 from inferstream.tasks.bug_report.dedup.profiles import HYBRID, SEED
 from inferstream.tasks.bug_report.dedup.scoring import ReportFeatures
 
@@ -142,3 +146,19 @@ def test_a_logistic_profile_scores_the_fitted_probability() -> None:
     assert profile.link == "logistic"
     z = profile.bias + profile.w_semantic * 0.8 + profile.w_lexical * 0.3 + profile.w_product
     assert profile.combine(0.8, 0.3, True, False) == pytest.approx(1 / (1 + np.exp(-z)))
+
+
+def test_signature_model_is_cross_validated_on_the_same_folds() -> None:
+    reports, labels = synthetic()
+    replay = ev.replay(reports, HYBRID)
+    # Every group's members share an exception; singles carry unrelated ones.
+    group_of = {sid: n for n, g in enumerate(labels.duplicate_groups) for sid in g}
+    signatures = {
+        r.submission_id: frozenset({f"exc:e{group_of.get(r.submission_id, r.submission_id)}"})
+        for r in reports
+    }
+    folds = cross_validate_signals(replay, labels, signatures, 3)
+    total = sum(folds, ev.Figures(0, 0, 0, 0, 0))
+    assert total.tp + total.fn == sum(len(g) - 1 for g in labels.duplicate_groups)
+    plain = cal.cross_validate(replay, replay, labels, {"learned": fit_logistic}, 3)
+    assert total.f1 >= plain.pooled["learned"].f1  # a perfect signal cannot hurt here
