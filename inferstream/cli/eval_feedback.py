@@ -18,7 +18,13 @@ from typing import Any
 
 import orjson
 import typer
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
 
 from inferstream.settings import KafkaSettings
 from inferstream.topology import feedback_topic
@@ -41,33 +47,29 @@ def read_feedback(kafka: KafkaSettings, timeout_s: float = READ_TIMEOUT_S) -> li
         meta = consumer.list_topics(TOPIC, timeout=timeout_s).topics.get(TOPIC)
         if meta is None or meta.error is not None:
             raise FeedbackReadError(f"topic {TOPIC} is not there: run `inferstream topology apply`")
-        ends = {}
-        for partition in meta.partitions:
-            _, high = consumer.get_watermark_offsets(
-                TopicPartition(TOPIC, partition), timeout=timeout_s
-            )
-            ends[partition] = high
-        consumer.assign([TopicPartition(TOPIC, p, OFFSET_BEGINNING) for p in ends])
-        return _drain(consumer, ends, time.monotonic() + timeout_s)
+        partitions = set(meta.partitions)
+        consumer.assign([TopicPartition(TOPIC, p, OFFSET_BEGINNING) for p in partitions])
+        return _drain(consumer, partitions, time.monotonic() + timeout_s)
     finally:
         consumer.close()
 
 
-def _drain(consumer: Consumer, ends: dict[int, int], deadline: float) -> list[dict[str, Any]]:
-    """Poll until every partition has been read up to its end offset taken at the start."""
+def _drain(consumer: Consumer, pending: set[int], deadline: float) -> list[dict[str, Any]]:
+    """Poll until every partition reports its end (partition EOF). Not the watermarks: the
+    embedded broker (Tansu) answered ListOffsets with a high watermark of 1 for a partition
+    holding 4 records in one batch, while its fetches report the end correctly."""
     records: list[dict[str, Any]] = []
-    pending = {p for p, end in ends.items() if end > 0}
     while pending:
         if time.monotonic() > deadline:
             raise FeedbackReadError(f"{TOPIC} not read to its end in time")
         msg = consumer.poll(0.5)
-        if msg is None or msg.error() is not None:
+        if msg is None:
             continue
-        partition, offset = msg.partition(), msg.offset()
-        if partition is None or offset is None:
+        error = msg.error()
+        if error is not None:
+            if error.code() == KafkaError._PARTITION_EOF:
+                pending.discard(msg.partition() or 0)
             continue
-        if offset + 1 >= ends[partition]:
-            pending.discard(partition)
         try:
             value = orjson.loads(msg.value() or b"")
         except orjson.JSONDecodeError:
