@@ -45,9 +45,11 @@ def build_logic(
             max_batch_tokens=worker.batch_max_cost,
             poison_marker=worker.fault_poison_marker,
         )
-        return InferLogic(
+        logic = InferLogic(
             plugin, plugin.load_inferer(context), kafka, postgres, worker.group_prefix
         )
+        logic.start()  # history from Postgres, then the result topic's tail in a thread
+        return logic
     if stage == "sink":
         writer = PostgresSinkWriter(
             postgres.conninfo(), plugin.table, group_id("sink", task, worker.group_prefix), task

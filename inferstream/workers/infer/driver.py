@@ -92,26 +92,33 @@ class InferLogic(StageLogic):
         postgres: PostgresSettings,
         group_prefix: str,
     ) -> None:
+        """No I/O here: the state is rebuilt by start(), which the launcher calls."""
         self.plugin = plugin
         self.task = plugin.name
         self.inferer = inferer
         self.contract = get_task(plugin.name)
         self.output_topic = topic_name("results", self.task)
+        self._kafka = kafka
+        self._postgres = postgres
+        self._sink_group = group_id("sink", self.task, group_prefix)
         self._decoded: dict[Key, EnrichedItem | Reject] = {}
         # Results of the batch being processed (all its sub-batches when it was bisected).
         self._produced: list[ResultFields] = []
-        # Rebuild state: what Postgres holds, then the result topic from the sink's offsets on.
-        sink_group = group_id("sink", self.task, group_prefix)
+        self.own = OwnResults()
+        self.follower: ResultFollower | None = None
+
+    def start(self) -> None:
+        """Rebuild the inferer's state: what Postgres holds (waiting for Postgres with backoff),
+        then the result topic from the sink's stored offsets on, in a follower thread."""
         history, start = _with_backoff(
             lambda: (
-                plugin.history(postgres),
-                sink_offsets(postgres, sink_group, self.output_topic),
+                self.plugin.history(self._postgres),
+                sink_offsets(self._postgres, self._sink_group, self.output_topic),
             )
         )
-        inferer.observe(history)
-        self.own = OwnResults()
+        self.inferer.observe(history)
         self.follower = ResultFollower(
-            kafka, self.output_topic, self.task, start, inferer.observe, self.own
+            self._kafka, self.output_topic, self.task, start, self.inferer.observe, self.own
         )
         self.follower.start()
 
@@ -172,9 +179,12 @@ class InferLogic(StageLogic):
             self.inferer.observe(produced)
 
     def ready(self) -> tuple[bool, str]:
+        if self.follower is None:
+            return False, "not started"
         if not self.follower.caught_up.is_set():
             return False, "reading the result topic tail"
         return self.inferer.ready()
 
     def close(self) -> None:
-        self.follower.stop()
+        if self.follower is not None:
+            self.follower.stop()
