@@ -106,17 +106,20 @@ def cross_validation(
             )
         lines.append(row(f"  fold {fold.fold} {SIGNALS}", signals[fold.fold]))
         lines.append(row(f"  fold {fold.fold} seed", fold.seed))
-    names: list[str | None] = [*cv.rows, None]
+    names: list[str | None] = [*cv.rows, SIGNALS, None]
     for name in names:
         label = name or "seed"
+        if name == SIGNALS:
+            lines.append(
+                f"  mean {SIGNALS:<22} P {np.mean([f.precision for f in signals]):.3f}  "
+                f"R {np.mean([f.recall for f in signals]):.3f}  "
+                f"F1 {np.mean([f.f1 for f in signals]):.3f}"
+            )
+            continue
         lines.append(
             f"  mean {label:<22} P {cv.mean('precision', name):.3f}  "
             f"R {cv.mean('recall', name):.3f}  F1 {cv.mean('f1', name):.3f}"
         )
-    lines.append(
-        f"  mean {SIGNALS:<22} P {np.mean([f.precision for f in signals]):.3f}  "
-        f"R {np.mean([f.recall for f in signals]):.3f}  F1 {np.mean([f.f1 for f in signals]):.3f}"
-    )
     for fitted in cv.rows:
         lines.append(row(f"  pooled {fitted}", cv.pooled[fitted]))
     lines.append(row(f"  pooled {SIGNALS}", sum(signals, ev.Figures(0, 0, 0, 0, 0))))
