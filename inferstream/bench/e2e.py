@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from inferstream.bench import bare, pipeline, workload
@@ -40,9 +41,11 @@ def layouts(cores: int, gpu: bool) -> dict[str, tuple[int, int | None]]:
 
 ONE_EACH = {"enrich": 1, "infer": 1, "sink": 1}
 # Next to a GPU the model is no longer the bottleneck: the CPU work around it is (decoding, the
-# bug_report dedup scorer, encoding, the sink). So every stage gets one process per partition
-# (4 embedded); the model calls of the infer processes share the GPU.
+# bug_report dedup scorer, encoding, the sink). So every stage gets one process per partition;
+# the model calls of the infer processes share the GPU. The embedded stack creates 2
+# partitions, so a GPU run's stack is brought up with 4 (use_gpu_partitions).
 GPU_REPLICAS = {"enrich": 4, "infer": 4, "sink": 4}
+PARTITIONS_ENV = "INFERSTREAM_TOPOLOGY_PARTITIONS"
 # Larger batches for the GPU's sake: the sweep shows ~256 as the model's best on an H100, but
 # the dedup scorer compares each report with every earlier report of its batch (O(batch^2)).
 GPU_BATCH = {
@@ -53,6 +56,13 @@ GPU_BATCH = {
 NO_ARTIFACTS = {"INFERSTREAM_WORKER_SINK_ARTIFACTS": "false"}
 
 Variant = tuple[dict[str, int], dict[str, str]]
+
+
+def use_gpu_partitions(gpu: bool) -> None:
+    """On a GPU, give the stacks this process starts a partition per GPU_REPLICAS process
+    (read by `inferstream up`; an explicit INFERSTREAM_TOPOLOGY_PARTITIONS is kept)."""
+    if gpu:
+        os.environ.setdefault(PARTITIONS_ENV, str(max(GPU_REPLICAS.values())))
 
 
 def pipeline_variants(cores: int, gpu: bool) -> dict[str, Variant]:
@@ -98,6 +108,7 @@ def run(config: Config, ctx: BenchContext) -> Report:
     gpu = device.device == "cuda"
     sizes = bare.GPU_BATCH_SIZES if gpu else bare.BATCH_SIZES
     variants = pipeline_variants(cores, gpu)
+    use_gpu_partitions(gpu)
     with bench_stack() as stack:
         # The bare loop runs while the stack's servers are up but idle (no workers yet).
         best, sweep = bare.best_batch(texts, device.providers, sizes, probe=config.probe)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from inferstream.bench import ablation, naive_worker, pipeline, workload
 from inferstream.bench.context import BenchContext
-from inferstream.bench.e2e import GPU_REPLICAS, ONE_EACH, replicas_label
+from inferstream.bench.e2e import GPU_REPLICAS, ONE_EACH, replicas_label, use_gpu_partitions
 from inferstream.bench.harness import BenchError, BenchStack, bench_stack, wait_for_ids
 from inferstream.bench.report import Report
 
@@ -85,6 +85,7 @@ def run(config: Config, ctx: BenchContext) -> Report:
     # On a GPU ours runs with a process per partition in every stage (e2e's GPU variant); the
     # naive worker's encode runs on the same GPU.
     replicas = GPU_REPLICAS if gpu else ONE_EACH
+    use_gpu_partitions(gpu)
     with bench_stack() as stack:
         ours = pipeline.measure(stack, config.n, replicas, gpu=gpu)
         naive_rate, naive_s = _naive_rate(stack, config.n, 1800.0, ctx.device.device)
