@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-WIDTH, HEIGHT = 360, 120
-LEFT, RIGHT, TOP, BOTTOM = 44, 8, 18, 18  # margins: the axis labels live in them
+WIDTH, HEIGHT = 540, 170
+LEFT, RIGHT, TOP, BOTTOM = 48, 10, 36, 18  # margins: title, legend and axis labels live in them
 COLOURS = ("#2b6cb0", "#c05621", "#2f855a")
 
 
@@ -48,10 +48,10 @@ def _frame(title: str, top: float, unit: str, body: str, chart_id: str) -> str:
         f'<text x="{LEFT + plot_w}" y="{HEIGHT - 4}" text-anchor="end" font-size="10">now</text>'
     )
     return (
-        f'<svg id="{escape(chart_id)}" class="chart" role="img" width="{WIDTH}" '
-        f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg">'
+        f'<svg id="{escape(chart_id)}" class="chart" role="img" width="100%" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg">'
         f"<title>{escape(title)}</title>"
-        f'<text x="{LEFT}" y="12" font-size="12" font-weight="600">{escape(title)}</text>'
+        f'<text x="{LEFT}" y="14" font-size="13" font-weight="600">{escape(title)}</text>'
         f"{axis}{body}</svg>"
     )
 
@@ -104,8 +104,8 @@ def line_chart(
                     f'<polyline points="{" ".join(run)}" fill="none" stroke="{colour}" '
                     'stroke-width="1.5"/>'
                 )
-        body.append(
-            f'<text x="{WIDTH - RIGHT - 60 * (len(series) - n)}" y="12" font-size="10" '
-            f'fill="{colour}">{escape(name)}</text>'
+        body.append(  # the legend: a second line under the title
+            f'<text x="{LEFT + 50 * n}" y="29" font-size="11" fill="{colour}">'
+            f"\u25a0 {escape(name)}</text>"
         )
     return _frame(title, top, unit, "".join(body), chart_id)

@@ -18,7 +18,8 @@ from inferstream.api.web_charts import bar_chart, line_chart
 from inferstream.api.web_queries import Minute, ReportFilter, ReportRow
 
 STYLE = """
-body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem auto; max-width: 76rem; color: #222; }
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem auto; max-width: 76rem; color: #222;
+  padding: 0 1rem; }
 h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 1.6rem; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid #ddd;
