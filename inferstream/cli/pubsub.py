@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
@@ -20,9 +21,17 @@ from rich.progress import (
 from rich.progress import Task as ProgressTask
 from rich.text import Text
 
-from inferstream.client import Publisher, guess_format, parse_records, subscribe
+from inferstream.client import (
+    Publisher,
+    guess_format,
+    media_files,
+    parse_records,
+    publish_media,
+    subscribe,
+)
 from inferstream.schemas import get_task
-from inferstream.settings import KafkaSettings
+from inferstream.settings import KafkaSettings, ObjectStoreSettings
+from inferstream.storage import ObjectStore
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -90,9 +99,50 @@ def publish_file(
     return count
 
 
+def publish_media_files(paths: list[str], *, skip_invalid: bool, source: str = "cli") -> int:
+    """Claim-check: upload each image/video to blobs/<sha256>, then publish its reference."""
+    files, problems = media_files([Path(p) for p in paths])
+    for problem in problems:
+        err_console.print(problem, highlight=False, markup=False)
+    if problems and not skip_invalid:
+        err_console.print(
+            f"{len(problems)} files cannot be published; nothing was published "
+            f"(--skip-invalid publishes the {len(files)} others)",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_INVALID)
+    store = ObjectStore(ObjectStoreSettings.load())
+    started = time.monotonic()
+    with Publisher("media", KafkaSettings.load(), source=source) as publisher:
+        columns = (
+            TextColumn("uploading + publishing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=err_console, transient=False) as progress:
+            bar = progress.add_task("publish", total=len(files))
+            for path in files:
+                publish_media(publisher, store, path)
+                progress.advance(bar)
+            publisher.flush()
+    elapsed = max(time.monotonic() - started, 1e-9)
+    console.print(
+        f"uploaded and published {len(files)} files to {publisher.topic} in {elapsed:.1f}s",
+        highlight=False,
+    )
+    return len(files)
+
+
 def publish_cmd(
     task: Annotated[str, typer.Argument(help="bug_report, target_risk, media, anomaly, churn")],
-    file: Annotated[str, typer.Argument(help="JSON lines or CSV file; - for stdin")],
+    files: Annotated[
+        list[str],
+        typer.Argument(
+            help="JSON lines or CSV file (- for stdin); for media: image/video files or folders"
+        ),
+    ],
     fmt: Annotated[
         str | None, typer.Option("--format", help="jsonl or csv (default: from the file name)")
     ] = None,
@@ -101,10 +151,18 @@ def publish_cmd(
     ] = False,
     source: Annotated[str, typer.Option(help="The envelope's source field.")] = "cli",
 ) -> None:
-    """Validate every record first, then publish them (all or nothing, unless --skip-invalid)."""
+    """Validate every record first, then publish them (all or nothing, unless --skip-invalid).
+    media: upload each file to object storage, then publish its reference (claim-check)."""
+    if task == "media" and fmt is None:
+        publish_media_files(files, skip_invalid=skip_invalid, source=source)
+        return
     if fmt not in (None, "jsonl", "csv"):
         raise typer.BadParameter("must be jsonl or csv", param_hint="--format")
-    publish_file(task, file, fmt=fmt, skip_invalid=skip_invalid, source=source)  # type: ignore[arg-type]
+    if len(files) != 1:
+        raise typer.BadParameter(
+            f"one records file for {task}, got {len(files)}", param_hint="FILES"
+        )
+    publish_file(task, files[0], fmt=fmt, skip_invalid=skip_invalid, source=source)  # type: ignore[arg-type]
 
 
 def subscribe_cmd(

@@ -11,6 +11,7 @@ from ..envelope import MIME_NAME, BlobRef
 from ..result import ResultBase
 
 __all__ = [
+    "MEDIA_CONTENT_TYPES",
     "MEDIA_CONTENT_TYPE_PATTERN",
     "FramePrediction",
     "MediaBlobRef",
@@ -21,6 +22,18 @@ __all__ = [
 ]
 
 MediaKind = Literal["image", "video"]
+
+# The file types DeepDetect accepts (its extension allow-list), each with the content type a
+# producer declares for it; enrich also checks the type sniffed from the bytes against it.
+MEDIA_CONTENT_TYPES: dict[str, str] = {
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "mp4": "video/mp4",
+    "avi": "video/x-msvideo",
+    "mov": "video/quicktime",
+}
 
 MEDIA_CONTENT_TYPE_PATTERN = rf"^([Ii][Mm][Aa][Gg][Ee]|[Vv][Ii][Dd][Ee][Oo])/{MIME_NAME}$"
 MediaContentType = Annotated[

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 import puremagic
 
 from inferstream.schemas._base import MAX_MEDIA_BYTES
+from inferstream.schemas.tasks.media import MEDIA_CONTENT_TYPES
 
 FILE_TOO_LARGE = "File too large"
 EMPTY_FILE = "Empty file"
@@ -30,15 +31,11 @@ SEED_ERRORS = (
     INVALID_FILE_TYPE,
 )
 
+# Other names the sniffer (and producers) use for the same types.
+_ALIASES = {"video/x-msvideo": {"video/avi", "video/msvideo"}}
 # The seed's ALLOWED_EXTENSIONS, each with the MIME types its bytes may sniff as.
 EXTENSION_TYPES: dict[str, frozenset[str]] = {
-    "jpg": frozenset({"image/jpeg"}),
-    "jpeg": frozenset({"image/jpeg"}),
-    "png": frozenset({"image/png"}),
-    "webp": frozenset({"image/webp"}),
-    "mp4": frozenset({"video/mp4"}),
-    "avi": frozenset({"video/x-msvideo", "video/avi", "video/msvideo"}),
-    "mov": frozenset({"video/quicktime"}),
+    ext: frozenset({mime, *_ALIASES.get(mime, ())}) for ext, mime in MEDIA_CONTENT_TYPES.items()
 }
 SNIFF_BYTES = 8192  # puremagic reads headers (and a few footers) only
 # What werkzeug's secure_filename keeps, plus spaces and parentheses (common in photo names).
