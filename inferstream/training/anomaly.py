@@ -29,6 +29,9 @@ SERIES = 60
 LENGTH = 400
 SEED = 3
 CONTAMINATION = 0.02
+# The forest's size; exporting it to ONNX (skl2onnx) costs about the square of it (~1 CPU
+# minute for 200), so tests that need a bundle but not its quality train a smaller one.
+TREES = 200
 
 
 def windowed(
@@ -51,16 +54,20 @@ def windowed(
 
 
 def train(
-    models_dir: Path, seed: int = SEED, series_count: int = SERIES, length: int = LENGTH
+    models_dir: Path,
+    seed: int = SEED,
+    series_count: int = SERIES,
+    length: int = LENGTH,
+    trees: int = TREES,
 ) -> TrainReport:
     observations = list(metric_series(series_count, length, seed))
     x, zs, series = windowed(observations)
     y = np.asarray([o.anomalous for o in observations], dtype=np.int64)
     held_out = {f"host-{s:03d}/metrics" for s in range(int(0.8 * series_count), series_count)}
     test = np.asarray([s in held_out for s in series])
-    forest = IsolationForest(n_estimators=200, contamination=CONTAMINATION, random_state=seed).fit(
-        x[~test]
-    )
+    forest = IsolationForest(
+        n_estimators=trees, contamination=CONTAMINATION, random_state=seed
+    ).fit(x[~test])
     threshold = float(-forest.offset_)
     graph = export(forest, x)
     onnx_decision = run_onnx(graph, x[test][:1000])["scores"].reshape(-1)
@@ -87,7 +94,7 @@ def train(
     metrics["onnx_max_abs_diff"] = onnx_diff
     metadata = {
         "task": "anomaly",
-        "algorithm": "IsolationForest(200 trees) via skl2onnx + modified z-score (numpy)",
+        "algorithm": f"IsolationForest({trees} trees) via skl2onnx + modified z-score (numpy)",
         "dataset": (
             f"inferstream.training.datasets.metric_series({series_count}, {length}, seed={seed})"
         ),
