@@ -15,6 +15,7 @@ from inferstream.cli import (
     api_cmds,
     bench_cmd,
     chaos_cmd,
+    db_roles_cmd,
     dlq_cmd,
     eval_cmd,
     models_cmd,
@@ -52,6 +53,7 @@ eval_cmd.register(app)
 bench_cmd.register(app)
 settings_cmd.register(app)
 dlq_cmd.register(app)
+db_roles_cmd.register(app)
 
 # Errors that describe a user-fixable situation: print the message, not a traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (

@@ -1,6 +1,7 @@
 """The prod migrate Job's db-bootstrap step, run as rendered against a real PostgreSQL (the
-embedded pgserver): it creates the application role the pods use (never the RDS master user,
-whose password rotates), and the migrations then run as that role and leave it owning the schema.
+embedded pgserver): it creates the application role the workers use (never the RDS master user,
+whose password rotates) and the results API's own role; the migrations then run as the app role
+and leave it owning the schema, and the Job's grant step gives the API's role only its tables.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from _deploy_kustomize import build
 
 from inferstream.stack.servers import PostgresInfo, start_postgres, stop_postgres
 from inferstream.storage import migrate
+from inferstream.storage.api_role import grant_api_role
 
 APP_ROLE = "inferstream_app"
+API_ROLE = "inferstream_api"
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +39,13 @@ def bootstrap_command() -> list[str]:
     (step,) = job["spec"]["template"]["spec"]["initContainers"]
     assert step["name"] == "db-bootstrap"
     names = {e["name"] for e in step["env"]}
-    assert names == {"INFERSTREAM_POSTGRES_PASSWORD", "PGUSER", "PGPASSWORD"}
+    assert names == {
+        "INFERSTREAM_POSTGRES_PASSWORD",
+        "API_POSTGRES_USER",
+        "API_POSTGRES_PASSWORD",
+        "PGUSER",
+        "PGPASSWORD",
+    }
     return [*step["command"], *step["args"]]
 
 
@@ -50,6 +59,8 @@ def run_bootstrap(info: PostgresInfo, password: str) -> str:
         "INFERSTREAM_POSTGRES_DATABASE": "inferstream",
         "INFERSTREAM_POSTGRES_USER": APP_ROLE,
         "INFERSTREAM_POSTGRES_PASSWORD": password,
+        "API_POSTGRES_USER": API_ROLE,
+        "API_POSTGRES_PASSWORD": f"api-{password}",
         "INFERSTREAM_POSTGRES_SSLMODE": "disable",
         "INFERSTREAM_POSTGRES_SSLROOTCERT": "",
         "PGUSER": info.user,  # the master (superuser) credentials
@@ -67,20 +78,68 @@ def run_bootstrap(info: PostgresInfo, password: str) -> str:
     return result.stdout
 
 
-def test_bootstrap_creates_the_role_and_migrations_run_as_it(postgres: PostgresInfo) -> None:
-    assert run_bootstrap(postgres, "first-password").strip() == f"role {APP_ROLE}: created"
-    # A second run (every release, or after a password rotation) alters the role in place.
-    assert run_bootstrap(postgres, "second-password").strip() == f"role {APP_ROLE}: altered"
+def test_bootstrap_creates_the_roles_and_migrations_run_as_the_app_role(
+    postgres: PostgresInfo,
+) -> None:
+    assert run_bootstrap(postgres, "first-password").split() == [
+        "role",
+        f"{APP_ROLE}:",
+        "created",
+        "role",
+        f"{API_ROLE}:",
+        "created",
+    ]
+    # A second run (every release, or after a password rotation) alters the roles in place.
+    assert run_bootstrap(postgres, "second-password").split() == [
+        "role",
+        f"{APP_ROLE}:",
+        "altered",
+        "role",
+        f"{API_ROLE}:",
+        "altered",
+    ]
     as_app = f"host={postgres.socket_dir} port={postgres.port} user={APP_ROLE} dbname=inferstream"
     applied = migrate(as_app)
     assert applied, "a fresh database gets every migration"
     with psycopg.connect(postgres.conninfo(), autocommit=True) as conn:
-        role = conn.execute(
-            "SELECT rolcanlogin, rolsuper FROM pg_roles WHERE rolname = %s", (APP_ROLE,)
-        ).fetchone()
-        assert role == (True, False)  # a login role, not a superuser
+        roles = conn.execute(
+            "SELECT rolname, rolcanlogin, rolsuper FROM pg_roles WHERE rolname = ANY(%s) "
+            "ORDER BY rolname",
+            ([APP_ROLE, API_ROLE],),
+        ).fetchall()
+        assert roles == [(API_ROLE, True, False), (APP_ROLE, True, False)]
         owners = conn.execute(
             "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
         ).fetchall()
         assert owners == [(APP_ROLE,)]
         assert conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
+
+
+def test_the_migrate_job_grants_the_api_role_only_what_the_api_does(
+    postgres: PostgresInfo,
+) -> None:
+    """The Job's `db grant-api` step runs as the app role (the tables' owner), as in prod."""
+    (job,) = [obj for obj in build(K8S / "overlays" / "prod") if obj["kind"] == "Job"]
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert (
+        'inferstream db migrate && inferstream db grant-api "$API_POSTGRES_USER"'
+        in (container["args"][0])
+    )
+    run_bootstrap(postgres, "third-password")
+    base = f"host={postgres.socket_dir} port={postgres.port} dbname=inferstream"
+    migrate(f"{base} user={APP_ROLE}")
+    grant_api_role(f"{base} user={APP_ROLE}", API_ROLE)
+    with psycopg.connect(f"{base} user={API_ROLE}", autocommit=True) as conn:
+        conn.execute("SELECT count(*) FROM results_bug_report").fetchone()
+        conn.execute(
+            "INSERT INTO submissions (submission_id, task, status) "
+            "VALUES ('boot-1', 'churn', 'processing') ON CONFLICT (submission_id) DO NOTHING"
+        )
+        for statement in (
+            "UPDATE results_bug_report SET quality_score = 0",
+            "SELECT * FROM consumer_offsets",
+            "DELETE FROM dead_letters",
+            "CREATE TABLE planted (x int)",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)

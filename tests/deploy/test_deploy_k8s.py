@@ -185,7 +185,22 @@ def test_pods_are_hardened_probed_and_sized(overlay: str) -> None:
         assert port["containerPort"] == ports[container["name"]]
         assert container["livenessProbe"]["httpGet"]["port"] == port["name"]
         envfrom = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
-        if deployment["metadata"]["labels"]["app.kubernetes.io/component"] == "archive":
+        component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        if component == "api":
+            # Least privilege: the API's own account, settings and Secret (its Postgres role and
+            # Kafka principal), never the workers' Secret (their credentials, the webhook key).
+            assert pod["serviceAccountName"] == "inferstream-api"
+            assert envfrom == {
+                "inferstream-config",
+                "inferstream-api-config",
+                "inferstream-api-secrets",
+            }
+            assert [next(iter(ref.values()))["name"] for ref in container["envFrom"]][-1] == (
+                "inferstream-api-secrets"
+            )  # later sources win
+            continue
+        assert pod["serviceAccountName"] == "inferstream-worker"
+        if component == "archive":
             # Least privilege: the archive gets the S3 and Kafka secrets, never Postgres's.
             assert envfrom == {"inferstream-config"}
             secrets = {e["name"] for e in container["env"]}
@@ -406,6 +421,12 @@ def test_pods_start_only_after_the_schema_and_topics_exist(overlay: str) -> None
     for name, spec in pod_specs(overlay):
         (gate,) = [c for c in spec.get("initContainers", []) if c["name"] == "release-gate"]
         command = " ".join(gate["args"])
+        if name == "api":
+            # The API's role may not migrate: it waits, read-only, for no pending migration.
+            assert "applied(conn)" in command and "available()" in command, name
+            assert "migrate(" not in command and "topology" not in command, name
+            assert gate["image"] == spec["containers"][0]["image"], name
+            continue
         assert "inferstream topology apply" in command, name
         if not name.startswith("archive-"):
             assert command.startswith("inferstream db migrate && "), name
@@ -462,7 +483,7 @@ def test_prod_overlay_needs_no_hand_edits() -> None:
     """Account ids, role ARNs, hosts and the CA bundle came from hand edits and curl: now every
     deployment-specific value lives in a file terraform writes (docs/deploy.md)."""
     prod = K8S / "overlays" / "prod"
-    written = {"config.yaml", "external-secret.yaml", "site/kustomization.yaml"}
+    written = {"config.yaml", "api-config.yaml", "external-secret.yaml", "site/kustomization.yaml"}
     for path in prod.rglob("*.yaml"):
         rel = str(path.relative_to(prod))
         text = path.read_text()

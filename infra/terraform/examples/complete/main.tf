@@ -105,17 +105,32 @@ module "irsa_workers" {
   tags              = var.tags
 }
 
+# The results API's own role: its S3 prefixes only (uploads/ staging, blobs/, read artifacts/).
+module "irsa_api" {
+  source            = "../../modules/irsa"
+  name              = "${var.name}-api"
+  oidc_provider_arn = module.eks.oidc_provider_arn
+  oidc_issuer_url   = module.eks.oidc_issuer_url
+  namespace         = var.namespace
+  service_account   = "inferstream-api"
+  policy_json       = module.s3.api_access_policy_json
+  tags              = var.tags
+}
+
 data "aws_iam_policy_document" "external_secrets" {
   statement {
     sid     = "ReadInferstreamSecrets"
     actions = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = [
+    # The s3 module's static-key secret exists only with create_app_user (off: IRSA).
+    resources = compact([
       module.msk.scram_secret_arn,
+      module.msk.api_scram_secret_arn,
       module.rds.master_user_secret_arn,
       module.rds.app_secret_arn,
+      module.rds.api_secret_arn,
       module.s3.app_secret_arn,
       aws_secretsmanager_secret.webhook.arn,
-    ]
+    ])
   }
   statement {
     sid       = "DecryptThem"

@@ -13,6 +13,11 @@ output "irsa_role_arn" {
   value       = module.irsa_workers.role_arn
 }
 
+output "api_irsa_role_arn" {
+  description = "Role of the inferstream-api service account (the results API's S3 prefixes only)."
+  value       = module.irsa_api.role_arn
+}
+
 output "kafka_bootstrap_servers" {
   description = "MSK bootstrap servers (SASL/SCRAM over TLS, port 9096)."
   value       = module.msk.bootstrap_brokers_sasl_scram
@@ -77,9 +82,25 @@ output "k8s_external_secret" {
           { secretKey = "INFERSTREAM_KAFKA_SASL_USERNAME", remoteRef = { key = module.msk.scram_secret_name, property = "username" } },
           { secretKey = "INFERSTREAM_KAFKA_SASL_PASSWORD", remoteRef = { key = module.msk.scram_secret_name, property = "password" } },
           { secretKey = "INFERSTREAM_POSTGRES_PASSWORD", remoteRef = { key = module.rds.app_secret_name, property = "password" } },
-          { secretKey = "INFERSTREAM_OBJECT_STORE_ACCESS_KEY", remoteRef = { key = module.s3.app_secret_name, property = "access_key_id" } },
-          { secretKey = "INFERSTREAM_OBJECT_STORE_SECRET_KEY", remoteRef = { key = module.s3.app_secret_name, property = "secret_access_key" } },
           { secretKey = "INFERSTREAM_WEBHOOK_SECRET", remoteRef = { key = aws_secretsmanager_secret.webhook.name, property = "secret" } },
+        ]
+      }
+    }),
+    "---",
+    # The results API's own credentials: its Kafka principal and its Postgres role; no webhook
+    # key, no worker credential; S3 through its IRSA role.
+    yamlencode({
+      apiVersion = "external-secrets.io/v1"
+      kind       = "ExternalSecret"
+      metadata   = { name = "inferstream-api-secrets" }
+      spec = {
+        refreshInterval = "1h"
+        secretStoreRef  = { kind = "ClusterSecretStore", name = "aws-secrets-manager" }
+        target          = { name = "inferstream-api-secrets", creationPolicy = "Owner" }
+        data = [
+          { secretKey = "INFERSTREAM_KAFKA_SASL_USERNAME", remoteRef = { key = module.msk.api_scram_secret_name, property = "username" } },
+          { secretKey = "INFERSTREAM_KAFKA_SASL_PASSWORD", remoteRef = { key = module.msk.api_scram_secret_name, property = "password" } },
+          { secretKey = "INFERSTREAM_POSTGRES_PASSWORD", remoteRef = { key = module.rds.api_secret_name, property = "password" } },
         ]
       }
     }),
@@ -121,6 +142,14 @@ output "k8s_site_component" {
             op    = "add"
             path  = "/metadata/annotations"
             value = { "eks.amazonaws.com/role-arn" = module.irsa_workers.role_arn }
+          }])
+        },
+        {
+          target = { kind = "ServiceAccount", name = "inferstream-api" }
+          patch = yamlencode([{
+            op    = "add"
+            path  = "/metadata/annotations"
+            value = { "eks.amazonaws.com/role-arn" = module.irsa_api.role_arn }
           }])
         },
         {
@@ -177,4 +206,20 @@ output "platform_inputs" {
     cluster_autoscaler_role_arn = module.irsa_cluster_autoscaler.role_arn
     gpu_node_labels             = module.eks.gpu_node_labels
   }
+}
+
+output "k8s_api_config" {
+  description = "infra/k8s/overlays/prod/api-config.yaml: the results API's Postgres role and the proxies it trusts (the private subnets, where the ingress controller's pods get their IPs)."
+  value = join("\n", [
+    "# Written by terraform output k8s_api_config (infra/terraform/examples/complete).",
+    yamlencode({
+      apiVersion = "v1"
+      kind       = "ConfigMap"
+      metadata   = { name = "inferstream-api-config" }
+      data = {
+        FORWARDED_ALLOW_IPS       = join(",", module.vpc.subnet_cidrs.private)
+        INFERSTREAM_POSTGRES_USER = module.rds.api_username
+      }
+    }),
+  ])
 }

@@ -170,8 +170,35 @@ resource "aws_secretsmanager_secret_version" "scram" {
   secret_string_wo_version = var.scram_password_version
 }
 
+# ---- the results API's own SCRAM principal ----
+# The API only produces to submissions.<task>: it gets a principal of its own (User:<api user>),
+# so the brokers' ACLs can allow it that and nothing else (docs/deploy.md, "Kafka ACLs"), and a
+# leaked API credential is not the workers' credential.
+ephemeral "aws_secretsmanager_random_password" "api" {
+  password_length     = 40
+  exclude_punctuation = true
+}
+
+resource "aws_secretsmanager_secret" "api" {
+  #checkov:skip=CKV2_AWS_57:MSK SCRAM credentials have no managed rotation; rotate by raising api_scram_password_version and re-applying (docs/deploy.md).
+  name                    = "AmazonMSK_${var.name}-api"
+  description             = "SASL/SCRAM credentials of the inferstream results API on ${var.name}"
+  kms_key_id              = aws_kms_key.this.arn
+  recovery_window_in_days = 7
+  tags                    = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "api" {
+  secret_id = aws_secretsmanager_secret.api.id
+  secret_string_wo = jsonencode({
+    username = var.api_scram_username
+    password = ephemeral.aws_secretsmanager_random_password.api.random_password
+  })
+  secret_string_wo_version = var.api_scram_password_version
+}
+
 resource "aws_msk_scram_secret_association" "this" {
   cluster_arn     = aws_msk_cluster.this.arn
-  secret_arn_list = [aws_secretsmanager_secret.scram.arn]
-  depends_on      = [aws_secretsmanager_secret_version.scram]
+  secret_arn_list = [aws_secretsmanager_secret.scram.arn, aws_secretsmanager_secret.api.arn]
+  depends_on      = [aws_secretsmanager_secret_version.scram, aws_secretsmanager_secret_version.api]
 }

@@ -27,3 +27,18 @@ output "kms_key_arn" {
   description = "KMS key of the cluster and its secret (readers of the secret need kms:Decrypt on it)."
   value       = aws_kms_key.this.arn
 }
+
+output "api_scram_secret_arn" {
+  description = "Secrets Manager secret with {username, password} of the results API's principal."
+  value       = aws_secretsmanager_secret.api.arn
+}
+
+output "api_scram_secret_name" {
+  description = "Name of that secret (for the API's ExternalSecret)."
+  value       = aws_secretsmanager_secret.api.name
+}
+
+output "principals" {
+  description = "Kafka principals: the workers' and the results API's (for the ACLs)."
+  value       = { workers = "User:${var.scram_username}", api = "User:${var.api_scram_username}" }
+}

@@ -110,3 +110,25 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "api_scram_username" {
+  description = "SASL/SCRAM user of the results API (produces to submissions.* only; its password is generated and kept in Secrets Manager)."
+  type        = string
+  default     = "inferstream-api"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z][a-zA-Z0-9_.-]{2,63}$", var.api_scram_username))
+    error_message = "api_scram_username must be 3-64 letters, digits, '_', '.' or '-'."
+  }
+}
+
+variable "api_scram_password_version" {
+  description = "Version of the API's generated SCRAM password: raise it by one to store a new one (then restart the API)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.api_scram_password_version >= 1
+    error_message = "api_scram_password_version must be at least 1."
+  }
+}

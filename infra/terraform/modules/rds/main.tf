@@ -174,3 +174,31 @@ resource "aws_secretsmanager_secret_version" "app" {
   })
   secret_string_wo_version = var.app_password_version
 }
+
+# ---- the results API's role ----
+# The API gets a role of its own (var.api_username): it reads results and writes submissions,
+# keys, web sessions and rate-limit counters only (`inferstream db grant-api`, run by the
+# migrate Job after the migrations). A stolen API credential cannot change results, offsets or
+# the schema. Created by the same bootstrap step; rotated like the application role.
+ephemeral "aws_secretsmanager_random_password" "api" {
+  password_length     = 40
+  exclude_punctuation = true
+}
+
+resource "aws_secretsmanager_secret" "api" {
+  #checkov:skip=CKV2_AWS_57:Rotated deliberately with the API pods (api_password_version, docs/deploy.md), like the application role.
+  name                    = "${var.name}/postgres-api"
+  description             = "Password of the results API's role ${var.api_username} on ${var.name}"
+  kms_key_id              = aws_kms_key.this.arn
+  recovery_window_in_days = 7
+  tags                    = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "api" {
+  secret_id = aws_secretsmanager_secret.api.id
+  secret_string_wo = jsonencode({
+    username = var.api_username
+    password = ephemeral.aws_secretsmanager_random_password.api.random_password
+  })
+  secret_string_wo_version = var.api_password_version
+}

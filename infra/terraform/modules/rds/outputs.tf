@@ -47,3 +47,18 @@ output "security_group_id" {
   description = "Security group of the instance."
   value       = aws_security_group.this.id
 }
+
+output "api_username" {
+  description = "The results API's role: INFERSTREAM_POSTGRES_USER of the API pods only."
+  value       = var.api_username
+}
+
+output "api_secret_name" {
+  description = "Secrets Manager secret with {username, password} of the API's role."
+  value       = aws_secretsmanager_secret.api.name
+}
+
+output "api_secret_arn" {
+  description = "ARN of that secret."
+  value       = aws_secretsmanager_secret.api.arn
+}

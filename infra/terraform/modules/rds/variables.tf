@@ -155,3 +155,25 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "api_username" {
+  description = "Role the results API connects as: SELECT on results, INSERT on submissions, its own keys/sessions/counters (inferstream db grant-api)."
+  type        = string
+  default     = "inferstream_api"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,62}$", var.api_username)) && var.api_username != "postgres"
+    error_message = "api_username must be a lowercase identifier other than postgres."
+  }
+}
+
+variable "api_password_version" {
+  description = "Version of the generated API role password: raise it by one to write a new one (then rerun the migrate Job and restart the API)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.api_password_version >= 1
+    error_message = "api_password_version must be at least 1."
+  }
+}

@@ -175,6 +175,24 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
       days_after_initiation = 7
     }
   }
+  # The API's presigned uploads land in uploads/<sha256>/<token> and are copied to blobs/ once
+  # verified; a staging object whose completion is never called is deleted after a day.
+  rule {
+    id     = "expire-upload-staging"
+    status = "Enabled"
+    filter {
+      prefix = "uploads/"
+    }
+    expiration {
+      days = var.upload_staging_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "this" {
@@ -210,6 +228,37 @@ data "aws_iam_policy_document" "app" {
     sid       = "Objects"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
     resources = [for b in aws_s3_bucket.this : "${b.arn}/*"]
+  }
+  statement {
+    sid       = "Key"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.this.arn]
+  }
+}
+
+# The results API's own role (IRSA): it stages uploads, verifies them into blobs/ and deletes
+# the staging object; it reads blobs and artifacts. It never writes artifacts/, archive/ or
+# models/ (the workers' prefixes).
+data "aws_iam_policy_document" "api" {
+  statement {
+    sid       = "Buckets"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = [for b in aws_s3_bucket.this : b.arn]
+  }
+  statement {
+    sid       = "UploadStaging"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    resources = [for b in aws_s3_bucket.this : "${b.arn}/uploads/*"]
+  }
+  statement {
+    sid       = "VerifiedBlobs"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = [for b in aws_s3_bucket.this : "${b.arn}/blobs/*"]
+  }
+  statement {
+    sid       = "ReadArtifacts"
+    actions   = ["s3:GetObject"]
+    resources = [for b in aws_s3_bucket.this : "${b.arn}/artifacts/*"]
   }
   statement {
     sid       = "Key"

@@ -27,3 +27,8 @@ output "access_policy_json" {
   description = "IAM policy for read/write on the buckets (for an IRSA role)."
   value       = data.aws_iam_policy_document.app.json
 }
+
+output "api_access_policy_json" {
+  description = "IAM policy of the results API (for its own IRSA role): uploads/ staging, blobs/, read artifacts/."
+  value       = data.aws_iam_policy_document.api.json
+}

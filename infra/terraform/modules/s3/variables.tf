@@ -31,9 +31,20 @@ variable "noncurrent_version_days" {
 }
 
 variable "create_app_user" {
-  description = "Create an IAM user with keys for the workers and store them in Secrets Manager (for clusters without IRSA; with false the workers use their IRSA role through the AWS credential chain, see docs/deploy.md)."
+  description = "Create an IAM user with static keys for the workers and store them in Secrets Manager (only for clusters without IRSA; by default the workers and the API use their IRSA roles through the AWS credential chain, see docs/deploy.md)."
   type        = bool
-  default     = true
+  default     = false
+}
+
+variable "upload_staging_days" {
+  description = "Days after which an API upload staging object (uploads/ prefix) that was never completed is deleted."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.upload_staging_days >= 1 && var.upload_staging_days <= 7
+    error_message = "upload_staging_days must be 1 to 7 (a staging object is a presigned PUT's landing place)."
+  }
 }
 
 variable "tags" {
