@@ -106,7 +106,6 @@ def record_decision(
 ) -> DecisionOut:
     """Store, publish, commit; problems for an unknown report, an unfit decision or a broker
     that does not take it (then nothing is stored)."""
-    publisher = _publisher(ctx)
     try:
         with ctx.db.connection() as conn, conn.transaction():
             review_id, review, model = decide(
@@ -117,7 +116,7 @@ def record_decision(
                 note=body.note,
                 caller=caller,
             )
-            publisher.publish(feedback_record(review_id, submission_id, review, model))
+            _publisher(ctx).publish(feedback_record(review_id, submission_id, review, model))
     except UnknownReportError:
         raise ProblemError(
             404, "no bug_report result with this submission id", slug="not-found"
