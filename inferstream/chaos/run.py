@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 
 from inferstream.chaos import faults
+from inferstream.chaos.drain import sink_behind
 from inferstream.chaos.schedule import ChaosConfig, Fault, plan
 from inferstream.chaos.workers import WorkerNemesis
 from inferstream.chaos.workload import Examples, example_payloads, load_examples
@@ -114,6 +115,7 @@ class ChaosRun:
         self._errors: list[str] = []
         self._publishing_done = threading.Event()
         self._t0 = 0.0
+        self._behind: dict[tuple[str, int], tuple[int, int]] = {}
 
     def run(self) -> ChaosResult:
         started = time.monotonic()
@@ -319,15 +321,31 @@ class ChaosRun:
     # ---------------------------------------------------------------- drain
 
     def _drain(self) -> bool:
+        """Until every row and poison dead letter is in and the sink has consumed its inputs to
+        the end (the redeliveries behind the last row included: drain.py), or the deadline."""
         deadline = time.monotonic() + self.config.drain_timeout_s
         expected = len(self.ids)
         while time.monotonic() < deadline:
             self._check_threads()
             self.nemesis.restart_exited()
-            if self._rows() >= expected and self._poison_dead() >= len(self.poison_ids):
+            if (
+                self._rows() >= expected
+                and self._poison_dead() >= len(self.poison_ids)
+                and self._sink_caught_up()
+            ):
                 return True
             time.sleep(0.5)
+        if self._behind:
+            where = ", ".join(f"{t}:{p} {s}/{e}" for (t, p), (s, e) in sorted(self._behind.items()))
+            self.say(f"drain: the sink was still behind on {where} (stored/end)")
         return False
+
+    def _sink_caught_up(self) -> bool:
+        try:
+            self._behind = sink_behind("bug_report")
+        except (psycopg.OperationalError, TimeoutError, KafkaException):
+            return False  # a server is still coming back: ask again
+        return not self._behind
 
     def _count(self, sql: str, ids: list[str]) -> int:
         try:

@@ -1,0 +1,49 @@
+"""When a chaos run has drained: every row is in, and the sink has consumed its inputs to the end.
+
+Rows alone are not enough. After worker kills and restarts, infer re-produces results that
+already have a row (same result id), and these redeliveries can sit at the end of the results
+topic after the last new row landed. If the run stops its workers then, the sink's stored
+offsets are left short of the topic's end, and `verify` rightly reports "sink offset not at
+the end" and redeliveries the sink has not absorbed (seed 1, 2026-12-06: 500/500 rows, but 88
+result messages behind, the sink in its backoff after a Postgres outage).
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from inferstream.settings import KafkaSettings, PostgresSettings
+from inferstream.storage import offsets as offset_store
+from inferstream.topology import DEADLETTER_TOPIC, TASK_TOPIC_KINDS, group_id, topic_name
+from inferstream.verify.collect import read_all
+from inferstream.workers.runtime.records import InRecord
+
+Position = tuple[str, int]
+READ_DEADLINE_S = 60.0
+
+
+def input_ends(task: str) -> dict[Position, int]:
+    """Per partition of the sink's inputs, the offset after the last record it must consume:
+    the results topic's end, and the end of this task's own dead letters (other tasks' dead
+    letters, later in the shared topic, are their sinks' business), as `verify` counts them."""
+    kafka = KafkaSettings.load()
+    ends: dict[Position, int] = {}
+    for msg in read_all(kafka, topic_name("results", task), READ_DEADLINE_S):
+        record = InRecord.from_message(msg)
+        ends[record.position] = max(ends.get(record.position, 0), record.offset + 1)
+    own_topics = {topic_name(kind, task) for kind in TASK_TOPIC_KINDS}
+    for msg in read_all(kafka, DEADLETTER_TOPIC, READ_DEADLINE_S):
+        record = InRecord.from_message(msg)
+        if (record.header("x-original-topic") or "") in own_topics:
+            ends[record.position] = max(ends.get(record.position, 0), record.offset + 1)
+    return ends
+
+
+def sink_behind(task: str, group_prefix: str = "inferstream") -> dict[Position, tuple[int, int]]:
+    """Partitions where the sink's offsets stored in Postgres are short of ``input_ends``:
+    position -> (stored, end). Empty once it has consumed everything. Raises psycopg's
+    OperationalError or TimeoutError while a server is unreachable (the caller retries)."""
+    ends = input_ends(task)
+    with psycopg.connect(PostgresSettings.load().conninfo(), connect_timeout=5) as conn:
+        stored = offset_store.load(conn, group_id("sink", task, group_prefix))
+    return {pos: (stored.get(pos, 0), end) for pos, end in ends.items() if stored.get(pos, 0) < end}
