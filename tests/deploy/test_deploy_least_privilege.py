@@ -177,3 +177,13 @@ def test_committed_api_config_is_what_terraform_writes() -> None:
     section = outputs[outputs.index('output "k8s_api_config"') :]
     for key in committed["data"]:
         assert f"{key} " in section, key
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_dead_letters_are_purged_daily(overlay: str) -> None:
+    (cron,) = [
+        c for c in _objects(overlay, "CronJob") if c["metadata"]["name"] == "inferstream-dlq-purge"
+    ]
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["inferstream dlq purge --yes"]
