@@ -19,6 +19,7 @@ SCENARIOS: dict[str, tuple[str, str]] = {
     "overhead": ("inferstream.bench.overhead", "8. pipeline CPU per record outside the model"),
     "broker": ("inferstream.bench.broker", "broker storage engines: msg/s, restart, kill -9"),
     "archive": ("inferstream.bench.archive", "sink with/without an S3 PUT per result; archive"),
+    "media": ("inferstream.bench.media", "media images/s: pipeline vs the bare model"),
 }
 
 

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from inferstream.cli.models_cmd import default_models_dir
+from inferstream.models.media import BUNDLE_NAME as MEDIA_BUNDLE
 from inferstream.models.tabular import BundleNotBuiltError, load_tabular_bundle
 from inferstream.tasks.anomaly.inferer import BUNDLE_NAME as ANOMALY_BUNDLE
 from inferstream.tasks.churn.inferer import BUNDLE_NAME as CHURN_BUNDLE
@@ -28,6 +29,7 @@ BUNDLES = {
     "target_risk": TARGET_RISK_BUNDLE,
     "anomaly": ANOMALY_BUNDLE,
     "churn": CHURN_BUNDLE,
+    "media": MEDIA_BUNDLE,
 }
 
 

@@ -1,4 +1,4 @@
-"""`inferstream demo`, part two: the target_risk, anomaly and churn tasks, one after another.
+"""`inferstream demo`, part two: the target_risk, anomaly, churn and media tasks, one after another.
 
 Per task: start its enrich/infer/sink workers, publish ``examples/<task>.jsonl`` (invalid lines
 raw, bypassing client validation), wait until every valid submission has a row or a dead
@@ -29,7 +29,7 @@ from inferstream.topology import topic_name
 from inferstream.workers.supervisor import Supervisor
 
 console = Console(soft_wrap=True)
-TASKS = ("target_risk", "anomaly", "churn")
+TASKS = ("target_risk", "anomaly", "churn", "media")
 WAIT_S = 600.0
 
 
@@ -207,7 +207,12 @@ def summarise_task(postgres: PostgresSettings, demo: TaskDemo, elapsed_s: float)
             "GROUP BY 1, 2 ORDER BY 3 DESC",
             (demo.task, demo.ids, f"demo-{demo.task}-invalid-line-%"),
         ).fetchall()
-        measures = MEASURES[demo.task](conn, demo)
+        if demo.task == "media":
+            from inferstream.cli.demo_media import measures_media
+
+            measures = measures_media(conn, demo)
+        else:
+            measures = MEASURES[demo.task](conn, demo)
     total, distinct, model = counts if counts else (0, 0, None)
     _, dead_valid, _ = accounted(postgres, demo)
     table = Table(title=f"inferstream demo: {demo.task}")
@@ -237,8 +242,20 @@ def summarise_task(postgres: PostgresSettings, demo: TaskDemo, elapsed_s: float)
     return ok
 
 
+def _load(task: str, examples: Path) -> TaskDemo:
+    if task == "media":  # claim-check: files uploaded first, references published
+        from inferstream.cli.demo_media import load_media
+
+        return load_media(examples)
+    return load_task(task, examples)
+
+
 def run_task(task: str, examples: Path) -> bool:
-    load_task(task, examples)  # a missing or unreadable file fails before any worker starts
+    if task == "media":
+        if not (examples / "media" / "labels.json").is_file():
+            raise FileNotFoundError(f"{examples / 'media'}: no media examples")
+    else:
+        load_task(task, examples)  # a missing or unreadable file fails before any worker starts
     kafka, postgres = KafkaSettings.load(), PostgresSettings.load()
     supervisor = Supervisor(task, 1, log_dir=data_dir() / "logs")
     supervisor.start()
@@ -246,7 +263,7 @@ def run_task(task: str, examples: Path) -> bool:
         with console.status(f"{task}: starting the workers"):
             supervisor.wait_ready()
         # Parsed now: the envelopes' produced_at (the latency's start) is publishing time.
-        demo = load_task(task, examples)
+        demo = _load(task, examples)
         demo.started_at = datetime.now(UTC)
         started = time.monotonic()
         publish_task(kafka, demo)

@@ -37,3 +37,48 @@ def video_bytes(frames: int = 24, fmt: str = "mp4", size: tuple[int, int] = (96,
         for packet in stream.encode():
             container.mux(packet)
     return buffer.getvalue()
+
+
+def _encode_video(frames: list[np.ndarray], fmt: str, rate: int = 12) -> bytes:
+    height, width = frames[0].shape[:2]
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format=fmt) as container:
+        stream = container.add_stream("mpeg4", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for array in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def pan_video(
+    photo: str, frames: int = 24, fmt: str = "mp4", size: tuple[int, int] = (192, 144)
+) -> bytes:
+    """A camera-like pan across one of scikit-image's photographs."""
+    image = np.asarray(skimage_image(photo))
+    width, height = size
+    span_x, span_y = image.shape[1] - width, image.shape[0] - height
+    steps = [
+        image[int(span_y * i / frames) :][:height, int(span_x * i / frames) :][:, :width]
+        for i in range(frames)
+    ]
+    return _encode_video([np.ascontiguousarray(s) for s in steps], fmt)
+
+
+def rendered_video(
+    seed: int, frames: int = 24, fmt: str = "mp4", size: tuple[int, int] = (192, 144)
+) -> bytes:
+    """A rendered background with a flat-colour square moving across it."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    background = np.asarray(rendered_image(rng).convert("RGB").resize(size))
+    colour = rng.integers(0, 256, 3).astype(np.uint8)
+    out = []
+    for i in range(frames):
+        frame = background.copy()
+        x, y = int((width - 40) * i / frames), int((height - 40) * (frames - i) / frames)
+        frame[y : y + 40, x : x + 40] = colour
+        out.append(frame)
+    return _encode_video(out, fmt)

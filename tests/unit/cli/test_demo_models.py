@@ -20,7 +20,7 @@ def test_every_demo_task_has_a_bundle_name() -> None:
 def test_missing_bundles_are_trained(tmp_path: Path) -> None:
     assert missing_bundles(tmp_path, TASKS) == list(TASKS)
     ensure_reference_models(("churn",), tmp_path)
-    assert missing_bundles(tmp_path, TASKS) == ["target_risk", "anomaly"]
+    assert missing_bundles(tmp_path, TASKS) == ["target_risk", "anomaly", "media"]
     assert (tmp_path / BUNDLES["churn"] / "LATEST").is_file()
 
 
