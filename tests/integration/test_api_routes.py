@@ -229,7 +229,7 @@ def test_the_web_view_refuses_missing_invalid_expired_and_revoked_keys(
     token = client.cookies["inferstream_session"]
     assert token and keys.reader not in login.headers["set-cookie"]
     ok = client.get("/ui")
-    assert ok.status_code == 200 and "Recent results" in ok.text
+    assert ok.status_code == 200 and "<h1>Bug reports</h1>" in ok.text
     assert "style-src 'self'" in ok.headers["content-security-policy"]
     client.cookies.clear()
 
