@@ -187,3 +187,13 @@ def test_dead_letters_are_purged_daily(overlay: str) -> None:
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert container["args"] == ["inferstream dlq purge --yes"]
+
+
+def test_the_compose_api_does_not_get_the_webhook_key() -> None:
+    compose = yaml.safe_load((ROOT / "infra" / "compose" / "compose.yaml").read_text())
+    services = compose["services"]
+    assert services["api"]["environment"]["INFERSTREAM_WEBHOOK_SECRET"] == ""
+    webhooks = [name for name in services if name.startswith("webhooks")]
+    assert webhooks
+    for name in webhooks:
+        assert services[name]["environment"]["INFERSTREAM_WEBHOOK_SECRET"] != ""
