@@ -205,22 +205,41 @@ def wait_for_ids(
             time.sleep(poll_s)  # the poll interval, not a synchronisation
 
 
+# A running stack every scenario of this process uses instead of a fresh one (`inferstream bench
+# --stack-dir`, for the smoke test: one `up` for all scenarios instead of one each).
+_running: list[Path] = []
+
+
+def use_running_stack(data_dir: Path) -> None:
+    """Run the scenarios of this process on the stack already up in ``data_dir``; it is left
+    running. Its results table is emptied per scenario, but what earlier runs left unconsumed
+    in its topics is drained by the next workers first: figures from a reused stack are not
+    comparable with those of a fresh one."""
+    _running[:] = [Path(data_dir)]
+
+
 @contextmanager
 def bench_stack(data_dir: Path | None = None) -> Iterator[BenchStack]:
-    """A fresh embedded stack for one scenario (a temporary data dir unless given)."""
+    """A fresh embedded stack for one scenario (a temporary data dir unless given), or the
+    running one named by use_running_stack."""
+    reused = _running[0] if _running and data_dir is None else None
     with tempfile.TemporaryDirectory(prefix="inferstream-bench-") as tmp:
-        root = Path(data_dir) if data_dir is not None else Path(tmp)
+        root = reused or (Path(data_dir) if data_dir is not None else Path(tmp))
         saved = {key: os.environ.get(key) for key in (DATA_DIR_ENV, MODELS_ENV)}
         os.environ[DATA_DIR_ENV] = str(root)
         os.environ.setdefault(MODELS_ENV, str(models_cache()))
         stack = BenchStack(root)
         try:
-            _cli("up")
+            if reused is None:
+                _cli("up")
+            else:
+                stack.forget_results()
             yield stack
         finally:
             stack.stop_workers()
             try:
-                _cli("down", timeout_s=120.0)
+                if reused is None:
+                    _cli("down", timeout_s=120.0)
             finally:
                 for key, value in saved.items():
                     if value is None:

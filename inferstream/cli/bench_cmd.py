@@ -63,11 +63,18 @@ def bench_cmd(
             help="Where plots go (default: <doc dir>/benchmarks; with --no-doc a temp dir)."
         ),
     ] = None,
+    stack_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run on the stack `inferstream up` started in this data dir, left running, "
+            "instead of a fresh one per scenario (smoke runs: figures are not comparable)."
+        ),
+    ] = None,
 ) -> None:
     """Run a benchmark scenario on a fresh embedded stack (loopback, bounded in time)."""
     from inferstream.bench.context import BenchContext
     from inferstream.bench.device import DeviceError, choose, gpu_name
-    from inferstream.bench.harness import BenchError
+    from inferstream.bench.harness import BenchError, use_running_stack
     from inferstream.bench.scenarios import SCENARIOS, ScenarioError, config, module
 
     names = list(SCENARIOS) if scenario == "all" else [scenario]
@@ -78,6 +85,12 @@ def bench_cmd(
     except (DeviceError, ScenarioError) as err:
         _fail(str(err))
         return
+    if stack_dir is not None:
+        from inferstream.stack import StackState
+
+        if StackState.load(stack_dir).tansu is None:
+            _fail(f"--stack-dir {stack_dir}: no stack started there (run inferstream up)")
+        use_running_stack(stack_dir.resolve())
     target = None if no_doc else doc
     # Print-only runs keep their plots out of the docs (a --no-doc run replaced the doc's PNG).
     default_figures = (

@@ -1,46 +1,89 @@
-"""Every benchmark scenario runs end to end at tiny size (`inferstream bench NAME --tiny`), on a
-fresh embedded stack of its own: the command exits 0, prints its tables and appends a dated
-section (machine, versions, command, figures) to the given doc. Benchmarks are not tests: this
-only keeps them working; the figures of a tiny run mean nothing."""
+"""Every benchmark scenario runs end to end at tiny size (`inferstream bench NAME --tiny`): the
+command exits 0, prints its tables and appends a dated section (machine, versions, command,
+figures) to the given doc. Benchmarks are not tests: this only keeps them working; the figures
+of a tiny run mean nothing, so the scenarios share one embedded stack (`--stack-dir`, one `up`
+instead of one per scenario)."""
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _stack import start_stack
 
 from inferstream.bench.scenarios import SCENARIOS
 from inferstream.settings import DATA_DIR_ENV
+from inferstream.stack import down
 from inferstream.topology import STAGES
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# Per scenario; pytest's own limit for each test adds the shared stack's start (first test).
+TIMEOUT_S = 330
+# memory leaves its backlog of submissions in the shared stack's topics (the next scenario's
+# workers would drain it first): it runs last.
+ORDER = sorted(SCENARIOS, key=lambda name: name == "memory")
 
 
-def _bench(name: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], str]:
+@pytest.fixture(scope="module")
+def bench_stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    data_dir = tmp_path_factory.mktemp("bench-stack")
+    start_stack(data_dir)
+    try:
+        yield data_dir
+    finally:
+        down(data_dir)
+
+
+def _bench(
+    name: str, tmp_path: Path, stack_dir: Path
+) -> tuple[subprocess.CompletedProcess[str], str]:
     doc = tmp_path / "benchmarks.md"
     env = {k: v for k, v in os.environ.items() if k != DATA_DIR_ENV}
     env["INFERSTREAM_WORKER_MODELS_DIR"] = str(tmp_path.parent / "bench-models")
-    result = subprocess.run(
-        [sys.executable, "-m", "inferstream", "bench", name, "--tiny", "--doc", str(doc)],
+    argv = [sys.executable, "-m", "inferstream", "bench", name, "--tiny", "--doc", str(doc)]
+    argv += ["--stack-dir", str(stack_dir)]
+    # A session of its own: on timeout the whole group (the CLI and the workers it started) is
+    # stopped, not only the CLI; the stack itself is the fixture's, stopped by it.
+    proc = subprocess.Popen(
+        argv,
         cwd=REPO,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=280,
-        check=False,
+        start_new_session=True,
     )
+    try:
+        stdout, stderr = proc.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        _stop_group(proc)
+        raise
+    result = subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
     return result, doc.read_text() if doc.is_file() else ""
 
 
+def _stop_group(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM unwinds the CLI (it stops its workers on the way out); SIGKILL what is left."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+
+
 @pytest.mark.integration
-@pytest.mark.parametrize("name", list(SCENARIOS))
-def test_scenario_runs_at_tiny_size(name: str, tmp_path: Path) -> None:
-    result, doc = _bench(name, tmp_path)
+@pytest.mark.timeout(TIMEOUT_S + 120)
+@pytest.mark.parametrize("name", ORDER)
+def test_scenario_runs_at_tiny_size(name: str, tmp_path: Path, bench_stack_dir: Path) -> None:
+    result, doc = _bench(name, tmp_path, bench_stack_dir)
     assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-2000:]
     assert "Traceback" not in result.stderr
     header = re.search(rf"^### \d{{4}}-\d\d-\d\d \d\d:\d\d UTC · {name}: ", doc, re.M)

@@ -78,6 +78,7 @@ def test_cuda_is_chosen_only_with_a_gpu_build() -> None:
         (["e2e", "--device", "tpu"], "expected cpu or cuda"),
         (["overhead", "--set", "n=0"], "at least 1 record"),
         (["overhead", "--set", "infer=0"], "at least 1 worker"),
+        (["e2e", "--stack-dir", "/nonexistent/stack"], "no stack started there"),
     ],
 )
 def test_cli_mistakes_are_one_line(args: list[str], expected: str) -> None:
