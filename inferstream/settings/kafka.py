@@ -79,7 +79,7 @@ class KafkaSettings(ComponentSettings):
     )
     # How long the broker may hold a fetch that finds no new data. Kafka answers as soon as data
     # arrives, so librdkafka's 500 ms costs no latency there; the embedded broker (Tansu) holds
-    # every such fetch for the full wait, so `inferstream up` writes 20 (see resolved_settings).
+    # every such fetch for the full wait, so `inferstream up` writes 100 (see resolved_settings).
     fetch_wait_max_ms: int = Field(500, ge=1, le=300_000)
     # Send LeaveGroup when a worker stops (fast hand-off). The embedded broker (Tansu) keeps a
     # ghost member forever when a LeaveGroup arrives during a rebalance, which blocks the group;

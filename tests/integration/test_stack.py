@@ -29,7 +29,7 @@ def test_up_down_up_keeps_rows_and_objects(tmp_path: Path) -> None:
         stack = start_stack(data_dir)
         postgres, objects = _settings(data_dir)
         # stack.toml tunes the clients to Tansu: it holds every empty fetch for the full wait.
-        assert KafkaSettings.load().consumer_config("g")["fetch.wait.max.ms"] == 20
+        assert KafkaSettings.load().consumer_config("g")["fetch.wait.max.ms"] == 100
         with psycopg.connect(postgres.conninfo()) as conn:
             conn.execute(
                 "INSERT INTO submissions (submission_id, task, status) VALUES (%s, %s, %s)",
