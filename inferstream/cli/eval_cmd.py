@@ -119,10 +119,14 @@ def dedup(
         Path | None,
         typer.Option(help="With --from-feedback: write the decisions as a labels file."),
     ] = None,
+    reports_out: Annotated[
+        Path | None,
+        typer.Option(help="With --from-feedback: write the decided reports as JSON lines."),
+    ] = None,
 ) -> None:
     """Precision, recall, F1 and duplicate_of accuracy of a dedup profile on a labelled set."""
     if from_feedback:
-        run_from_feedback(labels_out)
+        run_from_feedback(labels_out, reports_out)
         return
     if file is None or labels is None:
         typer.echo("error: give a FILE and --labels, or --from-feedback", err=True)

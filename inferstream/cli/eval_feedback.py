@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
 import typer
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -26,7 +27,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from inferstream.settings import KafkaSettings
+from inferstream.settings import KafkaSettings, PostgresSettings
 from inferstream.topology import feedback_topic
 
 TOPIC = feedback_topic("bug_report")
@@ -168,8 +169,26 @@ def _unique_pairs(pairs: Sequence[list[str]]) -> list[list[str]]:
     return out
 
 
-def run_from_feedback(labels_out: Path | None) -> None:
-    """The CLI's --from-feedback: print the summary, write the labels file if asked."""
+def stored_reports(postgres: PostgresSettings, ids: Iterable[str]) -> list[bytes]:
+    """The reports as `eval dedup FILE` reads them (JSON lines, arrival order), from the text
+    the results table keeps (title whole, the long fields as their 4,000-character excerpts).
+    Rows written before the text columns existed are left out."""
+    with psycopg.connect(postgres.conninfo()) as conn:
+        rows = conn.execute(
+            "SELECT submission_id, title, description, steps_to_reproduce, logs, product, "
+            "component FROM results_bug_report WHERE submission_id = ANY(%s) "
+            "AND title IS NOT NULL ORDER BY created_at, result_id",
+            (sorted(set(ids)),),
+        ).fetchall()
+    fields = ("title", "description", "steps_to_reproduce", "logs", "product", "component")
+    return [
+        orjson.dumps({"submission_id": row[0], "payload": dict(zip(fields, row[1:], strict=True))})
+        for row in rows
+    ]
+
+
+def run_from_feedback(labels_out: Path | None, reports_out: Path | None = None) -> None:
+    """The CLI's --from-feedback: print the summary, write the labels and reports if asked."""
     try:
         decisions = latest(read_feedback(KafkaSettings.load()))
     except (FeedbackReadError, KafkaException) as err:
@@ -177,6 +196,14 @@ def run_from_feedback(labels_out: Path | None) -> None:
         raise typer.Exit(1) from None
     for line in summary_lines(summarise(decisions)):
         typer.echo(line)
+    if reports_out is not None:
+        named = set(decisions) | {
+            str(r[k]) for r in decisions.values() for k in ("original_id", "model_duplicate_of")
+            if r.get(k)
+        }  # fmt: skip
+        lines = stored_reports(PostgresSettings.load(), named)
+        reports_out.write_bytes(b"".join(line + b"\n" for line in lines))
+        typer.echo(f"reports written to {reports_out}: {len(lines)} of {len(named)} named")
     if labels_out is not None:
         labels = labels_from(decisions)
         labels_out.write_bytes(orjson.dumps(labels, option=orjson.OPT_INDENT_2))

@@ -19,6 +19,7 @@ from pgvector.psycopg import register_vector
 
 from inferstream.api import Role
 from inferstream.api.keys import create_key
+from inferstream.cli.eval_cmd import load_reports
 from inferstream.cli.eval_feedback import latest, read_feedback
 from inferstream.settings import ApiSettings
 
@@ -35,7 +36,9 @@ def _auth(key: str) -> dict[str, str]:
 def test_queue_decision_feedback_topic_and_eval(stack: Stack, tmp_path: Path) -> None:
     tag = uuid.uuid4().hex[:8]
     product = f"triage-{tag}"
-    o1, o2, p1, p2, p3, u1 = (f"tri-{tag}-{n}" for n in ("o1", "o2", "p1", "p2", "p3", "u1"))
+    # Real submission ids (UUIDs): the reports file the eval reads validates them.
+    o1, o2, p1, p2, p3, u1 = (str(uuid.uuid4()) for _ in range(6))
+    mine = {o1, o2, p1, p2, p3, u1}
     rng = np.random.default_rng(7)
     with psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn:
         register_vector(conn)
@@ -68,8 +71,8 @@ def test_queue_decision_feedback_topic_and_eval(stack: Stack, tmp_path: Path) ->
             return http.post(f"/v1/review/bug_report/{sid}", json=body, headers=_auth(key))
 
         assert decide(p1, reader, decision="confirm").status_code == 403
-        assert decide(f"tri-{tag}-nope", producer, decision="confirm").status_code == 404
-        wrong = decide(p3, producer, decision="other_original", original_id=f"tri-{tag}-nope")
+        assert decide(str(uuid.uuid4()), producer, decision="confirm").status_code == 404
+        wrong = decide(p3, producer, decision="other_original", original_id=str(uuid.uuid4()))
         assert wrong.status_code == 422, wrong.text
         assert decide(p3, producer, decision="not_duplicate", original_id=o1).status_code == 422
         confirmed = decide(p1, producer, decision="confirm", note="same stack trace")
@@ -102,9 +105,7 @@ def test_queue_decision_feedback_topic_and_eval(stack: Stack, tmp_path: Path) ->
         assert now["duplicate_of"] == o1
 
     # The broker has every decision, in order per report.
-    ours = [
-        r for r in read_feedback(stack.kafka) if str(r["submission_id"]).startswith(f"tri-{tag}")
-    ]
+    ours = [r for r in read_feedback(stack.kafka) if r["submission_id"] in mine]
     assert sorted((r["review_id"], r["submission_id"], r["decision"]) for r in ours) == sorted(
         zip(
             sorted(r["review_id"] for r in ours),
@@ -116,16 +117,28 @@ def test_queue_decision_feedback_topic_and_eval(stack: Stack, tmp_path: Path) ->
     # one report's decisions share a partition, so they come back in the order they were made
     assert [r["decision"] for r in ours if r["submission_id"] == p2] == ["not_duplicate", "confirm"]
     assert latest(ours)[p2]["decision"] == "confirm"
-    assert ours[0]["decided_by"] == f"triager-{tag}" and ours[0]["dedup_profile"] == "hybrid"
+    by_p1 = next(r for r in ours if r["submission_id"] == p1)
+    assert by_p1["decided_by"] == f"triager-{tag}" and by_p1["dedup_profile"] == "hybrid"
 
     # The eval reads the topic back: our three reports and their original form one group.
-    labels_path = tmp_path / "labels.json"
-    run = stack.cli("eval", "dedup", "--from-feedback", "--labels-out", str(labels_path))
+    labels_path, reports_path = tmp_path / "labels.json", tmp_path / "reports.jsonl"
+    run = stack.cli(
+        "eval", "dedup", "--from-feedback",
+        "--labels-out", str(labels_path), "--reports-out", str(reports_path),
+    )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert "model said possible_duplicate" in run.stdout
     groups = json.loads(labels_path.read_text())["duplicate_groups"]
-    mine = [sorted(g) for g in groups if any(s.startswith(f"tri-{tag}") for s in g)]
-    assert mine == [sorted([o1, p1, p2, p3])]
+    our_groups = [sorted(g) for g in groups if set(g) & mine]
+    assert our_groups == [sorted([o1, p1, p2, p3])]
+    # ... and the decided reports with their originals, as `eval dedup FILE` reads them.
+    reports, invalid = load_reports(reports_path)
+    ours_in_file = [(sid, p.title) for sid, p in reports if sid in mine]
+    assert invalid == 0
+    assert sorted(ours_in_file) == sorted(
+        [(o1, "Editor crashes on save"), (p1, "Saving kills the app"),
+         (p2, "Save slow"), (p3, "Crash writing file")]
+    )  # fmt: skip
 
 
 def test_eval_without_a_file_or_feedback_is_a_usage_error(stack: Stack) -> None:
