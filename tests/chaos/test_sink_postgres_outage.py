@@ -35,7 +35,7 @@ from inferstream.workers.supervisor import Supervisor
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "bug_reports.jsonl"
 FIRST, SECOND = 60, 60
-OUTAGE_S = 20.0  # from the new sink's assignment; no limit in the sink depends on it
+OUTAGE_S = 10.0  # from the new sink's assignment; no limit in the sink depends on it
 DEADLINE_S = 180.0
 
 
