@@ -48,6 +48,8 @@ UNSET_IN_K8S_PROD = {
     "INFERSTREAM_KAFKA_SSL_KEY_PASSWORD": _SCRAM,
     "INFERSTREAM_POSTGRES_SSLCERT": "RDS authenticates with the password, over verify-full TLS",
     "INFERSTREAM_POSTGRES_SSLKEY": "RDS authenticates with the password, over verify-full TLS",
+    "INFERSTREAM_OBJECT_STORE_ACCESS_KEY": "pods reach S3 through their IRSA roles, no key",
+    "INFERSTREAM_OBJECT_STORE_SECRET_KEY": "pods reach S3 through their IRSA roles, no key",
 }
 
 
