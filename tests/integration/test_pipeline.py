@@ -26,7 +26,7 @@ from inferstream.tasks.bug_report.quality import canonical_text
 from inferstream.workers.supervisor import Supervisor
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "bug_reports.jsonl"
-N = 2000
+N = 800
 
 
 def _payloads(n: int) -> list[dict[str, object]]:
@@ -71,15 +71,22 @@ def test_exactly_once_through_all_stages_with_a_sink_crash(
 ) -> None:
     payloads = _payloads(N)
     ids = [str(uuid.uuid4()) for _ in payloads]
-    with Publisher("bug_report", stack.kafka) as publisher:
-        for sid, payload in zip(ids, payloads, strict=True):
-            publisher.publish(payload, submission_id=sid, wait=False)
+    half = N // 2
 
+    def publish(start: int, stop: int) -> None:
+        with Publisher("bug_report", stack.kafka) as publisher:
+            for sid, payload in zip(ids[start:stop], payloads[start:stop], strict=True):
+                publisher.publish(payload, submission_id=sid, wait=False)
+
+    # Half first: the sink is SIGKILLed mid-stream, with rows in and the other half still to
+    # come (the whole lot at once could all be sunk in one batch before the kill).
+    publish(0, half)
     invalid = _publish_invalid(stack)
-
-    # Kill the sink with SIGKILL once some rows are in, then start a new one.
     _wait(lambda: _rows(stack, ids) >= N // 4, 300, "a quarter of the rows", workers)
     workers.kill("sink-0")
+    at_kill = _rows(stack, ids)
+    assert 0 < at_kill < N, f"{at_kill} rows at the kill: the sink was not killed mid-stream"
+    publish(half, N)
     workers.start_one("sink", 0, 99)
 
     _wait(lambda: _rows(stack, ids) >= N, 420, f"{N} rows", workers)
@@ -182,28 +189,29 @@ def test_a_restarted_infer_worker_rebuilds_its_index_and_serves_metrics(
     Postgres and the result topic, and flag a re-filed report as its duplicate."""
     workers.wait_ready(timeout_s=300)
     with psycopg.connect(stack.postgres.conninfo()) as conn:
-        row = conn.execute(
-            "SELECT submission_id FROM results_bug_report ORDER BY created_at LIMIT 1"
-        ).fetchone()
-    assert row is not None, "the previous test left no rows to find"
-    original = str(row[0])
-    payload = _payloads(1)[0]
-    with psycopg.connect(stack.postgres.conninfo()) as conn:
-        stored = conn.execute(
-            "SELECT content_sha256 FROM results_bug_report WHERE submission_id = %s", (original,)
-        ).fetchone()
+        (before,) = conn.execute("SELECT clock_timestamp()").fetchone()  # type: ignore[misc]
+    payload = _payloads(1)[0]  # the previous test's first payload: stored by earlier workers
     refiled = str(uuid.uuid4())
     Publisher("bug_report", stack.kafka).publish(payload, submission_id=refiled)
     _wait(lambda: _rows(stack, [refiled]) == 1, 180, "the re-filed report", workers)
     with psycopg.connect(stack.postgres.conninfo()) as conn:
-        status, duplicate_of, _sha = conn.execute(
+        status, duplicate_of, sha = conn.execute(
             "SELECT duplicate_status, duplicate_of, content_sha256 FROM results_bug_report "
             "WHERE submission_id = %s",
             (refiled,),
         ).fetchone()  # type: ignore[misc]
+        original = conn.execute(
+            "SELECT content_sha256, created_at FROM results_bug_report WHERE submission_id = %s",
+            (duplicate_of,),
+        ).fetchone()
     assert status == "duplicate"
     assert duplicate_of != refiled
-    assert stored is not None
+    # The report it names is the same text, stored before these worker processes started:
+    # their index was rebuilt from what earlier workers stored, not from their own output.
+    assert original is not None, f"duplicate_of {duplicate_of} names no stored report"
+    original_sha, original_created = original
+    assert original_sha == sha
+    assert original_created < before
 
     for name in ("infer-0", "sink-0"):
         port = workers.ports[name]
