@@ -25,7 +25,7 @@ from inferstream.topology import STAGES
 REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # Per scenario; pytest's own limit for each test adds the shared stack's start (first test).
-TIMEOUT_S = 330
+TIMEOUT_S = 480
 # memory leaves its backlog of submissions in the shared stack's topics (the next scenario's
 # workers would drain it first): it runs last.
 ORDER = sorted(SCENARIOS, key=lambda name: name == "memory")
