@@ -18,13 +18,14 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import onnx
-from onnx import TensorProto, helper, numpy_helper
 from safetensors.numpy import load_file
+
+if TYPE_CHECKING:
+    import onnx
 
 OPSET = 17
 # IR 8 is what opset 17 shipped with; pinning it keeps the file loadable by older ONNX Runtimes
@@ -84,6 +85,8 @@ class _GraphBuilder:
         if name in self._names:
             raise ValueError(f"duplicate initializer {name}")
         self._names.add(name)
+        from onnx import numpy_helper  # onnx only where a graph is built: it costs ~1 s to import
+
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
@@ -93,6 +96,8 @@ class _GraphBuilder:
         return self.const(key, array.T if transpose else array)
 
     def node(self, op: str, inputs: list[str], output: str, **attrs: Any) -> str:
+        from onnx import helper
+
         self.nodes.append(helper.make_node(op, inputs, [output], name=output, **attrs))
         return output
 
@@ -138,6 +143,8 @@ def _embeddings(g: _GraphBuilder, cfg: BertConfig) -> str:
 def _attention_bias(g: _GraphBuilder) -> str:
     # [batch, seq] {0,1} -> [batch, 1, 1, seq] with 0 for real tokens and MASK_VALUE for padding,
     # broadcast over heads and query positions exactly like BERT's extended attention mask.
+    from onnx import TensorProto
+
     mask = g.node("Cast", [ATTENTION_MASK], "mask/float", to=TensorProto.FLOAT)
     inverted = g.node("Sub", ["c/one_f", mask], "mask/inverted")
     bias = g.node("Mul", [inverted, g.const("c/mask_value", _scalar(MASK_VALUE))], "mask/bias")
@@ -205,6 +212,9 @@ def _pool_and_normalise(g: _GraphBuilder, hidden: str) -> str:
 
 def build_minilm_model(weights_dir: Path) -> onnx.ModelProto:
     """Return the in-memory ONNX model for the BERT encoder + pooling + normalisation."""
+    import onnx
+    from onnx import TensorProto, helper
+
     cfg = BertConfig.from_file(weights_dir / "config.json")
     if cfg.hidden_size % cfg.num_heads:
         raise ValueError("hidden_size must be divisible by num_attention_heads")
