@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
 
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
+    return typer.Exit(2)  # a user mistake, like every CLI error of this kind
 
 
 def load_reports(file: Path) -> tuple[list[tuple[str, BugReportPayload]], int]:

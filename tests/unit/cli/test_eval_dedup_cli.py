@@ -102,7 +102,7 @@ def test_bad_input_is_one_line(
     path = tmp_path / "labels.json"
     path.write_text(labels)
     result = _eval(models_dir, str(REPORTS), "--labels", str(path), *args)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
@@ -110,6 +110,6 @@ def test_bad_input_is_one_line(
 
 def test_a_missing_file_is_one_line(models_dir: Path) -> None:
     result = _eval(models_dir, "/nonexistent/reports.jsonl", "--labels", str(LABELS))
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "/nonexistent/reports.jsonl" in result.stderr
     assert "Traceback" not in result.stderr
