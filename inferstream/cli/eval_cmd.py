@@ -135,7 +135,10 @@ def dedup(
         chosen = get_profile(profile)
     except UnknownProfileError as err:
         raise _fail(str(err)) from None
-    reports, invalid = load_reports(file)
+    try:
+        reports, invalid = load_reports(file)
+    except OSError as err:  # a missing or unreadable file is the caller's to fix
+        raise _fail(f"{file}: {err.strerror or err}") from None
     if not reports:
         raise _fail(f"{file}: no valid bug reports")
     try:
