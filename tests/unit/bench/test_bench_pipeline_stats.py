@@ -3,6 +3,9 @@ and the variants e2e compares on CPU and GPU."""
 
 from __future__ import annotations
 
+import os
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
@@ -53,7 +56,9 @@ def test_difference_of_two_readings_is_the_batches_in_between() -> None:
     assert before + between == after
 
 
-def test_gpu_variants_give_every_stage_a_process_per_partition() -> None:
+def test_gpu_variants_give_every_stage_a_process_per_partition(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     cpu = e2e.pipeline_variants(cores=2, gpu=False)
     gpu = e2e.pipeline_variants(cores=16, gpu=True)
     assert all(replicas == e2e.ONE_EACH for replicas, _ in cpu.values())
@@ -62,5 +67,11 @@ def test_gpu_variants_give_every_stage_a_process_per_partition() -> None:
     assert scaled and all(replicas == e2e.GPU_REPLICAS for replicas, _ in scaled)
     assert any(int(env.get("INFERSTREAM_WORKER_BATCH_MAX_ITEMS", "0")) > 64 for _, env in scaled)
     assert any(env.get("INFERSTREAM_WORKER_SINK_ARTIFACTS") == "false" for _, env in scaled)
-    # One process per partition, or the extra ones sit idle.
-    assert set(e2e.GPU_REPLICAS.values()) == {ENVIRONMENTS["embedded"].partitions}
+    # One process per partition, or the extra ones sit idle: on a GPU the bench's stacks are
+    # brought up with as many partitions as processes (the embedded profile's 2 otherwise).
+    monkeypatch.delenv(e2e.PARTITIONS_ENV, raising=False)
+    e2e.use_gpu_partitions(gpu=False)
+    assert e2e.PARTITIONS_ENV not in os.environ
+    e2e.use_gpu_partitions(gpu=True)
+    assert {str(n) for n in e2e.GPU_REPLICAS.values()} == {os.environ[e2e.PARTITIONS_ENV]}
+    assert int(os.environ[e2e.PARTITIONS_ENV]) > ENVIRONMENTS["embedded"].partitions
