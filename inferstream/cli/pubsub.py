@@ -73,21 +73,15 @@ def publish_file(
         )
         raise typer.Exit(EXIT_INVALID)
     started = time.monotonic()
-    with Publisher(task, KafkaSettings.load(), source=source) as publisher:
-        columns = (
-            TextColumn("publishing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TaskProgressColumn(),
-            RateColumn(),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=err_console, transient=False) as progress:
-            bar = progress.add_task("publish", total=len(parsed.valid))
-            for _, envelope in parsed.valid:
-                publisher.send(envelope)
-                progress.advance(bar)
-            publisher.flush()
+    with (
+        Publisher(task, KafkaSettings.load(), source=source) as publisher,
+        _progress("publishing", rate=True) as progress,
+    ):
+        bar = progress.add_task("publish", total=len(parsed.valid))
+        for _, envelope in parsed.valid:
+            publisher.send(envelope)
+            progress.advance(bar)
+        publisher.flush()
     elapsed = max(time.monotonic() - started, 1e-9)
     count = len(parsed.valid)
     skipped = f"; {bad} invalid records skipped" if bad else ""
@@ -97,6 +91,16 @@ def publish_file(
         highlight=False,
     )
     return count
+
+
+def _progress(label: str, *, rate: bool) -> Progress:
+    """The publish commands' progress bar on stderr (records/s where records are uniform)."""
+    columns: list[ProgressColumn] = [TextColumn(label), BarColumn(), MofNCompleteColumn()]
+    columns.append(TaskProgressColumn())
+    if rate:
+        columns.append(RateColumn())
+    columns.append(TimeRemainingColumn())
+    return Progress(*columns, console=err_console, transient=False)
 
 
 def publish_media_files(paths: list[str], *, skip_invalid: bool, source: str = "cli") -> int:
@@ -113,20 +117,15 @@ def publish_media_files(paths: list[str], *, skip_invalid: bool, source: str = "
         raise typer.Exit(EXIT_INVALID)
     store = ObjectStore(ObjectStoreSettings.load())
     started = time.monotonic()
-    with Publisher("media", KafkaSettings.load(), source=source) as publisher:
-        columns = (
-            TextColumn("uploading + publishing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TaskProgressColumn(),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=err_console, transient=False) as progress:
-            bar = progress.add_task("publish", total=len(files))
-            for path in files:
-                publish_media(publisher, store, path)
-                progress.advance(bar)
-            publisher.flush()
+    with (
+        Publisher("media", KafkaSettings.load(), source=source) as publisher,
+        _progress("uploading + publishing", rate=False) as progress,
+    ):
+        bar = progress.add_task("publish", total=len(files))
+        for path in files:
+            publish_media(publisher, store, path)
+            progress.advance(bar)
+        publisher.flush()
     elapsed = max(time.monotonic() - started, 1e-9)
     console.print(
         f"uploaded and published {len(files)} files to {publisher.topic} in {elapsed:.1f}s",

@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-import numpy.typing as npt
 
 from inferstream.tasks.bug_report.dedup.calibration import (
     Candidates,
+    FloatArray,
     Truth,
     assign_folds,
     best_threshold,
@@ -34,7 +34,6 @@ from inferstream.tasks.bug_report.dedup.profiles import DedupProfile
 from inferstream.tasks.bug_report.dedup.scoring import Candidate
 from inferstream.tasks.bug_report.dedup.signatures import agreement
 
-FloatArray = npt.NDArray[np.float64]
 Signatures = Mapping[str, frozenset[str]]
 L2 = 1e-2  # ridge on the weights (not the bias): keeps separable folds finite
 ITERATIONS = 50
