@@ -12,9 +12,11 @@ import pytest
 from inferstream.errors import TransientError
 from inferstream.settings import KafkaSettings, WorkerSettings
 from inferstream.workers.runtime.batching import Batch
+from inferstream.workers.runtime.core import Prepared
+from inferstream.workers.runtime.cycle import COALESCE_MAX_BATCHES
 from inferstream.workers.runtime.health import HealthState
 from inferstream.workers.runtime.records import Emit, InRecord, Outcome, OutMessage
-from inferstream.workers.runtime.runner import COALESCE_MAX_BATCHES, StageRunner, _Prepared
+from inferstream.workers.runtime.runner import StageRunner
 
 TOPIC = "submissions.bug_report"
 
@@ -72,12 +74,12 @@ def _runner(logic: _Logic, output: _Output, wait_ms: int = 50) -> StageRunner:
     return runner
 
 
-def _batch(first: int, size: int = 4) -> _Prepared:
+def _batch(first: int, size: int = 4) -> Prepared:
     records = [
         InRecord(TOPIC, 0, offset, str(offset).encode(), b"v%d" % offset)
         for offset in range(first, first + size)
     ]
-    return _Prepared(Batch(items=records), None)
+    return Prepared(Batch(items=records), None)
 
 
 def _run(runner: StageRunner, batches: int) -> None:

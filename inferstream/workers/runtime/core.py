@@ -1,0 +1,133 @@
+"""The state a stage runner's three threads share, and the two steps all of them need:
+moving finished offsets into the tracker and committing the contiguous watermarks.
+
+StageRunner (runner.py) is this core plus the rebalance callbacks (rebalance.py) and the
+prepare/run threads (cycle.py); each part reads and writes the state declared here.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import structlog
+from confluent_kafka import Consumer, TopicPartition
+
+from inferstream.settings import KafkaSettings, WorkerSettings
+from inferstream.workers.runtime import metrics
+from inferstream.workers.runtime.backoff import Backoff
+from inferstream.workers.runtime.batching import Batch, BatchPolicy
+from inferstream.workers.runtime.deadletter import DeadLetterRateGuard
+from inferstream.workers.runtime.deferred import DeferredStarts
+from inferstream.workers.runtime.health import HealthState
+from inferstream.workers.runtime.logic import StageLogic, coalesces_outputs
+from inferstream.workers.runtime.output import OutputProducer
+from inferstream.workers.runtime.records import InRecord
+from inferstream.workers.runtime.watermark import OffsetTracker, Position
+
+log = structlog.get_logger("inferstream.worker")
+
+
+@dataclass
+class Prepared:
+    """A closed batch and what the stage's prepare step made of it."""
+
+    batch: Batch[InRecord]
+    prepared: object
+
+
+class RunnerCore:
+    def __init__(
+        self,
+        logic: StageLogic,
+        group_id: str,
+        kafka: KafkaSettings,
+        worker: WorkerSettings,
+        health: HealthState,
+    ) -> None:
+        self.logic = logic
+        self.kafka = kafka
+        self.group_id = group_id
+        self.worker = worker
+        self.health = health
+        self.labels = {"stage": logic.stage, "task": logic.task}
+        self.policy = BatchPolicy(
+            worker.batch_max_items, worker.batch_max_cost, worker.batch_max_wait_ms / 1000
+        )
+        self.consumer = Consumer(
+            {
+                **kafka.consumer_config(group_id),
+                "client.id": f"{group_id}-{id(self)}",
+            }
+        )
+        self.output = OutputProducer(kafka)
+        self._coalesce = coalesces_outputs(logic)
+        self.tracker = OffsetTracker()
+        self._deferred = DeferredStarts(
+            Backoff(worker.backoff_initial_ms / 1000, worker.backoff_max_ms / 1000)
+        )
+        self.guard = DeadLetterRateGuard(worker.dlq_max_per_minute)
+        self._queue: deque[InRecord] = deque()
+        self._cond = threading.Condition()
+        self._prepared: queue.Queue[Prepared | None] = queue.Queue(maxsize=1)
+        self._done: queue.SimpleQueue[list[tuple[Position, int]]] = queue.SimpleQueue()
+        self._active: Counter[Position] = Counter()  # taken from the queue, not yet done
+        self._stop = threading.Event()  # stop taking new records
+        self._fatal: BaseException | None = None
+        self._paused = False
+        self._committed: dict[Position, int] = {}
+        self._last_commit = 0.0
+        self._threads: list[threading.Thread] = []
+        self.log = log.bind(**self.labels, group=group_id)
+        # Export every series from the start (zeros), so dashboards and alerts see the worker.
+        for histogram in (
+            metrics.BATCH_SIZE,
+            metrics.BATCH_FILL,
+            metrics.QUEUE_DELAY,
+            metrics.BATCH_DURATION,
+        ):
+            histogram.labels(**self.labels)
+        metrics.TRANSIENT.labels(**self.labels)
+        metrics.COMMITS.labels(**self.labels)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+
+    def _drain_done(self) -> None:
+        while True:
+            try:
+                finished = self._done.get_nowait()
+            except queue.Empty:
+                return
+            for pos, offset in finished:
+                self.tracker.done(pos, offset)
+                self._active[pos] -= 1
+
+    def _commit(self, *, force: bool = False, only: Sequence[Position] | None = None) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_commit < self.worker.commit_interval_ms / 1000:
+            return
+        self._last_commit = now
+        wanted = set(only) if only is not None else None
+        offsets = [
+            TopicPartition(topic, partition, offset)
+            for (topic, partition), offset in self.tracker.committable().items()
+            if self._committed.get((topic, partition)) != offset
+            and (wanted is None or (topic, partition) in wanted)
+        ]
+        if not offsets:
+            return
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        except Exception as err:  # retried at the next interval; nothing is lost by waiting
+            self.log.warning("commit failed; will retry", error=str(err))
+            return
+        for tp in offsets:
+            self._committed[(tp.topic, tp.partition)] = tp.offset
+        metrics.COMMITS.labels(**self.labels).inc()

@@ -1,0 +1,185 @@
+"""The batch cycle: the prepare thread closes micro-batches and runs the stage's CPU-side
+preparation; the run thread processes them (bisecting poison, backing off on transient
+errors), makes their outputs durable with one flush, then reports the offsets done."""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Sequence
+
+from inferstream.workers.runtime import metrics
+from inferstream.workers.runtime.backoff import Backoff
+from inferstream.workers.runtime.batching import Batch, Batcher
+from inferstream.workers.runtime.core import Prepared, RunnerCore
+from inferstream.workers.runtime.deadletter import deadletter_message
+from inferstream.workers.runtime.isolation import process_isolating
+from inferstream.workers.runtime.records import (
+    Emit,
+    InRecord,
+    Outcome,
+    OutMessage,
+    Reject,
+    TransientError,
+)
+
+# At most this many prepared batches share one flush (see BatchCycle._grow).
+COALESCE_MAX_BATCHES = 8
+
+
+class BatchCycle(RunnerCore):
+    # ------------------------------------------------------------------ prepare thread
+
+    def _next_batch(self, batcher: Batcher[InRecord]) -> Batch[InRecord] | None:
+        with self._cond:
+            while True:
+                if self._stop.is_set():
+                    return None
+                while self._queue:
+                    record = self._queue.popleft()
+                    self._active[record.position] += 1
+                    closed = batcher.add(record, self.logic.cost(record), time.monotonic())
+                    if closed is not None:
+                        return closed
+                closed = batcher.poll(time.monotonic())
+                if closed is not None:
+                    return closed
+                deadline = batcher.deadline()
+                wait = 0.5 if deadline is None else max(0.0, deadline - time.monotonic())
+                self._cond.wait(wait)
+
+    def _prepare_loop(self) -> None:
+        batcher: Batcher[InRecord] = Batcher(self.policy)
+        while True:
+            batch = self._next_batch(batcher)
+            if batch is None:
+                break
+            self._observe_batch(batch)
+            prepared = self.logic.prepare(batch.items)
+            while not self._stop.is_set():
+                try:
+                    self._prepared.put(Prepared(batch, prepared), timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+        # Records left in an open batch were never processed: they stay uncommitted.
+
+    def _observe_batch(self, batch: Batch[InRecord]) -> None:
+        metrics.BATCH_SIZE.labels(**self.labels).observe(len(batch.items))
+        metrics.BATCH_FILL.labels(**self.labels).observe(batch.fill_ratio(self.policy))
+        metrics.BATCH_CLOSE.labels(**self.labels, reason=batch.reason).inc()
+        now = time.monotonic()
+        delay = metrics.QUEUE_DELAY.labels(**self.labels)
+        for record in batch.items:
+            delay.observe(now - record.polled_at)
+
+    # ------------------------------------------------------------------ run thread
+
+    def _run_loop(self) -> None:
+        # On stop, the group being run is finished; prepared batches not started are dropped
+        # (uncommitted, so redelivered to whoever owns the partition next).
+        while not self._stop.is_set():
+            try:
+                item = self._prepared.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if item is None:
+                return
+            started = time.monotonic()
+            if not self._handle(item):
+                return  # stopping during a transient outage: leave the group uncommitted
+            metrics.BATCH_DURATION.labels(**self.labels).observe(time.monotonic() - started)
+
+    def _handle(self, first: Prepared) -> bool:
+        """Run a batch, and under backlog the batches prepared behind it (see _grow), then make
+        all their outputs durable with one flush; a transient failure reruns the whole group."""
+        group = [first]
+        results: list[list[Outcome]] = []
+        backoff = Backoff(self.worker.backoff_initial_ms / 1000, self.worker.backoff_max_ms / 1000)
+        while True:
+            try:
+                results = self._run_group(group)
+                break
+            except TransientError as err:
+                metrics.TRANSIENT.labels(**self.labels).inc()
+                delay = backoff.next_delay()
+                self.log.warning(
+                    "transient failure; backing off", error=str(err), retry_in_s=round(delay, 2)
+                )
+                if self._stop.wait(delay):
+                    return False
+        for item, outcomes in zip(group, results, strict=True):
+            self.logic.after_durable(item.batch.items, outcomes)
+            self._done.put([(r.position, r.offset) for r in item.batch.items])
+        return True
+
+    def _run_group(self, group: list[Prepared]) -> list[list[Outcome]]:
+        """Process each batch and queue its outputs; the first attempt may grow the group."""
+        started = time.monotonic()
+        first_attempt = len(group) == 1
+        results: list[list[Outcome]] = []
+        self.output.begin()
+        index = 0
+        while index < len(group) or (first_attempt and self._grow(group, started)):
+            records = group[index].batch.items
+            outcomes = self._process(records, group[index].prepared)
+            self.output.queue(self._outputs(records, outcomes))
+            results.append(outcomes)
+            index += 1
+        self.output.wait_durable()
+        return results
+
+    def _grow(self, group: list[Prepared], started: float) -> bool:
+        """Add a batch that is already prepared to the group, if the stage allows it and the
+        group is within its bounds: records waiting behind a running batch are backlog, and
+        sharing one flush makes fewer, larger produce requests (each partition of a request
+        costs the embedded broker ~3 object writes). Bounded by the batch wait, so coalescing
+        adds at most that to a record's latency, and by COALESCE_MAX_BATCHES."""
+        if not self._coalesce or self._stop.is_set():
+            return False
+        if len(group) >= COALESCE_MAX_BATCHES:
+            return False
+        if time.monotonic() - started >= self.policy.max_wait_s:
+            return False
+        try:
+            item = self._prepared.get_nowait()
+        except queue.Empty:
+            return False
+        if item is None:
+            return False
+        group.append(item)
+        return True
+
+    def _process(self, records: list[InRecord], prepared: object) -> list[Outcome]:
+        def step(part: Sequence[InRecord]) -> list[Outcome]:
+            ready = prepared if len(part) == len(records) else self.logic.prepare(part)
+            return self.logic.process(part, ready)
+
+        outcomes, _ = process_isolating(records, step)
+        return outcomes
+
+    def _outputs(self, records: list[InRecord], outcomes: list[Outcome]) -> list[OutMessage]:
+        """The messages a batch's outcomes produce: emitted outputs and dead letters."""
+        messages: list[OutMessage] = []
+        rejected = 0
+        for record, outcome in zip(records, outcomes, strict=True):
+            if isinstance(outcome, Emit):
+                messages.extend(outcome.messages)
+                metrics.RECORDS.labels(**self.labels, outcome="emitted").inc()
+                continue
+            assert isinstance(outcome, Reject)
+            rejected += 1
+            messages.append(deadletter_message(self.logic.stage, record, outcome))
+            metrics.RECORDS.labels(**self.labels, outcome=outcome.kind).inc()
+            metrics.DEAD_LETTERS.labels(**self.labels, kind=outcome.kind).inc()
+            self.log.warning(
+                "record dead-lettered",
+                submission_id=outcome.submission_id,
+                partition=record.partition,
+                offset=record.offset,
+                kind=outcome.kind,
+                reason=outcome.reason[:300],
+            )
+        if rejected:
+            self.guard.record(time.monotonic(), rejected)
+        return messages
