@@ -57,7 +57,12 @@ def load_tabular_bundle(models_dir: Path, name: str, task: str) -> TabularBundle
         version = (root / LATEST_FILE).read_text(encoding="utf-8").strip()
     except OSError:
         raise BundleNotBuiltError(f"model bundle {name!r} not built under {root}: {hint}") from None
-    directory = root / version
+    return read_bundle_dir(root / version, name, version, hint)
+
+
+def read_bundle_dir(directory: Path, name: str, version: str, hint: str) -> TabularBundle:
+    """The bundle in ``directory``, every graph checked against its recorded sha256 and the
+    metadata checked to name ``name``/``version``; BundleNotBuiltError (ending in ``hint``)."""
     try:
         metadata = json.loads((directory / METADATA_FILE).read_text(encoding="utf-8"))
         graphs: dict[str, Path] = {}
@@ -68,7 +73,7 @@ def load_tabular_bundle(models_dir: Path, name: str, task: str) -> TabularBundle
                     f"model bundle {name}/{version}: {path.name} does not match its sha256; {hint}"
                 )
             graphs[str(graph)] = path
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise BundleNotBuiltError(
             f"model bundle {name}/{version} is incomplete ({err}); {hint}"
         ) from None

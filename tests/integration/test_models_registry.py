@@ -1,0 +1,114 @@
+"""The model registry on the session's real Postgres and S3: register, refuse bad bundles
+(at registration and again at load), promote, roll back with a reason, pin, canary fraction."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _models import train_churn, write_named
+from _stack import Stack
+
+from inferstream.models import registry
+from inferstream.models.registry.store import bundle_prefix
+from inferstream.models.tabular import METADATA_FILE, SUMS_FILE
+from inferstream.storage.objectstore import ObjectStore
+
+
+@pytest.fixture(scope="module")
+def churn_models(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[bytes, dict[str, Any]]]:
+    work = tmp_path_factory.mktemp("train")
+    return [train_churn(work / "a", seed=4), train_churn(work / "b", seed=5)]
+
+
+@pytest.fixture
+def bundles(
+    tmp_path: Path, churn_models: list[tuple[bytes, dict[str, Any]]]
+) -> tuple[str, list[tuple[str, Path]]]:
+    name = f"churn-test-{uuid.uuid4().hex[:8]}"
+    return name, [write_named(tmp_path, name, g, m) for g, m in churn_models]
+
+
+def test_register_list_promote_rollback(stack: Stack, bundles: tuple[str, list[Any]]) -> None:
+    name, [(v1, d1), (v2, d2)] = bundles
+    assert v1 != v2
+    assert registry.register(d1)[1] is True
+    assert registry.register(d1)[1] is False  # idempotent: the same bytes again
+    registry.register(d2)
+    assert [v.version for v in registry.list_versions(name)] == [v1, v2]
+    keys = ObjectStore(stack.object_store).list_keys(bundle_prefix(name, v1))
+    assert {k.rsplit("/", 1)[1] for k in keys} == {"classifier.onnx", METADATA_FILE, SUMS_FILE}
+
+    assert registry.promote(name, v1, reason="first", actor="t") is None
+    assert registry.promote(name, v2, reason="better auc", actor="t") == v1
+    assert registry.rollback(name, "production", "p95 over the SLO", actor="monitor") == v1
+    assert registry.get_alias(name, "production") is not None
+    assert registry.get_alias(name, "production").version == v1  # type: ignore[union-attr]
+    latest = registry.history(name, "production")[0]
+    assert (latest.action, latest.version, latest.previous_version) == ("rollback", v1, v2)
+    assert (latest.reason, latest.actor) == ("p95 over the SLO", "monitor")
+    with pytest.raises(registry.RegistryError, match="no earlier version"):
+        registry.rollback(name, "production", "again", actor="t")
+
+
+def test_canary_fraction_and_rollback_clears_it(
+    stack: Stack, bundles: tuple[str, list[Any]]
+) -> None:
+    name, [(v1, d1), (v2, d2)] = bundles
+    registry.register(d1)
+    registry.register(d2)
+    registry.promote(name, v1)
+    registry.promote(name, v2, "canary", fraction=0.1)
+    canary = registry.get_alias(name, "canary")
+    assert canary is not None and (canary.version, canary.fraction) == (v2, 0.1)
+    with pytest.raises(registry.RegistryError, match="canary alias only"):
+        registry.promote(name, v2, "production", fraction=0.5)
+    assert registry.rollback(name, "canary", "drift psi 0.31 > 0.2", actor="monitor") is None
+    assert registry.get_alias(name, "canary") is None
+    assert registry.history(name, "canary")[0].reason == "drift psi 0.31 > 0.2"
+
+
+def test_pinned_alias_is_not_moved(stack: Stack, bundles: tuple[str, list[Any]]) -> None:
+    name, [(v1, d1), (v2, d2)] = bundles
+    registry.register(d1)
+    registry.register(d2)
+    registry.pin(name, "production", v1, reason="freeze for the audit")
+    with pytest.raises(registry.RegistryError, match="pinned"):
+        registry.promote(name, v2)
+    with pytest.raises(registry.RegistryError, match="pinned"):
+        registry.rollback(name, "production", "auto", actor="monitor")
+    registry.pin(name, "production", off=True)
+    assert registry.promote(name, v2) == v1
+
+
+def test_bad_bundles_are_refused_at_registration(
+    stack: Stack, bundles: tuple[str, list[Any]], tmp_path: Path
+) -> None:
+    name, [(_v1, d1), _] = bundles
+    graph = d1 / "classifier.onnx"
+    graph.write_bytes(graph.read_bytes()[:-8] + b"\0" * 8)
+    with pytest.raises(registry.BadBundleError, match="does not match SHA256SUMS"):
+        registry.register(d1)
+    # Consistent checksums over a graph that is not ONNX: refused by the load check.
+    garbage, meta = b"not an onnx graph", json.loads((d1 / METADATA_FILE).read_text())
+    meta = {k: v for k, v in meta.items() if k not in ("name", "version", "graphs")}
+    _, broken = write_named(tmp_path / "broken", name, garbage, meta)
+    with pytest.raises(registry.BadBundleError, match="does not load or run"):
+        registry.register(broken)
+    assert registry.list_versions(name) == []
+
+
+def test_a_bundle_changed_in_the_bucket_is_refused_at_load(
+    stack: Stack, bundles: tuple[str, list[Any]], tmp_path: Path
+) -> None:
+    name, [(v1, d1), (_v2, d2)] = bundles
+    registry.register(d1)
+    assert registry.fetch(name, v1, tmp_path / "cache").version == v1
+    objects = ObjectStore(stack.object_store)
+    key = bundle_prefix(name, v1) + "classifier.onnx"
+    objects.put_bytes(key, (d2 / "classifier.onnx").read_bytes())
+    with pytest.raises(registry.BadBundleError, match="was changed"):
+        registry.fetch(name, v1, tmp_path / "fresh-cache")
