@@ -1,5 +1,6 @@
 """What every benchmark prints and appends to docs/benchmarks.md: a dated section with the
-machine, the versions, the command, the load before and after, tables and notes."""
+machine, the versions, the command, the load before and after, tables and notes (the page's
+earlier run of the same scenario and device moves to its history: bench/history.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+
+from inferstream.bench.history import retire_earlier_runs
 
 VERSIONED = (
     "inferstream",
@@ -137,6 +140,8 @@ class Report:
         doc.parent.mkdir(parents=True, exist_ok=True)
         text = self.markdown(doc.parent)
         existing = doc.read_text(encoding="utf-8") if doc.is_file() else "# Benchmarks\n"
+        # The page keeps the latest run of each scenario and device; earlier ones go to history.
+        existing = retire_earlier_runs(doc, existing, self.scenario, self.device)
         doc.write_text(existing.rstrip() + "\n\n" + text, encoding="utf-8")
 
 
