@@ -11,6 +11,7 @@ import psycopg
 import typer
 from rich.console import Console
 
+from inferstream.cli.acls_cmd import acls_cmd
 from inferstream.schemas import TASKS, export_json_schemas, stale_json_schemas
 from inferstream.settings import KafkaSettings, PostgresSettings, TopologySettings
 from inferstream.settings.vector_index import VectorIndexSettings
@@ -157,6 +158,7 @@ def export_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    topology_app.command("acls")(acls_cmd)
     app.add_typer(topology_app, name="topology")
     app.add_typer(db_app, name="db")
     app.add_typer(schemas_app, name="schemas")

@@ -157,6 +157,11 @@ def test_prod_trusts_exactly_the_private_subnets_terraform_plans() -> None:
     assert 'FORWARDED_ALLOW_IPS       = join(",", module.vpc.subnet_cidrs.private)' in outputs
 
 
+def _containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = obj["spec"]["template"]["spec"]
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
 def test_only_the_api_pods_carry_the_api_secret() -> None:
     for obj in build(K8S / "overlays" / "prod"):
         if obj["kind"] not in ("Deployment", "Job", "CronJob"):
@@ -165,8 +170,20 @@ def test_only_the_api_pods_carry_the_api_secret() -> None:
         if obj["metadata"]["name"] == "api":
             assert "inferstream-secrets" not in text.replace("inferstream-api-secrets", "")
         elif obj["kind"] == "Job":
-            # the bootstrap step sets the API role's password from it; nothing else reads it
-            assert text.count('"inferstream-api-secrets"') == 1
+            # the bootstrap step sets the API role's Postgres password from it, and the ACL step
+            # reads the API's Kafka user name (for its principal); nothing else reads it
+            assert text.count('"inferstream-api-secrets"') == 2
+            refs = [
+                item["valueFrom"]["secretKeyRef"]["key"]
+                for container in _containers(obj)
+                for item in container.get("env", [])
+                if item.get("valueFrom", {}).get("secretKeyRef", {}).get("name")
+                == "inferstream-api-secrets"
+            ]
+            assert sorted(refs) == [
+                "INFERSTREAM_KAFKA_SASL_USERNAME",
+                "INFERSTREAM_POSTGRES_PASSWORD",
+            ]
         else:
             assert "inferstream-api-secrets" not in text, obj["metadata"]["name"]
 
@@ -197,3 +214,22 @@ def test_the_compose_api_does_not_get_the_webhook_key() -> None:
     assert webhooks
     for name in webhooks:
         assert services[name]["environment"]["INFERSTREAM_WEBHOOK_SECRET"] != ""
+
+
+def test_the_prod_migrate_job_applies_the_kafka_acls_of_both_principals() -> None:
+    """On MSK nothing else applies them: the Job runs `topology acls --apply` (idempotent) with
+    the principals of the two SCRAM secrets, before the topics are created."""
+    (job,) = _objects("prod", "Job")
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    command = container["args"][0]
+    acls = command.index("inferstream topology acls --apply")
+    assert acls < command.index("inferstream topology apply")
+    assert '--worker-principal "User:$INFERSTREAM_KAFKA_SASL_USERNAME"' in command
+    assert '--api-principal "User:$API_KAFKA_USER"' in command
+    env = {item["name"]: item["valueFrom"] for item in container["env"]}
+    assert env["API_KAFKA_USER"]["secretKeyRef"] == {
+        "name": "inferstream-api-secrets",
+        "key": "INFERSTREAM_KAFKA_SASL_USERNAME",
+    }
+    workers = {ref["secretRef"]["name"] for ref in container["envFrom"] if "secretRef" in ref}
+    assert workers == {"inferstream-secrets"}  # runs as the workers' principal

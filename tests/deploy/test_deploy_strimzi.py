@@ -1,6 +1,7 @@
-"""infra/k8s/strimzi: Kafka users as resources (Strimzi KafkaUser) for clusters whose Kafka runs
-under the Strimzi operator. The results API's principal may only produce to submissions.*; the
-workers' principal covers every topic and consumer group the topology defines."""
+"""infra/k8s/strimzi: topics and Kafka users as resources (Strimzi KafkaTopic, KafkaUser) for
+clusters whose Kafka runs under the Strimzi operator, generated from inferstream.topology. The
+results API's principal may only produce to submissions.*; the workers' principal covers every
+topic and consumer group the topology defines; every topic is declared with its prod sizing."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from _deploy_kustomize import build
 
 from inferstream.schemas import TASKS
 from inferstream.topology import STAGES, desired_topics, group_id
+from inferstream.topology.acls import desired_acls
+from inferstream.topology.resources import STRIMZI_PATTERN, STRIMZI_RESOURCE, strimzi_operation
 
 STRIMZI = K8S / "strimzi"
 OPERATIONS = {  # Strimzi's KafkaUser v1beta2 AclOperation values
@@ -51,9 +54,58 @@ def test_users_are_well_formed_strimzi_resources() -> None:
 
 
 def test_the_api_may_only_produce_submissions() -> None:
-    (acl,) = users()["inferstream-api"]["spec"]["authorization"]["acls"]
-    assert acl["resource"] == {"type": "topic", "name": "submissions.", "patternType": "prefix"}
-    assert sorted(acl["operations"]) == ["Describe", "Write"]
+    acls = users()["inferstream-api"]["spec"]["authorization"]["acls"]
+    assert acls == [
+        {"resource": {"type": "cluster"}, "operations": ["IdempotentWrite"]},
+        {
+            "resource": {"type": "topic", "name": "submissions.", "patternType": "prefix"},
+            "operations": ["Describe", "Write"],
+        },
+    ]
+
+
+def test_the_users_grant_exactly_the_set_topology_acls_applies_on_msk() -> None:
+    """One ACL set for both ways of applying it: Strimzi's User Operator and, on MSK,
+    `inferstream topology acls --apply`."""
+    expected = {
+        (acl.principal, STRIMZI_RESOURCE[acl.resource_type], acl.name, acl.pattern, acl.operation)
+        for acl in desired_acls("User:inferstream", "User:inferstream-api")
+    }
+    found = set()
+    for name, user in users().items():
+        for acl in user["spec"]["authorization"]["acls"]:
+            resource = acl["resource"]
+            pattern = {v: k for k, v in STRIMZI_PATTERN.items()}[
+                resource.get("patternType", "literal")
+            ]
+            for op in acl["operations"]:
+                operation = next(
+                    a.operation for a in desired_acls() if strimzi_operation(a.operation) == op
+                )
+                found.add(
+                    (
+                        f"User:{name}",
+                        resource["type"],
+                        resource.get("name", "kafka-cluster"),
+                        pattern,
+                        operation,
+                    )
+                )
+    assert found == expected
+
+
+def test_every_topic_of_the_topology_is_a_kafka_topic_resource() -> None:
+    topics = {t["spec"]["topicName"]: t for t in build(STRIMZI) if t["kind"] == "KafkaTopic"}
+    desired = desired_topics("prod", TASKS)
+    assert sorted(topics) == [spec.name for spec in desired]
+    for spec in desired:
+        topic = topics[spec.name]
+        assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "inferstream"
+        assert "_" not in topic["metadata"]["name"]  # a DNS subdomain
+        assert topic["spec"]["partitions"] == spec.partitions == 12
+        assert topic["spec"]["replicas"] == spec.replication_factor == 3
+        config = {key: str(value) for key, value in topic["spec"]["config"].items()}
+        assert config == dict(spec.config)
 
 
 def test_the_workers_reach_every_topic_and_group_of_the_topology() -> None:
