@@ -10,6 +10,8 @@ result messages behind, the sink in its backoff after a Postgres outage).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 import psycopg
 
 from inferstream.settings import KafkaSettings, PostgresSettings
@@ -27,16 +29,33 @@ def input_ends(task: str) -> dict[Position, int]:
     the results topic's end, and the end of this task's own dead letters (other tasks' dead
     letters, later in the shared topic, are their sinks' business), as `verify` counts them."""
     kafka = KafkaSettings.load()
-    ends: dict[Position, int] = {}
-    for msg in read_all(kafka, topic_name("results", task), READ_DEADLINE_S):
-        record = InRecord.from_message(msg)
-        ends[record.position] = max(ends.get(record.position, 0), record.offset + 1)
+    results = [
+        InRecord.from_message(m)
+        for m in read_all(kafka, topic_name("results", task), READ_DEADLINE_S)
+    ]
+    dead = [InRecord.from_message(m) for m in read_all(kafka, DEADLETTER_TOPIC, READ_DEADLINE_S)]
+    return ends_of(task, results, dead)
+
+
+def ends_of(
+    task: str, results: Iterable[InRecord], dead_letters: Iterable[InRecord]
+) -> dict[Position, int]:
+    """``input_ends`` from the records read: every result counts, a dead letter only when it
+    came from one of this task's own topics (its x-original-topic header)."""
     own_topics = {topic_name(kind, task) for kind in TASK_TOPIC_KINDS}
-    for msg in read_all(kafka, DEADLETTER_TOPIC, READ_DEADLINE_S):
-        record = InRecord.from_message(msg)
-        if (record.header("x-original-topic") or "") in own_topics:
-            ends[record.position] = max(ends.get(record.position, 0), record.offset + 1)
+    ends: dict[Position, int] = {}
+    mine = (r for r in dead_letters if (r.header("x-original-topic") or "") in own_topics)
+    for record in (*results, *mine):
+        ends[record.position] = max(ends.get(record.position, 0), record.offset + 1)
     return ends
+
+
+def behind(
+    ends: Mapping[Position, int], stored: Mapping[Position, int]
+) -> dict[Position, tuple[int, int]]:
+    """Partitions whose stored offset is short of their end: position -> (stored, end); a
+    partition with no stored offset counts from 0."""
+    return {pos: (stored.get(pos, 0), end) for pos, end in ends.items() if stored.get(pos, 0) < end}
 
 
 def sink_behind(task: str, group_prefix: str = "inferstream") -> dict[Position, tuple[int, int]]:
@@ -46,4 +65,4 @@ def sink_behind(task: str, group_prefix: str = "inferstream") -> dict[Position, 
     ends = input_ends(task)
     with psycopg.connect(PostgresSettings.load().conninfo(), connect_timeout=5) as conn:
         stored = offset_store.load(conn, group_id("sink", task, group_prefix))
-    return {pos: (stored.get(pos, 0), end) for pos, end in ends.items() if stored.get(pos, 0) < end}
+    return behind(ends, stored)
