@@ -18,7 +18,7 @@ from rich.console import Console
 from inferstream.settings import WorkerSettings, data_dir
 
 console = Console(soft_wrap=True)
-models_app = typer.Typer(help="Reference model bundles.", no_args_is_help=True)
+models_app = typer.Typer(help="Model bundles and the model registry.", no_args_is_help=True)
 
 
 def default_models_dir() -> Path:
@@ -73,4 +73,7 @@ def train_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    from inferstream.cli.models_registry_cmd import add_commands
+
+    add_commands(models_app)  # register, list, promote, rollback, pin, diff
     app.add_typer(models_app, name="models")

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from _models import train_churn, write_named
 from _stack import Stack
+from typer.testing import CliRunner, Result
 
+from inferstream.cli import app
 from inferstream.models import registry
 from inferstream.models.registry.store import bundle_prefix
 from inferstream.models.tabular import METADATA_FILE, SUMS_FILE
@@ -112,3 +114,41 @@ def test_a_bundle_changed_in_the_bucket_is_refused_at_load(
     objects.put_bytes(key, (d2 / "classifier.onnx").read_bytes())
     with pytest.raises(registry.BadBundleError, match="was changed"):
         registry.fetch(name, v1, tmp_path / "fresh-cache")
+
+
+def test_cli_lifecycle_and_one_line_refusals(stack: Stack, bundles: tuple[str, list[Any]]) -> None:
+    """In-process through the CLI's app (a subprocess start costs seconds per command on
+    the loaded CI machine), except one refusal through the real executable."""
+    name, [(v1, d1), (v2, d2)] = bundles
+    runner = CliRunner()
+
+    def cli(*args: str) -> Result:
+        return runner.invoke(app, ["models", *args])
+
+    for directory in (d1, d2):
+        assert cli("register", str(directory)).exit_code == 0
+    assert cli("promote", name, v1).exit_code == 0
+    assert cli("promote", name, v2, "--reason", "auc").exit_code == 0
+    assert cli("promote", name, v2, "--alias", "canary").exit_code == 0
+    result = cli("rollback", name, "--reason", "error rate 7%")
+    assert result.exit_code == 0, result.output
+    assert f"rolled back to {v1}" in result.stdout
+    listing = cli("list", name).stdout
+    v2_line = next(line for line in listing.splitlines() if line.split()[1:2] == [v2])
+    assert "canary 10%" in v2_line and "production" not in v2_line
+    assert f"rollback {v2} -> {v1}" in listing and "error rate 7%" in listing
+    diff = cli("diff", name, v1, v2)
+    assert diff.exit_code == 0 and "metadata.metrics_held_out.roc_auc" in diff.stdout
+
+    for args in (
+        ("promote", name, "no-such-version"),
+        ("rollback", name, "--alias", "shadow", "--reason", "x"),
+        ("promote", name, v1, "--alias", "staging"),
+    ):
+        result = cli(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+    (d1 / "classifier.onnx").write_bytes(b"tampered")
+    real = stack.cli("models", "register", str(d1))
+    assert real.returncode == 2 and real.stderr.startswith("error: "), real.stderr
+    assert len(real.stderr.splitlines()) == 1 and "SHA256SUMS" in real.stderr
