@@ -11,9 +11,10 @@ from fastapi import APIRouter, Body, Path
 from pydantic import BaseModel, ValidationError
 
 from inferstream.api.context import Context, Producer
+from inferstream.api.media_checks import check_submission
 from inferstream.api.problems import PROBLEM_RESPONSES, ProblemError
 from inferstream.client import Publisher, PublishError
-from inferstream.schemas import TASKS, build_envelope, format_validation_error
+from inferstream.schemas import TASKS, MediaPayload, build_envelope, format_validation_error
 from inferstream.settings import KafkaSettings
 from inferstream.storage import ObjectStore
 
@@ -77,6 +78,8 @@ def submit(
     except ValidationError as err:
         detail = "; ".join(f"{where}: {msg}" for where, msg in format_validation_error(err))
         raise ProblemError(422, detail[:2000], slug="invalid") from None
+    if isinstance(envelope.payload, MediaPayload):
+        check_submission(envelope.payload)  # DeepDetect's rules, in enrich's words
     publisher = ingest_of(ctx).publisher(task)
     _check_owner(ctx, envelope.submission_id, task)
     try:

@@ -9,6 +9,11 @@ metadata, before reading anything), reads it, checks its sha256, and only then w
 ``blobs/<sha256>`` (content-addressed: bytes that hash to the name, so nobody can replace a blob
 with other bytes). The staging object is deleted either way. Completions read at most
 ``MAX_BLOB_BYTES`` each, and at most ``MAX_CONCURRENT_COMPLETIONS`` run at once.
+
+DeepDetect's rules answer first, in its words (api/media_checks.py, the enrich stage's own
+functions): "Empty file" or "File too large" for the declared size, and, when the client names
+the file, "Invalid filename", "File type not allowed" and "Invalid file type" (declared type at
+the ticket, the type sniffed from the bytes at the completion, before any blob is written).
 """
 
 from __future__ import annotations
@@ -22,14 +27,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from inferstream.api.context import Context, Producer
 from inferstream.api.ingest import ingest_of
+from inferstream.api.media_checks import check_declared, check_uploaded
 from inferstream.api.problems import PROBLEM_RESPONSES, ProblemError
-from inferstream.schemas import BlobRef, format_validation_error
+from inferstream.schemas import MAX_MEDIA_BYTES, BlobRef, format_validation_error
 from inferstream.storage import BLOB_PREFIX, ChecksumMismatch, ObjectStore, ObjectStoreError
 
 router = APIRouter(prefix="/v1", responses=PROBLEM_RESPONSES)
 UPLOAD_EXPIRY_S = 900
 STAGING_PREFIX = "uploads/"
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_UPLOAD_BYTES = MAX_MEDIA_BYTES
 MAX_CONCURRENT_COMPLETIONS = 2  # each holds up to 50 MB in memory while it verifies
 _completions = threading.BoundedSemaphore(MAX_CONCURRENT_COMPLETIONS)
 Token = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{32}$")]
@@ -39,8 +45,10 @@ class UploadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-    size: Annotated[int, Field(ge=1, le=MAX_UPLOAD_BYTES)]
+    # Bounds checked by the seed's rules ("Empty file", "File too large"), not by the schema.
+    size: Annotated[int, Field(ge=0, le=2**53)]
     content_type: Annotated[str, Field(pattern=r"^(image|video)/[a-z0-9.+-]{1,64}$")]
+    filename: Annotated[str | None, Field(min_length=1, max_length=255)] = None
 
 
 class UploadTicket(BaseModel):
@@ -79,6 +87,7 @@ def _unavailable(err: ObjectStoreError) -> ProblemError:
 def upload_ticket(body: UploadRequest, ctx: Context, _: Producer) -> UploadTicket:
     """A presigned PUT URL for a private staging object; after the PUT, POST the same body to
     complete_url, which verifies size and sha256 and only then creates blobs/<sha256>."""
+    check_declared(body.size, body.content_type, body.filename)
     store = _store(ctx)
     token = secrets.token_urlsafe(24)  # 32 characters, 192 bits: the staging key is private
     try:
@@ -115,6 +124,7 @@ def _verify_and_store(store: ObjectStore, staging: str, body: UploadRequest) -> 
     if staged is None:
         raise ProblemError(404, "nothing was uploaded with this ticket", slug="not-found")
     try:
+        check_declared(body.size, body.content_type, body.filename)
         if staged.size != body.size:  # checked from metadata: a 5 GiB PUT is never read
             raise ProblemError(
                 422, f"uploaded {staged.size} bytes, declared {body.size}", slug="invalid"
@@ -124,6 +134,7 @@ def _verify_and_store(store: ObjectStore, staging: str, body: UploadRequest) -> 
         except ChecksumMismatch:
             detail = "the uploaded bytes do not match sha256"
             raise ProblemError(422, detail, slug="invalid") from None
+        check_uploaded(body.filename, data)
         final = BLOB_PREFIX + body.sha256
         existing = store.stat(final)
         if existing is None or existing.size != body.size:

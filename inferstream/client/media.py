@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from inferstream import media_rules
 from inferstream.client.publisher import Publisher
 from inferstream.schemas import MediaPayload
-from inferstream.schemas._base import MAX_MEDIA_BYTES
 from inferstream.schemas.tasks.media import MEDIA_CONTENT_TYPES
 from inferstream.storage import ObjectStore
 
@@ -33,7 +33,8 @@ def content_type_of(path: Path) -> str | None:
 def media_files(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
     """The files to publish: each file as given, each directory's media files (recursive,
     sorted); and one line per path that cannot be published (missing, wrong type, too large,
-    empty), with DeepDetect's message where it has one."""
+    empty, a file name enrich would refuse), with DeepDetect's message where it has one
+    (inferstream/media_rules.py, the rules enrich applies)."""
     found: list[Path] = []
     problems: list[str] = []
     for path in paths:
@@ -42,16 +43,16 @@ def media_files(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
         elif not path.is_file():
             problems.append(f"{path}: no such file or directory")
         elif content_type_of(path) is None:
-            problems.append(f"{path}: File type not allowed")
+            problems.append(f"{path}: {media_rules.FILE_TYPE_NOT_ALLOWED}")
         else:
             found.append(path)
     kept: list[Path] = []
     for path in found:
-        size = path.stat().st_size
-        if size > MAX_MEDIA_BYTES:
-            problems.append(f"{path}: File too large")
-        elif size == 0:
-            problems.append(f"{path}: Empty file")
+        problem = media_rules.check_size(path.stat().st_size) or media_rules.check_filename(
+            path.name
+        )
+        if problem is not None:
+            problems.append(f"{path}: {problem}")
         else:
             kept.append(path)
     return kept, problems
@@ -61,7 +62,7 @@ def upload_media(store: ObjectStore, path: Path) -> MediaPayload:
     """Upload one file to ``blobs/<sha256>`` and return the payload that references it."""
     content_type = content_type_of(path)
     if content_type is None:
-        raise ValueError(f"{path}: File type not allowed")
+        raise ValueError(f"{path}: {media_rules.FILE_TYPE_NOT_ALLOWED}")
     info = store.put_blob(path.read_bytes(), content_type)
     blob = {
         "uri": store.uri(info.key),

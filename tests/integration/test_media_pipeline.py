@@ -158,3 +158,79 @@ def test_corrupt_and_mistyped_files_end_rejected_with_the_reason(
     wrong = settled(client, auth, submit(client, auth, mistyped, "coffee.png"), workers)
     assert wrong["status"] == "rejected", wrong
     assert wrong["rejections"][0]["reason"] == "Invalid file type", wrong
+
+
+def test_a_video_damaged_in_the_middle_is_a_dead_letter_with_the_reason(
+    api: tuple[TestClient, dict[str, str]], workers: Supervisor
+) -> None:
+    """Enrich probes a video cheaply (headers, first frame, last group of pictures); the damage
+    in the middle is found by infer's one decoding pass and dead-lettered there, with why."""
+    client, auth = api
+    data = video_bytes(240, "mp4")
+    middle = len(data) // 2
+    damaged = data[:middle] + b"\xff" * 2000 + data[middle + 2000 :]
+    blob = upload(client, auth, damaged, "video/mp4")
+    status = settled(client, auth, submit(client, auth, blob, "damaged.mp4"), workers)
+    assert status["status"] == "rejected", status
+    rejection = status["rejections"][0]
+    assert rejection["stage"] == "infer", rejection
+    assert "corrupt video" in rejection["reason"], rejection
+
+
+@pytest.mark.parametrize(
+    ("filename", "size", "content_type", "error"),
+    [
+        ("big.jpg", 60 * 1024 * 1024, "image/jpeg", "File too large"),
+        ("empty.jpg", 0, "image/jpeg", "Empty file"),
+        ("../up.jpg", 10, "image/jpeg", "Invalid filename"),
+        ("anim.gif", 10, "image/gif", "File type not allowed"),
+        ("photo.jpg", 10, "video/mp4", "Invalid file type"),
+    ],
+)
+def test_the_api_refuses_what_enrich_would_in_its_words(
+    stack: Stack,
+    api: tuple[TestClient, dict[str, str]],
+    filename: str,
+    size: int,
+    content_type: str,
+    error: str,
+) -> None:
+    """DeepDetect's rules before anything is published or ticketed: 422 with enrich's words."""
+    client, auth = api
+    sha = sha256_hex(filename.encode())
+    blob = {
+        "uri": f"s3://{stack.object_store.bucket}/blobs/{sha}",
+        "sha256": sha,
+        "size": size,
+        "content_type": content_type,
+    }
+    payload = {"blob": blob, "filename": filename, "content_type": content_type}
+    refused = client.post("/v1/submissions/media", json=payload, headers=auth)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"] == error
+    declared = {"sha256": sha, "size": size, "content_type": content_type, "filename": filename}
+    ticket = client.post("/v1/uploads", json=declared, headers=auth)
+    assert ticket.status_code == 422, ticket.text
+    assert ticket.json()["detail"] == error
+
+
+def test_an_upload_whose_bytes_are_not_its_type_is_refused_at_completion(
+    stack: Stack, api: tuple[TestClient, dict[str, str]]
+) -> None:
+    client, auth = api
+    data = image_bytes("coffee", "JPEG")[:-1] + b"\x00"  # bytes of its own: no blob yet
+    declared = {
+        "sha256": sha256_hex(data),
+        "size": len(data),
+        "content_type": "image/png",
+        "filename": "coffee.png",
+    }
+    ticket = client.post("/v1/uploads", json=declared, headers=auth)
+    assert ticket.status_code == 200, ticket.text
+    put = urllib.request.Request(ticket.json()["upload_url"], data=data, method="PUT")
+    with urllib.request.urlopen(put, timeout=30) as response:
+        assert response.status == 200
+    done = client.post(ticket.json()["complete_url"], json=declared, headers=auth)
+    assert done.status_code == 422, done.text
+    assert done.json()["detail"] == "Invalid file type"
+    assert ObjectStore(stack.object_store).stat(f"blobs/{declared['sha256']}") is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import av
 import numpy as np
@@ -29,11 +30,11 @@ class CorruptMediaError(ValueError):
 
 @dataclass(frozen=True)
 class Probe:
-    """What enrich learns by decoding the file once (and what the sampler needs)."""
+    """What enrich learns from its check (and what infer's sampler needs)."""
 
     width: int
     height: int
-    frame_count: int  # 1 for images
+    frame_count: int  # 1 for images; a video's from its headers (counted when absent)
     duration_s: float  # 0 for images
 
 
@@ -68,7 +69,12 @@ def thumbnail(image: Image.Image, longest: int) -> bytes:
 
 
 def probe(kind: str, data: bytes) -> Probe:
-    """Decode the whole file once (enrich): a corrupt or truncated one raises."""
+    """Enrich's check, cheap enough to leave the full decode to infer: an image is decoded
+    (Pillow reads a truncated one to its end and fails); a video is opened (container and
+    stream headers), its first frame decoded and its last group of pictures (seek to the last
+    keyframe, decode to the end). A truncated MP4/MOV loses its index and fails to open; one
+    damaged in the middle passes here and fails in infer's sampling pass, which decodes every
+    frame up to the last one sampled, so it still ends as a dead letter with the reason."""
     if kind == "image":
         image = _open_image(data)
         return Probe(image.width, image.height, 1, 0.0)
@@ -76,19 +82,37 @@ def probe(kind: str, data: bytes) -> Probe:
         with av.open(io.BytesIO(data), mode="r") as container:
             if not container.streams.video:
                 raise CorruptMediaError("corrupt video: no video stream")
-            stream = container.streams.video[0]
-            count, last_time, size = 0, 0.0, (0, 0)
-            for frame in container.decode(stream):
-                count += 1
-                last_time = float(frame.time or 0.0)
-                size = (frame.width, frame.height)
+            return _probe_video(container, container.streams.video[0], data)
     except CorruptMediaError:
         raise
-    except (av.FFmpegError, OSError, ValueError, EOFError) as err:
+    except (av.FFmpegError, OSError, ValueError, EOFError, StopIteration) as err:
         raise CorruptMediaError(f"corrupt video: {err}") from None
-    if count == 0:
+
+
+def _probe_video(container: Any, stream: Any, data: bytes) -> Probe:
+    first = next(iter(container.decode(stream)), None)
+    if first is None:
         raise CorruptMediaError("corrupt video: no decodable frame")
-    return Probe(size[0], size[1], count, last_time)
+    # Seek to the last keyframe at or before the stream's end, then decode to the end.
+    end = stream.duration or 0
+    container.seek(end, stream=stream, backward=True, any_frame=False)
+    last = None
+    for frame in container.decode(stream):
+        last = frame
+    if last is None:
+        raise CorruptMediaError("corrupt video: no decodable frame at the end (truncated?)")
+    duration = max(0.0, float(last.time or 0.0))
+    count = int(stream.frames or 0)
+    if count <= 0 and stream.average_rate:
+        count = round(duration * float(stream.average_rate)) + 1
+    if count <= 0:
+        count = _count_frames(data)  # no frame count in the headers: count them
+    return Probe(first.width, first.height, count, duration)
+
+
+def _count_frames(data: bytes) -> int:
+    with av.open(io.BytesIO(data), mode="r") as container:
+        return sum(1 for _ in container.decode(container.streams.video[0]))
 
 
 def sample_indices(frame_count: int, frames: int) -> list[int]:

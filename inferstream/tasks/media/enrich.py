@@ -1,11 +1,14 @@
 """media enrichment: the DeepDetect rules on the reference, then on the stored bytes.
 
-In order: the reference (size, file name, extension, declared type: tasks/media/rules.py), where
-it points (only ``s3://<the project's bucket>/blobs/<sha256>``, content-addressed: no
-``file://``, no other bucket or key), the stored object (its sha256 and size must be the
-reference's), the MIME type sniffed from its bytes, and a full decode (a corrupt or truncated
-file is a rejection with the decoder's reason, never a crash). An object store that cannot be
-reached is transient: the batch is retried, nothing is committed past it.
+In order: the reference (size, file name, extension, declared type: inferstream/media_rules.py,
+the rules the API also pre-checks), where it points (only
+``s3://<the project's bucket>/blobs/<sha256>``, content-addressed: no ``file://``, no other
+bucket or key), the stored object (its sha256 and size must be the reference's), the MIME type
+sniffed from its bytes, and a decode check (an image in full; a video's headers, first frame and
+last group of pictures: decode.probe), so a corrupt or truncated file is a rejection with the
+decoder's reason, never a crash; infer's sampling pass decodes the rest of a video, once. An
+object store that cannot be reached is transient: the batch is retried, nothing is committed
+past it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from inferstream import media_rules as rules
 from inferstream.errors import TransientError
 from inferstream.plugins import Rejection
 from inferstream.schemas import Envelope, MediaPayload
@@ -26,7 +30,6 @@ from inferstream.storage import (
     ObjectStore,
     ObjectStoreError,
 )
-from inferstream.tasks.media import rules
 from inferstream.tasks.media.decode import CorruptMediaError, probe
 
 # Objects read and decoded at once per enrich process (each up to 50 MB in memory).

@@ -1,4 +1,4 @@
-"""The DeepDetect rules with its five error strings, and the decoders on real and damaged files."""
+"""The decoders on real and damaged files: enrich's probe, infer's sampling pass."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferstream.schemas._base import MAX_MEDIA_BYTES
-from inferstream.tasks.media import rules
 from inferstream.tasks.media.decode import (
     CorruptMediaError,
     decode,
@@ -16,60 +14,6 @@ from inferstream.tasks.media.decode import (
     sample_indices,
 )
 from inferstream.training.media_samples import image_bytes, rendered_bytes, video_bytes
-
-
-@pytest.mark.parametrize(
-    ("filename", "size", "content_type", "error"),
-    [
-        ("big.jpg", MAX_MEDIA_BYTES + 1, "image/jpeg", "File too large"),
-        ("empty.png", 0, "image/png", "Empty file"),
-        ("../etc/passwd.jpg", 10, "image/jpeg", "Invalid filename"),
-        ("noextension", 10, "image/jpeg", "Invalid filename"),
-        (".hidden.png", 10, "image/png", "Invalid filename"),
-        ("caf\u00e9.png", 10, "image/png", "Invalid filename"),
-        ("report.pdf", 10, "image/png", "File type not allowed"),
-        ("clip.gif", 10, "image/gif", "File type not allowed"),
-        ("photo.jpg", 10, "video/mp4", "Invalid file type"),
-        ("photo.JPG", MAX_MEDIA_BYTES, "image/jpeg", None),
-        ("my photo (1).jpeg", 10, "image/jpeg", None),
-        ("clip.mov", 10, "video/quicktime", None),
-    ],
-)
-def test_reference_rules_say_the_seed_errors(
-    filename: str, size: int, content_type: str, error: str | None
-) -> None:
-    assert rules.check_reference(filename, size, content_type) == error
-
-
-def test_the_five_seed_errors() -> None:
-    assert rules.SEED_ERRORS == (
-        "File too large",
-        "Empty file",
-        "Invalid filename",
-        "File type not allowed",
-        "Invalid file type",
-    )
-
-
-@pytest.mark.parametrize(
-    ("filename", "data", "error"),
-    [
-        ("cat.jpg", image_bytes("chelsea", "JPEG"), None),
-        ("cat.png", image_bytes("chelsea", "PNG"), None),
-        ("cat.webp", image_bytes("chelsea", "WEBP"), None),
-        ("clip.mp4", video_bytes(6, "mp4"), None),
-        ("clip.avi", video_bytes(6, "avi"), None),
-        ("clip.mov", video_bytes(6, "mov"), None),
-        ("cat.png", image_bytes("chelsea", "JPEG"), "Invalid file type"),  # JPEG named .png
-        ("clip.mp4", image_bytes("chelsea", "PNG"), "Invalid file type"),
-        ("notes.jpg", b"plain text, not an image" * 10, "Invalid file type"),
-        ("empty.jpg", b"", "Empty file"),
-    ],
-)
-def test_sniffed_type_must_match_the_extension(
-    filename: str, data: bytes, error: str | None
-) -> None:
-    assert rules.check_bytes(filename, data) == error
 
 
 def test_probe_and_decode_an_image() -> None:
@@ -111,6 +55,31 @@ def test_corrupt_or_truncated_files_are_refused_with_a_reason(kind: str, data: b
         probe(kind, data)
     reason = decode(kind, data, 24, 4, 64)
     assert isinstance(reason, str) and reason.startswith(f"corrupt {kind}")
+
+
+def damaged_in_the_middle(data: bytes) -> bytes:
+    """The container's headers and index intact, 2,000 bytes of frame data overwritten."""
+    middle = len(data) // 2
+    return data[:middle] + b"\xff" * 2000 + data[middle + 2000 :]
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "mov"])
+def test_video_is_decoded_in_full_once_by_infer_not_by_enrich(fmt: str) -> None:
+    """Enrich's probe reads the headers, the first frame and the last group of pictures; the
+    damage in the middle is found by infer's sampling pass, as a reason (a dead letter)."""
+    data = damaged_in_the_middle(video_bytes(240, fmt))
+    found = probe("video", data)
+    assert found.frame_count == 240
+    assert abs(found.duration_s - 239 / 12) < 0.01
+    reason = decode("video", data, found.frame_count, 8, 64)
+    assert isinstance(reason, str) and reason.startswith("corrupt video")
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "avi", "mov"])
+def test_probe_gives_the_sampler_the_frame_count_and_duration(fmt: str) -> None:
+    found = probe("video", video_bytes(36, fmt))
+    assert (found.width, found.height, found.frame_count) == (96, 64, 36)
+    assert abs(found.duration_s - 35 / 12) < 0.01
 
 
 @given(st.integers(1, 100_000), st.integers(1, 64))

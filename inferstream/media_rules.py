@@ -1,5 +1,10 @@
 """The DeepDetect upload rules, with its own error strings (pure; no I/O).
 
+One owner for the rules: the media task's enrich stage applies them to every reference and to
+the stored bytes; the API applies the same functions before it accepts a submission or an
+upload (so a client hears the same words at once), and `inferstream publish media` before it
+uploads. A module of its own because the API may import no task package.
+
 Seed order: size ("File too large" over 50 MB, "Empty file"), filename ("Invalid filename"),
 extension allow-list ("File type not allowed"), then the MIME type sniffed from the bytes
 ("Invalid file type"). The seed only asked libmagic for image/* or video/*; here the sniffed
