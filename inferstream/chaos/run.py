@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -24,12 +25,13 @@ from confluent_kafka import KafkaException, Producer
 
 from inferstream.chaos import faults
 from inferstream.chaos.drain import sink_behind
+from inferstream.chaos.media import MediaLane, ensure_bundle
 from inferstream.chaos.schedule import ChaosConfig, Fault, plan
 from inferstream.chaos.workers import WorkerNemesis
 from inferstream.chaos.workload import Examples, example_payloads, load_examples
 from inferstream.client import Publisher
 from inferstream.schemas import make_headers, new_submission_id
-from inferstream.settings import DATA_DIR_ENV, KafkaSettings, PostgresSettings
+from inferstream.settings import DATA_DIR_ENV, KafkaSettings, PostgresSettings, WorkerSettings
 from inferstream.stack import down
 from inferstream.verify import Report, check
 from inferstream.verify.collect import collect
@@ -78,16 +80,34 @@ class ChaosResult:
     elapsed_s: float
     drained: bool
     notes: list[str] = field(default_factory=list)
+    media: MediaOutcome | None = None  # with --media: the media submissions' own figures
 
     @property
     def unexpected_exits(self) -> list[tuple[str, int]]:
-        """Exits of the regular workers other than by our SIGKILL."""
-        return [(n, c) for n, c in self.exits if c != -signal.SIGKILL]
+        """Exits of the regular workers (media ones included) other than by our SIGKILL."""
+        media = self.media.exits if self.media else []
+        return [(n, c) for n, c in [*self.exits, *media] if c != -signal.SIGKILL]
 
     @property
     def ok(self) -> bool:
         faults_ran = all(e.error is None and e.ended_s is not None for e in self.executed)
-        return self.drained and self.report.ok and faults_ran and not self.unexpected_exits
+        media_ok = self.media is None or self.media.report.ok
+        return (
+            self.drained
+            and self.report.ok
+            and media_ok
+            and faults_ran
+            and not self.unexpected_exits
+        )
+
+
+@dataclass
+class MediaOutcome:
+    submissions: int
+    published: int
+    rows: int
+    report: Report
+    exits: list[tuple[str, int]]
 
 
 class ChaosRun:
@@ -116,6 +136,9 @@ class ChaosRun:
         self._publishing_done = threading.Event()
         self._t0 = 0.0
         self._behind: dict[tuple[str, int], tuple[int, int]] = {}
+        self.media = (
+            MediaLane(config.media, self.run_id, data_dir / "logs") if config.media else None
+        )
 
     def run(self) -> ChaosResult:
         started = time.monotonic()
@@ -127,8 +150,17 @@ class ChaosRun:
             self.say(f"run id: {self.run_id} (inferstream verify --since {self.run_id})")
             self.supervisor.start()
             self.supervisor.wait_ready(self.config.ready_timeout_s)
+            if self.media is not None:
+                models = WorkerSettings.load().models_dir or self.data_dir / "models"
+                ensure_bundle(models, self.say)
+                self.media.start(self.config.ready_timeout_s)
             self._t0 = time.monotonic()
             self._spawn(self._publish, "chaos-publisher")
+            if self.media is not None:
+                publish = partial(
+                    self.media.publish, self._stop, self.config.publish_s, faults.Interrupted
+                )
+                self._spawn(publish, "chaos-media-publisher")
             self._spawn(self._server_lane, "chaos-server-lane")
             for fault in (f for f in self.faults if not f.server_lane):
                 self._until(self._t0 + fault.at_s)
@@ -138,6 +170,8 @@ class ChaosRun:
             self.nemesis.end_storms()
             drained = self._drain()
             self.nemesis.restart_exited(force=True)
+            if self.media is not None:
+                self.media.nemesis.restart_exited(force=True)
             # The workers stop (gracefully: commit, exit) before verify reads the topics: verify
             # checks what is stored, and eight members polling the s3:// broker every 20 ms
             # slowed its reads to a few records a minute on the loaded 2-core machine
@@ -145,6 +179,7 @@ class ChaosRun:
             self._stop_workers()
             report = check(collect("bug_report"), since=self.run_id)
             rows, poison_dead = self._rows(), self._poison_dead()
+            media = self._media_outcome()
         finally:
             final = self._teardown()
         return ChaosResult(
@@ -161,7 +196,16 @@ class ChaosRun:
             elapsed_s=time.monotonic() - started,
             drained=drained,
             notes=self._errors,
+            media=media,
         )
+
+    def _media_outcome(self) -> MediaOutcome | None:
+        lane = self.media
+        if lane is None:
+            return None
+        report = lane.verify()
+        exits = lane.nemesis.exits
+        return MediaOutcome(len(lane.ids), lane.published, lane.rows(), report, exits)
 
     # ---------------------------------------------------------------- threads and teardown
 
@@ -189,6 +233,8 @@ class ChaosRun:
             self._stop.set()  # faults cut their waits short and never start a server again
             for thread in self._threads:
                 thread.join(timeout=120)
+            if self.media is not None:
+                self.media.supervisor.stop()
             return self.supervisor.stop()
 
     def _teardown(self) -> dict[str, int | None]:
@@ -238,6 +284,8 @@ class ChaosRun:
         while True:
             self._check_threads()
             self.nemesis.tick()
+            if self.media is not None:
+                self.media.nemesis.tick()
             if time.monotonic() >= when:
                 return
             time.sleep(min(0.2, max(0.0, when - time.monotonic())))
@@ -328,10 +376,13 @@ class ChaosRun:
         while time.monotonic() < deadline:
             self._check_threads()
             self.nemesis.restart_exited()
+            if self.media is not None:
+                self.media.nemesis.restart_exited()
             if (
                 self._rows() >= expected
                 and self._poison_dead() >= len(self.poison_ids)
                 and self._sink_caught_up()
+                and (self.media is None or self.media.drained())
             ):
                 return True
             time.sleep(0.5)

@@ -41,6 +41,7 @@ class ChaosConfig:
     stack_restarts: int = 1
     pauses: int = 4  # SIGSTOP/SIGCONT: the first four cover broker, Postgres, S3 and a worker
     pause_s: tuple[float, float] = (10.0, 30.0)
+    media: int = 0  # media submissions (images, videos) alongside the reports: chaos/media.py
 
 
 @dataclass

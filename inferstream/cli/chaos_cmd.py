@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from inferstream.chaos import ChaosConfig, ChaosResult, ChaosRun
-from inferstream.chaos.run import ChaosError
+from inferstream.chaos.run import ChaosError, MediaOutcome
 from inferstream.chaos.workload import WorkloadError, load_examples
 
 console = Console(soft_wrap=True)
@@ -52,6 +52,14 @@ def chaos_cmd(
     examples: Annotated[
         Path, typer.Option(help="JSONL of bug reports (payloads or envelopes) to draw from.")
     ] = Path("examples/bug_reports.jsonl"),
+    media: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Media submissions (images, short videos by claim-check) alongside the reports, "
+            "through their own workers, verified the same way.",
+        ),
+    ] = 0,
     keep: Annotated[
         Path | None,
         typer.Option(help="Run in this new directory and keep it (logs, data) for a post-mortem."),
@@ -77,6 +85,7 @@ def chaos_cmd(
         broker_kills=broker_kills,
         stack_restarts=stack_restarts,
         pauses=pauses,
+        media=media,
     )
     signal.signal(signal.SIGTERM, _exit_on_sigterm)  # SIGINT already raises KeyboardInterrupt
     if keep is not None and keep.exists():
@@ -131,6 +140,8 @@ def print_result(result: ChaosResult) -> None:
         shown = "-" if recovery is None else f"{recovery:.1f} s"
         table.add_row(f"recovery after {done.describe().strip()}", shown)
     console.print(table)
+    if result.media is not None:
+        _print_media(result.media)
     for name, items in v.items():
         if items:
             console.print(f"[red]{name}:[/] {', '.join(items[:10])}", highlight=False)
@@ -141,6 +152,21 @@ def print_result(result: ChaosResult) -> None:
     console.print(
         "[green]verify: all invariants hold[/]" if result.ok else "[red]chaos run FAILED[/]"
     )
+
+
+def _print_media(media: MediaOutcome) -> None:
+    v, counts = media.report.violations, media.report.counts
+    lost = len(v.get("lost (valid submission without a row)", []))
+    duplicated = len(v.get("duplicated (more than one row)", []))
+    console.print(
+        f"media: {media.submissions} submissions, {media.published} acknowledged, "
+        f"{media.rows} rows, {lost} lost, {duplicated} duplicated, "
+        f"{counts.get('redelivered result messages (absorbed)', 0)} redeliveries absorbed",
+        highlight=False,
+    )
+    for name, items in v.items():
+        if items:
+            console.print(f"[red]media {name}:[/] {', '.join(items[:10])}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
