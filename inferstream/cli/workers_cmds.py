@@ -21,7 +21,9 @@ console = Console(soft_wrap=True, stderr=True)
 
 
 def worker_cmd(
-    stage: Annotated[str, typer.Argument(help="enrich, infer, sink, archive, webhooks, or all")],
+    stage: Annotated[
+        str, typer.Argument(help="enrich, infer, sink, archive, webhooks, monitor, or all")
+    ],
     task: Annotated[str, typer.Option(help="The task whose stage to run.")] = "bug_report",
     metrics_port: Annotated[
         int | None,
@@ -33,10 +35,13 @@ def worker_cmd(
     if stage == "all":
         _run_all(task, replicas)
         return
-    if stage not in (*STAGES, "webhooks"):
+    if stage not in (*STAGES, "webhooks", "monitor"):
         raise typer.BadParameter(
-            f"must be one of {', '.join(STAGES)}, webhooks or all", param_hint="STAGE"
+            f"must be one of {', '.join(STAGES)}, webhooks, monitor or all", param_hint="STAGE"
         )
+    if stage == "monitor":
+        _run_monitor(task, metrics_port)
+        return
     if stage == "archive":
         run_archive(task, metrics_port)
         return
@@ -47,6 +52,19 @@ def worker_cmd(
             f"no task {task!r} installed (installed: {known})", param_hint="--task"
         )
     run_stage(stage, task, metrics_port)
+
+
+def _run_monitor(task: str, metrics_port: int | None) -> None:
+    # Imported here: only the monitor's process pays for it.
+    from inferstream.monitor.launch import run_monitor
+    from inferstream.monitor.spec import SPECS
+
+    if task not in SPECS:
+        known = ", ".join(SPECS)
+        raise typer.BadParameter(
+            f"the monitor knows no task {task!r} ({known})", param_hint="--task"
+        )
+    run_monitor(task, metrics_port)
 
 
 def _run_all(task: str, replicas: int) -> None:

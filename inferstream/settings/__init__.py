@@ -14,6 +14,7 @@ from inferstream.settings.base import (
 from inferstream.settings.dead_letters import DeadLetterSettings
 from inferstream.settings.kafka import KafkaSettings
 from inferstream.settings.model import ModelSettings
+from inferstream.settings.monitor import MonitorSettings
 from inferstream.settings.objectstore import ObjectStoreSettings
 from inferstream.settings.postgres import PostgresSettings
 from inferstream.settings.topology import TopologySettings
@@ -31,6 +32,7 @@ __all__ = [
     "DeadLetterSettings",
     "KafkaSettings",
     "ModelSettings",
+    "MonitorSettings",
     "ObjectStoreSettings",
     "PostgresSettings",
     "SettingsError",

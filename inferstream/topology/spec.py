@@ -72,7 +72,7 @@ def feedback_topic(task: str) -> str:
 
 def group_id(stage: str, task: str, prefix: str = "inferstream") -> str:
     """The consumer group of one stage of one task: every process of it joins this group."""
-    if stage not in (*STAGES, "subscribe", "webhooks"):
+    if stage not in (*STAGES, "subscribe", "webhooks", "monitor"):
         raise ValueError(f"unknown stage {stage!r}; expected one of {STAGES}")
     return f"{prefix}.{stage}.{task}"
 

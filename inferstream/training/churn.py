@@ -12,6 +12,7 @@ from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_a
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from inferstream.monitor import reference
 from inferstream.schemas import ChurnPayload
 from inferstream.tasks.churn.features import FEATURE_NAMES, encode
 from inferstream.tasks.churn.inferer import BUNDLE_NAME
@@ -74,6 +75,9 @@ def train(models_dir: Path, rows: int = ROWS, seed: int = SEED) -> TrainReport:
             "intercept": float(classifier.intercept_[0]),
         },
         "metrics_held_out": metrics,
+        # What the monitor compares live traffic with (drift as PSI): the held-out inputs
+        # and the model's scores on them.
+        "reference": reference.build(FEATURE_NAMES, x_test, proba).to_json(),
     }
     version, directory = write_bundle(models_dir, BUNDLE_NAME, {"classifier": graph}, metadata)
     return TrainReport("churn", BUNDLE_NAME, version, directory, metrics)

@@ -1,0 +1,75 @@
+"""Where the monitor reads a version's reference and the aliases: the model registry
+(inferstream.models.registry), with the local models directory as the fallback for a bundle
+that infer loads from there without having been registered."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import structlog
+
+from inferstream.monitor.reference import Reference, from_metadata
+
+log = structlog.get_logger("inferstream.monitor")
+
+
+class Catalog:
+    def __init__(self, conninfo: str, models_dir: Path) -> None:
+        self.conninfo = conninfo
+        self.models_dir = models_dir
+        self._references: dict[tuple[str, str], Reference | None] = {}
+
+    def reference(self, name: str, version: str) -> Reference | None:
+        key = (name, version)
+        if key not in self._references:
+            found = self._registered(name, version) or self._local(name, version)
+            if found is None:
+                log.warning("no reference distribution", model=name, version=version)
+            self._references[key] = found
+        return self._references[key]
+
+    def _registered(self, name: str, version: str) -> Reference | None:
+        from inferstream.models import registry  # loads ONNX Runtime: only when asked
+
+        try:
+            rows = registry.list_versions(name, conninfo=self.conninfo)
+        except psycopg.Error:
+            return None
+        row = next((r for r in rows if r.version == version), None)
+        return None if row is None else from_metadata(row.metadata)
+
+    def _local(self, name: str, version: str) -> Reference | None:
+        path = self.models_dir / name / version / "metadata.json"
+        try:
+            return from_metadata(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            return None
+
+    def aliases(self, name: str) -> dict[str, str]:
+        """alias -> version of a registered model (empty when it is not registered)."""
+        from inferstream.models import registry
+
+        try:
+            rows = registry.get_aliases(name, conninfo=self.conninfo)
+        except psycopg.Error:
+            return {}
+        return {alias: row.version for alias, row in rows.items()}
+
+    def production(self, name: str) -> str | None:
+        """The version infer serves: the production alias, else the directory's LATEST."""
+        version = self.aliases(name).get("production")
+        if version is not None:
+            return version
+        try:
+            return (self.models_dir / name / "LATEST").read_text().strip() or None
+        except OSError:
+            return None
+
+    def rollback(self, name: str, reason: str) -> str | None:
+        from inferstream.models import registry
+
+        return registry.rollback(
+            name, "canary", reason, actor="inferstream-monitor", conninfo=self.conninfo
+        )
