@@ -1,4 +1,4 @@
-"""Issue 19 item 3: what one S3 PUT per result cost the sink, and what the archive stage pays
+"""What one S3 PUT per result cost the sink, and what the archive stage pays
 instead, in one run on one embedded stack, rounds alternating.
 
 Contenders, the same bug_report results (384-d embeddings) in the sink's batches:
