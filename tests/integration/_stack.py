@@ -1,5 +1,5 @@
-"""The embedded stack as the integration tests use it (started by the session fixture in
-conftest.py).
+"""The embedded stack as the integration tests use it (started by the session fixture in the
+root tests/conftest.py, shared by every test directory).
 
 The stack is started through the real CLI (`inferstream up`) in a temporary data dir and
 stopped with `inferstream down` at the end; a server that does not come up fails the
