@@ -3,7 +3,8 @@
 
 - ``verdicts``: the verdict from ranked candidates (duplicate / possible_duplicate / unique);
 - ``profiles``: how a candidate's features combine into one score, and the score bands;
-- ``lexical`` and ``tfidf``: the incremental TF-IDF index and its batched cosines;
+- ``terms``: a report's terms (tokens, counts); ``lexical`` and ``tfidf``: the incremental
+  TF-IDF index, its batched candidates and cosines;
 - ``scoring``: ``DedupScorer``, candidates from faiss, lexical postings and the batch, re-ranked;
 - ``evaluation``: replay against a labelled set, figures, sweep, candidate recall;
   ``calibration``: band edges, weight grid, cosine-only baseline, k-fold cross-validation;
@@ -14,7 +15,7 @@ Code outside this package imports the names below from here, so the modules can 
 renamed without touching the task's plug-in.
 """
 
-from inferstream.tasks.bug_report.dedup.lexical import LexicalIndex, Terms, term_frequencies
+from inferstream.tasks.bug_report.dedup.lexical import LexicalIndex
 from inferstream.tasks.bug_report.dedup.profiles import (
     DEFAULT_PROFILE,
     HYBRID,
@@ -32,6 +33,7 @@ from inferstream.tasks.bug_report.dedup.scoring import (
     decide,
     rescore,
 )
+from inferstream.tasks.bug_report.dedup.terms import Terms, term_frequencies
 from inferstream.tasks.bug_report.dedup.verdicts import (
     DedupThresholds,
     Verdict,

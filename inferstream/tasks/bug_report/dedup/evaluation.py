@@ -21,7 +21,6 @@ import numpy as np
 import numpy.typing as npt
 
 from inferstream.schemas import BugReportPayload
-from inferstream.tasks.bug_report.dedup.lexical import term_frequencies
 from inferstream.tasks.bug_report.dedup.profiles import DedupProfile
 from inferstream.tasks.bug_report.dedup.scoring import (
     Candidate,
@@ -30,6 +29,7 @@ from inferstream.tasks.bug_report.dedup.scoring import (
     decide,
 )
 from inferstream.tasks.bug_report.dedup.signatures import signature
+from inferstream.tasks.bug_report.dedup.terms import term_frequencies
 
 FloatArray = npt.NDArray[np.float32]
 SWEEP = tuple(round(0.30 + 0.05 * i, 2) for i in range(14))  # 0.30 .. 0.95

@@ -1,14 +1,17 @@
 """The duplicate scorer the infer stage and ``inferstream eval dedup`` share (pure, in memory).
 
 Per report: candidates are the faiss top-k by cosine, the lexical top-k by shared rare terms
-(when the profile weighs lexical similarity) and every earlier report of the same call (a batch,
-in arrival order); each candidate gets its features (cosine, TF-IDF cosine, same product, same
-component), the profile combines them into one score, the candidates are re-ranked by it and the
-best one decides the verdict. Reports join the indexes through ``add`` only (the infer stage
-calls it once results are durable), so a report never finds itself or anything not yet seen.
+(when the profile weighs lexical similarity) and the top-k by cosine of the earlier reports of
+the same call (a batch, in arrival order); each candidate gets its features (cosine, TF-IDF
+cosine, same product, same component), the profile combines them into one score, the
+candidates are re-ranked by it and the best one decides the verdict. Reports join the indexes
+through ``add`` only (the infer stage calls it once results are durable), so a report never
+finds itself or anything not yet seen.
 
 Cost per report: one faiss search, one walk over the postings of at most
-``lexical.MAX_QUERY_TERMS`` terms, and features for at most 2 x candidates_k (+ batch) reports.
+``lexical.MAX_QUERY_TERMS`` terms (both batched over the call), and features for at most
+3 x candidates_k reports, whatever the batch size: the in-batch candidates come from one masked
+top-k over the batch's cosine matrix, not a pair loop.
 """
 
 from __future__ import annotations
@@ -84,15 +87,31 @@ def decide(candidates: Sequence[Candidate], profile: DedupProfile) -> Decision:
     return Decision(verdict, tuple(ranked))
 
 
-def _earlier_maps(reports: Sequence[ReportFeatures]) -> list[dict[str, int]]:
-    """For each report i, the reports of the call before it, by id (a repeated id: its last
-    position). Built once per call: three steps of the scoring read them."""
-    maps: list[dict[str, int]] = []
-    seen: dict[str, int] = {}
-    for j, report in enumerate(reports):
-        maps.append(dict(seen))
-        seen[report.submission_id] = j
-    return maps
+def batch_neighbours(ids: Sequence[str], gram: FloatArray, k: int) -> list[dict[str, int]]:
+    """For each report i of a call, its in-batch candidates: the k earlier reports (j < i) with
+    the highest cosine (``gram`` = the batch's vectors times themselves), by id -> position, as
+    faiss gives the k nearest indexed ones. A repeated id counts once, at its last position
+    before i, and never as a candidate of itself. One masked ``argpartition`` over the batch:
+    no Python loop per pair, so a batch of 1024 costs k candidates a report, not 1023."""
+    size = len(ids)
+    valid = np.tri(size, k=-1, dtype=bool)  # j < i
+    codes: dict[str, int] = {}
+    code = np.array([codes.setdefault(id_, len(codes)) for id_ in ids], dtype=np.int64)
+    if len(codes) < size:  # a replayed submission inside the batch (rare)
+        after = np.full(size, size, dtype=np.int64)  # the next position of the same id
+        seen: dict[str, int] = {}
+        for j in range(size - 1, -1, -1):
+            after[j] = seen.get(ids[j], size)
+            seen[ids[j]] = j
+        valid &= np.arange(size)[:, None] <= after[None, :]
+        valid &= code[:, None] != code[None, :]
+    if size - 1 > k:
+        masked = np.where(valid, gram, -np.inf)
+        top = np.argpartition(-masked, k - 1, axis=1)[:, :k]
+    else:
+        top = np.broadcast_to(np.arange(size), (size, size))
+    keep = np.take_along_axis(valid, top, axis=1)
+    return [{ids[j]: j for j in row[mask].tolist()} for row, mask in zip(top, keep, strict=True)]
 
 
 class DedupScorer:
@@ -127,14 +146,18 @@ class DedupScorer:
 
     def score(self, reports: Sequence[ReportFeatures]) -> list[Decision]:
         """One decision per report, each against the index plus the earlier reports of this
-        call (in order), so duplicates submitted in one batch are found too."""
+        call (in order; the candidates_k nearest of them), so duplicates submitted in one
+        batch are found too."""
         if not reports:
             return []
         k = self.profile.candidates_k + 1  # +1: a replayed submission may find itself
         matrix = np.stack([r.vector for r in reports]).astype(np.float32)
         found = self.vectors.search(matrix, k) if len(self.vectors) else [[] for _ in reports]
-        earlier = _earlier_maps(reports)
-        cosines = self._cosines(reports, matrix, found, earlier)
+        # Between model calls: no spinning BLAS threads (models/threads.py).
+        with limited_for(len(reports), 1):
+            gram = matrix @ matrix.T
+        earlier = batch_neighbours([r.submission_id for r in reports], gram, k - 1)
+        cosines = self._cosines(reports, matrix, found, earlier, gram)
         named = [sorted(cosine) for cosine in cosines]
         lexical = self._lexical(reports, named, earlier) if self.profile.uses_lexical else None
         return self._decisions(reports, named, cosines, lexical, earlier)
@@ -145,28 +168,29 @@ class DedupScorer:
         matrix: FloatArray,
         found: Sequence[Sequence[tuple[str, float]]],
         earlier: Sequence[dict[str, int]],
+        gram: FloatArray,
     ) -> list[dict[str, float]]:
         """Each report's candidates and their cosines: the faiss top-k, the lexical top-k (the
-        cosines faiss did not return: one gather of their stored vectors) and the earlier
-        reports of the call (one product of the batch with itself)."""
+        cosines faiss did not return: one gather of their stored vectors) and its nearest
+        earlier reports of the call (read from the batch's product with itself)."""
         cosines = [dict(nearest) for nearest in found]
         if self.profile.uses_lexical:
             k = self.profile.candidates_k
+            lexical = self.lexical.candidates_many([r.terms for r in reports], k)
             pairs = [
                 (i, other)
-                for i, report in enumerate(reports)
-                for other, _ in self.lexical.candidates(report.terms, k)
+                for i, hits in enumerate(lexical)
+                for other, _ in hits
                 if other not in cosines[i]
             ]
             for (i, other), value in zip(pairs, self._stored_cosines(pairs, matrix), strict=True):
                 cosines[i][other] = value
-        # Between model calls: no spinning BLAS threads (models/threads.py).
-        with limited_for(len(reports), 1):
-            gram = (matrix @ matrix.T).tolist()
+        rows = [i for i, before in enumerate(earlier) for _ in before]
+        columns = [j for before in earlier for j in before.values()]
+        values = iter(gram[rows, columns].tolist())
         for i, (cosine, before) in enumerate(zip(cosines, earlier, strict=True)):
-            row = gram[i]
-            for other, j in before.items():
-                cosine[other] = row[j]
+            for other in before:
+                cosine[other] = next(values)
             cosine.pop(reports[i].submission_id, None)
         return cosines
 

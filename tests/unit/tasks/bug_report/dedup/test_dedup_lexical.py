@@ -1,4 +1,4 @@
-"""Lexical similarity: tokens, term maps, TF-IDF cosine, bounded candidate generation."""
+"""Lexical similarity: TF-IDF cosine, bounded candidate generation (per query and batched)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferstream.tasks.bug_report.dedup.lexical import (
-    TITLE_WEIGHT,
-    LexicalIndex,
-    term_frequencies,
-    tokenize,
-)
+from inferstream.tasks.bug_report.dedup.lexical import LexicalIndex
+from inferstream.tasks.bug_report.dedup.terms import term_frequencies
 
 ORIGINAL = term_frequencies(
     "Export to PNG crashes the editor",
@@ -40,23 +36,6 @@ OTHERS = [
     ),
     term_frequencies("Sync stuck at 99%", "Notes never finish syncing to the laptop.", ""),
 ]
-
-
-def test_tokens_are_folded_stemmed_and_free_of_stopwords() -> None:
-    assert tokenize("The app CRASHES when exporting, it crashed twice") == [
-        "app",
-        "crash",
-        "export",
-        "crash",
-        "twice",
-    ]
-
-
-def test_title_terms_weigh_more_than_description_terms() -> None:
-    terms = term_frequencies("Crash on export", "export fails", "")
-    assert terms["crash"] == TITLE_WEIGHT
-    assert terms["export"] == TITLE_WEIGHT + 1
-    assert terms["fail"] == 1
 
 
 def test_a_paraphrase_is_lexically_closer_than_a_near_miss() -> None:
@@ -234,3 +213,20 @@ def test_positions_must_name_reports_of_the_batch() -> None:
     assert index.similarities([PARAPHRASE, ORIGINAL], [["orig"]]) == [
         index.similarity(PARAPHRASE, [ORIGINAL])
     ]
+
+
+@given(
+    st.lists(term_maps, min_size=0, max_size=30),
+    st.lists(term_maps, min_size=1, max_size=8),
+    st.integers(1, 8),
+    st.integers(1, 40),
+)
+def test_batched_candidates_are_each_querys_own(
+    docs: list[dict[str, int]], queries: list[dict[str, int]], k: int, max_postings: int
+) -> None:
+    """The infer stage asks for a whole batch's candidates in one call (one sort of the batch's
+    postings): each query gets exactly what it gets alone, floats and tie order included."""
+    index = LexicalIndex(max_postings=max_postings)
+    index.add((f"r{n:02d}", d) for n, d in enumerate(docs))
+    assert index.candidates_many(queries, k) == [index.candidates(q, k) for q in queries]
+    assert index.candidates_many(queries, 0) == [[] for _ in queries]

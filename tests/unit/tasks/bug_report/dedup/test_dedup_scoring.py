@@ -14,9 +14,14 @@ from pgvector import Vector
 
 from inferstream.models import SimilarityIndex
 from inferstream.schemas import BugReportResult, encode, make_result_id
-from inferstream.tasks.bug_report.dedup.lexical import term_frequencies
 from inferstream.tasks.bug_report.dedup.profiles import HYBRID, SEED, DedupProfile, get_profile
-from inferstream.tasks.bug_report.dedup.scoring import DedupScorer, ReportFeatures, decide
+from inferstream.tasks.bug_report.dedup.scoring import (
+    DedupScorer,
+    ReportFeatures,
+    batch_neighbours,
+    decide,
+)
+from inferstream.tasks.bug_report.dedup.terms import term_frequencies
 from inferstream.tasks.bug_report.dedup.verdicts import classify, in_batch_scores, merge_candidates
 from inferstream.tasks.bug_report.inferer import result_features
 
@@ -240,3 +245,43 @@ def test_combine_many_is_combine_on_each_candidate() -> None:
         columns = (cosine.tolist(), lexical.tolist(), product.tolist(), component.tolist())
         one = [profile.combine(*args) for args in zip(*columns, strict=True)]
         assert many == one
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", "c", "d", "e", "f", "g"]), min_size=1, max_size=40),
+    st.integers(1, 6),
+    st.integers(0, 2**16),
+)
+def test_in_batch_candidates_are_the_k_nearest_earlier_reports(
+    ids: list[str], k: int, seed: int
+) -> None:
+    """Each report's in-batch candidates are what a loop over the pairs would pick: the k
+    earlier reports with the highest cosine, a repeated id at its last earlier position, never
+    its own id (a replay inside the batch)."""
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((len(ids), DIM)).astype(np.float32)
+    gram = vectors @ vectors.T
+    got = batch_neighbours(ids, gram, k)
+    for i, mine in enumerate(got):
+        last = {ids[j]: j for j in range(i) if ids[j] != ids[i]}
+        expected = sorted(last.items(), key=lambda kv: -gram[i, kv[1]])[:k]
+        assert len(mine) == len(expected)
+        if expected:  # the same k-th best cosine (ties may pick either id)
+            assert min(gram[i, j] for j in mine.values()) == gram[i, expected[-1][1]]
+        assert all(last.get(id_) == j for id_, j in mine.items())
+
+
+def test_a_big_batch_scores_k_earlier_reports_not_all_of_them() -> None:
+    """A batch of 300 random reports plus a twin of the first at the end: the twin is still
+    found, and no report carries more than candidates_k in-batch candidates."""
+    profile = HYBRID.with_weights(0.3, 0.5, 0.25, duplicate=0.7, possible=0.5)
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((300, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    reports = [ReportFeatures(f"r{n:03d}", v, {}) for n, v in enumerate(vectors)]
+    twin = ReportFeatures("twin", vectors[0].copy(), {})
+    decisions = DedupScorer(profile, DIM).score([*reports, twin])
+    assert max(len(d.candidates) for d in decisions) == profile.candidates_k
+    assert decisions[-1].candidates[0].submission_id == "r000"
+    assert decisions[-1].candidates[0].cosine == pytest.approx(1.0)

@@ -1,0 +1,164 @@
+"""A bug report's terms for lexical similarity: tokens (case-folded, stop words out, a light
+stem) and their counts over title, description and steps.
+
+What the infer stage computes per report and the result carries (``dedup_terms``); the index
+(lexical.py) only ever sees these maps, so the two change independently.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+
+Terms = Mapping[str, int]
+
+TITLE_WEIGHT = 2  # title terms count twice: the title is the densest statement of the bug
+MIN_TOKEN = 2
+MAX_TOKEN = 64  # longer runs are hashes or ids, noise for similarity
+MAX_TERMS = 400  # a report's most frequent terms kept (bounds the stored jsonb and the wire)
+
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9_]*")
+STOPWORDS = frozenset(
+    {
+        "a",
+        "after",
+        "again",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "each",
+        "even",
+        "few",
+        "for",
+        "from",
+        "further",
+        "get",
+        "gets",
+        "getting",
+        "got",
+        "had",
+        "has",
+        "have",
+        "here",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "it's",
+        "its",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "no",
+        "not",
+        "now",
+        "of",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "own",
+        "same",
+        "should",
+        "so",
+        "some",
+        "still",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "too",
+        "up",
+        "us",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "yes",
+        "you",
+        "your",
+    }
+)
+
+
+def _stem(token: str) -> str:
+    """A light suffix strip (plurals, -ing, -ed): "crashes", "crashing", "crashed" -> "crash"."""
+    if token.isdigit() or len(token) <= 4:
+        return token
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if token.endswith(suffix) and len(token) - len(suffix) >= 3:
+            stem = token[: -len(suffix)] + keep
+            if suffix == "s" and token.endswith("ss"):
+                return token
+            return stem
+    return token
+
+
+def tokenize(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    out: list[str] = []
+    for token in _TOKEN.findall(folded):
+        if not MIN_TOKEN <= len(token) <= MAX_TOKEN or token in STOPWORDS:
+            continue
+        out.append(_stem(token))
+    return out
+
+
+def term_frequencies(title: str, description: str, steps: str) -> dict[str, int]:
+    """The report's terms and counts (title counted ``TITLE_WEIGHT`` times), at most
+    ``MAX_TERMS`` of them (the most frequent, ties by term)."""
+    counts: dict[str, int] = {}
+    for token in tokenize(title):
+        counts[token] = counts.get(token, 0) + TITLE_WEIGHT
+    for token in tokenize(description) + tokenize(steps):
+        counts[token] = counts.get(token, 0) + 1
+    if len(counts) > MAX_TERMS:
+        kept = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
+        counts = dict(kept)
+    return dict(sorted(counts.items()))
