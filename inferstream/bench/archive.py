@@ -14,22 +14,20 @@ CPU per result counts this process and the stack's servers (Postgres, SeaweedFS)
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import psycopg
 
 from inferstream.bench.context import BenchContext
 from inferstream.bench.harness import TABLE, TASK, bench_stack
 from inferstream.bench.procs import delta, server_cpu_seconds
 from inferstream.bench.report import Report
-from inferstream.schemas import BugReportResult, encode, make_result_id
+from inferstream.bench.sink import synthetic_results
+from inferstream.schemas import encode
 from inferstream.settings import ObjectStoreSettings
 from inferstream.storage import ObjectStore
 from inferstream.storage import offsets as offset_store
@@ -62,35 +60,16 @@ class Item:
 
 
 def make_items(n: int, seed: int = 11) -> list[Item]:
-    plugin = load_plugin(TASK)
-    rng = np.random.default_rng(seed)
-    vectors = rng.standard_normal((n, 384)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    now = datetime.now(UTC)
-    items = []
-    for i in range(n):
-        sid = str(uuid.UUID(int=int(rng.integers(0, 2**63)) << 64 | i))
-        result = BugReportResult.model_validate(
-            {
-                "result_id": make_result_id(sid, "all-MiniLM-L6-v2", "bench"),
-                "submission_id": sid,
-                "task": TASK,
-                "schema_version": 1,
-                "model_name": "all-MiniLM-L6-v2",
-                "model_version": "bench",
-                "produced_at": now,
-                "quality_score": 0.8,
-                "quality_flags": ["no_logs"],
-                "low_quality": False,
-                "duplicate_status": "unique",
-                "content_sha256": f"{i:064x}",
-                "embedding": vectors[i].tolist(),
-            }
+    table = load_plugin(TASK).table
+    return [
+        Item(
+            table.row(result.model_dump(), result.produced_at),
+            (result.submission_id, TASK, "default", result.result_id),
+            result.result_id,
+            encode(result),
         )
-        done = (sid, TASK, "default", result.result_id)
-        row = plugin.table.row(result.model_dump(), now)
-        items.append(Item(row, done, result.result_id, encode(result)))
-    return items
+        for result in synthetic_results(n, seed)
+    ]
 
 
 def _batches(items: Sequence[Item], size: int) -> list[Sequence[Item]]:

@@ -63,15 +63,16 @@ def clustered(n: int, seed: int, spread: float = 0.9) -> npt.NDArray[np.float32]
     return unit
 
 
-def make_rows(n: int, seed: int = 7, vectors: npt.NDArray[np.float32] | None = None) -> list[Row]:
-    """n bug_report rows as the sink writes them (unit gaussian vectors unless given)."""
-    plugin = load_plugin("bug_report")
+def synthetic_results(
+    n: int, seed: int, vectors: npt.NDArray[np.float32] | None = None
+) -> list[BugReportResult]:
+    """n bug_report results as infer would write them (unit gaussian vectors unless given)."""
     rng = np.random.default_rng(seed)
     if vectors is None:
         vectors = rng.standard_normal((n, 384)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     now = datetime.now(UTC)
-    rows = []
+    results = []
     for i in range(n):
         sid = str(uuid.UUID(int=int(rng.integers(0, 2**63)) << 64 | i))
         result = BugReportResult.model_validate(
@@ -90,8 +91,14 @@ def make_rows(n: int, seed: int = 7, vectors: npt.NDArray[np.float32] | None = N
                 "embedding": vectors[i].tolist(),
             }
         )
-        rows.append(plugin.table.row(result.model_dump(), now))
-    return rows
+        results.append(result)
+    return results
+
+
+def make_rows(n: int, seed: int = 7, vectors: npt.NDArray[np.float32] | None = None) -> list[Row]:
+    """n bug_report rows as the sink writes them (unit gaussian vectors unless given)."""
+    table = load_plugin("bug_report").table
+    return [table.row(r.model_dump(), r.produced_at) for r in synthetic_results(n, seed, vectors)]
 
 
 def _insert_sql() -> str:
