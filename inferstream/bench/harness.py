@@ -86,11 +86,7 @@ class BenchStack:
         try:
             supervisor.start()
         finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+            _restore_environ(saved)
         self.supervisors.append(supervisor)
         try:
             supervisor.wait_ready(ready_timeout_s)
@@ -218,6 +214,15 @@ def use_running_stack(data_dir: Path) -> None:
     _running[:] = [Path(data_dir)]
 
 
+def _restore_environ(saved: Mapping[str, str | None]) -> None:
+    """Put back the variables as they were before a scenario set them (None: unset)."""
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @contextmanager
 def bench_stack(data_dir: Path | None = None) -> Iterator[BenchStack]:
     """A fresh embedded stack for one scenario (a temporary data dir unless given), or the
@@ -241,8 +246,4 @@ def bench_stack(data_dir: Path | None = None) -> Iterator[BenchStack]:
                 if reused is None:
                     _cli("down", timeout_s=120.0)
             finally:
-                for key, value in saved.items():
-                    if value is None:
-                        os.environ.pop(key, None)
-                    else:
-                        os.environ[key] = value
+                _restore_environ(saved)
