@@ -117,6 +117,16 @@ def _credentials(data_dir: Path) -> dict[str, str]:
     return creds
 
 
+# Every produce, commit and data-bearing fetch costs Tansu's s3:// engine a few S3 requests of
+# 1-4 ms of SeaweedFS CPU each (a PUT per partition for the batch, its watermark and the
+# producer sequences; a LIST of the partition's history per fetch that finds data), whatever the
+# number of records in it. So under backlog the embedded stack's workers take up to 256 records
+# a batch, not 64: a quarter of the requests per record. The cost cap (tokens for text) is left
+# as it is, so a model's batch, and the time a record waits for it, does not grow; at low load
+# batches still close on the batch wait (docs/benchmarks.md, "The broker path: batch size").
+EMBEDDED_WORKER: dict[str, Any] = {"batch_max_items": 256}
+
+
 def resolved_settings(state: StackState) -> dict[str, dict[str, Any]]:
     """The [component] tables every later command reads from stack.toml."""
     if not (state.tansu and state.postgres and state.seaweed):
@@ -156,6 +166,7 @@ def resolved_settings(state: StackState) -> dict[str, dict[str, Any]]:
             "bucket": state.seaweed.bucket,
         },
         "topology": {"environment": "embedded"},
+        "worker": EMBEDDED_WORKER,
     }
 
 
