@@ -43,17 +43,24 @@ class Evaluator:
         window = self.state.window_counts(since)
         labelled = self.state.accuracy(since)
         reports = evaluate(window, labelled, self.catalog.reference, self.settings)
-        aliases = self.catalog.aliases(self.spec.model_name)
-        action = self._canary(reports, aliases)
         publish_gauges(self.task, reports)
         at = self.now().isoformat()
-        return [self._event(r, aliases, action, at) for r in reports]
+        events: list[Event] = []
+        # Each model seen in the window (a task normally serves one; tests and migrations
+        # between bundles may show two) is checked against its own aliases.
+        for name in sorted({r.model_name for r in reports}):
+            own = [r for r in reports if r.model_name == name]
+            aliases = self.catalog.aliases(name)
+            action = self._canary(name, own, aliases)
+            events += [self._event(r, aliases, action, at) for r in own]
+        return events
 
-    def _canary(self, reports: Sequence[VersionReport], aliases: Mapping[str, str]) -> str | None:
+    def _canary(
+        self, name: str, reports: Sequence[VersionReport], aliases: Mapping[str, str]
+    ) -> str | None:
         reason = canary_verdict(reports, aliases, self.settings)
         if reason is None or not self.settings.canary_rollback:
             return None
-        name = self.spec.model_name
         try:
             now_serving = self.catalog.rollback(name, reason)
         except (ValueError, psycopg.Error) as err:  # e.g. a pinned canary: alert, keep going
