@@ -15,13 +15,17 @@ import numpy as np
 import numpy.typing as npt
 
 from inferstream.errors import PoisonBatchError
-from inferstream.models.tabular import TabularModel, load_tabular_bundle
+from inferstream.models.registry.live import LiveModels
+from inferstream.models.registry.routing import split
+from inferstream.models.tabular import TabularBundle, TabularModel, load_tabular_bundle
 from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
 from inferstream.tasks.churn.enrich import ChurnEnrichment
 from inferstream.tasks.churn.features import FEATURE_NAMES
 from inferstream.tasks.churn.metrics import PREDICTIONS, PROBABILITY
 
 BUNDLE_NAME = "churn-logreg"
+# Registry versions are downloaded here, beside the local bundles (models/<name>/<version>/).
+REGISTRY_CACHE = ".registry"
 TOP_FEATURES = 5
 
 
@@ -40,9 +44,10 @@ def top_contributions(
     return [(FEATURE_NAMES[j], round(float(row[j]), 6)) for j in order[:k]]
 
 
-class ChurnInferer:
-    def __init__(self, context: InferContext) -> None:
-        bundle = load_tabular_bundle(context.models_dir, BUNDLE_NAME, "churn")
+class ChurnModel:
+    """One version of the churn model: its ONNX graph and the constants of its contributions."""
+
+    def __init__(self, bundle: TabularBundle) -> None:
         pre = bundle.preprocessing
         if tuple(pre.get("feature_names", ())) != FEATURE_NAMES:
             raise RuntimeError(
@@ -50,28 +55,21 @@ class ChurnInferer:
                 "run `inferstream models train churn`"
             )
         self.model = TabularModel(bundle)
-        self.model_name = bundle.name
-        self.model_version = bundle.version
+        self.name = bundle.name
+        self.version = bundle.version
         self.mean = [float(v) for v in pre["mean"]]
         self.scale = [float(v) for v in pre["scale"]]
         self.coef = [float(v) for v in pre["coef"]]
         self.threshold = float(bundle.metadata.get("threshold", 0.5))
 
-    def cost(self, item: EnrichedItem) -> int:
-        return 1
-
-    def prepare(self, items: Sequence[EnrichedItem]) -> object:
-        return np.asarray([_enrichment(i).features for i in items], dtype=np.float32)
-
-    def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultFields]:
-        if not isinstance(prepared, np.ndarray):
-            raise TypeError("prepare() output expected")
+    def predict(
+        self, items: Sequence[EnrichedItem], x: npt.NDArray[np.float32], now: datetime
+    ) -> list[ResultFields]:
         try:
-            probabilities = self.model.run("classifier", prepared)["probabilities"][:, 1]
+            probabilities = self.model.run("classifier", x)["probabilities"][:, 1]
         except Exception as err:  # the runtime bisects the batch to find the culprit
             raise PoisonBatchError(f"churn model failed: {err}") from err
-        terms = contributions(prepared.astype(np.float64), self.mean, self.scale, self.coef)
-        now = datetime.now(UTC)
+        terms = contributions(x.astype(np.float64), self.mean, self.scale, self.coef)
         results: list[ResultFields] = []
         for i, item in enumerate(items):
             p = float(min(1.0, max(0.0, probabilities[i])))
@@ -84,7 +82,7 @@ class ChurnInferer:
                     "churn",
                     item.envelope.submission_id,
                     item.envelope.schema_version,
-                    (self.model_name, self.model_version),
+                    (self.name, self.version),
                     now,
                 ),
                 "probability": p,
@@ -97,11 +95,57 @@ class ChurnInferer:
             results.append(fields)
         return results
 
+
+class ChurnInferer:
+    """Serves the registry's production alias of the churn model (the local bundle while there
+    is none) and its canary for a stable key-hash share of submissions; switches versions
+    between batches when an alias moves (inferstream.models.registry.live)."""
+
+    def __init__(self, context: InferContext, *, registry: bool = True) -> None:
+        self.live = LiveModels(
+            BUNDLE_NAME,
+            ChurnModel,
+            lambda: load_tabular_bundle(context.models_dir, BUNDLE_NAME, "churn"),
+            context.postgres.conninfo() if registry else None,
+            context.models_dir / REGISTRY_CACHE,
+        )
+        self.live.start()
+        self.model_name = BUNDLE_NAME
+        self.model_version = self.live.served.production[0]  # production's, as last taken
+
+    def cost(self, item: EnrichedItem) -> int:
+        return 1
+
+    def prepare(self, items: Sequence[EnrichedItem]) -> object:
+        return np.asarray([_enrichment(i).features for i in items], dtype=np.float32)
+
+    def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultFields]:
+        if not isinstance(prepared, np.ndarray):
+            raise TypeError("prepare() output expected")
+        served = self.live.take()  # once per batch: the whole batch sees one set of versions
+        self.model_version = served.production[0]
+        now = datetime.now(UTC)
+        production = served.production[1]
+        if served.canary is None:
+            return production.predict(items, prepared, now)
+        keys = [item.envelope.submission_id for item in items]
+        main, canary = split(keys, served.fraction)
+        results: list[ResultFields] = [{} for _ in items]
+        for indexes, model in ((main, production), (canary, served.canary[1])):
+            if indexes:
+                chosen = [items[i] for i in indexes]
+                predicted = model.predict(chosen, prepared[indexes], now)
+                for i, result in zip(indexes, predicted, strict=True):
+                    results[i] = result
+        return results
+
     def observe(self, results: Sequence[ResultFields]) -> None:
         return None  # stateless
 
     def ready(self) -> tuple[bool, str]:
-        return True, f"{self.model_name} {self.model_version} on {self.model.providers[0]}"
+        versions = ", ".join(f"{a} {v}" for a, v in self.live.served.versions().items())
+        provider = self.live.served.production[1].model.providers[0]
+        return True, f"{BUNDLE_NAME} {versions} on {provider}"
 
 
 def _enrichment(item: EnrichedItem) -> ChurnEnrichment:

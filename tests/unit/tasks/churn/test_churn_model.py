@@ -41,7 +41,7 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_inferer_serves_the_bundle(models_dir: Path) -> None:
     context = InferContext(models_dir, PostgresSettings.load(), 64, 64)
-    inferer = ChurnInferer(context)
+    inferer = ChurnInferer(context, registry=False)  # the local bundle; no Postgres here
     envelope = build_envelope("churn", sample_payload("churn"))
     enrichment = enrich(envelope)
     assert isinstance(enrichment, ChurnEnrichment)

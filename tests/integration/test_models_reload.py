@@ -1,0 +1,177 @@
+"""Hot reload on the real pipeline: a promotion while records stream in switches the running
+infer worker (no restart) between batches, with no lost or duplicated row; a canary serves
+exactly the submissions its key hash selects; a rollback ends it.
+
+The worker processes are started once for the module; the churn model's aliases are removed at
+the end, so the session's other churn tests serve their own local bundle again.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from _models import train_churn, write_named
+from _stack import Stack
+
+from inferstream.client import Publisher
+from inferstream.models import registry
+from inferstream.models.registry.routing import is_canary
+from inferstream.tasks.churn.inferer import BUNDLE_NAME
+from inferstream.training.datasets import churn_records
+from inferstream.workers.supervisor import Supervisor
+
+
+@dataclass
+class Pipeline:
+    workers: Supervisor
+    v1: str
+    v2: str
+    log: Path
+
+
+def _wait(check: Callable[[], bool], deadline_s: float, what: str, workers: Supervisor) -> None:
+    deadline = time.monotonic() + deadline_s
+    while not check():
+        assert time.monotonic() < deadline, f"timed out after {deadline_s}s waiting for {what}"
+        assert not workers.failed(), f"a worker died waiting for {what}: {workers.failed()}"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def pipeline(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    work = tmp_path_factory.mktemp("reload")
+    (g1, m1), (g2, m2) = train_churn(work / "a", seed=4), train_churn(work / "b", seed=5)
+    _, d2 = write_named(work / "v2", BUNDLE_NAME, g2, m2)
+    v1, d1 = write_named(work / "models", BUNDLE_NAME, g1, m1)  # the local LATEST: v1
+    v2 = registry.register(d2)[0].version
+    registry.register(d1)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("INFERSTREAM_WORKER_BATCH_MAX_WAIT_MS", "20")
+    mp.setenv("INFERSTREAM_WORKER_BATCH_MAX_ITEMS", "16")  # many batches per second
+    mp.setenv("INFERSTREAM_WORKER_MODELS_DIR", str(work / "models"))
+    workers = Supervisor("churn", 1, log_dir=work / "logs")
+    try:
+        workers.start()
+        workers.wait_ready(timeout_s=180)
+        yield Pipeline(workers, v1, v2, work / "logs" / "churn-infer-0.log")
+    finally:
+        codes = workers.stop()
+        mp.undo()
+        with psycopg.connect(stack.postgres.conninfo()) as conn:
+            conn.execute("DELETE FROM model_aliases WHERE name = %s", (BUNDLE_NAME,))
+        assert all(code == 0 for code in codes.values()), codes
+
+
+def _publish(
+    stack: Stack, n: int, seed: int, pace_s: float = 0.0, ids: list[str] | None = None
+) -> list[str]:
+    ids = ids if ids is not None else [str(uuid.uuid4()) for _ in range(n)]
+    with Publisher("churn", stack.kafka) as publisher:
+        for i, (sid, payload) in enumerate(zip(ids, churn_records(n, seed)[0], strict=True)):
+            publisher.publish(payload, submission_id=sid, wait=False)
+            if pace_s and i % 10 == 9:
+                publisher.flush()
+                time.sleep(pace_s)  # pacing a producer, not synchronisation
+    return ids
+
+
+def _rows(stack: Stack, ids: list[str]) -> list[tuple[str, str, float]]:
+    """(submission_id, model_version, produced_at epoch) of the rows of these submissions."""
+    with psycopg.connect(stack.postgres.conninfo()) as conn:
+        rows = conn.execute(
+            "SELECT submission_id, model_version, extract(epoch FROM produced_at)::float8 "
+            "FROM results_churn WHERE submission_id = ANY(%s)",
+            (ids,),
+        ).fetchall()
+    return [(str(r[0]), str(r[1]), float(r[2])) for r in rows]
+
+
+def _served(p: Pipeline) -> dict[str, str]:
+    """alias -> version the infer worker serves now, from its metrics."""
+    url = f"http://127.0.0.1:{p.workers.ports['infer-0']}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    served: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("inferstream_model_served{") and line.endswith(" 1.0"):
+            labels = dict(
+                kv.split("=", 1) for kv in line[line.index("{") + 1 : line.index("}")].split(",")
+            )
+            served[labels["alias"].strip('"')] = labels["version"].strip('"')
+    return served
+
+
+def _events(p: Pipeline, event: str) -> list[dict[str, Any]]:
+    lines = p.log.read_text().splitlines()
+    return [json.loads(line) for line in lines if f'"event": "{event}"' in line]
+
+
+def _loaded(p: Pipeline, versions: dict[str, str], times: int = 1) -> bool:
+    """The watcher has loaded this set (for the ``times``-th time) beside the served one."""
+    loaded = [e for e in _events(p, "model loaded beside the served one") if e["next"] == versions]
+    return len(loaded) >= times
+
+
+def test_promotion_mid_stream_switches_without_restart_or_loss(
+    stack: Stack, pipeline: Pipeline
+) -> None:
+    p = pipeline
+    assert _served(p) == {"production": p.v1}  # no alias yet: the local bundle
+    infer_pid = p.workers.procs["infer-0"].pid
+    ids = [str(uuid.uuid4()) for _ in range(600)]
+    producer = threading.Thread(target=_publish, args=(stack, 600, 7, 0.05, ids))
+    producer.start()
+    _wait(lambda: len(_rows(stack, ids)) >= 60, 120, "the first 60 rows", p.workers)
+    registry.promote(BUNDLE_NAME, p.v2, reason="integration test", actor="test")
+    producer.join(timeout=120)
+    _wait(lambda: len(_rows(stack, ids)) >= 600, 180, "600 rows", p.workers)
+    rows = _rows(stack, ids)
+    assert len(rows) == 600 and len({r[0] for r in rows}) == 600  # none lost, none twice
+    by_version = {v: [r for r in rows if r[1] == v] for v in (p.v1, p.v2)}
+    assert len(by_version[p.v1]) + len(by_version[p.v2]) == 600
+    assert by_version[p.v1] and by_version[p.v2], "the promotion did not land mid-stream"
+    # One infer worker: every v1 result was produced before the first v2 result.
+    assert max(r[2] for r in by_version[p.v1]) <= min(r[2] for r in by_version[p.v2])
+    assert p.workers.procs["infer-0"].pid == infer_pid and not p.workers.failed()
+    switches = _events(p, "model switched")
+    assert switches and switches[-1]["after"] == {"production": p.v2}
+    print(f"switch pause: {[s['pause_ms'] for s in switches]} ms")
+    assert switches[-1]["pause_ms"] < 100
+
+
+def test_canary_serves_exactly_its_key_hash_share_then_rollback_ends_it(
+    stack: Stack, pipeline: Pipeline
+) -> None:
+    p = pipeline
+    registry.promote(BUNDLE_NAME, p.v1, reason="baseline for the canary", actor="test")
+    registry.promote(BUNDLE_NAME, p.v2, "canary", fraction=0.3, actor="test")
+    want = {"production": p.v1, "canary": p.v2}
+    # Loaded beside production by the watcher; adopted by the first batch that follows.
+    _wait(lambda: _loaded(p, want), 30, "the canary to be loaded", p.workers)
+    ids = _publish(stack, 300, seed=8)
+    _wait(lambda: len(_rows(stack, ids)) >= 300, 120, "300 rows", p.workers)
+    versions = {sid: version for sid, version, _ in _rows(stack, ids)}
+    expected = {sid: p.v2 if is_canary(sid, 0.3) else p.v1 for sid in ids}
+    assert versions == expected
+    share = sum(v == p.v2 for v in versions.values()) / 300
+    assert 0.2 < share < 0.4, share
+
+    alone = {"production": p.v1}
+    before = len(
+        [e for e in _events(p, "model loaded beside the served one") if e["next"] == alone]
+    )
+    assert registry.rollback(BUNDLE_NAME, "canary", "error rate 9% > 5%", actor="test") is None
+    _wait(lambda: _loaded(p, alone, before + 1), 30, "the canary's end", p.workers)
+    after = _publish(stack, 40, seed=9)
+    _wait(lambda: len(_rows(stack, after)) >= 40, 120, "40 rows", p.workers)
+    assert {version for _, version, _ in _rows(stack, after)} == {p.v1}
