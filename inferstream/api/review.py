@@ -8,7 +8,7 @@ model's, and the model's own verdict under ``review``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -191,17 +191,19 @@ def latest_reviews(conn: psycopg.Connection[Any], ids: Sequence[str]) -> dict[st
             (list(ids),),
         )
         rows = cur.fetchall()
+    return {row["submission_id"]: Review(**review_fields(row)) for row in rows}
+
+
+def review_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``bug_report_reviews`` row as the fields of ``Review`` (the decider by key name)."""
     return {
-        row["submission_id"]: Review(
-            decision=row["decision"],
-            original_id=row["original_id"],
-            model_status=row["model_status"],
-            model_duplicate_of=row["model_duplicate_of"],
-            note=row["note"],
-            decided_by=row["decided_by_name"],
-            decided_at=row["decided_at"],
-        )
-        for row in rows
+        "decision": row["decision"],
+        "original_id": row["original_id"],
+        "model_status": row["model_status"],
+        "model_duplicate_of": row["model_duplicate_of"],
+        "note": row["note"],
+        "decided_by": row["decided_by_name"],
+        "decided_at": row["decided_at"],
     }
 
 

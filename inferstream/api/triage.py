@@ -26,6 +26,7 @@ from inferstream.api.review import (
     UnknownReportError,
     decide,
     decision_history,
+    review_fields,
     review_queue,
 )
 from inferstream.api.review_feedback import (
@@ -69,16 +70,11 @@ class DecisionOut(BaseModel):
     review: Review
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(Review):
+    """A decision as the audit keeps it: the review, its id and the deciding key's prefix."""
+
     review_id: int
-    decision: ReviewDecision
-    original_id: str | None
-    model_status: str
-    model_duplicate_of: str | None
-    note: str
-    decided_by: str
     decided_by_key: str
-    decided_at: datetime
 
 
 def _entry(item: QueueItem) -> QueueEntry:
@@ -161,13 +157,5 @@ def get_decisions(submission_id: SubmissionIdPath, ctx: Context, _: Reader) -> l
 
 def _audit(row: dict[str, Any]) -> AuditEntry:
     return AuditEntry(
-        review_id=row["id"],
-        decision=row["decision"],
-        original_id=row["original_id"],
-        model_status=row["model_status"],
-        model_duplicate_of=row["model_duplicate_of"],
-        note=row["note"],
-        decided_by=row["decided_by_name"],
-        decided_by_key=row["decided_by_key"],
-        decided_at=row["decided_at"],
+        review_id=row["id"], decided_by_key=row["decided_by_key"], **review_fields(row)
     )

@@ -2,7 +2,8 @@
 the report it may duplicate with the reviewer's decision forms, the review queue, and the
 pipeline's last hour in server-rendered SVG charts.
 
-Server-rendered HTML without scripts under ``/ui``. Signing in verifies the API key once and
+Server-rendered HTML without scripts under ``/ui``; the session, admission, Origin and CSRF
+checks are in web_guard.py. Signing in verifies the API key once and
 starts a server-side session (``sessions``): the HttpOnly, SameSite=Strict cookie scoped to
 ``/ui`` holds only the session's random token (Secure behind TLS, here or at a proxy). Every page
 resolves the session (live, key still active, role reader or above, the read rate limit);
@@ -13,30 +14,40 @@ submit, and need a producer or admin key.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import time
-from collections.abc import Callable, Mapping
-from html import escape
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote
 
 import psycopg
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from inferstream.api.auth import Principal, require_role
-from inferstream.api.context import ApiContext, Context, client_address, reachable
+from inferstream.api.auth import require_role
+from inferstream.api.context import Context, client_address, reachable
 from inferstream.api.keys import Role
 from inferstream.api.problems import ProblemError
 from inferstream.api.queries import submission_status
 from inferstream.api.ratelimit import OpClass
 from inferstream.api.review import decision_history, review_queue
-from inferstream.api.sessions import end_session, session_principal, start_session
+from inferstream.api.sessions import end_session
 from inferstream.api.triage import DecisionIn, record_decision
 from inferstream.api.web_detail import compared_with, detail_page, not_found_page
+from inferstream.api.web_guard import (
+    COOKIE,
+    MAX_FORM_BYTES,
+    SESSION_S,
+    admit,
+    behind_tls,
+    create_session,
+    cross_origin,
+    csrf_token,
+    html,
+    to_login,
+)
 from inferstream.api.web_pages import (
     STATUSES,
     STYLE,
@@ -59,80 +70,12 @@ from inferstream.api.web_queries import (
 )
 from inferstream.plugins.columns import TABLES
 
-COOKIE = "inferstream_session"
-SESSION_S = 8 * 3600
 HEALTH_CACHE_S = 10.0  # the counts scan recent rows: at most one scan per replica per 10 s
 TASKS = tuple(TABLES)
 SubmissionId = Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
 T = TypeVar("T")
-CSP = (
-    "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'"
-)
-MAX_FORM_BYTES = 4096
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-
-
-def _html(body: str, status: int = 200, headers: Mapping[str, str] | None = None) -> HTMLResponse:
-    # same-origin, not the API's no-referrer: under no-referrer a browser sends "Origin: null"
-    # with the page's form POSTs, and the Origin check would refuse the site's own forms.
-    base = {"Content-Security-Policy": CSP, "Referrer-Policy": "same-origin"}
-    return HTMLResponse(body, status, headers={**base, **(headers or {})})
-
-
-def _to_login() -> Response:
-    response = RedirectResponse("/ui/login", status_code=303)
-    response.delete_cookie(COOKIE, path="/ui")
-    return response
-
-
-def _behind_tls(request: Request, ctx: ApiContext) -> bool:
-    """TLS here or at a proxy in front (X-Forwarded-Proto): the cookie is then Secure. Trusting
-    the header can only make the cookie stricter."""
-    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-    return ctx.settings.tls_enabled or request.url.scheme == "https" or forwarded == "https"
-
-
-def _cross_origin(request: Request, ctx: ApiContext) -> Response | None:
-    """A form POST must come from this site: its Origin's host equals the Host it was sent to
-    (or is a configured CORS origin). Browsers send Origin on every POST; a missing or "null"
-    Origin is refused too (forged cross-site forms, sandboxed frames)."""
-    origin = request.headers.get("origin", "")
-    netloc = urlsplit(origin).netloc if origin.startswith(("http://", "https://")) else ""
-    if netloc and (netloc == request.headers.get("host") or origin in ctx.settings.cors_origins):
-        return None
-    return _html("<p>Cross-site request refused.</p>", 403)
-
-
-def _admit(
-    request: Request, ctx: ApiContext, role: Role = Role.reader, op: OpClass = OpClass.read
-) -> Principal | Response:
-    """The session's key when it has ``role`` and is within its ``op`` rate; else the response
-    to send instead."""
-    with ctx.db.connection() as conn:
-        caller = session_principal(conn, request.cookies.get(COOKIE))
-    if caller is None:
-        return _to_login()
-    try:
-        require_role(caller, role)
-    except ProblemError as err:
-        return _html(f"<p>{escape(str(err))}</p>", err.status)
-    decision = ctx.limiter.hit(caller.key_prefix, op)
-    if not decision.allowed:
-        return _html(
-            f"<p>{op.value.capitalize()} rate limit exceeded for this key.</p>",
-            429,
-            {"Retry-After": str(decision.retry_after_s)},
-        )
-    return caller
-
-
-def csrf_token(session_token: str) -> str:
-    """The decision forms' token: a digest of the session's secret token (the cookie is
-    HttpOnly and SameSite=Strict, so another site can neither read nor send it). Postgres keeps
-    only sha256(token), from which this cannot be computed."""
-    return hashlib.sha256(b"inferstream-csrf\0" + session_token.encode()).hexdigest()
 
 
 def _cached(state: Any, name: str, compute: Callable[[], T]) -> T:
@@ -152,12 +95,12 @@ def stylesheet() -> Response:
 
 @router.get("/login")
 def login_form() -> Response:
-    return _html(login_page())
+    return html(login_page())
 
 
 @router.post("/login")
 async def login(request: Request, ctx: Context) -> Response:
-    refused = _cross_origin(request, ctx)
+    refused = cross_origin(request, ctx)
     if refused is not None:
         return refused
     body = await request.body()
@@ -169,8 +112,8 @@ async def login(request: Request, ctx: Context) -> Response:
         )
         require_role(caller, Role.reader)
     except ProblemError as err:
-        return _html(login_page(str(err)), err.status, err.headers)
-    token = await run_in_threadpool(_start_session, ctx, caller.key_id)
+        return html(login_page(str(err)), err.status, err.headers)
+    token = await run_in_threadpool(create_session, ctx, caller.key_id)
     response = RedirectResponse("/ui", status_code=303)
     response.set_cookie(
         COOKIE,
@@ -179,25 +122,20 @@ async def login(request: Request, ctx: Context) -> Response:
         path="/ui",
         httponly=True,
         samesite="strict",
-        secure=_behind_tls(request, ctx),
+        secure=behind_tls(request, ctx),
     )
     return response
-
-
-def _start_session(ctx: ApiContext, key_id: int) -> str:
-    with ctx.db.connection() as conn:
-        return start_session(conn, key_id, SESSION_S)
 
 
 @router.post("/logout")
 def logout(request: Request, ctx: Context) -> Response:
     """Ends the session server-side (the token is dead even if a copy of the cookie lives on)."""
-    refused = _cross_origin(request, ctx)
+    refused = cross_origin(request, ctx)
     if refused is not None:
         return refused
     with ctx.db.connection() as conn:
         end_session(conn, request.cookies.get(COOKIE))
-    return _to_login()
+    return to_login()
 
 
 Text = Annotated[str | None, Query(max_length=200)]
@@ -211,7 +149,7 @@ def home(
     product: Annotated[str | None, Query(max_length=100)] = None,
     status: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
-    admitted = _admit(request, ctx)
+    admitted = admit(request, ctx)
     if isinstance(admitted, Response):
         return admitted
     filters = ReportFilter(
@@ -223,7 +161,7 @@ def home(
         rows = bug_reports(conn, filters)
         offered = products(conn)
         health = _health(conn, request.app.state)
-    return _html(home_page(rows, filters, offered, health, TASKS))
+    return html(home_page(rows, filters, offered, health, TASKS))
 
 
 @router.get("/tasks/{task}")
@@ -233,31 +171,31 @@ def task_list(
     ctx: Context,
     q: Text = None,
 ) -> Response:
-    admitted = _admit(request, ctx)
+    admitted = admit(request, ctx)
     if isinstance(admitted, Response):
         return admitted
     if task == "bug_report":
         return RedirectResponse("/ui", status_code=303)
     if task not in TABLES:
-        return _html(message_page("Not found", f"No task {task} has results.", TASKS), 404)
+        return html(message_page("Not found", f"No task {task} has results.", TASKS), 404)
     with ctx.db.connection() as conn:
         rows = task_rows(conn, task, (q or "").strip() or None)
-    return _html(task_page(task, task_columns(task), rows, TASKS))
+    return html(task_page(task, task_columns(task), rows, TASKS))
 
 
 @router.get("/submissions/{submission_id}")
 def submission(submission_id: SubmissionId, request: Request, ctx: Context) -> Response:
-    admitted = _admit(request, ctx)
+    admitted = admit(request, ctx)
     if isinstance(admitted, Response):
         return admitted
     may_decide = admitted.role >= Role.producer
     with ctx.db.connection(vectors=True) as conn:
         status = submission_status(conn, submission_id)
         if status.status == "unknown":
-            return _html(not_found_page(submission_id, TASKS), 404)
+            return html(not_found_page(submission_id, TASKS), 404)
         document = status.model_dump(mode="json")
         if status.task != "bug_report" or document.get("result") is None:
-            return _html(detail_page(document, [], tasks=TASKS))
+            return html(detail_page(document, [], tasks=TASKS))
         related = related_reports(conn, document)
         other_id = compared_with(document["result"])
         other = submission_status(conn, other_id).result if other_id else None
@@ -271,7 +209,7 @@ def submission(submission_id: SubmissionId, request: Request, ctx: Context) -> R
         decisions=decisions,
         tasks=TASKS,
     )
-    return _html(page)
+    return html(page)
 
 
 @router.get("/review")
@@ -280,28 +218,28 @@ def review(
     ctx: Context,
     product: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    admitted = _admit(request, ctx)
+    admitted = admit(request, ctx)
     if isinstance(admitted, Response):
         return admitted
     with ctx.db.connection() as conn:
         items = review_queue(conn, product=product or None)
         offered = products(conn)
-    return _html(review_page(items, product or None, offered, TASKS))
+    return html(review_page(items, product or None, offered, TASKS))
 
 
 @router.post("/review/{submission_id}")
 async def decide(submission_id: SubmissionId, request: Request, ctx: Context) -> Response:
     """A decision form: same-site Origin, the session's CSRF token, a producer or admin key."""
-    refused = _cross_origin(request, ctx)
+    refused = cross_origin(request, ctx)
     if refused is not None:
         return refused
-    admitted = await run_in_threadpool(_admit, request, ctx, Role.producer, OpClass.write)
+    admitted = await run_in_threadpool(admit, request, ctx, Role.producer, OpClass.write)
     if isinstance(admitted, Response):
         return admitted
     form = parse_qs((await request.body())[:MAX_FORM_BYTES].decode(errors="replace"))
     sent = form.get("csrf", [""])[0]
     if not hmac.compare_digest(sent, csrf_token(request.cookies.get(COOKIE, ""))):
-        return _html("<p>The form is stale or forged: reload the page.</p>", 403)
+        return html("<p>The form is stale or forged: reload the page.</p>", 403)
     try:
         body = DecisionIn(
             decision=form.get("decision", [""])[0],
@@ -311,21 +249,21 @@ async def decide(submission_id: SubmissionId, request: Request, ctx: Context) ->
         await run_in_threadpool(record_decision, ctx, submission_id, body, admitted)
     except ValidationError as err:
         message = "; ".join(str(x["msg"]) for x in err.errors())
-        return _html(message_page("Decision refused", message, TASKS), 422)
+        return html(message_page("Decision refused", message, TASKS), 422)
     except ProblemError as err:
-        return _html(message_page("Decision refused", str(err), TASKS), err.status)
+        return html(message_page("Decision refused", str(err), TASKS), err.status)
     return RedirectResponse(f"/ui/submissions/{quote(submission_id, safe='')}", status_code=303)
 
 
 @router.get("/pipeline")
 def pipeline(request: Request, ctx: Context) -> Response:
-    admitted = _admit(request, ctx)
+    admitted = admit(request, ctx)
     if isinstance(admitted, Response):
         return admitted
     with ctx.db.connection() as conn:
         minutes = _cached(request.app.state, "pipeline_minutes", lambda: last_hour(conn))
         health = _health(conn, request.app.state)
-    return _html(pipeline_page(minutes, health, TASKS))
+    return html(pipeline_page(minutes, health, TASKS))
 
 
 def _health(conn: psycopg.Connection[Any], state: Any) -> Health:
