@@ -25,3 +25,10 @@ def test_tampering_and_replay_are_refused() -> None:
     assert verify(SECRET, ts, body, signature, now=ts + 300)
     assert not verify(SECRET, ts, body, signature, now=ts + 301)  # too old: a replay
     assert not verify(SECRET, ts, body, signature, now=ts - 301)
+
+
+def test_the_signature_matches_a_known_answer() -> None:
+    """Computed outside this code, as a receiver in another language would:
+    printf '1800000000.{"result_id": "a"}' | openssl dgst -sha256 -hmac 's3cret-for-tests'"""
+    expected = "sha256=d4f33fb0064f5dcd2877f4362c31dd755f231e6e474026e05ad26ef6d2041080"
+    assert sign(SECRET, 1_800_000_000, b'{"result_id": "a"}') == expected
