@@ -214,39 +214,36 @@ class LexicalIndex:
         return best
 
     def candidates_many(self, queries: Sequence[Terms], k: int) -> list[list[tuple[str, float]]]:
-        """``candidates(query, k)`` of every query, in one pass over the batch's postings: one
-        sort of (query, document) keys and one ``bincount`` instead of a numpy round per query
-        (which cost ~0.3 ms a report in the infer stage, more than the scoring it fed)."""
-        if k <= 0 or not queries:
+        """``candidates(query, k)`` of every query, under one lock. Still one ``bincount`` per
+        query: the cost is the postings walked (O(postings), ~0.2 ms a query at 5k reports),
+        and one sort of a whole batch's (query, document) keys or a dense score matrix per
+        batch measured 1.1-1.9x slower than this (docs/benchmarks.md, "dedup scoring")."""
+        if k <= 0:
             return [[] for _ in queries]
         with self._lock:
             n = len(self._ids)
-            postings: list[npt.NDArray[np.int64]] = []
-            idfs: list[float] = []
-            owners: list[int] = []
-            for q, query in enumerate(queries):
-                for df, term in self._rare_terms(query):
-                    postings.append(self._postings[term].view())
-                    idfs.append(tfidf.idf_of(n, df))
-                    owners.append(q)
-            if not postings:
-                return [[] for _ in queries]
-            lengths = [len(p) for p in postings]
-            # (query, document) as one key; the stable sort keeps each query's terms in order,
-            # so every document's idf is summed in term order, as a Python loop would add them.
-            keys = np.repeat(np.array(owners, np.int64) * max(n, 1), lengths)
-            keys += np.concatenate(postings)
-            unique, inverse = np.unique(keys, return_inverse=True)
-            weights = np.repeat(np.array(idfs, np.float64), lengths)
-            scores = np.bincount(inverse, weights).astype(np.float64, copy=False)
-            ids = self._ids
-            query_of, number_of = np.divmod(unique, max(n, 1))
-            best = _top_k_per_query(query_of, scores, len(queries), k)
-            found = [[(ids[number_of[j]], float(scores[j])) for j in rows] for rows in best]
-        for hits in found:
-            hits.sort(key=lambda kv: (-kv[1], kv[0]))
-            del hits[k:]
+            found = [self._best(self._rare_terms(query), n, k) for query in queries]
+        for best in found:
+            best.sort(key=lambda kv: (-kv[1], kv[0]))
+            del best[k:]
         return found
+
+    def _best(self, terms: list[tuple[int, str]], n: int, k: int) -> list[tuple[str, float]]:
+        """The documents reaching the k-th best partial score over these (df, term) (ties at
+        the k-th included: the caller breaks them by id)."""
+        if not terms:
+            return []
+        postings = [self._postings[t].view() for _, t in terms]
+        numbers = np.concatenate(postings)
+        idf = np.repeat([tfidf.idf_of(n, df) for df, _ in terms], [len(p) for p in postings])
+        # Sums each document's idf in term order, as a Python loop adding them would.
+        scores = np.bincount(numbers, weights=idf)
+        hit = np.flatnonzero(scores)
+        values = scores[hit]
+        # The k best of often thousands: the k-th best score first, then sort only the ids
+        # that reach it (ties by id), in the order sorting them all would give.
+        floor = values.min() if len(values) <= k else np.partition(values, -k)[-k]
+        return [(self._ids[j], float(scores[j])) for j in hit[values >= floor]]
 
     def _rare_terms(self, query: Terms) -> list[tuple[int, str]]:
         """The query's candidate sources: its rarest ``max_query_terms`` indexed terms that are
@@ -260,23 +257,6 @@ class LexicalIndex:
                 usable.append((count, term))
         usable.sort()
         return usable[: self.max_query_terms]
-
-
-def _top_k_per_query(
-    query_of: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], queries: int, k: int
-) -> list[list[int]]:
-    """For each query, the positions (into scores) of its entries that reach its k-th best score
-    (ties at the k-th included: the caller breaks them by id). ``query_of`` is sorted."""
-    order = np.lexsort((-scores, query_of))
-    bounds = np.searchsorted(query_of[order], np.arange(queries + 1)).tolist()
-    out: list[list[int]] = []
-    for q in range(queries):
-        mine = order[bounds[q] : bounds[q + 1]]
-        if len(mine) > k:
-            floor = scores[mine[k - 1]]
-            mine = mine[scores[mine] >= floor]
-        out.append(mine.tolist())
-    return out
 
 
 def _pairs(
