@@ -24,9 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
 
+from inferstream.bench.broker_client import (
+    commit_some,
+    committed,
+    create_topic,
+    produce,
+    read_all,
+)
 from inferstream.bench.broker_kill import KillConfig, KillOutcome, run_kills
 from inferstream.bench.context import BenchContext
 from inferstream.bench.harness import BenchError
@@ -45,9 +50,6 @@ from inferstream.stack.servers import (
     stop_tansu,
     tansu_binary,
 )
-
-TOPIC = "bench.broker"
-GROUP = "bench.broker.group"
 
 
 @dataclass(frozen=True)
@@ -97,103 +99,6 @@ def _cpu(pids: list[int]) -> float:
     return total
 
 
-def _produce(bootstrap: str, config: Config, count: int) -> float:
-    producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "enable.idempotence": True,
-            "acks": "all",
-            "linger.ms": 5,
-            "log_level": 0,
-        }
-    )
-    failed: list[str] = []
-
-    def delivered(err: object, _msg: object) -> None:
-        if err is not None:
-            failed.append(str(err))
-
-    value = os.urandom(config.size)
-    started = time.perf_counter()
-    for i in range(count):
-        while True:
-            try:
-                producer.produce(TOPIC, value, str(i).encode(), on_delivery=delivered)
-                break
-            except BufferError:
-                producer.poll(0.05)
-        producer.poll(0)
-    if producer.flush(120) or failed:
-        raise BenchError(f"produce: {len(failed)} failed deliveries, e.g. {failed[:1]}")
-    return time.perf_counter() - started
-
-
-def _consumer(bootstrap: str, group: str) -> Consumer:
-    return Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": group,
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-            "fetch.wait.max.ms": 20,
-            "log_level": 0,
-        }
-    )
-
-
-def _read_all(
-    bootstrap: str, config: Config, group: str, deadline_s: float, total: int
-) -> tuple[int, float]:
-    """Records read from the beginning of every partition until ``total`` or 5 s without any."""
-    consumer = _consumer(bootstrap, group)
-    consumer.assign([TopicPartition(TOPIC, p, OFFSET_BEGINNING) for p in range(config.partitions)])
-    got, started, idle_since = 0, time.perf_counter(), time.monotonic()
-    deadline = time.monotonic() + deadline_s
-    try:
-        while got < total and time.monotonic() < deadline:
-            batch = consumer.consume(1000, 0.2)
-            ok = [m for m in batch if m.error() is None]
-            got += len(ok)
-            if ok:
-                idle_since = time.monotonic()
-            elif time.monotonic() - idle_since > 5.0:
-                break
-    finally:
-        elapsed = time.perf_counter() - started
-        consumer.close()
-    return got, elapsed
-
-
-def _commit_some(bootstrap: str, config: Config) -> list[TopicPartition]:
-    consumer = _consumer(bootstrap, GROUP)
-    # Distinct per partition, well inside each one, so a reset to 0 or a mix-up shows.
-    first = config.records // (4 * config.partitions)
-    offsets = [TopicPartition(TOPIC, p, first + p) for p in range(config.partitions)]
-    try:
-        consumer.commit(offsets=offsets, asynchronous=False)
-    finally:
-        consumer.close()
-    return offsets
-
-
-def _committed(bootstrap: str, config: Config) -> list[int]:
-    consumer = _consumer(bootstrap, GROUP)
-    try:
-        parts = [TopicPartition(TOPIC, p) for p in range(config.partitions)]
-        return [tp.offset for tp in consumer.committed(parts, timeout=15)]
-    except KafkaException:
-        return []
-    finally:
-        consumer.close()
-
-
-def _create_topic(bootstrap: str, partitions: int) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
-    futures = admin.create_topics([NewTopic(TOPIC, partitions, 1)])
-    for future in futures.values():
-        future.result(30)
-
-
 def _kill_and_restart(info: TansuInfo, data_dir: Path, s3: SeaweedInfo | None) -> TansuInfo:
     """kill -9, then the same start the stack uses, on the same port; the time goes to the
     caller (spawn to the first answered metadata request)."""
@@ -210,23 +115,27 @@ def measure(engine: str, config: Config, data_dir: Path, s3: SeaweedInfo | None)
     info = start_tansu(data_dir, s3=s3)
     pids = [info.pid] + ([s3.pid] if s3 else [])
     try:
-        _create_topic(info.bootstrap, config.partitions)
+        create_topic(info.bootstrap, config.partitions)
         cpu0 = _cpu(pids)
-        out.produce_s = _produce(info.bootstrap, config, config.records)
-        got, out.consume_s = _read_all(
-            info.bootstrap, config, "bench.broker.read", 120, config.records
+        out.produce_s = produce(info.bootstrap, config.size, config.records)
+        got, out.consume_s = read_all(
+            info.bootstrap, config.partitions, "bench.broker.read", 120, config.records
         )
         out.cpu_s = _cpu(pids) - cpu0
         if got != config.records:
             raise BenchError(f"{engine}: read {got} of {config.records} before the kill")
-        wanted = [tp.offset for tp in _commit_some(info.bootstrap, config)]
-        _produce(info.bootstrap, config, _last(config))
+        wanted = [
+            tp.offset for tp in commit_some(info.bootstrap, config.records, config.partitions)
+        ]
+        produce(info.bootstrap, config.size, _last(config))
         started = time.perf_counter()
         info = _kill_and_restart(info, data_dir, s3)
         out.restart_s = time.perf_counter() - started
         total = config.records + _last(config)
-        out.readable, _ = _read_all(info.bootstrap, config, "bench.broker.after", 60, total)
-        out.offsets_kept = _committed(info.bootstrap, config) == wanted
+        out.readable, _ = read_all(
+            info.bootstrap, config.partitions, "bench.broker.after", 60, total
+        )
+        out.offsets_kept = committed(info.bootstrap, config.partitions) == wanted
     finally:
         stop_tansu(info.pid)
     return out
