@@ -77,10 +77,12 @@ def test_the_api_has_its_own_kafka_principal_and_postgres_role() -> None:
     msk = blocks(TERRAFORM / "modules" / "msk", "resource")
     association = msk["aws_msk_scram_secret_association.this"]
     assert association["secret_arn_list"] == [
-        "${aws_secretsmanager_secret.scram.arn}",
-        "${aws_secretsmanager_secret.api.arn}",
+        "${module.scram_secret.arn}",
+        "${module.api_secret.arn}",
     ]
-    assert msk["aws_secretsmanager_secret.api"]["name"].startswith("AmazonMSK_")
+    calls = blocks(TERRAFORM / "modules" / "msk", "module")
+    assert calls["api_secret"]["name"].startswith("AmazonMSK_")
+    assert calls["api_secret"]["username"] != calls["scram_secret"]["username"]
     rds = blocks(TERRAFORM / "modules" / "rds", "variable")
     assert rds["api_username"]["default"] != rds["app_username"]["default"]
     secrets = {

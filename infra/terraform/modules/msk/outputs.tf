@@ -15,12 +15,12 @@ output "security_group_id" {
 
 output "scram_secret_arn" {
   description = "Secrets Manager secret with {username, password} of the SCRAM user."
-  value       = aws_secretsmanager_secret.scram.arn
+  value       = module.scram_secret.arn
 }
 
 output "scram_secret_name" {
   description = "Name of the SCRAM secret (AmazonMSK_<name>)."
-  value       = aws_secretsmanager_secret.scram.name
+  value       = module.scram_secret.name
 }
 
 output "kms_key_arn" {
@@ -30,12 +30,12 @@ output "kms_key_arn" {
 
 output "api_scram_secret_arn" {
   description = "Secrets Manager secret with {username, password} of the results API's principal."
-  value       = aws_secretsmanager_secret.api.arn
+  value       = module.api_secret.arn
 }
 
 output "api_scram_secret_name" {
   description = "Name of that secret (for the API's ExternalSecret)."
-  value       = aws_secretsmanager_secret.api.name
+  value       = module.api_secret.name
 }
 
 output "principals" {

@@ -152,27 +152,14 @@ resource "aws_db_instance" "this" {
 # read fresh on every run). The password is generated ephemerally and written write-only: it is
 # in neither the plan nor the state. Rotate it deliberately: raise app_password_version, apply,
 # rerun the migrate Job, restart the workers.
-ephemeral "aws_secretsmanager_random_password" "app" {
-  password_length     = 40
-  exclude_punctuation = true
-}
-
-resource "aws_secretsmanager_secret" "app" {
-  #checkov:skip=CKV2_AWS_57:Rotated deliberately with the pods (app_password_version, docs/deploy.md), not by a Lambda rotator that would break open connections' next reconnect.
-  name                    = "${var.name}/postgres-app"
-  description             = "Password of the inferstream application role ${var.app_username} on ${var.name}"
-  kms_key_id              = aws_kms_key.this.arn
-  recovery_window_in_days = 7
-  tags                    = var.tags
-}
-
-resource "aws_secretsmanager_secret_version" "app" {
-  secret_id = aws_secretsmanager_secret.app.id
-  secret_string_wo = jsonencode({
-    username = var.app_username
-    password = ephemeral.aws_secretsmanager_random_password.app.random_password
-  })
-  secret_string_wo_version = var.app_password_version
+module "app_secret" {
+  source           = "../generated_secret"
+  name             = "${var.name}/postgres-app"
+  description      = "Password of the inferstream application role ${var.app_username} on ${var.name}"
+  username         = var.app_username
+  kms_key_id       = aws_kms_key.this.arn
+  password_version = var.app_password_version
+  tags             = var.tags
 }
 
 # ---- the results API's role ----
@@ -180,25 +167,33 @@ resource "aws_secretsmanager_secret_version" "app" {
 # keys, web sessions and rate-limit counters only (`inferstream db grant-api`, run by the
 # migrate Job after the migrations). A stolen API credential cannot change results, offsets or
 # the schema. Created by the same bootstrap step; rotated like the application role.
-ephemeral "aws_secretsmanager_random_password" "api" {
-  password_length     = 40
-  exclude_punctuation = true
+module "api_secret" {
+  source           = "../generated_secret"
+  name             = "${var.name}/postgres-api"
+  description      = "Password of the results API's role ${var.api_username} on ${var.name}"
+  username         = var.api_username
+  kms_key_id       = aws_kms_key.this.arn
+  password_version = var.api_password_version
+  tags             = var.tags
 }
 
-resource "aws_secretsmanager_secret" "api" {
-  #checkov:skip=CKV2_AWS_57:Rotated deliberately with the API pods (api_password_version, docs/deploy.md), like the application role.
-  name                    = "${var.name}/postgres-api"
-  description             = "Password of the results API's role ${var.api_username} on ${var.name}"
-  kms_key_id              = aws_kms_key.this.arn
-  recovery_window_in_days = 7
-  tags                    = var.tags
+# State written before the generated_secret module keeps its objects (no destroy/create).
+moved {
+  from = aws_secretsmanager_secret.app
+  to   = module.app_secret.aws_secretsmanager_secret.this
 }
 
-resource "aws_secretsmanager_secret_version" "api" {
-  secret_id = aws_secretsmanager_secret.api.id
-  secret_string_wo = jsonencode({
-    username = var.api_username
-    password = ephemeral.aws_secretsmanager_random_password.api.random_password
-  })
-  secret_string_wo_version = var.api_password_version
+moved {
+  from = aws_secretsmanager_secret_version.app
+  to   = module.app_secret.aws_secretsmanager_secret_version.this
+}
+
+moved {
+  from = aws_secretsmanager_secret.api
+  to   = module.api_secret.aws_secretsmanager_secret.this
+}
+
+moved {
+  from = aws_secretsmanager_secret_version.api
+  to   = module.api_secret.aws_secretsmanager_secret_version.this
 }

@@ -25,12 +25,12 @@ output "app_username" {
 
 output "app_secret_name" {
   description = "Secrets Manager secret with {username, password} of the application role."
-  value       = aws_secretsmanager_secret.app.name
+  value       = module.app_secret.name
 }
 
 output "app_secret_arn" {
   description = "ARN of that secret."
-  value       = aws_secretsmanager_secret.app.arn
+  value       = module.app_secret.arn
 }
 
 output "master_user_secret_arn" {
@@ -55,10 +55,10 @@ output "api_username" {
 
 output "api_secret_name" {
   description = "Secrets Manager secret with {username, password} of the API's role."
-  value       = aws_secretsmanager_secret.api.name
+  value       = module.api_secret.name
 }
 
 output "api_secret_arn" {
   description = "ARN of that secret."
-  value       = aws_secretsmanager_secret.api.arn
+  value       = module.api_secret.arn
 }
