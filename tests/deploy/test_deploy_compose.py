@@ -42,6 +42,7 @@ INFRA_SERVICES = {
     "s3",
     "prometheus",
     "grafana",
+    "alertmanager",
 }
 
 
@@ -157,6 +158,7 @@ ALLOWED_IMAGES = {
     "pgvector/pgvector",
     "chrislusf/seaweedfs",
     "prom/prometheus",
+    "prom/alertmanager",
     "grafana/grafana",
     "inferstream",
     "inferstream-gpu",
