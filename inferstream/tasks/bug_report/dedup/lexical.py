@@ -94,7 +94,13 @@ class LexicalIndex:
             return item in self._numbers
 
     def add(self, entries: Iterable[tuple[str, Terms]]) -> int:
-        added = 0
+        """Index reports (ids already present or without terms are skipped); returns how many
+        were new. The flat arrays and each term's postings grow once per call, not once per
+        report and term (an ``extend`` per posting was ~7 % of the infer stage's CPU)."""
+        postings: dict[str, list[int]] = {}
+        runs: list[list[int]] = [[], [], []]  # run start, run length, term ids
+        factors: list[float] = []
+        counted: list[int] = []  # the term ids of every new document, to count in df
         with self._lock:
             for id_, terms in entries:
                 if id_ in self._numbers or not terms:
@@ -102,22 +108,35 @@ class LexicalIndex:
                 number = self._numbers[id_] = len(self._ids)
                 self._ids.append(id_)
                 ids = self._term_ids(terms)
-                for term, term_id in zip(terms, ids, strict=True):
-                    df = int(self._df.data[term_id]) + 1
-                    self._df.data[term_id] = df
-                    if df <= self.max_postings:
-                        self._postings.setdefault(term, _Grown(np.int64, 4)).extend([number])
-                    else:
-                        self._postings.pop(term, None)
+                counted.extend(ids)
+                for term in terms:
+                    postings.setdefault(term, []).append(number)
                 weighed = [
                     (i, _log_tf(c)) for i, c in zip(ids, terms.values(), strict=True) if c > 0
                 ]
-                self._run_start.extend([self._term.used])
-                self._run_length.extend([len(weighed)])
-                self._term.extend([i for i, _ in weighed])
-                self._log_tf.extend([f for _, f in weighed])
-                added += 1
-        return added
+                runs[0].append(self._term.used + len(runs[2]))
+                runs[1].append(len(weighed))
+                runs[2].extend(i for i, _ in weighed)
+                factors.extend(f for _, f in weighed)
+            np.add.at(self._df.data, np.array(counted, dtype=np.int64), 1)
+            self._grow(postings, runs, factors)
+        return len(runs[0])
+
+    def _grow(
+        self, postings: dict[str, list[int]], runs: list[list[int]], factors: list[float]
+    ) -> None:
+        """Append one add() call's documents. A term now in more than max_postings reports is
+        never a candidate source again (df only grows), so its postings are dropped."""
+        df = self._df.data
+        for term, numbers in postings.items():
+            if df[self._vocab[term]] <= self.max_postings:
+                self._postings.setdefault(term, _Grown(np.int64, 4)).extend(numbers)
+            else:
+                self._postings.pop(term, None)
+        self._run_start.extend(runs[0])
+        self._run_length.extend(runs[1])
+        self._term.extend(runs[2])
+        self._log_tf.extend(factors)
 
     def _term_ids(self, terms: Iterable[str]) -> list[int]:
         """Ids of terms, new terms numbered as they come (document frequency 0)."""
