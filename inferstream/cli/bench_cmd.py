@@ -17,10 +17,13 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.markup import escape
 
+# Only the scenario table (names, module paths): a scenario's module loads when it runs.
+from inferstream.bench.scenarios import SCENARIOS
+
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 DOC = Path("docs/benchmarks.md")
-NAMES = "e2e, naive, latency, sink, similarity, scaleout, memory, overhead, broker"
+NAMES = ", ".join(SCENARIOS)
 
 
 def _overrides(pairs: list[str]) -> dict[str, str]:
@@ -75,7 +78,7 @@ def bench_cmd(
     from inferstream.bench.context import BenchContext
     from inferstream.bench.device import DeviceError, choose, gpu_name
     from inferstream.bench.harness import BenchError, use_running_stack
-    from inferstream.bench.scenarios import SCENARIOS, ScenarioError, config, module
+    from inferstream.bench.scenarios import ScenarioError, config, module
 
     names = list(SCENARIOS) if scenario == "all" else [scenario]
     overrides = _overrides(sets or [])
