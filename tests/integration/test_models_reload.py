@@ -9,6 +9,10 @@ the end, so the session's other churn tests serve their own local bundle again.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -22,7 +26,9 @@ import psycopg
 import pytest
 from _models import train_churn, write_named
 from _stack import Stack
+from typer.testing import CliRunner
 
+from inferstream.cli import app
 from inferstream.client import Publisher
 from inferstream.models import registry
 from inferstream.models.registry.routing import is_canary
@@ -175,3 +181,49 @@ def test_canary_serves_exactly_its_key_hash_share_then_rollback_ends_it(
     after = _publish(stack, 40, seed=9)
     _wait(lambda: len(_rows(stack, after)) >= 40, 120, "40 rows", p.workers)
     assert {version for _, version, _ in _rows(stack, after)} == {p.v1}
+
+
+def _shadow_rows(stack: Stack, ids: list[str]) -> list[tuple[str, str, str]]:
+    with psycopg.connect(stack.postgres.conninfo()) as conn:
+        rows = conn.execute(
+            "SELECT submission_id, model_version, kind FROM model_results "
+            "WHERE task = 'churn' AND submission_id = ANY(%s)",
+            (ids,),
+        ).fetchall()
+    return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+
+def test_shadow_writes_its_own_table_only_and_compare_reports_it(
+    stack: Stack, pipeline: Pipeline
+) -> None:
+    p = pipeline
+    registry.promote(BUNDLE_NAME, p.v1, reason="served", actor="test")
+    registry.promote(BUNDLE_NAME, p.v2, "shadow", reason="try v2 on live input", actor="test")
+    log_path = p.log.with_name("churn-shadow.log")
+    with log_path.open("ab") as out:
+        shadow = subprocess.Popen(
+            [sys.executable, "-m", "inferstream", "models", "shadow", "--task", "churn"],
+            env={**os.environ, "INFERSTREAM_WORKER_LOG_LEVEL": "INFO"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait(lambda: "shadow assigned" in log_path.read_text(), 120, "the shadow", p.workers)
+        ids = _publish(stack, 200, seed=10)
+        _wait(lambda: len(_shadow_rows(stack, ids)) >= 200, 120, "200 shadow rows", p.workers)
+        _wait(lambda: len(_rows(stack, ids)) >= 200, 120, "200 served rows", p.workers)
+        assert shadow.poll() is None, log_path.read_text()[-2000:]
+    finally:
+        shadow.send_signal(signal.SIGTERM)
+        code = shadow.wait(timeout=60)
+    assert code == 0, log_path.read_text()[-2000:]
+    # Served rows stay production's; the shadow's are in model_results only, once each.
+    assert {v for _, v, _ in _rows(stack, ids)} == {p.v1} and len(_rows(stack, ids)) == 200
+    shadow_rows = _shadow_rows(stack, ids)
+    assert len(shadow_rows) == 200 and {(v, k) for _, v, k in shadow_rows} == {(p.v2, "shadow")}
+
+    result = CliRunner().invoke(app, ["models", "compare", "--task", "churn", "--version", p.v2])
+    assert result.exit_code == 0, result.output
+    assert f"shadow {p.v2} vs served {p.v1} on " in result.stdout
+    print(result.stdout)
+    registry.rollback(BUNDLE_NAME, "shadow", "comparison done", actor="test")

@@ -33,6 +33,19 @@ from inferstream.models.tabular import TabularBundle
 
 M = TypeVar("M")
 STARTUP_RETRY_S = 600.0
+POLL_S = 5.0  # alias re-read without a NOTIFY (missed across a reconnect)
+# The alias this process serves: "production" (with its canary), or "shadow" in the one
+# process that `inferstream models shadow` runs (serve_alias() before the model is loaded).
+_PROCESS_ALIAS = ["production"]
+
+
+def serve_alias(alias: str) -> None:
+    """Make the models this process loads from now on serve ``alias`` instead of production."""
+    if alias not in ("production", "shadow"):
+        raise ValueError(f"a process serves production or shadow, not {alias!r}")
+    _PROCESS_ALIAS[0] = alias
+
+
 log = structlog.get_logger("inferstream.models.live")
 SWITCHES = Counter("inferstream_model_switches_total", "Served-version switches", ["model"])
 PAUSE = Histogram(
@@ -69,9 +82,11 @@ class LiveModels(Generic[M]):
         local: Callable[[], TabularBundle],
         conninfo: str | None,
         cache: Path,
-        poll_s: float = 5.0,
+        poll_s: float = POLL_S,
     ) -> None:
         self.name = name
+        # "shadow": the shadow alias is served in the production slot, with no canary.
+        self.alias = _PROCESS_ALIAS[0]
         self._load_model = load
         self._local = local
         self._conninfo = conninfo
@@ -138,8 +153,8 @@ class LiveModels(Generic[M]):
         return bundle.version, model
 
     def _build(self, aliases: Aliases) -> Served[M]:
-        production = aliases.get("production")
-        canary = aliases.get("canary")
+        production = aliases.get(self.alias)
+        canary = aliases.get("canary") if self.alias == "production" else None
         return Served(
             self._model(production[0] if production else None),
             self._model(canary[0]) if canary else None,
