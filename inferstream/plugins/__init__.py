@@ -3,6 +3,7 @@ this package, never a task (an import contract in pyproject.toml enforces it).""
 
 from inferstream.plugins.protocol import (
     ENTRY_POINT_GROUP,
+    Batch,
     EnrichedItem,
     EnrichedMessage,
     InferContext,
@@ -24,6 +25,7 @@ from inferstream.plugins.tables import Column, ResultTable, result_table
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "Batch",
     "Column",
     "EnrichedItem",
     "EnrichedMessage",

@@ -6,19 +6,21 @@ table (``inferstream.plugins.columns``). Stage drivers see only this protocol, n
 adding a task touches no stage or runtime code.
 
 Batches, not records, cross the interface: ``enrich`` gets every envelope of a micro-batch,
-``Inferer.run`` every item, and both answer in bulk, in order. Results are plain structures
+``Inferer.prepare``/``run`` every item, and both answer in bulk, in order. The drivers pass a
+:class:`Batch`: a sequence of the items that also carries the Kafka key and headers of each
+item's record as columns, for plug-ins that route or trace by them. Results are plain structures
 (:data:`ResultFields`), never pydantic objects on the hot path: the JSON Schema export and the
 API keep the pydantic models, a test checks the plain results against them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,6 +30,49 @@ from inferstream.schemas import Envelope
 from inferstream.settings import PostgresSettings
 
 ENTRY_POINT_GROUP = "inferstream.tasks"
+T = TypeVar("T")
+Headers = tuple[tuple[str, bytes], ...]
+
+
+@dataclass(frozen=True)
+class Batch(Sequence[T]):
+    """A micro-batch as a plug-in gets it: the items (envelopes for ``enrich``, enriched items
+    for the inferer) with the key and headers of each item's Kafka record as columns aligned
+    with them (``keys[i]``, ``headers[i]`` came with ``items[i]``). It is a ``Sequence`` of the
+    items, so a plug-in that needs only them iterates it; slicing keeps the columns aligned."""
+
+    items: tuple[T, ...]
+    keys: tuple[bytes | None, ...]
+    headers: tuple[Headers, ...]
+
+    def __post_init__(self) -> None:
+        if not len(self.items) == len(self.keys) == len(self.headers):
+            raise ValueError(
+                f"batch columns differ in length: {len(self.items)} items, "
+                f"{len(self.keys)} keys, {len(self.headers)} headers"
+            )
+
+    @classmethod
+    def of(cls, items: Sequence[T]) -> Batch[T]:
+        """Items without records (tools, tests): no key, no headers."""
+        return cls(tuple(items), (None,) * len(items), ((),) * len(items))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)  # not Sequence's __getitem__ loop
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Batch[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | Batch[T]:
+        if isinstance(index, slice):
+            return Batch(self.items[index], self.keys[index], self.headers[index])
+        return self.items[index]
 
 
 class EnrichedMessage(BaseModel):

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from inferstream.plugins import Rejection, TaskPlugin, enriched_key
+from inferstream.plugins import Batch, Rejection, TaskPlugin, enriched_key
 from inferstream.schemas import (
     CONTENT_TYPE,
     DecodeError,
@@ -56,7 +56,12 @@ class EnrichLogic(StageLogic):
 
     def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
         checked = [self.validate(record) for record in batch]
-        envelopes = [e for e in checked if not isinstance(e, Reject)]
+        valid = [(r, e) for r, e in zip(batch, checked, strict=True) if not isinstance(e, Reject)]
+        envelopes = Batch(
+            tuple(e for _, e in valid),
+            tuple(r.key for r, _ in valid),
+            tuple(r.headers for r, _ in valid),
+        )
         enriched = iter(self.plugin.enrich(envelopes) if envelopes else [])
         outcomes: list[Outcome] = []
         for record, envelope in zip(batch, checked, strict=True):

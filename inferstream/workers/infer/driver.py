@@ -13,6 +13,7 @@ import structlog
 from pydantic import BaseModel
 
 from inferstream.plugins import (
+    Batch,
     EnrichedItem,
     EnrichedMessage,
     Inferer,
@@ -77,7 +78,7 @@ _ENRICHED_KEYS = frozenset(EnrichedMessage.model_fields)
 @dataclass
 class _Prepared:
     decoded: list[EnrichedItem | Reject]
-    items: list[EnrichedItem]
+    items: Batch[EnrichedItem]  # the decodable records' items, keys and headers
     model_input: object
 
 
@@ -146,7 +147,12 @@ class InferLogic(StageLogic):
 
     def prepare(self, batch: Sequence[InRecord]) -> object:
         decoded = [self._decode(record) for record in batch]
-        items = [d for d in decoded if isinstance(d, EnrichedItem)]
+        kept = [(r, d) for r, d in zip(batch, decoded, strict=True) if isinstance(d, EnrichedItem)]
+        items = Batch(
+            tuple(d for _, d in kept),
+            tuple(r.key for r, _ in kept),
+            tuple(r.headers for r, _ in kept),
+        )
         return _Prepared(decoded, items, self.inferer.prepare(items))
 
     def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:

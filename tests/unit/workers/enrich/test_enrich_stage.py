@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 
-from inferstream.plugins import load_plugin
+from inferstream.plugins import Batch, load_plugin
 from inferstream.schemas import build_envelope
 from inferstream.schemas.samples import sample_payload
 from inferstream.topology import topic_name
@@ -66,3 +67,46 @@ def test_a_plugin_rejection_is_a_dead_letter_of_that_record_only() -> None:
     assert isinstance(outcomes[0], Emit)
     assert isinstance(outcomes[1], Reject) and "tenure_months 0" in outcomes[1].reason
     assert outcomes[1].submission_id == SUB_ID
+
+
+class _Recording:
+    """The churn plug-in, keeping what the stage hands its enrich()."""
+
+    def __init__(self) -> None:
+        self.inner = load_plugin("churn")
+        self.name, self.table = self.inner.name, self.inner.table
+        self.enrichment_model = self.inner.enrichment_model
+        self.received: list[Any] = []
+
+    def enrich(self, envelopes: Any) -> Any:
+        self.received.append(envelopes)
+        return self.inner.enrich(envelopes)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_the_plugin_gets_the_valid_envelopes_with_their_keys_and_headers_as_columns() -> None:
+    """One call per batch; the rejected record is not in it, and each envelope's key and
+    headers are the ones its record came with (slicing keeps them aligned)."""
+    plugin = _Recording()
+    other = "5f0c1d2e-0000-4000-8000-000000000003"
+    envelope = build_envelope("churn", sample_payload("churn"), submission_id=other)
+    second = InRecord(
+        SUBMISSIONS,
+        0,
+        5,
+        other.encode(),
+        envelope.model_dump_json().encode(),
+        (("traceparent", b"00-abc-def-01"),),
+    )
+    outcomes = EnrichLogic(plugin).process([_record(_value()), _record(b"{bad"), second], None)
+    assert [type(o) for o in outcomes] == [Emit, Reject, Emit]
+    (batch,) = plugin.received
+    assert isinstance(batch, Batch) and len(batch) == 2
+    assert [e.submission_id for e in batch] == [SUB_ID, other]
+    assert batch.keys == (SUB_ID.encode(), other.encode())
+    assert batch.headers == ((), (("traceparent", b"00-abc-def-01"),))
+    assert batch[1:].keys == (other.encode(),) and batch[1:].items == (batch[1],)
+    with pytest.raises(ValueError, match="differ in length"):
+        Batch(batch.items, batch.keys[:1], batch.headers)
