@@ -56,6 +56,7 @@ def _wait(check: Callable[[], bool], deadline_s: float, what: str, workers: Supe
 @pytest.fixture(scope="module")
 def pipeline(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     work = tmp_path_factory.mktemp("reload")
+    _clear_aliases(stack)  # the workers start on the local bundle, whatever ran before
     (g1, m1), (g2, m2) = train_churn(work / "a", seed=4), train_churn(work / "b", seed=5)
     _, d2 = write_named(work / "v2", BUNDLE_NAME, g2, m2)
     v1, d1 = write_named(work / "models", BUNDLE_NAME, g1, m1)  # the local LATEST: v1
@@ -73,9 +74,13 @@ def pipeline(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     finally:
         codes = workers.stop()
         mp.undo()
-        with psycopg.connect(stack.postgres.conninfo()) as conn:
-            conn.execute("DELETE FROM model_aliases WHERE name = %s", (BUNDLE_NAME,))
+        _clear_aliases(stack)
         assert all(code == 0 for code in codes.values()), codes
+
+
+def _clear_aliases(stack: Stack) -> None:
+    with psycopg.connect(stack.postgres.conninfo()) as conn:
+        conn.execute("DELETE FROM model_aliases WHERE name = %s", (BUNDLE_NAME,))
 
 
 def _publish(
