@@ -1,12 +1,12 @@
 """Where the CPU goes inside a worker process: its threads' CPU seconds (/proc), grouped by what
 each thread does in the stage runtime.
 
-The runtime gives each phase a thread of its own (workers/runtime/runner.py): the main thread
-polls, decodes the Kafka messages into records and commits offsets; ``prepare`` forms batches
-and runs the stage's prepare step (infer: decode the enriched records, tokenise, bucket); ``run``
-runs the stage's process step and makes its outputs durable (produce + flush, or the Postgres
-write). librdkafka's own threads (``rdk:*``) do the network and protocol work. So per-thread CPU
-is a per-phase split at no cost: no profiler runs during the timed window.
+The runtime gives each phase a thread of its own (workers/runtime/: runner.py, cycle.py): the
+main thread polls, decodes the Kafka messages into records and commits offsets; ``prepare``
+forms batches and runs the stage's prepare step (infer: decode the enriched records, tokenise,
+bucket); ``run`` runs the stage's process step and makes its outputs durable (produce + flush,
+or the Postgres write). librdkafka's own threads (``rdk:*``) do the network and protocol work.
+So per-thread CPU is a per-phase split at no cost: no profiler runs during the timed window.
 
 Python threads all show the interpreter's name in /proc, so their names are read once, before
 the window, with ``py-spy dump`` (it reads the interpreter's memory without stopping it); without
