@@ -39,7 +39,8 @@ class MonitorSettings(ComponentSettings):
     evaluate_every_s: float = Field(
         10.0,
         gt=0,
-        description="How often the monitor evaluates the window, sets its gauges and emits its events (s)",
+        description="How often the monitor evaluates the window, sets its gauges and emits "
+        "its events (s)",
     )
     canary_rollback: bool = Field(
         True, description="Roll the canary alias back automatically when it breaches"
