@@ -97,7 +97,8 @@ def serve_api(stack: Stack, extra_env: dict[str, str] | None = None) -> Iterator
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        # A bound, not a pause: at load ~20 one start of the API took over 60 s to be ready.
+        deadline = time.monotonic() + 180
         while True:
             try:
                 with urllib.request.urlopen(f"{base}/ready", timeout=1) as response:
