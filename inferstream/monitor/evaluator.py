@@ -17,9 +17,10 @@ from confluent_kafka import Producer
 from inferstream.monitor import metrics
 from inferstream.monitor.catalog import Catalog
 from inferstream.monitor.evaluate import VersionReport, canary_verdict, evaluate
-from inferstream.monitor.spec import TaskSpec, monitor_topic
+from inferstream.monitor.spec import TaskSpec
 from inferstream.monitor.state import MonitorState
 from inferstream.settings.monitor import MonitorSettings
+from inferstream.topology import monitor_topic
 
 log = structlog.get_logger("inferstream.monitor")
 Event = tuple[bytes, bytes]  # (key, value) on monitor.<task>

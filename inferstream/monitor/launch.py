@@ -3,20 +3,21 @@ evaluation timer, and /health, /ready, /metrics."""
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import structlog
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
 
 from inferstream.monitor.catalog import Catalog
 from inferstream.monitor.driver import MonitorLogic
 from inferstream.monitor.evaluator import Evaluator, run_timer
-from inferstream.monitor.spec import TaskSpec, feedback_topic, monitor_topic, spec_for
+from inferstream.monitor.spec import TaskSpec, feedback_topic, spec_for
 from inferstream.observability import configure_logging
 from inferstream.settings import KafkaSettings, PostgresSettings, WorkerSettings, data_dir
 from inferstream.settings.monitor import MonitorSettings
-from inferstream.topology import group_id
+from inferstream.topology import group_id, monitor_topic
 from inferstream.workers.runtime.health import HealthState, serve
 from inferstream.workers.runtime.process import run_until_stopped
 from inferstream.workers.runtime.runner import StageRunner
@@ -25,27 +26,19 @@ log = structlog.get_logger("inferstream.monitor")
 TIMEOUT_S = 15
 
 
-def ensure_topics(kafka: KafkaSettings, task: str) -> None:
-    """Create feedback.<task> and monitor.<task> when missing, sized like results.<task>
-    (they are not in the topology's desired topics yet: docs/monitoring.md)."""
+def check_topics(kafka: KafkaSettings, task: str) -> None:
+    """The topics the monitor reads and writes exist (the topology declares them: `inferstream
+    up` or `topology apply` creates them); one line naming the missing ones otherwise."""
     admin = AdminClient(kafka.admin_config())
     topics = admin.list_topics(timeout=TIMEOUT_S).topics
-    results = topics.get(f"results.{task}")
-    if results is None:
-        raise SystemExit(f"results.{task} does not exist: run `inferstream topology apply`")
-    partitions = len(results.partitions)
-    replication = max((len(p.replicas) for p in results.partitions.values()), default=1)
-    missing = [t for t in (feedback_topic(task), monitor_topic(task)) if t not in topics]
-    if not missing:
-        return
-    futures = admin.create_topics([NewTopic(t, partitions, replication) for t in missing])
-    for name, future in futures.items():
-        try:
-            future.result(TIMEOUT_S)
-            log.info("created topic", topic=name, partitions=partitions)
-        except Exception as err:  # created meanwhile by another member: fine
-            if "already exists" not in str(err).lower():
-                raise
+    wanted = (f"results.{task}", feedback_topic(task), monitor_topic(task))
+    missing = [t for t in wanted if t not in topics]
+    if missing:
+        print(
+            f"missing topics {', '.join(missing)}: run `inferstream topology apply`",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
 
 
 def run_monitor(task: str, metrics_port: int | None = None) -> None:
@@ -54,7 +47,7 @@ def run_monitor(task: str, metrics_port: int | None = None) -> None:
     configure_logging(worker.log_level)
     structlog.contextvars.bind_contextvars(stage="monitor", task=task)
     spec = spec_for(task)
-    ensure_topics(kafka, task)
+    check_topics(kafka, task)
     health = HealthState(stale_after_s=max(30.0, kafka.max_poll_interval_ms / 1000))
     server = serve(
         health, worker.metrics_host, worker.metrics_port if metrics_port is None else metrics_port

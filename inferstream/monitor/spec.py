@@ -36,11 +36,6 @@ def spec_for(task: str) -> TaskSpec:
         raise ValueError(f"the monitor has no spec for task {task!r} (known: {known})") from None
 
 
-def monitor_topic(task: str) -> str:
-    """monitor.<task>: one event per model version per evaluation (drift, accuracy, p95)."""
-    return f"monitor.{task}"
-
-
 def feedback_topic(task: str) -> str:
     """feedback.<task>: ground-truth labels, {"submission_id": ..., "label": ...}."""
     return f"feedback.{task}"

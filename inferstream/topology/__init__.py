@@ -19,6 +19,7 @@ from inferstream.topology.spec import (
     desired_topics,
     feedback_topic,
     group_id,
+    monitor_topic,
     topic_name,
 )
 
@@ -42,6 +43,7 @@ __all__ = [
     "diff",
     "feedback_topic",
     "group_id",
+    "monitor_topic",
     "observe",
     "topic_name",
 ]

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from inferstream.topology.spec import DEADLETTER_TOPIC, FEEDBACK_TASKS, TASK_TOPIC_KINDS
+from inferstream.topology.spec import (
+    DEADLETTER_TOPIC,
+    FEEDBACK_TASKS,
+    MONITOR_TASKS,
+    TASK_TOPIC_KINDS,
+)
 
 # Kafka's name for the one cluster resource.
 CLUSTER = "kafka-cluster"
@@ -55,7 +60,11 @@ class Acl:
 
 def topic_patterns() -> list[tuple[str, str]]:
     """(name, pattern) covering every topic the topology can create, for any task."""
-    kinds = [*TASK_TOPIC_KINDS, *(["feedback"] if FEEDBACK_TASKS else [])]
+    kinds = [
+        *TASK_TOPIC_KINDS,
+        *(["feedback"] if FEEDBACK_TASKS else []),
+        *(["monitor"] if MONITOR_TASKS else []),
+    ]
     return [(f"{kind}.", "PREFIXED") for kind in kinds] + [(DEADLETTER_TOPIC, "LITERAL")]
 
 

@@ -17,8 +17,13 @@ STAGES = ("enrich", "infer", "sink", "archive")
 TASK_TOPIC_KINDS = ("submissions", "enriched", "results")
 # Reviewers' decisions on a task's verdicts (bug_report duplicates: the triage view), read
 # back by the offline evaluation. Kept a year: they are labels, not traffic.
-FEEDBACK_TASKS = ("bug_report",)
+# churn's are ground-truth labels (did the customer churn), joined with the predictions by
+# the model monitor for live accuracy (inferstream.monitor).
+FEEDBACK_TASKS = ("bug_report", "churn")
 FEEDBACK_RETENTION_DAYS = 365
+# monitor.<task>: the model monitor's events, one per model version per evaluation (drift,
+# live accuracy, p95, an automatic canary rollback); kept like results.
+MONITOR_TASKS = ("churn", "anomaly", "target_risk")
 # Large payloads travel by reference (claim-check), so 1 MiB per message is plenty.
 MAX_MESSAGE_BYTES = 1_048_576
 
@@ -70,6 +75,13 @@ def feedback_topic(task: str) -> str:
     return f"feedback.{task}"
 
 
+def monitor_topic(task: str) -> str:
+    """monitor.<task>: the model monitor's events (only tasks in MONITOR_TASKS have one)."""
+    if task not in MONITOR_TASKS:
+        raise ValueError(f"task {task!r} has no monitor topic; expected one of {MONITOR_TASKS}")
+    return f"monitor.{task}"
+
+
 def group_id(stage: str, task: str, prefix: str = "inferstream") -> str:
     """The consumer group of one stage of one task: every process of it joins this group."""
     if stage not in (*STAGES, "subscribe", "webhooks", "monitor"):
@@ -115,6 +127,11 @@ def desired_topics(
         TopicSpec(feedback_topic(task), count, env.replication_factor, feedback)
         for task in tasks
         if task in FEEDBACK_TASKS
+    ]
+    specs += [
+        TopicSpec(monitor_topic(task), count, env.replication_factor, _config("results", env))
+        for task in tasks
+        if task in MONITOR_TASKS
     ]
     specs.append(
         TopicSpec(DEADLETTER_TOPIC, count, env.replication_factor, _config(DEADLETTER_TOPIC, env))

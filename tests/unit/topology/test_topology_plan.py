@@ -31,9 +31,11 @@ def _as_observed(env: str) -> dict[str, ObservedTopic]:
 
 def test_topic_names_per_task_and_stage() -> None:
     names = {spec.name for spec in desired_topics("dev", TASKS)}
-    # three per task, the dead-letter topic, and feedback.bug_report (reviewers' decisions)
-    assert len(names) == 3 * len(TASKS) + 2
-    assert "feedback.bug_report" in names
+    # three per task, the dead-letter topic, feedback.bug_report (reviewers' decisions) and
+    # feedback.churn (ground truth), and the model monitor's monitor.<task> for three tasks
+    assert len(names) == 3 * len(TASKS) + 1 + 2 + 3
+    assert {"feedback.bug_report", "feedback.churn"} <= names
+    assert {"monitor.churn", "monitor.anomaly", "monitor.target_risk"} <= names
     assert {"submissions.bug_report", "enriched.bug_report", "results.bug_report"} <= names
     assert "deadletter" in names
     assert topic_name("results", "churn") == "results.churn"
