@@ -174,9 +174,10 @@ COMMANDS: dict[str, Callable[..., None]] = {
 
 
 def add_commands(app: typer.Typer) -> None:
-    from inferstream.cli.models_shadow_cmd import compare_cmd, shadow_cmd
+    from inferstream.cli.models_shadow_cmd import backfill_cmd, compare_cmd, shadow_cmd
 
     for name, command in COMMANDS.items():
         app.command(name)(command)
     app.command("shadow")(shadow_cmd)
     app.command("compare")(compare_cmd)
+    app.command("backfill")(backfill_cmd)

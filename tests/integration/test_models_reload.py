@@ -19,6 +19,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from typer.testing import CliRunner
 from inferstream.cli import app
 from inferstream.client import Publisher
 from inferstream.models import registry
+from inferstream.models.registry import live
 from inferstream.models.registry.routing import is_canary
 from inferstream.tasks.churn.inferer import BUNDLE_NAME
 from inferstream.training.datasets import churn_records
@@ -232,3 +234,38 @@ def test_shadow_writes_its_own_table_only_and_compare_reports_it(
     assert f"shadow {p.v2} vs served {p.v1} on " in result.stdout
     print(result.stdout)
     registry.rollback(BUNDLE_NAME, "shadow", "comparison done", actor="test")
+
+
+def test_backfill_keeps_another_versions_results_beside_the_served_ones(
+    stack: Stack, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = pipeline
+    monkeypatch.setattr(live, "_PROCESS_VERSION", [None])  # the command pins this process
+    registry.promote(BUNDLE_NAME, p.v1, reason="served", actor="test")
+    since = datetime.now(UTC) - timedelta(seconds=2)
+    ids = _publish(stack, 50, seed=11)
+    _wait(lambda: len(_rows(stack, ids)) >= 50, 120, "50 rows", p.workers)
+    served = _rows(stack, ids)
+    args = [
+        "models",
+        "backfill",
+        "--task",
+        "churn",
+        "--version",
+        p.v2,
+        "--since",
+        since.isoformat(),
+    ]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    with psycopg.connect(stack.postgres.conninfo()) as conn:
+        rows = conn.execute(
+            "SELECT submission_id, model_version FROM model_results "
+            "WHERE kind = 'backfill' AND submission_id = ANY(%s)",
+            (ids,),
+        ).fetchall()
+    assert sorted(str(sid) for sid, _ in rows) == sorted(ids)
+    assert {str(v) for _, v in rows} == {p.v2}
+    assert sorted(_rows(stack, ids)) == sorted(served)  # the served rows are untouched
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0 and " 0 new rows" in again.stdout, again.output

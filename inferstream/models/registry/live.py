@@ -46,6 +46,15 @@ def serve_alias(alias: str) -> None:
     _PROCESS_ALIAS[0] = alias
 
 
+_PROCESS_VERSION: list[str | None] = [None]
+
+
+def serve_version(version: str) -> None:
+    """Make the models this process loads from now on serve this registered version, whatever
+    the aliases say, with no watcher (`inferstream models backfill`)."""
+    _PROCESS_VERSION[0] = version
+
+
 log = structlog.get_logger("inferstream.models.live")
 SWITCHES = Counter("inferstream_model_switches_total", "Served-version switches", ["model"])
 PAUSE = Histogram(
@@ -95,14 +104,15 @@ class LiveModels(Generic[M]):
         self._pending: Served[M] | None = None
         self._retired: list[Served[M]] = []
         self._loaded: dict[str, M] = {}  # version -> model, what the watcher may reuse
+        self._watcher: AliasWatcher | None = None
+        if _PROCESS_VERSION[0] is not None and conninfo:
+            self._served = Served(self._model(_PROCESS_VERSION[0]))
+            return
         seen = _aliases_at_start(name, conninfo) if conninfo else {}
         self._served = self._build(seen)
         self._publish(self._served)
-        self._watcher = (
-            AliasWatcher(name, conninfo, self._changed, seen, poll_s, self._tick)
-            if conninfo
-            else None
-        )
+        if conninfo:
+            self._watcher = AliasWatcher(name, conninfo, self._changed, seen, poll_s, self._tick)
 
     def start(self) -> None:
         if self._watcher is not None:

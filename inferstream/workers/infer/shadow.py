@@ -110,7 +110,7 @@ class ShadowWorker:
             pos = (str(msg.topic()), int(msg.partition() or 0))
             next_offsets[pos] = max(next_offsets.get(pos, 0), int(msg.offset() or 0) + 1)
         with self.conn.transaction():
-            _write(self.conn, self.task, kept, per_record_ms)
+            write_results(self.conn, self.task, kept, per_record_ms)
             offsets.store(self.conn, self.group, next_offsets)
 
 
@@ -123,22 +123,29 @@ def _usable(msg: Message) -> bool:
     return False
 
 
-def _write(
-    conn: psycopg.Connection[Any], task: str, results: list[ResultFields], ms: float
-) -> None:
+def write_results(
+    conn: psycopg.Connection[Any],
+    task: str,
+    results: list[ResultFields],
+    ms: float | None,
+    kind: str = "shadow",
+) -> int:
+    """Rows into model_results; a (task, submission, model, version) already there is
+    skipped. How many were new."""
     if not results:
-        return
+        return 0
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO model_results (task, submission_id, model_name, model_version, kind, "
             "result_id, result, latency_ms, produced_at) "
-            "VALUES (%s, %s, %s, %s, 'shadow', %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
             [
                 (
                     task,
                     r["submission_id"],
                     r["model_name"],
                     r["model_version"],
+                    kind,
                     r["result_id"],
                     Jsonb(orjson.loads(orjson.dumps(r, default=str))),
                     ms,
@@ -147,3 +154,4 @@ def _write(
                 for r in results
             ],
         )
+        return max(0, cur.rowcount)
