@@ -32,7 +32,7 @@ def _refusals() -> Iterator[None]:
     except (registry.BadBundleError, registry.RegistryError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
-    except psycopg.errors.UndefinedTable as err:
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as err:
         typer.echo(f"error: {err.diag.message_primary}: run `inferstream db migrate`", err=True)
         raise typer.Exit(2) from None
 
