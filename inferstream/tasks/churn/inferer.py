@@ -61,6 +61,9 @@ class ChurnModel:
         self.scale = [float(v) for v in pre["scale"]]
         self.coef = [float(v) for v in pre["coef"]]
         self.threshold = float(bundle.metadata.get("threshold", 0.5))
+        # One run now, on the loading thread: a session's first run allocates its buffers, and
+        # a hot-reloaded version must not pay that on its first served batch.
+        self.model.run("classifier", np.zeros((1, len(FEATURE_NAMES)), dtype=np.float32))
 
     def predict(
         self, items: Sequence[EnrichedItem], x: npt.NDArray[np.float32], now: datetime
