@@ -33,7 +33,8 @@ def main() -> None:
     bundle = load_tabular_bundle(directory, "churn-logreg", "churn")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(args.batch, len(FEATURE_NAMES))).astype(np.float32)
-    firsts, seconds = [], []
+    firsts: list[float] = []
+    seconds: list[float] = []
     for _ in range(args.sessions):
         model = TabularModel(bundle)
         for times in (firsts, seconds):
