@@ -18,7 +18,7 @@ class MonitorSettings(ComponentSettings):
         0.05,
         gt=0,
         description="PSI above which a version's score (or an input feature) has drifted from "
-        "its training reference (seed 004: drift < 5 %)",
+        "its training reference (seed 004, the MLOps platform: drift < 5 %)",
     )
     accuracy_min: float = Field(
         0.85, ge=0, le=1, description="Live accuracy under this (on feedback labels) is a breach"

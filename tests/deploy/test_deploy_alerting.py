@@ -1,7 +1,8 @@
 """The model alerts and their delivery, checked statically (no promtool here: the rules are
-parsed as PromQL): every alert reads metrics the monitor exports with seed 004's thresholds,
-Prometheus loads the rules and talks to Alertmanager, Alertmanager's receiver is the logging
-webhook, and the k8s component carries the same rules and configuration."""
+parsed as PromQL): every alert reads metrics the monitor exports with the thresholds of seed 004
+(the MLOps platform), Prometheus loads the rules and talks to Alertmanager, Alertmanager's
+receiver is the logging webhook, and the k8s component carries the same rules and
+configuration."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The model monitor on the session's stack: the churn model scored on shifted inputs drifts
-(score PSI above seed 004's 5 % threshold) and the monitor says so on monitor.churn and
-/metrics; the drifting version being the canary, it is rolled back in the registry with the
-reason; production, scored on unshifted inputs, stays under the threshold.
+(score PSI above the 5 % threshold of seed 004, the MLOps platform) and the monitor says so on
+monitor.churn and /metrics; the drifting version being the canary, it is rolled back in the
+registry with the reason; production, scored on unshifted inputs, stays under the threshold.
 
 The test plays the infer stage: the scores are the real ONNX graph's on generated customers,
 published to results.churn as infer publishes them (its canary routing is the registry's

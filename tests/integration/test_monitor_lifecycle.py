@@ -1,8 +1,8 @@
 """The model lifecycle end to end on the real pipeline: v1 in production, v2 registered and
-made the canary at seed 004's 10 %, then drift injected (shifted customers published as
-submissions); the real enrich and infer workers serve the canary's key-hash share with v2, and
-the real monitor sees v2's scores drift from its training reference and rolls the canary back,
-with the reason in the registry's alias history and on monitor.churn.
+made the canary at 10 % (seed 004, the MLOps platform), then drift injected (shifted customers
+published as submissions); the real enrich and infer workers serve the canary's key-hash
+share with v2, and the real monitor sees v2's scores drift from its training reference and
+rolls the canary back, with the reason in the registry's alias history and on monitor.churn.
 
 The churn model's aliases are removed before and after, so the session's other churn tests
 serve their own local bundle (as tests/integration/test_models_reload.py does)."""
