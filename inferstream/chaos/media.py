@@ -23,9 +23,9 @@ import psycopg
 from confluent_kafka import KafkaException
 
 from inferstream.chaos.drain import sink_behind
+from inferstream.chaos.publish import ResilientPublisher
 from inferstream.chaos.workers import WorkerNemesis
-from inferstream.client import Publisher
-from inferstream.settings import KafkaSettings, ObjectStoreSettings, PostgresSettings
+from inferstream.settings import ObjectStoreSettings, PostgresSettings
 from inferstream.storage import ObjectStore
 from inferstream.verify import Report, check
 from inferstream.verify.collect import collect
@@ -100,15 +100,15 @@ class MediaLane:
     ) -> None:
         """Publish the references spread over publish_s (a thread of the run)."""
         interval = publish_s / max(1, len(self.payloads))
-        with Publisher(TASK, KafkaSettings.load(), source=self.run_id) as publisher:
-            for payload in self.payloads:
-                if stop.is_set():
-                    raise interrupted
-                sid = str(uuid.uuid4())
-                self.ids.append(sid)
-                publisher.publish(payload, submission_id=sid, wait=False)
-                stop.wait(interval)
-        self.published = publisher.delivered
+        publisher = ResilientPublisher(TASK, self.run_id)
+        for payload in self.payloads:
+            if stop.is_set():
+                raise interrupted
+            sid = str(uuid.uuid4())
+            self.ids.append(sid)
+            publisher.publish(payload, sid)
+            stop.wait(interval)
+        self.published = publisher.finish(stop)
 
     def rows(self) -> int:
         try:

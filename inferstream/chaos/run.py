@@ -26,10 +26,10 @@ from confluent_kafka import KafkaException, Producer
 from inferstream.chaos import faults
 from inferstream.chaos.drain import sink_behind
 from inferstream.chaos.media import MediaLane, ensure_bundle
+from inferstream.chaos.publish import ResilientPublisher
 from inferstream.chaos.schedule import ChaosConfig, Fault, plan
 from inferstream.chaos.workers import WorkerNemesis
 from inferstream.chaos.workload import Examples, example_payloads, load_examples
-from inferstream.client import Publisher
 from inferstream.schemas import make_headers, new_submission_id
 from inferstream.settings import DATA_DIR_ENV, KafkaSettings, PostgresSettings, WorkerSettings
 from inferstream.stack import down
@@ -257,22 +257,22 @@ class ChaosRun:
         step = len(payloads) / max(1, self.config.invalid)
         invalid_at = {int((j + 0.5) * step) for j in range(self.config.invalid)}
         producer = Producer(kafka.producer_config())
-        with Publisher("bug_report", kafka, source=self.run_id) as publisher:
-            start = time.monotonic()
-            for i, payload in enumerate(payloads):
-                if self._stop.is_set():
-                    raise faults.Interrupted
-                sid = str(uuid.uuid4())
-                poisoned = POISON_MARKER in str(payload["description"])
-                (self.poison_ids if poisoned else self.ids).append(sid)
-                publisher.publish(payload, submission_id=sid, wait=False)
-                if i in invalid_at:
-                    headers: list[tuple[str, str | bytes]] = list(make_headers(1))
-                    key = f"chaos-invalid-{i}".encode()
-                    producer.produce("submissions.bug_report", b"{broken", key, headers=headers)
-                    producer.poll(0)
-                self._stop.wait(max(0.0, start + (i + 1) * interval - time.monotonic()))
-        self.published = publisher.delivered
+        publisher = ResilientPublisher("bug_report", self.run_id, kafka)
+        start = time.monotonic()
+        for i, payload in enumerate(payloads):
+            if self._stop.is_set():
+                raise faults.Interrupted
+            sid = str(uuid.uuid4())
+            poisoned = POISON_MARKER in str(payload["description"])
+            (self.poison_ids if poisoned else self.ids).append(sid)
+            publisher.publish(payload, sid)
+            if i in invalid_at:
+                headers: list[tuple[str, str | bytes]] = list(make_headers(1))
+                key = f"chaos-invalid-{i}".encode()
+                producer.produce("submissions.bug_report", b"{broken", key, headers=headers)
+                producer.poll(0)
+            self._stop.wait(max(0.0, start + (i + 1) * interval - time.monotonic()))
+        self.published = publisher.finish(self._stop)
         if producer.flush(120) != 0:
             raise RuntimeError("invalid records not acknowledged within 120 s")
         self._publishing_done.set()
