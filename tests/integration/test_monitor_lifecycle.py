@@ -94,23 +94,28 @@ def test_canary_at_10_percent_drifts_and_is_rolled_back(
     consumer = Consumer(stack.kafka.consumer_config(f"lifecycle-read-{uuid.uuid4().hex}"))
     consumer.subscribe(["monitor.churn"])
     seen: list[dict[str, Any]] = []
+    inputs: dict[str, float] = {}
 
-    def rolled_back() -> bool:
+    def rolled_back_and_inputs_drifted() -> bool:
         msg = consumer.poll(0.5)
         if msg is not None and not msg.error() and msg.value():
             event = orjson.loads(msg.value())
             if event["model_name"] == BUNDLE_NAME and event["rollback"]:
                 seen.append(event)
-        return bool(seen)
+            if event["model_name"] == BUNDLE_NAME and event["model_version"] == v1:
+                inputs.update(event["input_psi"])  # counted under production's reference
+        return bool(seen) and inputs.get("tenure_months", 0.0) > 0.05
 
     try:
-        _poll(rolled_back, 180, "the canary's rollback on monitor.churn")
+        _poll(rolled_back_and_inputs_drifted, 180, "the rollback and the inputs' drift")
     finally:
         consumer.close()
     (event,) = seen
     assert event["model_version"] == v2 and event["aliases"] == ["canary"]
     assert event["score_psi"] > 0.05 and 50 <= event["samples"] < N / 2
     assert event["rollback"].startswith(f"drift: canary {BUNDLE_NAME}/{v2} score PSI")
+    # enrich's feature vectors, binned on v1's reference: the shifted columns drift
+    assert inputs["monthly_charges"] > 0.05 and inputs["contract=month-to-month"] > 0.05
     assert "canary" not in registry.get_aliases(BUNDLE_NAME)
     assert registry.get_aliases(BUNDLE_NAME)["production"].version == v1
     last = registry.history(BUNDLE_NAME, "canary")[0]
