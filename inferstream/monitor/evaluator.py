@@ -124,6 +124,10 @@ def run_timer(
             log.warning("evaluation skipped: Postgres unavailable", error=str(err))
             evaluator.state.close()
             continue
+        except Exception:  # a bug here must not silently end the gauges and the canary check
+            log.exception("evaluation failed")
+            evaluator.state.close()
+            continue
         for key, value in events:
             producer.produce(topic, key=key, value=value)
         producer.flush(10)
