@@ -5,6 +5,7 @@ that infer loads from there without having been registered."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import psycopg
@@ -13,6 +14,7 @@ import structlog
 from inferstream.monitor.reference import Reference, from_metadata
 
 log = structlog.get_logger("inferstream.monitor")
+RETRY_MISSING_S = 60.0
 
 
 class Catalog:
@@ -20,15 +22,21 @@ class Catalog:
         self.conninfo = conninfo
         self.models_dir = models_dir
         self._references: dict[tuple[str, str], Reference | None] = {}
+        self._missing_until: dict[tuple[str, str], float] = {}
 
     def reference(self, name: str, version: str) -> Reference | None:
+        """A version's reference, cached; a missing one is looked up again after a minute (a
+        version may be registered after its first results were seen)."""
         key = (name, version)
-        if key not in self._references:
-            found = self._registered(name, version) or self._local(name, version)
-            if found is None:
-                log.warning("no reference distribution", model=name, version=version)
-            self._references[key] = found
-        return self._references[key]
+        cached = self._references.get(key)
+        if cached is not None or self._missing_until.get(key, 0.0) > time.monotonic():
+            return cached
+        found = self._registered(name, version) or self._local(name, version)
+        if found is None:
+            log.warning("no reference distribution", model=name, version=version)
+            self._missing_until[key] = time.monotonic() + RETRY_MISSING_S
+        self._references[key] = found
+        return found
 
     def _registered(self, name: str, version: str) -> Reference | None:
         from inferstream.models import registry  # loads ONNX Runtime: only when asked
