@@ -91,15 +91,15 @@ def promote_cmd(
     alias: AliasOpt = "production",
     fraction: Annotated[
         float | None,
-        typer.Option(min=0.001, max=1.0, help="Canary only: the share of keys it serves."),
+        typer.Option(
+            min=0.001, max=1.0, help="Canary only: the share of keys it serves (default 0.10)."
+        ),
     ] = None,
     reason: ReasonOpt = "",
 ) -> None:
     """Point an alias at a version (the infer workers switch to it between batches)."""
     from inferstream.models import registry
 
-    if alias == "canary" and fraction is None:
-        fraction = 0.10  # seed 004's canary share
     with _refusals():
         before = registry.promote(name, version, alias, reason=reason, fraction=fraction)
     console.print(f"{name} {alias}: {before or '-'} -> {version}", highlight=False)

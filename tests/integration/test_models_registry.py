@@ -63,9 +63,11 @@ def test_canary_fraction_and_rollback_clears_it(
     registry.register(d1)
     registry.register(d2)
     registry.promote(name, v1)
-    registry.promote(name, v2, "canary", fraction=0.1)
+    registry.promote(name, v2, "canary")  # seed 004's 10 % unless said otherwise
     canary = registry.get_alias(name, "canary")
     assert canary is not None and (canary.version, canary.fraction) == (v2, 0.1)
+    registry.promote(name, v2, "canary", fraction=0.25)
+    assert registry.get_alias(name, "canary").fraction == 0.25  # type: ignore[union-attr]
     with pytest.raises(registry.RegistryError, match="canary alias only"):
         registry.promote(name, v2, "production", fraction=0.5)
     assert registry.rollback(name, "canary", "drift psi 0.31 > 0.2", actor="monitor") is None

@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 from inferstream.models.registry.bundles import LocalBundle
 
 ALIASES = ("production", "canary", "shadow")
+DEFAULT_CANARY_FRACTION = 0.10  # seed 004: "start with 10% traffic"
 Conn = psycopg.Connection[Any]
 
 
@@ -182,7 +183,7 @@ def promote(
     fraction: float | None = None,
 ) -> str | None:
     """Point ``alias`` at ``version``; the version it pointed at before (None if unset).
-    A pinned alias is refused; ``fraction`` applies to the canary alias only."""
+    A pinned alias is refused; ``fraction`` applies to the canary alias only (default 10 %)."""
     with conn.transaction():
         get_version(conn, name, version)
         current = _lock(conn, name, alias)
@@ -190,6 +191,8 @@ def promote(
             raise RegistryError(f"{name} {alias} is pinned to {current.version}; unpin it first")
         if fraction is not None and alias != "canary":
             raise RegistryError("a traffic fraction applies to the canary alias only")
+        if alias == "canary" and fraction is None:
+            fraction = DEFAULT_CANARY_FRACTION
         _record(
             conn,
             name,
