@@ -64,6 +64,11 @@ def verdict(fake_probability: float, threshold: float) -> tuple[str, float]:
     return "real", 1.0 - fake_probability
 
 
+@dataclass(frozen=True)
+class _PrepareAgain:
+    reason: str  # why prepare() could not: run() prepares the batch itself
+
+
 @dataclass
 class _Prepared:
     started: float
@@ -90,6 +95,15 @@ class MediaInferer:
         return max(1, frames * PIXELS_PER_IMAGE // COST_UNIT_PIXELS)
 
     def prepare(self, items: Sequence[EnrichedItem]) -> object:
+        """On the runtime's prepare thread, which has no backoff: a transient failure there
+        (Postgres or S3 down, as in a chaos run's stack restart) would end the worker. It is
+        left to run(), which prepares again and which the runtime retries with backoff."""
+        try:
+            return self._prepare(items)
+        except TransientError as err:
+            return _PrepareAgain(str(err))
+
+    def _prepare(self, items: Sequence[EnrichedItem]) -> _Prepared:
         started = time.perf_counter()
         enrichments = {e.content_sha256: e for e in map(_enrichment, items)}
         stored = self._stored(list(enrichments)) if self.settings.reuse_results else {}
@@ -129,6 +143,8 @@ class MediaInferer:
         return {str(f["content_sha256"]): f for f in found}
 
     def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultFields]:
+        if isinstance(prepared, _PrepareAgain):
+            prepared = self._prepare(items)  # TransientError again: the runtime backs off
         if not isinstance(prepared, _Prepared):
             raise TypeError("prepare() output expected")
         metrics.ACTIVE.set(len(items))
