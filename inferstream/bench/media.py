@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from inferstream.bench.context import BenchContext
+from inferstream.bench.gpu import GpuSampler
 from inferstream.bench.harness import (
     MODELS_ENV,
     BenchError,
@@ -37,6 +38,8 @@ from inferstream.storage import ObjectStore
 from inferstream.workers.supervisor import Supervisor
 
 BATCH_SIZES = (1, 8, 16, 32, 64)
+# On a GPU (--device cuda: the fp16 graph on the CUDA/TensorRT provider) larger batches pay.
+GPU_BATCH_SIZES = (1, 16, 64, 128, 256)
 WORKER_ENV = {"INFERSTREAM_MEDIA_REUSE_RESULTS": "false"}
 
 
@@ -104,8 +107,11 @@ def decode_and_run(model: MediaModel, blobs: list[bytes], batch: int) -> float:
     return len(blobs) / (time.perf_counter() - started)
 
 
-def pipeline_rate(blobs: list[bytes], timeout_s: float = 900.0) -> tuple[float, float]:
-    """(images/s from the first publish to the last row, seconds) with one process per stage."""
+def pipeline_rate(
+    blobs: list[bytes], model_batch: int, gpu: bool, timeout_s: float = 900.0
+) -> tuple[float, float, float | None]:
+    """(images/s from the first publish to the last row, seconds, mean GPU utilisation or None)
+    with one process per stage; infer calls the model ``model_batch`` rows at a time."""
     store = ObjectStore(ObjectStoreSettings.load())
     folder = Path(os.environ["INFERSTREAM_DATA_DIR"]) / "bench-media"
     folder.mkdir(exist_ok=True)
@@ -114,8 +120,9 @@ def pipeline_rate(blobs: list[bytes], timeout_s: float = 900.0) -> tuple[float, 
         path = folder / f"{uuid.uuid4().hex}.jpg"
         path.write_bytes(data)
         payloads.append(upload_media(store, path))
-    saved = {k: os.environ.get(k) for k in WORKER_ENV}
-    os.environ.update(WORKER_ENV)
+    env = {**WORKER_ENV, "INFERSTREAM_MEDIA_MODEL_BATCH": str(model_batch)}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     supervisor = Supervisor("media", 1, log_dir=folder / "logs")
     try:
         supervisor.start()
@@ -125,11 +132,13 @@ def pipeline_rate(blobs: list[bytes], timeout_s: float = 900.0) -> tuple[float, 
             warm = [publisher.publish(p, wait=False) for p in payloads[:4]]
         wait_for_ids(conninfo, "results_media", warm, timeout_s, 0.2)  # pool spawned, model hot
         started = time.monotonic()
-        with Publisher("media", KafkaSettings.load(), source="bench") as publisher:
-            ids = [
-                publisher.publish(p, submission_id=str(uuid.uuid4()), wait=False) for p in payloads
-            ]
-        done = wait_for_ids(conninfo, "results_media", ids, timeout_s, 0.2)
+        with GpuSampler(gpu) as sampler:
+            with Publisher("media", KafkaSettings.load(), source="bench") as publisher:
+                ids = [
+                    publisher.publish(p, submission_id=str(uuid.uuid4()), wait=False)
+                    for p in payloads
+                ]
+            done = wait_for_ids(conninfo, "results_media", ids, timeout_s, 0.2)
     except (RuntimeError, TimeoutError) as err:
         raise BenchError(f"{err}; logs in {folder / 'logs'}") from err
     finally:
@@ -140,7 +149,7 @@ def pipeline_rate(blobs: list[bytes], timeout_s: float = 900.0) -> tuple[float, 
             else:
                 os.environ[key] = value
     seconds = done - started
-    return len(blobs) / seconds, seconds
+    return len(blobs) / seconds, seconds, sampler.mean
 
 
 def run(config: Config, ctx: BenchContext) -> Report:
@@ -150,7 +159,8 @@ def run(config: Config, ctx: BenchContext) -> Report:
         ensure_bundle(ctx.tiny)
         model = MediaModel(models_dir(), providers=ctx.device.providers)
         pixels = np.stack([_decode(b) for b in blobs])
-        sweep = {b: bare_rate(model, pixels[: max(config.probe, b)], b) for b in BATCH_SIZES}
+        sizes = GPU_BATCH_SIZES if model.gpu else BATCH_SIZES
+        sweep = {b: bare_rate(model, pixels[: max(config.probe, b)], b) for b in sizes}
         best = max(sweep, key=lambda b: sweep[b])
         sweep_table = report.table(
             ["batch", "images/s"], title=f"bare model sweep ({config.probe} images)"
@@ -159,7 +169,7 @@ def run(config: Config, ctx: BenchContext) -> Report:
             sweep_table.add(batch, rate)
         bare = bare_rate(model, pixels, best)
         decode_bare = decode_and_run(model, blobs, best)
-        rate, seconds = pipeline_rate(blobs)
+        rate, seconds, gpu_busy = pipeline_rate(blobs, best, model.gpu)
     table = report.table(["contender", "images", "images/s", "ratio to bare model"])
     table.add(f"bare model, batch {best}, pixels ready", config.n, bare, 1.0)
     table.add(
@@ -178,5 +188,15 @@ def run(config: Config, ctx: BenchContext) -> Report:
         f"{config.n} distinct {config.side}x{config.side} JPEGs (rendered); model input "
         "224x224; the pipeline decodes each image twice (enrich validates it, infer's decode "
         "pool prepares it) and writes a thumbnail per result to S3"
+    )
+    precision = "fp16" if model.gpu else "fp32"
+    report.notes.append(
+        f"model on {', '.join(model.providers)}, {precision} graph ({model.graph.name}); the "
+        f"pipeline's infer worker calls it {best} rows at a time"
+        + (
+            ""
+            if gpu_busy is None
+            else f"; mean GPU utilisation during the pipeline {gpu_busy:.0f} %"
+        )
     )
     return report

@@ -72,7 +72,9 @@ class MediaModel:
         chosen = list(providers) if providers is not None else available_providers()
         path = bundle.graphs["classifier"]
         self.gpu = on_gpu(chosen)
-        self.session = make_session(half_precision(path) if self.gpu else path, chosen)
+        # fp16 on a GPU (tensor cores; inputs and outputs stay uint8/float32), fp32 on CPU.
+        self.graph: Path = half_precision(path) if self.gpu else path
+        self.session = make_session(self.graph, chosen)
         self.providers: list[str] = [str(p) for p in self.session.get_providers()]
 
     def run(self, pixels: npt.NDArray[np.uint8]) -> MediaScores:

@@ -23,6 +23,7 @@ from inferstream.storage import offsets as offset_store
 from inferstream.tasks.plugin import load_plugin
 from inferstream.topology import DEADLETTER_TOPIC, TASK_TOPIC_KINDS, group_id, topic_name
 from inferstream.verify.archive import by_partition, collect_archive
+from inferstream.verify.artifacts import rows_with_artifacts
 from inferstream.verify.checks import DeadLetter, Facts, Published, Row, merge_result_ids
 from inferstream.workers.enrich.driver import EnrichLogic
 from inferstream.workers.runtime.records import Emit, InRecord
@@ -144,12 +145,15 @@ def collect(task: str, group_prefix: str = "inferstream") -> Facts:
             )
         ]
         stored = offset_store.load(conn, sink_group)
+        artifacts = rows_with_artifacts(task, conn)
     return Facts(
         published=published,
         rows=rows,
         result_messages=merge_result_ids((sid, rid) for sid, rid, _, _ in results),
         dead_letters=dead,
-        artifacts=None,  # no per-result objects (docs/architecture.md): see the archive check
+        # Only media keeps objects per result; the rest reach S3 through the archive (checked
+        # on its own).
+        artifacts=artifacts,
         stored_offsets=stored,
         end_offsets=end_offsets,
         sink_consumed=_sink_consumed(results, stored),

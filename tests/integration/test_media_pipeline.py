@@ -21,7 +21,8 @@ from inferstream.api.keys import create_key
 from inferstream.settings import ApiSettings
 from inferstream.storage import ObjectStore, sha256_hex
 from inferstream.training import media
-from inferstream.training.media_samples import image_bytes, video_bytes
+from inferstream.training.media_samples import image_bytes, rendered_bytes, video_bytes
+from inferstream.verify.artifacts import rows_with_artifacts
 from inferstream.workers.supervisor import Supervisor
 
 FRAMES = 4
@@ -234,3 +235,23 @@ def test_an_upload_whose_bytes_are_not_its_type_is_refused_at_completion(
     assert done.status_code == 422, done.text
     assert done.json()["detail"] == "Invalid file type"
     assert ObjectStore(stack.object_store).stat(f"blobs/{declared['sha256']}") is None
+
+
+def test_verify_checks_the_artifacts_each_media_row_names(
+    stack: Stack, api: tuple[TestClient, dict[str, str]], workers: Supervisor
+) -> None:
+    client, auth = api
+    blob = upload(client, auth, rendered_bytes(77, "PNG"), "image/png")
+    status = settled(client, auth, submit(client, auth, blob, "rendered.png"), workers)
+    assert status["status"] == "done", status
+    result_id = status["result"]["result_id"]
+    with psycopg.connect(stack.postgres.conninfo()) as conn:
+        assert result_id in (rows_with_artifacts("media", conn) or set())
+        store, key = ObjectStore(stack.object_store), status["result"]["thumbnail_key"]
+        saved = store.get_bytes(key)
+        store.delete(key)
+        try:
+            assert result_id not in (rows_with_artifacts("media", conn) or set())
+        finally:  # the shared stack stays verifiable
+            store.put_bytes(key, saved, "image/jpeg")
+        assert rows_with_artifacts("bug_report", conn) is None  # no per-result objects

@@ -270,7 +270,7 @@ def test_media_rejects(overrides: dict[str, Any], path: str | None) -> None:
     ],
 )
 def test_media_seed_rules_are_left_to_enrich(overrides: dict[str, Any]) -> None:
-    # Size and file-name rules are the enrich stage's (tasks/media/rules.py), which refuses
+    # Size and file-name rules are the enrich stage's (inferstream/media_rules.py), which refuses
     # with the DeepDetect messages ("File too large", "Invalid filename"); the schema lets
     # them through so that the rejection says so.
     assert MediaPayload.model_validate(_media(**overrides)).filename

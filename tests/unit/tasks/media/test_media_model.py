@@ -69,3 +69,18 @@ def test_head_separates_rendered_images_from_photographs(model: MediaModel) -> N
 def test_metadata_says_what_the_head_detects(model: MediaModel) -> None:
     assert "procedurally rendered" in str(model.metadata["detects"])
     assert len(model.labels) == 1000 and model.labels[0] == "tench"
+
+
+def test_gpu_providers_serve_the_fp16_graph(models_dir: Path, model: MediaModel) -> None:
+    """The GPU path's precision choice: CUDA first means the fp16 copy of the graph, with the
+    same uint8 input and float32 outputs. This CPU-only onnxruntime falls back to its CPU
+    provider, so the fp16 graph itself runs here and must agree with fp32."""
+    gpu = MediaModel(models_dir, providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert gpu.gpu and not model.gpu
+    assert gpu.graph.name.endswith(".fp16.onnx") and not model.graph.name.endswith(".fp16.onnx")
+    photos = np.stack([to_pixels(media_data.skimage_image(n)) for n in ("chelsea", "coffee")])
+    half, full = gpu.run(photos), model.run(photos)
+    assert half.imagenet.dtype == np.float32 and half.fake_probability.dtype == np.float32
+    assert np.abs(half.imagenet - full.imagenet).max() < 0.01
+    assert np.abs(half.fake_probability - full.fake_probability).max() < 0.02
+    assert model.top_k(half.imagenet[0], 1)[0][0] == model.top_k(full.imagenet[0], 1)[0][0]
