@@ -17,14 +17,14 @@ from dataclasses import dataclass
 
 import psycopg
 import structlog
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from inferstream.plugins import EnrichedItem, Inferer, TaskPlugin
 from inferstream.schemas import DecodeError, get_task
 from inferstream.settings import KafkaSettings
 from inferstream.topology import topic_name
 from inferstream.workers.infer.driver import decode_enriched
-from inferstream.workers.infer.shadow import write_results
+from inferstream.workers.infer.shadow import usable, write_results
 
 log = structlog.get_logger("inferstream.backfill")
 OFFSET_BEGINNING = -2
@@ -60,7 +60,7 @@ def backfill(
         idle_since = time.monotonic()
         with psycopg.connect(conninfo, autocommit=True) as conn:
             while time.monotonic() - idle_since < (IDLE_S if report.read else FIRST_WAIT_S):
-                messages = [m for m in consumer.consume(batch_items, timeout=0.5) if _ok(m)]
+                messages = [m for m in consumer.consume(batch_items, timeout=0.5) if usable(m)]
                 if not messages:
                     continue
                 idle_since = time.monotonic()
@@ -78,15 +78,6 @@ def _partitions(consumer: Consumer, topic: str) -> list[int]:
     if metadata is None or metadata.error is not None or not metadata.partitions:
         raise ValueError(f"topic {topic} does not exist")
     return sorted(metadata.partitions)
-
-
-def _ok(msg: Message) -> bool:
-    error = msg.error()
-    if error is None:
-        return True
-    if error.code() != KafkaError._PARTITION_EOF:
-        log.warning("consumer error", error=error.str())
-    return False
 
 
 def _in_range(msg: Message, since_ms: int | None, until_ms: int | None) -> bool:

@@ -70,7 +70,7 @@ class ShadowWorker:
         try:
             while not self._stopping:
                 messages = self.consumer.consume(num_messages=self.batch_items, timeout=0.5)
-                good = [m for m in messages if _usable(m)]
+                good = [m for m in messages if usable(m)]
                 if good:
                     self._process(good)
         finally:
@@ -114,7 +114,8 @@ class ShadowWorker:
             offsets.store(self.conn, self.group, next_offsets)
 
 
-def _usable(msg: Message) -> bool:
+def usable(msg: Message) -> bool:
+    """A fetched message with a record (end-of-partition events are dropped; errors logged)."""
     error = msg.error()
     if error is None:
         return True
