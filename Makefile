@@ -58,10 +58,12 @@ pytest: $(STAMP) browser $(TOOLS_STAMP)
 	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 # The four checks are independent: lint, mypy and the contracts run beside pytest's start-up
-# (collection, the first stack) rather than before it, output kept whole per line (-Oline).
+# (collection, the first stack) rather than before it. No output sync (-O): make would hold
+# pytest's whole output until it ends, so a long or stuck run would show nothing; the three
+# short checks may interleave a few lines with pytest's first ones instead.
 # A failure in any of them still fails `make test`, once the others have finished.
 test: $(STAMP) browser $(TOOLS_STAMP)
-	$(MAKE) --no-print-directory -j4 -Oline lint typecheck contracts pytest
+	$(MAKE) --no-print-directory -j4 lint typecheck contracts pytest
 
 schemas: $(STAMP)
 	$(BIN)/inferstream schemas export
