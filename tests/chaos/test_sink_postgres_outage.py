@@ -27,6 +27,7 @@ import psycopg
 import pytest
 
 from inferstream.chaos.workload import example_payloads
+from inferstream.cli.ops import topology_apply
 from inferstream.client import Publisher
 from inferstream.settings import KafkaSettings
 from inferstream.stack import StackState
@@ -95,6 +96,11 @@ def workers(
 ) -> Iterator[Supervisor]:
     assert s3_stack.postgres is not None
     list(migrate(s3_stack.postgres.conninfo()))  # s3_stack starts the servers only
+    # ... and creates no topics: what `inferstream up` does next. Without them the archive
+    # worker gives up on results.<task> and infer waits for it (nothing auto-creates it since
+    # infer's result follower waits for the topic before infer makes its producer).
+    _, outcomes = topology_apply(KafkaSettings.load(), "embedded")
+    assert all(o.ok for o in outcomes), [o for o in outcomes if not o.ok]
     monkeypatch.setenv("INFERSTREAM_WORKER_BATCH_MAX_WAIT_MS", "20")
     # A frozen Postgres hangs each connection attempt until this timeout: keep the tries short.
     monkeypatch.setenv("INFERSTREAM_POSTGRES_CONNECT_TIMEOUT_S", "2")

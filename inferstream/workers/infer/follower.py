@@ -75,13 +75,13 @@ def _partitions(consumer: Consumer, topic: str) -> list[int]:
             found = consumer.list_topics(topic, timeout=15).topics.get(topic)
             if found is not None and found.error is None and found.partitions:
                 return sorted(found.partitions)
-            problem = f"no partitions for {topic}"
+            problem = f"no partitions for {topic} (`inferstream topology apply` creates it)"
         except KafkaException as err:
             problem = str(err)
         if time.monotonic() > deadline:
             raise RuntimeError(f"result topic metadata unavailable: {problem}")
         delay = backoff.next_delay()
-        log.warning("broker unavailable at start; retrying", error=problem, retry_in_s=delay)
+        log.warning("result topic unavailable at start; retrying", error=problem, retry_in_s=delay)
         time.sleep(delay)
 
 
