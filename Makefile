@@ -52,7 +52,9 @@ tools: $(TOOLS_STAMP)
 # fixtures stay together, each process with its own embedded stack. Default 0: one process. On
 # the shared 2-core machine (load 14-21), 124 tests (10 integration and unit files) took 504 s
 # in one process and 1,067 s in two, back to back on one tree: a second stack and its workers
-# compete for the same cores. Not yet measured on a quiet machine, where waits leave cores idle.
+# compete for the same cores. On a quiet machine the same 124 tests took 182 s in one process and
+# 132 s in two (0.72x): waits leave cores idle there. Not yet run on the whole suite, whose tests
+# share more state (the session stack's topics and tables), so the default stays one process.
 PYTEST_WORKERS ?= 0
 pytest: $(STAMP) browser $(TOOLS_STAMP)
 	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
