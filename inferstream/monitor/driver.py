@@ -15,7 +15,6 @@ import structlog
 from inferstream.errors import TransientError
 from inferstream.monitor.catalog import Catalog
 from inferstream.monitor.records import (
-    SUBMITTED_AT,
     Unusable,
     add_feedback,
     add_inputs,
@@ -26,6 +25,7 @@ from inferstream.monitor.records import (
 from inferstream.monitor.spec import TaskSpec, feedback_topic
 from inferstream.monitor.state import Delta, MonitorState
 from inferstream.settings.monitor import MonitorSettings
+from inferstream.workers.runtime.headers import SUBMITTED_AT
 from inferstream.workers.runtime.logic import StageLogic
 from inferstream.workers.runtime.records import Emit, InRecord, Outcome
 from inferstream.workers.runtime.watermark import Position

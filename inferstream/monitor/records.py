@@ -14,8 +14,6 @@ from inferstream.monitor.reference import Reference
 from inferstream.monitor.spec import TaskSpec
 from inferstream.monitor.state import CountKey, Delta
 
-SUBMITTED_AT = "x-submitted-at"  # the header the stages pass on (workers/runtime/headers.py)
-
 
 class Unusable(ValueError):
     """A record the monitor cannot count (it is skipped and counted, never dead-lettered:
