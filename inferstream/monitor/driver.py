@@ -25,6 +25,7 @@ from inferstream.monitor.records import (
 from inferstream.monitor.spec import TaskSpec, feedback_topic
 from inferstream.monitor.state import Delta, MonitorState
 from inferstream.settings.monitor import MonitorSettings
+from inferstream.topology import topic_name
 from inferstream.workers.runtime.headers import SUBMITTED_AT
 from inferstream.workers.runtime.logic import StageLogic
 from inferstream.workers.runtime.records import Emit, InRecord, Outcome
@@ -48,8 +49,8 @@ class MonitorLogic(StageLogic):
         self.spec, self.task = spec, spec.task
         self.state, self.catalog, self.settings, self.now = state, catalog, settings, now
         self.topics = {
-            "results": f"results.{spec.task}",
-            "enriched": f"enriched.{spec.task}",
+            "results": topic_name("results", spec.task),
+            "enriched": topic_name("enriched", spec.task),
             "feedback": feedback_topic(spec.task),
         }
         self._production: str | None = None
