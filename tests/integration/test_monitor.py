@@ -36,6 +36,7 @@ from inferstream.training.datasets import churn_records
 
 PRODUCTION_N = 2000
 CANARY_N = 300
+MIN_SAMPLES = 200
 
 
 def _shift(payload: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +91,7 @@ def monitor(stack: Stack, tmp_path: Path) -> Iterator[int]:
     port = _free_port()
     env = {
         **stack.env,
-        "INFERSTREAM_MONITOR_MIN_SAMPLES": "200",
+        "INFERSTREAM_MONITOR_MIN_SAMPLES": str(MIN_SAMPLES),
         "INFERSTREAM_MONITOR_EVALUATE_EVERY_S": "1",
         "INFERSTREAM_WORKER_GROUP_PREFIX": f"monitor-test-{uuid.uuid4().hex[:8]}",
         "INFERSTREAM_WORKER_MODELS_DIR": str(tmp_path / "models"),
@@ -162,7 +163,9 @@ def test_shifted_inputs_drift_and_the_canary_is_rolled_back(
     (canary,) = [e for e in seen if e["model_name"] == name and e["rollback"]]
     production = [e for e in seen if e["model_name"] == name and e["model_version"] == v1][-1]
     assert canary["model_version"] == v2
-    assert canary["samples"] == CANARY_N and canary["score_psi"] > 0.05
+    # the monitor evaluates every second while the canary's results arrive, so it may roll
+    # back on any count from its minimum up: what must hold is that it never judged fewer
+    assert MIN_SAMPLES <= canary["samples"] <= CANARY_N and canary["score_psi"] > 0.05
     assert canary["rollback"].startswith(f"drift: canary {name}/{v2} score PSI")
     assert canary["aliases"] == ["canary"]
     # production, on inputs like its training data: no drift (PSI noise of 2,000 results
