@@ -22,10 +22,10 @@ from inferstream.monitor.records import (
     record_time,
     result_model,
 )
-from inferstream.monitor.spec import TaskSpec, feedback_topic
+from inferstream.monitor.spec import TaskSpec
 from inferstream.monitor.state import Delta, MonitorState
 from inferstream.settings.monitor import MonitorSettings
-from inferstream.topology import topic_name
+from inferstream.topology import feedback_topic, topic_name
 from inferstream.workers.runtime.headers import SUBMITTED_AT
 from inferstream.workers.runtime.logic import StageLogic
 from inferstream.workers.runtime.records import Emit, InRecord, Outcome

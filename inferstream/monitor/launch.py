@@ -13,11 +13,11 @@ from confluent_kafka.admin import AdminClient
 from inferstream.monitor.catalog import Catalog
 from inferstream.monitor.driver import MonitorLogic
 from inferstream.monitor.evaluator import Evaluator, run_timer
-from inferstream.monitor.spec import TaskSpec, feedback_topic, spec_for
+from inferstream.monitor.spec import TaskSpec, spec_for
 from inferstream.observability import configure_logging
 from inferstream.settings import KafkaSettings, PostgresSettings, WorkerSettings, data_dir
 from inferstream.settings.monitor import MonitorSettings
-from inferstream.topology import group_id, monitor_topic, topic_name
+from inferstream.topology import feedback_topic, group_id, monitor_topic, topic_name
 from inferstream.workers.runtime.health import HealthState, serve
 from inferstream.workers.runtime.process import run_until_stopped
 from inferstream.workers.runtime.runner import StageRunner

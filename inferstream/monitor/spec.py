@@ -34,8 +34,3 @@ def spec_for(task: str) -> TaskSpec:
     except KeyError:
         known = ", ".join(SPECS)
         raise ValueError(f"the monitor has no spec for task {task!r} (known: {known})") from None
-
-
-def feedback_topic(task: str) -> str:
-    """feedback.<task>: ground-truth labels, {"submission_id": ..., "label": ...}."""
-    return f"feedback.{task}"

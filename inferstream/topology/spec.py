@@ -17,13 +17,14 @@ STAGES = ("enrich", "infer", "sink", "archive")
 TASK_TOPIC_KINDS = ("submissions", "enriched", "results")
 # Reviewers' decisions on a task's verdicts (bug_report duplicates: the triage view), read
 # back by the offline evaluation. Kept a year: they are labels, not traffic.
-# churn's are ground-truth labels (did the customer churn), joined with the predictions by
-# the model monitor for live accuracy (inferstream.monitor).
-FEEDBACK_TASKS = ("bug_report", "churn")
-FEEDBACK_RETENTION_DAYS = 365
+# The monitored tasks' are ground-truth labels (did the customer churn, was it an anomaly,
+# the true risk level), joined with the predictions by the model monitor for live accuracy
+# (inferstream.monitor), so every task in MONITOR_TASKS has one.
 # monitor.<task>: the model monitor's events, one per model version per evaluation (drift,
 # live accuracy, p95, an automatic canary rollback); kept like results.
 MONITOR_TASKS = ("churn", "anomaly", "target_risk")
+FEEDBACK_TASKS = ("bug_report", *MONITOR_TASKS)
+FEEDBACK_RETENTION_DAYS = 365
 # Large payloads travel by reference (claim-check), so 1 MiB per message is plenty.
 MAX_MESSAGE_BYTES = 1_048_576
 

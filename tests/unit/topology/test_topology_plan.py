@@ -15,9 +15,12 @@ from inferstream.topology import (
     SetConfig,
     desired_topics,
     diff,
+    feedback_topic,
     group_id,
+    monitor_topic,
     topic_name,
 )
+from inferstream.topology.spec import MONITOR_TASKS
 
 ENVS = st.sampled_from(["embedded", "dev", "prod"])
 
@@ -32,9 +35,9 @@ def _as_observed(env: str) -> dict[str, ObservedTopic]:
 def test_topic_names_per_task_and_stage() -> None:
     names = {spec.name for spec in desired_topics("dev", TASKS)}
     # three per task, the dead-letter topic, feedback.bug_report (reviewers' decisions) and
-    # feedback.churn (ground truth), and the model monitor's monitor.<task> for three tasks
-    assert len(names) == 3 * len(TASKS) + 1 + 2 + 3
-    assert {"feedback.bug_report", "feedback.churn"} <= names
+    # the three monitored tasks' feedback (ground truth) and monitor.<task> topics
+    assert len(names) == 3 * len(TASKS) + 1 + 4 + 3
+    assert {"feedback.bug_report", "feedback.churn", "feedback.anomaly"} <= names
     assert {"monitor.churn", "monitor.anomaly", "monitor.target_risk"} <= names
     assert {"submissions.bug_report", "enriched.bug_report", "results.bug_report"} <= names
     assert "deadletter" in names
@@ -42,6 +45,15 @@ def test_topic_names_per_task_and_stage() -> None:
     assert group_id("infer", "bug_report") == "inferstream.infer.bug_report"
     with pytest.raises(ValueError, match="unknown topic kind"):
         topic_name("output", "churn")
+
+
+def test_every_monitored_task_has_every_topic_its_monitor_reads_and_writes() -> None:
+    # The monitor reads results and feedback (enriched for input drift) and writes
+    # monitor.<task>: a topic missing from the topology stops `worker monitor` at its check.
+    for task in MONITOR_TASKS:
+        names = {spec.name for spec in desired_topics("embedded", [task])}
+        wanted = {topic_name(kind, task) for kind in ("enriched", "results")}
+        assert wanted | {feedback_topic(task), monitor_topic(task)} <= names, task
 
 
 def test_prod_has_replication_and_min_insync() -> None:
