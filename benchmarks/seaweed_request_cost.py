@@ -23,28 +23,28 @@ from pathlib import Path
 import psutil
 from minio import Minio
 
-from inferstream.stack import servers
+from inferstream.stack import seaweed
 
 BUCKET = "tansu"
 N = 300
 
 
 def main(data_dir: Path, extra: list[str]) -> dict[str, object]:
-    plain_spawn = servers.spawn
+    plain_spawn = seaweed.spawn
 
     def spawn_with_flags(argv: list[str], **kwargs: object) -> int:
         return plain_spawn([*argv, *extra] if "mini" in argv else argv, **kwargs)  # type: ignore[arg-type]
 
-    servers.spawn = spawn_with_flags  # type: ignore[assignment]
+    seaweed.spawn = spawn_with_flags  # type: ignore[assignment]
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     access, secret = "isk" + secrets.token_hex(8), secrets.token_urlsafe(30)
-    weed = servers.start_seaweed(data_dir, access_key=access, secret_key=secret, bucket="bench")
+    weed = seaweed.start_seaweed(data_dir, access_key=access, secret_key=secret, bucket="bench")
     try:
-        servers.ensure_bucket(weed, BUCKET)
+        seaweed.ensure_bucket(weed, BUCKET)
         client = Minio(weed.endpoint, access_key=access, secret_key=secret, secure=False)
         return measure(client, psutil.Process(weed.pid), extra)
     finally:
-        servers.stop_seaweed(weed.pid)
+        seaweed.stop_seaweed(weed.pid)
 
 
 def measure(client: Minio, weed: psutil.Process, extra: list[str]) -> dict[str, object]:

@@ -7,11 +7,8 @@ The data dir holds each server's data and log, ``stack.json`` (pids and ports, f
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +19,6 @@ from inferstream.stack.processes import StackError, port_is_free, wait_until
 from inferstream.stack.servers import (
     BROKER_STORAGES,
     TANSU_BUCKET,
-    PostgresInfo,
-    SeaweedInfo,
     TansuInfo,
     ensure_bucket,
     pg_pid_from_datadir,
@@ -38,83 +33,32 @@ from inferstream.stack.servers import (
     tansu_healthy,
 )
 from inferstream.stack.settings import BrokerStorage, env_broker_storage
+from inferstream.stack.state import (
+    BUCKET,
+    CREDENTIALS_FILE,
+    STATE_FILE,
+    StackState,
+    credentials,
+    write_private,
+)
 
-STATE_FILE = "stack.json"
-CREDENTIALS_FILE = "s3-credentials.json"
-BUCKET = "inferstream"
+__all__ = [
+    "CREDENTIALS_FILE",
+    "STATE_FILE",
+    "STORAGE_FILE",
+    "ComponentStatus",
+    "StackState",
+    "down",
+    "resolved_settings",
+    "restart_broker",
+    "status",
+    "up",
+]
+
 # The broker's storage engine this data dir used last. Kept by `down` (stack.json is not): the
 # next `up` keeps the engine, and knows when a change of engine left the sinks' stored offsets
 # pointing into another broker's topics.
 STORAGE_FILE = "broker-storage"
-
-
-@dataclass
-class StackState:
-    data_dir: Path
-    tansu: TansuInfo | None = None
-    postgres: PostgresInfo | None = None
-    seaweed: SeaweedInfo | None = None
-    # True when this `up` started a broker without the previous one's records: the memory
-    # engine, or a change of engine. A restart on s3 storage keeps topics and offsets.
-    fresh_broker: bool = False
-
-    def save(self) -> None:
-        doc = {
-            "tansu": asdict(self.tansu) if self.tansu else None,
-            "postgres": asdict(self.postgres) if self.postgres else None,
-            "seaweed": _public_seaweed(self.seaweed),
-        }
-        _write_private(self.data_dir / STATE_FILE, json.dumps(doc, indent=2).encode())
-
-    @classmethod
-    def load(cls, data_dir: Path) -> StackState:
-        state = cls(data_dir)
-        path = data_dir / STATE_FILE
-        if not path.is_file():
-            return state
-        doc = json.loads(path.read_text())
-        if doc.get("tansu"):
-            state.tansu = TansuInfo(**doc["tansu"])
-        if doc.get("postgres"):
-            state.postgres = PostgresInfo(**doc["postgres"])
-        if doc.get("seaweed"):
-            creds = _credentials(data_dir)
-            state.seaweed = SeaweedInfo(
-                pid=int(doc["seaweed"]["pid"]),
-                s3_port=int(doc["seaweed"]["s3_port"]),
-                access_key=creds["access_key"],
-                secret_key=creds["secret_key"],
-                bucket=BUCKET,
-            )
-        return state
-
-
-def _public_seaweed(info: SeaweedInfo | None) -> dict[str, int] | None:
-    # Keys live only in the 0600 credentials file, not in stack.json.
-    return None if info is None else {"pid": info.pid, "s3_port": info.s3_port}
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write a file readable by its owner only (it may hold generated keys)."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
-
-
-def _credentials(data_dir: Path) -> dict[str, str]:
-    """S3 keys generated on first `up` and reused so that restarts keep access to the data."""
-    path = data_dir / CREDENTIALS_FILE
-    if path.is_file():
-        doc = json.loads(path.read_text())
-        return {"access_key": str(doc["access_key"]), "secret_key": str(doc["secret_key"])}
-    creds = {
-        "access_key": "isk" + secrets.token_hex(8),
-        "secret_key": secrets.token_urlsafe(30),
-    }
-    _write_private(path, json.dumps(creds).encode())
-    return creds
 
 
 # Every produce, commit and data-bearing fetch costs Tansu's s3:// engine a few S3 requests of
@@ -147,6 +91,9 @@ def resolved_settings(state: StackState) -> dict[str, dict[str, Any]]:
             # lower latency (p99 at half load 1.9 s vs 5.8 s, loaded 2-core VM) and 0.05 of a
             # core idle (docs/benchmarks.md, "2 partitions, coalesced flushes, fetch wait").
             "fetch_wait_max_ms": 100,
+            # Consumers nothing waits on (archive, webhooks, infer's result followers) hold
+            # their fetches for a second: fewer idle S3 requests (docs/benchmarks.md, "Idle").
+            "background_fetch_wait_max_ms": 1000,
             # Tansu: a LeaveGroup during a rebalance leaves a ghost member that blocks the group.
             "leave_group_on_close": False,
         },
@@ -186,7 +133,7 @@ def up(data_dir: Path, broker_storage: BrokerStorage | None = None) -> StackStat
                 stop_seaweed(state.seaweed.pid)
             previous = state.seaweed.s3_port if state.seaweed else None
             state.seaweed = start_seaweed(
-                data_dir, **_credentials(data_dir), bucket=BUCKET, s3_port=previous
+                data_dir, **credentials(data_dir), bucket=BUCKET, s3_port=previous
             )
             restarted_s3 = True
             state.save()
@@ -198,7 +145,7 @@ def up(data_dir: Path, broker_storage: BrokerStorage | None = None) -> StackStat
         stale = state.tansu and (state.tansu.storage != storage or restarted_s3)
         if not running or stale:
             _start_broker(state, storage)
-    _write_private(data_dir / STACK_FILE, tomli_w.dumps(resolved_settings(state)).encode())
+    write_private(data_dir / STACK_FILE, tomli_w.dumps(resolved_settings(state)).encode())
     return state
 
 

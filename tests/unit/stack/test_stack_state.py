@@ -11,18 +11,13 @@ import pytest
 import tomli_w
 
 from inferstream.stack import StackError
-from inferstream.stack.manager import (
-    CREDENTIALS_FILE,
-    STATE_FILE,
-    StackState,
-    _credentials,
-    resolved_settings,
-)
+from inferstream.stack.manager import resolved_settings
 from inferstream.stack.servers import PostgresInfo, SeaweedInfo, TansuInfo
+from inferstream.stack.state import CREDENTIALS_FILE, STATE_FILE, StackState, credentials
 
 
 def _state(data_dir: Path) -> StackState:
-    creds = _credentials(data_dir)
+    creds = credentials(data_dir)
     return StackState(
         data_dir,
         tansu=TansuInfo(pid=11, port=19092, storage="s3"),
@@ -48,11 +43,11 @@ def test_the_state_round_trips_without_the_keys_in_stack_json(tmp_path: Path) ->
 
 
 def test_credentials_are_generated_once_and_reused(tmp_path: Path) -> None:
-    first = _credentials(tmp_path)
-    assert first == _credentials(tmp_path)  # a restart keeps access to the stored data
+    first = credentials(tmp_path)
+    assert first == credentials(tmp_path)  # a restart keeps access to the stored data
     other = tmp_path / "other"
     other.mkdir()
-    assert _credentials(other)["secret_key"] != first["secret_key"]
+    assert credentials(other)["secret_key"] != first["secret_key"]
 
 
 def test_no_state_file_is_an_empty_state(tmp_path: Path) -> None:
