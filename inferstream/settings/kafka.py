@@ -81,6 +81,13 @@ class KafkaSettings(ComponentSettings):
     # arrives, so librdkafka's 500 ms costs no latency there; the embedded broker (Tansu) holds
     # every such fetch for the full wait, so `inferstream up` writes 100 (see resolved_settings).
     fetch_wait_max_ms: int = Field(500, ge=1, le=300_000)
+    # The same wait for consumers off the records' latency path (the archive, webhooks, infer's
+    # result followers): each empty fetch on the embedded broker costs Tansu and SeaweedFS a few
+    # S3 requests, so a consumer that may lag a second polls ten times less often there.
+    background_fetch_wait_max_ms: int = Field(500, ge=1, le=300_000)
+    # What one fetch may return per partition for those consumers: a fetch held for a longer
+    # wait must carry more, or it would cap their throughput (librdkafka's default: 1 MiB).
+    background_partition_fetch_bytes: int = Field(8 * 2**20, ge=2**16, le=2**30)
     # Send LeaveGroup when a worker stops (fast hand-off). The embedded broker (Tansu) keeps a
     # ghost member forever when a LeaveGroup arrives during a rebalance, which blocks the group;
     # `inferstream up` turns this off there, so stopped members are evicted by session timeout.
@@ -138,8 +145,17 @@ class KafkaSettings(ComponentSettings):
             "delivery.timeout.ms": self.delivery_timeout_ms,
         }
 
-    def consumer_config(self, group_id: str, *, from_beginning: bool = True) -> ClientConfig:
-        """A consumer that never auto-commits: offsets are committed only for durable outputs."""
+    def consumer_config(
+        self, group_id: str, *, from_beginning: bool = True, background: bool = False
+    ) -> ClientConfig:
+        """A consumer that never auto-commits: offsets are committed only for durable outputs.
+        ``background``: off the records' latency path (longer fetch wait, larger fetches)."""
+        wait = self.background_fetch_wait_max_ms if background else self.fetch_wait_max_ms
+        extra: ClientConfig = (
+            {"max.partition.fetch.bytes": self.background_partition_fetch_bytes}
+            if background
+            else {}
+        )
         return {
             **self.client_config(),
             "group.id": group_id,
@@ -150,8 +166,9 @@ class KafkaSettings(ComponentSettings):
             "session.timeout.ms": self.session_timeout_ms,
             "heartbeat.interval.ms": self.heartbeat_interval_ms,
             "max.poll.interval.ms": self.max_poll_interval_ms,
-            "fetch.wait.max.ms": self.fetch_wait_max_ms,
+            "fetch.wait.max.ms": wait,
             "isolation.level": "read_committed",
+            **extra,
         }
 
     def admin_config(self) -> ClientConfig:

@@ -66,7 +66,10 @@ class ArchiveWorker:
         self.topic = topic_name("results", task)
         self.policy = RotationPolicy(settings.max_records, settings.window_ms)
         self.health = health
-        self.consumer = Consumer({**kafka.consumer_config(group_id), "client.id": group_id})
+        self.consumer = Consumer(
+            # Nothing waits on the archive: it polls at the background fetch wait.
+            {**kafka.consumer_config(group_id, background=True), "client.id": group_id}
+        )
         self.leave_group = kafka.leave_group_on_close
         self._rotators: dict[Position, Rotator] = {}
         self._pending: deque[ClosedFile] = deque()

@@ -99,7 +99,11 @@ class ResultFollower:
         self.task = task
         self.observe = observe
         self.own = own
-        config = kafka.consumer_config(f"inferstream.follow.{task}.{uuid.uuid4().hex[:8]}")
+        # Background fetch wait: this worker's own results reach its index without the
+        # follower (after_durable); it carries the other workers' ones, which may lag a second.
+        config = kafka.consumer_config(
+            f"inferstream.follow.{task}.{uuid.uuid4().hex[:8]}", background=True
+        )
         self.consumer = Consumer({**config, "enable.partition.eof": True})
         partitions = _partitions(self.consumer, topic)
         self.consumer.assign(

@@ -32,6 +32,13 @@ from inferstream.workers.runtime.watermark import OffsetTracker, Position
 log = structlog.get_logger("inferstream.worker")
 
 
+def off_latency_path(logic: object) -> bool:
+    """A driver's optional ``background_consumer = True``: nothing waits on its records (the
+    webhooks), so its consumer takes the longer background fetch wait (KafkaSettings). Not a
+    protocol member, like ``coalesce_outputs``."""
+    return getattr(logic, "background_consumer", False) is True
+
+
 @dataclass
 class Prepared:
     """A closed batch and what the stage's prepare step made of it."""
@@ -60,7 +67,7 @@ class RunnerCore:
         )
         self.consumer = Consumer(
             {
-                **kafka.consumer_config(group_id),
+                **kafka.consumer_config(group_id, background=off_latency_path(logic)),
                 "client.id": f"{group_id}-{id(self)}",
             }
         )

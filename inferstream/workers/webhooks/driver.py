@@ -79,6 +79,9 @@ def _reason(err: object) -> str:
 
 class WebhookLogic:
     stage = "webhooks"
+    # Deliveries are not on the records' path to the results table: the runner gives this
+    # consumer the longer background fetch wait (KafkaSettings.background_fetch_wait_max_ms).
+    background_consumer = True
 
     def __init__(
         self,

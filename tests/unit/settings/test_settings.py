@@ -115,6 +115,20 @@ def test_producer_and_consumer_configs_carry_the_delivery_contract(data_dir: Pat
     assert KafkaSettings.load(fetch_wait_max_ms=20).consumer_config("g")["fetch.wait.max.ms"] == 20
 
 
+def test_background_consumers_take_their_own_fetch_wait_and_size(data_dir: Path) -> None:
+    kafka = KafkaSettings.load(fetch_wait_max_ms=100, background_fetch_wait_max_ms=1000)
+    background = kafka.consumer_config("g", background=True)
+    assert background["fetch.wait.max.ms"] == 1000
+    assert background["max.partition.fetch.bytes"] == kafka.background_partition_fetch_bytes
+    # Everything else is the same contract as a latency-critical consumer's.
+    critical = kafka.consumer_config("g")
+    assert critical["fetch.wait.max.ms"] == 100 and "max.partition.fetch.bytes" not in critical
+    assert {k: v for k, v in background.items() if k not in critical} == {
+        "max.partition.fetch.bytes": kafka.background_partition_fetch_bytes
+    }
+    assert all(background[k] == v for k, v in critical.items() if k != "fetch.wait.max.ms")
+
+
 def test_postgres_conninfo_carries_sslmode(data_dir: Path) -> None:
     conninfo = PostgresSettings.load(
         sslmode="verify-full", sslrootcert="/ca.pem", password="pw"
