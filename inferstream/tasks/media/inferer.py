@@ -27,12 +27,12 @@ import numpy.typing as npt
 import orjson
 import psycopg
 
-from inferstream.errors import PoisonBatchError, TransientError
+from inferstream.errors import PoisonBatchError
 from inferstream.models.media import PIXELS_PER_IMAGE, MediaModel
 from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
 from inferstream.plugins.columns import MEDIA
 from inferstream.settings import ObjectStoreSettings
-from inferstream.storage import ObjectStore, ObjectStoreError
+from inferstream.storage import ObjectNotFound, ObjectStore
 from inferstream.tasks.media import metrics
 from inferstream.tasks.media.decode import Decoded, decode
 from inferstream.tasks.media.enrich import MediaEnrichment
@@ -64,11 +64,6 @@ def verdict(fake_probability: float, threshold: float) -> tuple[str, float]:
     return "real", 1.0 - fake_probability
 
 
-@dataclass(frozen=True)
-class _PrepareAgain:
-    reason: str  # why prepare() could not: run() prepares the batch itself
-
-
 @dataclass
 class _Prepared:
     started: float
@@ -95,32 +90,37 @@ class MediaInferer:
         return max(1, frames * PIXELS_PER_IMAGE // COST_UNIT_PIXELS)
 
     def prepare(self, items: Sequence[EnrichedItem]) -> object:
-        """On the runtime's prepare thread, which has no backoff: a transient failure there
-        (Postgres or S3 down, as in a chaos run's stack restart) would end the worker. It is
-        left to run(), which prepares again and which the runtime retries with backoff."""
-        try:
-            return self._prepare(items)
-        except TransientError as err:
-            return _PrepareAgain(str(err))
-
-    def _prepare(self, items: Sequence[EnrichedItem]) -> _Prepared:
+        """Reused results, then the other blobs fetched and decoded. Postgres or S3 down
+        raises as it comes: the runtime classifies it as transient and retries this prepare
+        with backoff (workers/runtime/backoff.py). A blob gone since enrich is that record's
+        own failure: its reason, then a dead letter for it alone (see _score)."""
         started = time.perf_counter()
         enrichments = {e.content_sha256: e for e in map(_enrichment, items)}
         stored = self._stored(list(enrichments)) if self.settings.reuse_results else {}
         todo = [e for sha, e in enrichments.items() if sha not in stored]
-        try:
-            blobs = list(self.io.map(lambda e: self.store.get_bytes(e.blob_key), todo))
-        except ObjectStoreError as err:
-            raise TransientError(f"object store: {err}") from err
+        blobs = list(self.io.map(self._fetch, todo))
         s = self.settings
-        futures = [
-            self.pool.submit(
+        futures = {
+            e.content_sha256: self.pool.submit(
                 decode, e.media_kind, data, e.frame_count, s.video_frames, s.thumbnail_px
             )
             for e, data in zip(todo, blobs, strict=True)
-        ]
-        decoded = {e.content_sha256: f.result() for e, f in zip(todo, futures, strict=True)}
+            if isinstance(data, bytes)
+        }
+        decoded: dict[str, Decoded | str] = {
+            e.content_sha256: data
+            for e, data in zip(todo, blobs, strict=True)
+            if isinstance(data, str)
+        }
+        decoded.update({sha: future.result() for sha, future in futures.items()})
         return _Prepared(started, stored, decoded)
+
+    def _fetch(self, e: MediaEnrichment) -> bytes | str:
+        """The blob's bytes, or why it is gone (a record's own fault, never transient)."""
+        try:
+            return self.store.get_bytes(e.blob_key)
+        except ObjectNotFound:
+            return f"no stored object at {e.blob_key} (removed after enrich)"
 
     def _stored(self, shas: list[str]) -> dict[str, ResultFields]:
         """One stored, not itself reused, result per sha256 scored by this model version."""
@@ -134,17 +134,12 @@ class MediaInferer:
             f"FROM {MEDIA.name} WHERE content_sha256 = ANY(%s) AND model_name = %s "
             "AND model_version = %s AND reused_from IS NULL ORDER BY content_sha256, seq"
         )
-        try:
-            with psycopg.connect(self.postgres.conninfo(), connect_timeout=5) as conn:
-                rows = conn.execute(query, (shas, self.model_name, self.model_version)).fetchall()
-        except psycopg.OperationalError as err:
-            raise TransientError(f"postgres: {err}") from err
+        with psycopg.connect(self.postgres.conninfo(), connect_timeout=5) as conn:
+            rows = conn.execute(query, (shas, self.model_name, self.model_version)).fetchall()
         found = [MEDIA.fields_of(row, columns) for row in rows]
         return {str(f["content_sha256"]): f for f in found}
 
     def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultFields]:
-        if isinstance(prepared, _PrepareAgain):
-            prepared = self._prepare(items)  # TransientError again: the runtime backs off
         if not isinstance(prepared, _Prepared):
             raise TypeError("prepare() output expected")
         metrics.ACTIVE.set(len(items))
@@ -181,7 +176,7 @@ class MediaInferer:
     def _score(self, decoded: dict[str, Decoded | str]) -> dict[str, _Scored]:
         """Every row of every decoded item through the model, ``model_batch`` rows a call."""
         failed = [reason for reason in decoded.values() if isinstance(reason, str)]
-        if failed:  # enrich decoded it once; the runtime bisects to the record to blame
+        if failed:  # corrupt past enrich's check, or gone: bisected to the record to blame
             raise PoisonBatchError(failed[0])
         ready = {sha: d for sha, d in decoded.items() if not isinstance(d, str)}
         if not ready:
@@ -249,10 +244,8 @@ class MediaInferer:
         }
 
     def _write(self, artifacts: list[tuple[str, bytes, str]]) -> None:
-        try:
-            list(self.io.map(lambda a: self.store.put_bytes(*a), artifacts))
-        except ObjectStoreError as err:
-            raise TransientError(f"object store: {err}") from err
+        # The object store down raises ObjectStoreUnavailable: transient for the runtime.
+        list(self.io.map(lambda a: self.store.put_bytes(*a), artifacts))
 
     def observe(self, results: Sequence[ResultFields]) -> None:
         return None  # reuse reads Postgres, the durable copy

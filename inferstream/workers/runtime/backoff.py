@@ -1,9 +1,85 @@
-"""Exponential backoff with full jitter and a cap (for transient dependency failures)."""
+"""Transient dependency failures: which errors are (one classifier for the whole runtime) and
+how long to wait before the retry (exponential backoff with full jitter and a cap)."""
 
 from __future__ import annotations
 
 import random
+import socket
 from dataclasses import dataclass
+
+import psycopg
+import urllib3
+from confluent_kafka import KafkaError, KafkaException
+from minio.error import InvalidResponseError, S3Error, ServerError
+
+from inferstream.errors import FatalStageError, PoisonBatchError, TransientError
+from inferstream.storage.objectstore import ObjectStoreUnavailable
+
+# S3 error codes that say "try again later" (throttling, server-side failures).
+TRANSIENT_S3_CODES = frozenset(
+    {
+        "InternalError",
+        "RequestTimeout",
+        "ServiceUnavailable",
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequests",
+    }
+)
+_KAFKA_TRANSIENT_CODES = frozenset(
+    {KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._TIMED_OUT}
+)
+# Connection refused/reset/aborted, timeouts, DNS lookups that fail while a service restarts,
+# Postgres connection failures (and its server-side aborts: OperationalError), the broker or
+# the object store unreachable.
+_TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
+    TransientError,
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+    psycopg.OperationalError,
+    urllib3.exceptions.HTTPError,
+    ObjectStoreUnavailable,
+)
+
+
+def is_transient(err: BaseException) -> bool:
+    """Whether err means a dependency is down or slow (retry the same records later, commit
+    nothing past them, dead-letter nothing), judged on err and the errors that caused it
+    (``raise ... from``), so a wrapped connection failure counts. An error a stage classified
+    itself as poison or fatal is never transient; anything else is not (a record's own fault
+    or a bug)."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, PoisonBatchError | FatalStageError):
+            return False
+        if _transient_itself(current):
+            return True
+        seen.add(id(current))
+        current = current.__cause__
+    return False
+
+
+def _transient_itself(err: BaseException) -> bool:
+    if isinstance(err, _TRANSIENT_TYPES):
+        return True
+    if isinstance(err, S3Error):
+        return err.code in TRANSIENT_S3_CODES or _retry_status(err.response.status)
+    if isinstance(err, ServerError):
+        return _retry_status(err.status_code)
+    if isinstance(err, InvalidResponseError):  # a proxy's HTML 502/503 page, not S3's XML
+        return _retry_status(getattr(err, "_code", 0))
+    if isinstance(err, KafkaException) and err.args and isinstance(err.args[0], KafkaError):
+        kafka_error: KafkaError = err.args[0]
+        return bool(kafka_error.retriable()) or kafka_error.code() in _KAFKA_TRANSIENT_CODES
+    return False
+
+
+def _retry_status(status: object) -> bool:
+    return isinstance(status, int) and (status >= 500 or status == 429)
 
 
 @dataclass

@@ -1,6 +1,11 @@
 """The batch cycle: the prepare thread closes micro-batches and runs the stage's CPU-side
-preparation; the run thread processes them (bisecting poison, backing off on transient
-errors), makes their outputs durable with one flush, then reports the offsets done."""
+preparation; the run thread processes them (bisecting poison), makes their outputs durable
+with one flush, then reports the offsets done.
+
+One policy for failures on both threads: an error ``backoff.is_transient`` accepts (a
+dependency down or slow) retries the same records with backoff, dead-letters nothing and
+commits nothing past them; a PoisonBatchError is bisected to the records to blame, which alone
+are dead-lettered; anything else is a bug and stops the worker uncommitted."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import time
 from collections.abc import Sequence
 
 from inferstream.workers.runtime import metrics
-from inferstream.workers.runtime.backoff import Backoff
+from inferstream.workers.runtime.backoff import Backoff, is_transient
 from inferstream.workers.runtime.batching import Batch, Batcher
 from inferstream.workers.runtime.core import Prepared, RunnerCore
 from inferstream.workers.runtime.deadletter import deadletter_message
@@ -19,12 +24,21 @@ from inferstream.workers.runtime.records import (
     InRecord,
     Outcome,
     OutMessage,
+    PoisonBatchError,
     Reject,
-    TransientError,
 )
 
 # At most this many prepared batches share one flush (see BatchCycle._grow).
 COALESCE_MAX_BATCHES = 8
+
+
+class PrepareInParts:
+    """What the prepare thread hands on when a batch's prepare raised PoisonBatchError: the
+    run thread's bisection prepares each part again, so only the records to blame are
+    dead-lettered."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 
 
 class BatchCycle(RunnerCore):
@@ -55,7 +69,9 @@ class BatchCycle(RunnerCore):
             if batch is None:
                 break
             self._observe_batch(batch)
-            prepared = self.logic.prepare(batch.items)
+            prepared = self._prepare_retrying(batch.items)
+            if prepared is None:
+                break  # stopping during an outage: the batch stays uncommitted
             while not self._stop.is_set():
                 try:
                     self._prepared.put(Prepared(batch, prepared), timeout=0.2)
@@ -63,6 +79,37 @@ class BatchCycle(RunnerCore):
                 except queue.Full:
                     continue
         # Records left in an open batch were never processed: they stay uncommitted.
+
+    def _prepare_retrying(self, records: list[InRecord]) -> object | None:
+        """The stage's prepare, retried with backoff while it fails transiently (the records
+        stay active, so nothing is committed past them); None when stopped meanwhile."""
+        backoff = self._backoff()
+        while True:
+            try:
+                return self.logic.prepare(records)
+            except PoisonBatchError as err:
+                return PrepareInParts(str(err))
+            except Exception as err:
+                if not self._backoff_after(err, backoff, "prepare"):
+                    return None
+
+    def _backoff(self) -> Backoff:
+        return Backoff(self.worker.backoff_initial_ms / 1000, self.worker.backoff_max_ms / 1000)
+
+    def _backoff_after(self, err: Exception, backoff: Backoff, step: str) -> bool:
+        """Re-raise err unless it is transient; else wait out the next delay. False when the
+        worker was stopped during the wait."""
+        if not is_transient(err):
+            raise err
+        metrics.TRANSIENT.labels(**self.labels).inc()
+        delay = backoff.next_delay()
+        self.log.warning(
+            "transient failure; backing off",
+            step=step,
+            error=f"{type(err).__name__}: {err}"[:500],
+            retry_in_s=round(delay, 2),
+        )
+        return not self._stop.wait(delay)
 
     def _observe_batch(self, batch: Batch[InRecord]) -> None:
         metrics.BATCH_SIZE.labels(**self.labels).observe(len(batch.items))
@@ -95,18 +142,13 @@ class BatchCycle(RunnerCore):
         all their outputs durable with one flush; a transient failure reruns the whole group."""
         group = [first]
         results: list[list[Outcome]] = []
-        backoff = Backoff(self.worker.backoff_initial_ms / 1000, self.worker.backoff_max_ms / 1000)
+        backoff = self._backoff()
         while True:
             try:
                 results = self._run_group(group)
                 break
-            except TransientError as err:
-                metrics.TRANSIENT.labels(**self.labels).inc()
-                delay = backoff.next_delay()
-                self.log.warning(
-                    "transient failure; backing off", error=str(err), retry_in_s=round(delay, 2)
-                )
-                if self._stop.wait(delay):
+            except Exception as err:
+                if not self._backoff_after(err, backoff, "run"):
                     return False
         for item, outcomes in zip(group, results, strict=True):
             self.logic.after_durable(item.batch.items, outcomes)
@@ -152,7 +194,8 @@ class BatchCycle(RunnerCore):
 
     def _process(self, records: list[InRecord], prepared: object) -> list[Outcome]:
         def step(part: Sequence[InRecord]) -> list[Outcome]:
-            ready = prepared if len(part) == len(records) else self.logic.prepare(part)
+            whole = len(part) == len(records) and not isinstance(prepared, PrepareInParts)
+            ready = prepared if whole else self.logic.prepare(part)
             return self.logic.process(part, ready)
 
         outcomes, _ = process_isolating(records, step)
