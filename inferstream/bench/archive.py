@@ -27,11 +27,11 @@ from inferstream.bench.harness import TABLE, TASK, bench_stack
 from inferstream.bench.procs import delta, server_cpu_seconds
 from inferstream.bench.report import Report
 from inferstream.bench.sink import synthetic_results
+from inferstream.plugins import load_plugin
 from inferstream.schemas import encode
 from inferstream.settings import ObjectStoreSettings
 from inferstream.storage import ObjectStore
 from inferstream.storage import offsets as offset_store
-from inferstream.tasks.plugin import load_plugin
 from inferstream.workers.archive import parquet
 from inferstream.workers.archive.policy import ArchiveRecord, object_key
 from inferstream.workers.sink.writer import PostgresSinkWriter, SinkBatch

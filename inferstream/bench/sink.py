@@ -24,11 +24,11 @@ from inferstream.api.queries import nearest, nearest_sql
 from inferstream.bench.context import BenchContext
 from inferstream.bench.harness import bench_stack
 from inferstream.bench.report import Report
+from inferstream.plugins import load_plugin
 from inferstream.schemas import BugReportResult, make_result_id
 from inferstream.settings.vector_index import VectorIndexSettings
 from inferstream.storage import vector_ranges
 from inferstream.storage.vector_maintenance import maintain
-from inferstream.tasks.plugin import load_plugin
 from inferstream.workers.sink.writer import PostgresSinkWriter, SinkBatch
 
 TARGET = 5.0

@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from inferstream.plugins import load_plugin
 from inferstream.schemas import build_envelope, encode, make_headers
-from inferstream.tasks.plugin import load_plugin
 from inferstream.workers.enrich.driver import EnrichLogic
 from inferstream.workers.runtime.records import Emit, InRecord
 

@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from inferstream.plugins import installed_plugins
 from inferstream.settings import data_dir
-from inferstream.tasks.plugin import installed_plugins
 from inferstream.topology import STAGES
 from inferstream.workers.archive.launch import run_archive
 from inferstream.workers.launch import run_stage

@@ -17,10 +17,10 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from inferstream.plugins import load_plugin
 from inferstream.schemas import decode_envelope, decode_result
 from inferstream.settings import KafkaSettings, PostgresSettings
 from inferstream.storage import offsets as offset_store
-from inferstream.tasks.plugin import load_plugin
 from inferstream.topology import DEADLETTER_TOPIC, TASK_TOPIC_KINDS, group_id, topic_name
 from inferstream.verify.archive import by_partition, collect_archive
 from inferstream.verify.artifacts import rows_with_artifacts

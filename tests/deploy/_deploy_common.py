@@ -78,7 +78,7 @@ def exported_metric_names() -> set[str]:
 
     import inferstream.workers.runtime.metrics  # noqa: F401
     from inferstream.api.middleware import ApiMetrics
-    from inferstream.tasks.plugin import installed_plugins
+    from inferstream.plugins import installed_plugins
 
     for task in installed_plugins():  # every task plug-in's metrics module registers its names
         module = f"inferstream.tasks.{task}.metrics"

@@ -10,8 +10,8 @@ import pytest
 from _stack import Stack, scratch_database
 
 from inferstream.bench.sink import make_rows
+from inferstream.plugins import load_plugin
 from inferstream.storage import migrate
-from inferstream.tasks.plugin import load_plugin
 from inferstream.workers.sink.writer import PostgresSinkWriter, SinkBatch
 
 TOPIC = "results.bug_report"

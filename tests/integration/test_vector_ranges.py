@@ -23,12 +23,12 @@ from inferstream.api import Role, create_app
 from inferstream.api.keys import create_key
 from inferstream.api.queries import nearest, nearest_sql
 from inferstream.bench.sink import make_rows
+from inferstream.plugins import load_plugin
 from inferstream.settings import ApiSettings
 from inferstream.settings.vector_index import VectorIndexSettings
 from inferstream.storage import migrate
 from inferstream.storage.vector_maintenance import maintain
 from inferstream.storage.vector_ranges import SeqRange, closed_ranges
-from inferstream.tasks.plugin import load_plugin
 from inferstream.workers.sink.writer import PostgresSinkWriter, SinkBatch
 
 DIM = 384

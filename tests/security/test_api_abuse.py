@@ -25,10 +25,10 @@ from _stack import Stack, serve_api
 
 from inferstream.api import Role
 from inferstream.api.keys import create_key, revoke_key
+from inferstream.plugins import load_plugin
 from inferstream.schemas.samples import sample_payload
 from inferstream.settings import ApiSettings
 from inferstream.storage import ObjectStore
-from inferstream.tasks.plugin import load_plugin
 from inferstream.workers.sink.writer import DeadLetterRow, PostgresSinkWriter, SinkBatch
 
 PER_PREFIX = 10  # AuthLimits defaults: failed verifies per key prefix and per address

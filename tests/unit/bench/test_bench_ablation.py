@@ -13,7 +13,7 @@ from inferstream.bench import workload
 from inferstream.bench.ablation import OnnxVariant, _min_cosine, quantize_int8
 from inferstream.bench.sink import make_rows
 from inferstream.models import ModelBundle, TextTokenizer, ensure_minilm_bundle
-from inferstream.tasks.plugin import load_plugin
+from inferstream.plugins import load_plugin
 
 TEXTS = [
     "Editor crashes when saving a large file",
