@@ -20,7 +20,8 @@ import numpy.typing as npt
 import structlog
 
 from inferstream.errors import PoisonBatchError
-from inferstream.models.tabular import TabularModel, load_tabular_bundle
+from inferstream.models.registry.serving import VersionedServing
+from inferstream.models.tabular import TabularBundle, TabularModel, load_tabular_bundle
 from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
 from inferstream.tasks.anomaly.enrich import AnomalyEnrichment
 from inferstream.tasks.anomaly.metrics import DETECTIONS, SCORED, SERIES
@@ -52,36 +53,31 @@ def forest_scores(decision: npt.NDArray[Any], params: ForestParams) -> list[floa
     return [float(-(float(d) + params.offset)) for d in np.asarray(decision).reshape(-1)]
 
 
-class Scorer:
-    """The whole scoring step as one object over (series, position, values) records: the infer
-    worker and the reference run in tests use the same code."""
+Record = tuple[str, Position, Sequence[float], Sequence[Sequence[float]] | None]
 
-    def __init__(self, model: TabularModel, params: ForestParams, window: int = WINDOW) -> None:
-        self.model = model
-        self.params = params
-        self.windows = SeriesWindows(window)
 
-    def score(
-        self,
-        records: Sequence[tuple[str, Position, Sequence[float], Sequence[Sequence[float]] | None]],
-    ) -> list[Verdict]:
-        """Records in stream order; each is scored against the entries strictly before its
-        position (or its own history), then joins its series' window."""
-        histories: list[list[tuple[float, ...]]] = []
-        rows: list[list[float]] = []
-        for series_id, position, values, own in records:
-            history = (
-                [tuple(h) for h in own]
-                if own is not None
-                else self.windows.before(series_id, position)
+class AnomalyModel:
+    """One version of the forest: its ONNX graph and its offset and threshold."""
+
+    def __init__(self, bundle: TabularBundle) -> None:
+        pre = bundle.preprocessing
+        if tuple(pre.get("feature_names", ())) != MODEL_FEATURES:
+            raise RuntimeError(
+                f"bundle {bundle.name}/{bundle.version} was trained on other features; "
+                "run `inferstream models train anomaly`"
             )
-            histories.append(history)
-            rows.append(model_input(values, history))
-            self.windows.add(series_id, position, values)
-        if not rows:
+        self.model = TabularModel(bundle)
+        self.name = bundle.name
+        self.version = bundle.version
+        self.params = ForestParams(float(pre["offset"]), float(bundle.metadata["threshold"]))
+
+    def verdicts(
+        self, records: Sequence[Record], histories: Sequence[Sequence[tuple[float, ...]]], rows: Any
+    ) -> list[Verdict]:
+        """Each record's verdict from its model input row and its window (pure per row)."""
+        if not records:
             return []
-        decision = self._forest(np.asarray(rows, dtype=np.float32))
-        scores = forest_scores(decision, self.params)
+        scores = forest_scores(self._forest(np.asarray(rows, dtype=np.float32)), self.params)
         return [
             decide(scores[i], self.params.threshold, robust_z(records[i][2], histories[i]))
             for i in range(len(records))
@@ -90,8 +86,9 @@ class Scorer:
     def _forest(self, matrix: npt.NDArray[np.float32]) -> npt.NDArray[Any]:
         """decision_function of every row, in fixed-size chunks (the last one padded): ONNX
         Runtime's tree-ensemble kernel sums the trees in an order that depends on the batch
-        size (1-ulp differences, measured), and a record replayed in another batch must get
-        the identical score. With one chunk size, a row's result depends on nothing else."""
+        size (1-ulp differences, measured), and a record replayed in another batch, or served
+        beside a canary's share, must get the identical score. With one chunk size, a row's
+        result depends on nothing else."""
         parts = []
         for start in range(0, len(matrix), FOREST_CHUNK):
             chunk = matrix[start : start + FOREST_CHUNK]
@@ -102,29 +99,57 @@ class Scorer:
             parts.append(self.model.run("forest", chunk)["scores"].reshape(-1)[:n])
         return np.concatenate(parts)
 
-    def remember(self, series_id: str, position: Position, values: Sequence[float]) -> None:
-        self.windows.add(series_id, position, values)
+
+def window_inputs(
+    windows: SeriesWindows, records: Sequence[Record]
+) -> tuple[list[list[tuple[float, ...]]], list[list[float]]]:
+    """Records in stream order: each one's window (the entries strictly before its position,
+    or its own history) and model input row; then it joins its series' window. Independent
+    of the version that scores it, so a batch split by version keeps every window."""
+    histories: list[list[tuple[float, ...]]] = []
+    rows: list[list[float]] = []
+    for series_id, position, values, own in records:
+        history = (
+            [tuple(h) for h in own] if own is not None else windows.before(series_id, position)
+        )
+        histories.append(history)
+        rows.append(model_input(values, history))
+        windows.add(series_id, position, values)
+    return histories, rows
+
+
+class Scorer:
+    """The whole scoring step with one version, over (series, position, values) records: the
+    reference run in tests, the same code as the infer worker's."""
+
+    def __init__(self, model: AnomalyModel, window: int = WINDOW) -> None:
+        self.model = model
+        self.windows = SeriesWindows(window)
+
+    def score(self, records: Sequence[Record]) -> list[Verdict]:
+        histories, rows = window_inputs(self.windows, records)
+        return self.model.verdicts(records, histories, rows)
 
 
 def load_scorer(context: InferContext) -> Scorer:
-    bundle = load_tabular_bundle(context.models_dir, BUNDLE_NAME, "anomaly")
-    pre = bundle.preprocessing
-    if tuple(pre.get("feature_names", ())) != MODEL_FEATURES:
-        raise RuntimeError(
-            f"bundle {bundle.name}/{bundle.version} was trained on other features; "
-            "run `inferstream models train anomaly`"
-        )
-    params = ForestParams(float(pre["offset"]), float(bundle.metadata["threshold"]))
-    return Scorer(TabularModel(bundle), params)
+    """A scorer of the local bundle (``LATEST``)."""
+    return Scorer(AnomalyModel(load_tabular_bundle(context.models_dir, BUNDLE_NAME, "anomaly")))
 
 
 class AnomalyInferer:
-    def __init__(self, context: InferContext) -> None:
-        self.scorer = load_scorer(context)
+    """The windows are the worker's, whatever the version; the forest is the registry's
+    production version, or its canary for a key-hash share (models.registry.serving)."""
+
+    def __init__(self, context: InferContext, *, registry: bool = True) -> None:
+        conninfo = context.postgres.conninfo() if registry else None
+        self.serving = VersionedServing(
+            BUNDLE_NAME, "anomaly", AnomalyModel, context.models_dir, conninfo
+        )
+        self.windows = SeriesWindows(WINDOW)
         # observe() runs on the result follower's thread, run() on the stage's: one at a time.
         self._lock = threading.Lock()
-        self.model_name = self.scorer.model.name
-        self.model_version = self.scorer.model.version
+        self.model_name = BUNDLE_NAME
+        self.model_version = self.serving.production_version
 
     def cost(self, item: EnrichedItem) -> int:
         return 1
@@ -141,15 +166,30 @@ class AnomalyInferer:
             )
         # Positions are increasing within a partition; the batch may interleave partitions,
         # which is harmless: a series lives in one partition.
+        served = self.serving.take()  # once per batch: the whole batch sees one set of versions
+        self.model_version = served.production[0]
+        keys = [item.envelope.submission_id for item in items]
         try:
             with self._lock:
-                verdicts = self.scorer.score(records)
+                histories, rows = window_inputs(self.windows, records)
+            pairs = self.serving.run(
+                served,
+                keys,
+                lambda model, idx: [
+                    (model.version, v)
+                    for v in model.verdicts(
+                        [records[i] for i in idx],
+                        [histories[i] for i in idx],
+                        [rows[i] for i in idx],
+                    )
+                ],
+            )
         except Exception as err:  # the runtime bisects the batch to find the culprit
             raise PoisonBatchError(f"anomaly model failed: {err}") from err
         now = datetime.now(UTC)
         results: list[ResultFields] = []
-        for item, (_, position, values, _own), verdict in zip(
-            items, records, verdicts, strict=True
+        for item, (_, position, values, _own), (version, verdict) in zip(
+            items, records, pairs, strict=True
         ):
             enrichment = _enrichment(item)
             SCORED.inc()
@@ -161,7 +201,7 @@ class AnomalyInferer:
                     "anomaly",
                     item.envelope.submission_id,
                     item.envelope.schema_version,
-                    (self.model_name, self.model_version),
+                    (self.model_name, version),
                     now,
                 ),
                 "series_id": enrichment.series_id,
@@ -178,7 +218,7 @@ class AnomalyInferer:
                 ],
             }
             results.append(fields)
-        SERIES.set(self.scorer.windows.series_count())
+        SERIES.set(self.windows.series_count())
         return results
 
     def observe(self, results: Sequence[ResultFields]) -> None:
@@ -197,12 +237,11 @@ class AnomalyInferer:
                         reason=repr(err)[:300],
                     )
                     continue
-                self.scorer.remember(series, position, values)
-        SERIES.set(self.scorer.windows.series_count())
+                self.windows.add(series, position, values)
+        SERIES.set(self.windows.series_count())
 
     def ready(self) -> tuple[bool, str]:
-        providers = self.scorer.model.providers
-        return True, f"{self.model_name} {self.model_version} on {providers[0]}"
+        return True, self.serving.describe(lambda m: m.model)
 
 
 def _position(item: EnrichedItem) -> Position:

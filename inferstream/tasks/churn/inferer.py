@@ -15,17 +15,14 @@ import numpy as np
 import numpy.typing as npt
 
 from inferstream.errors import PoisonBatchError
-from inferstream.models.registry.live import LiveModels
-from inferstream.models.registry.routing import split
-from inferstream.models.tabular import TabularBundle, TabularModel, load_tabular_bundle
+from inferstream.models.registry.serving import VersionedServing
+from inferstream.models.tabular import TabularBundle, TabularModel
 from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
 from inferstream.tasks.churn.enrich import ChurnEnrichment
 from inferstream.tasks.churn.features import FEATURE_NAMES
 from inferstream.tasks.churn.metrics import PREDICTIONS, PROBABILITY
 
 BUNDLE_NAME = "churn-logreg"
-# Registry versions are downloaded here, beside the local bundles (models/<name>/<version>/).
-REGISTRY_CACHE = ".registry"
 TOP_FEATURES = 5
 
 
@@ -102,19 +99,15 @@ class ChurnModel:
 class ChurnInferer:
     """Serves the registry's production alias of the churn model (the local bundle while there
     is none) and its canary for a stable key-hash share of submissions; switches versions
-    between batches when an alias moves (inferstream.models.registry.live)."""
+    between batches when an alias moves (inferstream.models.registry.serving)."""
 
     def __init__(self, context: InferContext, *, registry: bool = True) -> None:
-        self.live = LiveModels(
-            BUNDLE_NAME,
-            ChurnModel,
-            lambda: load_tabular_bundle(context.models_dir, BUNDLE_NAME, "churn"),
-            context.postgres.conninfo() if registry else None,
-            context.models_dir / REGISTRY_CACHE,
+        conninfo = context.postgres.conninfo() if registry else None
+        self.serving = VersionedServing(
+            BUNDLE_NAME, "churn", ChurnModel, context.models_dir, conninfo
         )
-        self.live.start()
         self.model_name = BUNDLE_NAME
-        self.model_version = self.live.served.production[0]  # production's, as last taken
+        self.model_version = self.serving.production_version
 
     def cost(self, item: EnrichedItem) -> int:
         return 1
@@ -125,30 +118,22 @@ class ChurnInferer:
     def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultFields]:
         if not isinstance(prepared, np.ndarray):
             raise TypeError("prepare() output expected")
-        served = self.live.take()  # once per batch: the whole batch sees one set of versions
+        matrix = prepared
+        served = self.serving.take()  # once per batch: the whole batch sees one set of versions
         self.model_version = served.production[0]
         now = datetime.now(UTC)
-        production = served.production[1]
-        if served.canary is None:
-            return production.predict(items, prepared, now)
         keys = [item.envelope.submission_id for item in items]
-        main, canary = split(keys, served.fraction)
-        results: list[ResultFields] = [{} for _ in items]
-        for indexes, model in ((main, production), (canary, served.canary[1])):
-            if indexes:
-                chosen = [items[i] for i in indexes]
-                predicted = model.predict(chosen, prepared[indexes], now)
-                for i, result in zip(indexes, predicted, strict=True):
-                    results[i] = result
-        return results
+        return self.serving.run(
+            served,
+            keys,
+            lambda model, idx: model.predict([items[i] for i in idx], matrix[idx], now),
+        )
 
     def observe(self, results: Sequence[ResultFields]) -> None:
         return None  # stateless
 
     def ready(self) -> tuple[bool, str]:
-        versions = ", ".join(f"{a} {v}" for a, v in self.live.served.versions().items())
-        provider = self.live.served.production[1].model.providers[0]
-        return True, f"{BUNDLE_NAME} {versions} on {provider}"
+        return True, self.serving.describe(lambda m: m.model)
 
 
 def _enrichment(item: EnrichedItem) -> ChurnEnrichment:

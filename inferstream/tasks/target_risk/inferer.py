@@ -1,4 +1,8 @@
-"""target_risk inference: the three ONNX heads, then the risk score and level."""
+"""target_risk inference: the three ONNX heads, then the risk score and level.
+
+Served like churn (inferstream.models.registry.serving): the registry's production version,
+its canary for a key-hash share, switched between batches when an alias moves.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import structlog
 
 from inferstream.errors import PoisonBatchError
-from inferstream.models.tabular import TabularModel, load_tabular_bundle
+from inferstream.models.registry.serving import VersionedServing
+from inferstream.models.tabular import TabularBundle, TabularModel
 from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
 from inferstream.tasks.target_risk.enrich import TargetRiskEnrichment
 from inferstream.tasks.target_risk.features import FEATURE_NAMES
@@ -23,19 +29,80 @@ MIN_REPORTED = 0.05  # vulnerability classes and chains below this probability a
 HIGH_RISK = 8.0
 
 
-class TargetRiskInferer:
-    def __init__(self, context: InferContext) -> None:
-        bundle = load_tabular_bundle(context.models_dir, BUNDLE_NAME, "target_risk")
+class TargetRiskModel:
+    """One version of the three heads and their label names."""
+
+    def __init__(self, bundle: TabularBundle) -> None:
         if tuple(bundle.preprocessing.get("feature_names", ())) != FEATURE_NAMES:
             raise RuntimeError(
                 f"bundle {bundle.name}/{bundle.version} was trained on other features; "
                 "run `inferstream models train target_risk`"
             )
         self.model = TabularModel(bundle)
-        self.model_name = bundle.name
-        self.model_version = bundle.version
+        self.name = bundle.name
+        self.version = bundle.version
         labels = bundle.metadata["labels"]
         self.labels = {head: [str(v) for v in labels[head]] for head in HEADS}
+        # One run now, on the loading thread: a hot-reloaded version must not pay a session's
+        # first-run allocations on its first served batch.
+        zeros = np.zeros((1, len(FEATURE_NAMES)), dtype=np.float32)
+        for head in HEADS:
+            self.model.run(head, zeros)
+
+    def predict(
+        self, items: Sequence[EnrichedItem], x: npt.NDArray[np.float32], now: datetime
+    ) -> list[ResultFields]:
+        try:
+            heads = {h: self.model.run(h, x)["probabilities"] for h in HEADS}
+        except Exception as err:  # the runtime bisects the batch to find the culprit
+            raise PoisonBatchError(f"target_risk model failed: {err}") from err
+        return [self._fields(item, heads, i, now) for i, item in enumerate(items)]
+
+    def _fields(
+        self, item: EnrichedItem, heads: dict[str, Any], i: int, now: datetime
+    ) -> ResultFields:
+        named = {
+            h: [
+                (n, float(min(1.0, max(0.0, p))))
+                for n, p in zip(self.labels[h], heads[h][i], strict=True)
+            ]
+            for h in HEADS
+        }
+        vulns = sorted(named["vulnerability_predictor"], key=lambda v: (-v[1], v[0]))
+        chains = sorted(named["chain_detector"], key=lambda v: (-v[1], v[0]))
+        severity = max(named["severity_predictor"], key=lambda v: v[1])
+        score = risk_score(vulns, named["severity_predictor"], chains)
+        level = risk_level(score)
+        ANALYSES.labels(risk_level=level).inc()
+        if score >= HIGH_RISK:
+            log.debug("high_risk_detected", risk_score=score, domain=_enrichment(item).domain)
+        # Plain fields, no pydantic object (plugins/results.py); values from the models.
+        return {
+            **result_head(
+                "target_risk",
+                item.envelope.submission_id,
+                item.envelope.schema_version,
+                (self.name, self.version),
+                now,
+            ),
+            "risk_score": score,
+            "risk_level": level,
+            "vulnerabilities": [
+                {"vulnerability_class": n, "probability": p} for n, p in vulns if p >= MIN_REPORTED
+            ],
+            "severity": {"label": severity[0], "probability": severity[1]},
+            "chains": [{"name": n, "probability": p} for n, p in chains if p >= MIN_REPORTED],
+        }
+
+
+class TargetRiskInferer:
+    def __init__(self, context: InferContext, *, registry: bool = True) -> None:
+        conninfo = context.postgres.conninfo() if registry else None
+        self.serving = VersionedServing(
+            BUNDLE_NAME, "target_risk", TargetRiskModel, context.models_dir, conninfo
+        )
+        self.model_name = BUNDLE_NAME
+        self.model_version = self.serving.production_version
 
     def cost(self, item: EnrichedItem) -> int:
         return 1
@@ -46,49 +113,17 @@ class TargetRiskInferer:
     def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultFields]:
         if not isinstance(prepared, np.ndarray):
             raise TypeError("prepare() output expected")
+        matrix = prepared
         started = time.perf_counter()
-        try:
-            heads = {h: self.model.run(h, prepared)["probabilities"] for h in HEADS}
-        except Exception as err:  # the runtime bisects the batch to find the culprit
-            raise PoisonBatchError(f"target_risk model failed: {err}") from err
+        served = self.serving.take()  # once per batch: the whole batch sees one set of versions
+        self.model_version = served.production[0]
         now = datetime.now(UTC)
-        results: list[ResultFields] = []
-        for i, item in enumerate(items):
-            named = {
-                h: [
-                    (n, float(min(1.0, max(0.0, p))))
-                    for n, p in zip(self.labels[h], heads[h][i], strict=True)
-                ]
-                for h in HEADS
-            }
-            vulns = sorted(named["vulnerability_predictor"], key=lambda v: (-v[1], v[0]))
-            chains = sorted(named["chain_detector"], key=lambda v: (-v[1], v[0]))
-            severity = max(named["severity_predictor"], key=lambda v: v[1])
-            score = risk_score(vulns, named["severity_predictor"], chains)
-            level = risk_level(score)
-            ANALYSES.labels(risk_level=level).inc()
-            if score >= HIGH_RISK:
-                log.debug("high_risk_detected", risk_score=score, domain=_enrichment(item).domain)
-            # Plain fields, no pydantic object (plugins/results.py); values from the models.
-            fields = {
-                **result_head(
-                    "target_risk",
-                    item.envelope.submission_id,
-                    item.envelope.schema_version,
-                    (self.model_name, self.model_version),
-                    now,
-                ),
-                "risk_score": score,
-                "risk_level": level,
-                "vulnerabilities": [
-                    {"vulnerability_class": n, "probability": p}
-                    for n, p in vulns
-                    if p >= MIN_REPORTED
-                ],
-                "severity": {"label": severity[0], "probability": severity[1]},
-                "chains": [{"name": n, "probability": p} for n, p in chains if p >= MIN_REPORTED],
-            }
-            results.append(fields)
+        keys = [item.envelope.submission_id for item in items]
+        results = self.serving.run(
+            served,
+            keys,
+            lambda model, idx: model.predict([items[i] for i in idx], matrix[idx], now),
+        )
         per_target = (time.perf_counter() - started) / max(1, len(items))
         for _ in items:
             DURATION.observe(per_target)
@@ -98,7 +133,7 @@ class TargetRiskInferer:
         return None  # stateless
 
     def ready(self) -> tuple[bool, str]:
-        return True, f"{self.model_name} {self.model_version} on {self.model.providers[0]}"
+        return True, self.serving.describe(lambda m: m.model)
 
 
 def _enrichment(item: EnrichedItem) -> TargetRiskEnrichment:

@@ -71,7 +71,7 @@ def _run(inferer: AnomalyInferer, items: list[EnrichedItem], batch: int) -> list
 
 
 def test_the_inferer_result_carries_what_rebuilds_the_window(context: InferContext) -> None:
-    inferer = AnomalyInferer(context)
+    inferer = AnomalyInferer(context, registry=False)
     (fields,) = _run(inferer, _items(0, 1), 1)
     # Plain fields, no validation: what goes on the wire still passes the contract.
     (value,) = encode_results([fields])
@@ -94,10 +94,10 @@ def test_a_replay_after_a_crash_gives_the_uninterrupted_scores(
     not committed), dies; worker B is rebuilt from A's durable results and replays from
     ``crash``: every score equals the uninterrupted reference."""
     items = _items(0, len(OBSERVATIONS))
-    reference = _scores(_run(AnomalyInferer(context), items, 7))
+    reference = _scores(_run(AnomalyInferer(context, registry=False), items, 7))
     done = min(len(items), crash + durable)
-    first = _run(AnomalyInferer(context), items[:done], batch)
-    replacement = AnomalyInferer(context)
+    first = _run(AnomalyInferer(context, registry=False), items[:done], batch)
+    replacement = AnomalyInferer(context, registry=False)
     replacement.observe(list(reversed(first)))  # history + result topic, in any order
     replayed = _run(replacement, items[crash:], batch)
     assert _scores(first) == reference[:done]
@@ -106,7 +106,7 @@ def test_a_replay_after_a_crash_gives_the_uninterrupted_scores(
 
 def test_the_pure_scorer_gives_what_the_inferer_gives(context: InferContext) -> None:
     items = _items(0, 40)
-    served = _scores(_run(AnomalyInferer(context), items, 5))
+    served = _scores(_run(AnomalyInferer(context, registry=False), items, 5))
     scorer: Scorer = load_scorer(context)
     verdicts = scorer.score(
         [
@@ -118,7 +118,7 @@ def test_the_pure_scorer_gives_what_the_inferer_gives(context: InferContext) -> 
 
 
 def test_a_window_payload_uses_only_its_own_history(context: InferContext, tmp_path: Path) -> None:
-    inferer = AnomalyInferer(context)
+    inferer = AnomalyInferer(context, registry=False)
     _run(inferer, _items(0, 20), 20)
     rows = [
         OBSERVATIONS[n]
@@ -130,5 +130,5 @@ def test_a_window_payload_uses_only_its_own_history(context: InferContext, tmp_p
     enrichment = enrich(envelope)
     assert isinstance(enrichment, AnomalyEnrichment)
     item = EnrichedItem(envelope, enrichment, ("enriched.anomaly", 0, 500))
-    fresh = AnomalyInferer(context)
+    fresh = AnomalyInferer(context, registry=False)
     assert _scores(inferer.run([item], None)) == _scores(fresh.run([item], None))

@@ -43,7 +43,8 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_inferer_gives_three_heads_and_a_consistent_risk(models_dir: Path) -> None:
-    inferer = TargetRiskInferer(InferContext(models_dir, PostgresSettings.load(), 64, 64))
+    context = InferContext(models_dir, PostgresSettings.load(), 64, 64)
+    inferer = TargetRiskInferer(context, registry=False)  # the local bundle; no Postgres here
     risky = {
         "domain": "shop.example.com",
         "technology_stack": ["wordpress", "php", "mysql"],
