@@ -89,7 +89,9 @@ class MonitorLogic(StageLogic):
             reference = self.catalog.reference(self.spec.model_name, version) if version else None
             if reference is not None and version is not None:
                 model = (self.spec.model_name, version)
-                add_inputs(delta, record.value, at, model, reference, bucket_s)
+                add_inputs(
+                    delta, record.value, at, model, reference, bucket_s, self.spec.inputs_field
+                )
         else:
             add_feedback(delta, record.value, at)
 

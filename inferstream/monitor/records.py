@@ -83,10 +83,11 @@ def add_inputs(
     model: tuple[str, str],
     reference: Reference,
     bucket_s: int,
+    field: str = "features",
 ) -> None:
-    """Bin an enriched record's feature vector on ``reference`` (the production version's,
-    whose inputs these are counted under)."""
-    features = _json(value).get("enrichment", {}).get("features")
+    """Bin an enriched record's input vector (its enrichment's ``field``) on ``reference``
+    (the production version's, whose inputs these are counted under)."""
+    features = _json(value).get("enrichment", {}).get(field)
     if not isinstance(features, list) or len(features) != len(reference.inputs):
         raise Unusable("no feature vector of the reference's length")
     start = bucket(at, bucket_s)

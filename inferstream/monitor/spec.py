@@ -12,6 +12,8 @@ class TaskSpec:
     model_name: str  # the bundle infer serves (its registry name)
     score_field: str  # a number in every result of the task
     label_column: str  # in results_<task>: what a feedback label is compared with (as text)
+    # The enrichment's input vector, in the order of the reference's inputs (input drift).
+    inputs_field: str = "features"
 
     @property
     def results_table(self) -> str:
@@ -22,7 +24,7 @@ SPECS: dict[str, TaskSpec] = {
     spec.task: spec
     for spec in (
         TaskSpec("churn", "churn-logreg", "probability", "label"),
-        TaskSpec("anomaly", "anomaly-iforest", "score", "is_anomaly"),
+        TaskSpec("anomaly", "anomaly-iforest", "score", "is_anomaly", "values"),
         TaskSpec("target_risk", "target-risk-heads", "risk_score", "risk_level"),
     )
 }

@@ -11,6 +11,7 @@ import numpy.typing as npt
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import f1_score, precision_score, recall_score
 
+from inferstream.monitor import reference
 from inferstream.tasks.anomaly.inferer import BUNDLE_NAME
 from inferstream.tasks.anomaly.scoring import (
     FEATURE_NAMES,
@@ -102,6 +103,13 @@ def train(
         "window": WINDOW,
         "preprocessing": {"feature_names": list(MODEL_FEATURES), "offset": float(forest.offset_)},
         "metrics_held_out": metrics,
+        # What the monitor compares live traffic with (drift as PSI): the held-out series'
+        # raw values (enrich's "values") and the scores the results carry.
+        "reference": reference.build(
+            FEATURE_NAMES,
+            np.asarray([[o.features[n] for n in FEATURE_NAMES] for o in observations])[test],
+            [v.score for v in verdicts],
+        ).to_json(),
     }
     version, directory = write_bundle(models_dir, BUNDLE_NAME, {"forest": graph}, metadata)
     return TrainReport("anomaly", BUNDLE_NAME, version, directory, metrics)

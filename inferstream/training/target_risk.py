@@ -17,9 +17,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from sklearn.multiclass import OneVsRestClassifier
 
+from inferstream.monitor import reference
 from inferstream.schemas import TargetRiskPayload
 from inferstream.tasks.target_risk.features import FEATURE_NAMES, encode
-from inferstream.tasks.target_risk.risk import BUNDLE_NAME, HEADS
+from inferstream.tasks.target_risk.risk import BUNDLE_NAME, HEADS, risk_score
 from inferstream.training.bundle import write_bundle
 from inferstream.training.common import TrainReport, export, max_abs_diff, run_onnx
 from inferstream.training.datasets import (
@@ -44,6 +45,19 @@ def head_model(head: str) -> Any:
     return OneVsRestClassifier(LogisticRegression(max_iter=2000))
 
 
+def risk_scores(proba: dict[str, Any], labels: dict[str, list[str]]) -> list[float]:
+    """Each row's risk_score from the heads' probabilities, as the inferer computes it."""
+    rows = len(proba[HEADS[0]])
+    named = [
+        {h: list(zip(labels[h], (float(p) for p in proba[h][i]), strict=True)) for h in HEADS}
+        for i in range(rows)
+    ]
+    return [
+        risk_score(n["vulnerability_predictor"], n["severity_predictor"], n["chain_detector"])
+        for n in named
+    ]
+
+
 def train(models_dir: Path, rows: int = ROWS, seed: int = SEED) -> TrainReport:
     payloads, labels = target_records(rows, seed)
     x = features(payloads)
@@ -56,10 +70,11 @@ def train(models_dir: Path, rows: int = ROWS, seed: int = SEED) -> TrainReport:
     graphs: dict[str, bytes] = {}
     metrics: dict[str, Any] = {"rows_train": cut, "rows_test": rows - cut}
     diffs: list[float] = []
+    held_out: dict[str, Any] = {}
     for head in HEADS:
         model = head_model(head).fit(x[:cut], y[head][:cut])
         graphs[head] = export(model, x)
-        proba = model.predict_proba(x[cut:])
+        proba = held_out[head] = model.predict_proba(x[cut:])
         onnx_proba = run_onnx(graphs[head], x[cut : cut + 1000])["probabilities"]
         diffs.append(max_abs_diff(onnx_proba, model.predict_proba(x[cut : cut + 1000])))
         truth = y[head][cut:]
@@ -77,6 +92,11 @@ def train(models_dir: Path, rows: int = ROWS, seed: int = SEED) -> TrainReport:
                 "macro_roc_auc": round(float(roc_auc_score(truth, proba, average="macro")), 4),
             }
     metrics["onnx_max_abs_diff"] = max(diffs)
+    label_names = {
+        "vulnerability_predictor": list(VULNERABILITY_CLASSES),
+        "severity_predictor": list(SEVERITY_LEVELS),
+        "chain_detector": list(CHAINS),
+    }
     metadata = {
         "task": "target_risk",
         "algorithm": (
@@ -85,12 +105,13 @@ def train(models_dir: Path, rows: int = ROWS, seed: int = SEED) -> TrainReport:
         ),
         "dataset": f"inferstream.training.datasets.target_records(n={rows}, seed={seed})",
         "preprocessing": {"feature_names": list(FEATURE_NAMES)},
-        "labels": {
-            "vulnerability_predictor": list(VULNERABILITY_CLASSES),
-            "severity_predictor": list(SEVERITY_LEVELS),
-            "chain_detector": list(CHAINS),
-        },
+        "labels": label_names,
         "metrics_held_out": metrics,
+        # What the monitor compares live traffic with (drift as PSI): the held-out inputs
+        # and the risk scores the results would carry for them.
+        "reference": reference.build(
+            FEATURE_NAMES, x[cut:], risk_scores(held_out, label_names)
+        ).to_json(),
     }
     version, directory = write_bundle(models_dir, BUNDLE_NAME, graphs, metadata)
     return TrainReport("target_risk", BUNDLE_NAME, version, directory, metrics)

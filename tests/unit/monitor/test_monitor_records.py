@@ -79,6 +79,14 @@ def test_inputs_are_binned_on_the_reference_in_vector_order() -> None:
         )
 
 
+def test_inputs_come_from_the_tasks_own_enrichment_field() -> None:
+    # anomaly's enrichment holds its input vector as "values", not "features"
+    delta = Delta()
+    enriched = orjson.dumps({"enrichment": {"values": [3.0, 0.0], "features": [0.0]}})
+    add_inputs(delta, enriched, AT, ("anomaly-iforest", "v1"), REF, 60, "values")
+    assert sum(delta.counts.values()) == 2
+
+
 def test_feedback_keeps_the_last_label_as_postgres_prints_it() -> None:
     delta = Delta()
     add_feedback(delta, orjson.dumps({"submission_id": "s1", "label": True}), AT)
