@@ -32,6 +32,10 @@ from inferstream.workers.runtime.records import (
 COALESCE_MAX_BATCHES = 8
 
 
+# What _prepare_retrying returns when the worker stopped during its backoff.
+STOPPED = object()
+
+
 class PrepareInParts:
     """What the prepare thread hands on when a batch's prepare raised PoisonBatchError: the
     run thread's bisection prepares each part again, so only the records to blame are
@@ -70,7 +74,7 @@ class BatchCycle(RunnerCore):
                 break
             self._observe_batch(batch)
             prepared = self._prepare_retrying(batch.items)
-            if prepared is None:
+            if prepared is STOPPED:
                 break  # stopping during an outage: the batch stays uncommitted
             while not self._stop.is_set():
                 try:
@@ -82,7 +86,8 @@ class BatchCycle(RunnerCore):
 
     def _prepare_retrying(self, records: list[InRecord]) -> object | None:
         """The stage's prepare, retried with backoff while it fails transiently (the records
-        stay active, so nothing is committed past them); None when stopped meanwhile."""
+        stay active, so nothing is committed past them); STOPPED when stopped meanwhile
+        (not None: a stage without a prepare step returns None)."""
         backoff = self._backoff()
         while True:
             try:
@@ -91,7 +96,7 @@ class BatchCycle(RunnerCore):
                 return PrepareInParts(str(err))
             except Exception as err:
                 if not self._backoff_after(err, backoff, "prepare"):
-                    return None
+                    return STOPPED
 
     def _backoff(self) -> Backoff:
         return Backoff(self.worker.backoff_initial_ms / 1000, self.worker.backoff_max_ms / 1000)

@@ -221,3 +221,30 @@ def test_a_bug_stops_the_worker_with_nothing_done(where: str) -> None:
     assert isinstance(cycle.runner._fatal, KeyError)
     assert cycle.runner._done.empty()
     assert not cycle.output.durable
+
+
+class _NoPrepare(_Logic):
+    """A stage without a prepare step (enrich, the sink): StageLogic's default returns None."""
+
+    def prepare(self, batch: Sequence[InRecord]) -> object:
+        self.prepares.append([r.offset for r in batch])
+        return None
+
+    def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
+        assert prepared is None
+        return [Emit((OutMessage("results.media", r.key, r.value),)) for r in batch]
+
+
+def test_a_stage_whose_prepare_returns_none_keeps_taking_batches() -> None:
+    logic = _NoPrepare()
+    cycle = _Cycle(logic, 3)
+    cycle.wait_done(3)
+    more = [InRecord(TOPIC, 0, i, b"k%d" % i, b"v%d" % i) for i in range(3, 6)]
+    with cycle.runner._cond:
+        cycle.runner._queue.extend(more)
+        cycle.runner._cond.notify_all()
+    cycle.wait_done(6)
+    cycle.stop()
+    assert cycle.runner._fatal is None
+    assert logic.prepares == [[0, 1, 2], [3, 4, 5]]
+    assert sorted(cycle.done) == list(range(6))
