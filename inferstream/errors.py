@@ -16,6 +16,12 @@ class TransientError(RuntimeError):
 class PoisonBatchError(RuntimeError):
     """The batch as a whole failed in a step; bisect to find the record(s) to blame."""
 
+    def __init__(self, *args: object, model: tuple[str, str] | None = None) -> None:
+        super().__init__(*args)
+        # (name, version) of the model that failed, when a model did: the dead letter carries
+        # it, so the model monitor can compute a canary's error rate.
+        self.model = model
+
 
 class FatalStageError(RuntimeError):
     """The stage must stop; the message says why."""

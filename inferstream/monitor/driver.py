@@ -1,4 +1,5 @@
-"""The monitor stage's consumer: a group on results.<task>, enriched.<task> and feedback.<task>
+"""The monitor stage's consumer: a group on results.<task>, enriched.<task>, feedback.<task>
+and the dead-letter topic (a failed inference names its version there: the error rate)
 (on the project's runner, like the sink) whose counts go to Postgres in the transaction that
 stores its offsets. The evaluation runs beside it on a timer (inferstream.monitor.evaluator),
 so the gauges and the canary check keep going when traffic stops."""
@@ -16,6 +17,7 @@ from inferstream.errors import TransientError
 from inferstream.monitor.catalog import Catalog
 from inferstream.monitor.records import (
     Unusable,
+    add_error,
     add_feedback,
     add_inputs,
     add_result,
@@ -25,7 +27,8 @@ from inferstream.monitor.records import (
 from inferstream.monitor.spec import TaskSpec
 from inferstream.monitor.state import Delta, MonitorState
 from inferstream.settings.monitor import MonitorSettings
-from inferstream.topology import feedback_topic, topic_name
+from inferstream.topology import DEADLETTER_TOPIC, feedback_topic, topic_name
+from inferstream.workers.runtime.deadletter import MODEL_HEADER, MODEL_VERSION_HEADER
 from inferstream.workers.runtime.headers import SUBMITTED_AT
 from inferstream.workers.runtime.logic import StageLogic
 from inferstream.workers.runtime.records import Emit, InRecord, Outcome
@@ -52,6 +55,7 @@ class MonitorLogic(StageLogic):
             "results": topic_name("results", spec.task),
             "enriched": topic_name("enriched", spec.task),
             "feedback": feedback_topic(spec.task),
+            "deadletter": DEADLETTER_TOPIC,
         }
         self._production: str | None = None
         self._production_until = 0.0
@@ -92,8 +96,18 @@ class MonitorLogic(StageLogic):
                 add_inputs(
                     delta, record.value, at, model, reference, bucket_s, self.spec.inputs_field
                 )
+        elif record.topic == self.topics["deadletter"]:
+            self._count_error(delta, record, at)
         else:
             add_feedback(delta, record.value, at)
+
+    def _count_error(self, delta: Delta, record: InRecord, at: datetime) -> None:
+        """Dead letters of every task and stage share one topic: only this task's failed
+        inferences (they name the model version) count, the rest are not the monitor's."""
+        name, version = record.header(MODEL_HEADER), record.header(MODEL_VERSION_HEADER)
+        origin = record.header("x-original-topic")
+        if name == self.spec.model_name and version and origin == self.topics["enriched"]:
+            add_error(delta, (name, version), at, self.settings.bucket_s)
 
     def _production_version(self) -> str | None:
         """The version inputs are counted under; re-read every evaluation period, so a

@@ -29,6 +29,8 @@ class VersionReport:
     latency_within_slo: bool | None = None
     accuracy: float | None = None
     labelled: int = 0
+    errors: int = 0  # records its inference failed on (dead letters naming it)
+    error_rate: float | None = None  # errors / (results + errors); None: too few records
     breaches: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -66,11 +68,16 @@ def report(
     accuracy: Accuracy | None,
     reference: Reference | None,
     settings: MonitorSettings,
+    errors: Counts | None = None,
 ) -> VersionReport:
+    errors = errors or {}
     samples = max(sum(scores.values()), sum(latency.values()))
     enough = sum(scores.values()) >= settings.min_samples
     rep = VersionReport(key[0], key[1], samples, _score_psi(reference, scores, enough))
     rep.input_psi = _input_psi(reference, inputs, settings.min_samples)
+    rep.errors = sum(errors.values())
+    if rep.errors + sum(scores.values()) >= settings.min_samples:
+        rep.error_rate = round(rep.errors / (rep.errors + sum(scores.values())), 6)
     if latency:
         rep.latency_p95_ms = quantile_upper_edge(latency, LATENCY_EDGES_MS, P95)
         within = share_within(latency.items(), LATENCY_EDGES_MS, settings.latency_p95_ms)
@@ -95,6 +102,8 @@ def breaches(rep: VersionReport, settings: MonitorSettings) -> list[str]:
         out.append(f"latency p95 > {settings.latency_p95_ms:g} ms")
     if rep.accuracy is not None and rep.accuracy < settings.accuracy_min:
         out.append(f"accuracy {rep.accuracy:.3f} < {settings.accuracy_min}")
+    if rep.error_rate is not None and rep.error_rate > settings.error_rate_max:
+        out.append(f"error rate {rep.error_rate:.3f} > {settings.error_rate_max}")
     return out
 
 
@@ -102,9 +111,9 @@ def canary_verdict(
     reports: Sequence[VersionReport], aliases: Mapping[str, str], settings: MonitorSettings
 ) -> str | None:
     """The reason to roll the canary back, or None. Drift of the canary's scores against its
-    own reference, or its p95 over the SLO while production's meets it (a backlog that slows
-    both is not the canary's doing). Accuracy alerts but does not roll back: labels arrive
-    late and few."""
+    own reference, or its p95 over the SLO or its error rate over the maximum while
+    production's meets it (a backlog that slows both, or poison input that fails both, is not
+    the canary's doing). Accuracy alerts but does not roll back: labels arrive late and few."""
     canary = aliases.get("canary")
     if canary is None:
         return None
@@ -126,7 +135,17 @@ def canary_verdict(
             f"latency: canary {rep.model_name}/{canary} p95 > {settings.latency_p95_ms:g} ms "
             f"while production meets it ({window})"
         )
+    if _errs(rep, settings) and (production is None or not _errs(production, settings)):
+        return (
+            f"errors: canary {rep.model_name}/{canary} error rate {rep.error_rate:.3f} > "
+            f"{settings.error_rate_max} ({rep.errors} failed) while production meets it "
+            f"({window})"
+        )
     return None
+
+
+def _errs(rep: VersionReport, settings: MonitorSettings) -> bool:
+    return rep.error_rate is not None and rep.error_rate > settings.error_rate_max
 
 
 def evaluate(
@@ -150,6 +169,7 @@ def evaluate(
                 labels.get(key),
                 reference_of(*key),
                 settings,
+                window.get((*key, "error", ""), {}),
             )
         )
     return reports

@@ -17,7 +17,13 @@ from inferstream.monitor.spec import TaskSpec, spec_for
 from inferstream.observability import configure_logging
 from inferstream.settings import KafkaSettings, PostgresSettings, WorkerSettings, data_dir
 from inferstream.settings.monitor import MonitorSettings
-from inferstream.topology import feedback_topic, group_id, monitor_topic, topic_name
+from inferstream.topology import (
+    DEADLETTER_TOPIC,
+    feedback_topic,
+    group_id,
+    monitor_topic,
+    topic_name,
+)
 from inferstream.workers.runtime.health import HealthState, serve
 from inferstream.workers.runtime.process import run_until_stopped
 from inferstream.workers.runtime.runner import StageRunner
@@ -31,7 +37,12 @@ def check_topics(kafka: KafkaSettings, task: str) -> None:
     up` or `topology apply` creates them); one line naming the missing ones otherwise."""
     admin = AdminClient(kafka.admin_config())
     topics = admin.list_topics(timeout=TIMEOUT_S).topics
-    wanted = (topic_name("results", task), feedback_topic(task), monitor_topic(task))
+    wanted = (
+        topic_name("results", task),
+        feedback_topic(task),
+        monitor_topic(task),
+        DEADLETTER_TOPIC,
+    )
     missing = [t for t in wanted if t not in topics]
     if missing:
         print(

@@ -1,5 +1,6 @@
-"""Turning the monitor's three inputs into counts and labels (pure): a result adds its score
-and latency to its version, an enriched record its features, a feedback record a label."""
+"""Turning the monitor's inputs into counts and labels (pure): a result adds its score and
+latency to its version, an enriched record its features, a feedback record a label, a dead
+letter of a failed inference an error to the version that failed."""
 
 from __future__ import annotations
 
@@ -95,6 +96,11 @@ def add_inputs(
         if not isinstance(x, int | float):
             raise Unusable(f"feature {name} is not a number")
         delta.counts[CountKey(*model, "input", name, start, bin_of(dist.edges, float(x)))] += 1
+
+
+def add_error(delta: Delta, model: tuple[str, str], at: datetime, bucket_s: int) -> None:
+    """One record the version's inference failed on (a dead letter naming the version)."""
+    delta.counts[CountKey(*model, "error", "", bucket(at, bucket_s), 0)] += 1
 
 
 def add_feedback(delta: Delta, value: bytes, at: datetime) -> None:

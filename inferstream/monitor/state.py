@@ -21,7 +21,7 @@ Position = tuple[str, int]
 class CountKey(NamedTuple):
     model_name: str
     model_version: str
-    kind: str  # score | input | latency
+    kind: str  # score | input | latency | error
     feature: str
     bucket_start: datetime
     bin: int

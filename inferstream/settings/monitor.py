@@ -26,6 +26,14 @@ class MonitorSettings(ComponentSettings):
     latency_p95_ms: float = Field(
         200.0, gt=0, description="The SLO: submission-to-result p95 per version, in ms"
     )
+    error_rate_max: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="Share of a version's records its inference failed on (dead letters "
+        "naming the version) above which it breaches; a canary over it while production is "
+        "not is rolled back",
+    )
     bucket_s: int = Field(60, ge=1, description="Granularity of the stored distributions (s)")
     window_s: int = Field(
         600, ge=1, description="Sliding window the PSI, accuracy and p95 are computed over (s)"

@@ -77,11 +77,16 @@ class AnomalyModel:
         """Each record's verdict from its model input row and its window (pure per row)."""
         if not records:
             return []
-        scores = forest_scores(self._forest(np.asarray(rows, dtype=np.float32)), self.params)
-        return [
-            decide(scores[i], self.params.threshold, robust_z(records[i][2], histories[i]))
-            for i in range(len(records))
-        ]
+        try:
+            scores = forest_scores(self._forest(np.asarray(rows, dtype=np.float32)), self.params)
+            return [
+                decide(scores[i], self.params.threshold, robust_z(records[i][2], histories[i]))
+                for i in range(len(records))
+            ]
+        except Exception as err:  # the runtime bisects the batch to find the culprit
+            raise PoisonBatchError(
+                f"anomaly model failed: {err}", model=(self.name, self.version)
+            ) from err
 
     def _forest(self, matrix: npt.NDArray[np.float32]) -> npt.NDArray[Any]:
         """decision_function of every row, in fixed-size chunks (the last one padded): ONNX
@@ -184,6 +189,8 @@ class AnomalyInferer:
                     )
                 ],
             )
+        except PoisonBatchError:
+            raise  # a version's failure, already named
         except Exception as err:  # the runtime bisects the batch to find the culprit
             raise PoisonBatchError(f"anomaly model failed: {err}") from err
         now = datetime.now(UTC)

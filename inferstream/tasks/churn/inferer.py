@@ -68,7 +68,9 @@ class ChurnModel:
         try:
             probabilities = self.model.run("classifier", x)["probabilities"][:, 1]
         except Exception as err:  # the runtime bisects the batch to find the culprit
-            raise PoisonBatchError(f"churn model failed: {err}") from err
+            raise PoisonBatchError(
+                f"churn model failed: {err}", model=(self.name, self.version)
+            ) from err
         terms = contributions(x.astype(np.float64), self.mean, self.scale, self.coef)
         results: list[ResultFields] = []
         for i, item in enumerate(items):

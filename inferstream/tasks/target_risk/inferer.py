@@ -55,7 +55,9 @@ class TargetRiskModel:
         try:
             heads = {h: self.model.run(h, x)["probabilities"] for h in HEADS}
         except Exception as err:  # the runtime bisects the batch to find the culprit
-            raise PoisonBatchError(f"target_risk model failed: {err}") from err
+            raise PoisonBatchError(
+                f"target_risk model failed: {err}", model=(self.name, self.version)
+            ) from err
         return [self._fields(item, heads, i, now) for i, item in enumerate(items)]
 
     def _fields(

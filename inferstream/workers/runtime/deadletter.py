@@ -8,6 +8,9 @@ from inferstream.topology import DEADLETTER_TOPIC
 from inferstream.workers.runtime.records import FatalStageError, InRecord, OutMessage, Reject
 
 MAX_REASON_BYTES = 2000
+# x-error-*: replaced, not kept, when a dead letter is dead-lettered again.
+MODEL_HEADER = "x-error-model"
+MODEL_VERSION_HEADER = "x-error-model-version"
 
 
 def deadletter_message(stage: str, record: InRecord, reject: Reject) -> OutMessage:
@@ -22,8 +25,16 @@ def deadletter_message(stage: str, record: InRecord, reject: Reject) -> OutMessa
         ("x-original-topic", record.topic.encode()),
         ("x-original-partition", str(record.partition).encode()),
         ("x-original-offset", str(record.offset).encode()),
+        *_model_headers(reject.model),
     )
     return OutMessage(DEADLETTER_TOPIC, record.key, record.value, headers)
+
+
+def _model_headers(model: tuple[str, str] | None) -> tuple[tuple[str, bytes], ...]:
+    """The model version whose inference failed (the monitor's error rate per version)."""
+    if model is None:
+        return ()
+    return ((MODEL_HEADER, model[0].encode()), (MODEL_VERSION_HEADER, model[1].encode()))
 
 
 class DeadLetterRateGuard:

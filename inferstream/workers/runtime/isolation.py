@@ -32,7 +32,8 @@ def process_isolating(
         except PoisonBatchError as err:
             if len(part) == 1:
                 cause = err.__cause__ or err
-                return [Reject(f"poison record: {describe(cause)}"[:1000], kind="poison")]
+                reason = f"poison record: {describe(cause)}"[:1000]
+                return [Reject(reason, kind="poison", model=err.model)]
             middle = len(part) // 2
             return run(part[:middle]) + run(part[middle:])
         if len(outcomes) != len(part):

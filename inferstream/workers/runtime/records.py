@@ -92,6 +92,7 @@ class Reject:
     reason: str
     kind: RejectKind = "rejected"
     submission_id: str | None = None
+    model: tuple[str, str] | None = None  # (name, version) whose inference failed on it
 
 
 Outcome = Emit | Reject

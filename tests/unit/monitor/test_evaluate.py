@@ -72,3 +72,20 @@ def test_accuracy_needs_min_feedback_and_breaches_under_the_minimum() -> None:
     assert by_version["v2"].accuracy is None and by_version["v2"].labelled == 5
     # accuracy alerts, it does not roll the canary back
     assert canary_verdict(reports, {"production": "v2", "canary": "v1"}, SETTINGS) is None
+
+
+def test_a_failing_canary_is_rolled_back_only_while_production_meets_the_error_rate() -> None:
+    window = _window({0: 50, 1: 50}, {0: 45, 1: 45})
+    window[("m", "v2", "error", "")] = {0: 10}  # 10 of its 100 records failed
+    reports = evaluate(window, [], lambda n, v: REF, SETTINGS)
+    canary = {r.model_version: r for r in reports}["v2"]
+    assert (canary.errors, canary.error_rate) == (10, 0.1)
+    assert canary.breaches == ["error rate 0.100 > 0.02"]
+    reason = canary_verdict(reports, {"production": "v1", "canary": "v2"}, SETTINGS)
+    assert reason is not None and reason.startswith("errors: canary m/v2 error rate 0.100")
+    window[("m", "v1", "error", "")] = {0: 10}  # production fails as often: the input's doing
+    reports = evaluate(window, [], lambda n, v: REF, SETTINGS)
+    assert canary_verdict(reports, {"production": "v1", "canary": "v2"}, SETTINGS) is None
+    window[("m", "v2", "error", "")] = {0: 1}  # 1 of 91: within the 2 %
+    reports = evaluate(window, [], lambda n, v: REF, SETTINGS)
+    assert {r.model_version: r for r in reports}["v2"].breaches == []

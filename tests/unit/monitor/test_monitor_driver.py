@@ -78,7 +78,34 @@ def test_a_batch_counts_results_inputs_and_labels_with_its_offsets() -> None:
         ("v9", "latency", "", 5),
     ]
     assert set(delta.feedback) == {"s1"} and logic.skipped == 1
-    assert logic.input_topics == ["results.churn", "enriched.churn", "feedback.churn"]
+    assert logic.input_topics == ["results.churn", "enriched.churn", "feedback.churn", "deadletter"]
     # production's version is read once per evaluation period, not per record
     logic.process([_record("enriched.churn", 4, {"enrichment": {"features": [1, 1]}}, 1)], None)
     assert catalog.production_reads == 1
+
+
+def _dead(offset: int, origin: str, model: tuple[str, str] | None) -> InRecord:
+    headers = [("x-error-stage", b"infer"), ("x-original-topic", origin.encode())]
+    if model is not None:
+        headers += [
+            ("x-error-model", model[0].encode()),
+            ("x-error-model-version", model[1].encode()),
+        ]
+    return InRecord("deadletter", 0, offset, b"k", b"{}", tuple(headers), 1_765_036_830_000)
+
+
+def test_only_this_tasks_failed_inferences_count_as_errors_of_their_version() -> None:
+    state = _State()
+    logic = MonitorLogic(spec_for("churn"), state, _Catalog(), MonitorSettings(), lambda: NOW)  # type: ignore[arg-type]
+    batch = [
+        _dead(0, "enriched.churn", ("churn-logreg", "v2")),
+        _dead(1, "enriched.churn", ("churn-logreg", "v2")),
+        _dead(2, "enriched.churn", None),  # undecodable: no model failed
+        _dead(3, "enriched.anomaly", ("anomaly-iforest", "v2")),  # another task's
+        _dead(4, "submissions.churn", None),  # rejected at enrich
+    ]
+    assert logic.process(batch, None) == [Emit()] * len(batch)
+    (delta,) = state.written
+    errors = {(k.model_name, k.model_version, k.kind): n for k, n in delta.counts.items()}
+    assert errors == {("churn-logreg", "v2", "error"): 2}
+    assert delta.offsets == {("deadletter", 0): 5} and logic.skipped == 0

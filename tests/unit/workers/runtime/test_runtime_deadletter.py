@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from inferstream.topology import DEADLETTER_TOPIC
 from inferstream.workers.runtime.deadletter import (
     MAX_REASON_BYTES,
+    MODEL_HEADER,
+    MODEL_VERSION_HEADER,
     DeadLetterRateGuard,
     deadletter_message,
 )
@@ -56,6 +58,16 @@ def test_error_and_origin_headers() -> None:
         "x-original-partition": b"4",
         "x-original-offset": b"1234",
     }
+
+
+def test_a_model_failure_names_the_version_that_failed() -> None:
+    reject = Reject("model crashed", kind="poison", model=("churn-logreg", "v2"))
+    headers = _headers_dict(deadletter_message("infer", _record(), reject).headers)
+    assert headers[MODEL_HEADER] == b"churn-logreg"
+    assert headers[MODEL_VERSION_HEADER] == b"v2"
+    # dead-lettered again without a model: the old version is not carried over (x-error-*)
+    again = deadletter_message("infer", _record(tuple(headers.items())), Reject("other"))
+    assert MODEL_VERSION_HEADER not in [name for name, _ in again.headers]
 
 
 def test_default_kind_is_rejected() -> None:

@@ -182,3 +182,15 @@ def test_wrong_number_of_outcomes_in_a_half_raises() -> None:
 
     with pytest.raises(RuntimeError, match="stage returned 1 outcomes for 2 records"):
         process_isolating([1, 2, 3, 4], step)
+
+
+def test_the_poison_reject_carries_the_model_version_that_failed() -> None:
+    def step(part: Sequence[int]) -> list[Outcome]:
+        if 3 in part:
+            raise PoisonBatchError("model failed", model=("churn-logreg", "v2"))
+        return [_emit(item) for item in part]
+
+    outcomes, _ = process_isolating([1, 2, 3, 4], step)
+    rejects = [o for o in outcomes if isinstance(o, Reject)]
+    assert [r.model for r in rejects] == [("churn-logreg", "v2")]
+    assert all(isinstance(o, Emit) for i, o in enumerate(outcomes) if i != 2)
