@@ -1,8 +1,8 @@
 """Scenario media: images/s of the whole media pipeline (claim-check reference published ->
-row committed: enrich reads, sniffs and decodes each blob, infer decodes again on its process
-pool and runs the model, the sink writes the row, the thumbnail goes to S3) against the bare
-model (the same ONNX session on pixels already decoded, at its best batch size) and a bare
-decode + model loop, on the same images, in one run.
+row committed: enrich reads, sniffs and checks each blob (a JPEG decoded at 1/8 scale), infer
+decodes it in full on its process pool and runs the model, the sink writes the row, the
+thumbnail goes to S3) against the bare model (the same ONNX session on pixels already decoded,
+at its best batch size) and a bare decode + model loop, on the same images, in one run.
 
 The images are distinct (rendered procedurally, one seed each, saved as JPEG), so result reuse
 never applies; it is switched off as well.
@@ -186,8 +186,8 @@ def run(config: Config, ctx: BenchContext) -> Report:
     )
     report.notes.append(
         f"{config.n} distinct {config.side}x{config.side} JPEGs (rendered); model input "
-        "224x224; the pipeline decodes each image twice (enrich validates it, infer's decode "
-        "pool prepares it) and writes a thumbnail per result to S3"
+        "224x224; enrich checks each image at 1/8 scale, infer's decode pool decodes it in full "
+        "once, and a thumbnail per result goes to S3"
     )
     precision = "fp16" if model.gpu else "fp32"
     report.notes.append(

@@ -4,9 +4,10 @@ In order: the reference (size, file name, extension, declared type: inferstream/
 the rules the API also pre-checks), where it points (only
 ``s3://<the project's bucket>/blobs/<sha256>``, content-addressed: no ``file://``, no other
 bucket or key), the stored object (its sha256 and size must be the reference's), the MIME type
-sniffed from its bytes, and a decode check (an image in full; a video's headers, first frame and
-last group of pictures: decode.probe), so a corrupt or truncated file is a rejection with the
-decoder's reason, never a crash; infer's sampling pass decodes the rest of a video, once. An
+sniffed from its bytes, and a decode check (an image's whole compressed stream at a fraction of
+a decode's cost; a video's headers, first frame and last group of pictures: decode.probe), so a
+corrupt or truncated file is a rejection with the decoder's reason, never a crash; infer does
+the one full decode of an image and decodes the rest of a video, once. An
 object store that cannot be reached is transient: the batch is retried, nothing is committed
 past it.
 """
