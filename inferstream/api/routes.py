@@ -12,6 +12,7 @@ from pydantic import BeforeValidator
 from inferstream.api.context import AdminRead, AdminWrite, Context, Reader
 from inferstream.api.cursor import Cursor, InvalidCursorError, decode_cursor, encode_cursor
 from inferstream.api.keys import KeyRecord, UnknownKeyError, list_keys, revoke_key, utcnow
+from inferstream.api.model_results import result_by_id, version_result
 from inferstream.api.models import (
     BugReportResultOut,
     DuplicateStatus,
@@ -188,15 +189,33 @@ def list_task_results_route(
 
 @router.get("/results/{task}/{result_id}", tags=["results"])
 def get_task_result_route(
-    task: TaskPath, result_id: ResultId, ctx: Context, _: Reader
+    task: TaskPath,
+    result_id: ResultId,
+    ctx: Context,
+    _: Reader,
+    version: Annotated[
+        str | None,
+        Query(
+            max_length=128,
+            description="Another model version's result of the same submission (a shadow "
+            "run's or a backfill's, with its kind); without it, the result this id names",
+        ),
+    ] = None,
 ) -> TaskResultOut:
+    """A result by id: the served one (the task's results table), or a shadow/backfill one."""
     try:
         with ctx.db.connection() as conn:
-            result = get_task_result(conn, task, result_id)
+            result = get_task_result(conn, task, result_id) or result_by_id(conn, task, result_id)
+            if result is not None and version is not None:
+                served = (result.model_extra or {}).get("model_version")
+                if served != version:
+                    result = version_result(conn, task, result.submission_id, version)
     except NoResultsTableError as err:
         raise ProblemError(404, str(err), slug="not-found") from None
     if result is None:
-        raise _not_found(f"{task} result with this id")
+        raise _not_found(
+            f"{task} result with this id" + (f" and version {version}" if version else "")
+        )
     return result
 
 

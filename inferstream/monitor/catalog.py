@@ -42,10 +42,9 @@ class Catalog:
         from inferstream.models import registry  # loads ONNX Runtime: only when asked
 
         try:
-            rows = registry.list_versions(name, conninfo=self.conninfo)
+            row = registry.get_version(name, version, conninfo=self.conninfo)
         except psycopg.Error:
             return None
-        row = next((r for r in rows if r.version == version), None)
         return None if row is None else from_metadata(row.metadata)
 
     def _local(self, name: str, version: str) -> Reference | None:

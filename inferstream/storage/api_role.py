@@ -19,6 +19,8 @@ READS = (
     "dead_letters",
     "model_versions",
     "model_aliases",
+    "model_alias_history",
+    "model_results",  # other versions' results: GET /v1/results/{task}/{id}?version=
     "api_keys",
     "web_sessions",
     "api_rate_hits",

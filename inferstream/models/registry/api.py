@@ -56,6 +56,15 @@ def list_versions(name: str | None = None, *, conninfo: str | None = None) -> li
         return catalog.list_versions(conn, name)
 
 
+def get_version(name: str, version: str, *, conninfo: str | None = None) -> VersionRow | None:
+    """One registered version (None when it is not registered)."""
+    with psycopg.connect(_conninfo(conninfo)) as conn:
+        try:
+            return catalog.get_version(conn, name, version)
+        except catalog.RegistryError:
+            return None
+
+
 def get_aliases(name: str, *, conninfo: str | None = None) -> dict[str, AliasRow]:
     with psycopg.connect(_conninfo(conninfo)) as conn:
         return catalog.get_aliases(conn, name)

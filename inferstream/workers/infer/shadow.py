@@ -10,10 +10,14 @@ shadow group starts at the topic's end: it compares live traffic from its start 
 
 Only rows of the version the shadow alias names are kept: without a shadow alias (or while a
 new one loads) the batch's offsets advance and nothing is written.
+
+Postgres unavailable: the same batch is retried with backoff (nothing was committed for it),
+and the run goes on when Postgres is back, instead of exiting.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -34,6 +38,8 @@ from inferstream.workers.infer.driver import decode_enriched
 log = structlog.get_logger("inferstream.shadow")
 Position = tuple[str, int]
 OFFSET_END = -1
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 15.0
 
 
 def shadow_group(task: str, prefix: str) -> str:
@@ -57,6 +63,7 @@ class ShadowWorker:
         self.topic = topic_name("enriched", self.task)
         self.envelope_model = get_task(self.task).envelope_model
         self.consumer = Consumer({**kafka.consumer_config(group), "client.id": group})
+        self.conninfo = conninfo
         self.conn = psycopg.connect(conninfo, autocommit=True)
         self.shadow_version = shadow_version
         self.batch_items = batch_items
@@ -72,11 +79,30 @@ class ShadowWorker:
                 messages = self.consumer.consume(num_messages=self.batch_items, timeout=0.5)
                 good = [m for m in messages if usable(m)]
                 if good:
-                    self._process(good)
+                    self._process_until_written(good)
         finally:
             if self.leave_group:  # else the broker evicts the member (KafkaSettings)
                 self.consumer.close()
             self.conn.close()
+
+    def _process_until_written(self, messages: Sequence[Message]) -> None:
+        """The batch, retried with backoff while Postgres is unavailable (its rows and offsets
+        are one transaction: a failed try left nothing behind)."""
+        delay = RETRY_FIRST_S
+        while True:
+            try:
+                if self.conn.closed:
+                    self.conn = psycopg.connect(self.conninfo, autocommit=True)
+                self._process(messages)
+                return
+            except psycopg.OperationalError as err:
+                if self._stopping:
+                    raise
+                log.warning("Postgres unavailable; retrying the batch", error=str(err), in_s=delay)
+                time.sleep(delay)  # backoff between tries, not synchronisation
+                delay = min(delay * 2, RETRY_MAX_S)
+                with contextlib.suppress(psycopg.Error):
+                    self.conn.close()
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         stored = offsets.load(self.conn, self.group)
