@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 
 from inferstream.api.auth import Principal
 from inferstream.api.models import BugReportResultOut, DuplicateStatus, Review, ReviewDecision
+from inferstream.api.report_search import MATCH, match_params
 
 MAX_NOTE = 2000
 # What each decision makes of the report, as reads show it.
@@ -51,12 +52,19 @@ class QueueItem:
 
 
 def review_queue(
-    conn: psycopg.Connection[Any], *, product: str | None = None, limit: int = 50
+    conn: psycopg.Connection[Any],
+    *,
+    product: str | None = None,
+    text: str | None = None,
+    limit: int = 50,
 ) -> list[QueueItem]:
-    """Possible duplicates nobody has decided yet, newest first."""
-    where, params = "", []
+    """Possible duplicates nobody has decided yet, newest first (those of a product, or whose
+    text matches a search, when asked)."""
+    where, params = "", list[Any]()
     if product:
         where, params = " AND r.product = %s", [product]
+    if text:
+        where, params = f"{where} AND {MATCH}", [*params, *match_params(text)]
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(
             "SELECT r.submission_id, r.title, r.product, r.component, r.created_at, "

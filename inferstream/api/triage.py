@@ -131,11 +131,13 @@ def get_queue(
     ctx: Context,
     _: Reader,
     product: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="text search")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ReviewQueue:
-    """Possible duplicates nobody has decided yet, newest first, with the proposed original."""
+    """Possible duplicates nobody has decided yet, newest first, with the proposed original;
+    ``q`` searches their text (words, "a phrase", -excluded) or is a submission id."""
     with ctx.db.connection() as conn:
-        items = review_queue(conn, product=product, limit=limit)
+        items = review_queue(conn, product=product, text=(q or "").strip() or None, limit=limit)
     return ReviewQueue(items=[_entry(item) for item in items])
 
 

@@ -17,6 +17,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from inferstream.api.queries import embedding_of, nearest
+from inferstream.api.report_search import MATCH, match_params
 from inferstream.plugins.columns import TABLES
 
 LIST_LIMIT = 50
@@ -78,8 +79,8 @@ def bug_reports(conn: psycopg.Connection[Any], filters: ReportFilter) -> list[Re
         where.append(f"{_STATUS} = %s")
         params.append(filters.status)
     if filters.text:
-        where.append("(r.title ILIKE %s OR r.description ILIKE %s OR r.submission_id = %s)")
-        params += [_like(filters.text), _like(filters.text), filters.text]
+        where.append(MATCH)
+        params += match_params(filters.text)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(

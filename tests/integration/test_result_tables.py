@@ -9,8 +9,9 @@ from _stack import Stack
 
 from inferstream.plugins.columns import TABLES
 
-# What the table adds itself (defaults, commit order): never written by the sink.
-OWN_COLUMNS = {"created_at", "txid", "seq"}
+# What the table adds itself (defaults, commit order, the generated search vector): never
+# written by the sink.
+OWN_COLUMNS = {"created_at", "txid", "seq", "search_vector"}
 # Declared COPY type -> the udt_name Postgres reports (char(64) ids are written as text).
 UDT = {"text": {"text", "bpchar"}, "text[]": {"_text"}, "bool": {"bool"}}
 
