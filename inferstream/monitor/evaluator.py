@@ -108,6 +108,8 @@ def publish_gauges(task: str, reports: Sequence[VersionReport]) -> None:
             metrics.ACCURACY.labels(*labels).set(rep.accuracy)
         if rep.latency_p95_ms is not None:
             metrics.LATENCY_P95.labels(*labels).set(rep.latency_p95_ms / 1000)
+        if rep.error_rate is not None:
+            metrics.ERROR_RATE.labels(*labels).set(rep.error_rate)
 
 
 def run_timer(

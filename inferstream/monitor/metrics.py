@@ -31,6 +31,12 @@ LATENCY_P95 = Gauge(
     "Submission-to-result p95 of a version over the window (upper edge of its bucket).",
     ["task", "model", "version"],
 )
+ERROR_RATE = Gauge(
+    "inferstream_monitor_error_rate",
+    "Share of a version's records its inference failed on (dead letters naming it) over the "
+    "window; absent until min_samples records.",
+    ["task", "model", "version"],
+)
 BREACHES = Gauge(
     "inferstream_monitor_breaches",
     "Thresholds a version breaches in the window (drift, latency, accuracy).",
