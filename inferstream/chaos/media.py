@@ -7,7 +7,8 @@ MP4s; inferstream.training.media_samples), so the photographs repeat after a few
 path (same bytes, same model version) runs under faults too. The blobs are uploaded before the
 faults start: an S3 outage must hit the workers reading them, not the run's own setup. The
 media workers face every server fault (broker kill, Postgres and S3 outages, stack restart,
-pauses); the worker kills and storms target the bug-report workers only.
+pauses), a SIGKILL of each of them and a rebalance storm on media infer (schedule.media_faults;
+lanes.py sends them to this lane's nemesis).
 """
 
 from __future__ import annotations

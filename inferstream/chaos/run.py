@@ -5,6 +5,9 @@ and the broker, stops Postgres and S3, restarts the whole stack, freezes servers
 Loopback only, bounded in time: every wait has a deadline and the run fails rather than hangs.
 Whatever ends the run (the end, an exception, SIGINT, SIGTERM), teardown stops every worker and
 server it started. What was executed is recorded, not what was planned.
+
+This module runs the workload, the drain and the teardown; lanes.py executes the faults and
+measures recovery, result.py holds what the run reports, media.py the media submissions.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -25,92 +27,27 @@ from confluent_kafka import KafkaException, Producer
 
 from inferstream.chaos import faults
 from inferstream.chaos.drain import sink_behind
+from inferstream.chaos.lanes import FaultLanes
 from inferstream.chaos.media import MediaLane, ensure_bundle
 from inferstream.chaos.publish import ResilientPublisher
-from inferstream.chaos.schedule import ChaosConfig, Fault, plan
+from inferstream.chaos.result import ChaosError, ChaosResult, Executed, MediaOutcome
+from inferstream.chaos.schedule import ChaosConfig, plan
 from inferstream.chaos.workers import WorkerNemesis
 from inferstream.chaos.workload import Examples, example_payloads, load_examples
 from inferstream.schemas import make_headers, new_submission_id
 from inferstream.settings import DATA_DIR_ENV, KafkaSettings, PostgresSettings, WorkerSettings
 from inferstream.stack import down
-from inferstream.verify import Report, check
+from inferstream.verify import check
 from inferstream.verify.collect import collect
 from inferstream.workers.supervisor import Supervisor
 
+# The result types are imported from here by the CLI and the tests (result.py defines them).
+__all__ = ["POISON_MARKER", "ChaosError", "ChaosResult", "ChaosRun", "MediaOutcome"]
+
 POISON_MARKER = "CHAOS-POISON-7f3a9c"
-RECOVERY_TIMEOUT_S = 120.0
 
 
-class ChaosError(RuntimeError):
-    """A part of the run failed (a thread of it raised): the run stops and tears down."""
-
-
-@dataclass
-class Executed:
-    """One fault as it happened: when (seconds from the workload's start), and how it went."""
-
-    fault: Fault
-    started_s: float
-    ended_s: float | None = None
-    exit_code: int | None = None  # a killed worker's exit code (-9 for SIGKILL)
-    note: str = ""
-    error: str | None = None
-
-    def describe(self) -> str:
-        end = "running" if self.ended_s is None else f"{self.ended_s - self.started_s:.1f}s"
-        code = "" if self.exit_code is None else f" exit {self.exit_code}"
-        note = f" ({self.note})" if self.note else ""
-        err = f" FAILED: {self.error}" if self.error else ""
-        what = f"{self.fault.kind} {self.fault.target}".strip()
-        return f"t={self.started_s:6.1f}s  {what} {end}{code}{note}{err}"
-
-
-@dataclass
-class ChaosResult:
-    faults: list[Fault]
-    executed: list[Executed]
-    exits: list[tuple[str, int]]  # every worker exit seen while the run went on
-    final_exits: dict[str, int | None]  # exit codes at the graceful stop (SIGTERM)
-    report: Report
-    restarts: int
-    submissions: int
-    published: int  # acknowledged by the broker (valid + poison)
-    rows: int
-    poison_dead: int
-    elapsed_s: float
-    drained: bool
-    notes: list[str] = field(default_factory=list)
-    media: MediaOutcome | None = None  # with --media: the media submissions' own figures
-
-    @property
-    def unexpected_exits(self) -> list[tuple[str, int]]:
-        """Exits of the regular workers (media ones included) other than by our SIGKILL."""
-        media = self.media.exits if self.media else []
-        return [(n, c) for n, c in [*self.exits, *media] if c != -signal.SIGKILL]
-
-    @property
-    def ok(self) -> bool:
-        faults_ran = all(e.error is None and e.ended_s is not None for e in self.executed)
-        media_ok = self.media is None or self.media.report.ok
-        return (
-            self.drained
-            and self.report.ok
-            and media_ok
-            and faults_ran
-            and not self.unexpected_exits
-        )
-
-
-@dataclass
-class MediaOutcome:
-    submissions: int
-    published: int
-    rows: int
-    report: Report
-    exits: list[tuple[str, int]]
-
-
-class ChaosRun:
+class ChaosRun(FaultLanes):
     def __init__(
         self,
         config: ChaosConfig,
@@ -276,95 +213,6 @@ class ChaosRun:
         if producer.flush(120) != 0:
             raise RuntimeError("invalid records not acknowledged within 120 s")
         self._publishing_done.set()
-
-    # ---------------------------------------------------------------- faults
-
-    def _until(self, when: float) -> None:
-        """Wait for a scheduled time, restarting crashed workers and driving storms meanwhile."""
-        while True:
-            self._check_threads()
-            self.nemesis.tick()
-            if self.media is not None:
-                self.media.nemesis.tick()
-            if time.monotonic() >= when:
-                return
-            time.sleep(min(0.2, max(0.0, when - time.monotonic())))
-
-    def _now(self) -> float:
-        return round(time.monotonic() - self._t0, 1)
-
-    def _worker_fault(self, fault: Fault) -> None:
-        self.say(f"fault: {fault.describe()}")
-        done = Executed(fault, self._now())
-        self.executed.append(done)
-        if fault.kind == "kill":
-            done.exit_code, done.note = self.nemesis.kill(fault.target)
-        elif fault.kind == "storm":
-            self.nemesis.start_storm(fault.target, fault.duration_s)
-        elif fault.kind == "pause":
-            pid = self.nemesis.pid_of(fault.target)
-            self._spawn(lambda: self._pause_worker(fault, done, pid), f"chaos-pause-{fault.target}")
-            return
-        done.ended_s = self._now() + (fault.duration_s if fault.kind == "storm" else 0.0)
-        self._measure_recovery(fault, delay_s=fault.duration_s if fault.kind == "storm" else 0.0)
-
-    def _pause_worker(self, fault: Fault, done: Executed, pid: int) -> None:
-        frozen = faults.pause([pid], fault.duration_s, self._stop)
-        done.ended_s = done.started_s + frozen
-        self._measure_recovery(fault)
-
-    def _server_lane(self) -> None:
-        """Server faults one after another, each at its time or when the previous one ended."""
-        for fault in (f for f in self.faults if f.server_lane):
-            if self._stop.wait(max(0.0, self._t0 + fault.at_s - time.monotonic())):
-                return
-            self.say(f"fault: {fault.describe()}")
-            done = Executed(fault, self._now())
-            self.executed.append(done)
-            try:
-                self._server_fault(fault)
-            except faults.Interrupted:
-                raise
-            except Exception as err:
-                done.error = f"{type(err).__name__}: {err}"
-                raise
-            done.ended_s = self._now()
-            self._measure_recovery(fault)
-
-    def _server_fault(self, fault: Fault) -> None:
-        if fault.kind in ("postgres", "s3"):
-            faults.outage(self.data_dir, fault.kind, fault.duration_s, self._stop)
-        elif fault.kind == "broker":
-            faults.kill_broker(self.data_dir, fault.duration_s, self._stop)
-        elif fault.kind == "restart":
-            faults.restart_stack(self.data_dir, fault.duration_s, self._stop)
-        elif fault.kind == "pause":
-            pids = faults.server_pids(self.data_dir, fault.target)
-            faults.pause(pids, fault.duration_s, self._stop)
-        else:
-            raise ValueError(f"not a server fault: {fault.kind}")
-
-    def _measure_recovery(self, fault: Fault, delay_s: float = 0.0) -> None:
-        """In the background: seconds from the fault's end to the next new row (None: no new
-        row within the timeout, or nothing was left to process)."""
-
-        def measure() -> None:
-            if self._stop.wait(delay_s):
-                return
-            since = time.monotonic()
-            before = self._rows()
-            deadline = since + RECOVERY_TIMEOUT_S
-            while not self._stop.wait(0.2) and time.monotonic() < deadline:
-                rows = self._rows()
-                if before < 0:  # Postgres was unreachable at the fault's end: count from now
-                    before = rows
-                elif rows > before:
-                    fault.recovered_after_s = round(time.monotonic() - since, 1)
-                    return
-                elif self._publishing_done.is_set() and rows >= len(self.ids):
-                    return
-
-        threading.Thread(target=measure, name="chaos-recovery", daemon=True).start()
 
     # ---------------------------------------------------------------- drain
 

@@ -7,6 +7,10 @@ lane, in a seeded order with a gap after each, so two of them never stack up. Ev
 at least one kill and every enabled fault kind and pause target appears at least once; only
 then are the remaining kills and pauses drawn at random (a purely random draw could skip a
 stage: seed 7 with 15 kills never killed an infer worker).
+
+With media submissions (``--media``), each media worker (one per stage) is killed once and its
+infer stage gets a storm too; their targets carry MEDIA_PREFIX. They are drawn after every
+other fault, so a seed's bug-report schedule is the same with or without media.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ SERVER_KINDS = ("postgres", "s3", "broker", "restart")
 GAP_S = 10.0  # after each server fault: time for `up` and for the pipeline to catch its breath
 BROKER_KILL_S = 2.0  # the broker is down this long before it is restarted
 RESTART_DOWN_S = 3.0  # every server is down this long in a stack restart
+MEDIA_PREFIX = "media:"  # a media worker's target: media:<stage>-<replica>, media:<stage>
 
 
 @dataclass
@@ -78,7 +83,29 @@ def plan(config: ChaosConfig) -> list[Fault]:
     if config.storm_s > 0:
         faults.append(Fault(_in_window(rng, window), "storm", "infer", duration_s=config.storm_s))
     faults += _server_lane(config, rng, [t for t in pauses if t in SERVERS])
+    if config.media:
+        faults += media_faults(config, rng)
     return sorted(faults, key=lambda f: f.at_s)
+
+
+def media_faults(config: ChaosConfig, rng: random.Random) -> list[Fault]:
+    """A kill of each media worker (one replica per stage, in a seeded order), and a storm on
+    media infer half as long as the bug-report one (each member loads the image model)."""
+    stages = list(STAGES)
+    rng.shuffle(stages)
+    window = config.publish_s
+    faults = [Fault(_in_window(rng, window), "kill", f"{MEDIA_PREFIX}{s}-0") for s in stages]
+    if config.storm_s > 0:
+        storm = Fault(_in_window(rng, window), "storm", f"{MEDIA_PREFIX}infer", config.storm_s / 2)
+        faults.append(storm)
+    return faults
+
+
+def split_target(target: str) -> tuple[bool, str]:
+    """(a media worker?, the worker or stage name its supervisor knows)."""
+    if target.startswith(MEDIA_PREFIX):
+        return True, target.removeprefix(MEDIA_PREFIX)
+    return False, target
 
 
 def kill_targets(config: ChaosConfig, rng: random.Random) -> list[str]:

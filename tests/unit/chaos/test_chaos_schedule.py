@@ -8,7 +8,15 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inferstream.chaos.schedule import GAP_S, SERVERS, STAGES, ChaosConfig, plan
+from inferstream.chaos.schedule import (
+    GAP_S,
+    MEDIA_PREFIX,
+    SERVERS,
+    STAGES,
+    ChaosConfig,
+    plan,
+    split_target,
+)
 
 configs = st.builds(
     ChaosConfig,
@@ -71,3 +79,27 @@ def test_fewer_kills_than_stages_hit_distinct_stages() -> None:
     for seed in range(50):
         kills = [f.target for f in plan(ChaosConfig(seed=seed, kills=2)) if f.kind == "kill"]
         assert len({name.split("-")[0] for name in kills}) == 2
+
+
+@settings(max_examples=100, deadline=None)
+@given(configs, st.integers(1, 50))
+def test_with_media_each_media_worker_is_killed_and_media_infer_stormed(
+    config: ChaosConfig, media: int
+) -> None:
+    without = plan(config)
+    config.media = media
+    faults = plan(config)
+    targets = [split_target(f.target) for f in faults if f.kind in ("kill", "storm")]
+    media_kills = [name for is_media, name in targets if is_media]
+    assert sorted(media_kills) == sorted([*(f"{stage}-0" for stage in STAGES), "infer"])
+    storm = [f for f in faults if f.kind == "storm" and f.target == f"{MEDIA_PREFIX}infer"]
+    assert len(storm) == 1 and storm[0].duration_s == config.storm_s / 2
+    assert all(0 <= f.at_s <= config.publish_s for f in faults if f.target.startswith("media"))
+    # The bug-report schedule of a seed is the same with or without media.
+    assert [f for f in faults if not f.target.startswith(MEDIA_PREFIX)] == without
+
+
+def test_a_target_names_its_lane() -> None:
+    assert split_target("media:enrich-0") == (True, "enrich-0")
+    assert split_target("media:infer") == (True, "infer")
+    assert split_target("infer-1") == (False, "infer-1")
