@@ -47,7 +47,11 @@ class QualityVerdict:
 def normalise(text: str) -> str:
     """NFC, no control characters, runs of spaces collapsed, at most one blank line."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    # Category C (control, format, surrogate, private, unassigned) is never printable, so a
+    # text whose other characters all are has none to drop: one C-level check instead of a
+    # category lookup per character (which was ~60 % of the enrich stage's CPU).
+    if not text.replace("\n", "").replace("\t", "").isprintable():
+        text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     text = _SPACE.sub(" ", text)
     lines = [line.strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

@@ -253,3 +253,33 @@ def test_hash_is_sha256_hex_of_casefolded_text() -> None:
     assert len(digest) == 64
     assert all(c in "0123456789abcdef" for c in digest)
     assert digest == hashlib.sha256(b"strasse").hexdigest()
+
+
+def _normalise_per_character(text: str) -> str:
+    """normalise as it was written first: a category lookup for every character."""
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    text = re.sub(r"[^\S\n]+", " ", text)
+    lines = [line.strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+@given(
+    st.text(
+        st.one_of(
+            st.characters(),  # any code point, control and format characters included
+            st.sampled_from(["\n", "\t", "\r", " ", "\u00a0", "\u200b", "\x00"]),
+        )
+    )
+)
+def test_normalise_equals_the_per_character_filter(text: str) -> None:
+    # normalise skips the per-character scan when the text has nothing to drop.
+    assert normalise(text) == _normalise_per_character(text)
+
+
+def test_normalise_drops_control_and_format_characters() -> None:
+    # NUL (Cc) and the zero-width space (Cf) go; the tab and the line separator are spaces.
+    assert normalise("a\x00b\u200bc\td\u2028e") == "abc d e"
