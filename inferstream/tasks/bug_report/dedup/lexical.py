@@ -10,23 +10,23 @@ rewrites the others.
 Cost per query is bounded, never a scan of the corpus: candidates come from the postings of the
 query's ``MAX_QUERY_TERMS`` rarest terms, and terms found in more than ``MAX_POSTINGS`` reports
 are skipped for candidate generation (they still count in the similarity of the candidates).
-The postings walk is one numpy ``bincount`` (up to MAX_QUERY_TERMS x MAX_POSTINGS entries: a
-Python loop over them cost ~1 ms a query once the index held ~10k reports). The TF-IDF cosines
+The postings walk is numpy over the postings alone (up to MAX_QUERY_TERMS x MAX_POSTINGS entries,
+whatever the index holds: a Python loop over them cost ~1 ms a query once the index held ~10k
+reports, and a ``bincount`` over every indexed report grew with the index). The TF-IDF cosines
 of a whole batch against its candidates are one ``tfidf.cosines`` call over flat term arrays
 (a Python loop over term maps cost ~1.2 ms a report with ~60 candidates each).
 """
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from inferstream.tasks.bug_report.dedup import tfidf
+from inferstream.tasks.bug_report.dedup.arrays import Grown, by_term, pairs
 from inferstream.tasks.bug_report.dedup.terms import (
     TITLE_WEIGHT,
     Terms,
@@ -38,26 +38,9 @@ __all__ = ["TITLE_WEIGHT", "LexicalIndex", "Terms", "term_frequencies", "tokeniz
 
 MAX_QUERY_TERMS = 24
 MAX_POSTINGS = 2_000
-
-
-class _Grown:
-    """A numpy array appended to in place, its capacity doubled when full."""
-
-    def __init__(self, dtype: type[np.int64] | type[np.float64], capacity: int = 64) -> None:
-        self.data: npt.NDArray[Any] = np.empty(capacity, dtype=dtype)
-        self.used = 0
-
-    def extend(self, values: Sequence[float] | Sequence[int]) -> None:
-        end = self.used + len(values)
-        if end > len(self.data):
-            grown = np.empty(max(end, 2 * len(self.data)), dtype=self.data.dtype)
-            grown[: self.used] = self.data[: self.used]
-            self.data = grown
-        self.data[self.used : end] = values
-        self.used = end
-
-    def view(self) -> npt.NDArray[Any]:
-        return self.data[: self.used]
+# A query's postings are summed per document with a bincount over all n documents while n is
+# at most this many times the postings walked, else over their distinct documents (a sort).
+DENSE_FACTOR = 8
 
 
 class LexicalIndex:
@@ -75,15 +58,15 @@ class LexicalIndex:
         self._ids: list[str] = []  # document number -> id, in the order added
         self._numbers: dict[str, int] = {}  # id -> document number
         self._vocab: dict[str, int] = {}  # term -> term id
-        self._df = _Grown(np.int64)  # term id -> number of reports holding it
-        self._run_start = _Grown(np.int64)  # document number -> its first entry
-        self._run_length = _Grown(np.int64)  # document number -> its number of entries
-        self._term = _Grown(np.int64)  # entry -> term id
-        self._log_tf = _Grown(np.float64)  # entry -> 1 + log(term count)
-        # term -> the numbers of the documents holding it. A term found in more than
+        self._df = Grown(np.int64)  # term id -> number of reports holding it
+        self._run_start = Grown(np.int64)  # document number -> its first entry
+        self._run_length = Grown(np.int64)  # document number -> its number of entries
+        self._term = Grown(np.int64)  # entry -> term id
+        self._log_tf = Grown(np.float64)  # entry -> 1 + log(term count)
+        # term id -> the numbers of the documents holding it. A term found in more than
         # max_postings reports is never a candidate source again (df only grows), so its
         # postings are dropped.
-        self._postings: dict[str, _Grown] = {}
+        self._postings: dict[int, Grown] = {}
 
     def __len__(self) -> int:
         with self._lock:
@@ -95,59 +78,58 @@ class LexicalIndex:
 
     def add(self, entries: Iterable[tuple[str, Terms]]) -> int:
         """Index reports (ids already present or without terms are skipped); returns how many
-        were new. The flat arrays and each term's postings grow once per call, not once per
-        report and term (an ``extend`` per posting was ~7 % of the infer stage's CPU)."""
-        postings: dict[str, list[int]] = {}
-        runs: list[list[int]] = [[], [], []]  # run start, run length, term ids
-        factors: list[float] = []
-        counted: list[int] = []  # the term ids of every new document, to count in df
+        were new. The flat arrays, document frequencies and postings grow once per call from
+        flat lists of the call's (document, term, count) entries: no Python per posting (an
+        ``extend`` per posting was ~7 % of the infer stage's CPU)."""
+        owners: list[int] = []  # per entry: the new document's number
+        term_ids: list[int] = []
+        counts: list[float] = []
         with self._lock:
+            first = len(self._ids)
             for id_, terms in entries:
                 if id_ in self._numbers or not terms:
                     continue
                 number = self._numbers[id_] = len(self._ids)
                 self._ids.append(id_)
                 ids = self._term_ids(terms)
-                counted.extend(ids)
-                for term in terms:
-                    postings.setdefault(term, []).append(number)
-                weighed = [
-                    (i, _log_tf(c)) for i, c in zip(ids, terms.values(), strict=True) if c > 0
-                ]
-                runs[0].append(self._term.used + len(runs[2]))
-                runs[1].append(len(weighed))
-                runs[2].extend(i for i, _ in weighed)
-                factors.extend(f for _, f in weighed)
-            np.add.at(self._df.data, np.array(counted, dtype=np.int64), 1)
-            self._grow(postings, runs, factors)
-        return len(runs[0])
+                term_ids.extend(ids)
+                owners.extend([number] * len(ids))
+                counts.extend(terms.values())
+            if term_ids:
+                np.add.at(self._df.data, np.array(term_ids, dtype=np.int64), 1)
+                self._grow(first, owners, term_ids, counts)
+            return len(self._ids) - first
 
     def _grow(
-        self, postings: dict[str, list[int]], runs: list[list[int]], factors: list[float]
+        self, first: int, owners: list[int], term_ids: list[int], counts: list[float]
     ) -> None:
-        """Append one add() call's documents. A term now in more than max_postings reports is
-        never a candidate source again (df only grows), so its postings are dropped."""
+        """Append one add() call's documents (numbered from first): their runs of (term id,
+        1 + log tf) over the positive counts, in each term map's order, and their postings. A
+        term now in more than max_postings reports is never a candidate source again (df only
+        grows), so its postings are dropped."""
         df = self._df.data
-        for term, numbers in postings.items():
-            if df[self._vocab[term]] <= self.max_postings:
-                self._postings.setdefault(term, _Grown(np.int64, 4)).extend(numbers)
+        for term_id, numbers in by_term(term_ids, owners):
+            if df[term_id] <= self.max_postings:
+                self._postings.setdefault(term_id, Grown(np.int64, 4)).extend(numbers)
             else:
-                self._postings.pop(term, None)
-        self._run_start.extend(runs[0])
-        self._run_length.extend(runs[1])
-        self._term.extend(runs[2])
-        self._log_tf.extend(factors)
+                self._postings.pop(term_id, None)
+        count = np.asarray(counts)
+        kept = count > 0
+        owner = np.asarray(owners, dtype=np.int64)[kept] - first
+        lengths = np.bincount(owner, minlength=len(self._ids) - first)
+        self._run_start.extend(self._term.used + np.cumsum(lengths) - lengths)
+        self._run_length.extend(lengths)
+        self._term.extend(np.asarray(term_ids, dtype=np.int64)[kept])
+        self._log_tf.extend(log_tfs(count[kept]))
 
     def _term_ids(self, terms: Iterable[str]) -> list[int]:
         """Ids of terms, new terms numbered as they come (document frequency 0)."""
         vocab = self._vocab
-        out: list[int] = []
-        for term in terms:
-            term_id = vocab.get(term)
-            if term_id is None:
-                term_id = vocab[term] = len(vocab)
-                self._df.extend([0])
-            out.append(term_id)
+        known = len(vocab)
+        # setdefault's default is the size before the insertion: the next id.
+        out = [vocab.setdefault(term, len(vocab)) for term in terms]
+        if len(vocab) > known:
+            self._df.extend(np.zeros(len(vocab) - known, dtype=np.int64))
         return out
 
     def similarity(self, query: Terms, others: Sequence[Terms]) -> list[float]:
@@ -179,7 +161,7 @@ class LexicalIndex:
         (after them) as tfidf entities with the current weights, and the pairs to score."""
         unseen = len(self._vocab)
         batch_terms, batch_factors, batch_lengths = self._batch_runs(batch)
-        named, pair_query, pair_other = _pairs(len(batch), others)
+        named, pair_query, pair_other = pairs(len(batch), others)
         stored = np.array([self._numbers.get(id_, -1) for id_ in named], dtype=np.int64)
         present = stored >= 0
         lengths = np.zeros(len(stored), dtype=np.int64)
@@ -204,27 +186,23 @@ class LexicalIndex:
     def _batch_runs(
         self, batch: Sequence[Terms]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-        """The batch's term ids, log tf factors (flat, in each map's order) and run lengths.
-        Terms nothing indexed holds get ids past the vocabulary (df 0), shared within the call."""
+        """The batch's term ids, log tf factors (flat, in each map's order, positive counts
+        only) and run lengths. Terms nothing indexed holds get ids past the vocabulary (df 0),
+        shared within the call."""
         vocab, unseen = self._vocab, len(self._vocab)
         local: dict[str, int] = {}
-        ids: list[int] = []
-        factors: list[float] = []
-        lengths: list[int] = []
-        for terms in batch:
-            before = len(ids)
-            for term, count in terms.items():
-                if count > 0:
-                    term_id = vocab.get(term)
-                    if term_id is None:
-                        term_id = local.setdefault(term, unseen + len(local))
-                    ids.append(term_id)
-                    factors.append(_log_tf(count))
-            lengths.append(len(ids) - before)
+        terms = [term for query in batch for term in query]
+        ids = [
+            vocab[term] if term in vocab else local.setdefault(term, unseen + len(local))
+            for term in terms
+        ]
+        count = np.asarray([c for query in batch for c in query.values()])
+        owner = np.repeat(np.arange(len(batch)), [len(query) for query in batch])
+        kept = count > 0
         return (
-            np.array(ids, dtype=np.int64),
-            np.array(factors, dtype=np.float64),
-            np.array(lengths, dtype=np.int64),
+            np.asarray(ids, dtype=np.int64)[kept],
+            log_tfs(count[kept]),
+            np.bincount(owner[kept], minlength=len(batch)).astype(np.int64),
         )
 
     def candidates(self, query: Terms, k: int) -> list[tuple[str, float]]:
@@ -233,10 +211,10 @@ class LexicalIndex:
         return best
 
     def candidates_many(self, queries: Sequence[Terms], k: int) -> list[list[tuple[str, float]]]:
-        """``candidates(query, k)`` of every query, under one lock. Still one ``bincount`` per
-        query: the cost is the postings walked (O(postings), ~0.2 ms a query at 5k reports),
-        and one sort of a whole batch's (query, document) keys or a dense score matrix per
-        batch measured 1.1-1.9x slower than this (docs/benchmarks.md, "dedup scoring")."""
+        """``candidates(query, k)`` of every query, under one lock. The cost of a query is the
+        postings it walks (at most max_query_terms x max_postings), not the index size. One
+        sort of a whole batch's (query, document) keys or a dense score matrix per batch
+        measured 1.1-1.9x slower than a call per query (docs/benchmarks.md, "dedup scoring")."""
         if k <= 0:
             return [[] for _ in queries]
         with self._lock:
@@ -247,64 +225,56 @@ class LexicalIndex:
             del best[k:]
         return found
 
-    def _best(self, terms: list[tuple[int, str]], n: int, k: int) -> list[tuple[str, float]]:
-        """The documents reaching the k-th best partial score over these (df, term) (ties at
-        the k-th included: the caller breaks them by id)."""
+    def _best(self, terms: list[tuple[int, str, int]], n: int, k: int) -> list[tuple[str, float]]:
+        """The documents reaching the k-th best partial score over these (df, term, term id)
+        (ties at the k-th included: the caller breaks them by id)."""
         if not terms:
             return []
-        postings = [self._postings[t].view() for _, t in terms]
+        postings = [self._postings[term_id].view() for _, _, term_id in terms]
         numbers = np.concatenate(postings)
-        idf = np.repeat([tfidf.idf_of(n, df) for df, _ in terms], [len(p) for p in postings])
-        # Sums each document's idf in term order, as a Python loop adding them would.
-        scores = np.bincount(numbers, weights=idf)
-        hit = np.flatnonzero(scores)
-        values = scores[hit]
+        idf = np.repeat([tfidf.idf_of(n, df) for df, _, _ in terms], [len(p) for p in postings])
+        # Each document's idf summed in term order (bincount adds in input order), as a
+        # Python loop adding them would. Over every document number while the index is small
+        # next to the postings; past that over the distinct documents of the postings only
+        # (a sort of them), so the cost stops growing with the index. Same sums either way.
+        if n <= DENSE_FACTOR * len(numbers):
+            dense = np.bincount(numbers, weights=idf)
+            docs = np.flatnonzero(dense)  # every idf is >= 1: a document with postings
+            values = dense[docs]
+        else:
+            docs, where = np.unique(numbers, return_inverse=True)
+            values = np.bincount(where.reshape(-1), weights=idf)
         # The k best of often thousands: the k-th best score first, then sort only the ids
         # that reach it (ties by id), in the order sorting them all would give.
         floor = values.min() if len(values) <= k else np.partition(values, -k)[-k]
-        return [(self._ids[j], float(scores[j])) for j in hit[values >= floor]]
+        reach = values >= floor
+        ids = self._ids
+        return [
+            (ids[j], score)
+            for j, score in zip(docs[reach].tolist(), values[reach].tolist(), strict=True)
+        ]
 
-    def _rare_terms(self, query: Terms) -> list[tuple[int, str]]:
+    def _rare_terms(self, query: Terms) -> list[tuple[int, str, int]]:
         """The query's candidate sources: its rarest ``max_query_terms`` indexed terms that are
-        in at most ``max_postings`` reports, as (df, term), rarest first (ties by term)."""
+        in at most ``max_postings`` reports, as (df, term, term id), rarest first (ties by
+        term)."""
         vocab, df = self._vocab, self._df.data
         limit = self.max_postings
         usable = []
         for term in query:
             term_id = vocab.get(term)
             if term_id is not None and 0 < (count := int(df[term_id])) <= limit:
-                usable.append((count, term))
+                usable.append((count, term, term_id))
         usable.sort()
         return usable[: self.max_query_terms]
 
 
-def _pairs(
-    batch_size: int, others: Sequence[Iterable[int | str]]
-) -> tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The (query, other) entity pairs of a similarities call, and the ids named in it in the
-    order their entities are numbered (after the batch's)."""
-    if len(others) > batch_size:
-        raise ValueError(f"{len(others)} lists of others for a batch of {batch_size}")
-    entity_of: dict[str, int] = {}
-    pair_query: list[int] = []
-    pair_other: list[int] = []
-    for q, named in enumerate(others):
-        for other in named:
-            if isinstance(other, str):
-                entity = entity_of.setdefault(other, batch_size + len(entity_of))
-            elif 0 <= other < batch_size:
-                entity = other
-            else:
-                raise ValueError(f"position {other} outside a batch of {batch_size}")
-            pair_query.append(q)
-            pair_other.append(entity)
-    return (
-        list(entity_of),
-        np.array(pair_query, dtype=np.int64),
-        np.array(pair_other, dtype=np.int64),
-    )
-
-
-@functools.lru_cache(maxsize=4096)
-def _log_tf(count: int) -> float:
-    return tfidf.log_tf(count)
+def log_tfs(counts: npt.NDArray[np.float64] | npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """``tfidf.log_tf`` of each count, ``math.log``'s floats (numpy's may differ in the last
+    bit): one call per distinct count, then gathered."""
+    if len(counts) == 0:
+        return np.empty(0, dtype=np.float64)
+    distinct, where = np.unique(counts, return_inverse=True)
+    values = np.array([tfidf.log_tf(c) for c in distinct.tolist()], dtype=np.float64)
+    out: npt.NDArray[np.float64] = values[where.reshape(-1)]
+    return out

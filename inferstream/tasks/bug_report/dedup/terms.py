@@ -7,6 +7,7 @@ What the infer stage computes per report and the result carries (``dedup_terms``
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -142,12 +143,18 @@ def _stem(token: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     folded = unicodedata.normalize("NFKC", text).casefold()
-    out: list[str] = []
-    for token in _TOKEN.findall(folded):
-        if not MIN_TOKEN <= len(token) <= MAX_TOKEN or token in STOPWORDS:
-            continue
-        out.append(_stem(token))
-    return out
+    terms = map(_term_of, _TOKEN.findall(folded))
+    return [term for term in terms if term is not None]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _term_of(token: str) -> str | None:
+    """A token's term, or None for a stop word or a token too short or long. Memoised: a
+    report's words mostly recur (the per-token checks and stem were ~15 % of the infer stage's
+    CPU); the cache is bounded, so ids and hashes that never recur cannot grow it."""
+    if not MIN_TOKEN <= len(token) <= MAX_TOKEN or token in STOPWORDS:
+        return None
+    return _stem(token)
 
 
 def term_frequencies(title: str, description: str, steps: str) -> dict[str, int]:

@@ -1,0 +1,71 @@
+"""Flat-array helpers of the lexical index (lexical.py): arrays grown in place, the postings of
+a call's new documents grouped by term, and the (query, other) pairs of a similarities call.
+Each is one pass of C-level list or numpy work, not a Python loop over postings or pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import chain
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+Ints = npt.NDArray[np.int64]
+
+
+class Grown:
+    """A numpy array appended to in place, its capacity doubled when full."""
+
+    def __init__(self, dtype: type[np.int64] | type[np.float64], capacity: int = 64) -> None:
+        self.data: npt.NDArray[Any] = np.empty(capacity, dtype=dtype)
+        self.used = 0
+
+    def extend(self, values: Sequence[float] | Sequence[int] | npt.NDArray[Any]) -> None:
+        end = self.used + len(values)
+        if end > len(self.data):
+            grown = np.empty(max(end, 2 * len(self.data)), dtype=self.data.dtype)
+            grown[: self.used] = self.data[: self.used]
+            self.data = grown
+        self.data[self.used : end] = values
+        self.used = end
+
+    def view(self) -> npt.NDArray[Any]:
+        return self.data[: self.used]
+
+
+def by_term(term_ids: Sequence[int], numbers: Sequence[int]) -> list[tuple[int, Ints]]:
+    """(term id, the document numbers holding it, ascending) for each distinct term id of the
+    (term id, document number) entries, in term id order: one stable sort, not an append per
+    posting."""
+    if not term_ids:
+        return []
+    terms = np.asarray(term_ids, dtype=np.int64)
+    docs = np.asarray(numbers, dtype=np.int64)
+    order = np.argsort(terms, kind="stable")  # stable: each term's documents stay ascending
+    terms, docs = terms[order], docs[order]
+    starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]])
+    groups = np.split(docs, starts[1:])
+    return list(zip(terms[starts].tolist(), groups, strict=True))
+
+
+def pairs(batch_size: int, others: Sequence[Iterable[int | str]]) -> tuple[list[str], Ints, Ints]:
+    """The (query, other) entity pairs of a similarities call, and the ids named in it in the
+    order their entities are numbered (after the batch's): an int other is a position in the
+    batch (its own entity), a str an indexed report's id."""
+    if len(others) > batch_size:
+        raise ValueError(f"{len(others)} lists of others for a batch of {batch_size}")
+    lists = [o if isinstance(o, list) else list(o) for o in others]
+    flat = list(chain.from_iterable(lists))
+    ids = [o for o in flat if isinstance(o, str)]
+    named = list(dict.fromkeys(ids))
+    entity_of: dict[int | str, int] = {id_: batch_size + n for n, id_ in enumerate(named)}
+    # An int is never a key (the keys are strs): positions map to themselves.
+    pair_other = np.array([entity_of.get(o, o) for o in flat], dtype=np.int64)
+    positions = len(flat) - len(ids)
+    if (pair_other < 0).any() or np.count_nonzero(pair_other < batch_size) != positions:
+        bad = next(o for o in flat if not isinstance(o, str) and not 0 <= o < batch_size)
+        raise ValueError(f"position {bad} outside a batch of {batch_size}")
+    lengths = np.array([len(o) for o in lists], dtype=np.int64)
+    pair_query = np.repeat(np.arange(len(lists), dtype=np.int64), lengths)
+    return named, pair_query, pair_other

@@ -1,0 +1,81 @@
+"""The lexical index's flat-array helpers against the plain loops they replace, and the two
+ways its candidate lookup sums postings (over every document, over the distinct ones)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from inferstream.tasks.bug_report.dedup import lexical
+from inferstream.tasks.bug_report.dedup.arrays import Grown, by_term, pairs
+from inferstream.tasks.bug_report.dedup.lexical import LexicalIndex
+
+BATCH = 5
+others_lists = st.lists(
+    st.lists(st.one_of(st.integers(0, BATCH - 1), st.sampled_from(["a", "b", "c", "d"]))),
+    max_size=BATCH,
+)
+
+
+@given(others_lists)
+def test_pairs_equal_the_plain_loop(others: list[list[int | str]]) -> None:
+    entity_of: dict[str, int] = {}
+    query: list[int] = []
+    other: list[int] = []
+    for q, named in enumerate(others):
+        for o in named:
+            query.append(q)
+            other.append(
+                entity_of.setdefault(o, BATCH + len(entity_of)) if isinstance(o, str) else o
+            )
+    named_ids, pair_query, pair_other = pairs(BATCH, others)
+    assert named_ids == list(entity_of)
+    assert pair_query.tolist() == query
+    assert pair_other.tolist() == other
+
+
+@pytest.mark.parametrize("bad", [BATCH, -1, 99])
+def test_pairs_refuse_positions_outside_the_batch(bad: int) -> None:
+    with pytest.raises(ValueError, match=f"position {bad} outside"):
+        pairs(BATCH, [["a", 0], ["b", bad]])
+    with pytest.raises(ValueError, match="lists of others"):
+        pairs(1, [[0], [0]])
+
+
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 50))))
+def test_by_term_groups_documents_per_term_in_order(entries: list[tuple[int, int]]) -> None:
+    expected: dict[int, list[int]] = {}
+    for term, doc in entries:
+        expected.setdefault(term, []).append(doc)
+    grouped = by_term([t for t, _ in entries], [d for _, d in entries])
+    assert [(t, d.tolist()) for t, d in grouped] == sorted(expected.items())
+
+
+def test_grown_keeps_what_was_appended_across_growth() -> None:
+    grown = Grown(np.int64, capacity=2)
+    for chunk in ([1, 2, 3], np.array([4, 5]), [6]):
+        grown.extend(chunk)
+    assert grown.view().tolist() == [1, 2, 3, 4, 5, 6]
+
+
+docs = st.lists(
+    st.dictionaries(st.sampled_from([f"t{n}" for n in range(12)]), st.integers(0, 3)),
+    min_size=1,
+    max_size=30,
+)
+
+
+@given(docs, docs)
+def test_candidates_are_the_same_summed_densely_or_sparsely(
+    indexed: list[dict[str, int]], queries: list[dict[str, int]]
+) -> None:
+    index = LexicalIndex(max_postings=10)
+    index.add((f"r{n}", terms) for n, terms in enumerate(indexed))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lexical, "DENSE_FACTOR", 10**9)  # always a bincount over every doc
+        dense = index.candidates_many(queries, 5)
+        patch.setattr(lexical, "DENSE_FACTOR", 0)  # always over the distinct documents
+        sparse = index.candidates_many(queries, 5)
+    assert dense == sparse
