@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import psycopg
@@ -58,3 +59,40 @@ def test_replayed_and_overlapping_batches_store_each_result_once(
         assert ids == {str(row[0]) for row in rows}
     finally:
         writer.close()
+
+
+def test_done_statuses_one_statement_last_result_wins(conninfo: str) -> None:
+    """Submissions marked done in one statement: a result delivered twice in the batch counts
+    once with its last result id, a rejected submission becomes done, and another task's
+    submission with the same id keeps its status."""
+    tag = uuid.uuid4().hex
+    twice, rejected, foreign = f"{tag}-twice", f"{tag}-rejected", f"{tag}-foreign"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO submissions (submission_id, task, status, reason) VALUES "
+            "(%s, 'bug_report', 'rejected', 'transient'), (%s, 'churn', 'processing', NULL)",
+            (rejected, foreign),
+        )
+    table = load_plugin("bug_report").table
+    writer = PostgresSinkWriter(conninfo, table, f"done-{tag}", "bug_report")
+    done = [
+        (twice, "bug_report", "default", "r1"),
+        (rejected, "bug_report", "default", "r2"),
+        (twice, "bug_report", "default", "r3"),
+        (foreign, "bug_report", "default", "r4"),
+    ]
+    try:
+        writer.write(SinkBatch([], done, [], {(TOPIC, 0): 4}))
+    finally:
+        writer.close()
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute(
+            "SELECT submission_id, task, status, result_id, reason FROM submissions "
+            "WHERE submission_id LIKE %s ORDER BY submission_id",
+            (f"{tag}-%",),
+        ).fetchall()
+    assert rows == [
+        (foreign, "churn", "processing", None, None),
+        (rejected, "bug_report", "done", "r2", None),
+        (twice, "bug_report", "done", "r3", None),
+    ]

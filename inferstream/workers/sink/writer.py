@@ -126,17 +126,22 @@ class PostgresSinkWriter:
     ) -> None:
         if not done:
             return
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO submissions (submission_id, task, tenant, status, result_id) "
-                "VALUES (%s, %s, %s, 'done', %s) "
-                "ON CONFLICT (submission_id) DO UPDATE SET status = 'done', "
-                "result_id = EXCLUDED.result_id, reason = NULL, updated_at = now() "
-                # A submission id is owned by the task that first recorded it: another task's
-                # record reusing the id never changes its status.
-                "WHERE submissions.task = EXCLUDED.task",
-                done,
-            )
+        # One statement over arrays, not one per result: an executemany cost the sink and
+        # Postgres a statement per row. ON CONFLICT may touch a row once per statement, so a
+        # result delivered twice in the batch counts once, the last one (as row by row).
+        last = {row[0]: row for row in done}
+        ids, tasks, tenants, results = (list(column) for column in zip(*last.values(), strict=True))
+        conn.execute(
+            "INSERT INTO submissions (submission_id, task, tenant, status, result_id) "
+            "SELECT s, t, n, 'done', r "
+            "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) AS u (s, t, n, r) "
+            "ON CONFLICT (submission_id) DO UPDATE SET status = 'done', "
+            "result_id = EXCLUDED.result_id, reason = NULL, updated_at = now() "
+            # A submission id is owned by the task that first recorded it: another task's
+            # record reusing the id never changes its status.
+            "WHERE submissions.task = EXCLUDED.task",
+            (ids, tasks, tenants, results),
+        )
 
     def _dead_letters(self, conn: psycopg.Connection[Any], dead: Sequence[DeadLetterRow]) -> None:
         if not dead:
