@@ -6,16 +6,16 @@ import signal
 import tempfile
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from inferstream.chaos import ChaosConfig, ChaosResult, ChaosRun
-from inferstream.chaos.run import ChaosError, MediaOutcome
-from inferstream.chaos.workload import WorkloadError, load_examples
+if TYPE_CHECKING:
+    from inferstream.chaos import ChaosResult
+    from inferstream.chaos.run import MediaOutcome
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -66,6 +66,12 @@ def chaos_cmd(
     ] = None,
 ) -> None:
     """Run a workload through a fresh embedded stack under faults, then verify it."""
+    # Imported here: the chaos harness (stack manager, verify, Kafka admin) would otherwise load
+    # in every CLI process, each worker start among them, for a command few of them run.
+    from inferstream.chaos import ChaosConfig, ChaosRun
+    from inferstream.chaos.run import ChaosError
+    from inferstream.chaos.workload import WorkloadError, load_examples
+
     try:
         reports = load_examples(examples)  # before any server starts
     except WorkloadError as err:

@@ -9,26 +9,20 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 
 from inferstream.cli.eval_feedback import run_from_feedback
 from inferstream.client import parse_records
-from inferstream.models import TextEmbedder, ensure_minilm_bundle
 from inferstream.schemas import BugReportPayload
 from inferstream.settings import WorkerSettings, data_dir
-from inferstream.tasks.bug_report.dedup import (
-    DEFAULT_PROFILE,
-    HYBRID,
-    ReportFeatures,
-    UnknownProfileError,
-    get_profile,
-)
-from inferstream.tasks.bug_report.dedup import evaluation as ev
-from inferstream.tasks.bug_report.dedup.report import in_sample_fits, report_lines
-from inferstream.tasks.bug_report.quality import canonical_text
+
+# The dedup package and the models load when `eval dedup` runs, not with the CLI: they bring
+# faiss and ONNX Runtime into every CLI process (each worker start among them).
+if TYPE_CHECKING:
+    from inferstream.tasks.bug_report.dedup import ReportFeatures
 
 eval_app = typer.Typer(help="Offline evaluations on labelled data.", no_args_is_help=True)
 
@@ -56,6 +50,10 @@ def load_reports(file: Path) -> tuple[list[tuple[str, BugReportPayload]], int]:
 
 def embed(reports: list[tuple[str, BugReportPayload]]) -> tuple[list[ReportFeatures], float]:
     """Features of each report, embedded one at a time; seconds per report."""
+    from inferstream.models import TextEmbedder, ensure_minilm_bundle
+    from inferstream.tasks.bug_report.dedup import evaluation as ev
+    from inferstream.tasks.bug_report.quality import canonical_text
+
     worker = WorkerSettings.load()
     bundle = ensure_minilm_bundle(worker.models_dir or data_dir() / "models")
     embedder = TextEmbedder(bundle, max_batch_items=1)
@@ -99,8 +97,11 @@ def dedup(
         Path | None, typer.Option("--labels", help="Labels JSON (duplicate_groups).")
     ] = None,
     profile: Annotated[
-        str, typer.Option("--profile", help="Dedup profile: hybrid (default) or seed.")
-    ] = DEFAULT_PROFILE,
+        str | None,
+        typer.Option(
+            "--profile", help="Dedup profile: hybrid or seed [default: the task's, hybrid]."
+        ),
+    ] = None,
     folds: Annotated[int, typer.Option(help="Cross-validation folds (>= 2).", min=2)] = 5,
     plot: Annotated[Path, typer.Option(help="Where to write the PR-curve PNG.")] = Path(
         "dedup-pr.png"
@@ -125,6 +126,15 @@ def dedup(
     ] = None,
 ) -> None:
     """Precision, recall, F1 and duplicate_of accuracy of a dedup profile on a labelled set."""
+    from inferstream.tasks.bug_report.dedup import (
+        DEFAULT_PROFILE,
+        HYBRID,
+        UnknownProfileError,
+        get_profile,
+    )
+    from inferstream.tasks.bug_report.dedup import evaluation as ev
+    from inferstream.tasks.bug_report.dedup.report import in_sample_fits, report_lines
+
     if from_feedback:
         run_from_feedback(labels_out, reports_out)
         return
@@ -132,7 +142,7 @@ def dedup(
         typer.echo("error: give a FILE and --labels, or --from-feedback", err=True)
         raise typer.Exit(2)
     try:
-        chosen = get_profile(profile)
+        chosen = get_profile(profile or DEFAULT_PROFILE)
     except UnknownProfileError as err:
         raise _fail(str(err)) from None
     try:

@@ -20,7 +20,6 @@ from inferstream.cli.demo import (
     summarise,
     wait_for_results,
 )
-from inferstream.cli.demo_models import ensure_reference_models
 from inferstream.cli.demo_tasks import TASKS, run_task_demos
 from inferstream.cli.ops import report_outcomes, topology_apply
 from inferstream.settings import KafkaSettings, PostgresSettings, data_dir
@@ -126,6 +125,10 @@ def demo_cmd(
     """Stack up, every stage running, the example reports through, and a summary."""
     if not file.is_file():
         raise FileNotFoundError(f"{file}: no such file (run the demo from the repository root)")
+    # Imported here: the bundle names come from the task and media model modules (ONNX Runtime,
+    # PIL), which every other command, each worker start among them, would load for nothing.
+    from inferstream.cli.demo_models import ensure_reference_models
+
     ensure_reference_models(TASKS)  # before anything starts: a worker without its bundle exits
     bring_up()
     demo = load_input(file)
