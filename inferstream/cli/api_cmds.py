@@ -55,8 +55,12 @@ def _print_new(key: str, record: KeyRecord) -> None:
 
 
 def api_cmd(
-    host: Annotated[str | None, typer.Option(help="Bind address (default [api].host).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default [api].port).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Bind address (default INFERSTREAM_API_HOST, 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default INFERSTREAM_API_PORT, 8080).")
+    ] = None,
 ) -> None:
     """Serve the results API (uvicorn) on ApiSettings.host:port."""
     import uvicorn  # only this command needs the server

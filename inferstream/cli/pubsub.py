@@ -21,6 +21,7 @@ from rich.progress import (
 from rich.progress import Task as ProgressTask
 from rich.text import Text
 
+from inferstream.cli.reach import require_kafka
 from inferstream.client import (
     Publisher,
     guess_format,
@@ -57,11 +58,19 @@ def publish_file(
     get_task(task)
     name = "<stdin>" if file == "-" else file
     fmt = fmt or guess_format(name)
-    if file == "-":
-        parsed = parse_records(sys.stdin, task, fmt, source=source)
-    else:
-        with open(file, encoding="utf-8", newline="") as handle:
-            parsed = parse_records(handle, task, fmt, source=source)
+    try:
+        if file == "-":
+            parsed = parse_records(sys.stdin, task, fmt, source=source)
+        else:
+            with open(file, encoding="utf-8", newline="") as handle:
+                parsed = parse_records(handle, task, fmt, source=source)
+    except UnicodeDecodeError as err:  # a binary file, or another encoding: one line, exit 2
+        err_console.print(
+            f"{name}: not UTF-8 text ({err.reason} at byte {err.start}); nothing was published",
+            highlight=False,
+            markup=False,
+        )
+        raise typer.Exit(EXIT_INVALID) from None
     for item in parsed.invalid:
         err_console.print(item.render(name), highlight=False, markup=False, soft_wrap=True)
     bad = len(parsed.invalid_lines)
@@ -178,9 +187,12 @@ def subscribe_cmd(
     ] = None,
 ) -> None:
     """Print results as JSON lines until interrupted."""
+    get_task(task)
+    settings = KafkaSettings.load()
+    require_kafka(settings)
     results = subscribe(
         task,
-        KafkaSettings.load(),
+        settings,
         group=group,
         from_beginning=from_beginning,
         idle_timeout_s=idle_timeout,

@@ -8,7 +8,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from inferstream.settings import WorkerSettings
+from inferstream.cli.reach import require_kafka
+from inferstream.schemas import get_task
+from inferstream.settings import KafkaSettings, WorkerSettings
 from inferstream.verify import check
 from inferstream.verify.collect import collect
 
@@ -28,6 +30,8 @@ def verify_cmd(
     ] = None,
 ) -> None:
     """Check nothing was lost or duplicated: topics, Postgres, S3 and the dead letters."""
+    get_task(task)
+    require_kafka(KafkaSettings.load())
     report = check(collect(task, WorkerSettings.load().group_prefix), since)
     table = Table(title=f"inferstream verify: {task}")
     table.add_column("check")

@@ -57,3 +57,37 @@ def test_schemas_are_current_via_cli() -> None:
     result = _run("schemas", "export", "--check")
     assert result.returncode == 0, result.stdout
     assert "current" in result.stdout
+
+
+def test_a_file_that_is_not_utf8_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "reports.jsonl"
+    path.write_bytes(b'{"title": "caf\xe9"}\n')  # Latin-1, as a spreadsheet might save it
+    result = _run("publish", "bug_report", str(path), env={"INFERSTREAM_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    assert f"{path}: not UTF-8 text" in result.stderr
+    assert "nothing was published" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _unused_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_no_broker_is_one_line_and_exit_2_for_subscribe_and_verify(tmp_path: Path) -> None:
+    # A data dir without a stack and a closed port: librdkafka would otherwise log a line per
+    # retry for ever (subscribe) or raise a KafkaException traceback (verify).
+    env = {
+        "INFERSTREAM_DATA_DIR": str(tmp_path),
+        "INFERSTREAM_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_unused_port()}",
+    }
+    for command in (("subscribe", "bug_report", "--max", "1"), ("verify", "--task", "churn")):
+        result = _run(*command, env=env)
+        assert result.returncode == 2, (command, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, (command, result.stderr)
+        assert "cannot reach the Kafka broker" in lines[0]
+        assert "inferstream up" in lines[0]
