@@ -1,5 +1,5 @@
-"""`inferstream bench <scenario>`: run one benchmark (or all) on a fresh embedded stack, print
-its tables and append a dated section to docs/benchmarks.md.
+"""`inferstream bench <scenario>`: run one benchmark (several, or all) on a fresh embedded
+stack, print its tables and append a dated section to docs/benchmarks.md.
 
 The benchmark code lives in inferstream.bench (imported here lazily: it loads ONNX Runtime,
 faiss and, for the naive contender, torch, which the other commands do not need)."""
@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.markup import escape
 
 # Only the scenario table (names, module paths): a scenario's module loads when it runs.
@@ -49,7 +48,12 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 def bench_cmd(
-    scenario: Annotated[str, typer.Argument(help=f"{NAMES} or all.")],
+    scenario: Annotated[
+        str,
+        typer.Argument(
+            help=f"{NAMES}; several as NAME,NAME (run in that order in one process); or all."
+        ),
+    ],
     device: Annotated[str, typer.Option(help="cpu, or cuda (needs onnxruntime-gpu).")] = "cpu",
     tiny: Annotated[
         bool, typer.Option("--tiny", help="Smoke-test size: proves it runs, measures nothing.")
@@ -75,12 +79,14 @@ def bench_cmd(
     ] = None,
 ) -> None:
     """Run a benchmark scenario on a fresh embedded stack (loopback, bounded in time)."""
+    from rich.markdown import Markdown  # markdown-it: only this command renders Markdown
+
     from inferstream.bench.context import BenchContext
     from inferstream.bench.device import DeviceError, choose, gpu_name
     from inferstream.bench.harness import BenchError, use_running_stack
     from inferstream.bench.scenarios import ScenarioError, config, module
 
-    names = list(SCENARIOS) if scenario == "all" else [scenario]
+    names = list(SCENARIOS) if scenario == "all" else [n.strip() for n in scenario.split(",")]
     overrides = _overrides(sets or [])
     try:
         choice = choose(device)

@@ -1,8 +1,10 @@
-"""Every benchmark scenario runs end to end at tiny size (`inferstream bench NAME --tiny`): the
-command exits 0, prints its tables and appends a dated section (machine, versions, command,
-figures) to the given doc. Benchmarks are not tests: this only keeps them working; the figures
-of a tiny run mean nothing, so the scenarios share one embedded stack (`--stack-dir`, one `up`
-instead of one per scenario)."""
+"""Every benchmark scenario runs end to end at tiny size (`inferstream bench A,B,... --tiny`):
+the command exits 0, prints its tables and appends a dated section per scenario (machine,
+versions, command, figures) to the given doc. Benchmarks are not tests: this only keeps them
+working; the figures of a tiny run mean nothing, so the scenarios share one embedded stack
+(`--stack-dir`, one `up` instead of one per scenario) and one `inferstream bench` process (one
+interpreter start and one import of ONNX Runtime, torch and the bench modules instead of one per
+scenario). Each scenario's test reads its own section of the one run's doc."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,11 +27,12 @@ from inferstream.topology import STAGES
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# Per scenario; pytest's own limit for each test adds the shared stack's start (first test).
-TIMEOUT_S = 480
 # memory leaves its backlog of submissions in the shared stack's topics (the next scenario's
 # workers would drain it first): it runs last.
 ORDER = sorted(SCENARIOS, key=lambda name: name == "memory")
+# The one run of every scenario (480 s each before they shared a process). pytest's own limit
+# applies to the first test, whose setup runs them all, and adds the stack's start.
+TIMEOUT_S = 480 * len(ORDER)
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +45,30 @@ def bench_stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         down(data_dir)
 
 
-def _bench(
-    name: str, tmp_path: Path, stack_dir: Path
-) -> tuple[subprocess.CompletedProcess[str], str]:
-    doc = tmp_path / "benchmarks.md"
+@dataclass(frozen=True)
+class BenchRun:
+    result: subprocess.CompletedProcess[str]
+    doc: str
+    figures: Path  # the run's figures dir (<doc dir>/benchmarks)
+
+    def section(self, name: str) -> str:
+        """The dated section the run appended for scenario ``name`` (heading to next heading)."""
+        heading = re.compile(rf"^### \d{{4}}-\d\d-\d\d \d\d:\d\d UTC · {name}: ", re.M)
+        found = heading.search(self.doc)
+        tail = self.result.stderr[-3000:] + self.result.stdout[-2000:]
+        assert found, f"no section for {name} in the run's doc; the run's output ends:\n{tail}"
+        following = re.compile(r"^### ", re.M).search(self.doc, found.end())
+        return self.doc[found.start() : following.start() if following else len(self.doc)]
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory: pytest.TempPathFactory, bench_stack_dir: Path) -> BenchRun:
+    out = tmp_path_factory.mktemp("bench-run")
+    doc = out / "benchmarks.md"
     env = {k: v for k, v in os.environ.items() if k != DATA_DIR_ENV}
-    env["INFERSTREAM_WORKER_MODELS_DIR"] = str(tmp_path.parent / "bench-models")
-    argv = [sys.executable, "-m", "inferstream", "bench", name, "--tiny", "--doc", str(doc)]
-    argv += ["--stack-dir", str(stack_dir)]
+    env["INFERSTREAM_WORKER_MODELS_DIR"] = str(out / "bench-models")
+    argv = [sys.executable, "-m", "inferstream", "bench", ",".join(ORDER), "--tiny"]
+    argv += ["--doc", str(doc), "--stack-dir", str(bench_stack_dir)]
     # A session of its own: on timeout the whole group (the CLI and the workers it started) is
     # stopped, not only the CLI; the stack itself is the fixture's, stopped by it.
     proc = subprocess.Popen(
@@ -66,7 +86,7 @@ def _bench(
         _stop_group(proc)
         raise
     result = subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
-    return result, doc.read_text() if doc.is_file() else ""
+    return BenchRun(result, doc.read_text() if doc.is_file() else "", out / "benchmarks")
 
 
 def _stop_group(proc: subprocess.Popen[str]) -> None:
@@ -82,20 +102,22 @@ def _stop_group(proc: subprocess.Popen[str]) -> None:
 @pytest.mark.integration
 @pytest.mark.timeout(TIMEOUT_S + 120)
 @pytest.mark.parametrize("name", ORDER)
-def test_scenario_runs_at_tiny_size(name: str, tmp_path: Path, bench_stack_dir: Path) -> None:
-    result, doc = _bench(name, tmp_path, bench_stack_dir)
+def test_scenario_runs_at_tiny_size(name: str, bench_run: BenchRun) -> None:
+    doc = bench_run.section(name)
+    result = bench_run.result
     assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-2000:]
     assert "Traceback" not in result.stderr
-    header = re.search(rf"^### \d{{4}}-\d\d-\d\d \d\d:\d\d UTC · {name}: ", doc, re.M)
-    assert header, doc[:500]
-    assert f"- command: `inferstream bench {name} --tiny --doc" in doc
+    # The command that ran it: every scenario of the run, this one among them.
+    assert re.search(
+        rf"^- command: `inferstream bench (?:\w+,)*{name}(?:,\w+)* --tiny --doc ", doc, re.M
+    ), doc[:500]
     assert re.search(r"^- machine: \d+ cores", doc, re.M)
     table_rows = [line for line in doc.splitlines() if line.startswith("| ")]
     assert len(table_rows) >= 3, doc  # a header and at least two measured rows
     if name == "overhead":
         _check_overhead(doc)
     if name == "latency":
-        png = tmp_path / "benchmarks" / "latency-vs-load-tiny.png"
+        png = bench_run.figures / "latency-vs-load-tiny.png"
         assert png.read_bytes()[:8] == PNG_MAGIC
         assert "(benchmarks/latency-vs-load-tiny.png)" in doc
 

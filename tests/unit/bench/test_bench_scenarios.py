@@ -73,6 +73,7 @@ def test_cuda_is_chosen_only_with_a_gpu_build() -> None:
     ("args", "expected"),
     [
         (["nope"], "unknown scenario 'nope'"),
+        (["e2e,nope"], "unknown scenario 'nope'"),  # a list is checked whole, before any runs
         (["e2e", "--set", "n"], "expected FIELD=VALUE"),
         (["e2e", "--set", "bogus=1"], "not an option of e2e"),
         (["e2e", "--device", "tpu"], "expected cpu or cuda"),
