@@ -15,5 +15,7 @@ MATCH = f"(r.search_vector @@ websearch_to_tsquery('{TEXT_CONFIG}', %s) OR r.sub
 
 
 def match_params(text: str) -> list[str]:
-    """The parameters ``MATCH`` takes for one search text."""
+    """The parameters ``MATCH`` takes for one search text. A NUL is dropped: Postgres text
+    cannot hold one, and a search box's input is no reason for an error."""
+    text = text.replace("\x00", "")
     return [text, text]

@@ -72,6 +72,7 @@ def test_full_text_search_finds_by_words_and_uses_the_index(stack: Stack) -> Non
         assert found(f"{tag} and the") == mine  # stop words are dropped, not required
         assert found(f"{tag}zzz") == set()
         assert found("'&|!") == set()  # odd input is no query, not an error
+        assert found(f"{tag}\x00") == mine  # nor is a NUL, which Postgres text cannot hold
         # The review queue (the API's GET /v1/review/bug_report?q=) searches the same way.
         queue = review_queue(conn, product=product, text=f"{tag} export")
         assert [i.submission_id for i in queue] == [queued]
