@@ -8,8 +8,10 @@ SETTLE_S, and reads every process's CPU seconds from /proc over ``--window`` sec
 cost that each record pays a share of at low rates. Variants (alternated within each round,
 same stack, same tree):
 - servers: no workers at all (the servers' own background);
-- before: background consumers at the latency-critical fetch wait (100 ms, as before);
-- after: the stack's settings as `inferstream up` writes them.
+- before: background consumers at the latency-critical fetch wait (100 ms), heartbeats 500 ms;
+- after: background consumers at the stack's 1000 ms, heartbeats 500 ms;
+- heartbeat, hb1000: the stack's fetch waits, heartbeats every 2000 / 1000 ms (1000: what
+  `inferstream up` writes).
 Prints one table per variant: cores (CPU seconds per wall second) per process, and their total.
 """
 
@@ -27,10 +29,13 @@ from inferstream.bench.overhead_run import NULL_ENV
 
 REPLICAS = {"enrich": 1, "infer": 1, "sink": 1, "archive": 1}
 SETTLE_S = 10.0
+HEARTBEAT = "INFERSTREAM_KAFKA_HEARTBEAT_INTERVAL_MS"
 VARIANTS: dict[str, dict[str, str] | None] = {
     "servers": None,
-    "before": {"INFERSTREAM_KAFKA_BACKGROUND_FETCH_WAIT_MAX_MS": "100"},
-    "after": {},
+    "before": {"INFERSTREAM_KAFKA_BACKGROUND_FETCH_WAIT_MAX_MS": "100", HEARTBEAT: "500"},
+    "after": {HEARTBEAT: "500"},
+    "heartbeat": {HEARTBEAT: "2000"},
+    "hb1000": {HEARTBEAT: "1000"},
 }
 
 

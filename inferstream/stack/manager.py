@@ -81,7 +81,10 @@ def resolved_settings(state: StackState) -> dict[str, dict[str, Any]]:
             "security_protocol": "PLAINTEXT",
             # Tansu joins groups slowly with librdkafka defaults (docs/architecture.md).
             "session_timeout_ms": 6000,
-            "heartbeat_interval_ms": 500,
+            # Tansu on s3:// writes S3 objects for every heartbeat: at 500 ms the heartbeats of
+            # five idle consumers were two thirds of SeaweedFS's idle CPU (docs/benchmarks.md,
+            # "Idle"). 1000 ms keeps six per session timeout; a rebalance is noticed <= 1 s.
+            "heartbeat_interval_ms": 1000,
             "max_poll_interval_ms": 60000,
             "compression": "none",
             # Tansu holds every fetch that finds no data for the full wait (Kafka answers as soon
