@@ -40,6 +40,7 @@ REFUSED = [
     "DELETE FROM submissions",
     "DELETE FROM api_keys",
     "INSERT INTO model_aliases (name, alias, version) VALUES ('m', 'production', 'v')",
+    "DELETE FROM model_results",
     "DROP TABLE results_anomaly",
     "CREATE TABLE planted (x int)",
     "TRUNCATE api_rate_hits",
@@ -54,7 +55,14 @@ def test_the_api_role_reads_results_and_writes_only_its_own_tables(stack: Stack)
         assert grant_api_role(owner, role) == statements  # idempotent
         as_api = make_conninfo(**{**conninfo_to_dict(owner), "user": role})
         with psycopg.connect(as_api, autocommit=True) as conn:
-            for table in ("results_bug_report", "results_churn", "submissions", "dead_letters"):
+            for table in (
+                "results_bug_report",
+                "results_churn",
+                "submissions",
+                "dead_letters",
+                "model_results",  # other versions' results (GET /v1/results/{task}/{id}?version=)
+                "model_alias_history",
+            ):
                 conn.execute(f"SELECT count(*) FROM {table}").fetchone()
             conn.execute(
                 "INSERT INTO submissions (submission_id, task, status) "
