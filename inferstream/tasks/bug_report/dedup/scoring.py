@@ -276,22 +276,27 @@ class DedupScorer:
                 for other in ids
                 if other not in earlier[i] and (meta := self._stored.get(other)) is not None
             }
-        folded: dict[str, tuple[str, str]] = {
-            other: (product.casefold(), component.casefold())
-            for other, (product, component) in stored.items()
-        }
-        product: list[bool] = []
-        component: list[bool] = []
-        for i, ids in enumerate(named):
-            me = reports[i]
-            mine = (me.product.casefold(), me.component.casefold())
-            batch = earlier[i]
-            for other in ids:
-                j = batch.get(other)
-                if j is not None:
-                    theirs = (reports[j].product.casefold(), reports[j].component.casefold())
-                else:
-                    theirs = folded.get(other, ("", ""))
-                product.append(bool(mine[0]) and mine[0] == theirs[0])
-                component.append(bool(mine[1]) and mine[1] == theirs[1])
-        return np.array(product, dtype=bool), np.array(component, dtype=bool)
+        # Labels as integer codes (an empty label is -1, which matches nothing), compared as
+        # arrays: a Python comparison per candidate was ~15 % of the infer stage's CPU.
+        codes: dict[str, int] = {"": -1}
+
+        def code(label: str) -> int:
+            return codes.setdefault(label.casefold(), len(codes) - 1)
+
+        labels = [(code(r.product), code(r.component)) for r in reports]
+        theirs_stored = {other: (code(p), code(c)) for other, (p, c) in stored.items()}
+        unknown = (-1, -1)
+        mine = np.array(labels, dtype=np.int64)
+        theirs = np.array(
+            [
+                labels[j]
+                if (j := earlier[i].get(other)) is not None
+                else theirs_stored.get(other, unknown)
+                for i, ids in enumerate(named)
+                for other in ids
+            ],
+            dtype=np.int64,
+        ).reshape(-1, 2)
+        owner = np.repeat(np.arange(len(reports)), [len(ids) for ids in named])
+        same = (mine[owner] >= 0) & (mine[owner] == theirs)
+        return same[:, 0], same[:, 1]
