@@ -62,7 +62,7 @@ def api_cmd(
         int | None, typer.Option(help="Port (default INFERSTREAM_API_PORT, 8080).")
     ] = None,
 ) -> None:
-    """Serve the results API (uvicorn) on ApiSettings.host:port."""
+    """Serve the results API and the web view (uvicorn; default 127.0.0.1:8080)."""
     import uvicorn  # only this command needs the server
 
     from inferstream.api import create_app

@@ -81,9 +81,11 @@ def publish_file(
             highlight=False,
         )
         raise typer.Exit(EXIT_INVALID)
+    settings = KafkaSettings.load()
+    require_kafka(settings)  # else 60 s of librdkafka retry lines, then "not acknowledged"
     started = time.monotonic()
     with (
-        Publisher(task, KafkaSettings.load(), source=source) as publisher,
+        Publisher(task, settings, source=source) as publisher,
         _progress("publishing", rate=True) as progress,
     ):
         bar = progress.add_task("publish", total=len(parsed.valid))
@@ -124,10 +126,12 @@ def publish_media_files(paths: list[str], *, skip_invalid: bool, source: str = "
             highlight=False,
         )
         raise typer.Exit(EXIT_INVALID)
+    settings = KafkaSettings.load()
+    require_kafka(settings)
     store = ObjectStore(ObjectStoreSettings.load())
     started = time.monotonic()
     with (
-        Publisher("media", KafkaSettings.load(), source=source) as publisher,
+        Publisher("media", settings, source=source) as publisher,
         _progress("uploading + publishing", rate=False) as progress,
     ):
         bar = progress.add_task("publish", total=len(files))

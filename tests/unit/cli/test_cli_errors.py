@@ -77,14 +77,21 @@ def _unused_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_no_broker_is_one_line_and_exit_2_for_subscribe_and_verify(tmp_path: Path) -> None:
+def test_no_broker_is_one_line_and_exit_2(tmp_path: Path) -> None:
     # A data dir without a stack and a closed port: librdkafka would otherwise log a line per
-    # retry for ever (subscribe) or raise a KafkaException traceback (verify).
+    # retry for ever (subscribe), for 60 s before "not acknowledged" (publish), or verify
+    # would raise a KafkaException traceback.
     env = {
         "INFERSTREAM_DATA_DIR": str(tmp_path),
         "INFERSTREAM_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_unused_port()}",
     }
-    for command in (("subscribe", "bug_report", "--max", "1"), ("verify", "--task", "churn")):
+    valid = tmp_path / "reports.jsonl"
+    valid.write_text('{"title": "t", "description": "d", "product": "p"}\n')
+    for command in (
+        ("subscribe", "bug_report", "--max", "1"),
+        ("verify", "--task", "churn"),
+        ("publish", "bug_report", str(valid)),
+    ):
         result = _run(*command, env=env)
         assert result.returncode == 2, (command, result.stderr)
         lines = result.stderr.strip().splitlines()
