@@ -103,10 +103,11 @@ class MonitorLogic(StageLogic):
 
     def _count_error(self, delta: Delta, record: InRecord, at: datetime) -> None:
         """Dead letters of every task and stage share one topic: only this task's failed
-        inferences (they name the model version) count, the rest are not the monitor's."""
+        inferences (infer's input, naming the model version) count, the rest are not the
+        monitor's. Any model name, as for results: a version is (name, version)."""
         name, version = record.header(MODEL_HEADER), record.header(MODEL_VERSION_HEADER)
         origin = record.header("x-original-topic")
-        if name == self.spec.model_name and version and origin == self.topics["enriched"]:
+        if name and version and origin == self.topics["enriched"]:
             add_error(delta, (name, version), at, self.settings.bucket_s)
 
     def _production_version(self) -> str | None:

@@ -190,3 +190,66 @@ def test_shifted_inputs_drift_and_the_canary_is_rolled_back(
     assert samples[("inferstream_monitor_psi", tuple(sorted(psi)))] == canary["score_psi"]
     breach = tuple(sorted({**mine, "breach": "drift"}.items()))
     assert samples[("inferstream_monitor_canary_rollbacks_total", breach)] == 1.0
+
+
+def _publish_dead_letters(kafka: Any, name: str, version: str, n: int) -> None:
+    """Dead letters as the infer stage writes them when a model version failed on a record."""
+    producer = Producer({**kafka.producer_config()})
+    for _ in range(n):
+        producer.produce(
+            "deadletter",
+            key=str(uuid.uuid4()).encode(),
+            value=b"{}",
+            headers=[
+                ("x-error-stage", b"infer"),
+                ("x-error-kind", b"poison"),
+                ("x-error-reason", b"poison record: churn model failed"),
+                ("x-original-topic", b"enriched.churn"),
+                ("x-error-model", name.encode()),
+                ("x-error-model-version", version.encode()),
+            ],
+        )
+    assert producer.flush(30) == 0
+
+
+def test_a_failing_canary_is_rolled_back_on_its_error_rate(
+    stack: Stack, tmp_path: Path, monitor: int
+) -> None:
+    name = f"churn-errors-{uuid.uuid4().hex[:8]}"
+    trained = [train_churn(tmp_path / "a", seed=4), train_churn(tmp_path / "b", seed=5)]
+    (v1, dir1), (v2, dir2) = [write_named(tmp_path / "bundles", name, g, m) for g, m in trained]
+    for directory in (dir1, dir2):
+        registry.register(directory)
+    registry.promote(name, v1, "production", reason="monitor test")
+    registry.promote(name, v2, "canary", reason="monitor test", fraction=0.1)
+    payloads, _ = churn_records(300 + 180, 12)
+    _publish(stack.kafka, name, v1, _scores(trained[0][0], payloads[:300]))
+    # 180 results: under MIN_SAMPLES, so no PSI (no drift verdict); with the 40 records v2
+    # failed on, 220: its error rate counts, and whatever share of the 40 the monitor has
+    # counted when it first judges (from 200 records on), it is over 2 % (at least 20 of 200)
+    _publish(stack.kafka, name, v2, _scores(trained[1][0], payloads[300:]))
+    _publish_dead_letters(stack.kafka, name, v2, 40)
+
+    consumer = Consumer(stack.kafka.consumer_config(f"monitor-test-read-{uuid.uuid4().hex}"))
+    consumer.subscribe(["monitor.churn"])
+    seen: list[dict[str, Any]] = []
+
+    def rolled_back() -> bool:
+        msg = consumer.poll(0.5)
+        if msg is not None and not msg.error() and msg.value():
+            event = orjson.loads(msg.value())
+            if event["model_name"] == name and event["rollback"]:
+                seen.append(event)
+        return bool(seen)
+
+    try:
+        _poll(rolled_back, 120, "a rollback on the canary's error rate")
+    finally:
+        consumer.close()
+    (event,) = seen
+    assert event["model_version"] == v2 and event["score_psi"] is None
+    assert event["errors"] >= 20 and event["error_rate"] > 0.02
+    assert event["rollback"].startswith(f"errors: canary {name}/{v2} error rate")
+    assert "canary" not in registry.get_aliases(name)
+    last = registry.history(name, "canary")[0]
+    assert (last.actor, last.reason) == ("inferstream-monitor", event["rollback"])
