@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Mapping
 from types import FrameType
 from typing import Annotated
 
@@ -85,12 +86,24 @@ def _run_all(task: str, replicas: int) -> None:
     while not stopping:
         failed = supervisor.failed()
         if failed:
-            console.print(f"[red]worker exited:[/] {failed}; stopping the others")
+            console.print(f"[red]worker exited:[/] {_codes(failed)}; stopping the others")
             supervisor.stop()
             raise typer.Exit(1)
         time.sleep(0.5)
     codes = supervisor.stop()
-    console.print(f"stopped: {codes}", highlight=False)
+    console.print(f"stopped: {_codes(codes)}", highlight=False)
+
+
+def _codes(codes: Mapping[str, int | None]) -> str:
+    """'enrich-0 exit 0, infer-0 killed by signal 9' rather than a Python dict."""
+    return ", ".join(f"{name} {_outcome(code)}" for name, code in codes.items())
+
+
+def _outcome(code: int | None) -> str:
+    if code is None:
+        return "exit unknown"
+    # Popen's negative return code: ended by that signal (SIGKILL after the grace period).
+    return f"killed by signal {-code}" if code < 0 else f"exit {code}"
 
 
 def register(app: typer.Typer) -> None:
