@@ -13,11 +13,10 @@ sampled frame in model batches, aggregate per submission, write the artifacts.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +35,7 @@ from inferstream.storage import ObjectNotFound, ObjectStore
 from inferstream.tasks.media import metrics
 from inferstream.tasks.media.decode import Decoded, decode
 from inferstream.tasks.media.enrich import MediaEnrichment
+from inferstream.tasks.media.pool import decode_pool
 from inferstream.tasks.media.settings import MediaSettings
 
 COST_UNIT_PIXELS = 1024  # one cost unit = 1,024 model-input pixels (an image: 49 units)
@@ -80,8 +80,7 @@ class MediaInferer:
         self.postgres = context.postgres
         self.store = ObjectStore(ObjectStoreSettings.load())
         processes = self.settings.decode_processes or os.cpu_count() or 1
-        # spawn: the worker holds Kafka and ONNX Runtime threads a fork would copy mid-flight.
-        self.pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+        self.pool = decode_pool(processes)  # its processes end with this worker
         self.io = ThreadPoolExecutor(4, thread_name_prefix="media-io")
 
     def cost(self, item: EnrichedItem) -> int:
