@@ -49,8 +49,11 @@ def serve(state: HealthState, host: str, port: int) -> ThreadingHTTPServer:
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("X-Content-Type-Options", "nosniff")
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the probe hung up first: nothing to answer, and no traceback in the log
 
         def log_message(self, format: str, *args: object) -> None:
             return  # probes every few seconds would flood the JSON logs
