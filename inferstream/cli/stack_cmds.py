@@ -109,8 +109,12 @@ def up_cmd(
 
 def down_cmd() -> None:
     """Stop the embedded servers (their data stays in the data dir)."""
-    stopped = stack.down(data_dir())
-    console.print(f"stopped: {', '.join(stopped)}")
+    where = data_dir()
+    stopped = stack.down(where)
+    if stopped:
+        console.print(f"stopped: {', '.join(stopped)}")
+    else:
+        console.print(f"nothing was running (data dir {where})", highlight=False)
 
 
 def status_cmd() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import tomli_w
 
 from inferstream.settings import STACK_FILE
-from inferstream.stack.processes import StackError, port_is_free, wait_until
+from inferstream.stack.processes import StackError, is_alive, port_is_free, wait_until
 from inferstream.stack.servers import (
     BROKER_STORAGES,
     TANSU_BUCKET,
@@ -225,15 +225,18 @@ def down(data_dir: Path) -> list[str]:
     state = StackState.load(data_dir)
     stopped: list[str] = []
     errors: list[str] = []
-    stops: list[tuple[str, Callable[[int | None], None], int | None]] = [
-        ("tansu", stop_tansu, state.tansu.pid if state.tansu else None),
-        ("postgres", stop_postgres, pg_pid_from_datadir(data_dir)),
-        ("seaweedfs", stop_seaweed, state.seaweed.pid if state.seaweed else None),
+    # (name, stop, pid, the process name is_alive expects)
+    stops: list[tuple[str, Callable[[int | None], None], int | None, str]] = [
+        ("tansu", stop_tansu, state.tansu.pid if state.tansu else None, "tansu"),
+        ("postgres", stop_postgres, pg_pid_from_datadir(data_dir), "postgres"),
+        ("seaweedfs", stop_seaweed, state.seaweed.pid if state.seaweed else None, "weed"),
     ]
-    for name, stop, pid in stops:
+    for name, stop, pid, process_name in stops:
+        running = is_alive(pid, process_name)  # only what was running is reported stopped
         try:
             stop(pid)
-            stopped.append(name)
+            if running:
+                stopped.append(name)
         except StackError as err:
             errors.append(f"{name}: {err}")
     (data_dir / STATE_FILE).unlink(missing_ok=True)
