@@ -24,7 +24,7 @@ import time
 from collections import deque
 
 import structlog
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from inferstream.errors import FatalStageError
 from inferstream.settings import KafkaSettings
@@ -40,7 +40,7 @@ from inferstream.workers.archive.policy import (
     object_key,
 )
 from inferstream.workers.runtime import metrics
-from inferstream.workers.runtime.backoff import Backoff
+from inferstream.workers.runtime.backoff import Backoff, is_transient
 from inferstream.workers.runtime.health import HealthState
 
 log = structlog.get_logger("inferstream.worker")
@@ -111,8 +111,15 @@ class ArchiveWorker:
         down, so an absent topic is waited for (TOPIC_WAIT_S) before it is taken as a mistake."""
         deadline = time.monotonic() + TOPIC_WAIT_S
         while not self._stopping:
-            metadata = self.consumer.list_topics(self.topic, timeout=30)
-            found = metadata.topics.get(self.topic)
+            try:
+                metadata = self.consumer.list_topics(self.topic, timeout=30)
+            except KafkaException as err:
+                if not is_transient(err):
+                    raise
+                # The broker is unreachable (started before it, or during an outage): the
+                # same wait as for an absent topic, instead of exiting at start.
+                metadata = None
+            found = metadata.topics.get(self.topic) if metadata is not None else None
             if found is not None and found.error is None and found.partitions:
                 return
             if time.monotonic() > deadline:
