@@ -33,6 +33,7 @@ from inferstream.tasks.bug_report.dedup.evaluation import (
 from inferstream.tasks.bug_report.dedup.profiles import DedupProfile
 from inferstream.tasks.bug_report.dedup.scoring import Candidate
 from inferstream.tasks.bug_report.dedup.signatures import agreement
+from inferstream.tasks.bug_report.dedup.verdicts import band
 
 Signatures = Mapping[str, frozenset[str]]
 L2 = 1e-2  # ridge on the weights (not the bias): keeps separable folds finite
@@ -140,11 +141,7 @@ class SignalModel:
         self, candidates: Sequence[Candidate], mine: frozenset[str], signatures: Signatures
     ) -> tuple[str, str | None]:
         p, other = self.best(candidates, mine, signatures)
-        if p >= self.duplicate:
-            return "duplicate", other
-        if p >= self.possible:
-            return "possible_duplicate", other
-        return "unique", None
+        return band(p, other, self)
 
 
 def fit_signals(

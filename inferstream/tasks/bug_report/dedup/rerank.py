@@ -40,6 +40,7 @@ from inferstream.tasks.bug_report.dedup.learned import logistic
 from inferstream.tasks.bug_report.dedup.scoring import Candidate
 from inferstream.tasks.bug_report.dedup.signatures import agreement
 from inferstream.tasks.bug_report.dedup.terms import tokenize
+from inferstream.tasks.bug_report.dedup.verdicts import band
 
 TOP_K = 5
 FIELDS = ("title", "description", "steps", "logs")
@@ -130,11 +131,7 @@ class RerankModel:
         self, candidates: Sequence[Candidate], mine: ReportText, texts: Mapping[str, ReportText]
     ) -> tuple[str, str | None]:
         p, other = self.best(candidates, mine, texts)
-        if p >= self.duplicate:
-            return "duplicate", other
-        if p >= self.possible:
-            return "possible_duplicate", other
-        return "unique", None
+        return band(p, other, self)
 
 
 def fit_rerank(

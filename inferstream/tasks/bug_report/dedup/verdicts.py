@@ -50,16 +50,22 @@ def merge_candidates(
     return ranked[:top_k]
 
 
+def band(p: float, other: str | None, bands: Bands) -> tuple[DuplicateStatus, str | None]:
+    """The status a score or probability p of the best candidate other falls in (the one place
+    the bands are applied: the cosine verdict and the fitted models share it)."""
+    if p >= bands.duplicate:
+        return "duplicate", other
+    if p >= bands.possible:
+        return "possible_duplicate", other
+    return "unique", None
+
+
 def classify(similar: Sequence[tuple[str, float]], thresholds: Bands) -> Verdict:
     if not similar:
         return Verdict("unique", None, ())
     best_id, best = similar[0]
     clipped = tuple((sid, float(min(1.0, max(-1.0, score)))) for sid, score in similar)
-    if best >= thresholds.duplicate:
-        return Verdict("duplicate", best_id, clipped)
-    if best >= thresholds.possible:
-        return Verdict("possible_duplicate", best_id, clipped)
-    return Verdict("unique", None, clipped)
+    return Verdict(*band(best, best_id, thresholds), clipped)
 
 
 def in_batch_scores(
