@@ -28,12 +28,17 @@ contracts: $(STAMP)
 
 # The web view's test runs Debian's headless chromium through chromedriver.
 SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
+# Also promtool and amtool (Debian's prometheus and prometheus-alertmanager: ~33 MB with their
+# dependencies, ~14 s here): tests/deploy evaluates the alert rules and Alertmanager configs with
+# them. No daemon is needed; in a container without init their services are not started.
+APT_PACKAGES := chromium chromium-driver prometheus prometheus-alertmanager
 browser:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && \
+	  command -v promtool >/dev/null && command -v amtool >/dev/null || { \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  $(SUDO) apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null || \
+	  $(SUDO) apt-get install -y -q --no-install-recommends $(APT_PACKAGES) >/dev/null || \
 	  { $(SUDO) apt-get update -q >/dev/null && \
-	    $(SUDO) apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null; }; }
+	    $(SUDO) apt-get install -y -q --no-install-recommends $(APT_PACKAGES) >/dev/null; }; }
 
 # Deploy-target validators kept apart from .venv (checkov pins conflict with it): checkov, and
 # the compose-spec JSON schema as shipped in the docker-compose 1.29.2 wheel (tests/deploy).

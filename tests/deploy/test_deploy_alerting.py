@@ -1,8 +1,8 @@
-"""The model alerts and their delivery, checked statically (no promtool here: the rules are
-parsed as PromQL): every alert reads metrics the monitor exports with the thresholds of seed 004
-(the MLOps platform), Prometheus loads the rules and talks to Alertmanager, Alertmanager's
-receiver is the logging webhook, and the k8s component carries the same rules and
-configuration."""
+"""The model alerts and their delivery, checked statically (the rules are parsed as PromQL;
+test_deploy_alert_rules_fire.py evaluates them with promtool): every alert reads metrics the
+monitor exports with the thresholds of seed 004 (the MLOps platform), Prometheus loads the
+rules and talks to Alertmanager, Alertmanager's receiver is the logging webhook, and the k8s
+component carries the same rules and configuration."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ def test_model_alerts_read_the_monitors_metrics_with_seed_thresholds() -> None:
         "InferstreamInputDrift",
         "InferstreamModelAccuracyLow",
         "InferstreamModelLatencySLO",
+        "InferstreamModelErrorRate",
         "InferstreamCanaryRolledBack",
         "InferstreamCanaryRollbackRefused",
     }
@@ -58,6 +59,7 @@ def test_model_alerts_read_the_monitors_metrics_with_seed_thresholds() -> None:
     assert alerts["InferstreamModelAccuracyLow"]["expr"].endswith(f"< {defaults.accuracy_min}")
     slo_s = defaults.latency_p95_ms / 1000
     assert alerts["InferstreamModelLatencySLO"]["expr"].endswith(f"> {slo_s}")
+    assert alerts["InferstreamModelErrorRate"]["expr"].endswith(f"> {defaults.error_rate_max}")
     assert "offset 15m" in alerts["InferstreamCanaryRolledBack"]["expr"]  # a first rollback
 
 
