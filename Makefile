@@ -29,8 +29,9 @@ contracts: $(STAMP)
 # The web view's test runs Debian's headless chromium through chromedriver.
 SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
 # Also promtool and amtool (Debian's prometheus and prometheus-alertmanager: ~33 MB with their
-# dependencies, ~14 s here): tests/deploy evaluates the alert rules and Alertmanager configs with
-# them. No daemon is needed; in a container without init their services are not started.
+# dependencies, ~14 s here): tests/deploy checks the alert rules and Alertmanager configs with
+# them and runs both servers as its own processes; in a container without init the packages'
+# services are not started.
 APT_PACKAGES := chromium chromium-driver prometheus prometheus-alertmanager
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && \

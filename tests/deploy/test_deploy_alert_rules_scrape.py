@@ -1,7 +1,9 @@
-"""A real Prometheus (Debian's 2.42, installed by `make browser`) with the compose stack's
-configuration checked by `promtool check config`, then one scraping a worker's /metrics server
-(the monitor's, inferstream.workers.runtime.health) every second with the model alert rules: the
-gauges the monitor's evaluator publishes reach Prometheus and its rules match them."""
+"""A real Prometheus and Alertmanager (Debian's 2.42 and 0.25, installed by `make browser`):
+`promtool check config` on the compose stack's configuration; then Prometheus scraping a worker's
+/metrics server (the monitor's, inferstream.workers.runtime.health) every second with the model
+alert rules, sending to an Alertmanager with the compose routing, which delivers to the logging
+receiver (inferstream.monitor.receiver): the gauges the monitor's evaluator publishes reach
+Prometheus, its rules match them, and a rollback alert reaches the receiver's log."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 import uuid
@@ -19,10 +22,12 @@ from typing import Any
 import pytest
 import yaml
 from _deploy_common import COMPOSE_DIR
+from structlog.testing import capture_logs
 
 from inferstream.monitor import metrics
 from inferstream.monitor.evaluate import VersionReport
 from inferstream.monitor.evaluator import publish_gauges
+from inferstream.monitor.receiver import serve as receiver_serve
 from inferstream.workers.runtime.health import HealthState, serve
 
 PROMETHEUS_DIR = COMPOSE_DIR / "prometheus"
@@ -125,13 +130,56 @@ def _wait_for_alerts(
     raise AssertionError(f"alerts after 120 s: {seen}, wanted states {want}")
 
 
-def test_prometheus_scrapes_the_monitor_and_its_rules_match(
-    monitor_metrics: tuple[int, str], tmp_path: Path
-) -> None:
-    metrics_port, model = monitor_metrics
+def _start(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    """The logging receiver (alert-log), in this process so its log lines can be captured."""
+    server = receiver_serve("127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _alertmanager(receiver_url: str, tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """Alertmanager with the compose configuration, its webhook pointed at ``receiver_url``."""
+    config = yaml.safe_load((COMPOSE_DIR / "alertmanager" / "alertmanager.yml").read_text())
+    (receiver,) = config["receivers"]
+    receiver["webhook_configs"][0]["url"] = receiver_url
+    (tmp_path / "alertmanager.yml").write_text(yaml.safe_dump(config))
+    port = _free_port()
+    proc = _start(
+        _tool("prometheus-alertmanager"),
+        f"--config.file={tmp_path / 'alertmanager.yml'}",
+        f"--storage.path={tmp_path / 'am-data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",  # one instance: no gossip port
+    )
+    return proc, port
+
+
+def _prometheus(metrics_port: int, am_port: int, tmp_path: Path) -> tuple[Any, int]:
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(PROMETHEUS_DIR / "model-alerts.yml")],
+        "alerting": {
+            "alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]
+        },
         "scrape_configs": [
             {
                 "job_name": "inferstream-monitor",
@@ -141,31 +189,58 @@ def test_prometheus_scrapes_the_monitor_and_its_rules_match(
     }
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = _free_port()
-    proc = subprocess.Popen(
-        [
-            _tool("prometheus"),
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    proc = _start(
+        _tool("prometheus"),
+        f"--config.file={tmp_path / 'prometheus.yml'}",
+        f"--storage.tsdb.path={tmp_path / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
     )
+    return proc, port
+
+
+def _wait_for_delivery(logs: list[dict[str, Any]], model: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for line in list(logs):
+            if (
+                line.get("alertname") == "InferstreamCanaryRolledBack"
+                and line.get("labels", {}).get("model") == model
+            ):
+                return line
+        time.sleep(0.5)
+    raise AssertionError(f"no rollback alert reached the receiver in 120 s: {logs}")
+
+
+def test_prometheus_scrapes_the_monitor_and_alertmanager_delivers(
+    monitor_metrics: tuple[int, str], receiver: str, tmp_path: Path
+) -> None:
+    metrics_port, model = monitor_metrics
+    manager, am_port = _alertmanager(receiver, tmp_path)
     try:
-        # a rollback has no for: and fires at once; the others wait out their for: (5-15 min)
-        want = {
-            "InferstreamCanaryRolledBack": "firing",
-            "InferstreamCanaryRollbackRefused": "firing",
-            "InferstreamInputDrift": "pending",
-            "InferstreamModelScoreDrift": "pending",
-            "InferstreamModelAccuracyLow": "pending",
-            "InferstreamModelLatencySLO": "pending",
-            "InferstreamModelErrorRate": "pending",
-        }
-        seen = _wait_for_alerts(proc, port, model, want)
+        prometheus, port = _prometheus(metrics_port, am_port, tmp_path)
+        try:
+            with capture_logs() as logs:
+                # a rollback has no for: and fires at once; the others wait out their for:
+                # (5-15 min), so they are pending
+                want = {
+                    "InferstreamCanaryRolledBack": "firing",
+                    "InferstreamCanaryRollbackRefused": "firing",
+                    "InferstreamInputDrift": "pending",
+                    "InferstreamModelScoreDrift": "pending",
+                    "InferstreamModelAccuracyLow": "pending",
+                    "InferstreamModelLatencySLO": "pending",
+                    "InferstreamModelErrorRate": "pending",
+                }
+                seen = _wait_for_alerts(prometheus, port, model, want)
+                # the compose routing sends a rollback at once (group_wait 0s)
+                delivered = _wait_for_delivery(logs, model)
+        finally:
+            _stop(prometheus)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        _stop(manager)
     assert float(seen["InferstreamModelAccuracyLow"]["value"]) == 0.75
     assert float(seen["InferstreamModelScoreDrift"]["value"]) == 0.456
     assert seen["InferstreamCanaryRolledBack"]["labels"]["breach"] == "drift"
+    assert delivered["event"] == "alert firing" and delivered["severity"] == "critical"
+    assert delivered["summary"] == f"{model} canary rolled back automatically (drift)"
+    assert delivered["receiver"] == "alert-log"
