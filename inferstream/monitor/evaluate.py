@@ -102,7 +102,7 @@ def breaches(rep: VersionReport, settings: MonitorSettings) -> list[str]:
         out.append(f"latency p95 > {settings.latency_p95_ms:g} ms")
     if rep.accuracy is not None and rep.accuracy < settings.accuracy_min:
         out.append(f"accuracy {rep.accuracy:.3f} < {settings.accuracy_min}")
-    if rep.error_rate is not None and rep.error_rate > settings.error_rate_max:
+    if _errs(rep, settings):
         out.append(f"error rate {rep.error_rate:.3f} > {settings.error_rate_max}")
     return out
 
@@ -145,6 +145,8 @@ def canary_verdict(
 
 
 def _errs(rep: VersionReport, settings: MonitorSettings) -> bool:
+    """The version's error rate, once known, is over the maximum (a breach, and for a canary
+    whose production meets it, a rollback)."""
     return rep.error_rate is not None and rep.error_rate > settings.error_rate_max
 
 
