@@ -109,6 +109,7 @@ class ChaosRun(FaultLanes):
             self.nemesis.restart_exited(force=True)
             if self.media is not None:
                 self.media.nemesis.restart_exited(force=True)
+            self._wait_restarted_ready()
             # The workers stop (gracefully: commit, exit) before verify reads the topics: verify
             # checks what is stored, and eight members polling the s3:// broker every 20 ms
             # slowed its reads to a few records a minute on the loaded 2-core machine
@@ -163,6 +164,19 @@ class ChaosRun(FaultLanes):
     def _check_threads(self) -> None:
         if self._errors:
             raise ChaosError("; ".join(self._errors))
+
+    def _wait_restarted_ready(self) -> None:
+        """A worker restarted moments ago is stopped only once it runs: the final stop checks
+        that every worker leaves gracefully, and one still starting has nothing to leave."""
+        lanes = [(self.supervisor, self.nemesis)]
+        if self.media is not None:
+            lanes.append((self.media.supervisor, self.media.nemesis))
+        for supervisor, nemesis in lanes:
+            regular = [n for n in supervisor.procs if n not in nemesis.storm_members]
+            try:
+                supervisor.wait_ready(self.config.ready_timeout_s, regular)
+            except (RuntimeError, TimeoutError) as err:
+                self._errors.append(f"before the final stop: {err}")
 
     def _stop_workers(self) -> dict[str, int | None]:
         """Stop the fault threads, then every worker gracefully; their exit codes."""

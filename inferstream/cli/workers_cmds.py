@@ -14,8 +14,8 @@ from rich.console import Console
 from inferstream.plugins import installed_plugins
 from inferstream.settings import data_dir
 from inferstream.topology import STAGES
-from inferstream.workers.archive.launch import run_archive
 from inferstream.workers.launch import run_stage
+from inferstream.workers.runtime.process import exit_on_early_stop
 from inferstream.workers.supervisor import Supervisor
 
 console = Console(soft_wrap=True, stderr=True)
@@ -33,6 +33,7 @@ def worker_cmd(
     replicas: Annotated[int, typer.Option(help="With `all`: processes per stage.")] = 1,
 ) -> None:
     """Run one stage as a consumer-group member, or every stage as separate processes."""
+    exit_on_early_stop()  # `python -m inferstream` did this already; the console script not
     if stage == "all":
         _run_all(task, replicas)
         return
@@ -44,6 +45,8 @@ def worker_cmd(
         _run_monitor(task, metrics_port)
         return
     if stage == "archive":
+        from inferstream.workers.archive.launch import run_archive  # pyarrow: only here
+
         run_archive(task, metrics_port)
         return
     # enrich, infer and sink load the task's plug-in: a typo is one line here, not a traceback.

@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,12 +50,14 @@ class Supervisor:
         self.procs[name] = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)  # type: ignore[arg-type]
         return name
 
-    def wait_ready(self, timeout_s: float = 300.0) -> None:
-        """Until every worker answers 200 on /ready (model loaded, dependencies reachable)."""
+    def wait_ready(self, timeout_s: float = 300.0, names: Iterable[str] | None = None) -> None:
+        """Until every worker (or those named) answers 200 on /ready (model loaded,
+        dependencies reachable)."""
         deadline = time.monotonic() + timeout_s
-        waiting = set(self.procs)
+        watched = set(self.procs if names is None else names)
+        waiting = set(watched)
         while waiting:
-            failed = self.failed()
+            failed = {n: code for n, code in self.failed().items() if n in watched}
             if failed:
                 raise RuntimeError(f"worker exited before it was ready: {failed}")
             waiting = {name for name in waiting if not _ready(self.ports[name])}

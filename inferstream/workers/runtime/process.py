@@ -21,6 +21,25 @@ class Server(Protocol):
     def shutdown(self) -> None: ...
 
 
+def exit_on_early_stop() -> None:
+    """Until ``run_until_stopped`` takes over, SIGTERM/SIGINT end the process with status 0.
+
+    A worker stopped while it starts (importing, loading its model, waiting for the broker)
+    has consumed and committed nothing, so there is nothing to finish; without this the
+    default disposition kills it (-15, a traceback for Ctrl-C), which an orchestrator that
+    stops a worker right after starting it (a rollout, a chaos run's final stop) reads as a
+    crash. Called first thing by ``inferstream worker``."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        log.info("stopped before the stage started", signal=signal.Signals(signum).name)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
 def run_until_stopped(
     run: Callable[[], None],
     request_stop: Callable[[], None],
