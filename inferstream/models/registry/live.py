@@ -30,6 +30,7 @@ from inferstream.models.registry import api
 from inferstream.models.registry.catalog import get_aliases
 from inferstream.models.registry.watch import Aliases, AliasWatcher, summary
 from inferstream.models.tabular import TabularBundle
+from inferstream.retry import Backoff
 
 M = TypeVar("M")
 STARTUP_RETRY_S = 600.0
@@ -209,7 +210,7 @@ class LiveModels(Generic[M]):
 def _aliases_at_start(name: str, conninfo: str, retry_s: float = STARTUP_RETRY_S) -> Aliases:
     """The aliases when the worker starts; Postgres down: retried with backoff (a worker that
     served the local bundle instead could serve a version the registry has rolled back)."""
-    deadline, delay = time.monotonic() + retry_s, 0.5
+    deadline, backoff = time.monotonic() + retry_s, Backoff(0.5, 15.0)
     while True:
         try:
             with psycopg.connect(conninfo) as conn:
@@ -217,6 +218,8 @@ def _aliases_at_start(name: str, conninfo: str, retry_s: float = STARTUP_RETRY_S
         except psycopg.OperationalError as err:
             if time.monotonic() > deadline:
                 raise
-            log.warning("Postgres unavailable at start; retrying", error=str(err), in_s=delay)
-            time.sleep(delay)
-            delay = min(delay * 2, 15.0)
+            delay = backoff.next_delay()
+            log.warning(
+                "Postgres unavailable at start; retrying", error=str(err), in_s=round(delay, 3)
+            )
+            time.sleep(delay)  # backoff between tries, not synchronisation

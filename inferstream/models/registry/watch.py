@@ -16,6 +16,7 @@ import structlog
 
 from inferstream.models.registry import catalog
 from inferstream.models.registry.catalog import AliasRow
+from inferstream.retry import Backoff
 
 CHANNEL = "inferstream_model_aliases"
 log = structlog.get_logger("inferstream.models.watch")
@@ -50,24 +51,38 @@ class AliasWatcher(threading.Thread):
         self._stop.set()
 
     def run(self) -> None:
-        delay = 0.5
+        backoff = Backoff(0.5, 30.0)
         while not self._stop.is_set():
             try:
-                self._listen()
+                with self._connect() as conn:
+                    # Listening again: the next outage starts from the first wait, not from
+                    # where the last one left off.
+                    backoff.reset()
+                    self._listen(conn)
             except psycopg.Error as err:
-                log.warning("alias watch: database error; retrying", error=str(err), in_s=delay)
+                delay = backoff.next_delay()
+                log.warning(
+                    "alias watch: database error; retrying", error=str(err), in_s=round(delay, 3)
+                )
                 self._stop.wait(delay)
-                delay = min(delay * 2, 30.0)
 
-    def _listen(self) -> None:
-        with psycopg.connect(self._conninfo, autocommit=True) as conn:
+    def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
+        """A connection that LISTENs on the catalog's channel."""
+        conn = psycopg.connect(self._conninfo, autocommit=True)
+        try:
             conn.execute(f"LISTEN {CHANNEL}")
-            while not self._stop.is_set():
-                self._check(conn)
-                self._on_tick()
-                # Any notification (or the poll interval) ends the wait; then re-read.
-                for _ in conn.notifies(timeout=self._poll_s, stop_after=1):
-                    pass
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _listen(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        while not self._stop.is_set():
+            self._check(conn)
+            self._on_tick()
+            # Any notification (or the poll interval) ends the wait; then re-read.
+            for _ in conn.notifies(timeout=self._poll_s, stop_after=1):
+                pass
 
     def _check(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
         current = summary(catalog.get_aliases(conn, self.model))

@@ -29,6 +29,7 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from psycopg.types.json import Jsonb
 
 from inferstream.plugins import EnrichedItem, Inferer, ResultFields, TaskPlugin
+from inferstream.retry import Backoff
 from inferstream.schemas import DecodeError, get_task
 from inferstream.settings import KafkaSettings
 from inferstream.storage import offsets
@@ -38,7 +39,7 @@ from inferstream.workers.infer.driver import decode_enriched
 log = structlog.get_logger("inferstream.shadow")
 Position = tuple[str, int]
 OFFSET_END = -1
-RETRY_FIRST_S = 0.5
+RETRY_FIRST_S = 0.5  # the infer stage's own retry policy (driver.py): the same wait
 RETRY_MAX_S = 15.0
 
 
@@ -88,7 +89,7 @@ class ShadowWorker:
     def _process_until_written(self, messages: Sequence[Message]) -> None:
         """The batch, retried with backoff while Postgres is unavailable (its rows and offsets
         are one transaction: a failed try left nothing behind)."""
-        delay = RETRY_FIRST_S
+        backoff = Backoff(RETRY_FIRST_S, RETRY_MAX_S)
         while True:
             try:
                 if self.conn.closed:
@@ -98,9 +99,11 @@ class ShadowWorker:
             except psycopg.OperationalError as err:
                 if self._stopping:
                     raise
-                log.warning("Postgres unavailable; retrying the batch", error=str(err), in_s=delay)
+                delay = backoff.next_delay()
+                log.warning(
+                    "Postgres unavailable; retrying the batch", error=str(err), in_s=round(delay, 3)
+                )
                 time.sleep(delay)  # backoff between tries, not synchronisation
-                delay = min(delay * 2, RETRY_MAX_S)
                 with contextlib.suppress(psycopg.Error):
                     self.conn.close()
 

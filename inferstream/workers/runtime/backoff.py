@@ -1,11 +1,10 @@
 """Transient dependency failures: which errors are (one classifier for the whole runtime) and
-how long to wait before the retry (exponential backoff with full jitter and a cap)."""
+how long to wait before the retry (``Backoff``, defined in ``inferstream.retry`` beside no
+stage so the model registry shares it)."""
 
 from __future__ import annotations
 
-import random
 import socket
-from dataclasses import dataclass
 
 import psycopg
 import urllib3
@@ -13,7 +12,10 @@ from confluent_kafka import KafkaError, KafkaException
 from minio.error import InvalidResponseError, S3Error, ServerError
 
 from inferstream.errors import FatalStageError, PoisonBatchError, TransientError
+from inferstream.retry import Backoff
 from inferstream.storage.objectstore import ObjectStoreUnavailable
+
+__all__ = ["TRANSIENT_S3_CODES", "Backoff", "is_transient"]
 
 # S3 error codes that say "try again later" (throttling, server-side failures).
 TRANSIENT_S3_CODES = frozenset(
@@ -80,19 +82,3 @@ def _transient_itself(err: BaseException) -> bool:
 
 def _retry_status(status: object) -> bool:
     return isinstance(status, int) and (status >= 500 or status == 429)
-
-
-@dataclass
-class Backoff:
-    initial_s: float
-    max_s: float
-    attempts: int = 0
-
-    def next_delay(self, rng: random.Random | None = None) -> float:
-        ceiling = min(self.max_s, self.initial_s * (2 ** min(self.attempts, 30)))
-        self.attempts += 1
-        # Full jitter: spreads retries of many workers after a shared outage.
-        return (rng or random).uniform(ceiling / 2, ceiling)
-
-    def reset(self) -> None:
-        self.attempts = 0

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import psycopg
+import pytest
+
+from inferstream.models.registry import live
 from inferstream.models.registry.live import LiveModels
 from inferstream.models.tabular import TabularBundle
 
@@ -34,3 +39,24 @@ def test_retired_versions_are_unloaded_once_neither_served_nor_pending() -> None
     live.take()
     live._tick()
     assert set(live._loaded) == {"v2"}
+
+
+def test_the_start_retries_postgres_with_backoff_until_its_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [0.0]  # time passes only in the waits, so the deadline is met exactly
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock[0] += seconds
+
+    waits: list[float] = []
+    monkeypatch.setattr(time, "sleep", sleep)
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    refused = "host=127.0.0.1 port=1 connect_timeout=2"  # nothing listens on port 1
+    with pytest.raises(psycopg.OperationalError):
+        live._aliases_at_start("m", refused, retry_s=40.0)
+    ceilings = [min(15.0, 0.5 * 2**i) for i in range(len(waits))]
+    for wait, ceiling in zip(waits, ceilings, strict=True):
+        assert ceiling / 2 <= wait <= ceiling
+    assert sum(waits[:-1]) <= 40.0 < sum(waits)  # gave up on the first failure past it
