@@ -19,7 +19,13 @@ from inferstream.training.media_samples import image_bytes, video_bytes
 from inferstream.workers.enrich.driver import encode_enriched
 from inferstream.workers.infer.driver import decode_enriched
 
-CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "mp4": "video/mp4", "gif": "image/gif"}
+CONTENT_TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "mp4": "video/mp4",
+    "gif": "image/gif",
+}
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +109,18 @@ def test_corrupt_files_are_rejections_with_the_decoders_reason(
     assert reason(plugin, envelope(store, truncated_jpeg, "r.jpg")).startswith("corrupt image")
     truncated_mp4 = video_bytes(24, "mp4")[:600]
     assert reason(plugin, envelope(store, truncated_mp4, "v.mp4")).startswith("corrupt video")
+
+
+def test_a_webp_is_checked_by_its_structure(plugin: MediaPlugin, store: ObjectStore) -> None:
+    """Truncated: a rejection with the container's reason. Damaged only in its compressed
+    data: accepted here (no decode in enrich); infer's decode refuses it, a dead letter
+    (tests/unit/tasks/media/test_webp.py)."""
+    data = image_bytes("coffee", "WEBP")
+    truncated = reason(plugin, envelope(store, data[: len(data) // 3], "c.webp"))
+    assert truncated.startswith("corrupt image: RIFF size") and "truncated" in truncated
+    damaged = data[:40] + b"\xff" * 64 + data[104:]
+    (out,) = plugin.enrich([envelope(store, damaged, "d.webp")])
+    assert isinstance(out, MediaEnrichment) and (out.width, out.height) == (600, 400), out
 
 
 def test_accepted_files_and_their_enriched_record(plugin: MediaPlugin, store: ObjectStore) -> None:

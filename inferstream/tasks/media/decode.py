@@ -19,8 +19,10 @@ import numpy.typing as npt
 from PIL import Image
 
 from inferstream.models.media import INPUT_SIZE, to_pixels
+from inferstream.tasks.media import webp
 
-# Pillow refuses (instead of warning about) images past its decompression-bomb limit.
+# Pillow refuses (instead of warning about) images past its decompression-bomb limit;
+# webp.WebPError is a ValueError.
 _PIL_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError, EOFError)
 
 
@@ -61,8 +63,7 @@ def _open_image(data: bytes) -> Image.Image:
 
 
 def _check_image(data: bytes) -> Probe:
-    """The header (size; a decompression bomb fails here), then the cheapest check that still
-    reads the whole compressed stream:
+    """The header (size; a decompression bomb fails here), then a check cheaper than a decode:
     - JPEG: decoded at 1/8 scale (``draft``). libjpeg still entropy-decodes every block, so a
       truncated or damaged file fails as in a full decode; only the inverse DCT and colour
       conversion run on 1/64 of the pixels.
@@ -70,15 +71,20 @@ def _check_image(data: bytes) -> Probe:
       fail without inflating. Not checked: a deflate stream that is invalid under a valid CRC
       (an encoder's bug or a crafted file); infer's decode fails on it, a dead letter from
       infer with the reason.
-    - WebP (no reduced decode): decoded in full, as before."""
+    - WebP (no reduced decode in Pillow): its structure, without decoding (``webp.check``: the
+      RIFF container, every chunk's size, the VP8/VP8L/VP8X headers and sizes), so truncation
+      and damaged headers fail. Not checked: the compressed data; infer's decode refuses what
+      it cannot decode (a dead letter from infer with the reason)."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
+            if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+                webp.check(data)  # before Pillow's own parse: the precise reason
             image = Image.open(io.BytesIO(data))
             width, height = image.size
             if image.format == "PNG":
                 image.verify()
-            else:
+            elif image.format != "WEBP":
                 if image.format == "JPEG":
                     image.draft(None, (1, 1))  # the smallest scale libjpeg offers
                 image.load()

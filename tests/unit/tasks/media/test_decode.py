@@ -1,5 +1,5 @@
 """The decoders on real and damaged files: enrich's probe (a cheap check: a JPEG at 1/8 scale,
-a PNG's chunk CRCs), infer's one full decode and its sampling pass."""
+a PNG's chunk CRCs, a WebP's structure), infer's one full decode and its sampling pass."""
 
 from __future__ import annotations
 
@@ -173,6 +173,8 @@ def test_a_png_with_valid_crcs_but_no_deflate_stream_is_left_to_infer() -> None:
     assert _refused_by_infer(crafted)
 
 
-def test_a_webp_is_checked_by_a_full_decode() -> None:
+def test_a_webp_is_checked_by_its_structure() -> None:
+    # webp.check (tests/unit/tasks/media/test_webp.py): no decode in enrich.
     assert not _refused_by_probe(WEBP)
-    assert _refused_by_probe(WEBP[: len(WEBP) // 2])
+    with pytest.raises(CorruptMediaError, match="truncated"):
+        probe("image", WEBP[: len(WEBP) // 2])
