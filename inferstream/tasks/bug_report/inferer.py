@@ -97,7 +97,9 @@ class BugReportInferer:
             result["duplicate_of"] = verdict.duplicate_of
             result["similar"] = [
                 {"submission_id": s, "score": v, "cosine": c.cosine}
-                for (s, v), c in zip(verdict.similar, decision.candidates, strict=False)
+                for (s, v), c in zip(
+                    verdict.similar, decision.head(len(verdict.similar)), strict=True
+                )
             ]
             result["content_sha256"] = enrichment.content_sha256
             result["embedding"] = np.ascontiguousarray(report.vector, dtype=np.float32)

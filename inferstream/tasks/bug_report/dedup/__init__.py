@@ -25,9 +25,8 @@ from inferstream.tasks.bug_report.dedup.profiles import (
     UnknownProfileError,
     get_profile,
 )
+from inferstream.tasks.bug_report.dedup.ranked import Candidate, Decision
 from inferstream.tasks.bug_report.dedup.scoring import (
-    Candidate,
-    Decision,
     DedupScorer,
     ReportFeatures,
     decide,

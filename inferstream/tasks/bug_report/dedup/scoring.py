@@ -16,10 +16,8 @@ top-k over the batch's cosine matrix, not a pair loop.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +26,19 @@ from inferstream.models import SimilarityIndex
 from inferstream.models.threads import limited_for
 from inferstream.tasks.bug_report.dedup.lexical import LexicalIndex, Terms
 from inferstream.tasks.bug_report.dedup.profiles import DedupProfile
-from inferstream.tasks.bug_report.dedup.verdicts import Verdict, classify
+from inferstream.tasks.bug_report.dedup.ranked import Candidate, Columns, Decision
+from inferstream.tasks.bug_report.dedup.store import ReportStore
+from inferstream.tasks.bug_report.dedup.verdicts import classify
+
+__all__ = [
+    "Candidate",
+    "Decision",
+    "DedupScorer",
+    "ReportFeatures",
+    "batch_neighbours",
+    "decide",
+    "rescore",
+]
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -45,23 +55,6 @@ class ReportFeatures:
     # Error signature (signatures.py): measured by the eval's cross-validation only so far;
     # the scorer's decision does not use it (it did not help there: docs/dedup.md).
     signature: frozenset[str] = frozenset()
-
-
-class Candidate(NamedTuple):
-    """One candidate's features and score (a named tuple: a batch builds thousands)."""
-
-    submission_id: str
-    cosine: float
-    lexical: float
-    same_product: bool
-    same_component: bool
-    score: float
-
-
-@dataclass(frozen=True)
-class Decision:
-    verdict: Verdict
-    candidates: tuple[Candidate, ...]  # every candidate considered, best score first
 
 
 def rescore(candidates: Sequence[Candidate], profile: DedupProfile) -> list[Candidate]:
@@ -120,24 +113,17 @@ class DedupScorer:
         self.dim = dim
         self.vectors = SimilarityIndex(dim)
         self.lexical = LexicalIndex()
-        self._lock = threading.Lock()
-        self._stored: dict[str, tuple[FloatArray, str, str]] = {}
+        self.store = ReportStore(dim)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._stored)
+        return len(self.store)
 
     def __contains__(self, item: object) -> bool:
-        with self._lock:
-            return item in self._stored
+        return item in self.store
 
     def add(self, reports: Sequence[ReportFeatures]) -> int:
         """Index reports (ids already present are skipped); returns how many were new."""
-        with self._lock:
-            new = [r for r in reports if r.submission_id not in self._stored]
-            unique = list({r.submission_id: r for r in new}.values())
-            for r in unique:
-                self._stored[r.submission_id] = (r.vector, r.product, r.component)
+        unique = self.store.add(reports)
         if not unique:
             return 0
         self.vectors.add([r.submission_id for r in unique], np.stack([r.vector for r in unique]))
@@ -195,19 +181,16 @@ class DedupScorer:
         return cosines
 
     def _stored_cosines(self, pairs: Sequence[tuple[int, str]], matrix: FloatArray) -> list[float]:
-        """Cosine of matrix[i] to the indexed vector of id, for each (i, id); -1.0 for an id
-        that is not indexed."""
-        with self._lock:
-            stored = [self._stored.get(other) for _, other in pairs]
-        out = [-1.0] * len(pairs)
-        present = [(n, meta[0]) for n, meta in enumerate(stored) if meta is not None]
-        if present:
-            theirs = np.stack([vector for _, vector in present])
-            mine = matrix[[pairs[n][0] for n, _ in present]]
-            values = np.einsum("ij,ij->i", mine, theirs).tolist()
-            for (n, _), value in zip(present, values, strict=True):
-                out[n] = value
-        return out
+        """Cosine of matrix[i] to the stored vector of id, for each (i, id); -1.0 for an id
+        that is not stored. One gather of the stored rows, one row-wise product."""
+        rows, vectors, _ = self.store.lookup([other for _, other in pairs])
+        out = np.full(len(pairs), -1.0)
+        present = rows >= 0
+        if present.any():
+            mine = matrix[np.array([i for i, _ in pairs], dtype=np.int64)[present]]
+            out[present] = np.einsum("ij,ij->i", mine, vectors[rows[present]])
+        values: list[float] = out.tolist()
+        return values
 
     def _lexical(
         self,
@@ -231,72 +214,57 @@ class DedupScorer:
         earlier: Sequence[dict[str, int]],
     ) -> list[Decision]:
         """Every candidate's features and score as flat arrays over the whole call, ranked per
-        report (best score first, ties by id), then one Decision per report."""
+        report (best score first, ties by id) into columns the decisions share."""
         counts = [len(ids) for ids in named]
+        flat = [o for ids in named for o in ids]
         owner = np.repeat(np.arange(len(reports)), counts)
         cosine = np.clip(
-            np.array([c[o] for c, ids in zip(cosines, named, strict=True) for o in ids]), -1.0, 1.0
+            np.array([c[o] for c, ids in zip(cosines, named, strict=True) for o in ids], float),
+            -1.0,
+            1.0,
         )
-        lex = np.array(lexical, dtype=np.float64) if lexical is not None else np.zeros(len(owner))
-        same_product, same_component = self._same_labels(reports, named, earlier)
+        lex = np.array(lexical, dtype=np.float64) if lexical is not None else np.zeros(len(flat))
+        position = [earlier[i].get(o, -1) for i, ids in enumerate(named) for o in ids]
+        same_product, same_component = self._same_labels(reports, flat, position, owner)
         scores = self.profile.combine_many(cosine, lex, same_product, same_component)
         # Stable: within a report, equal scores keep the (sorted) id order.
-        order = np.lexsort((-scores, owner)).tolist()
-        columns = (
-            [o for ids in named for o in ids],
-            cosine.tolist(),
-            lex.tolist(),
-            same_product.tolist(),
-            same_component.tolist(),
-            scores.tolist(),
+        order = np.lexsort((-scores, owner))
+        columns = Columns(
+            ids=np.array(flat, dtype=object)[order].tolist() if flat else [],
+            cosine=cosine[order].tolist(),
+            lexical=lex[order].tolist(),
+            same_product=same_product[order].tolist(),
+            same_component=same_component[order].tolist(),
+            score=scores[order].tolist(),
         )
-        candidates = list(map(Candidate._make, zip(*columns, strict=True)))
-        ranked = [candidates[n] for n in order]
+        top_k = self.profile.top_k
         decisions: list[Decision] = []
         at = 0
         for count in counts:
-            mine = tuple(ranked[at : at + count])
+            best = slice(at, at + min(count, top_k))
+            top = list(zip(columns.ids[best], columns.score[best], strict=True))
+            span = (at, at + count)
+            decisions.append(Decision(classify(top, self.profile), columns=columns, span=span))
             at += count
-            top = [(c.submission_id, c.score) for c in mine[: self.profile.top_k]]
-            decisions.append(Decision(classify(top, self.profile), mine))
         return decisions
 
     def _same_labels(
         self,
         reports: Sequence[ReportFeatures],
-        named: Sequence[list[str]],
-        earlier: Sequence[dict[str, int]],
+        flat: Sequence[str],
+        position: Sequence[int],
+        owner: npt.NDArray[np.int64],
     ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
         """Per candidate (flat): same product, same component as its report (case-insensitive,
-        an empty label matches nothing). Labels of indexed reports are read under one lock."""
-        with self._lock:
-            stored = {
-                other: (meta[1], meta[2])
-                for i, ids in enumerate(named)
-                for other in ids
-                if other not in earlier[i] and (meta := self._stored.get(other)) is not None
-            }
-        # Labels as integer codes (an empty label is -1, which matches nothing), compared as
-        # arrays: a Python comparison per candidate was ~15 % of the infer stage's CPU.
-        codes: dict[str, int] = {"": -1}
-
-        def code(label: str) -> int:
-            return codes.setdefault(label.casefold(), len(codes) - 1)
-
-        labels = [(code(r.product), code(r.component)) for r in reports]
-        theirs_stored = {other: (code(p), code(c)) for other, (p, c) in stored.items()}
-        unknown = (-1, -1)
-        mine = np.array(labels, dtype=np.int64)
-        theirs = np.array(
-            [
-                labels[j]
-                if (j := earlier[i].get(other)) is not None
-                else theirs_stored.get(other, unknown)
-                for i, ids in enumerate(named)
-                for other in ids
-            ],
-            dtype=np.int64,
-        ).reshape(-1, 2)
-        owner = np.repeat(np.arange(len(reports)), [len(ids) for ids in named])
+        an empty label matches nothing). An earlier report of the call (position >= 0) by its
+        own labels, the others by their stored codes (unknown ids match nothing)."""
+        mine = self.store.labels(reports)
+        rows, _, stored = self.store.lookup(flat)
+        at = np.array(position, dtype=np.int64)
+        theirs = np.full((len(flat), 2), -1, dtype=np.int64)
+        from_store = (at < 0) & (rows >= 0)
+        theirs[from_store] = stored[rows[from_store]]
+        in_batch = at >= 0
+        theirs[in_batch] = mine[at[in_batch]]
         same = (mine[owner] >= 0) & (mine[owner] == theirs)
         return same[:, 0], same[:, 1]

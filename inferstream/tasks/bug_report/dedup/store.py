@@ -1,0 +1,90 @@
+"""The indexed reports' vectors and labels, by row (scoring.py's memory of what it has seen).
+
+Rows are numbered in the order reports are added; a vector is a row of one float32 matrix and
+a report's product and component are integer codes (the case-folded label's, -1 for an empty
+one, which matches nothing). So a call's candidates are gathered with one fancy index each, not
+a dict look-up and a tuple per candidate. Append-only: a snapshot (array, count) taken under the
+lock stays valid while later adds grow the arrays (a grown array is a new one).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from inferstream.tasks.bug_report.dedup.scoring import ReportFeatures
+
+Ints = npt.NDArray[np.int64]
+
+
+class ReportStore:
+    """Thread-safe: add() and the look-ups may run from different threads."""
+
+    def __init__(self, dim: int) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[str, int] = {}
+        self._vectors: npt.NDArray[np.float32] = np.empty((64, dim), dtype=np.float32)
+        self._labels: Ints = np.empty((64, 2), dtype=np.int64)  # (product, component) codes
+        self._codes: dict[str, int] = {"": -1}
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._rows)
+
+    def __contains__(self, item: object) -> bool:
+        with self._lock:
+            return item in self._rows
+
+    def add(self, reports: Sequence[ReportFeatures]) -> list[ReportFeatures]:
+        """Store the reports not stored yet (a repeated id once, its last version, at its first
+        position); returns them in that order."""
+        with self._lock:
+            new = {r.submission_id: r for r in reports if r.submission_id not in self._rows}
+            unique = list(new.values())
+            if not unique:
+                return []
+            first = len(self._rows)
+            for n, report in enumerate(unique):
+                self._rows[report.submission_id] = first + n
+            vectors = np.stack([r.vector for r in unique]).astype(np.float32, copy=False)
+            self._vectors = _put(self._vectors, first, vectors)
+            self._labels = _put(self._labels, first, self._codes_of(unique))
+            return unique
+
+    def labels(self, reports: Sequence[ReportFeatures]) -> Ints:
+        """(product, component) codes of reports, stored or not: shape (len(reports), 2)."""
+        with self._lock:
+            return self._codes_of(reports)
+
+    def lookup(self, ids: Sequence[str]) -> tuple[Ints, npt.NDArray[np.float32], Ints]:
+        """Each id's row (-1 if not stored), and the vectors and labels arrays those rows index
+        (a snapshot: rows past the ones returned may be unset)."""
+        with self._lock:
+            get = self._rows.get
+            rows = np.fromiter((get(id_, -1) for id_ in ids), dtype=np.int64, count=len(ids))
+            return rows, self._vectors, self._labels
+
+    def _codes_of(self, reports: Sequence[ReportFeatures]) -> Ints:
+        codes = self._codes
+
+        def code(label: str) -> int:
+            return codes.setdefault(label.casefold(), len(codes) - 1)
+
+        flat = [code(label) for r in reports for label in (r.product, r.component)]
+        return np.array(flat, dtype=np.int64).reshape(-1, 2)
+
+
+def _put(array: npt.NDArray[Any], at: int, rows: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """array with rows written from row at, doubled (a new array) when they do not fit."""
+    end = at + len(rows)
+    if end > len(array):
+        grown = np.empty((max(end, 2 * len(array)), *array.shape[1:]), dtype=array.dtype)
+        grown[:at] = array[:at]
+        array = grown
+    array[at:end] = rows
+    return array
