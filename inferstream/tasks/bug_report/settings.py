@@ -26,7 +26,7 @@ class BugReportSettings(ComponentSettings):
     dedup_profile: str = Field(
         DEFAULT_PROFILE,
         description="dedup profile of the infer stage: hybrid (calibrated weighted mean, the"
-        " default) or seed (the raw MiniLM cosine bands of seed 001); docs/dedup.md",
+        " default) or seed (the raw MiniLM cosine bands of seed 001, Bug Dedup); docs/dedup.md",
     )
     seed_duplicate_threshold: float = Field(
         0.85,
