@@ -20,7 +20,6 @@ import numpy.typing as npt
 import structlog
 
 from inferstream.errors import PoisonBatchError
-from inferstream.models.registry.serving import VersionedServing
 from inferstream.models.tabular import TabularBundle, TabularModel, load_tabular_bundle
 from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
 from inferstream.tasks.anomaly.enrich import AnomalyEnrichment
@@ -35,6 +34,7 @@ from inferstream.tasks.anomaly.scoring import (
     robust_z,
 )
 from inferstream.tasks.anomaly.state import Position, SeriesWindows
+from inferstream.tasks.tabular import TabularInferer
 
 log = structlog.get_logger("inferstream.anomaly")
 
@@ -141,23 +141,15 @@ def load_scorer(context: InferContext) -> Scorer:
     return Scorer(AnomalyModel(load_tabular_bundle(context.models_dir, BUNDLE_NAME, "anomaly")))
 
 
-class AnomalyInferer:
+class AnomalyInferer(TabularInferer[AnomalyModel]):
     """The windows are the worker's, whatever the version; the forest is the registry's
     production version, or its canary for a key-hash share (models.registry.serving)."""
 
     def __init__(self, context: InferContext, *, registry: bool = True) -> None:
-        conninfo = context.postgres.conninfo() if registry else None
-        self.serving = VersionedServing(
-            BUNDLE_NAME, "anomaly", AnomalyModel, context.models_dir, conninfo
-        )
+        super().__init__(context, BUNDLE_NAME, "anomaly", AnomalyModel, registry=registry)
         self.windows = SeriesWindows(WINDOW)
         # observe() runs on the result follower's thread, run() on the stage's: one at a time.
         self._lock = threading.Lock()
-        self.model_name = BUNDLE_NAME
-        self.model_version = self.serving.production_version
-
-    def cost(self, item: EnrichedItem) -> int:
-        return 1
 
     def prepare(self, items: Sequence[EnrichedItem]) -> object:
         return None  # the window lookup must happen in order, in run()
@@ -171,15 +163,11 @@ class AnomalyInferer:
             )
         # Positions are increasing within a partition; the batch may interleave partitions,
         # which is harmless: a series lives in one partition.
-        served = self.serving.take()  # once per batch: the whole batch sees one set of versions
-        self.model_version = served.production[0]
-        keys = [item.envelope.submission_id for item in items]
         try:
             with self._lock:
                 histories, rows = window_inputs(self.windows, records)
-            pairs = self.serving.run(
-                served,
-                keys,
+            pairs = self.serve(
+                items,
                 lambda model, idx: [
                     (model.version, v)
                     for v in model.verdicts(
@@ -246,9 +234,6 @@ class AnomalyInferer:
                     continue
                 self.windows.add(series, position, values)
         SERIES.set(self.windows.series_count())
-
-    def ready(self) -> tuple[bool, str]:
-        return True, self.serving.describe(lambda m: m.model)
 
 
 def _position(item: EnrichedItem) -> Position:

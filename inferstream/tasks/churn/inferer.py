@@ -15,12 +15,12 @@ import numpy as np
 import numpy.typing as npt
 
 from inferstream.errors import PoisonBatchError
-from inferstream.models.registry.serving import VersionedServing
 from inferstream.models.tabular import TabularBundle, TabularModel
 from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
 from inferstream.tasks.churn.enrich import ChurnEnrichment
 from inferstream.tasks.churn.features import FEATURE_NAMES
 from inferstream.tasks.churn.metrics import PREDICTIONS, PROBABILITY
+from inferstream.tasks.tabular import TabularInferer
 
 BUNDLE_NAME = "churn-logreg"
 TOP_FEATURES = 5
@@ -98,21 +98,13 @@ class ChurnModel:
         return results
 
 
-class ChurnInferer:
+class ChurnInferer(TabularInferer[ChurnModel]):
     """Serves the registry's production alias of the churn model (the local bundle while there
     is none) and its canary for a stable key-hash share of submissions; switches versions
     between batches when an alias moves (inferstream.models.registry.serving)."""
 
     def __init__(self, context: InferContext, *, registry: bool = True) -> None:
-        conninfo = context.postgres.conninfo() if registry else None
-        self.serving = VersionedServing(
-            BUNDLE_NAME, "churn", ChurnModel, context.models_dir, conninfo
-        )
-        self.model_name = BUNDLE_NAME
-        self.model_version = self.serving.production_version
-
-    def cost(self, item: EnrichedItem) -> int:
-        return 1
+        super().__init__(context, BUNDLE_NAME, "churn", ChurnModel, registry=registry)
 
     def prepare(self, items: Sequence[EnrichedItem]) -> object:
         return np.asarray([_enrichment(i).features for i in items], dtype=np.float32)
@@ -121,21 +113,10 @@ class ChurnInferer:
         if not isinstance(prepared, np.ndarray):
             raise TypeError("prepare() output expected")
         matrix = prepared
-        served = self.serving.take()  # once per batch: the whole batch sees one set of versions
-        self.model_version = served.production[0]
         now = datetime.now(UTC)
-        keys = [item.envelope.submission_id for item in items]
-        return self.serving.run(
-            served,
-            keys,
-            lambda model, idx: model.predict([items[i] for i in idx], matrix[idx], now),
+        return self.serve(
+            items, lambda model, idx: model.predict([items[i] for i in idx], matrix[idx], now)
         )
-
-    def observe(self, results: Sequence[ResultFields]) -> None:
-        return None  # stateless
-
-    def ready(self) -> tuple[bool, str]:
-        return True, self.serving.describe(lambda m: m.model)
 
 
 def _enrichment(item: EnrichedItem) -> ChurnEnrichment:

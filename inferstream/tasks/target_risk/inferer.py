@@ -16,9 +16,9 @@ import numpy.typing as npt
 import structlog
 
 from inferstream.errors import PoisonBatchError
-from inferstream.models.registry.serving import VersionedServing
 from inferstream.models.tabular import TabularBundle, TabularModel
 from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
+from inferstream.tasks.tabular import TabularInferer
 from inferstream.tasks.target_risk.enrich import TargetRiskEnrichment
 from inferstream.tasks.target_risk.features import FEATURE_NAMES
 from inferstream.tasks.target_risk.metrics import ANALYSES, DURATION
@@ -97,17 +97,9 @@ class TargetRiskModel:
         }
 
 
-class TargetRiskInferer:
+class TargetRiskInferer(TabularInferer[TargetRiskModel]):
     def __init__(self, context: InferContext, *, registry: bool = True) -> None:
-        conninfo = context.postgres.conninfo() if registry else None
-        self.serving = VersionedServing(
-            BUNDLE_NAME, "target_risk", TargetRiskModel, context.models_dir, conninfo
-        )
-        self.model_name = BUNDLE_NAME
-        self.model_version = self.serving.production_version
-
-    def cost(self, item: EnrichedItem) -> int:
-        return 1
+        super().__init__(context, BUNDLE_NAME, "target_risk", TargetRiskModel, registry=registry)
 
     def prepare(self, items: Sequence[EnrichedItem]) -> object:
         return np.asarray([_enrichment(i).features for i in items], dtype=np.float32)
@@ -117,25 +109,14 @@ class TargetRiskInferer:
             raise TypeError("prepare() output expected")
         matrix = prepared
         started = time.perf_counter()
-        served = self.serving.take()  # once per batch: the whole batch sees one set of versions
-        self.model_version = served.production[0]
         now = datetime.now(UTC)
-        keys = [item.envelope.submission_id for item in items]
-        results = self.serving.run(
-            served,
-            keys,
-            lambda model, idx: model.predict([items[i] for i in idx], matrix[idx], now),
+        results = self.serve(
+            items, lambda model, idx: model.predict([items[i] for i in idx], matrix[idx], now)
         )
         per_target = (time.perf_counter() - started) / max(1, len(items))
         for _ in items:
             DURATION.observe(per_target)
         return results
-
-    def observe(self, results: Sequence[ResultFields]) -> None:
-        return None  # stateless
-
-    def ready(self) -> tuple[bool, str]:
-        return True, self.serving.describe(lambda m: m.model)
 
 
 def _enrichment(item: EnrichedItem) -> TargetRiskEnrichment:
