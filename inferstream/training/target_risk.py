@@ -20,7 +20,12 @@ from sklearn.multiclass import OneVsRestClassifier
 from inferstream.monitor import reference
 from inferstream.schemas import TargetRiskPayload
 from inferstream.tasks.target_risk.features import FEATURE_NAMES, encode
-from inferstream.tasks.target_risk.risk import BUNDLE_NAME, HEADS, risk_score
+from inferstream.tasks.target_risk.risk import (
+    BUNDLE_NAME,
+    HEADS,
+    named_probabilities,
+    named_risk_score,
+)
 from inferstream.training.bundle import write_bundle
 from inferstream.training.common import TrainReport, export, max_abs_diff, run_onnx
 from inferstream.training.datasets import (
@@ -48,14 +53,7 @@ def head_model(head: str) -> Any:
 def risk_scores(proba: dict[str, Any], labels: dict[str, list[str]]) -> list[float]:
     """Each row's risk_score from the heads' probabilities, as the inferer computes it."""
     rows = len(proba[HEADS[0]])
-    named = [
-        {h: list(zip(labels[h], (float(p) for p in proba[h][i]), strict=True)) for h in HEADS}
-        for i in range(rows)
-    ]
-    return [
-        risk_score(n["vulnerability_predictor"], n["severity_predictor"], n["chain_detector"])
-        for n in named
-    ]
+    return [named_risk_score(named_probabilities(labels, proba, i)) for i in range(rows)]
 
 
 def train(models_dir: Path, rows: int = ROWS, seed: int = SEED) -> TrainReport:

@@ -22,7 +22,13 @@ from inferstream.tasks.tabular import TabularInferer
 from inferstream.tasks.target_risk.enrich import TargetRiskEnrichment
 from inferstream.tasks.target_risk.features import FEATURE_NAMES
 from inferstream.tasks.target_risk.metrics import ANALYSES, DURATION
-from inferstream.tasks.target_risk.risk import BUNDLE_NAME, HEADS, risk_level, risk_score
+from inferstream.tasks.target_risk.risk import (
+    BUNDLE_NAME,
+    HEADS,
+    named_probabilities,
+    named_risk_score,
+    risk_level,
+)
 
 log = structlog.get_logger("inferstream.target_risk")
 MIN_REPORTED = 0.05  # vulnerability classes and chains below this probability are left out
@@ -63,17 +69,11 @@ class TargetRiskModel:
     def _fields(
         self, item: EnrichedItem, heads: dict[str, Any], i: int, now: datetime
     ) -> ResultFields:
-        named = {
-            h: [
-                (n, float(min(1.0, max(0.0, p))))
-                for n, p in zip(self.labels[h], heads[h][i], strict=True)
-            ]
-            for h in HEADS
-        }
+        named = named_probabilities(self.labels, heads, i)
         vulns = sorted(named["vulnerability_predictor"], key=lambda v: (-v[1], v[0]))
         chains = sorted(named["chain_detector"], key=lambda v: (-v[1], v[0]))
         severity = max(named["severity_predictor"], key=lambda v: v[1])
-        score = risk_score(vulns, named["severity_predictor"], chains)
+        score = named_risk_score(named)
         level = risk_level(score)
         ANALYSES.labels(risk_level=level).inc()
         if score >= HIGH_RISK:

@@ -12,7 +12,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from inferstream.schemas.tasks.target_risk import RiskLevel
 
@@ -25,6 +26,7 @@ IMPACT = {
 }  # fmt: skip
 WEIGHTS = (0.6, 0.25, 0.15)
 LEVELS: tuple[tuple[float, RiskLevel], ...] = ((4.0, "low"), (6.0, "medium"), (8.0, "high"))
+Named = dict[str, list[tuple[str, float]]]  # head -> (label, probability), in label order
 
 
 def risk_level(score: float) -> RiskLevel:
@@ -47,3 +49,24 @@ def risk_score(
     chain = 10.0 * max((p for _, p in chains), default=0.0)
     score = WEIGHTS[0] * expected + WEIGHTS[1] * exposure + WEIGHTS[2] * chain
     return round(min(10.0, max(0.0, score)), 4)
+
+
+def named_probabilities(
+    labels: Mapping[str, Sequence[str]], probabilities: Mapping[str, Any], row: int
+) -> Named:
+    """One row of the heads' outputs as (label, probability) per head, each probability clipped
+    to [0, 1] (a graph's output may stray from it by rounding): what the result reports and
+    what its risk is computed from, in serving and in the training's monitor reference."""
+    return {
+        head: [
+            (name, float(min(1.0, max(0.0, p))))
+            for name, p in zip(labels[head], probabilities[head][row], strict=True)
+        ]
+        for head in HEADS
+    }
+
+
+def named_risk_score(named: Named) -> float:
+    return risk_score(
+        named["vulnerability_predictor"], named["severity_predictor"], named["chain_detector"]
+    )

@@ -1,9 +1,11 @@
-"""target_risk: schema, domain validation and enrichment (seed 000 values), risk score."""
+"""target_risk: schema, domain validation and enrichment (the values of seed 000, BugPredict
+AI), risk score."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,7 +20,15 @@ from inferstream.tasks.target_risk.features import (
     normalise_technology,
     technologies,
 )
-from inferstream.tasks.target_risk.risk import IMPACT, SEVERITY_POINTS, risk_level, risk_score
+from inferstream.tasks.target_risk.risk import (
+    HEADS,
+    IMPACT,
+    SEVERITY_POINTS,
+    named_probabilities,
+    named_risk_score,
+    risk_level,
+    risk_score,
+)
 
 SAMPLE = sample_payload("target_risk")
 
@@ -120,3 +130,15 @@ def test_risk_score_is_bounded_and_grows_with_any_probability(
 
 def test_feature_names_cover_every_technology() -> None:
     assert len(FEATURE_NAMES) == len(set(FEATURE_NAMES)) == len(TECHNOLOGIES) + 3 + 8
+
+
+def test_head_outputs_are_named_in_label_order_and_clipped() -> None:
+    labels = dict(zip(HEADS, (["rce", "xss"], ["low", "critical"], ["a", "b"]), strict=True))
+    outputs = {h: np.asarray([[0.2, 0.7], [1.0000001, -1e-7]]) for h in HEADS}
+    named = named_probabilities(labels, outputs, 1)
+    for head in HEADS:
+        assert named[head] == [(labels[head][0], 1.0), (labels[head][1], 0.0)]
+    first = named_probabilities(labels, outputs, 0)
+    assert named_risk_score(first) == risk_score(
+        first["vulnerability_predictor"], first["severity_predictor"], first["chain_detector"]
+    )

@@ -69,3 +69,25 @@ def test_the_inferer_gives_three_heads_and_a_consistent_risk(models_dir: Path) -
     probabilities = [v.probability for v in first.vulnerabilities]
     assert probabilities == sorted(probabilities, reverse=True)
     assert first.severity.label in ("low", "medium", "high", "critical")
+
+
+def test_the_monitor_reference_scores_rows_exactly_as_the_inferer_serves_them(
+    models_dir: Path,
+) -> None:
+    """The training's reference (what drift is measured against) and the served results name
+    and score the heads' probabilities with the same code: equal scores, not close ones."""
+    context = InferContext(models_dir, PostgresSettings.load(), 64, 64)
+    inferer = TargetRiskInferer(context, registry=False)
+    payloads, _ = target_records(50, seed=3)
+    items = []
+    for payload in payloads:
+        envelope = build_envelope("target_risk", payload)
+        enrichment = enrich(envelope)
+        assert isinstance(enrichment, TargetRiskEnrichment)
+        items.append(EnrichedItem(envelope, enrichment))
+    matrix = inferer.prepare(items)
+    served = [float(r["risk_score"]) for r in inferer.run(items, matrix)]
+    model = inferer.serving.live.served.production[1]
+    heads = {h: model.model.run(h, np.asarray(matrix))["probabilities"] for h in HEADS}
+    assert target_risk.risk_scores(heads, model.labels) == served
+    assert len(set(served)) > 10  # real, varied scores
