@@ -25,7 +25,7 @@ from inferstream.topology import (
     topic_name,
 )
 from inferstream.workers.runtime.health import HealthState, serve
-from inferstream.workers.runtime.process import run_until_stopped
+from inferstream.workers.runtime.process import run_until_stopped, settle_heap
 from inferstream.workers.runtime.runner import StageRunner
 
 log = structlog.get_logger("inferstream.monitor")
@@ -68,9 +68,18 @@ def run_monitor(task: str, metrics_port: int | None = None) -> None:
         spec, postgres, worker, settings, group_id("monitor", task, worker.group_prefix)
     )
     health.ready_check = logic.ready
+    # Off the latency path: the monitor judges every few seconds, so its consumer (four
+    # topics) takes the background fetch wait; at the latency-critical one it asked the
+    # embedded broker for every partition of them ten times a second, traffic or not.
     runner = StageRunner(
-        logic, group_id("monitor", task, worker.group_prefix), kafka, worker, health
+        logic,
+        group_id("monitor", task, worker.group_prefix),
+        kafka,
+        worker,
+        health,
+        background=True,
     )
+    settle_heap()
     stop = threading.Event()
     producer = Producer(kafka.producer_config())
     timer = threading.Thread(

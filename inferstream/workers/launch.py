@@ -18,7 +18,7 @@ from inferstream.workers.enrich.driver import EnrichLogic
 from inferstream.workers.infer.driver import InferLogic
 from inferstream.workers.runtime.health import HealthState, serve
 from inferstream.workers.runtime.logic import StageLogic
-from inferstream.workers.runtime.process import run_until_stopped
+from inferstream.workers.runtime.process import run_until_stopped, settle_heap
 from inferstream.workers.runtime.runner import StageRunner
 from inferstream.workers.sink.driver import SinkLogic
 from inferstream.workers.sink.writer import PostgresSinkWriter
@@ -73,6 +73,7 @@ def run_stage(stage: str, task: str, metrics_port: int | None = None) -> None:
     logic = build_logic(stage, task, kafka, worker, postgres)
     health.ready_check = logic.ready
     runner = StageRunner(logic, group_id(stage, task, worker.group_prefix), kafka, worker, health)
+    settle_heap()
 
     run_until_stopped(
         runner.run,

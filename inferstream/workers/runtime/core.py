@@ -55,19 +55,24 @@ class RunnerCore:
         kafka: KafkaSettings,
         worker: WorkerSettings,
         health: HealthState,
+        *,
+        background: bool = False,
     ) -> None:
+        """``background``: the consumer is off the records' latency path (as a driver's
+        ``background_consumer``), so it takes the longer background fetch wait."""
         self.logic = logic
         self.kafka = kafka
         self.group_id = group_id
         self.worker = worker
         self.health = health
         self.labels = {"stage": logic.stage, "task": logic.task}
+        self.background = background or off_latency_path(logic)
         self.policy = BatchPolicy(
             worker.batch_max_items, worker.batch_max_cost, worker.batch_max_wait_ms / 1000
         )
         self.consumer = Consumer(
             {
-                **kafka.consumer_config(group_id, background=off_latency_path(logic)),
+                **kafka.consumer_config(group_id, background=self.background),
                 "client.id": f"{group_id}-{id(self)}",
             }
         )

@@ -213,7 +213,6 @@ class BatchCycle(RunnerCore):
         for record, outcome in zip(records, outcomes, strict=True):
             if isinstance(outcome, Emit):
                 messages.extend(outcome.messages)
-                metrics.RECORDS.labels(**self.labels, outcome="emitted").inc()
                 continue
             assert isinstance(outcome, Reject)
             rejected += 1
@@ -228,6 +227,9 @@ class BatchCycle(RunnerCore):
                 kind=outcome.kind,
                 reason=outcome.reason[:300],
             )
+        # Counted once per batch: a labelled child looked up per record was measurable.
+        if len(records) > rejected:
+            metrics.RECORDS.labels(**self.labels, outcome="emitted").inc(len(records) - rejected)
         if rejected:
             self.guard.record(time.monotonic(), rejected)
         return messages

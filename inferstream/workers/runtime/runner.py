@@ -22,6 +22,14 @@ from inferstream.workers.runtime.cycle import BatchCycle
 from inferstream.workers.runtime.rebalance import Rebalancing
 from inferstream.workers.runtime.records import FatalStageError, InRecord
 
+# Most records one pass of the poll loop takes from the consumer.
+POLL_MAX_RECORDS = 500
+# The poll loop's wait for a record while nothing is in flight: an idle worker wakes once a
+# second, not ten times (each pass also asks for the assignment and sets gauges). While records
+# are in flight it waits INFERSTREAM_WORKER_POLL_TIMEOUT_MS, as its commits, a pause to lift or
+# a deferred start may come due. Stopping an idle worker waits out at most IDLE_POLL_S.
+IDLE_POLL_S = 1.0
+
 
 class StageRunner(Rebalancing, BatchCycle):
     # ------------------------------------------------------------------ lifecycle
@@ -80,7 +88,7 @@ class StageRunner(Rebalancing, BatchCycle):
 
     def _poll_once(self) -> None:
         room = max(1, self.worker.max_in_flight - len(self._queue))
-        messages = self.consumer.consume(num_messages=min(500, room), timeout=0.1)
+        messages = self._fetch(min(POLL_MAX_RECORDS, room))
         self.health.progressed()
         now = time.monotonic()
         accepted: list[InRecord] = []
@@ -97,6 +105,33 @@ class StageRunner(Rebalancing, BatchCycle):
         self._commit()
         self._backpressure()
         self._start_deferred()
+
+    def _fetch(self, most: int) -> list[Message]:
+        """The records the consumer holds, waiting for the first one only: librdkafka's
+        ``consume(n, timeout)`` returns when n records are in or the whole timeout is over, so
+        a record of a quiet stream waited there for the rest of the timeout on each stage."""
+        first = self.consumer.poll(self._poll_timeout())
+        if first is None:
+            return []
+        if most <= 1:
+            return [first]
+        return [first, *self.consumer.consume(num_messages=most - 1, timeout=0)]
+
+    def _poll_timeout(self) -> float:
+        """How long the loop may block waiting for a record: long when it has nothing else to
+        do, short while its other duties (commit what finishes, lift a pause, retry a deferred
+        start) may come due. A record ends the wait either way."""
+        busy = self.worker.poll_timeout_ms / 1000
+        if (
+            self._paused
+            or self._queue
+            or self._deferred.waiting()
+            or not self._done.empty()
+            or self.tracker.pending()
+            or any(self._committed.get(pos) != at for pos, at in self.tracker.committable().items())
+        ):
+            return busy
+        return max(busy, IDLE_POLL_S)
 
     def _to_record(self, msg: Message, now: float) -> InRecord | None:
         error = msg.error()

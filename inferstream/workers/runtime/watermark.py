@@ -53,6 +53,10 @@ class OffsetTracker:
             part.done.discard(finished)
             part.next_offset = finished + 1
 
+    def pending(self) -> bool:
+        """Whether any owned partition has an offset polled and not yet done."""
+        return any(part.pending for part in self._parts.values())
+
     def in_flight(self, pos: Position) -> int:
         part = self._parts.get(pos)
         return 0 if part is None else len(part.pending)

@@ -44,3 +44,28 @@ def test_python_m_inferstream_worker_installs_it_before_the_cli_imports() -> Non
     proc.send_signal(signal.SIGTERM)
     proc.stderr.close()
     assert proc.wait(timeout=30) == 0
+
+
+SETTLED = """
+import gc, tracemalloc
+from inferstream.workers.runtime.process import GC_THRESHOLDS, settle_heap
+kept = [[i] for i in range(10_000)]  # what start-up loaded
+settle_heap()
+assert gc.get_threshold() == GC_THRESHOLDS, gc.get_threshold()
+assert gc.get_freeze_count() >= len(kept), gc.get_freeze_count()
+tracemalloc.start()
+for _ in range(400_000):  # cyclic garbage, as a batch's objects can be: still collected
+    a: list[object] = []
+    a.append(a)
+current, _ = tracemalloc.get_traced_memory()
+assert current < 20_000_000, current  # 400,000 live cycles would hold ~30 MB
+print("ok")
+"""
+
+
+def test_settle_heap_freezes_start_up_and_still_collects_cycles() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", SETTLED], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
