@@ -9,6 +9,7 @@ nothing committed, the restart reprocesses).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from confluent_kafka import Message
@@ -61,10 +62,15 @@ class InRecord:
         )
 
     def header(self, name: str) -> str | None:
-        for key, value in reversed(self.headers):
-            if key.lower() == name:
-                return value.decode(errors="replace")
-        return None
+        """The last value of the header ``name`` (lowercase), decoded."""
+        value = self._by_name.get(name)
+        return None if value is None else value.decode(errors="replace")
+
+    @cached_property
+    def _by_name(self) -> dict[str, bytes]:
+        # Built once: a stage reads three or four headers of every record (trace, submission
+        # time and id, content type), each a scan of them all before.
+        return {key.lower(): value for key, value in self.headers}
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from inferstream.schemas import make_headers, parse_traceparent
 from inferstream.workers.runtime.deadletter import deadletter_message
-from inferstream.workers.runtime.headers import SUBMISSION_ID, SUBMITTED_AT, forward_headers
+from inferstream.workers.runtime.headers import (
+    SUBMISSION_ID,
+    SUBMITTED_AT,
+    child_of,
+    forward_headers,
+)
 from inferstream.workers.runtime.records import InRecord, Reject
 
 
@@ -32,3 +42,52 @@ def test_no_submission_id_no_header() -> None:
     headers = dict(forward_headers(_record("t", b"k"), 1, None))
     assert SUBMISSION_ID not in headers and SUBMITTED_AT not in headers
     assert "traceparent" in headers
+
+
+_HEXES = "0123456789abcdefA"
+_NEAR_VALID = st.builds(
+    "{}-{}-{}-{}{}".format,
+    st.sampled_from(["00", "01", "ff", "0A"]),
+    st.text(alphabet=_HEXES, min_size=31, max_size=33) | st.just("0" * 32),
+    st.text(alphabet=_HEXES, min_size=15, max_size=17) | st.just("0" * 16),
+    st.text(alphabet=_HEXES, min_size=2, max_size=2),
+    st.sampled_from(["", " ", "-x", "\t"]),
+)
+
+
+@given(_NEAR_VALID | st.text(alphabet="0123456789abcdefABx- \t", min_size=50, max_size=60))
+def test_child_of_follows_the_w3c_rules_on_any_parent(parent: str) -> None:
+    child = parse_traceparent(child_of(parent))
+    assert child is not None and child.version == "00"
+    parsed = parse_traceparent(parent)
+    if parsed is None:
+        return  # an invalid parent starts a new trace
+    assert (child.trace_id, child.trace_flags) == (parsed.trace_id, parsed.trace_flags)
+    assert child.parent_id != parsed.parent_id
+
+
+@given(
+    st.binary(min_size=16, max_size=16),
+    st.binary(min_size=8, max_size=8),
+    st.integers(0, 255),
+    st.integers(1, 9),
+)
+def test_forwarded_headers_are_make_headers_of_a_child_span(
+    trace: bytes, span: bytes, flags: int, version: int
+) -> None:
+    parent = f"00-{trace.hex()}-{span.hex()}-{flags:02x}"
+    record = _record("t", b"k", (("TraceParent", b"ignored"), ("traceparent", parent.encode())))
+    headers = forward_headers(record, version, None)
+    trace_header = dict(headers)["traceparent"].decode()
+    assert list(headers) == make_headers(version, trace_header)
+    child, parsed = parse_traceparent(trace_header), parse_traceparent(parent)
+    assert child is not None
+    if parsed is not None:  # the last header of that name counts
+        assert child.trace_id == parsed.trace_id and child.trace_flags == flags
+    else:  # all-zero ids: a new trace
+        assert child.trace_id != trace.hex()
+
+
+def test_a_schema_version_below_1_is_refused() -> None:
+    with pytest.raises(ValueError, match="schema_version must be >= 1"):
+        forward_headers(_record("t", b"k"), 0, None)
