@@ -6,6 +6,13 @@ topic after the last new row landed. If the run stops its workers then, the sink
 offsets are left short of the topic's end, and `verify` rightly reports "sink offset not at
 the end" and redeliveries the sink has not absorbed (seed 1, 2026-12-06: 500/500 rows, but 88
 result messages behind, the sink in its backoff after a Postgres outage).
+
+Nor is a sink at the end of its inputs: a stage before it may still redo a batch. Infer, its
+output producer replaced after a broker fault, backed off with a batch whose results had been
+stored already; the sink was at the end, the run stopped its workers, and infer's retry had put
+9 more redeliveries on results.media by then, behind the sink's offsets (seed 5 with --media,
+2026-12-06). So the stages before the sink must first have committed their inputs to the end:
+nothing they produced can then be produced again, and the sink's end is final.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import psycopg
+from confluent_kafka import Consumer, TopicPartition
 
 from inferstream.settings import KafkaSettings, PostgresSettings
 from inferstream.storage import offsets as offset_store
@@ -22,6 +30,8 @@ from inferstream.workers.runtime.records import InRecord
 
 Position = tuple[str, int]
 READ_DEADLINE_S = 60.0
+# The stages before the sink, and the kind of topic each consumes.
+UPSTREAM = (("enrich", "submissions"), ("infer", "enriched"))
 
 
 def input_ends(task: str) -> dict[Position, int]:
@@ -66,3 +76,47 @@ def sink_behind(task: str, group_prefix: str = "inferstream") -> dict[Position, 
     with psycopg.connect(PostgresSettings.load().conninfo(), connect_timeout=5) as conn:
         stored = offset_store.load(conn, group_id("sink", task, group_prefix))
     return behind(ends, stored)
+
+
+def inputs_behind(
+    kafka: KafkaSettings, consumed: Iterable[tuple[str, str]]
+) -> dict[Position, tuple[int, int]]:
+    """For each (consumer group, topic): the partitions whose committed offset (in Kafka) is
+    short of the topic's end, position -> (committed, end); a partition never committed counts
+    from 0."""
+    late: dict[Position, tuple[int, int]] = {}
+    for group, topic in consumed:
+        ends: dict[Position, int] = {}
+        for message in read_all(kafka, topic, READ_DEADLINE_S):
+            record = InRecord.from_message(message)
+            ends[record.position] = max(ends.get(record.position, 0), record.offset + 1)
+        late.update(behind(ends, _committed(kafka, group, ends)))
+    return late
+
+
+def _committed(
+    kafka: KafkaSettings, group: str, positions: Iterable[Position]
+) -> dict[Position, int]:
+    wanted = [TopicPartition(topic, partition) for topic, partition in positions]
+    if not wanted:
+        return {}
+    # OffsetFetch only: a consumer that never subscribes does not join the group.
+    consumer = Consumer(kafka.consumer_config(group))
+    try:
+        found = consumer.committed(wanted, timeout=30)
+    finally:
+        consumer.close()
+    return {(tp.topic, tp.partition): tp.offset for tp in found if tp.offset >= 0}
+
+
+def pipeline_behind(
+    task: str, group_prefix: str = "inferstream"
+) -> dict[Position, tuple[int, int]]:
+    """What the task's pipeline still owes: first the stages before the sink (their committed
+    offsets against their inputs' ends), and only once they owe nothing, the sink
+    (``sink_behind``); empty when drained. Raises like ``sink_behind``, and KafkaException."""
+    kafka = KafkaSettings.load()
+    consumed = [
+        (group_id(stage, task, group_prefix), topic_name(kind, task)) for stage, kind in UPSTREAM
+    ]
+    return inputs_behind(kafka, consumed) or sink_behind(task, group_prefix)

@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 from confluent_kafka import KafkaException
 
-from inferstream.chaos.drain import sink_behind
+from inferstream.chaos.drain import pipeline_behind
 from inferstream.chaos.publish import ResilientPublisher
 from inferstream.chaos.workers import WorkerNemesis
 from inferstream.settings import ObjectStoreSettings, PostgresSettings
@@ -123,11 +123,12 @@ class MediaLane:
         return int(row[0]) if row else 0
 
     def drained(self) -> bool:
-        """Every media row in and the media sink consumed to the end of its inputs."""
+        """Every media row in, enrich and infer committed to the end of their inputs and the
+        media sink consumed to the end of its own (drain.py)."""
         if len(self.ids) < self.count or self.rows() < len(self.ids):
             return False
         try:
-            return not sink_behind(TASK)
+            return not pipeline_behind(TASK)
         except (psycopg.OperationalError, TimeoutError, KafkaException):
             return False
 

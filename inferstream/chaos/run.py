@@ -26,7 +26,7 @@ import psycopg
 from confluent_kafka import KafkaException, Producer
 
 from inferstream.chaos import faults
-from inferstream.chaos.drain import sink_behind
+from inferstream.chaos.drain import pipeline_behind
 from inferstream.chaos.lanes import FaultLanes
 from inferstream.chaos.media import MediaLane, ensure_bundle
 from inferstream.chaos.publish import ResilientPublisher
@@ -231,8 +231,9 @@ class ChaosRun(FaultLanes):
     # ---------------------------------------------------------------- drain
 
     def _drain(self) -> bool:
-        """Until every row and poison dead letter is in and the sink has consumed its inputs to
-        the end (the redeliveries behind the last row included: drain.py), or the deadline."""
+        """Until every row and poison dead letter is in, enrich and infer have committed their
+        inputs to the end and the sink has consumed its own to the end (the redeliveries behind
+        the last row included: drain.py), or the deadline."""
         deadline = time.monotonic() + self.config.drain_timeout_s
         expected = len(self.ids)
         while time.monotonic() < deadline:
@@ -243,19 +244,19 @@ class ChaosRun(FaultLanes):
             if (
                 self._rows() >= expected
                 and self._poison_dead() >= len(self.poison_ids)
-                and self._sink_caught_up()
+                and self._caught_up()
                 and (self.media is None or self.media.drained())
             ):
                 return True
             time.sleep(0.5)
         if self._behind:
             where = ", ".join(f"{t}:{p} {s}/{e}" for (t, p), (s, e) in sorted(self._behind.items()))
-            self.say(f"drain: the sink was still behind on {where} (stored/end)")
+            self.say(f"drain: the pipeline was still behind on {where} (stored/end)")
         return False
 
-    def _sink_caught_up(self) -> bool:
+    def _caught_up(self) -> bool:
         try:
-            self._behind = sink_behind("bug_report")
+            self._behind = pipeline_behind("bug_report")
         except (psycopg.OperationalError, TimeoutError, KafkaException):
             return False  # a server is still coming back: ask again
         return not self._behind
