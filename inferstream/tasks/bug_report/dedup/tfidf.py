@@ -63,6 +63,9 @@ class Entities:
     length: Ints
     term: Ints  # per entry: term id
     weight: Floats  # per entry: log tf x idf
+    # The entries in (entity, term) order, when the caller knows it (lexical.py keeps each
+    # indexed report's run sorted by term at add time); else ``cosines`` sorts them.
+    order: Ints | None = None
 
     @cached_property
     def owner(self) -> Ints:
@@ -85,7 +88,8 @@ def cosines(entities: Entities, query: Ints, other: Ints) -> Floats:
     # Each entry of each entity, keyed (entity, term), sorted: where a pair's query term sits
     # in the other entity, if it does.
     keys = entities.owner * span + entities.term
-    order = np.argsort(keys, kind="stable")
+    # A (entity, term) key is unique (a run holds a term once), so any sort gives this order.
+    order = entities.order if entities.order is not None else np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     lengths = entities.length[query]
     entry = ranges(entities.start[query], lengths)  # the query's entries, pair by pair

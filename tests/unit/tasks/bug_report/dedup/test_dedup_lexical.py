@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -158,6 +159,28 @@ def test_batched_cosines_are_the_plain_loops_floats(
         for query, named in zip(batch, others, strict=True)
     ]
     assert batched == expected
+
+
+@given(
+    st.lists(st.lists(counted_terms, max_size=5), max_size=4),
+    st.lists(counted_terms, min_size=1, max_size=4),
+)
+def test_the_term_order_kept_at_add_time_sorts_every_entity_by_term(
+    calls: list[list[dict[str, int]]], batch: list[dict[str, int]]
+) -> None:
+    """The cosines read each indexed run in term order from what add() kept, over several
+    add calls, instead of sorting: that order must sort every (entity, term) key."""
+    index = LexicalIndex()
+    added = 0
+    for call in calls:
+        index.add((f"d{added + n}", d) for n, d in enumerate(call))
+        added += len(call)
+    others = [[*(f"d{n}" for n in range(added)), "unknown"] for _ in batch]
+    entities, _, _ = index._entities(batch, others)
+    assert entities.order is not None
+    keys = entities.owner * (int(entities.term.max(initial=0)) + 1) + entities.term
+    assert sorted(entities.order.tolist()) == list(range(len(keys)))
+    assert (np.diff(keys[entities.order]) > 0).all()
 
 
 @given(st.lists(term_maps, min_size=1, max_size=12), st.lists(term_maps, min_size=1, max_size=6))
