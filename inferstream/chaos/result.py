@@ -48,7 +48,7 @@ class ChaosResult:
     faults: list[Fault]
     executed: list[Executed]
     exits: list[tuple[str, int]]  # every worker exit seen while the run went on
-    final_exits: dict[str, int | None]  # exit codes at the graceful stop (SIGTERM)
+    final_exits: dict[str, int | None]  # exit codes at the graceful stop (SIGTERM), media too
     report: Report
     restarts: int
     submissions: int
@@ -67,6 +67,12 @@ class ChaosResult:
         return [(n, c) for n, c in [*self.exits, *media] if c != -signal.SIGKILL]
 
     @property
+    def unclean_stops(self) -> dict[str, int | None]:
+        """Workers that did not exit 0 at the final graceful stop (SIGKILLed after its grace,
+        or failed while leaving): a worker must leave cleanly whenever it is stopped."""
+        return {name: code for name, code in self.final_exits.items() if code != 0}
+
+    @property
     def ok(self) -> bool:
         faults_ran = all(e.error is None and e.ended_s is not None for e in self.executed)
         media_ok = self.media is None or self.media.report.ok
@@ -76,4 +82,5 @@ class ChaosResult:
             and media_ok
             and faults_ran
             and not self.unexpected_exits
+            and not self.unclean_stops
         )

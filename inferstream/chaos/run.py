@@ -31,7 +31,7 @@ from inferstream.chaos.lanes import FaultLanes
 from inferstream.chaos.media import MediaLane, ensure_bundle
 from inferstream.chaos.publish import ResilientPublisher
 from inferstream.chaos.result import ChaosError, ChaosResult, Executed, MediaOutcome
-from inferstream.chaos.schedule import ChaosConfig, plan
+from inferstream.chaos.schedule import MEDIA_PREFIX, ChaosConfig, plan
 from inferstream.chaos.workers import WorkerNemesis
 from inferstream.chaos.workload import Examples, example_payloads, load_examples
 from inferstream.schemas import make_headers, new_submission_id
@@ -179,14 +179,16 @@ class ChaosRun(FaultLanes):
                 self._errors.append(f"before the final stop: {err}")
 
     def _stop_workers(self) -> dict[str, int | None]:
-        """Stop the fault threads, then every worker gracefully; their exit codes."""
+        """Stop the fault threads, then every worker gracefully; their exit codes (a media
+        worker's name with MEDIA_PREFIX)."""
         with _signals_held():
             self._stop.set()  # faults cut their waits short and never start a server again
             for thread in self._threads:
                 thread.join(timeout=120)
+            media: dict[str, int | None] = {}
             if self.media is not None:
-                self.media.supervisor.stop()
-            return self.supervisor.stop()
+                media = {f"{MEDIA_PREFIX}{n}": c for n, c in self.media.supervisor.stop().items()}
+            return {**self.supervisor.stop(), **media}
 
     def _teardown(self) -> dict[str, int | None]:
         """Stop every thread, worker and server this run started (data dir kept for a look)."""

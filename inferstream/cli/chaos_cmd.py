@@ -139,6 +139,7 @@ def print_result(result: ChaosResult) -> None:
     table.add_row("poison records dead-lettered", str(result.poison_dead))
     table.add_row("worker restarts", str(result.restarts))
     table.add_row("worker exits other than SIGKILL", str(len(result.unexpected_exits)))
+    table.add_row("workers not stopped cleanly at the end", str(len(result.unclean_stops)))
     table.add_row("drained", "yes" if result.drained else "NO")
     table.add_row("elapsed", f"{result.elapsed_s:.0f} s")
     for done in result.executed:
@@ -153,6 +154,10 @@ def print_result(result: ChaosResult) -> None:
             console.print(f"[red]{name}:[/] {', '.join(items[:10])}", highlight=False)
     for name, code in result.unexpected_exits:
         console.print(f"[red]worker {name} exited with {code}[/]", highlight=False)
+    for name, final in result.unclean_stops.items():
+        console.print(
+            f"[red]worker {name} exited with {final} at the final stop[/]", highlight=False
+        )
     for note in result.notes:
         console.print(f"[red]{escape(note)}[/]", highlight=False)
     console.print(
