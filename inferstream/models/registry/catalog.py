@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 from inferstream.models.registry.bundles import LocalBundle
 
 ALIASES = ("production", "canary", "shadow")
-DEFAULT_CANARY_FRACTION = 0.10  # seed 004: "start with 10% traffic"
+DEFAULT_CANARY_FRACTION = 0.10  # seed 004 (the MLOps platform): "start with 10% traffic"
 Conn = psycopg.Connection[Any]
 
 

@@ -1,4 +1,5 @@
-"""anomaly task metrics (seed 003 names none for detections; these follow its vocabulary)."""
+"""anomaly task metrics (seed 003, Pynomaly, names none for detections; these follow its
+vocabulary)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The bug_report task plug-in (seed 001): quality gate, MiniLM-L6 embeddings, duplicates."""
+"""The bug_report task plug-in (seed 001, Bug Dedup): quality gate, MiniLM-L6 embeddings,
+duplicates."""
 
 from __future__ import annotations
 

@@ -1,1 +1,2 @@
-"""The churn task plug-in (seed 004): a logistic classifier over one customer record."""
+"""The churn task plug-in (seed 004, the MLOps platform): a logistic classifier over one
+customer record."""

@@ -1,4 +1,5 @@
-"""The churn task plug-in (seed 004): customer record -> churn probability, label, reasons."""
+"""The churn task plug-in (seed 004, the MLOps platform): customer record -> churn probability,
+label, reasons."""
 
 from __future__ import annotations
 

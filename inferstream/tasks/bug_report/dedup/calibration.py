@@ -149,7 +149,8 @@ def fit_hybrid(base: DedupProfile) -> Fitter:
 
 
 def fit_cosine(candidates: Candidates, truth: Truth, ids: Sequence[str]) -> DedupProfile:
-    """The baseline: MiniLM cosine alone (seed 001's score) with its bands fitted the same way."""
+    """The baseline: MiniLM cosine alone (the score of seed 001, Bug Dedup) with its bands fitted
+    the same way."""
     m = matrix(candidates, ids)
     actual = np.array([bool(truth[sid]) for sid in ids])
     scores = _mean_scores(m, (1.0, 0.0, 0.0, 0.0))

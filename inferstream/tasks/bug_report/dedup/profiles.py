@@ -1,6 +1,6 @@
 """Dedup profiles: how a candidate's features combine into one score, and the score bands.
 
-``seed``: raw MiniLM cosine, duplicate >= 0.85, possible >= 0.70, exactly as seed 001.
+``seed``: raw MiniLM cosine, duplicate >= 0.85, possible >= 0.70, exactly as seed 001 (Bug Dedup).
 ``hybrid`` (the default): a weighted mean of cosine, TF-IDF cosine and same product / same
 component indicators, with thresholds calibrated on examples/bug_reports.jsonl by
 ``inferstream eval dedup`` (docs/dedup.md). Every result carries the profile name and version, so
