@@ -37,10 +37,17 @@ def idf_of(n: int, df: int) -> float:
 
 
 def idf(n: int, df: Ints) -> Floats:
-    """``idf_of`` of many document frequencies: once per distinct one, then gathered."""
-    distinct, where = np.unique(df, return_inverse=True)
-    values = np.array([idf_of(n, d) for d in distinct.tolist()], dtype=np.float64)
-    out: Floats = values[where.reshape(-1)]
+    """``idf_of`` of many document frequencies: once per distinct one, then gathered. The
+    distinct ones are marked in a table as long as the largest (a df is at most the number of
+    reports): a ``np.unique`` sorted every entry of a call's candidates (~2.5 % of the scorer)."""
+    if len(df) == 0:
+        return np.empty(0, dtype=np.float64)
+    seen = np.zeros(int(df.max()) + 1, dtype=bool)
+    seen[df] = True
+    distinct = np.flatnonzero(seen)
+    table = np.zeros(len(seen), dtype=np.float64)
+    table[distinct] = [idf_of(n, d) for d in distinct.tolist()]
+    out: Floats = table[df]
     return out
 
 
