@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck contracts pytest demo models chaos up down clean schemas browser
+.PHONY: test lint typecheck contracts pytest demo models chaos up down clean schemas browser quix
 
 # --no-compile: pip would byte-compile all ~17,500 .py files of the venv (~70 s of CPU, measured
 # with compile() on a sample); Python compiles the few thousand a run imports on first import.
@@ -53,6 +53,12 @@ $(TOOLS_STAMP):
 	touch $(TOOLS_STAMP)
 
 tools: $(TOOLS_STAMP)
+
+# The Quix Streams contender of `inferstream bench naive`: quixstreams pins confluent-kafka and
+# pydantic older than .venv's, so it goes into a directory of its own that only the contender's
+# process puts first on its path (inferstream/bench/quix.py). Version: pyproject's `bench` extra.
+quix: $(STAMP)
+	$(BIN)/$(PIP_INSTALL) --target $(VENV)/quix 'quixstreams[postgresql]==3.28.1'
 
 # PYTEST_WORKERS=2 runs pytest on two processes (pytest-xdist), whole files per process so module
 # fixtures stay together, each process with its own embedded stack. Default 0: one process. On
