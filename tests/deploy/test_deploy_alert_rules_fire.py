@@ -1,5 +1,5 @@
 """The model alerts evaluated by Prometheus's own rule engine: promtool and amtool (Debian's
-prometheus 2.42 and prometheus-alertmanager 0.25, which `make browser` installs; a missing one
+prometheus 2.42 and prometheus-alertmanager 0.25, which `make test-packages` installs; a missing one
 is a failure). Both rule files (compose, and the k8s PrometheusRule's groups) pass `promtool
 check rules`; `promtool test rules` feeds series named and labelled as
 inferstream/monitor/metrics.py exports them and shows each alert firing only after its `for:`,
@@ -40,7 +40,7 @@ def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         pytest.fail(
-            f"{name} not found on PATH: `make browser` installs it (apt: prometheus, "
+            f"{name} not found on PATH: `make test-packages` installs it (apt: prometheus, "
             "prometheus-alertmanager)",
             pytrace=False,
         )

@@ -1,4 +1,4 @@
-"""A real Prometheus and Alertmanager (Debian's 2.42 and 0.25, installed by `make browser`):
+"""A real Prometheus and Alertmanager (Debian's 2.42 and 0.25, installed by `make test-packages`):
 `promtool check config` on the compose stack's configuration; then Prometheus scraping a worker's
 /metrics server (the monitor's, inferstream.workers.runtime.health) every second with the model
 alert rules, sending to an Alertmanager with the compose routing, which delivers to the logging
@@ -38,7 +38,7 @@ def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         pytest.fail(
-            f"{name} not found on PATH: `make browser` installs it (apt: prometheus)",
+            f"{name} not found on PATH: `make test-packages` installs it (apt: prometheus)",
             pytrace=False,
         )
     return path
