@@ -21,8 +21,7 @@ from PIL import Image
 from inferstream.models.media import INPUT_SIZE, to_pixels
 from inferstream.tasks.media import webp
 
-# Pillow refuses (instead of warning about) images past its decompression-bomb limit;
-# webp.WebPError is a ValueError.
+# Pillow refuses (instead of warning about) images past its decompression-bomb limit.
 _PIL_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError, EOFError)
 
 
@@ -71,15 +70,12 @@ def _check_image(data: bytes) -> Probe:
       fail without inflating. Not checked: a deflate stream that is invalid under a valid CRC
       (an encoder's bug or a crafted file); infer's decode fails on it, a dead letter from
       infer with the reason.
-    - WebP (no reduced decode in Pillow): its structure, without decoding (``webp.check``: the
-      RIFF container, every chunk's size, the VP8/VP8L/VP8X headers and sizes), so truncation
-      and damaged headers fail. Not checked: the compressed data; infer's decode refuses what
-      it cannot decode (a dead letter from infer with the reason)."""
+    - WebP (no reduced decode in Pillow): see _check_webp."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return _check_webp(data)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-                webp.check(data)  # before Pillow's own parse: the precise reason
             image = Image.open(io.BytesIO(data))
             width, height = image.size
             if image.format == "PNG":
@@ -90,6 +86,28 @@ def _check_image(data: bytes) -> Probe:
                 image.load()
         except (*_PIL_ERRORS, Image.DecompressionBombWarning) as err:
             raise CorruptMediaError(f"corrupt image: {err}") from None
+    return Probe(width, height, 1, 0.0)
+
+
+def _check_webp(data: bytes) -> Probe:
+    """Its structure, without decoding and without Pillow (``webp.check``: the RIFF container,
+    every chunk's size, the VP8/VP8L/VP8X headers and sizes), so truncation and damaged headers
+    fail. Pillow's open is skipped: it builds libwebp's animation decoder, whose cost grows
+    with the canvas (0.2-0.3 ms at 640x480, 3.6 ms at 2000x1500 in
+    benchmarks/media_decode_cpu.py). The decompression-bomb limit is Pillow's, applied to the
+    canvas size as Pillow's open applies it.
+    Not checked: the compressed data; infer's decode refuses what it cannot decode (a dead
+    letter from infer with the reason)."""
+    try:
+        width, height = webp.check(data)
+    except webp.WebPError as err:
+        raise CorruptMediaError(f"corrupt image: {err}") from None
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is not None and width * height > limit:
+        raise CorruptMediaError(
+            f"corrupt image: {width}x{height} pixels exceed the limit of {limit} pixels "
+            "(a possible decompression bomb)"
+        )
     return Probe(width, height, 1, 0.0)
 
 

@@ -138,6 +138,15 @@ def test_damaged_compressed_data_passes_enrich_and_infer_refuses_it(kind: str) -
     assert reason is not None and reason.startswith("corrupt image: ")
 
 
+def test_pillows_decompression_bomb_limit_applies(monkeypatch: pytest.MonkeyPatch) -> None:
+    width, height = PHOTO.size
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", width * height)
+    assert probe("image", FILES["lossy"]).width == width  # at the limit: accepted
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", width * height - 1)
+    with pytest.raises(CorruptMediaError, match="decompression bomb"):
+        probe("image", FILES["lossy"])
+
+
 def test_not_a_webp() -> None:
     with pytest.raises(webp.WebPError, match="no RIFF/WEBP header"):
         webp.check(b"RIFF\x04\x00\x00\x00AVI ")
