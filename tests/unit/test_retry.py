@@ -7,7 +7,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferstream.workers.runtime.backoff import Backoff
+from inferstream.retry import Backoff
 
 
 def _ceiling(initial: float, cap: float, attempt: int) -> float:
