@@ -36,6 +36,9 @@ from inferstream.api.review_feedback import (
 )
 
 router = APIRouter(prefix="/v1/review", responses=PROBLEM_RESPONSES, tags=["review"])
+# A product filter: no stored product holds a NUL (Postgres text cannot), so a filter with one
+# is refused (422) before it reaches the database, which would answer an error (a 500).
+ProductFilter = Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$")]
 
 SubmissionIdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
 _publisher_lock = threading.Lock()
@@ -130,7 +133,7 @@ def record_decision(
 def get_queue(
     ctx: Context,
     _: Reader,
-    product: Annotated[str | None, Query(max_length=100)] = None,
+    product: ProductFilter = None,
     q: Annotated[str | None, Query(max_length=200, description="text search")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ReviewQueue:

@@ -34,7 +34,7 @@ from inferstream.api.queries import submission_status
 from inferstream.api.ratelimit import OpClass
 from inferstream.api.review import decision_history, review_queue
 from inferstream.api.sessions import end_session
-from inferstream.api.triage import DecisionIn, record_decision
+from inferstream.api.triage import DecisionIn, ProductFilter, record_decision
 from inferstream.api.web_detail import compared_with, detail_page, not_found_page
 from inferstream.api.web_guard import (
     COOKIE,
@@ -146,7 +146,7 @@ def home(
     request: Request,
     ctx: Context,
     q: Text = None,
-    product: Annotated[str | None, Query(max_length=100)] = None,
+    product: ProductFilter = None,
     status: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
     admitted = admit(request, ctx)
@@ -216,7 +216,7 @@ def submission(submission_id: SubmissionId, request: Request, ctx: Context) -> R
 def review(
     request: Request,
     ctx: Context,
-    product: Annotated[str | None, Query(max_length=100)] = None,
+    product: ProductFilter = None,
 ) -> Response:
     admitted = admit(request, ctx)
     if isinstance(admitted, Response):

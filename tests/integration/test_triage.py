@@ -72,6 +72,15 @@ def test_queue_decision_feedback_topic_and_eval(stack: Stack, tmp_path: Path) ->
         assert set(items) == {p1, p2, p3}  # possible duplicates only, not o1, o2, u1
         assert items[p1]["candidate_id"] == o1
         assert items[p1]["candidate_title"] == "Editor crashes on save"
+        # A NUL in a product filter is the caller's mistake (422), not a database error (500):
+        # Postgres text cannot hold one, so no product can match it. Web view filters alike.
+        for path, headers in (("/v1/review/bug_report", _auth(reader)), ("/ui/review", {}),
+                              ("/ui", {})):  # fmt: skip
+            for odd in ("\x00", f"{product}\x00"):
+                answer = http.get(path, params={"product": odd}, headers=headers)
+                assert answer.status_code == 422, (path, answer.status_code, answer.text)
+        tab = http.get("/v1/review/bug_report", params={"product": "a\tb"}, headers=_auth(reader))
+        assert (tab.status_code, tab.json()["items"]) == (200, [])  # other odd text: no match
 
         def decide(sid: str, key: str, **body: Any) -> httpx.Response:
             return http.post(f"/v1/review/bug_report/{sid}", json=body, headers=_auth(key))
