@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck contracts pytest demo models chaos up down clean schemas browser quix
+.PHONY: test lint typecheck contracts pytest demo models chaos up down clean schemas test-packages browser quix
 
 # --no-compile: pip would byte-compile all ~17,500 .py files of the venv (~70 s of CPU, measured
 # with compile() on a sample); Python compiles the few thousand a run imports on first import.
@@ -26,20 +26,23 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
-# The web view's test runs Debian's headless chromium through chromedriver.
+# The Debian packages the tests run: the web view's test drives headless chromium through
+# chromedriver; tests/deploy checks the alert rules and Alertmanager configs with promtool and
+# amtool and runs both servers as its own processes (prometheus and prometheus-alertmanager:
+# ~33 MB with their dependencies, ~14 s here; in a container without init the packages'
+# services are not started).
 SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
-# Also promtool and amtool (Debian's prometheus and prometheus-alertmanager: ~33 MB with their
-# dependencies, ~14 s here): tests/deploy checks the alert rules and Alertmanager configs with
-# them and runs both servers as its own processes; in a container without init the packages'
-# services are not started.
 APT_PACKAGES := chromium chromium-driver prometheus prometheus-alertmanager
-browser:
+test-packages:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && \
 	  command -v promtool >/dev/null && command -v amtool >/dev/null || { \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  $(SUDO) apt-get install -y -q --no-install-recommends $(APT_PACKAGES) >/dev/null || \
 	  { $(SUDO) apt-get update -q >/dev/null && \
 	    $(SUDO) apt-get install -y -q --no-install-recommends $(APT_PACKAGES) >/dev/null; }; }
+
+# The target's former name, which .ci/run still uses.
+browser: test-packages
 
 # Deploy-target validators kept apart from .venv (checkov pins conflict with it): checkov, and
 # the compose-spec JSON schema as shipped in the docker-compose 1.29.2 wheel (tests/deploy).
@@ -68,7 +71,7 @@ quix: $(STAMP)
 # 132 s in two (0.72x): waits leave cores idle there. Not yet run on the whole suite, whose tests
 # share more state (the session stack's topics and tables), so the default stays one process.
 PYTEST_WORKERS ?= 0
-pytest: $(STAMP) browser $(TOOLS_STAMP)
+pytest: $(STAMP) test-packages $(TOOLS_STAMP)
 	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 # The four checks are independent: lint, mypy and the contracts run beside pytest's start-up
@@ -76,7 +79,7 @@ pytest: $(STAMP) browser $(TOOLS_STAMP)
 # pytest's whole output until it ends, so a long or stuck run would show nothing; the three
 # short checks may interleave a few lines with pytest's first ones instead.
 # A failure in any of them still fails `make test`, once the others have finished.
-test: $(STAMP) browser $(TOOLS_STAMP)
+test: $(STAMP) test-packages $(TOOLS_STAMP)
 	$(MAKE) --no-print-directory -j4 lint typecheck contracts pytest
 
 schemas: $(STAMP)
