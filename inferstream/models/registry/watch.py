@@ -45,14 +45,16 @@ class AliasWatcher(threading.Thread):
         self._seen = seen
         self._poll_s = poll_s
         self._on_tick = on_tick
-        self._stop = threading.Event()
+        # Not ``_stop``: threading.Thread has a method of that name, which join() and
+        # is_alive() call once the thread has ended.
+        self._stopping = threading.Event()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
 
     def run(self) -> None:
         backoff = Backoff(0.5, 30.0)
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 with self._connect() as conn:
                     # Listening again: the next outage starts from the first wait, not from
@@ -64,7 +66,7 @@ class AliasWatcher(threading.Thread):
                 log.warning(
                     "alias watch: database error; retrying", error=str(err), in_s=round(delay, 3)
                 )
-                self._stop.wait(delay)
+                self._stopping.wait(delay)
 
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
         """A connection that LISTENs on the catalog's channel."""
@@ -77,7 +79,7 @@ class AliasWatcher(threading.Thread):
         return conn
 
     def _listen(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             self._check(conn)
             self._on_tick()
             # Any notification (or the poll interval) ends the wait; then re-read.

@@ -41,7 +41,7 @@ class _Scripted(AliasWatcher):
         super().__init__("m", "unused", lambda aliases: None, {})
         self.script = script
         self.stop_event = _Stop(n=len(script))
-        self._stop: Any = self.stop_event
+        self._stopping: Any = self.stop_event
 
     def _connect(self) -> Any:
         if self.script.pop(0) == "down":
@@ -79,3 +79,13 @@ def test_a_connection_that_listened_again_starts_the_next_outage_from_the_first_
     assert waits[4] >= _ceiling(4) / 2 > FIRST_S  # grown during the first outage
     assert waits[5] <= FIRST_S  # lost after listening again: back to the first wait
     assert _ceiling(1) / 2 <= waits[6] <= _ceiling(1)
+
+
+def test_a_stopped_watcher_can_be_joined() -> None:
+    """Thread.join() and is_alive() call Thread's own ``_stop`` once the thread has ended; an
+    attribute of that name made them raise TypeError."""
+    watcher = AliasWatcher("m", "host=127.0.0.1 port=1 connect_timeout=1", lambda a: None, {})
+    watcher.stop()
+    watcher.start()
+    watcher.join(timeout=60)
+    assert not watcher.is_alive()
