@@ -8,7 +8,8 @@ pool):
 
 - ``before``: enrich decoded the image in full (JPEG via ``draft`` at >= 448 px, as infer
   does: ``decode._open_image``, unchanged and still infer's first step);
-- ``after``: ``decode.probe`` (JPEG at 1/8 scale, PNG by its chunk CRCs, WebP in full);
+- ``after``: ``decode.probe`` (JPEG at 1/8 scale, PNG by its chunk CRCs, WebP by its RIFF
+  structure and bitstream headers: ``webp.check``, no decode);
 - ``infer``: ``decode.decode_image``: the one full decode, the 224x224 model input and the
   thumbnail, the same before and after.
 
