@@ -13,14 +13,6 @@ from rich.console import Console
 from rich.table import Table
 
 from inferstream import stack
-from inferstream.cli.demo import (
-    count_rows,
-    load_input,
-    publish,
-    summarise,
-    wait_for_results,
-)
-from inferstream.cli.demo_tasks import TASKS, run_task_demos
 from inferstream.cli.ops import report_outcomes, topology_apply
 from inferstream.settings import KafkaSettings, PostgresSettings, data_dir
 from inferstream.stack.manager import resolved_settings
@@ -28,7 +20,6 @@ from inferstream.stack.servers import BROKER_STORAGES
 from inferstream.stack.settings import BrokerStorage
 from inferstream.storage import migrate
 from inferstream.storage import offsets as offset_store
-from inferstream.workers.supervisor import Supervisor
 
 console = Console(soft_wrap=True)
 DEMO_FILE = Path("examples/bug_reports.jsonl")
@@ -130,8 +121,12 @@ def demo_cmd(
     if not file.is_file():
         raise FileNotFoundError(f"{file}: no such file (run the demo from the repository root)")
     # Imported here: the bundle names come from the task and media model modules (ONNX Runtime,
-    # PIL), which every other command, each worker start among them, would load for nothing.
+    # PIL), and the demo's publishing and waiting from the client (MinIO's client among them):
+    # `up` and `down`, which every test stack runs, would load them for nothing.
+    from inferstream.cli.demo import count_rows, load_input, publish, summarise, wait_for_results
     from inferstream.cli.demo_models import ensure_reference_models
+    from inferstream.cli.demo_tasks import TASKS, run_task_demos
+    from inferstream.workers.supervisor import Supervisor
 
     ensure_reference_models(TASKS)  # before anything starts: a worker without its bundle exits
     bring_up()

@@ -53,10 +53,11 @@ def test_command_name_skips_the_global_options(args: list[str], expected: str | 
     assert command_name(args) == expected
 
 
-def test_a_worker_loads_neither_the_archive_nor_the_api_nor_the_bench() -> None:
+def _loaded_by(*argv: str) -> tuple[str, set[str]]:
+    """`python -m inferstream ARGV`'s stdout and the modules it had loaded at the end."""
     code = (
         "import runpy, sys\n"
-        "sys.argv = ['inferstream', 'worker', '--help']\n"
+        f"sys.argv = ['inferstream', *{list(argv)!r}]\n"
         "try:\n"
         "    runpy.run_module('inferstream', run_name='__main__')\n"
         "except SystemExit:\n"
@@ -66,9 +67,22 @@ def test_a_worker_loads_neither_the_archive_nor_the_api_nor_the_bench() -> None:
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
-    loaded = set(result.stderr.split())
-    assert "Run one stage" in result.stdout
+    return result.stdout, set(result.stderr.split())
+
+
+def test_a_worker_loads_neither_the_archive_nor_the_api_nor_the_bench() -> None:
+    stdout, loaded = _loaded_by("worker", "--help")
+    assert "Run one stage" in stdout
     assert "inferstream.cli.workers_cmds" in loaded
     unwanted = {"pyarrow", "inferstream.verify", "inferstream.api.keys", "inferstream.bench"}
     unwanted |= {f"inferstream.cli.{m}" for m in MODULES if m != "workers_cmds"}
+    assert not unwanted & loaded
+
+
+def test_down_loads_neither_the_demo_nor_the_client() -> None:
+    # `up` and `down` run for every test stack: the demo's imports are the demo's alone.
+    stdout, loaded = _loaded_by("down", "--help")
+    assert "Stop the embedded servers" in stdout
+    assert "inferstream.cli.stack_cmds" in loaded
+    unwanted = {"inferstream.cli.demo", "inferstream.cli.demo_tasks", "inferstream.client"}
     assert not unwanted & loaded
