@@ -1,15 +1,19 @@
-"""Test helpers that read topics back (deadline-polled, never slept)."""
+"""Test helpers that read topics back (deadline-polled, never slept), and that start a group
+at the current end of topics other tests of the session also write."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, KafkaError
+import psycopg
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from inferstream.settings import KafkaSettings
+from inferstream.storage import offsets
+from inferstream.verify.collect import read_all
 
 
 @dataclass(frozen=True)
@@ -58,3 +62,38 @@ def read_topic(
     finally:
         consumer.close()
     return records
+
+
+def topic_ends(settings: KafkaSettings, topic: str) -> dict[int, int]:
+    """Each non-empty partition's next offset after the records it holds now: read to the end
+    (the embedded broker's listed ends are wrong for multi-record batches)."""
+    ends: dict[int, int] = {}
+    for msg in read_all(settings, topic, deadline_s=120):
+        ends[msg.partition() or 0] = (msg.offset() or 0) + 1
+    return ends
+
+
+def store_offsets_at_the_end(
+    settings: KafkaSettings, conninfo: str, group: str, topics: Iterable[str]
+) -> None:
+    """Store ``group``'s offsets in Postgres (where the monitor, the sink and the shadow keep
+    theirs) at the topics' ends as read now: a worker of that group then skips what other tests
+    of the session wrote before, instead of processing all of it first."""
+    ends = {(topic, p): end for topic in topics for p, end in topic_ends(settings, topic).items()}
+    with psycopg.connect(conninfo) as conn:
+        offsets.store(conn, group, ends)
+
+
+def commit_at_the_end(settings: KafkaSettings, group: str, topic: str) -> None:
+    """The same for a group whose offsets the broker keeps (the webhooks stage)."""
+    ends = topic_ends(settings, topic)
+    if not ends:
+        return
+    consumer = Consumer(settings.consumer_config(group))
+    try:
+        consumer.commit(
+            offsets=[TopicPartition(topic, p, end) for p, end in sorted(ends.items())],
+            asynchronous=False,
+        )
+    finally:
+        consumer.close()

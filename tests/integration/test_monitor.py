@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
+from _kafka import store_offsets_at_the_end
 from _models import train_churn, write_named
 from _stack import Stack
 from confluent_kafka import Consumer, Producer
@@ -31,6 +32,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from inferstream.models import registry
 from inferstream.models.tabular import run_graph
+from inferstream.topology import group_id
 from inferstream.training import churn
 from inferstream.training.datasets import churn_records
 
@@ -84,16 +86,27 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def skip_what_is_there(stack: Stack, prefix: str) -> None:
+    """Start the churn monitor of group prefix ``prefix`` at the current end of its four input
+    topics: what other tests of the session wrote there is skipped, not counted first (their
+    models are not this test's, and at small batches that took most of a test's time)."""
+    topics = ("results.churn", "enriched.churn", "feedback.churn", "deadletter")
+    group = group_id("monitor", "churn", prefix)
+    store_offsets_at_the_end(stack.kafka, stack.postgres.conninfo(), group, topics)
+
+
 @pytest.fixture
 def monitor(stack: Stack, tmp_path: Path) -> Iterator[int]:
-    """The real `inferstream worker monitor --task churn` (own group: reads results.churn from
-    the start), evaluating every second; its metrics port."""
+    """The real `inferstream worker monitor --task churn` (own group, started at the end of
+    its topics), evaluating every second; its metrics port."""
     port = _free_port()
+    prefix = f"monitor-test-{uuid.uuid4().hex[:8]}"
+    skip_what_is_there(stack, prefix)
     env = {
         **stack.env,
         "INFERSTREAM_MONITOR_MIN_SAMPLES": str(MIN_SAMPLES),
         "INFERSTREAM_MONITOR_EVALUATE_EVERY_S": "1",
-        "INFERSTREAM_WORKER_GROUP_PREFIX": f"monitor-test-{uuid.uuid4().hex[:8]}",
+        "INFERSTREAM_WORKER_GROUP_PREFIX": prefix,
         "INFERSTREAM_WORKER_MODELS_DIR": str(tmp_path / "models"),
     }
     log = (tmp_path / "monitor.log").open("w")

@@ -26,7 +26,7 @@ from _models import train_churn, write_named
 from _stack import Stack
 from confluent_kafka import Consumer, TopicPartition
 from fastapi.testclient import TestClient
-from test_monitor import _poll, _shift
+from test_monitor import _poll, _shift, skip_what_is_there
 
 from inferstream.api import Role, create_app
 from inferstream.api.keys import create_key
@@ -67,10 +67,12 @@ def pipeline(
     registry.promote(BUNDLE_NAME, v1, "production", reason="lifecycle test")
     monkeypatch.setenv("INFERSTREAM_WORKER_BATCH_MAX_WAIT_MS", "20")
     monkeypatch.setenv("INFERSTREAM_WORKER_MODELS_DIR", str(tmp_path / "models"))
+    prefix = f"lifecycle-{uuid.uuid4().hex[:8]}"
+    skip_what_is_there(stack, prefix)
     env = {
         **stack.env,
         "INFERSTREAM_WORKER_MODELS_DIR": str(tmp_path / "models"),
-        "INFERSTREAM_WORKER_GROUP_PREFIX": f"lifecycle-{uuid.uuid4().hex[:8]}",
+        "INFERSTREAM_WORKER_GROUP_PREFIX": prefix,
         # the canary's 10 % of N: enough for a drift that large (PSI noise at n=50 ~ 0.2)
         "INFERSTREAM_MONITOR_MIN_SAMPLES": "50",
         "INFERSTREAM_MONITOR_EVALUATE_EVERY_S": "1",
@@ -81,7 +83,9 @@ def pipeline(
              "--metrics-port", "0"],
             env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    workers = Supervisor("churn", 1, log_dir=tmp_path / "logs")
+    # The stages the lifecycle goes through; no archive (its Parquet files play no part here).
+    stages = {"enrich": 1, "infer": 1, "sink": 1, "archive": 0}
+    workers = Supervisor("churn", stages, log_dir=tmp_path / "logs")
     try:
         workers.start()
         workers.wait_ready(timeout_s=180)
