@@ -8,17 +8,22 @@ from pathlib import Path
 import orjson
 from _kafka import Record, read_topic
 from _stack import Stack
+from confluent_kafka import Message
+from pydantic import ValidationError
 
 from inferstream.client import Publisher, subscribe
 from inferstream.schemas import (
     BugReportResult,
+    DecodeError,
     decode_envelope,
+    decode_result,
     encode,
     make_headers,
     make_result_id,
     parse_traceparent,
 )
 from inferstream.settings import KafkaSettings
+from inferstream.verify.collect import read_all
 
 TOPIC = "submissions.bug_report"
 
@@ -134,6 +139,15 @@ def test_the_sample_dataset_reports_its_invalid_lines(stack: Stack) -> None:
     assert reported == {item["line"] for item in labels["invalid_lines"]}
 
 
+def _decodes(msg: Message) -> bool:
+    """What the subscriber yields (it skips an undecodable result)."""
+    try:
+        decode_result("bug_report", msg.value() or b"")
+    except (DecodeError, ValidationError):
+        return False
+    return True
+
+
 def test_subscribe_yields_typed_results(stack: Stack) -> None:
     from confluent_kafka import Producer
 
@@ -162,16 +176,27 @@ def test_subscribe_yields_typed_results(stack: Stack) -> None:
         "results.bug_report", encode(result), sid.encode(), headers=list(make_headers(1))
     )  # type: ignore[arg-type]
     assert producer.flush(30) == 0
+    # Every valid result the topic holds now (other tests' too): the subscribers stop after
+    # that many instead of waiting out an idle timeout, and still read the whole topic, so a
+    # second copy of ours would show. The idle timeout stays as a bound, not reached.
+    total = sum(map(_decodes, read_all(stack.kafka, "results.bug_report", deadline_s=120)))
     received = [
         r
         for r in subscribe(
-            "bug_report", KafkaSettings.load(), from_beginning=True, idle_timeout_s=10
+            "bug_report",
+            KafkaSettings.load(),
+            from_beginning=True,
+            idle_timeout_s=60,
+            max_messages=total,
         )
         if r.submission_id == sid
     ]
     assert received == [result]
     assert isinstance(received[0], BugReportResult)
-    cli = stack.cli("subscribe", "bug_report", "--from-beginning", "--idle-timeout", "5")
+    cli = stack.cli(
+        "subscribe", "bug_report", "--from-beginning", "--max", str(total), "--idle-timeout", "60"
+    )
     assert cli.returncode == 0, cli.stderr
+    assert len(cli.stdout.splitlines()) == total
     assert sid in cli.stdout
     assert orjson.loads(cli.stdout.splitlines()[0])["task"] == "bug_report"

@@ -1,8 +1,9 @@
 """`inferstream worker webhooks` against real loopback receivers: one fails the first two
 attempts of every result and then accepts it, one always fails. Every result reaches the first
 with a valid signature; each is dead-lettered naming the second (redacted: the token in its URL
-appears in no reason and no log); offsets are committed only after that, in a fresh stack of its
-own."""
+appears in no reason and no log); offsets are committed only after that. On the session's stack:
+the worker's group (a prefix of the test's own) starts at the end of results.bug_report, past
+other tests' results."""
 
 from __future__ import annotations
 
@@ -16,19 +17,20 @@ from pathlib import Path
 
 import orjson
 import pytest
-from _kafka import read_topic
-from _stack import start_stack
-from confluent_kafka import Consumer, Producer, TopicPartition
+from _kafka import commit_at_the_end, read_topic
+from _stack import Stack
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from inferstream.schemas import BugReportResult, encode, make_headers, make_result_id
-from inferstream.settings import DATA_DIR_ENV, KafkaSettings
+from inferstream.settings import KafkaSettings
 from inferstream.settings.webhooks import redact_url
-from inferstream.stack import down
+from inferstream.topology import group_id
 from inferstream.workers.supervisor import Supervisor
 from inferstream.workers.webhooks.signing import verify
 
 SECRET = "webhook-test-secret-0123456789abcdef"  # >= 32 characters, as required
 TOKEN = "tok_5e1d0c9a7b"  # a token in the receivers' URLs: never in a reason or a log
+TOPIC = "results.bug_report"
 
 
 class Receiver:
@@ -92,73 +94,101 @@ def _result(sid: str) -> BugReportResult:
 
 
 def test_webhooks_retry_deliver_sign_and_dead_letter(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receivers: tuple[Receiver, Receiver]
+    stack: Stack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    receivers: tuple[Receiver, Receiver],
 ) -> None:
     flaky, broken = receivers
-    data_dir = tmp_path / "stack"
-    monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
+    prefix = f"webhooks-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("INFERSTREAM_WORKER_GROUP_PREFIX", prefix)
     monkeypatch.setenv("INFERSTREAM_WEBHOOK_URLS", f"{flaky.url},{broken.url}")
     monkeypatch.setenv("INFERSTREAM_WEBHOOK_SECRET", SECRET)
     monkeypatch.setenv("INFERSTREAM_WEBHOOK_ALLOW_LOOPBACK_HTTP", "true")  # loopback receivers
     monkeypatch.setenv("INFERSTREAM_WEBHOOK_MAX_ATTEMPTS", "3")
     monkeypatch.setenv("INFERSTREAM_WEBHOOK_BACKOFF_INITIAL_S", "0.05")
     monkeypatch.setenv("INFERSTREAM_WEBHOOK_BACKOFF_MAX_S", "0.2")
+    kafka = stack.kafka
+    group = group_id("webhooks", "bug_report", prefix)
+    # Its results are other tests': the worker delivers only what this test produces after.
+    commit_at_the_end(kafka, group, TOPIC)
+    results = [_result(str(uuid.uuid4())) for _ in range(3)]
+    written = _produce(kafka, results)
+
+    workers = Supervisor("bug_report", 1, log_dir=tmp_path / "logs")
+    workers.start_one("webhooks", 0, 0)
+    keys = {r.submission_id.encode() for r in results}
     try:
-        start_stack(data_dir)
-        kafka = KafkaSettings.load()
-        results = [_result(str(uuid.uuid4())) for _ in range(3)]
-        producer = Producer(kafka.producer_config())
-        for result in results:
-            headers: list[tuple[str, str | bytes]] = list(make_headers(1))
-            producer.produce(
-                "results.bug_report", encode(result), result.submission_id.encode(), headers=headers
-            )
-        assert producer.flush(30) == 0
-
-        workers = Supervisor("bug_report", 1, log_dir=tmp_path / "logs")
-        workers.start_one("webhooks", 0, 0)
-        try:
-            dead = read_topic(
-                kafka,
-                "deadletter",
-                until=lambda got: len({r.key for r in got}) >= len(results),
-                deadline_s=120,
-            )
-            _wait_committed(kafka, expected=len(results))
-        finally:
-            assert set(workers.stop().values()) == {0}
-
-        ids = {r.result_id for r in results}
-        assert {rid for rid, _ in flaky.delivered} == ids
-        assert all(valid for _, valid in flaky.delivered)
-        assert all(flaky.attempts[rid] == 3 for rid in ids)  # two failures, then delivered
-        assert all(broken.attempts[rid] == 3 for rid in ids)  # max_attempts, then given up
-        for record in dead:
-            assert record.headers["x-error-stage"] == b"webhooks"
-            reason = record.headers["x-error-reason"].decode()
-            assert f"{redact_url(broken.url)} after 3 attempts" in reason
-            assert redact_url(flaky.url) not in reason
-            assert TOKEN not in reason
-        logs = "".join(
-            path.read_text() for path in (tmp_path / "logs").rglob("*") if path.is_file()
+        dead = read_topic(
+            kafka,
+            "deadletter",
+            until=lambda got: keys <= {r.key for r in got},
+            deadline_s=120,
         )
-        assert "webhook attempt failed" in logs and TOKEN not in logs
+        _wait_committed(kafka, group, written)
     finally:
-        down(data_dir)
+        assert set(workers.stop().values()) == {0}
+
+    ids = {r.result_id for r in results}
+    # Only this test's results count: the group starts at the end of a topic others write to.
+    assert {rid for rid, _ in flaky.delivered if rid in ids} == ids
+    assert all(valid for rid, valid in flaky.delivered if rid in ids)
+    assert all(flaky.attempts[rid] == 3 for rid in ids)  # two failures, then delivered
+    assert all(broken.attempts[rid] == 3 for rid in ids)  # max_attempts, then given up
+    ours = [record for record in dead if record.key in keys]
+    assert {record.key for record in ours} == keys
+    for record in ours:
+        assert record.headers["x-error-stage"] == b"webhooks"
+        reason = record.headers["x-error-reason"].decode()
+        assert f"{redact_url(broken.url)} after 3 attempts" in reason
+        assert redact_url(flaky.url) not in reason
+        assert TOKEN not in reason
+    logs = "".join(path.read_text() for path in (tmp_path / "logs").rglob("*") if path.is_file())
+    assert "webhook attempt failed" in logs and TOKEN not in logs
 
 
-def _wait_committed(kafka: KafkaSettings, expected: int, deadline_s: float = 60.0) -> None:
-    """The group's committed offsets cover every result (delivered or dead-lettered)."""
-    consumer = Consumer(kafka.consumer_config("inferstream.webhooks.bug_report"))
+def _produce(kafka: KafkaSettings, results: list[BugReportResult]) -> dict[int, int]:
+    """Write the results as infer does; the highest offset written to each partition."""
+    written: dict[int, int] = {}
+
+    def delivered(err: object, msg: Message) -> None:
+        assert err is None, err
+        part = msg.partition() or 0
+        written[part] = max(written.get(part, -1), msg.offset() or 0)
+
+    producer = Producer(kafka.producer_config())
+    for result in results:
+        headers: list[tuple[str, str | bytes]] = list(make_headers(1))
+        producer.produce(
+            TOPIC,
+            encode(result),
+            result.submission_id.encode(),
+            headers=headers,
+            on_delivery=delivered,
+        )
+    assert producer.flush(30) == 0
+    return written
+
+
+def _wait_committed(
+    kafka: KafkaSettings, group: str, written: dict[int, int], deadline_s: float = 60.0
+) -> None:
+    """The group's committed offsets are past every result of this test (each delivered or
+    dead-lettered first)."""
+    consumer = Consumer(kafka.consumer_config(group))
     try:
-        partitions = [TopicPartition("results.bug_report", p) for p in range(4)]
+        partitions = [TopicPartition(TOPIC, p) for p in sorted(written)]
         deadline = time.monotonic() + deadline_s
         while True:
-            committed = consumer.committed(partitions, timeout=10)
-            total = sum(max(tp.offset, 0) for tp in committed)
-            if total >= expected:
+            committed = {
+                tp.partition: tp.offset for tp in consumer.committed(partitions, timeout=10)
+            }
+            behind = {
+                p: (committed[p], last) for p, last in written.items() if committed[p] <= last
+            }
+            if not behind:
                 return
-            assert time.monotonic() < deadline, f"committed {total} of {expected}"
+            assert time.monotonic() < deadline, f"committed offsets not past ours: {behind}"
             time.sleep(0.5)
     finally:
         consumer.close()
