@@ -7,6 +7,7 @@ ratios and their medians."""
 from __future__ import annotations
 
 import statistics
+import sys
 from dataclasses import dataclass
 
 from inferstream.bench import ablation, pipeline, workload
@@ -59,7 +60,18 @@ def _measure(config: Config, gpu: bool, device: str) -> list[Round]:
             theirs = run_quix(stack, config.n, TIMEOUT_S, device) if config.quix else None
             naive = run_per_message(stack, config.n, TIMEOUT_S, device)
             rounds.append(Round(ours, theirs, naive))
+            _progress(len(rounds), rounds[-1])
     return rounds
+
+
+def _progress(i: int, r: Round) -> None:
+    """Each round's rates as it ends (stderr): a long run cut short still shows what it had."""
+    quix = f"quix {r.quix.rate:.2f}/s, " if r.quix else ""
+    print(
+        f"round {i}: ours {r.ours.rate:.2f}/s, {quix}per-message {r.naive.rate:.2f}/s",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 QUIX_ROW = "Quix Streams {version} app"

@@ -81,7 +81,12 @@ class _Contender:
         )
         self._exited = False
         assert self.proc.stdout is not None
-        if self.proc.stdout.readline().strip() != "ready":
+        try:
+            ready = self.proc.stdout.readline().strip() == "ready"
+        except BaseException:  # interrupted while it loads: it must not outlive the bench
+            self.stop()
+            raise
+        if not ready:
             tail = self._tail()
             self.stop()
             raise BenchError(f"{argv[0]} did not start: {tail}")
