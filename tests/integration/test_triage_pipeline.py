@@ -17,12 +17,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
-from _stack import Stack, serve_api
+from _stack import Stack
+from fastapi.testclient import TestClient
 
-from inferstream.api import Role
+from inferstream.api import Role, create_app
 from inferstream.api.keys import create_key
 from inferstream.api.queries import submission_status
 from inferstream.cli.eval_feedback import read_feedback
@@ -151,7 +151,10 @@ def _review_loop(stack: Stack, tmp_path: Path, tag: str, original_id: str, copy_
         prefix = ApiSettings.load().api_key_prefix
         key = create_key(conn, prefix=prefix, name=f"triager-{tag}", role=Role.producer, ttl_days=1)
     auth = {"Authorization": f"Bearer {key.key}"}
-    with serve_api(stack) as base, httpx.Client(base_url=base, timeout=30) as http:
+    # The API's app in this process (the `inferstream api` process is the API tests' part):
+    # the same routes on the same Postgres and broker, without another interpreter's start-up.
+    app = create_app(ApiSettings.load(), stack.postgres, kafka=stack.kafka)
+    with TestClient(app) as http:
         queue = http.get("/v1/review/bug_report", params={"product": f"sheets-{tag}"}, headers=auth)
         assert queue.status_code == 200, queue.text
         assert [(i["submission_id"], i["candidate_id"]) for i in queue.json()["items"]] == [
