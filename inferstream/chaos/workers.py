@@ -78,14 +78,17 @@ class WorkerNemesis:
         self._drive_storms()
 
     def _drive_storms(self) -> None:
-        """An extra member joins every STORM_EVERY_S and the previous one leaves (SIGTERM)."""
+        """An extra member joins every STORM_EVERY_S and the previous one leaves (SIGTERM), the
+        next one only once the newest is ready. Without that wait, at load 20-40 a member took
+        longer than STORM_EVERY_S to start, so each was stopped before it ever joined the group
+        and the storm churned nothing (seed 5, 2026-12-06: 22 members, not one log line)."""
         now = time.monotonic()
         for storm in list(self._storms):
             if now >= storm.end:
                 for name in storm.members:
                     self._terminate(name)
                 self._storms.remove(storm)
-            elif now >= storm.next_at:
+            elif now >= storm.next_at and self._newest_ready(storm):
                 name = f"{storm.stage}-x{self._storm_n}"
                 self._storm_n += 1
                 self.storm_members.add(name)
@@ -94,6 +97,13 @@ class WorkerNemesis:
                 if len(storm.members) > 1:
                     self._terminate(storm.members.pop(0))
                 storm.next_at = now + STORM_EVERY_S
+
+    def _newest_ready(self, storm: _Storm) -> bool:
+        """Whether the storm's newest member is ready (or gone: then a new one may come)."""
+        if not storm.members:
+            return True
+        newest = storm.members[-1]
+        return self.supervisor.procs[newest].poll() is not None or self.supervisor.is_ready(newest)
 
     def _terminate(self, name: str) -> None:
         proc = self.supervisor.procs[name]

@@ -66,6 +66,10 @@ class Supervisor:
             if waiting:
                 time.sleep(0.25)
 
+    def is_ready(self, name: str) -> bool:
+        """Whether this worker answers 200 on /ready now (one probe, no waiting)."""
+        return _ready(self.ports[name])
+
     def failed(self) -> dict[str, int]:
         """Workers that exited, with their exit codes."""
         return {n: p.returncode for n, p in self.procs.items() if p.poll() is not None}
