@@ -3,11 +3,15 @@ is judged on the median of the rounds, against Quix when it ran."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from inferstream.bench import naive
+from inferstream.bench.context import BenchContext
+from inferstream.bench.device import choose
 from inferstream.bench.pipeline import PipelineRun
 from inferstream.bench.procs import BatchStats
 from inferstream.bench.quix import ContenderRun
@@ -58,3 +62,22 @@ def test_median_verdict_matches_the_ratios(quix_seconds: list[float]) -> None:
     assert report.verdicts == [
         (f"ours >= 10x Quix Streams ({median:.2f}x, median)", median >= naive.TARGET_GPU)
     ]
+
+
+@pytest.mark.parametrize("with_quix", [True, False])
+def test_report_has_a_row_per_contender_and_round(
+    with_quix: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rounds = [_round(5, 10 if with_quix else None, 15), _round(4, 12 if with_quix else None, 16)]
+    monkeypatch.setattr(naive, "_measure", lambda config, gpu, device: rounds)
+    cfg = naive.Config(n=100, ablation_texts=0, quix=with_quix, runs=2)
+    report = naive.run(cfg, BenchContext(choose("cpu"), tmp_path))
+    [table] = report.tables
+    contenders = 3 if with_quix else 2
+    assert len(table.rows) == 2 * contenders
+    # ours / it: 1.00 on the pipeline's rows, the contender's time over ours on the others.
+    assert [row[-1] for row in table.rows[:contenders]] == (
+        [1.0, 2.0, 3.0] if with_quix else [1.0, 3.0]
+    )
+    skipped = any("Quix Streams contender was not run" in note for note in report.notes)
+    assert skipped is not with_quix
