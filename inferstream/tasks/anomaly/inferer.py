@@ -20,7 +20,7 @@ import numpy.typing as npt
 import structlog
 
 from inferstream.errors import PoisonBatchError
-from inferstream.models.tabular import TabularBundle, TabularModel, load_tabular_bundle
+from inferstream.models.tabular import TabularBundle, load_tabular_bundle
 from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
 from inferstream.tasks.anomaly.enrich import AnomalyEnrichment
 from inferstream.tasks.anomaly.metrics import DETECTIONS, SCORED, SERIES
@@ -34,7 +34,7 @@ from inferstream.tasks.anomaly.scoring import (
     robust_z,
 )
 from inferstream.tasks.anomaly.state import Position, SeriesWindows
-from inferstream.tasks.tabular import TabularInferer
+from inferstream.tasks.tabular import TabularInferer, VersionModel
 
 log = structlog.get_logger("inferstream.anomaly")
 
@@ -56,19 +56,12 @@ def forest_scores(decision: npt.NDArray[Any], params: ForestParams) -> list[floa
 Record = tuple[str, Position, Sequence[float], Sequence[Sequence[float]] | None]
 
 
-class AnomalyModel:
+class AnomalyModel(VersionModel):
     """One version of the forest: its ONNX graph and its offset and threshold."""
 
     def __init__(self, bundle: TabularBundle) -> None:
+        super().__init__(bundle, MODEL_FEATURES, "anomaly")
         pre = bundle.preprocessing
-        if tuple(pre.get("feature_names", ())) != MODEL_FEATURES:
-            raise RuntimeError(
-                f"bundle {bundle.name}/{bundle.version} was trained on other features; "
-                "run `inferstream models train anomaly`"
-            )
-        self.model = TabularModel(bundle)
-        self.name = bundle.name
-        self.version = bundle.version
         self.params = ForestParams(float(pre["offset"]), float(bundle.metadata["threshold"]))
 
     def verdicts(

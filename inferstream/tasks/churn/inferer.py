@@ -8,19 +8,18 @@ contribution (positive pushes towards churn); the largest few by magnitude are r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
 
 from inferstream.errors import PoisonBatchError
-from inferstream.models.tabular import TabularBundle, TabularModel
+from inferstream.models.tabular import TabularBundle
 from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
 from inferstream.tasks.churn.enrich import ChurnEnrichment
 from inferstream.tasks.churn.features import FEATURE_NAMES
 from inferstream.tasks.churn.metrics import PREDICTIONS, PROBABILITY
-from inferstream.tasks.tabular import TabularInferer
+from inferstream.tasks.tabular import MatrixInferer, VersionModel
 
 BUNDLE_NAME = "churn-logreg"
 TOP_FEATURES = 5
@@ -41,19 +40,12 @@ def top_contributions(
     return [(FEATURE_NAMES[j], round(float(row[j]), 6)) for j in order[:k]]
 
 
-class ChurnModel:
+class ChurnModel(VersionModel):
     """One version of the churn model: its ONNX graph and the constants of its contributions."""
 
     def __init__(self, bundle: TabularBundle) -> None:
+        super().__init__(bundle, FEATURE_NAMES, "churn")
         pre = bundle.preprocessing
-        if tuple(pre.get("feature_names", ())) != FEATURE_NAMES:
-            raise RuntimeError(
-                f"bundle {bundle.name}/{bundle.version} was trained on other features; "
-                "run `inferstream models train churn`"
-            )
-        self.model = TabularModel(bundle)
-        self.name = bundle.name
-        self.version = bundle.version
         self.mean = [float(v) for v in pre["mean"]]
         self.scale = [float(v) for v in pre["scale"]]
         self.coef = [float(v) for v in pre["coef"]]
@@ -98,29 +90,12 @@ class ChurnModel:
         return results
 
 
-class ChurnInferer(TabularInferer[ChurnModel]):
+class ChurnInferer(MatrixInferer[ChurnModel]):
     """Serves the registry's production alias of the churn model (the local bundle while there
     is none) and its canary for a stable key-hash share of submissions; switches versions
     between batches when an alias moves (inferstream.models.registry.serving)."""
 
+    enrichment_type = ChurnEnrichment
+
     def __init__(self, context: InferContext, *, registry: bool = True) -> None:
         super().__init__(context, BUNDLE_NAME, "churn", ChurnModel, registry=registry)
-
-    def prepare(self, items: Sequence[EnrichedItem]) -> object:
-        return np.asarray([_enrichment(i).features for i in items], dtype=np.float32)
-
-    def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultFields]:
-        if not isinstance(prepared, np.ndarray):
-            raise TypeError("prepare() output expected")
-        matrix = prepared
-        now = datetime.now(UTC)
-        return self.serve(
-            items, lambda model, idx: model.predict([items[i] for i in idx], matrix[idx], now)
-        )
-
-
-def _enrichment(item: EnrichedItem) -> ChurnEnrichment:
-    enrichment: Any = item.enrichment
-    if not isinstance(enrichment, ChurnEnrichment):
-        raise TypeError(f"expected ChurnEnrichment, got {type(enrichment).__name__}")
-    return enrichment

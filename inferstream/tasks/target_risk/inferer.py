@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -16,9 +16,9 @@ import numpy.typing as npt
 import structlog
 
 from inferstream.errors import PoisonBatchError
-from inferstream.models.tabular import TabularBundle, TabularModel
+from inferstream.models.tabular import TabularBundle
 from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
-from inferstream.tasks.tabular import TabularInferer
+from inferstream.tasks.tabular import MatrixInferer, VersionModel
 from inferstream.tasks.target_risk.enrich import TargetRiskEnrichment
 from inferstream.tasks.target_risk.features import FEATURE_NAMES
 from inferstream.tasks.target_risk.metrics import ANALYSES, DURATION
@@ -35,18 +35,11 @@ MIN_REPORTED = 0.05  # vulnerability classes and chains below this probability a
 HIGH_RISK = 8.0
 
 
-class TargetRiskModel:
+class TargetRiskModel(VersionModel):
     """One version of the three heads and their label names."""
 
     def __init__(self, bundle: TabularBundle) -> None:
-        if tuple(bundle.preprocessing.get("feature_names", ())) != FEATURE_NAMES:
-            raise RuntimeError(
-                f"bundle {bundle.name}/{bundle.version} was trained on other features; "
-                "run `inferstream models train target_risk`"
-            )
-        self.model = TabularModel(bundle)
-        self.name = bundle.name
-        self.version = bundle.version
+        super().__init__(bundle, FEATURE_NAMES, "target_risk")
         labels = bundle.metadata["labels"]
         self.labels = {head: [str(v) for v in labels[head]] for head in HEADS}
         # One run now, on the loading thread: a hot-reloaded version must not pay a session's
@@ -97,22 +90,15 @@ class TargetRiskModel:
         }
 
 
-class TargetRiskInferer(TabularInferer[TargetRiskModel]):
+class TargetRiskInferer(MatrixInferer[TargetRiskModel]):
+    enrichment_type = TargetRiskEnrichment
+
     def __init__(self, context: InferContext, *, registry: bool = True) -> None:
         super().__init__(context, BUNDLE_NAME, "target_risk", TargetRiskModel, registry=registry)
 
-    def prepare(self, items: Sequence[EnrichedItem]) -> object:
-        return np.asarray([_enrichment(i).features for i in items], dtype=np.float32)
-
     def run(self, items: Sequence[EnrichedItem], prepared: object) -> list[ResultFields]:
-        if not isinstance(prepared, np.ndarray):
-            raise TypeError("prepare() output expected")
-        matrix = prepared
         started = time.perf_counter()
-        now = datetime.now(UTC)
-        results = self.serve(
-            items, lambda model, idx: model.predict([items[i] for i in idx], matrix[idx], now)
-        )
+        results = super().run(items, prepared)
         per_target = (time.perf_counter() - started) / max(1, len(items))
         for _ in items:
             DURATION.observe(per_target)

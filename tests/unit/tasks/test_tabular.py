@@ -7,17 +7,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from pydantic import BaseModel
 
 from inferstream.models.registry.live import Served
 from inferstream.models.registry.routing import is_canary
-from inferstream.models.tabular import TabularBundle, TabularModel
+from inferstream.models.tabular import TabularBundle, TabularModel, load_tabular_bundle
 from inferstream.plugins import EnrichedItem, InferContext
 from inferstream.schemas import build_envelope, sample_payload
 from inferstream.settings import PostgresSettings
 from inferstream.tasks.churn.enrich import ChurnEnrichment, enrich
-from inferstream.tasks.churn.inferer import BUNDLE_NAME
-from inferstream.tasks.tabular import TabularInferer
+from inferstream.tasks.churn.features import FEATURE_NAMES
+from inferstream.tasks.churn.inferer import BUNDLE_NAME, ChurnInferer
+from inferstream.tasks.tabular import TabularInferer, VersionModel
 from inferstream.training import churn
 
 
@@ -80,3 +83,36 @@ def test_a_switch_is_taken_by_the_next_batch_and_split_by_submission_id(
 class _Stub:
     def __init__(self, version: str) -> None:
         self.version = version
+
+
+def test_a_matrix_inferer_stacks_feature_vectors_and_refuses_other_enrichments(
+    models_dir: Path,
+) -> None:
+    context = InferContext(models_dir, PostgresSettings.load(), 64, 64)
+    churn_inferer = ChurnInferer(context, registry=False)
+    items = _items(4)
+    matrix = churn_inferer.prepare(items)
+    assert isinstance(matrix, np.ndarray) and matrix.dtype == np.float32
+    assert matrix.shape == (4, len(FEATURE_NAMES))
+    assert matrix[2].tolist() == pytest.approx(list(_enrichment(items[2]).features))
+    results = churn_inferer.run(items, matrix)
+    assert [r["submission_id"] for r in results] == [i.envelope.submission_id for i in items]
+    stranger = EnrichedItem(items[0].envelope, _Other())
+    with pytest.raises(TypeError, match="expected ChurnEnrichment, got _Other"):
+        churn_inferer.prepare([stranger])
+
+
+class _Other(BaseModel):
+    features: list[float] = [0.0]
+
+
+def _enrichment(item: EnrichedItem) -> ChurnEnrichment:
+    assert isinstance(item.enrichment, ChurnEnrichment)
+    return item.enrichment
+
+
+def test_a_bundle_trained_on_other_features_is_refused_with_the_command(models_dir: Path) -> None:
+    bundle = load_tabular_bundle(models_dir, BUNDLE_NAME, "churn")
+    assert VersionModel(bundle, FEATURE_NAMES, "churn").version == bundle.version
+    with pytest.raises(RuntimeError, match=r"other features; run `inferstream models train x`"):
+        VersionModel(bundle, (*FEATURE_NAMES, "extra"), "x")
