@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck contracts pytest demo models chaos up down clean schemas test-packages browser quix
+.PHONY: test lint typecheck contracts pytest demo models chaos up down clean schemas test-packages quix
 
 # --no-compile: pip would byte-compile all ~17,500 .py files of the venv (~70 s of CPU, measured
 # with compile() on a sample); Python compiles the few thousand a run imports on first import.
@@ -40,9 +40,6 @@ test-packages:
 	  $(SUDO) apt-get install -y -q --no-install-recommends $(APT_PACKAGES) >/dev/null || \
 	  { $(SUDO) apt-get update -q >/dev/null && \
 	    $(SUDO) apt-get install -y -q --no-install-recommends $(APT_PACKAGES) >/dev/null; }; }
-
-# The target's former name, which .ci/run still uses.
-browser: test-packages
 
 # Deploy-target validators kept apart from .venv (checkov pins conflict with it): checkov, and
 # the compose-spec JSON schema as shipped in the docker-compose 1.29.2 wheel (tests/deploy).
