@@ -11,12 +11,14 @@ Two of the dev set's products (143 reports: 36 duplicates of 37 different origin
 duplicates, the rest unique, in the replay) prove the same property as the whole set at a
 quarter of the time: every band is reached, and the restart still falls mid-stream. The shared
 stack holds other tests' bug reports, some still on their way through the topics: the test
-first lets the workers drain them, then empties the results table, so that the replay's history
-is empty and the pipeline's decisions are the dev subset's alone.
+first lets the workers drain them, then empties the results table and restarts the infer worker
+(enrich and sink go on: they keep no history), so that the replay's history is empty and the
+pipeline's decisions are the dev subset's alone.
 """
 
 from __future__ import annotations
 
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -74,7 +76,17 @@ def test_pipeline_decisions_equal_the_eval_replay(
     reports, _ = load_reports(EXAMPLES)
     # Fresh ids: the dev set may already have gone through this stack in another test.
     reports = [(str(uuid.uuid4()), p) for _, p in reports if p.product in PRODUCTS]
-    _drain_and_empty(stack, tmp_path / "drain")
+    workers = Supervisor("bug_report", {"enrich": 1, "infer": 1, "sink": 1}, log_dir=tmp_path)
+    workers.start()
+    try:
+        _run(stack, workers, reports)
+    finally:
+        codes = workers.stop()
+    assert all(code == 0 for code in codes.values()), codes
+
+
+def _run(stack: Stack, workers: Supervisor, reports: list[tuple[str, BugReportPayload]]) -> None:
+    _drain_and_empty(stack, workers)
     # What the infer worker will rebuild from Postgres at start: nothing, now.
     history = [
         f for f in map(result_features, BugReportPlugin().history(stack.postgres)) if f is not None
@@ -83,23 +95,17 @@ def test_pipeline_decisions_equal_the_eval_replay(
     replayed = ev.replay(features, HYBRID, history)
     expected = replayed.decisions
 
-    workers = Supervisor("bug_report", {"enrich": 1, "infer": 1, "sink": 1}, log_dir=tmp_path)
-    workers.start()
     got: dict[str, tuple[object, ...]] = {}
-    try:
-        with (
-            Publisher("bug_report", stack.kafka) as publisher,
-            psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn,
-        ):
-            for n, (sid, payload) in enumerate(reports):
-                if n == len(reports) // 2:
-                    workers.kill("infer-0")
-                    workers.start_one("infer", 0, 99)
-                publisher.publish(payload, submission_id=sid, wait=True)
-                got[sid] = _wait_row(conn, sid, workers)
-    finally:
-        codes = workers.stop()
-    assert all(code == 0 for code in codes.values()), codes
+    with (
+        Publisher("bug_report", stack.kafka) as publisher,
+        psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn,
+    ):
+        for n, (sid, payload) in enumerate(reports):
+            if n == len(reports) // 2:
+                workers.kill("infer-0")
+                workers.start_one("infer", 0, 99)
+            publisher.publish(payload, submission_id=sid, wait=True)
+            got[sid] = _wait_row(conn, sid, workers)
 
     assert all(row[2:5] == (HYBRID.name, HYBRID.version, True) for row in got.values())
     # Every listed candidate carries its profile score and the cosine behind it.
@@ -125,27 +131,25 @@ def test_pipeline_decisions_equal_the_eval_replay(
     assert not history and len(set(statuses)) == 3, (history[:1], set(statuses))
 
 
-def _drain_and_empty(stack: Stack, log_dir: Path) -> None:
+def _drain_and_empty(stack: Stack, workers: Supervisor) -> None:
     """Run the workers until every bug report other tests left in the topics has landed (a
-    sentinel's row per partition), stop them (offsets committed), and empty the results table:
-    the infer worker then starts with no history, and its follower reads from the sink's stored
-    offsets, the end of the topic."""
-    workers = Supervisor("bug_report", {"enrich": 1, "infer": 1, "sink": 1}, log_dir=log_dir)
-    workers.start()
-    try:
-        with (
-            Publisher("bug_report", stack.kafka) as publisher,
-            psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn,
-        ):
-            payload = BugReportPayload(title="drain", description="sentinel", product="drain")
-            sentinels = [publisher.publish(payload, wait=True) for _ in range(SENTINELS)]
-            for sid in sentinels:
-                _wait_row(conn, sid, workers)
-    finally:
-        codes = workers.stop()
-    assert all(code == 0 for code in codes.values()), codes
+    sentinel's row per partition), stop the infer worker (its offsets committed), empty the
+    results table and start a new infer worker: it starts with no history, and its follower
+    reads from the sink's stored offsets, the end of the topic."""
+    with (
+        Publisher("bug_report", stack.kafka) as publisher,
+        psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn,
+    ):
+        payload = BugReportPayload(title="drain", description="sentinel", product="drain")
+        sentinels = [publisher.publish(payload, wait=True) for _ in range(SENTINELS)]
+        for sid in sentinels:
+            _wait_row(conn, sid, workers)
+    infer = workers.procs["infer-0"]
+    infer.send_signal(signal.SIGTERM)  # graceful: finish the batch, commit, leave the group
+    assert infer.wait(60) == 0
     with psycopg.connect(stack.postgres.conninfo(), autocommit=True) as conn:
         conn.execute("DELETE FROM results_bug_report")
+    workers.start_one("infer", 0, 98)
 
 
 BORDER = 1e-4
