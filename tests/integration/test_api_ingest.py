@@ -66,7 +66,8 @@ def test_a_producer_submits_and_the_record_reaches_the_topic(
     assert body["status"] == "processing"
     assert body["check_url"] == f"/v1/submissions/{sid}"
     status = client.get(body["check_url"], headers=_auth(keys["reader"]))
-    assert status.json()["status"] == "processing"
+    # "done" if bug_report workers running on the shared stack were already through with it
+    assert status.json()["status"] in ("processing", "done")
     records = read_topic(
         stack.kafka,
         "submissions.bug_report",

@@ -135,7 +135,11 @@ def test_pages_return_every_row_exactly_once_while_rows_are_inserted(
     tail = client.get(
         "/v1/results/bug_report", params={"cursor": cursor, "limit": 500}, headers=auth
     ).json()
-    assert [item["result_id"] for item in tail["items"]] == later
+    got = [item["result_id"] for item in tail["items"]]
+    # Others' rows (workers on the shared stack) may land meanwhile: ours come, in order, and
+    # nothing returned before comes again.
+    assert [rid for rid in got if rid in set(later)] == later
+    assert not set(got) & set(seen)
 
 
 def test_a_row_committed_late_by_an_older_transaction_is_not_skipped(

@@ -38,6 +38,10 @@ from inferstream.tasks.churn.inferer import BUNDLE_NAME
 from inferstream.training.datasets import churn_records
 from inferstream.workers.supervisor import Supervisor
 
+# How long the test's producer holds the stream at its gate at most (the test opens it as soon
+# as the promoted version is loaded; the bound only keeps a failing run from hanging).
+GATE_S = 240.0
+
 
 @dataclass
 class Pipeline:
@@ -86,11 +90,21 @@ def _clear_aliases(stack: Stack) -> None:
 
 
 def _publish(
-    stack: Stack, n: int, seed: int, pace_s: float = 0.0, ids: list[str] | None = None
+    stack: Stack,
+    n: int,
+    seed: int,
+    pace_s: float = 0.0,
+    ids: list[str] | None = None,
+    gate: tuple[int, threading.Event] | None = None,
 ) -> list[str]:
+    """Publish n records; with a gate (index, event), hold before that index until the event is
+    set (bounded): the records after it are published only once the test let them go."""
     ids = ids if ids is not None else [str(uuid.uuid4()) for _ in range(n)]
     with Publisher("churn", stack.kafka) as publisher:
         for i, (sid, payload) in enumerate(zip(ids, churn_records(n, seed)[0], strict=True)):
+            if gate is not None and i == gate[0]:
+                publisher.flush()
+                gate[1].wait(GATE_S)
             publisher.publish(payload, submission_id=sid, wait=False)
             if pace_s and i % 10 == 9:
                 publisher.flush()
@@ -142,12 +156,23 @@ def test_promotion_mid_stream_switches_without_restart_or_loss(
     assert _served(p) == {"production": p.v1}  # no alias yet: the local bundle
     infer_pid = p.workers.procs["infer-0"].pid
     ids = [str(uuid.uuid4()) for _ in range(600)]
-    producer = threading.Thread(target=_publish, args=(stack, 600, 7, 0.05, ids))
+    # The stream holds before its last 200 records until the worker has loaded v2: however
+    # slow the watcher is next to the stream, v2 then serves some of them (without the gate,
+    # a fast stream could end before the load and leave v2 nothing).
+    loaded = threading.Event()
+    producer = threading.Thread(
+        target=_publish, args=(stack, 600, 7, 0.05, ids), kwargs={"gate": (400, loaded)}
+    )
     producer.start()
-    _wait(lambda: len(_rows(stack, ids)) >= 60, 120, "the first 60 rows", p.workers)
-    registry.promote(BUNDLE_NAME, p.v2, reason="integration test", actor="test")
-    producer.join(timeout=120)
-    _wait(lambda: len(_rows(stack, ids)) >= 600, 180, "600 rows", p.workers)
+    try:
+        _wait(lambda: len(_rows(stack, ids)) >= 60, 180, "the first 60 rows", p.workers)
+        registry.promote(BUNDLE_NAME, p.v2, reason="integration test", actor="test")
+        _wait(lambda: _loaded(p, {"production": p.v2}), 120, "v2 to be loaded", p.workers)
+    finally:
+        loaded.set()
+        producer.join(timeout=GATE_S)
+    assert not producer.is_alive()
+    _wait(lambda: len(_rows(stack, ids)) >= 600, 240, "600 rows", p.workers)
     rows = _rows(stack, ids)
     assert len(rows) == 600 and len({r[0] for r in rows}) == 600  # none lost, none twice
     by_version = {v: [r for r in rows if r[1] == v] for v in (p.v1, p.v2)}
@@ -170,7 +195,7 @@ def test_canary_serves_exactly_its_key_hash_share_then_rollback_ends_it(
     registry.promote(BUNDLE_NAME, p.v2, "canary", fraction=0.3, actor="test")
     want = {"production": p.v1, "canary": p.v2}
     # Loaded beside production by the watcher; adopted by the first batch that follows.
-    _wait(lambda: _loaded(p, want), 30, "the canary to be loaded", p.workers)
+    _wait(lambda: _loaded(p, want), 120, "the canary to be loaded", p.workers)
     ids = _publish(stack, 300, seed=8)
     _wait(lambda: len(_rows(stack, ids)) >= 300, 120, "300 rows", p.workers)
     versions = {sid: version for sid, version, _ in _rows(stack, ids)}
@@ -184,7 +209,7 @@ def test_canary_serves_exactly_its_key_hash_share_then_rollback_ends_it(
         [e for e in _events(p, "model loaded beside the served one") if e["next"] == alone]
     )
     assert registry.rollback(BUNDLE_NAME, "canary", "error rate 9% > 5%", actor="test") is None
-    _wait(lambda: _loaded(p, alone, before + 1), 30, "the canary's end", p.workers)
+    _wait(lambda: _loaded(p, alone, before + 1), 120, "the canary's end", p.workers)
     after = _publish(stack, 40, seed=9)
     _wait(lambda: len(_rows(stack, after)) >= 40, 120, "40 rows", p.workers)
     assert {version for _, version, _ in _rows(stack, after)} == {p.v1}

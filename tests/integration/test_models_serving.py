@@ -55,7 +55,7 @@ def _register(directory: Path, name: str, task: str) -> str:
     return bundle.version
 
 
-def _until_canary(take: Callable[[], Any], version: str, deadline_s: float = 60) -> None:
+def _until_canary(take: Callable[[], Any], version: str, deadline_s: float = 180) -> None:
     """Batches go on being served until one is served with the canary (the watcher loads it
     beside production and hands it over between batches)."""
     deadline = time.monotonic() + deadline_s

@@ -267,7 +267,14 @@ def test_another_task_cannot_take_over_a_submission_id(
     finally:
         writer.close()
     status = api.get(f"/v1/submissions/{victim}", headers=producer).json()
-    assert (status["task"], status["status"]) == ("bug_report", "processing"), status
+    assert status["task"] == "bug_report", status
+    # bug_report workers running on the shared stack may have finished the real submission
+    # meanwhile; the forged churn result and dead letter must not have ended it either way.
+    assert status["status"] in ("processing", "done"), status
+    row = db.execute(
+        "SELECT task, result_id FROM submissions WHERE submission_id = %s", (victim,)
+    ).fetchone()
+    assert row is not None and row[0] == "bug_report" and row[1] != "f" * 64, row
 
 
 def test_task_name_tricks_and_role_escalation_are_refused(
