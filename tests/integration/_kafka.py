@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import psycopg
@@ -79,7 +80,14 @@ def store_offsets_at_the_end(
     """Store ``group``'s offsets in Postgres (where the monitor, the sink and the shadow keep
     theirs) at the topics' ends as read now: a worker of that group then skips what other tests
     of the session wrote before, instead of processing all of it first."""
-    ends = {(topic, p): end for topic in topics for p, end in topic_ends(settings, topic).items()}
+    names = list(topics)
+    with ThreadPoolExecutor(max(1, len(names))) as pool:  # each read waits ~1 s at its end
+        per_topic = list(pool.map(lambda topic: topic_ends(settings, topic), names))
+    ends = {
+        (topic, p): end
+        for topic, found in zip(names, per_topic, strict=True)
+        for p, end in found.items()
+    }
     with psycopg.connect(conninfo) as conn:
         offsets.store(conn, group, ends)
 

@@ -129,6 +129,17 @@ def monitor(stack: Stack, tmp_path: Path) -> Iterator[int]:
             print((tmp_path / "monitor.log").read_text())
 
 
+def events(consumer: Consumer) -> list[dict[str, Any]]:
+    """The monitor events the consumer has now, in one read: monitor.churn holds every event of
+    the session's monitors (one per model and evaluation, every second), and a check that read
+    one per poll fell behind them."""
+    return [
+        orjson.loads(msg.value())
+        for msg in consumer.consume(num_messages=1000, timeout=0.5)
+        if not msg.error() and msg.value()
+    ]
+
+
 def _poll(check: Callable[[], Any], deadline_s: float, what: str) -> Any:
     deadline = time.monotonic() + deadline_s
     while True:
@@ -161,9 +172,7 @@ def test_shifted_inputs_drift_and_the_canary_is_rolled_back(
     seen: list[dict[str, Any]] = []
 
     def rollback_and_full_production() -> bool:
-        msg = consumer.poll(0.5)
-        if msg is not None and not msg.error() and msg.value():
-            seen.append(orjson.loads(msg.value()))
+        seen.extend(events(consumer))
         mine = [e for e in seen if e["model_name"] == name]
         return any(e["rollback"] for e in mine) and any(
             e["model_version"] == v1 and e["samples"] == PRODUCTION_N for e in mine
@@ -248,11 +257,7 @@ def test_a_failing_canary_is_rolled_back_on_its_error_rate(
     seen: list[dict[str, Any]] = []
 
     def rolled_back() -> bool:
-        msg = consumer.poll(0.5)
-        if msg is not None and not msg.error() and msg.value():
-            event = orjson.loads(msg.value())
-            if event["model_name"] == name and event["rollback"]:
-                seen.append(event)
+        seen.extend(e for e in events(consumer) if e["model_name"] == name and e["rollback"])
         return bool(seen)
 
     try:
