@@ -64,26 +64,56 @@ def models_dir(stack: Stack) -> Path:
     return directory
 
 
+def _start(task: str, log_dir: Path, models_dir: Path, env: pytest.MonkeyPatch) -> Supervisor:
+    """A task's workers, ready; ``env`` (what they inherit) also holds for restarts while set."""
+    env.setenv("INFERSTREAM_WORKER_BATCH_MAX_WAIT_MS", "20")
+    env.setenv("INFERSTREAM_WORKER_MODELS_DIR", str(models_dir))
+    supervisor = Supervisor(task, 1, log_dir=log_dir)
+    supervisor.start()
+    supervisor.wait_ready(timeout_s=180)
+    return supervisor
+
+
+def _stop(supervisors: list[Supervisor], log_dir: Path) -> None:
+    for supervisor in supervisors:
+        codes = supervisor.stop()
+        logs = {p.name: p.read_text()[-3000:] for p in log_dir.glob("*.log")}
+        assert all(code == 0 for code in codes.values()), (codes, logs)
+
+
 @pytest.fixture
 def run_task(
     stack: Stack, models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[[str], Supervisor]]:
-    monkeypatch.setenv("INFERSTREAM_WORKER_BATCH_MAX_WAIT_MS", "20")
-    monkeypatch.setenv("INFERSTREAM_WORKER_MODELS_DIR", str(models_dir))
+    """A task's workers of the test's own (a test that kills one, or sets its own settings)."""
     started: list[Supervisor] = []
 
     def start(task: str) -> Supervisor:
-        supervisor = Supervisor(task, 1, log_dir=tmp_path)
-        supervisor.start()
-        started.append(supervisor)
-        supervisor.wait_ready(timeout_s=180)
-        return supervisor
+        started.append(_start(task, tmp_path, models_dir, monkeypatch))
+        return started[-1]
 
     yield start
-    for supervisor in started:
-        codes = supervisor.stop()
-        logs = {p.name: p.read_text()[-3000:] for p in tmp_path.glob("*.log")}
-        assert all(code == 0 for code in codes.values()), (codes, logs)
+    _stop(started, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shared_task(
+    stack: Stack, models_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[str], Supervisor]]:
+    """A task's workers started once for the module's tests that only publish and read back
+    their own submissions (each filters by its ids): target_risk's two tests share one start of
+    four processes. Stopped, exit codes asserted, at the module's end."""
+    log_dir = tmp_path_factory.mktemp("shared-workers")
+    started: dict[str, Supervisor] = {}
+
+    def start(task: str) -> Supervisor:
+        if task not in started:
+            with pytest.MonkeyPatch.context() as env:
+                started[task] = _start(task, log_dir, models_dir, env)
+        return started[task]
+
+    yield start
+    _stop(list(started.values()), log_dir)
 
 
 def _publish(stack: Stack, task: str, payloads: list[dict[str, Any]]) -> list[str]:
@@ -104,10 +134,11 @@ def _publish(stack: Stack, task: str, payloads: list[dict[str, Any]]) -> list[st
 def test_1000_records_give_exactly_one_row_each(
     stack: Stack,
     run_task: Callable[[str], Supervisor],
+    shared_task: Callable[[str], Supervisor],
     task: str,
     make: Callable[[int], list[dict[str, Any]]],
 ) -> None:
-    workers = run_task(task)
+    workers = shared_task(task) if task == "target_risk" else run_task(task)
     ids = _publish(stack, task, make(N))
     table = f"results_{task}"
     _wait(lambda: _count(stack, table, ids)[1] >= N, 300, f"{N} {task} rows", workers)
@@ -135,9 +166,9 @@ def _metrics(workers: Supervisor, name: str) -> str:
 
 
 def test_target_risk_rejects_a_private_hostname_to_the_dead_letters(
-    stack: Stack, run_task: Callable[[str], Supervisor]
+    stack: Stack, shared_task: Callable[[str], Supervisor]
 ) -> None:
-    workers = run_task("target_risk")
+    workers = shared_task("target_risk")
     (sid,) = _publish(
         stack, "target_risk", [{**sample_payload("target_risk"), "domain": "db.corp"}]
     )
