@@ -61,6 +61,10 @@ class BenchStack:
 
     data_dir: Path
     supervisors: list[Supervisor] = field(default_factory=list)
+    # On a reused stack (the smoke test): leave the workers running at the end for the next
+    # scenario that starts the same stages with the same environment (see _parked).
+    share_workers: bool = False
+    keys: dict[int, WorkersKey] = field(default_factory=dict)  # id(supervisor) -> its key
 
     @property
     def postgres(self) -> PostgresSettings:
@@ -79,7 +83,16 @@ class BenchStack:
         env: Mapping[str, str] | None = None,
         ready_timeout_s: float = 300.0,
     ) -> Supervisor:
-        """Start the stages (separate processes) and wait until every one is ready."""
+        """Start the stages (separate processes) and wait until every one is ready; or take
+        the parked set started with the same replicas and environment (share_workers)."""
+        key = _workers_key(replicas, env)
+        if _parked and self.share_workers and _parked[0][0] == key:
+            supervisor = _parked.pop()[1]
+            self.supervisors.append(supervisor)
+            self.keys[id(supervisor)] = key
+            self.check_workers()
+            return supervisor
+        release_parked()  # never two sets of one consumer group at once
         supervisor = Supervisor(TASK, dict(replicas), log_dir=self.data_dir / "logs")
         saved = {key: os.environ.get(key) for key in (env or {})}
         os.environ.update(env or {})
@@ -88,6 +101,7 @@ class BenchStack:
         finally:
             _restore_environ(saved)
         self.supervisors.append(supervisor)
+        self.keys[id(supervisor)] = key
         try:
             supervisor.wait_ready(ready_timeout_s)
         except (RuntimeError, TimeoutError) as err:
@@ -96,7 +110,11 @@ class BenchStack:
 
     def stop_workers(self) -> None:
         for supervisor in self.supervisors:
-            supervisor.stop(grace_s=20.0)
+            key = self.keys.pop(id(supervisor), None)
+            if self.share_workers and key and not _parked and not supervisor.failed():
+                _parked.append((key, supervisor))
+            else:
+                supervisor.stop(grace_s=20.0)
         self.supervisors.clear()
 
     def check_workers(self) -> None:
@@ -205,6 +223,24 @@ def wait_for_ids(
 # --stack-dir`, for the smoke test: one `up` for all scenarios instead of one each).
 _running: list[Path] = []
 
+WorkersKey = tuple[tuple[tuple[str, int], ...], tuple[tuple[str, str], ...]]
+# The one worker set left running on a reused stack by a scenario that shares its workers, with
+# the replicas and environment it was started with: the next sharing scenario that asks for the
+# same takes it instead of paying the start-up again (imports, model, group join: most of a
+# tiny run). Any other start, and every scenario that does not share, stops it first: a
+# scenario that publishes a backlog before starting its workers finds nobody consuming it.
+_parked: list[tuple[WorkersKey, Supervisor]] = []
+
+
+def _workers_key(replicas: Mapping[str, int], env: Mapping[str, str] | None) -> WorkersKey:
+    return tuple(sorted(replicas.items())), tuple(sorted((env or {}).items()))
+
+
+def release_parked() -> None:
+    """Stop the parked worker set, if any (end of the process, or another set starts)."""
+    while _parked:
+        _parked.pop()[1].stop(grace_s=20.0)
+
 
 def use_running_stack(data_dir: Path) -> None:
     """Run the scenarios of this process on the stack already up in ``data_dir``; it is left
@@ -224,16 +260,19 @@ def _restore_environ(saved: Mapping[str, str | None]) -> None:
 
 
 @contextmanager
-def bench_stack(data_dir: Path | None = None) -> Iterator[BenchStack]:
+def bench_stack(data_dir: Path | None = None, share_workers: bool = False) -> Iterator[BenchStack]:
     """A fresh embedded stack for one scenario (a temporary data dir unless given), or the
-    running one named by use_running_stack."""
+    running one named by use_running_stack. ``share_workers`` (only on that running stack):
+    the scenario may take the workers an earlier one left running and leave its own."""
     reused = _running[0] if _running and data_dir is None else None
+    if not (share_workers and reused):
+        release_parked()
     with tempfile.TemporaryDirectory(prefix="inferstream-bench-") as tmp:
         root = reused or (Path(data_dir) if data_dir is not None else Path(tmp))
         saved = {key: os.environ.get(key) for key in (DATA_DIR_ENV, MODELS_ENV)}
         os.environ[DATA_DIR_ENV] = str(root)
         os.environ.setdefault(MODELS_ENV, str(models_cache()))
-        stack = BenchStack(root)
+        stack = BenchStack(root, share_workers=share_workers and reused is not None)
         try:
             if reused is None:
                 _cli("up")

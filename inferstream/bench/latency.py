@@ -103,7 +103,7 @@ def plot(levels: list[Level], path: Path, title: str) -> Path:
 def run(config: Config, ctx: BenchContext) -> Report:
     report = Report("latency", "open-loop latency vs load", device=ctx.device.label)
     levels: list[Level] = []
-    with bench_stack() as stack:
+    with bench_stack(share_workers=True) as stack:
         stack.start_workers({"enrich": 1, "infer": 1, "sink": 1})
         pipeline.warm_up(stack)
         peak_rate = config.rate or pipeline.saturate(stack, config.n_max).rate

@@ -26,9 +26,9 @@ class PipelineRun:
         return self.texts / self.seconds
 
 
-def warm_up(stack: BenchStack, timeout_s: float = 300.0) -> None:
+def warm_up(stack: BenchStack, timeout_s: float = 300.0, n: int = WARMUP) -> None:
     """A first batch through every stage (first-call allocations, group joins, connections)."""
-    stack.wait_rows(stack.publish(workload.payloads(WARMUP), source="bench-warmup"), timeout_s)
+    stack.wait_rows(stack.publish(workload.payloads(n), source="bench-warmup"), timeout_s)
 
 
 def saturate(stack: BenchStack, n: int, timeout_s: float = 900.0, gpu: bool = False) -> PipelineRun:
@@ -59,7 +59,7 @@ def measure(
     stack.forget_results()
     stack.start_workers(replicas, env)
     try:
-        warm_up(stack, timeout_s)
+        warm_up(stack, timeout_s, min(WARMUP, n))  # no larger than the run it warms up
         return saturate(stack, n, timeout_s, gpu)
     finally:
         stack.stop_workers()

@@ -23,7 +23,7 @@ class Config:
 def run(config: Config, ctx: BenchContext) -> Report:
     report = Report("scaleout", "1 vs 2 infer workers in one group", device=ctx.device.label)
     runs = {}
-    with bench_stack() as stack:
+    with bench_stack(share_workers=True) as stack:
         for infer in (1, 2):
             runs[infer] = pipeline.measure(
                 stack, config.n, {"enrich": 1, "infer": infer, "sink": 1}

@@ -83,7 +83,7 @@ def bench_cmd(
 
     from inferstream.bench.context import BenchContext
     from inferstream.bench.device import DeviceError, choose, gpu_name
-    from inferstream.bench.harness import BenchError, use_running_stack
+    from inferstream.bench.harness import BenchError, release_parked, use_running_stack
     from inferstream.bench.scenarios import ScenarioError, config, module
 
     names = list(SCENARIOS) if scenario == "all" else [n.strip() for n in scenario.split(",")]
@@ -108,19 +108,22 @@ def bench_cmd(
     figures_dir = figures or default_figures
     ctx = BenchContext(choice, figures_dir, tiny=tiny)
     signal.signal(signal.SIGTERM, _terminate)
-    for name, cfg in runs:
-        console.print(f"[bold]bench {name}[/] ({SCENARIOS[name][1]}): {cfg}", highlight=False)
-        try:
-            report = module(name).run(cfg, ctx)
-        except BenchError as err:
-            _fail(f"bench {name}: {err}", code=1)
-            return
-        if choice.device == "cuda":
-            report.gpu = gpu_name()
-        console.print(Markdown(report.markdown(doc.parent)))
-        if target is not None:
-            report.append_to(target)
-            console.print(f"appended to {target}", highlight=False)
+    try:
+        for name, cfg in runs:
+            console.print(f"[bold]bench {name}[/] ({SCENARIOS[name][1]}): {cfg}", highlight=False)
+            try:
+                report = module(name).run(cfg, ctx)
+            except BenchError as err:
+                _fail(f"bench {name}: {err}", code=1)
+                return
+            if choice.device == "cuda":
+                report.gpu = gpu_name()
+            console.print(Markdown(report.markdown(doc.parent)))
+            if target is not None:
+                report.append_to(target)
+                console.print(f"appended to {target}", highlight=False)
+    finally:
+        release_parked()  # the workers the last sharing scenario left running (--stack-dir)
 
 
 def register(app: typer.Typer) -> None:
