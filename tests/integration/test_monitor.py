@@ -209,7 +209,9 @@ def test_shifted_inputs_drift_and_the_canary_is_rolled_back(
     }
     mine = {"task": "churn", "model": name}
     psi = (("feature", ""), ("kind", "score"), *{**mine, "version": v2}.items())
-    assert samples[("inferstream_monitor_psi", tuple(sorted(psi)))] == canary["score_psi"]
+    # the gauge follows every evaluation: the canary's later results (it may be rolled back
+    # before all of them are counted) move it on after the rollback event, but not below drift
+    assert samples[("inferstream_monitor_psi", tuple(sorted(psi)))] > 0.05
     breach = tuple(sorted({**mine, "breach": "drift"}.items()))
     assert samples[("inferstream_monitor_canary_rollbacks_total", breach)] == 1.0
 
