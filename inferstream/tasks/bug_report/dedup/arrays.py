@@ -1,6 +1,7 @@
-"""Flat-array helpers of the lexical index (lexical.py): arrays grown in place, the postings of
-a call's new documents grouped by term, and the (query, other) pairs of a similarities call.
-Each is one pass of C-level list or numpy work, not a Python loop over postings or pairs."""
+"""Flat-array helpers of the lexical index (lexical.py) and the report store (store.py): arrays
+grown in place, the postings of a call's new documents grouped by term, and the (query, other)
+pairs of a similarities call. Each is one pass of C-level list or numpy work, not a Python
+loop over postings or pairs."""
 
 from __future__ import annotations
 
@@ -15,16 +16,23 @@ Ints = npt.NDArray[np.int64]
 
 
 class Grown:
-    """A numpy array appended to in place, its capacity doubled when full."""
+    """A numpy array appended to in place, its capacity doubled when full (a new array: a
+    ``data`` taken before stays valid). Its items are scalars, or rows of ``row_shape``."""
 
-    def __init__(self, dtype: type[np.int64] | type[np.float64], capacity: int = 64) -> None:
-        self.data: npt.NDArray[Any] = np.empty(capacity, dtype=dtype)
+    def __init__(
+        self,
+        dtype: type[np.int64] | type[np.float64] | type[np.float32],
+        capacity: int = 64,
+        row_shape: tuple[int, ...] = (),
+    ) -> None:
+        self.data: npt.NDArray[Any] = np.empty((capacity, *row_shape), dtype=dtype)
         self.used = 0
 
     def extend(self, values: Sequence[float] | Sequence[int] | npt.NDArray[Any]) -> None:
         end = self.used + len(values)
         if end > len(self.data):
-            grown = np.empty(max(end, 2 * len(self.data)), dtype=self.data.dtype)
+            shape = (max(end, 2 * len(self.data)), *self.data.shape[1:])
+            grown = np.empty(shape, dtype=self.data.dtype)
             grown[: self.used] = self.data[: self.used]
             self.data = grown
         self.data[self.used : end] = values

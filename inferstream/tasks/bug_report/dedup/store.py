@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+
+from inferstream.tasks.bug_report.dedup.arrays import Grown
 
 if TYPE_CHECKING:
     from inferstream.tasks.bug_report.dedup.scoring import ReportFeatures
@@ -28,8 +30,8 @@ class ReportStore:
     def __init__(self, dim: int) -> None:
         self._lock = threading.Lock()
         self._rows: dict[str, int] = {}
-        self._vectors: npt.NDArray[np.float32] = np.empty((64, dim), dtype=np.float32)
-        self._labels: Ints = np.empty((64, 2), dtype=np.int64)  # (product, component) codes
+        self._vectors = Grown(np.float32, row_shape=(dim,))
+        self._labels = Grown(np.int64, row_shape=(2,))  # (product, component) codes
         self._codes: dict[str, int] = {"": -1}
 
     def __len__(self) -> int:
@@ -52,8 +54,8 @@ class ReportStore:
             for n, report in enumerate(unique):
                 self._rows[report.submission_id] = first + n
             vectors = np.stack([r.vector for r in unique]).astype(np.float32, copy=False)
-            self._vectors = _put(self._vectors, first, vectors)
-            self._labels = _put(self._labels, first, self._codes_of(unique))
+            self._vectors.extend(vectors)
+            self._labels.extend(self._codes_of(unique))
             return unique
 
     def labels(self, reports: Sequence[ReportFeatures]) -> Ints:
@@ -67,7 +69,7 @@ class ReportStore:
         with self._lock:
             get = self._rows.get
             rows = np.fromiter((get(id_, -1) for id_ in ids), dtype=np.int64, count=len(ids))
-            return rows, self._vectors, self._labels
+            return rows, self._vectors.data, self._labels.data
 
     def _codes_of(self, reports: Sequence[ReportFeatures]) -> Ints:
         codes = self._codes
@@ -77,14 +79,3 @@ class ReportStore:
 
         flat = [code(label) for r in reports for label in (r.product, r.component)]
         return np.array(flat, dtype=np.int64).reshape(-1, 2)
-
-
-def _put(array: npt.NDArray[Any], at: int, rows: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """array with rows written from row at, doubled (a new array) when they do not fit."""
-    end = at + len(rows)
-    if end > len(array):
-        grown = np.empty((max(end, 2 * len(array)), *array.shape[1:]), dtype=array.dtype)
-        grown[:at] = array[:at]
-        array = grown
-    array[at:end] = rows
-    return array

@@ -60,6 +60,15 @@ def test_grown_keeps_what_was_appended_across_growth() -> None:
     assert grown.view().tolist() == [1, 2, 3, 4, 5, 6]
 
 
+def test_grown_rows_keep_their_shape_and_an_earlier_snapshot_stays_valid() -> None:
+    grown = Grown(np.float32, capacity=2, row_shape=(3,))
+    grown.extend(np.ones((2, 3), dtype=np.float32))
+    before = grown.data
+    grown.extend(np.full((3, 3), 2.0, dtype=np.float32))  # past the capacity: a new array
+    assert grown.data is not before and before.tolist() == [[1.0] * 3] * 2
+    assert grown.view().tolist() == [[1.0] * 3] * 2 + [[2.0] * 3] * 3
+
+
 docs = st.lists(
     st.dictionaries(st.sampled_from([f"t{n}" for n in range(12)]), st.integers(0, 3)),
     min_size=1,
