@@ -5,15 +5,14 @@ stage so the model registry shares it)."""
 from __future__ import annotations
 
 import socket
+import sys
 
 import psycopg
 import urllib3
 from confluent_kafka import KafkaError, KafkaException
-from minio.error import InvalidResponseError, S3Error, ServerError
 
 from inferstream.errors import FatalStageError, PoisonBatchError, TransientError
 from inferstream.retry import Backoff
-from inferstream.storage.objectstore import ObjectStoreUnavailable
 
 __all__ = ["TRANSIENT_S3_CODES", "Backoff", "is_transient"]
 
@@ -43,7 +42,6 @@ _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
     socket.gaierror,
     psycopg.OperationalError,
     urllib3.exceptions.HTTPError,
-    ObjectStoreUnavailable,
 )
 
 
@@ -68,15 +66,29 @@ def is_transient(err: BaseException) -> bool:
 def _transient_itself(err: BaseException) -> bool:
     if isinstance(err, _TRANSIENT_TYPES):
         return True
-    if isinstance(err, S3Error):
-        return err.code in TRANSIENT_S3_CODES or _retry_status(err.response.status)
-    if isinstance(err, ServerError):
-        return _retry_status(err.status_code)
-    if isinstance(err, InvalidResponseError):  # a proxy's HTML 502/503 page, not S3's XML
-        return _retry_status(getattr(err, "_code", 0))
+    if _transient_s3(err):
+        return True
     if isinstance(err, KafkaException) and err.args and isinstance(err.args[0], KafkaError):
         kafka_error: KafkaError = err.args[0]
         return bool(kafka_error.retriable()) or kafka_error.code() in _KAFKA_TRANSIENT_CODES
+    return False
+
+
+def _transient_s3(err: BaseException) -> bool:
+    """The object store's errors, judged without importing MinIO's client: a worker that never
+    touches S3 (the sink, most infer stages) has not loaded it, and then no error of it exists."""
+    store = sys.modules.get("inferstream.storage.objectstore")
+    if store is not None and isinstance(err, store.ObjectStoreUnavailable):
+        return True
+    errors = sys.modules.get("minio.error")
+    if errors is None:
+        return False
+    if isinstance(err, errors.S3Error):
+        return err.code in TRANSIENT_S3_CODES or _retry_status(err.response.status)
+    if isinstance(err, errors.ServerError):
+        return _retry_status(err.status_code)
+    if isinstance(err, errors.InvalidResponseError):  # a proxy's HTML 502/503, not S3's XML
+        return _retry_status(getattr(err, "_code", 0))
     return False
 
 
