@@ -8,6 +8,7 @@ import struct
 import zlib
 
 import pytest
+from _media_probe import refused_by_probe
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
@@ -103,14 +104,6 @@ PNG = rendered_bytes(2, "PNG")
 WEBP = image_bytes("chelsea", "WEBP")
 
 
-def _refused_by_probe(data: bytes) -> bool:
-    try:
-        probe("image", data)
-    except CorruptMediaError:
-        return True
-    return False
-
-
 def _refused_by_infer(data: bytes) -> bool:
     return isinstance(decode("image", data, 1, 1, 64), str)
 
@@ -129,28 +122,28 @@ def test_the_probe_reports_the_stored_size_not_a_reduced_one(
 def test_a_truncated_jpeg_is_refused_by_enrich_whenever_infer_would_refuse_it(cut: int) -> None:
     # Enrich decodes at 1/8 scale, infer in full: the same entropy-coded data is read.
     truncated = JPEG[:cut]
-    assert _refused_by_probe(truncated) == _refused_by_infer(truncated)
+    assert refused_by_probe(truncated) == _refused_by_infer(truncated)
 
 
 @given(st.integers(200, len(JPEG) - 64), st.binary(min_size=16, max_size=64))
 def test_damage_in_a_jpeg_is_judged_as_infer_judges_it(at: int, junk: bytes) -> None:
     damaged = JPEG[:at] + junk + JPEG[at + len(junk) :]
-    assert _refused_by_probe(damaged) == _refused_by_infer(damaged)
+    assert refused_by_probe(damaged) == _refused_by_infer(damaged)
 
 
 @given(st.integers(1, len(PNG) - 1))
 def test_a_truncated_png_is_refused_by_enrich_whenever_infer_would_refuse_it(cut: int) -> None:
     # Only a cut inside IEND's own CRC passes both: the image data is whole.
     truncated = PNG[:cut]
-    assert _refused_by_probe(truncated) == (cut < len(PNG) - 4)
-    assert _refused_by_probe(truncated) or not _refused_by_infer(truncated)
+    assert refused_by_probe(truncated) == (cut < len(PNG) - 4)
+    assert refused_by_probe(truncated) or not _refused_by_infer(truncated)
 
 
 @given(st.integers(8, len(PNG) - 13), st.integers(1, 255))
 def test_any_damaged_byte_of_a_png_is_refused_by_enrich(at: int, flip: int) -> None:
     # Every chunk's CRC-32 is checked, from IHDR to IEND (whose 12 bytes carry no data).
     damaged = PNG[:at] + bytes([PNG[at] ^ flip]) + PNG[at + 1 :]
-    assert _refused_by_probe(damaged)
+    assert refused_by_probe(damaged)
 
 
 def _png_with_bad_deflate_and_valid_crcs() -> bytes:
@@ -169,12 +162,12 @@ def test_a_png_with_valid_crcs_but_no_deflate_stream_is_left_to_infer() -> None:
     # The one case enrich's PNG check does not catch: infer's decode refuses it with a reason
     # (a dead letter from infer; docs/tasks/media.md).
     crafted = _png_with_bad_deflate_and_valid_crcs()
-    assert not _refused_by_probe(crafted)
+    assert not refused_by_probe(crafted)
     assert _refused_by_infer(crafted)
 
 
 def test_a_webp_is_checked_by_its_structure() -> None:
     # webp.check (tests/unit/tasks/media/test_webp.py): no decode in enrich.
-    assert not _refused_by_probe(WEBP)
+    assert not refused_by_probe(WEBP)
     with pytest.raises(CorruptMediaError, match="truncated"):
         probe("image", WEBP[: len(WEBP) // 2])
