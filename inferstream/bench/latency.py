@@ -9,9 +9,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+
 from inferstream.bench import pipeline, workload
 from inferstream.bench.context import BenchContext
-from inferstream.bench.harness import TASK, BenchStack, bench_stack
+from inferstream.bench.harness import TABLE, TASK, BenchStack, bench_stack
 from inferstream.bench.report import Report, percentile
 from inferstream.client import Publisher
 
@@ -50,6 +52,26 @@ class Level:
     p95: float
     p99: float
     max: float
+    # The same split in two at the result's produced_at (stamped by infer when it encodes the
+    # batch's results): publish -> enrich -> model done, then infer's flush -> sink -> row.
+    to_result: tuple[float, float]  # p50, p99
+    to_row: tuple[float, float]
+
+
+def split_latencies(stack: BenchStack, ids: list[str]) -> tuple[list[float], list[float]]:
+    """Seconds from publish to the result's produced_at, and from there to the row."""
+    with psycopg.connect(stack.conninfo()) as conn:
+        rows = conn.execute(
+            f"SELECT extract(epoch FROM produced_at - submitted_at), "
+            f"extract(epoch FROM created_at - produced_at) FROM {TABLE} "
+            "WHERE submission_id = ANY(%s) AND submitted_at IS NOT NULL",
+            (ids,),
+        ).fetchall()
+    return sorted(float(r[0]) for r in rows), sorted(float(r[1]) for r in rows)
+
+
+def _p50_p99(values: list[float]) -> tuple[float, float]:
+    return percentile(values, 0.50), percentile(values, 0.99)
 
 
 def open_loop(
@@ -111,6 +133,7 @@ def run(config: Config, ctx: BenchContext) -> Report:
             rate = peak_rate * load
             ids, sent_in = open_loop(stack, rate, config.seconds, timeout_s=600.0)
             lat = stack.latencies(ids)
+            to_result, to_row = split_latencies(stack, ids)
             levels.append(
                 Level(
                     load,
@@ -121,6 +144,8 @@ def run(config: Config, ctx: BenchContext) -> Report:
                     percentile(lat, 0.95),
                     percentile(lat, 0.99),
                     max(lat) if lat else float("nan"),
+                    _p50_p99(to_result),
+                    _p50_p99(to_row),
                 )
             )
     title = (
@@ -129,10 +154,31 @@ def run(config: Config, ctx: BenchContext) -> Report:
         else f"max throughput (closed loop, {config.n_max} texts): {peak_rate:.1f} texts/s"
     )
     table = report.table(
-        ["load", "offered texts/s", "sent", "p50 s", "p95 s", "p99 s", "max s"], title=title
+        [
+            "load",
+            "offered texts/s",
+            "sent",
+            "p50 s",
+            "p95 s",
+            "p99 s",
+            "max s",
+            "to result p50 / p99 s",
+            "result to row p50 / p99 s",
+        ],
+        title=title,
     )
     for lv in levels:
-        table.add(f"{100 * lv.load:.0f}%", lv.rate, lv.sent, lv.p50, lv.p95, lv.p99, lv.max)
+        table.add(
+            f"{100 * lv.load:.0f}%",
+            lv.rate,
+            lv.sent,
+            lv.p50,
+            lv.p95,
+            lv.p99,
+            lv.max,
+            " / ".join(f"{v:.2f}" for v in lv.to_result),
+            " / ".join(f"{v:.2f}" for v in lv.to_row),
+        )
     for load, target in TARGETS_P99_S.items():
         level = next(lv for lv in levels if lv.load == load)
         report.target(
@@ -142,7 +188,9 @@ def run(config: Config, ctx: BenchContext) -> Report:
     report.notes.append(
         "latency = created_at (the sink transaction's start) - submitted_at (set when the "
         "envelope is built, just before produce); open loop: the producer follows its schedule "
-        f"whatever the pipeline does; {config.seconds:g} s per level"
+        f"whatever the pipeline does; {config.seconds:g} s per level; 'to result': "
+        "submitted_at to the result's produced_at (enrich, infer's fetch, batch and model); "
+        "'result to row': produced_at to created_at (infer's flush, the sink's fetch and batch)"
     )
     name = "latency-vs-load-tiny.png" if ctx.tiny else PLOT
     report.images.append(

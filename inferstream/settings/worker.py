@@ -36,11 +36,28 @@ class WorkerSettings(ComponentSettings):
         64, ge=1, le=65_536, description="a batch closes at this many records"
     )
     batch_max_cost: int = Field(8_192, ge=1, description="... or at this cost (tokens for text)")
-    batch_max_wait_ms: int = Field(50, ge=0, le=60_000, description="... or after this wait")
+    batch_max_wait_ms: int = Field(
+        50,
+        ge=0,
+        le=60_000,
+        description="... or after this wait (the longest a batch waits to fill while the stage "
+        "is busy)",
+    )
+    batch_close_idle: bool = Field(
+        True,
+        description="close a batch at once when no more records are waiting and the stage can "
+        "take it (false: a batch that does not fill always waits batch_max_wait_ms)",
+    )
     max_in_flight: int = Field(
         1_024, ge=1, le=1_000_000, description="records held per worker before its partitions pause"
     )
-    poll_timeout_ms: int = Field(100, ge=1, le=10_000, description="consumer poll timeout")
+    poll_timeout_ms: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="the poll loop's wait for a record while records are in flight (commits, "
+        "pauses and deferred starts come due); an idle loop waits 1 s; a record ends either wait",
+    )
     # Each commit is a write per partition on the broker: on the embedded Tansu's s3:// engine
     # one S3 object each, which at the former 0.5 s was the largest share of SeaweedFS's CPU per
     # record (docs/benchmarks.md, overhead). A crash redelivers at most this much more; stages

@@ -1,4 +1,5 @@
-"""Micro-batching policy: close a batch on max items, max cost or max wait, whichever first.
+"""Micro-batching policy: close a batch on max items, max cost or max wait, whichever first;
+the caller may also close it early when the stage is idle (``close_idle``).
 
 Pure: the caller feeds items with their cost and the clock; the policy says when to close.
 Items keep their arrival order (per partition order is never changed by batching).
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
 T = TypeVar("T")
-CloseReason = Literal["items", "cost", "wait", "drain"]
+CloseReason = Literal["items", "cost", "wait", "idle", "drain"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,12 @@ class Batcher(Generic[T]):
         if deadline is not None and now >= deadline:
             return self._close("wait")
         return None
+
+    def close_idle(self) -> Batch[T] | None:
+        """Close the open batch before its wait is over: the caller saw that no more items are
+        waiting to join it and that the stage can take it now, so waiting would only add
+        latency (batches grow under backlog, while the stage is busy)."""
+        return self._close("idle") if self._open is not None else None
 
     def drain(self) -> Batch[T] | None:
         return self._close("drain") if self._open is not None else None

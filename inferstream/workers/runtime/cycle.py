@@ -62,9 +62,19 @@ class BatchCycle(RunnerCore):
                 closed = batcher.poll(time.monotonic())
                 if closed is not None:
                     return closed
+                if batcher.pending and self._can_take_batch():
+                    return batcher.close_idle()
                 deadline = batcher.deadline()
                 wait = 0.5 if deadline is None else max(0.0, deadline - time.monotonic())
                 self._cond.wait(wait)
+
+    def _can_take_batch(self) -> bool:
+        """Close a batch that has not filled once the queue is empty and the run thread's slot
+        is free: nothing else is arriving and waiting out the batch wait would only delay it
+        (up to batch_max_wait_ms at each stage: 150 ms over enrich, infer and sink at low
+        load). While the slot holds a batch the stage is busy, so records keep joining the
+        open batch: batches grow with the backlog, not with the wait."""
+        return self.worker.batch_close_idle and self._prepared.empty()
 
     def _prepare_loop(self) -> None:
         batcher: Batcher[InRecord] = Batcher(self.policy)
@@ -137,6 +147,9 @@ class BatchCycle(RunnerCore):
                 continue
             if item is None:
                 return
+            if self.worker.batch_close_idle:
+                with self._cond:  # the slot is free: the open batch may close now
+                    self._cond.notify_all()
             started = time.monotonic()
             if not self._handle(item):
                 return  # stopping during a transient outage: leave the group uncommitted

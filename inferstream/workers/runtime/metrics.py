@@ -23,7 +23,7 @@ BATCH_FILL = Histogram(
 )
 BATCH_CLOSE = Counter(
     "inferstream_batch_close_total",
-    "Why batches closed: items, cost, wait or drain.",
+    "Why batches closed: items, cost, wait, idle (nothing else queued, the stage free) or drain.",
     ["stage", "task", "reason"],
 )
 QUEUE_DELAY = Histogram(

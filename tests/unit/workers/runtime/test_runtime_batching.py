@@ -279,6 +279,26 @@ def test_drain_returns_the_open_batch_once() -> None:
     assert batcher.drain() is None
 
 
+@given(policies, st.lists(st.integers(0, 40), max_size=12))
+def test_close_idle_returns_the_open_batch_as_it_is(policy: BatchPolicy, costs: list[int]) -> None:
+    batcher: Batcher[int] = Batcher(policy)
+    closed_by_add: list[int] = []
+    for item, cost in enumerate(costs):
+        out = batcher.add(item, cost, 0.0)
+        if out is not None:
+            closed_by_add += out.items
+    open_items = costs and list(range(len(closed_by_add), len(costs)))
+    out = batcher.close_idle()
+    if open_items:
+        assert out is not None
+        assert (out.items, out.reason) == (open_items, "idle")
+    else:
+        assert out is None
+    assert batcher.pending == 0
+    assert batcher.deadline() is None
+    assert batcher.close_idle() is None
+
+
 def test_fill_ratio_is_the_fuller_of_items_and_cost() -> None:
     policy = BatchPolicy(max_items=4, max_cost=10, max_wait_s=1.0)
     assert Batch(items=["a"], cost=5).fill_ratio(policy) == 0.5
