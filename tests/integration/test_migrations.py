@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import psycopg
 import pytest
@@ -11,7 +13,7 @@ from pgvector.psycopg import register_vector
 from inferstream.api.queries import nearest
 from inferstream.settings.vector_index import VectorIndexSettings
 from inferstream.storage import MigrationError, migrate, pending
-from inferstream.storage.migrator import available
+from inferstream.storage.migrator import SUPERSEDED, available, sql_checksum
 from inferstream.storage.vector_maintenance import maintain
 from inferstream.storage.vector_ranges import SeqRange
 
@@ -68,6 +70,49 @@ def test_an_edited_applied_migration_is_refused(stack: Stack) -> None:
             conn.execute("UPDATE schema_migrations SET checksum = repeat('0', 64) WHERE version=1")
         with pytest.raises(MigrationError, match=r"0001_foundation\.sql"):
             migrate(conninfo)
+
+
+def _recorded(conninfo: str) -> dict[int, str]:
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
+    return {int(version): str(checksum).strip() for version, checksum in rows}
+
+
+def test_a_database_migrated_before_the_comment_edits_starts(stack: Stack) -> None:
+    """Rows as a release before the SQL checksum wrote them (whole-file checksums, of the earlier
+    texts for the migrations whose comments were edited since) are accepted and left as they
+    are, so that release can still open the database."""
+    with scratch_database(stack, "mig") as conninfo:
+        migrate(conninfo)
+        earlier = {m.version: m.file_checksum for m in available()}
+        earlier |= {v: min(checksums) for v, checksums in SUPERSEDED.items()}
+        with psycopg.connect(conninfo) as conn:
+            for version, checksum in earlier.items():
+                conn.execute(
+                    "UPDATE schema_migrations SET checksum = %s WHERE version = %s",
+                    (checksum, version),
+                )
+        assert migrate(conninfo) == []
+        assert pending(conninfo) == []
+        assert _recorded(conninfo) == earlier
+        assert earlier != {m.version: m.checksum for m in available()}  # not the new format
+
+
+def test_a_real_sql_change_is_refused_in_either_checksum(stack: Stack) -> None:
+    """A release whose file 0002 had other SQL (the vector's size) recorded either checksum."""
+    migration = available()[1]
+    changed = migration.sql.replace("vector(384)", "vector(768)")
+    assert changed != migration.sql
+    with scratch_database(stack, "mig") as conninfo:
+        migrate(conninfo)
+        for checksum in (sql_checksum(changed), hashlib.sha256(changed.encode()).hexdigest()):
+            with psycopg.connect(conninfo) as conn:
+                conn.execute(
+                    "UPDATE schema_migrations SET checksum = %s WHERE version = 2", (checksum,)
+                )
+            with pytest.raises(MigrationError, match=r"0002_results_bug_report\.sql"):
+                migrate(conninfo)
+            assert _recorded(conninfo)[2] == checksum  # refused, not overwritten
 
 
 def test_upgrade_from_the_full_hnsw_index_keeps_every_row_findable(stack: Stack) -> None:

@@ -1,4 +1,4 @@
--- Foundation tables shared by every task (ARCHITECTURE.md section 5).
+-- Foundation tables shared by every task (docs/architecture.md describes the storage).
 CREATE EXTENSION IF NOT EXISTS vector;
 
 -- Durable status of every submission the pipeline has seen (read by the results API).

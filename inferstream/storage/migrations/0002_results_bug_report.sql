@@ -1,4 +1,4 @@
--- Results of the bug_report task (seed 001): quality gate, MiniLM-L6 embedding, duplicates.
+-- Results of bug_report (seed 001, Bug Dedup): quality gate, MiniLM-L6 embedding, duplicates.
 CREATE TABLE results_bug_report (
     result_id        char(64) PRIMARY KEY,
     submission_id    text NOT NULL UNIQUE,

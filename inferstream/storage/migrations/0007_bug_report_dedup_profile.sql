@@ -1,4 +1,4 @@
--- Dedup profiles and hybrid scoring (issue 10): which profile decided each row, and what the
+-- Dedup profiles and hybrid scoring (docs/dedup.md): which profile decided each row, and what the
 -- infer stage needs to rebuild its lexical index and product/component prior on restart.
 -- Rows written before this migration keep NULLs; they stay in the kNN index (embedding) but
 -- carry no lexical terms and no product/component.

@@ -1,4 +1,4 @@
--- HNSW maintenance off the sink's hot path (issue 19, docs/architecture.md).
+-- HNSW maintenance off the sink's hot path (docs/architecture.md).
 --
 -- One HNSW index over the whole table was updated by every row the sink inserted: 99 % of the
 -- sink's database time. From here on no HNSW index covers newly inserted rows. `inferstream db
