@@ -227,7 +227,7 @@ def test_alerts_use_exported_metrics_and_seed_thresholds() -> None:
         assert used, f"{name}: no metric found in {rule['expr']!r}"
         assert used <= exported, f"{name}: unknown metrics {used - exported}"
         assert rule["labels"]["severity"] in {"warning", "critical"}
-    # seed 003: error rate > 0.1/s for 5m critical; p95 > 1s for 5m warning; down 1m critical
+    # Pynomaly's: error rate > 0.1/s for 5m critical; p95 > 1s for 5m warning; down 1m critical
     assert alerts["InferstreamHighDeadLetterRate"]["expr"].endswith("> 0.1")
     assert alerts["InferstreamHighDeadLetterRate"]["labels"]["severity"] == "critical"
     assert alerts["InferstreamHighEndToEndLatency"]["expr"].endswith("> 1")

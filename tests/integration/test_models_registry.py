@@ -63,7 +63,7 @@ def test_canary_fraction_and_rollback_clears_it(
     registry.register(d1)
     registry.register(d2)
     registry.promote(name, v1)
-    registry.promote(name, v2, "canary")  # seed 004's 10 % unless said otherwise
+    registry.promote(name, v2, "canary")  # the MLOps platform's 10 % unless said otherwise
     canary = registry.get_alias(name, "canary")
     assert canary is not None and (canary.version, canary.fraction) == (v2, 0.1)
     registry.promote(name, v2, "canary", fraction=0.25)

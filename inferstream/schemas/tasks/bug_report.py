@@ -40,7 +40,7 @@ class SimilarReport(WireModel):
 
     submission_id: SubmissionId
     score: Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
-    # The MiniLM cosine behind the score (absent on seed-001 results, where score is the cosine).
+    # The MiniLM cosine behind the score (absent on older results, where score is the cosine).
     cosine: Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)] | None = None
 
 
@@ -69,7 +69,7 @@ class BugReportResult(ResultBase):
     tokenizer_version: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     # Dedup: the profile (name, version) that decided duplicate_status, and what the next
     # reports are compared with: product, component and the term frequencies of title,
-    # description and steps (the lexical index is rebuilt from these). Absent on seed-001 rows.
+    # description and steps (the lexical index is rebuilt from these). Absent before migration 0007.
     dedup_profile: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     dedup_profile_version: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     product: Annotated[str, Field(max_length=100)] | None = None
