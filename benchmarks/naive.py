@@ -1,4 +1,4 @@
-"""Scenario 2. vs a naive per-message worker, with an ablation table.
+"""Scenario 2. vs a Quix Streams app and a naive per-message worker, with an ablation table.
 
 Entry point for `python benchmarks/naive.py [--tiny] [--set FIELD=VALUE ...]`; the same as
 `inferstream bench naive` (the code is in inferstream/bench/naive.py, so the command works

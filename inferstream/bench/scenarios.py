@@ -10,7 +10,10 @@ from typing import Any
 
 SCENARIOS: dict[str, tuple[str, str]] = {
     "e2e": ("inferstream.bench.e2e", "1. whole pipeline vs the bare model"),
-    "naive": ("inferstream.bench.naive", "2. vs a naive per-message worker, with an ablation"),
+    "naive": (
+        "inferstream.bench.naive",
+        "2. vs a Quix Streams app and a naive per-message worker, with an ablation",
+    ),
     "latency": ("inferstream.bench.latency", "3. open-loop latency at 25/50/75/100% load"),
     "sink": ("inferstream.bench.sink", "4. COPY + upsert vs executemany vs row by row"),
     "similarity": ("inferstream.bench.similarity", "5. faiss vs pgvector HNSW kNN"),
