@@ -35,3 +35,65 @@ def test_a_report_with_no_weight_scores_zero_against_anything() -> None:
     )
     pairs = np.array([0, 0, 1], dtype=np.int64), np.array([0, 1, 0], dtype=np.int64)
     assert tfidf.cosines(entities, *pairs).tolist() == [1.0, 0.0, 0.0]
+
+
+@st.composite
+def _entities_and_pairs(draw: st.DrawFn) -> tuple[tfidf.Entities, np.ndarray, np.ndarray]:
+    runs = draw(
+        st.lists(
+            st.lists(st.integers(0, 12), max_size=8, unique=True).map(draw_weights),
+            min_size=1,
+            max_size=8,
+        )
+    )
+    lengths = np.array([len(run) for run in runs], dtype=np.int64)
+    pairs = draw(st.lists(st.tuples(st.integers(0, len(runs) - 1), st.integers(0, len(runs) - 1))))
+    entities = tfidf.Entities(
+        start=np.cumsum(lengths) - lengths,
+        length=lengths,
+        term=np.array([t for run in runs for t, _ in run], dtype=np.int64),
+        weight=np.array([w for run in runs for _, w in run], dtype=np.float64),
+    )
+    query = np.array([q for q, _ in pairs], dtype=np.int64)
+    other = np.array([o for _, o in pairs], dtype=np.int64)
+    return entities, query, other
+
+
+def draw_weights(terms: list[int]) -> list[tuple[int, float]]:
+    return [(t, 1.0 + t / 7.0) for t in terms]
+
+
+def _loop_cosine(entities: tfidf.Entities, q: int, o: int) -> float:
+    """The plain loop: the query's entries in run order, the other's weight of each term."""
+
+    def run(e: int) -> list[tuple[int, float]]:
+        at = int(entities.start[e])
+        cut = slice(at, at + int(entities.length[e]))
+        return list(zip(entities.term[cut].tolist(), entities.weight[cut].tolist(), strict=True))
+
+    mine, theirs = run(q), dict(run(o))
+    dot = 0.0
+    for term, weight in mine:
+        dot += weight * theirs.get(term, 0.0)
+    norm_q = math.sqrt(sum(w * w for _, w in mine))
+    norm_o = math.sqrt(sum(w * w for w in theirs.values()))
+    return min(1.0, dot / (norm_q * norm_o)) if norm_q > 0 and norm_o > 0 else 0.0
+
+
+@given(_entities_and_pairs(), st.booleans())
+def test_cosines_equal_the_loop_by_table_and_by_search(
+    case: tuple[tfidf.Entities, np.ndarray, np.ndarray], small_table: bool
+) -> None:
+    """Both ways of finding the other's weights (the table, and the sorted search taken when
+    the table would be too large) give the loop's floats exactly."""
+    entities, query, other = case
+    limit = tfidf.MAX_TABLE
+    try:
+        tfidf.MAX_TABLE = 0 if small_table else limit
+        got = tfidf.cosines(entities, query, other).tolist()
+    finally:
+        tfidf.MAX_TABLE = limit
+    expected = [
+        _loop_cosine(entities, q, o) for q, o in zip(query.tolist(), other.tolist(), strict=True)
+    ]
+    assert got == expected
