@@ -25,6 +25,9 @@ class Supervisor:
     metrics_port_base: int = 0  # 0: a free loopback port per worker
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    # The loopback port of each worker, held from its choice until the worker is replaced or
+    # stopped (_reserve_port): released at once, another process's bind could take it first.
+    reserved: dict[str, socket.socket] = field(default_factory=dict)
 
     def count(self, stage: str) -> int:
         if isinstance(self.replicas, int):
@@ -39,7 +42,12 @@ class Supervisor:
     def start_one(self, stage: str, replica: int, index: int, name: str | None = None) -> str:
         """Start (or restart) one worker; name defaults to <stage>-<replica>."""
         name = name or f"{stage}-{replica}"
-        port = self.metrics_port_base + index if self.metrics_port_base else _free_port()
+        self._release(name)
+        if self.metrics_port_base:
+            port = self.metrics_port_base + index
+        else:
+            self.reserved[name] = _reserve_port()
+            port = int(self.reserved[name].getsockname()[1])
         self.ports[name] = port
         argv = [sys.executable, "-m", "inferstream", "worker", stage, "--task", self.task]
         argv += ["--metrics-port", str(port)]
@@ -60,7 +68,7 @@ class Supervisor:
             failed = {n: code for n, code in self.failed().items() if n in watched}
             if failed:
                 raise RuntimeError(f"worker exited before it was ready: {failed}")
-            waiting = {name for name in waiting if not _ready(self.ports[name])}
+            waiting = {name for name in waiting if not self.is_ready(name)}
             if waiting and time.monotonic() > deadline:
                 raise TimeoutError(f"not ready after {timeout_s:.0f}s: {sorted(waiting)}")
             if waiting:
@@ -87,6 +95,8 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        for name in list(self.reserved):
+            self._release(name)
         return {n: p.returncode for n, p in self.procs.items()}
 
     def kill(self, name: str) -> None:
@@ -95,11 +105,23 @@ class Supervisor:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
 
+    def _release(self, name: str) -> None:
+        held = self.reserved.pop(name, None)
+        if held is not None:
+            held.close()
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+
+def _reserve_port() -> socket.socket:
+    """A free loopback port, bound and held by the returned socket until it is closed.
+
+    The socket has SO_REUSEADDR and never listens, so on Linux the worker's HTTP server (which
+    sets SO_REUSEADDR too, and listens) may bind the same port, while the kernel hands the port
+    to no other bind(0) and refuses it to any other bind meanwhile. A port found free and
+    released before the worker starts (seconds later, at load) could go to another process."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 def _ready(port: int) -> bool:
