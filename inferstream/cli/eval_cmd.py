@@ -99,7 +99,7 @@ def dedup(
     profile: Annotated[
         str | None,
         typer.Option(
-            "--profile", help="Dedup profile: hybrid or seed [default: the task's, hybrid]."
+            "--profile", help="Dedup profile: hybrid or seed (default: the task's setting, hybrid)."
         ),
     ] = None,
     folds: Annotated[int, typer.Option(help="Cross-validation folds (>= 2).", min=2)] = 5,
