@@ -10,12 +10,15 @@ collide and the scorer has its usual work). What every process spends per record
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from inferstream.bench import overhead_run
+from inferstream.bench import overhead_requests, overhead_run, s3count
 from inferstream.bench.context import BenchContext
 from inferstream.bench.e2e import replicas_label
-from inferstream.bench.harness import bench_stack
+from inferstream.bench.harness import BenchError, BenchStack, bench_stack
 from inferstream.bench.overhead_run import OverheadRun
 from inferstream.bench.report import Report
 from inferstream.models.embedder import cpu_cores
@@ -31,6 +34,9 @@ class Config:
     infer: int = 1
     sink: int = 1
     timeout_s: float = 1800.0
+    # Count the broker's S3 requests through a proxy (bench/s3count.py): requests per record by
+    # kind and cause. The proxy slows every request, so CPU figures of such a run are apart.
+    count_requests: bool = False
 
     def __post_init__(self) -> None:
         if self.n < 1:
@@ -48,9 +54,43 @@ class Config:
 
 
 def run(config: Config, ctx: BenchContext) -> Report:
-    with bench_stack() as stack:
-        result = overhead_run.measure(stack, config.n, config.replicas, config.timeout_s)
+    counter = s3count.RequestCounter().start() if config.count_requests else None
+    try:
+        with _stack(counter) as stack:
+            result = overhead_run.measure(
+                stack, config.n, config.replicas, config.timeout_s, counter
+            )
+    finally:
+        if counter is not None:
+            counter.stop()
     return build_report(result, config)
+
+
+@contextmanager
+def _stack(counter: s3count.RequestCounter | None) -> Iterator[BenchStack]:
+    """The bench stack; with a counter, Tansu (started by `inferstream up`) takes it as its
+    HTTP proxy. The variable is dropped once the stack is up: the workers never see it."""
+    if counter is None:
+        with bench_stack() as stack:
+            yield stack
+        return
+    saved = os.environ.get("HTTP_PROXY")
+    os.environ["HTTP_PROXY"] = counter.proxy_url
+    try:
+        with bench_stack() as stack:
+            _restore_proxy(saved)
+            if not counter.snapshot():
+                raise BenchError("no S3 request of the broker reached the counter")
+            yield stack
+    finally:
+        _restore_proxy(saved)
+
+
+def _restore_proxy(saved: str | None) -> None:
+    if saved is None:
+        os.environ.pop("HTTP_PROXY", None)
+    else:
+        os.environ["HTTP_PROXY"] = saved
 
 
 def build_report(result: OverheadRun, config: Config) -> Report:
@@ -60,6 +100,8 @@ def build_report(result: OverheadRun, config: Config) -> Report:
     _processes(report, result)
     for worker in sorted(result.splits):
         _inside(report, result, worker)
+    if result.requests is not None:
+        overhead_requests.add_tables(report, result.requests, result.idle_requests, result.records)
     total_ms = result.ms_per_record(result.total)
     report.target(
         f"<= {REQUIRED_MS} ms CPU per record, required ({total_ms:.2f} ms)", total_ms <= REQUIRED_MS

@@ -5,12 +5,13 @@ the timed window, and each worker's threads for the split inside it."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import psycopg
 
-from inferstream.bench import pipeline, procs, proctimes, threads, workload
+from inferstream.bench import pipeline, procs, proctimes, s3count, threads, workload
 from inferstream.bench.harness import TABLE, BenchError, BenchStack
 from inferstream.models.null import NULL_VERSION_SUFFIX
 
@@ -37,6 +38,10 @@ class OverheadRun:
     splits: dict[str, dict[str, float]] = field(default_factory=dict)  # worker -> group -> s
     batches: dict[str, procs.BatchStats] = field(default_factory=dict)  # stage -> batches
     named_threads: bool = True  # py-spy named the Python threads of every worker
+    # The broker's S3 requests (bench/s3count.py), when counted: over the window, and per
+    # second over the idle interval before it.
+    requests: Counter[s3count.Key] | None = None
+    idle_requests: dict[s3count.Key, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -51,7 +56,11 @@ class OverheadRun:
 
 
 def measure(
-    stack: BenchStack, n: int, replicas: Mapping[str, int], timeout_s: float
+    stack: BenchStack,
+    n: int,
+    replicas: Mapping[str, int],
+    timeout_s: float,
+    counter: s3count.RequestCounter | None = None,
 ) -> OverheadRun:
     """Start the stages with the null model, warm up, time ``n`` records, stop the workers."""
     stack.forget_results()
@@ -65,14 +74,18 @@ def measure(
         payloads = workload.payloads(n)  # built before the window: the generator is not timed
         stages = sorted({name.rsplit("-", 1)[0] for name in workers})
         batches_before = {s: procs.batch_stats(stack.supervisors, s) for s in stages}
+        idle_from = _requests(counter)
         idle = _idle(roots)
+        idle_counts = _requests(counter) - idle_from
         threads_before = {name: threads.snapshot(pid) for name, pid in workers.items()}
         cpu_before = _tree(roots)
+        requests_before = _requests(counter)
         driver_before = proctimes.self_seconds()
         started = time.monotonic()
         ids = stack.publish(payloads, source="bench-overhead")
         finished = stack.wait_rows(ids, timeout_s, poll_s=0.1)
         cpu_after = _settle(roots, set(workers), finished)
+        requests = _requests(counter) - requests_before
         window_end = time.monotonic()
         driver = proctimes.self_seconds() - driver_before
         threads_after = {name: threads.snapshot(pid) for name, pid in workers.items()}
@@ -96,7 +109,13 @@ def measure(
         splits=splits,
         batches=batches,
         named_threads=all(names.values()),
+        requests=requests if counter is not None else None,
+        idle_requests={k: v / IDLE_S for k, v in idle_counts.items()},
     )
+
+
+def _requests(counter: s3count.RequestCounter | None) -> Counter[s3count.Key]:
+    return counter.snapshot() if counter is not None else Counter()
 
 
 def _tree(roots: Mapping[str, int | None]) -> dict[str, float]:
