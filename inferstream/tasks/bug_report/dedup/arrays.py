@@ -5,8 +5,8 @@ loop over postings or pairs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from itertools import chain
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain, pairwise
 from typing import Any
 
 import numpy as np
@@ -77,3 +77,30 @@ def pairs(batch_size: int, others: Sequence[Iterable[int | str]]) -> tuple[list[
     lengths = np.array([len(o) for o in lists], dtype=np.int64)
     pair_query = np.repeat(np.arange(len(lists), dtype=np.int64), lengths)
     return named, pair_query, pair_other
+
+
+def rare_terms(
+    queries: Sequence[Mapping[str, int]], vocab: Mapping[str, int], df: Ints, limit: int, most: int
+) -> list[tuple[Ints, Ints]]:
+    """Each query's candidate sources: its ``most`` rarest terms found in 1 to ``limit``
+    indexed reports (``df``: document frequency by term id in ``vocab``), as (term ids,
+    document frequencies), rarest first, ties by term. One sort of the whole batch's terms by
+    (query, df, term) instead of a Python loop and a tuple per term and query (~4 % of the
+    infer stage)."""
+    flat = list(chain.from_iterable(queries))
+    ids = np.array([vocab.get(term, -1) for term in flat], dtype=np.int64)
+    owner = np.repeat(np.arange(len(queries), dtype=np.int64), [len(q) for q in queries])
+    dfs = np.zeros(len(ids), dtype=np.int64)
+    known = ids >= 0
+    dfs[known] = df[ids[known]]
+    usable = np.flatnonzero((dfs > 0) & (dfs <= limit))
+    # numpy compares str arrays by code point, as Python compares str.
+    names = np.array([flat[i] for i in usable.tolist()], dtype=str)
+    order = usable[np.lexsort((names, dfs[usable], owner[usable]))]
+    owners = owner[order]
+    first = np.searchsorted(owners, np.arange(len(queries) + 1))
+    rank = np.arange(len(order)) - first[owners]  # a term's place among its query's
+    kept = order[rank < most]
+    bounds = np.searchsorted(owner[kept], np.arange(len(queries) + 1)).tolist()
+    ids, dfs = ids[kept], dfs[kept]
+    return [(ids[a:b], dfs[a:b]) for a, b in pairwise(bounds)]

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inferstream.tasks.bug_report.dedup import tfidf
-from inferstream.tasks.bug_report.dedup.arrays import Grown, by_term, pairs
+from inferstream.tasks.bug_report.dedup.arrays import Grown, Ints, by_term, pairs, rare_terms
 from inferstream.tasks.bug_report.dedup.terms import (
     TITLE_WEIGHT,
     Terms,
@@ -238,20 +238,24 @@ class LexicalIndex:
             return [[] for _ in queries]
         with self._lock:
             n = len(self._ids)
-            found = [self._best(self._rare_terms(query), n, k) for query in queries]
+            sources = rare_terms(
+                queries, self._vocab, self._df.data, self.max_postings, self.max_query_terms
+            )
+            found = [self._best(term_ids, dfs, n, k) for term_ids, dfs in sources]
         for best in found:
             best.sort(key=lambda kv: (-kv[1], kv[0]))
             del best[k:]
         return found
 
-    def _best(self, terms: list[tuple[int, str, int]], n: int, k: int) -> list[tuple[str, float]]:
-        """The documents reaching the k-th best partial score over these (df, term, term id)
-        (ties at the k-th included: the caller breaks them by id)."""
-        if not terms:
+    def _best(self, term_ids: Ints, dfs: Ints, n: int, k: int) -> list[tuple[str, float]]:
+        """The documents reaching the k-th best partial score over these terms (ids and
+        document frequencies, in the order their idfs are added; ties at the k-th included:
+        the caller breaks them by id)."""
+        if len(term_ids) == 0:
             return []
-        postings = [self._postings[term_id].view() for _, _, term_id in terms]
+        postings = [self._postings[term_id].view() for term_id in term_ids.tolist()]
         numbers = np.concatenate(postings)
-        idf = np.repeat([tfidf.idf_of(n, df) for df, _, _ in terms], [len(p) for p in postings])
+        idf = np.repeat(tfidf.idf(n, dfs), [len(p) for p in postings])
         # Each document's idf summed in term order (bincount adds in input order), as a
         # Python loop adding them would. Over every document number while the index is small
         # next to the postings; past that over the distinct documents of the postings only
@@ -272,20 +276,6 @@ class LexicalIndex:
             (ids[j], score)
             for j, score in zip(docs[reach].tolist(), values[reach].tolist(), strict=True)
         ]
-
-    def _rare_terms(self, query: Terms) -> list[tuple[int, str, int]]:
-        """The query's candidate sources: its rarest ``max_query_terms`` indexed terms that are
-        in at most ``max_postings`` reports, as (df, term, term id), rarest first (ties by
-        term)."""
-        vocab, df = self._vocab, self._df.data
-        limit = self.max_postings
-        usable = []
-        for term in query:
-            term_id = vocab.get(term)
-            if term_id is not None and 0 < (count := int(df[term_id])) <= limit:
-                usable.append((count, term, term_id))
-        usable.sort()
-        return usable[: self.max_query_terms]
 
 
 def log_tfs(counts: npt.NDArray[np.float64] | npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
