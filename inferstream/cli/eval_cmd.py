@@ -157,6 +157,14 @@ def dedup(
         raise _fail(f"{labels}: not valid JSON: {err}") from None
     except ev.LabelsError as err:
         raise _fail(f"{labels}: {err}") from None
+    # Whole groups go to one fold: with fewer groups than folds a fit sees no duplicate, or no
+    # report at all (a small set from --from-feedback's files, say).
+    groups = sum(1 for group in parsed.duplicate_groups if len(group) > 1)
+    if groups < folds:
+        raise _fail(
+            f"{labels}: {groups} duplicate groups, too few for {folds}-fold cross-validation "
+            "(lower --folds, at least 2, or label more groups)"
+        )
     features, embed_s = embed(reports)
     lines, curves = report_lines(features, parsed, chosen, folds)
     typer.echo(f"{file}: {len(reports)} valid reports, {invalid} invalid lines skipped")
