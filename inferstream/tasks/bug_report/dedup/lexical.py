@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -238,24 +239,27 @@ class LexicalIndex:
             return [[] for _ in queries]
         with self._lock:
             n = len(self._ids)
-            sources = rare_terms(
+            term_ids, dfs, bounds = rare_terms(
                 queries, self._vocab, self._df.data, self.max_postings, self.max_query_terms
             )
-            found = [self._best(term_ids, dfs, n, k) for term_ids, dfs in sources]
+            idfs = tfidf.idf(n, dfs)
+            found = [self._best(term_ids[a:b], idfs[a:b], n, k) for a, b in pairwise(bounds)]
         for best in found:
             best.sort(key=lambda kv: (-kv[1], kv[0]))
             del best[k:]
         return found
 
-    def _best(self, term_ids: Ints, dfs: Ints, n: int, k: int) -> list[tuple[str, float]]:
-        """The documents reaching the k-th best partial score over these terms (ids and
-        document frequencies, in the order their idfs are added; ties at the k-th included:
-        the caller breaks them by id)."""
+    def _best(
+        self, term_ids: Ints, idfs: npt.NDArray[np.float64], n: int, k: int
+    ) -> list[tuple[str, float]]:
+        """The documents reaching the k-th best partial score over these terms (ids and idfs,
+        in the order their idfs are added; ties at the k-th included: the caller breaks them
+        by id)."""
         if len(term_ids) == 0:
             return []
         postings = [self._postings[term_id].view() for term_id in term_ids.tolist()]
         numbers = np.concatenate(postings)
-        idf = np.repeat(tfidf.idf(n, dfs), [len(p) for p in postings])
+        idf = np.repeat(idfs, [len(p) for p in postings])
         # Each document's idf summed in term order (bincount adds in input order), as a
         # Python loop adding them would. Over every document number while the index is small
         # next to the postings; past that over the distinct documents of the postings only
