@@ -73,16 +73,16 @@ def measure(n: int) -> dict[str, float]:
     held = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     store, lexical = scorer.store, scorer.lexical
-    grown = [store._vectors, store._labels]  # noqa: SLF001 - measuring the private arrays
+    grown = [store._vectors, store._labels]  # the private arrays: what is measured
     store_use, store_alloc = _nbytes([g.data for g in grown], [g.used for g in grown])
     lex = [
-        lexical._df,  # noqa: SLF001
-        lexical._run_start,  # noqa: SLF001
-        lexical._run_length,  # noqa: SLF001
-        lexical._term,  # noqa: SLF001
-        lexical._log_tf,  # noqa: SLF001
-        lexical._within,  # noqa: SLF001
-        *lexical._postings.values(),  # noqa: SLF001
+        lexical._df,
+        lexical._run_start,
+        lexical._run_length,
+        lexical._term,
+        lexical._log_tf,
+        lexical._within,
+        *lexical._postings.values(),
     ]
     lex_use, lex_alloc = _nbytes([g.data for g in lex], [g.used for g in lex])
     return {
