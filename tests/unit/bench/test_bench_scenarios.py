@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 
 import pytest
+from _inprocess_cli import run_cli
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -82,14 +81,13 @@ def test_cuda_is_chosen_only_with_a_gpu_build() -> None:
         (["e2e", "--stack-dir", "/nonexistent/stack"], "no stack started there"),
     ],
 )
-def test_cli_mistakes_are_one_line(args: list[str], expected: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "inferstream", "bench", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def test_cli_mistakes_are_one_line(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    expected: str,
+) -> None:
+    result = run_cli(capsys, monkeypatch, "bench", *args)  # the CLI's entry point, in-process
     assert result.returncode == 2  # a user mistake, not a failed run (exit 1)
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
