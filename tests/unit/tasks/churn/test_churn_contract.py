@@ -1,4 +1,4 @@
-"""churn: payload schema, enrichment (seed 004 sample values), features, contributions."""
+"""churn: payload schema, enrichment (the MLOps platform's samples), features, contributions."""
 
 from __future__ import annotations
 
