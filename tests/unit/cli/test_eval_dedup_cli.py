@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _inprocess_cli import Outcome, run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPORTS = FIXTURES / "dedup_small.jsonl"
@@ -33,6 +34,18 @@ def _eval(models: Path, *args: str) -> subprocess.CompletedProcess[str]:
         check=False,
         env={**os.environ, "INFERSTREAM_WORKER_MODELS_DIR": str(models)},
     )
+
+
+def _eval_here(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    models: Path,
+    *args: str,
+) -> Outcome:
+    """The same command through the CLI's entry point in this process: the user-mistake tests
+    check what it says, which needs no interpreter of its own (the figures test below has one)."""
+    monkeypatch.setenv("INFERSTREAM_WORKER_MODELS_DIR", str(models))
+    return run_cli(capsys, monkeypatch, "eval", "dedup", *args)
 
 
 def test_seed_and_hybrid_figures_on_the_fixture(models_dir: Path, tmp_path: Path) -> None:
@@ -97,19 +110,28 @@ def test_seed_and_hybrid_figures_on_the_fixture(models_dir: Path, tmp_path: Path
     ],
 )
 def test_bad_input_is_one_line(
-    models_dir: Path, tmp_path: Path, labels: str, args: list[str], message: str
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    models_dir: Path,
+    tmp_path: Path,
+    labels: str,
+    args: list[str],
+    message: str,
 ) -> None:
     path = tmp_path / "labels.json"
     path.write_text(labels)
-    result = _eval(models_dir, str(REPORTS), "--labels", str(path), *args)
+    result = _eval_here(capsys, monkeypatch, models_dir, str(REPORTS), "--labels", str(path), *args)
     assert result.returncode == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
 
 
-def test_a_missing_file_is_one_line(models_dir: Path) -> None:
-    result = _eval(models_dir, "/nonexistent/reports.jsonl", "--labels", str(LABELS))
+def test_a_missing_file_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, models_dir: Path
+) -> None:
+    args = ("/nonexistent/reports.jsonl", "--labels", str(LABELS))
+    result = _eval_here(capsys, monkeypatch, models_dir, *args)
     assert result.returncode == 2
     assert "/nonexistent/reports.jsonl" in result.stderr
     assert "Traceback" not in result.stderr
