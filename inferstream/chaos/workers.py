@@ -99,7 +99,9 @@ class WorkerNemesis:
                 storm.next_at = now + STORM_EVERY_S
 
     def _newest_ready(self, storm: _Storm) -> bool:
-        """Whether the storm's newest member is ready (or gone: then a new one may come)."""
+        """Whether the storm's newest member is ready (or gone: then a new one may come). A
+        stage worker is ready only once it has joined its group (health.member_ready), so the
+        member it replaces leaves a group the newest one is in."""
         if not storm.members:
             return True
         newest = storm.members[-1]

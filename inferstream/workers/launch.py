@@ -16,7 +16,7 @@ from inferstream.settings import (
 from inferstream.topology import group_id
 from inferstream.workers.enrich.driver import EnrichLogic
 from inferstream.workers.infer.driver import InferLogic
-from inferstream.workers.runtime.health import HealthState, serve
+from inferstream.workers.runtime.health import HealthState, member_ready, serve
 from inferstream.workers.runtime.logic import StageLogic
 from inferstream.workers.runtime.process import run_until_stopped, settle_heap
 from inferstream.workers.runtime.runner import StageRunner
@@ -71,7 +71,7 @@ def run_stage(stage: str, task: str, metrics_port: int | None = None) -> None:
     log.info("health and metrics", url=f"http://{worker.metrics_host}:{server.server_port}")
     health.ready_check = lambda: (False, "loading the stage")
     logic = build_logic(stage, task, kafka, worker, postgres)
-    health.ready_check = logic.ready
+    health.ready_check = member_ready(health, logic.ready)
     runner = StageRunner(logic, group_id(stage, task, worker.group_prefix), kafka, worker, health)
     settle_heap()
 

@@ -17,6 +17,8 @@ class HealthState:
         self.stale_after_s = stale_after_s
         self.last_progress = time.monotonic()
         self.ready_check: Callable[[], tuple[bool, str]] = lambda: (False, "starting")
+        # Set by a consumer group member's first assignment, an empty one included (member_ready).
+        self.joined = threading.Event()
 
     def progressed(self) -> None:
         self.last_progress = time.monotonic()
@@ -26,6 +28,22 @@ class HealthState:
         if age > self.stale_after_s:
             return False, f"poll loop stalled for {age:.0f}s"
         return True, "ok"
+
+
+def member_ready(
+    state: HealthState, check: Callable[[], tuple[bool, str]]
+) -> Callable[[], tuple[bool, str]]:
+    """/ready of a consumer group member: ``check`` once it has joined its group, not before.
+
+    A worker that answered ready while still joining looked ready to whoever replaces or counts
+    members by it (a chaos run's rebalance storm stopped members that had never joined)."""
+
+    def ready() -> tuple[bool, str]:
+        if not state.joined.is_set():
+            return False, "joining its consumer group"
+        return check()
+
+    return ready
 
 
 def serve(state: HealthState, host: str, port: int) -> ThreadingHTTPServer:

@@ -19,6 +19,7 @@ REVOKE_WAIT_S = 20.0
 
 class Rebalancing(RunnerCore):
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.health.joined.set()  # a member of its group now (health.member_ready)
         positions = [(tp.topic, tp.partition) for tp in partitions]
         self.tracker.assign(positions)
         try:
