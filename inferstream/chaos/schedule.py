@@ -47,6 +47,7 @@ class ChaosConfig:
     pauses: int = 4  # SIGSTOP/SIGCONT: the first four cover broker, Postgres, S3 and a worker
     pause_s: tuple[float, float] = (10.0, 30.0)
     media: int = 0  # media submissions (images, videos) alongside the reports: chaos/media.py
+    gap_s: float = GAP_S  # between a server fault's end and the next one's start
 
 
 @dataclass
@@ -138,7 +139,7 @@ def _server_lane(config: ChaosConfig, rng: random.Random, paused: list[str]) -> 
     at = 0.15 * config.publish_s
     for fault in lane:
         fault.at_s = round(at, 1)
-        at += fault.duration_s + GAP_S
+        at += fault.duration_s + config.gap_s
     return lane
 
 

@@ -27,6 +27,7 @@ configs = st.builds(
     broker_kills=st.integers(1, 3),
     stack_restarts=st.integers(1, 2),
     publish_s=st.floats(10, 600),
+    gap_s=st.one_of(st.just(GAP_S), st.floats(0, 30)),
 )
 
 
@@ -60,7 +61,7 @@ def test_server_faults_take_turns_with_a_gap(config: ChaosConfig) -> None:
     for earlier, later in itertools.pairwise(lane):
         # Both start times are rounded to 0.1 s (up to 0.05 s each way), so the gap may look
         # up to 0.1 s short; 1e-6 absorbs the float error of the sum (72.8 vs 72.80000000000001).
-        assert later.at_s >= earlier.at_s + earlier.duration_s + GAP_S - 0.1 - 1e-6
+        assert later.at_s >= earlier.at_s + earlier.duration_s + config.gap_s - 0.1 - 1e-6
 
 
 @settings(max_examples=50, deadline=None)
