@@ -36,7 +36,7 @@ from inferstream.workers.supervisor import Supervisor
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "bug_reports.jsonl"
 FIRST, SECOND = 60, 60
-OUTAGE_S = 10.0  # from the new sink's assignment; no limit in the sink depends on it
+RETRIES = 2  # failed start-offset lookups during the outage; no limit in the sink counts them
 DEADLINE_S = 180.0
 
 
@@ -105,7 +105,9 @@ def workers(
     # A frozen Postgres hangs each connection attempt until this timeout: keep the tries short.
     monkeypatch.setenv("INFERSTREAM_POSTGRES_CONNECT_TIMEOUT_S", "2")
     monkeypatch.setenv("INFERSTREAM_WORKER_BACKOFF_MAX_MS", "4000")
-    supervisor = Supervisor("bug_report", {"enrich": 1, "infer": 1, "sink": 1}, log_dir=tmp_path)
+    # No archive: nothing here reads what it writes.
+    stages = {"enrich": 1, "infer": 1, "sink": 1, "archive": 0}
+    supervisor = Supervisor("bug_report", stages, log_dir=tmp_path)
     supervisor.start()
     try:
         supervisor.wait_ready(180)
@@ -143,11 +145,14 @@ def test_sink_assigned_during_a_postgres_outage_waits_and_lands_exactly_once(
             "the new sink to be assigned during the outage",
             workers,
         )
-        frozen_until = time.monotonic() + OUTAGE_S
-        _wait(lambda: time.monotonic() > frozen_until, "the outage to last", workers)
-        # It retried from its poll loop meanwhile, and nothing made it exit.
-        assert "start offsets still unavailable" in _events(log)
-        assert not workers.failed()
+        # The outage lasts until the sink has retried from its poll loop and failed again
+        # RETRIES times (however long that takes at this machine's load), not a fixed time.
+        _wait(
+            lambda: _events(log).count("start offsets still unavailable") >= RETRIES,
+            "the new sink's retries during the outage",
+            workers,
+        )
+        assert not workers.failed()  # nothing made it exit
     finally:
         os.kill(s3_stack.postgres.pid, signal.SIGCONT)
 
