@@ -1,7 +1,8 @@
 """Acknowledged submissions survive the embedded broker: a kill -9 of Tansu alone and a whole
 `inferstream down` / `up`, with no worker running. Then the workers start and every submission
 lands in Postgres exactly once, a consumer group resumes from the offsets it committed before,
-and `inferstream verify` is green across the restarts.
+and `inferstream verify` is green across the restarts. The same `down` / `up` keeps a
+Postgres row and an S3 object, and `down` leaves no server process running.
 
 A stack of its own (not the session one): it is stopped and started again mid-test.
 """
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 import pytest
 from _stack import Stack, start_stack
@@ -24,8 +26,9 @@ from confluent_kafka import OFFSET_STORED, Consumer, TopicPartition
 
 from inferstream.client import Publisher
 from inferstream.schemas import BugReportPayload
-from inferstream.settings import DATA_DIR_ENV, KafkaSettings, PostgresSettings
+from inferstream.settings import DATA_DIR_ENV, KafkaSettings, ObjectStoreSettings, PostgresSettings
 from inferstream.stack import StackState, down, restart_broker
+from inferstream.storage import ObjectStore
 from inferstream.workers.supervisor import Supervisor
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "bug_reports.jsonl"
@@ -115,6 +118,21 @@ def _rows(ids: list[str]) -> tuple[int, int]:
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _submission_status(sid: str) -> tuple[str] | None:
+    with psycopg.connect(PostgresSettings.load().conninfo()) as conn:
+        row = conn.execute(
+            "SELECT status FROM submissions WHERE submission_id = %s", (sid,)
+        ).fetchone()
+    return (str(row[0]),) if row else None
+
+
 @pytest.fixture
 def own_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     data_dir = tmp_path / "stack"
@@ -144,12 +162,29 @@ def test_acknowledged_submissions_survive_broker_kill_and_stack_restart(
     assert restarted.port == state.tansu.port and restarted.pid != state.tansu.pid
     ids += _publish(payloads[N // 2 :])
 
-    # 2. The whole stack down and up again (the same code as `inferstream down` / `up`).
+    # 2. The whole stack down and up again (the same code as `inferstream down` / `up`), with
+    #    a row in Postgres and an object in S3 to keep, and no server process left by down.
+    # stack.toml tunes the clients to Tansu: it holds every empty fetch for the full wait.
+    assert KafkaSettings.load().consumer_config("g")["fetch.wait.max.ms"] == 100
+    sid, blob = str(uuid.uuid4()), os.urandom(4096)
+    with psycopg.connect(PostgresSettings.load().conninfo()) as conn:
+        conn.execute(
+            "INSERT INTO submissions (submission_id, task, status) VALUES (%s, %s, %s)",
+            (sid, "bug_report", "processing"),
+        )
+    key = ObjectStore(ObjectStoreSettings.load()).put_blob(blob).key
+    state = StackState.load(stack.data_dir)
+    pids = [state.tansu.pid, state.postgres.pid, state.seaweed.pid]  # type: ignore[union-attr]
     result = stack.cli("down")
     assert result.returncode == 0, result.stderr
+    assert not any(_running(pid) for pid in pids)
+    assert stack.cli("status").returncode == 1
     result = stack.cli("up")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "created" not in result.stdout, result.stdout  # every topic was still there
+    assert stack.cli("status").returncode == 0
+    assert _submission_status(sid) == ("processing",)
+    assert ObjectStore(ObjectStoreSettings.load()).get_bytes(key) == blob
 
     # 3. The group resumes where it committed, before anything else reads the topic.
     assert _resumed_at(sorted(committed)) == committed
