@@ -22,12 +22,11 @@ from test_monitor import _poll, _publish, skip_what_is_there
 N = 2000
 
 
-def _start(stack: Stack, prefix: str, log: Path) -> subprocess.Popen[bytes]:
+def _start(stack: Stack, prefix: str, log: Path, batch_max_items: int) -> subprocess.Popen[bytes]:
     env = {
         **stack.env,
         "INFERSTREAM_WORKER_GROUP_PREFIX": prefix,
-        # small batches: many transactions, so the kill lands between two of them
-        "INFERSTREAM_WORKER_BATCH_MAX_ITEMS": "4",
+        "INFERSTREAM_WORKER_BATCH_MAX_ITEMS": str(batch_max_items),
         "INFERSTREAM_MONITOR_EVALUATE_EVERY_S": "30",
     }
     with log.open("a") as out:
@@ -73,7 +72,8 @@ def test_kill_9_mid_stream_neither_loses_nor_double_counts(stack: Stack, tmp_pat
     _publish(stack.kafka, name, "v1", np.linspace(0, 1, N))
     _sentinels(stack, name)
     log = tmp_path / "monitor.log"
-    first = _start(stack, prefix, log)
+    # Small batches: many transactions, so the kill lands between two of them.
+    first = _start(stack, prefix, log, batch_max_items=4)
     try:
         at_kill = _poll(lambda: _counted(stack, name, "v1"), 120, "the first counts")
         first.send_signal(signal.SIGKILL)
@@ -84,7 +84,9 @@ def test_kill_9_mid_stream_neither_loses_nor_double_counts(stack: Stack, tmp_pat
             first.kill()
             first.wait()
     assert 0 < at_kill < N, f"the kill should land mid-stream ({at_kill} of {N} counted)"
-    second = _start(stack, prefix, log)
+    # The restarted one takes the rest in batches of the embedded stack's size (256): what it
+    # resumes from is the stored counts' offsets, whatever its batches.
+    second = _start(stack, prefix, log, batch_max_items=256)
     try:
         _poll(lambda: _counted(stack, name, "sentinel") == 2, 120, "both sentinels")
     finally:
