@@ -56,7 +56,7 @@ class KafkaSettings(ComponentSettings):
         3_000,
         ge=100,
         le=600_000,
-        description="consumer heartbeat interval (the embedded stack writes 1000)",
+        description="consumer heartbeat interval (the embedded stack writes 2000)",
     )
     max_poll_interval_ms: int = Field(
         300_000,

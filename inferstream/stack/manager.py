@@ -81,10 +81,13 @@ def resolved_settings(state: StackState) -> dict[str, dict[str, Any]]:
             "security_protocol": "PLAINTEXT",
             # Tansu joins groups slowly with librdkafka defaults (docs/architecture.md).
             "session_timeout_ms": 6000,
-            # Tansu on s3:// writes S3 objects for every heartbeat: at 500 ms the heartbeats of
-            # five idle consumers were two thirds of SeaweedFS's idle CPU (docs/benchmarks.md,
-            # "Idle"). 1000 ms keeps six per session timeout; a rebalance is noticed <= 1 s.
-            "heartbeat_interval_ms": 1000,
+            # Tansu on s3:// writes the group's object to S3 on every heartbeat: at 500 ms the
+            # heartbeats of five idle consumers were two thirds of SeaweedFS's idle CPU, at 1000
+            # ms still 2.7 PUTs a second per group, the largest idle request count, and a fifth
+            # of all requests per record in `bench overhead` (docs/benchmarks.md, "The broker's
+            # S3 requests per record"). 2000 ms keeps three per session timeout (Kafka's rule);
+            # a rebalance is noticed <= 2 s.
+            "heartbeat_interval_ms": 2000,
             "max_poll_interval_ms": 60000,
             "compression": "none",
             # Tansu holds every fetch that finds no data for the full wait (Kafka answers as soon
