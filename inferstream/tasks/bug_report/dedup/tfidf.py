@@ -131,13 +131,11 @@ def _theirs_direct(entities: Entities, query: Ints, other: Ints, lengths: Ints) 
     table[np.repeat(np.arange(len(queries)), runs), term_local.reshape(-1)] = (
         np.arange(len(entries), dtype=np.int64) - run_start
     )
-    local_of = np.full(int(entities.term.max()) + 1, -1, dtype=np.int64)
-    local_of[terms] = np.arange(len(terms), dtype=np.int64)
     # Each pair's other's entries, and where each sits in the pair's query run.
     their_lengths = entities.length[other]
     their_entry = ranges(entities.start[other], their_lengths)
     their_pair = np.repeat(np.arange(len(other), dtype=np.int64), their_lengths)
-    local = local_of[entities.term[their_entry]]
+    local = _local_terms(terms, entities.term[their_entry], int(entities.term.max()) + 1)
     shared = np.flatnonzero(local >= 0)
     their_pair, their_entry = their_pair[shared], their_entry[shared]
     position = table[query_local[their_pair], local[shared]]
@@ -146,6 +144,20 @@ def _theirs_direct(entities: Entities, query: Ints, other: Ints, lengths: Ints) 
     offsets = np.cumsum(lengths) - lengths
     theirs[offsets[their_pair[held]] + position[held]] = entities.weight[their_entry[held]]
     return theirs
+
+
+def _local_terms(terms: Ints, wanted: Ints, span: int) -> Ints:
+    """Each wanted term id's index in the sorted distinct ``terms``, -1 if absent: a gather
+    from a table over every term id when there are many to find (a batch), a binary search of
+    the few distinct ones when the table would cost more than the look-ups (one report)."""
+    if len(wanted) >= span // 4:
+        local_of = np.full(span, -1, dtype=np.int64)
+        local_of[terms] = np.arange(len(terms), dtype=np.int64)
+        out: Ints = local_of[wanted]
+        return out
+    at = np.minimum(np.searchsorted(terms, wanted), max(0, len(terms) - 1))
+    found = terms[at] == wanted if len(terms) else np.zeros(len(wanted), dtype=bool)
+    return np.where(found, at, -1)
 
 
 def _theirs_sorted(entities: Entities, other: Ints, entry: Ints, pair: Ints) -> Floats:
