@@ -65,7 +65,7 @@ class Config:
 
     @classmethod
     def tiny(cls) -> Config:
-        return cls(records=300, kills=2, kill_interval_s=1.5)
+        return cls(records=300, kills=1, kill_interval_s=1.0)
 
     def kill_config(self) -> KillConfig:
         return KillConfig(

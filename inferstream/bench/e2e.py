@@ -21,13 +21,14 @@ GPU_GOAL = 30_000  # sentences/s end to end on one H100: the product's GPU goal
 class Config:
     n: int = 3000
     probe: int = 512
-    # Every pipeline variant below, or only the default one (what the target is read on): a
-    # tiny run proves the path once instead of paying each variant's worker start-up.
+    # Every pipeline variant and bare call layout below, or only the default ones (what the
+    # target is read on): a tiny run proves each path once instead of paying each variant's
+    # worker start-up and each layout's texts.
     variants: bool = True
 
     @classmethod
     def tiny(cls) -> Config:
-        return cls(n=40, probe=16, variants=False)
+        return cls(n=16, probe=8, variants=False)
 
 
 def layouts(cores: int, gpu: bool) -> dict[str, tuple[int, int | None]]:
@@ -111,11 +112,13 @@ def run(config: Config, ctx: BenchContext) -> Report:
     gpu = device.device == "cuda"
     sizes: tuple[int, ...] = bare.GPU_BATCH_SIZES if gpu else bare.BATCH_SIZES
     # Sizes past the first that embeds the probe's texts in one chunk repeat that chunk: left
-    # out (a tiny run's probe of 16: sizes 1, 8 and 16, 3 ONNX sessions instead of 6).
+    # out (a tiny run's probe of 8: sizes 1 and 8, 2 ONNX sessions instead of 6).
     sizes = (*[b for b in sizes if b < config.probe], *[b for b in sizes if b >= config.probe][:1])
     variants = pipeline_variants(cores, gpu)
+    call_layouts = layouts(cores, gpu)
     if not config.variants:
         variants = {"default": variants["default"]}
+        call_layouts = dict(list(call_layouts.items())[:1])
     use_gpu_partitions(gpu)
     with bench_stack(share_workers=True) as stack:
         # The bare loop runs while the stack's servers are up but idle (no workers yet).
@@ -127,7 +130,7 @@ def run(config: Config, ctx: BenchContext) -> Report:
         for r in sweep:
             sweep_table.add(r.batch, r.texts, r.rate)
         bares: dict[str, tuple[bare.BareResult, float | None]] = {}
-        for name, (calls, threads) in layouts(cores, gpu).items():
+        for name, (calls, threads) in call_layouts.items():
             model = bare.embedder(best, device.providers, threads, parallel_calls=calls)
             with GpuSampler(enabled=gpu) as sampler:
                 result = bare.run_bare(model, texts, best)

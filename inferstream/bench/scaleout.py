@@ -17,7 +17,7 @@ class Config:
 
     @classmethod
     def tiny(cls) -> Config:
-        return cls(n=30)
+        return cls(n=16)
 
 
 def run(config: Config, ctx: BenchContext) -> Report:

@@ -4,9 +4,9 @@ versions, command, figures) to the given doc. Benchmarks are not tests: this onl
 working; the figures of a tiny run mean nothing, so the scenarios share one embedded stack
 (`--stack-dir`, one `up` instead of one per scenario), one `inferstream bench` process (one
 interpreter start and one import of ONNX Runtime, torch and the bench modules instead of one per
-scenario), and the scenarios that run the default stages (e2e, latency, scaleout's first run)
-one set of worker processes, started once. Each scenario's test reads its own section of the
-one run's doc."""
+scenario), and the scenarios that run the default stages (e2e, latency, naive's pipeline,
+scaleout's first run) one set of worker processes, started once. Each scenario's test reads its
+own section of the one run's doc."""
 
 from __future__ import annotations
 
@@ -29,11 +29,12 @@ from inferstream.topology import STAGES
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# e2e, latency and scaleout (1 infer) run on the same worker set, started once (the bench's
-# share_workers on a reused stack), so they run first and in a row. memory leaves its backlog of
+# e2e, latency, naive (our pipeline) and scaleout (1 infer) run on the same worker set, started
+# once (the bench's share_workers on a reused stack), so they run first and in a row; scaleout
+# last of them, as its second run (2 infer) needs a set of its own. memory leaves its backlog of
 # submissions in the shared stack's topics (the next scenario's workers would drain it first):
 # it runs last.
-SHARING = ("e2e", "latency", "scaleout")
+SHARING = ("e2e", "latency", "naive", "scaleout")
 ORDER = [*SHARING, *sorted(set(SCENARIOS) - {*SHARING, "memory"}), "memory"]
 # The one run of every scenario (480 s each before they shared a process). pytest's own limit
 # applies to the first test, whose setup runs them all, and adds the stack's start.
