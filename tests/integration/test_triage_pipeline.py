@@ -2,7 +2,8 @@
 view reads holds the title whole and the long fields cut to their excerpts, and the API's reads
 return them. Then the review loop from a possible duplicate the pipeline itself produced: it
 lands in the API's queue, a producer confirms it, the decision reaches feedback.bug_report and
-`inferstream eval dedup --from-feedback` turns it into a duplicate group.
+`inferstream eval dedup --from-feedback`'s reader turns it into a duplicate group (called in this
+process: the command itself runs on the real stack in test_triage.py).
 
 The workers run the seed profile with its bands set wide (possible at a cosine >= 0.5, duplicate
 only >= 0.995), so a paraphrase of a report lands as a possible duplicate whatever the hybrid
@@ -25,7 +26,7 @@ from fastapi.testclient import TestClient
 from inferstream.api import Role, create_app
 from inferstream.api.keys import create_key
 from inferstream.api.queries import submission_status
-from inferstream.cli.eval_feedback import read_feedback
+from inferstream.cli.eval_feedback import read_feedback, run_from_feedback
 from inferstream.client import Publisher
 from inferstream.schemas import BugReportPayload
 from inferstream.schemas.tasks.bug_report import EXCERPT_CHARS
@@ -173,7 +174,6 @@ def _review_loop(stack: Stack, tmp_path: Path, tag: str, original_id: str, copy_
     ]
     assert ours[0]["dedup_profile"] == "seed"
     labels_path = tmp_path / "labels.json"
-    run = stack.cli("eval", "dedup", "--from-feedback", "--labels-out", str(labels_path))
-    assert run.returncode == 0, run.stderr
+    run_from_feedback(labels_path)  # what `eval dedup --from-feedback --labels-out` runs
     groups = json.loads(labels_path.read_text())["duplicate_groups"]
     assert [sorted(g) for g in groups if copy_id in g] == [sorted([original_id, copy_id])]
