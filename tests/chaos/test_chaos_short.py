@@ -4,8 +4,7 @@ s3:// storage, restarted on the same port), a 3 s Postgres outage and a poison r
 Asserted on what was executed, not on what was planned: every fault ran, every kill ended its
 worker with SIGKILL and no worker exited any other way, every acknowledged submission has
 exactly one row, and `verify` finds nothing. Sized for CI (a few hundred submissions, a
-10 s publishing window, 2 s between the two server faults so that both land while the
-submissions are published); the full schedule, with S3 outages, stack restarts, SIGSTOP pauses
+10 s publishing window); the full schedule, with S3 outages, stack restarts, SIGSTOP pauses
 and a rebalance storm, is `make chaos`.
 """
 
@@ -53,9 +52,6 @@ def test_short_chaos_run_loses_and_duplicates_nothing(
         stack_restarts=0,
         pauses=0,
         ready_timeout_s=READY_TIMEOUT_S,
-        # The lane runs its faults one after another anyway: the default 10 s gap only put the
-        # second one after the publishing window and added its 10 s to the run.
-        gap_s=2.0,
     )
     # up, ready, publishing, drain, verify and teardown (3 min allowed for the rest)
     assert READY_TIMEOUT_S + config.publish_s + DRAIN_TIMEOUT_S + 180 < TEST_TIMEOUT_S
