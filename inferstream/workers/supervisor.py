@@ -116,8 +116,11 @@ def _reserve_port() -> socket.socket:
 
     The socket has SO_REUSEADDR and never listens, so on Linux the worker's HTTP server (which
     sets SO_REUSEADDR too, and listens) may bind the same port, while the kernel hands the port
-    to no other bind(0) and refuses it to any other bind meanwhile. A port found free and
-    released before the worker starts (seconds later, at load) could go to another process."""
+    to no other bind(0) or outgoing connection and refuses it to a bind without SO_REUSEADDR. A
+    port found free and released before the worker starts (seconds later, at load) could go to
+    any of those. Not covered: a program that chose the same port by itself before it was
+    reserved and binds it with SO_REUSEADDR (a Go listener, SeaweedFS's paired +10000 ports):
+    the worker then exits on EADDRINUSE, as before."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
