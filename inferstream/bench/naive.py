@@ -38,7 +38,7 @@ class Config:
 
     @classmethod
     def tiny(cls) -> Config:
-        return cls(n=8, ablation_texts=8, quix=False)
+        return cls(n=8, ablation_texts=4, quix=False)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +23,9 @@ from pathlib import Path
 import pytest
 from _stack import start_stack
 
+from inferstream.bench.harness import models_cache
 from inferstream.bench.scenarios import SCENARIOS
+from inferstream.models import ensure_minilm_bundle
 from inferstream.settings import DATA_DIR_ENV
 from inferstream.stack import down
 from inferstream.topology import STAGES
@@ -72,7 +75,13 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory, bench_stack_dir: Path) -
     out = tmp_path_factory.mktemp("bench-run")
     doc = out / "benchmarks.md"
     env = {k: v for k, v in os.environ.items() if k != DATA_DIR_ENV}
-    env["INFERSTREAM_WORKER_MODELS_DIR"] = str(out / "bench-models")
+    models = out / "bench-models"
+    env["INFERSTREAM_WORKER_MODELS_DIR"] = str(models)
+    # The run's models dir is its own (its tiny media head must not reach the bench's cache),
+    # but the text model's bundle is the cache's (built there once; the bare and ablation loops
+    # read it there): copied in, the infer workers find it instead of building it again.
+    bundle = ensure_minilm_bundle(models_cache()).onnx_path.parent
+    shutil.copytree(bundle, models / bundle.parent.name / bundle.name)
     argv = [sys.executable, "-m", "inferstream", "bench", ",".join(ORDER), "--tiny"]
     argv += ["--doc", str(doc), "--stack-dir", str(bench_stack_dir)]
     # A session of its own: on timeout the whole group (the CLI and the workers it started) is
