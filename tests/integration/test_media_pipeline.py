@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from _small_media import small_media_models
 from _stack import Stack
 from fastapi.testclient import TestClient
 
@@ -21,7 +22,6 @@ from inferstream.api import Role, create_app
 from inferstream.api.keys import create_key
 from inferstream.settings import ApiSettings
 from inferstream.storage import ObjectStore, sha256_hex
-from inferstream.training import media
 from inferstream.training.media_samples import image_bytes, rendered_bytes, video_bytes
 from inferstream.verify.artifacts import rows_with_artifacts
 from inferstream.workers.supervisor import Supervisor
@@ -31,9 +31,8 @@ FRAMES = 4
 
 @pytest.fixture(scope="module")
 def models_dir(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("media-models")
-    media.train(directory, per_photo=6, rendered=80)  # a smaller head, same code path
-    return directory
+    # A smaller head than the shipped one (same code path), shared with the unit tests.
+    return small_media_models(tmp_path_factory)[0]
 
 
 @pytest.fixture(scope="module")

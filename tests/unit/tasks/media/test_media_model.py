@@ -7,22 +7,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _small_media import small_media_models
 from PIL import Image
 
 from inferstream.models.media import INPUT_SIZE, MediaModel, to_pixels
-from inferstream.training import media, media_data
+from inferstream.training import media_data
 
 
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("media-models")
-    # A smaller training set than the shipped bundle (same code path), to keep the test short.
-    report = media.train(directory, per_photo=6, rendered=80)
-    held_out = report.metrics["held_out"]
+    # Trained once per test run and shared with the media pipeline's tests (_small_media).
+    directory, metrics = small_media_models(tmp_path_factory)
+    held_out = metrics["held_out"]
     # Better than the 50 % of a constant or random head on the balanced held-out split.
-    assert held_out["accuracy"] > 0.7, report.metrics
-    assert held_out["roc_auc"] > 0.8, report.metrics
-    assert report.metrics["onnx_head_max_abs_diff"] < 1e-4
+    assert held_out["accuracy"] > 0.7, metrics
+    assert held_out["roc_auc"] > 0.8, metrics
+    assert metrics["onnx_head_max_abs_diff"] < 1e-4
     return directory
 
 
