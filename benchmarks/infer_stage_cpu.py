@@ -104,7 +104,9 @@ def enriched(plugin: TaskPlugin, n: int) -> list[InRecord]:
                 raise SystemExit(f"enrich rejected a workload record: {outcome}")
             message = outcome.messages[0]
             out.append(
-                InRecord(f"enriched.{TASK}", 0, len(out), message.key, message.value, message.headers)
+                InRecord(
+                    f"enriched.{TASK}", 0, len(out), message.key, message.value, message.headers
+                )
             )
     return out
 
@@ -119,7 +121,9 @@ def one_pass(
         max_batch_items=size,
         max_batch_tokens=1 << 20,
     )
-    logic = InferLogic(plugin, plugin.load_inferer(context), KafkaSettings(), PostgresSettings(), "x")
+    logic = InferLogic(
+        plugin, plugin.load_inferer(context), KafkaSettings(), PostgresSettings(), "x"
+    )
     settle_heap()
     values: list[bytes] = []
     spent = 0.0
