@@ -46,6 +46,10 @@ class SeaweedInfo:
         return f"127.0.0.1:{self.s3_port}"
 
 
+# How many times a start that lost one of its ports is retried on new ones.
+START_ATTEMPTS = 3
+
+
 def start_seaweed(
     data_dir: Path,
     *,
@@ -53,6 +57,37 @@ def start_seaweed(
     secret_key: str,
     bucket: str,
     s3_port: int | None = None,
+) -> SeaweedInfo:
+    """Start `weed mini` on free loopback ports. A port found free can be taken before the server
+    binds it (by another server's start, or as a client connection's local port: both come from
+    the same ephemeral range; seen with two test processes each starting stacks, where weed's
+    S3 listener exited with "bind: address already in use"): such a start is retried on new
+    ports, up to START_ATTEMPTS times; any other failure is raised at once."""
+    log = data_dir / "logs" / "seaweedfs.log"
+    for attempt in range(1, START_ATTEMPTS + 1):
+        start = log.stat().st_size if log.is_file() else 0
+        try:
+            return _start_once(data_dir, access_key, secret_key, bucket, s3_port)
+        except StackError:
+            if attempt == START_ATTEMPTS or not _lost_a_port(log, start):
+                raise
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _lost_a_port(log: Path, start: int) -> bool:
+    """Did the attempt whose log lines begin at byte ``start`` fail on a port taken meanwhile?"""
+    try:
+        with log.open("rb") as handle:
+            handle.seek(start)
+            lines = handle.read()
+    except OSError:
+        return False
+    # weed's own check of its ports before it starts, or the bind after it (the seen race).
+    return b"cannot be used" in lines or b"address already in use" in lines
+
+
+def _start_once(
+    data_dir: Path, access_key: str, secret_key: str, bucket: str, s3_port: int | None
 ) -> SeaweedInfo:
     store = data_dir / "seaweedfs"
     store.mkdir(parents=True, exist_ok=True)
@@ -86,7 +121,11 @@ def start_seaweed(
     log = data_dir / "logs" / "seaweedfs.log"
     pid = spawn(argv, log_file=log, env=env, cwd=data_dir)
     info = SeaweedInfo(pid, ports["s3"], access_key, secret_key, bucket)
-    if not wait_until(lambda: seaweed_healthy(info), START_TIMEOUT_S, 0.25):
+    # A server that exited (a lost port among them) is not waited for until the deadline.
+    ready = wait_until(
+        lambda: seaweed_healthy(info) or not is_alive(pid, "weed"), START_TIMEOUT_S, 0.25
+    )
+    if not ready or not seaweed_healthy(info):
         stop_seaweed(pid)
         raise StackError(f"SeaweedFS S3 did not become ready; last log lines:\n{tail(log)}")
     return info
