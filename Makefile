@@ -67,9 +67,11 @@ quix: $(STAMP)
 # compete for the same cores. On a quiet machine the same 124 tests took 182 s in one process and
 # 132 s in two (0.72x): waits leave cores idle there. Not yet run on the whole suite, whose tests
 # share more state (the session stack's topics and tables), so the default stays one process.
+# --no-loadscope-reorder: xdist otherwise hands out the files with the most tests first, so the
+# one-test chaos and pipeline files came last; tests/conftest.py puts the slowest files first.
 PYTEST_WORKERS ?= 0
 pytest: $(STAMP) test-packages $(TOOLS_STAMP)
-	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
+	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder) $(PYTEST_ARGS)
 
 # The four checks are independent: lint, mypy and the contracts run beside pytest's start-up
 # (collection, the first stack) rather than before it. No output sync (-O): make would hold
