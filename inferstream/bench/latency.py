@@ -37,7 +37,7 @@ class Config:
 
     @classmethod
     def tiny(cls) -> Config:
-        return cls(n_max=30, seconds=1.0)
+        return cls(n_max=16, seconds=0.5)
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def run(config: Config, ctx: BenchContext) -> Report:
     levels: list[Level] = []
     with bench_stack(share_workers=True) as stack:
         stack.start_workers({"enrich": 1, "infer": 1, "sink": 1})
-        pipeline.warm_up(stack)
+        pipeline.warm_up(stack, n=min(pipeline.WARMUP, config.n_max))  # no larger than the run
         peak_rate = config.rate or pipeline.saturate(stack, config.n_max).rate
         publisher = warm_publisher(stack)
         for load in LOADS:
