@@ -72,7 +72,13 @@ def _start(task: str, log_dir: Path, models_dir: Path, env: pytest.MonkeyPatch) 
     env.setenv("INFERSTREAM_WORKER_MODELS_DIR", str(models_dir))
     supervisor = Supervisor(task, 1, log_dir=log_dir)
     supervisor.start()
-    supervisor.wait_ready(timeout_s=180)
+    try:
+        supervisor.wait_ready(timeout_s=180)
+    except BaseException:
+        # Workers that missed the deadline (or a pytest timeout) must not outlive the test:
+        # left running, they consume the next tests' records from the shared topics.
+        supervisor.stop()
+        raise
     return supervisor
 
 
