@@ -4,6 +4,7 @@ read on the total, and the scenario's options."""
 from __future__ import annotations
 
 import pytest
+from _report_cells import cells
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,14 +25,6 @@ def made_up(records: int, cpu: dict[str, float]) -> OverheadRun:
         splits={"infer-0": {"run: process step, outputs durable": cpu["infer-0"]}},
         batches={"infer": procs.BatchStats(batches=4, records=records, fill_sum=2.0)},
     )
-
-
-def cells(report_text: str, first: str) -> list[str]:
-    for line in report_text.splitlines():
-        parts = [p.strip() for p in line.strip("|").split("|")]
-        if line.startswith("| ") and parts[0] == first:
-            return parts
-    raise AssertionError(f"no row {first!r} in\n{report_text}")
 
 
 @given(

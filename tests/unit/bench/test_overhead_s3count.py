@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from _report_cells import cells
 
 from inferstream.bench import overhead, s3count
 from inferstream.bench.overhead_run import OverheadRun
@@ -22,14 +23,6 @@ PROCESSES = ["enrich-0", "infer-0", "kafka (tansu)", "s3 (seaweedfs)"]
 def made_up(records: int) -> OverheadRun:
     cpu = dict.fromkeys(PROCESSES, 1.0)
     return OverheadRun(records=records, seconds=10.0, window_s=11.0, cpu=cpu, driver=1.0)
-
-
-def cells(report_text: str, first: str) -> list[str]:
-    for line in report_text.splitlines():
-        parts = [p.strip() for p in line.strip("|").split("|")]
-        if line.startswith("| ") and parts[0] == first:
-            return parts
-    raise AssertionError(f"no row {first!r} in\n{report_text}")
 
 
 @pytest.mark.parametrize(
