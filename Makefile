@@ -62,15 +62,16 @@ quix: $(STAMP)
 
 # pytest runs on PYTEST_WORKERS processes (pytest-xdist; 0 = one process), whole files per
 # process so module fixtures stay together, each process with its own embedded stack, per-test
-# timeout 600 s (it includes a first test's wait for its process's stack). Two by default: the
-# suite's waits (worker start-ups, group joins, drains) leave a core idle in one process. A
-# fresh clone's `make test` on a quiet 2-core machine took 835 s on two processes (1,510 passed)
-# against 1,589 s in one (1,454 tests, the session before); a whole-suite run on a machine loaded
-# to 30-46 by other work passed every check on two processes (its 9 errors were setups past the
-# former 300 s timeout). PYTEST_WORKERS=0 is the one-process run.
+# timeout 600 s (it includes a first test's wait for its process's stack). Three by default: the
+# suite's waits (worker start-ups, group joins, drains) leave the cores idle in one process, and
+# a fresh clone's `make test` on a quiet 2-core machine took 738 s on three processes (1,510
+# passed, vmstat: cores busy ~90 % of the run), 835 s on two and 1,589 s in one (1,454 tests,
+# an earlier session). A whole-suite run on a machine loaded to 30-46 by other work passed every
+# check on two processes (its 9 errors were setups past the former 300 s timeout).
+# PYTEST_WORKERS=0 is the one-process run.
 # --no-loadscope-reorder: xdist otherwise hands out the files with the most tests first, so the
 # one-test chaos and pipeline files came last; tests/conftest.py puts the slowest files first.
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 3
 pytest: $(STAMP) test-packages $(TOOLS_STAMP)
 	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder) $(PYTEST_ARGS)
 

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 # Hypothesis' per-example deadline (200 ms) and its too-slow health check time the machine, not
-# the code: on CI's two cores, shared by two pytest processes and the embedded servers, a
+# the code: on CI's two cores, shared by several pytest processes and the embedded servers, a
 # property test failed on a 347 ms example. Every property is still checked on every example.
 settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("suite")
@@ -40,9 +40,9 @@ from inferstream.settings import DATA_DIR_ENV  # noqa: E402
 from inferstream.stack import StackState, down  # noqa: E402
 
 # The slowest test files, slowest first (the fresh-clone CI's --durations, one process: the bench
-# smoke ~270 s, then 30-75 s each). Under pytest-xdist (`make pytest PYTEST_WORKERS=2`: --dist
+# smoke ~270 s, then 30-75 s each). Under pytest-xdist (`make pytest`, three processes: --dist
 # loadfile --no-loadscope-reorder) whole files go to whichever process is free, in collection
-# order: these start first, so that none of them starts last while the other process idles, and
+# order: these start first, so that none of them starts last while the other processes idle, and
 # the unit files (hundreds, a few seconds each) fill the gaps at the end. xdist's own order, the
 # files with the most tests first, handed these one-test files out last.
 SLOW_FIRST = (
