@@ -1,0 +1,116 @@
+"""Offset gaps a stage's consumer must not step over at once: a batch the broker has numbered
+but not yet stored.
+
+Why: the embedded Tansu's s3 engine (0.6.0-133-g510f3e2, `tansu-storage/src/dynostore.rs`)
+takes a produce's offsets by advancing the partition's `watermark.json` and only then writes
+the batch object; a fetch lists the stored batch objects below the high watermark and returns
+those at or after the fetch offset. With two producers writing one partition, the batch of
+the later offsets can be stored first; a fetch in that window returns it, the consumer's
+position moves past the earlier batch, and that consumer never reads it (its group then
+commits past it: a submission neither enriched nor dead-lettered). Kafka itself never hands a
+consumer offsets past a hole that is still being written, but a gap can be legitimate there
+(transaction markers, compaction), hence a bounded wait, and a setting to turn it off.
+
+The guard: per partition, the offset the consumer should see next. A record beyond it is a
+gap: the records of that partition are dropped from this poll and the consumer is sent back to
+the expected offset (``seeks``); the next fetch returns the late batch once it is stored. A
+gap still open after ``wait_s`` is taken as a hole that will never be filled (Tansu killed
+between the two writes leaves one) and stepped over. Pure: the caller seeks and logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer, Message, TopicPartition
+
+from inferstream.workers.runtime.watermark import Position
+
+__all__ = ["Admitted", "Gap", "GapGuard", "Position", "admit_messages"]
+
+
+@dataclass(frozen=True)
+class Gap:
+    position: Position
+    expected: int  # the offset the consumer should have seen next
+    got: int  # the offset it was handed instead
+
+
+@dataclass
+class Admitted:
+    """What ``GapGuard.admit`` decided for one poll's records."""
+
+    keep: list[bool] = field(default_factory=list)  # per record, in order
+    seeks: dict[Position, int] = field(default_factory=dict)  # partition -> offset to re-read
+    opened: list[Gap] = field(default_factory=list)  # gaps first seen now (log them)
+    stepped_over: list[Gap] = field(default_factory=list)  # gaps given up on now (log them)
+
+
+class GapGuard:
+    def __init__(self, wait_s: float) -> None:
+        self.wait_s = wait_s
+        self._next: dict[Position, int] = {}
+        self._open: dict[Position, tuple[int, float]] = {}  # expected offset, first seen
+
+    def expect(self, pos: Position, offset: int) -> None:
+        """Where a partition starts, when the caller knows it (stored offsets, a seek): its first
+        record is checked too. Otherwise the first record after an assignment sets the count."""
+        self._next[pos] = offset
+        self._open.pop(pos, None)
+
+    def forget(self, positions: Iterable[Position]) -> None:
+        """Assigned anew, revoked or lost: the next record of each starts a fresh count."""
+        for pos in positions:
+            self._next.pop(pos, None)
+            self._open.pop(pos, None)
+
+    def admit(self, records: Sequence[tuple[Position, int]], now: float) -> Admitted:
+        """Which of one poll's (position, offset) pairs, in poll order, go to the stage."""
+        out = Admitted()
+        sent_back: set[Position] = set()
+        for pos, offset in records:
+            if pos in sent_back:  # behind a gap: read again after the seek
+                out.keep.append(False)
+                continue
+            expected = self._next.get(pos)
+            gap = Gap(pos, expected, offset) if expected is not None and offset > expected else None
+            if gap is not None and self._waits(gap, now, out):
+                out.keep.append(False)
+                out.seeks[pos] = gap.expected
+                sent_back.add(pos)
+                continue
+            if gap is not None:
+                out.stepped_over.append(gap)
+            self._open.pop(pos, None)
+            self._next[pos] = offset + 1
+            out.keep.append(True)
+        return out
+
+    def _waits(self, gap: Gap, now: float, out: Admitted) -> bool:
+        """Whether the gap is still worth waiting for (its first sight is recorded)."""
+        opened = self._open.get(gap.position)
+        if opened is None or opened[0] != gap.expected:
+            opened = (gap.expected, now)
+            self._open[gap.position] = opened
+            out.opened.append(gap)
+        return now - opened[1] < self.wait_s
+
+    def waiting(self) -> bool:
+        """Whether a gap is open (the poll loop should come back soon, not idle)."""
+        return bool(self._open)
+
+
+def admit_messages(
+    guard: GapGuard, consumer: Consumer, messages: Sequence[Message], now: float
+) -> tuple[list[Message], Admitted]:
+    """The guard on one poll's messages: those to hand on (errors pass through untouched), and
+    the partitions sent back to their expected offset (the consumer is seeked here)."""
+    records = [m for m in messages if m.error() is None]
+    admitted = guard.admit(
+        [((str(m.topic()), int(m.partition() or 0)), int(m.offset() or 0)) for m in records], now
+    )
+    dropped = {id(m) for m, keep in zip(records, admitted.keep, strict=True) if not keep}
+    for (topic, partition), offset in admitted.seeks.items():
+        consumer.seek(TopicPartition(topic, partition, offset))
+    return [m for m in messages if id(m) not in dropped], admitted
