@@ -13,12 +13,14 @@ from minio import Minio
 
 from inferstream.stack.processes import (
     START_TIMEOUT_S,
+    PortHold,
     StackError,
-    free_port,
+    address_in_use,
     is_alive,
+    listening_ports,
     missing_embedded,
-    port_is_free,
     spawn,
+    start_on_free_ports,
     stop_process,
     tail,
     wait_until,
@@ -46,8 +48,10 @@ class SeaweedInfo:
         return f"127.0.0.1:{self.s3_port}"
 
 
-# How many times a start that lost one of its ports is retried on new ones.
-START_ATTEMPTS = 3
+GRPC_OFFSET = 10000  # weed's gRPC port of each server: its http port + 10000
+# How long a healthy server's remaining listeners (admin's) are waited for before its ports are
+# released all the same (not an error: the S3 API answers).
+LISTEN_GRACE_S = 10.0
 
 
 def start_seaweed(
@@ -58,46 +62,44 @@ def start_seaweed(
     bucket: str,
     s3_port: int | None = None,
 ) -> SeaweedInfo:
-    """Start `weed mini` on free loopback ports. A port found free can be taken before the server
-    binds it (by another server's start, or as a client connection's local port: both come from
-    the same ephemeral range; seen with two test processes each starting stacks, where weed's
-    S3 listener exited with "bind: address already in use"): such a start is retried on new
-    ports, up to START_ATTEMPTS times; any other failure is raised at once."""
+    """Start `weed mini` on free loopback ports, held from their choice until weed listens on
+    every one (PortHold: no other process's bind(0), connection or held port can take them
+    meanwhile). A start that lost a port all the same (to a program that picked it by itself;
+    seen with two test processes each starting stacks before ports were held, where weed's S3
+    listener exited with "bind: address already in use") is retried on new ports, up to
+    START_ATTEMPTS times; any other failure is raised at once."""
     log = data_dir / "logs" / "seaweedfs.log"
-    for attempt in range(1, START_ATTEMPTS + 1):
-        start = log.stat().st_size if log.is_file() else 0
-        try:
-            return _start_once(data_dir, access_key, secret_key, bucket, s3_port)
-        except StackError:
-            if attempt == START_ATTEMPTS or not _lost_a_port(log, start):
-                raise
-    raise AssertionError("unreachable")  # the loop returns or raises
+
+    def once(hold: PortHold, attempt: int) -> SeaweedInfo:
+        previous = s3_port if attempt == 1 else None
+        return _start_once(data_dir, hold, access_key, secret_key, bucket, previous)
+
+    return start_on_free_ports(once, log, _lost_a_port)
 
 
-def _lost_a_port(log: Path, start: int) -> bool:
-    """Did the attempt whose log lines begin at byte ``start`` fail on a port taken meanwhile?"""
-    try:
-        with log.open("rb") as handle:
-            handle.seek(start)
-            lines = handle.read()
-    except OSError:
-        return False
+def _lost_a_port(lines: bytes) -> bool:
+    """Did an attempt whose log lines these are fail on a port taken meanwhile?"""
     # weed's own check of its ports before it starts, or the bind after it (the seen race).
-    return b"cannot be used" in lines or b"address already in use" in lines
+    return b"cannot be used" in lines or address_in_use(lines)
 
 
 def _start_once(
-    data_dir: Path, access_key: str, secret_key: str, bucket: str, s3_port: int | None
+    data_dir: Path,
+    hold: PortHold,
+    access_key: str,
+    secret_key: str,
+    bucket: str,
+    s3_port: int | None,
 ) -> SeaweedInfo:
     store = data_dir / "seaweedfs"
     store.mkdir(parents=True, exist_ok=True)
-    # weed mini opens many listeners; every one is pinned to a free loopback port. Its gRPC ports
-    # default to http+10000, so those pairs are chosen together.
-    ports = {name: free_port(paired_offset=10000) for name in ("master", "volume", "filer")}
+    # weed mini opens many listeners; every one is pinned to a free loopback port (it opens no
+    # TCP port of its own choice). Its gRPC ports default to http+10000: chosen together.
+    ports = {name: hold.free(paired_offset=GRPC_OFFSET) for name in ("master", "volume", "filer")}
     # A restarted server keeps its S3 port when it can: running clients hold the endpoint.
-    reuse = s3_port and port_is_free(s3_port) and port_is_free(s3_port + 10000)
-    ports["s3"] = s3_port if reuse and s3_port else free_port(paired_offset=10000)
-    admin = free_port(paired_offset=10000)
+    reuse = s3_port and hold.keep(s3_port) and hold.keep(s3_port + GRPC_OFFSET)
+    ports["s3"] = s3_port if reuse and s3_port else hold.free(paired_offset=GRPC_OFFSET)
+    ports["admin"] = hold.free(paired_offset=GRPC_OFFSET)
     argv = [
         str(weed_binary()),
         "mini",
@@ -108,11 +110,9 @@ def _start_once(
         "-webdav=false",
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
-        f"-admin.port={admin}",
-        f"-admin.port.grpc={admin + 10000}",
     ]
     for name, port in ports.items():
-        argv += [f"-{name}.port={port}", f"-{name}.port.grpc={port + 10000}"]
+        argv += [f"-{name}.port={port}", f"-{name}.port.grpc={port + GRPC_OFFSET}"]
     env = {
         "AWS_ACCESS_KEY_ID": access_key,
         "AWS_SECRET_ACCESS_KEY": secret_key,
@@ -128,6 +128,9 @@ def _start_once(
     if not ready or not seaweed_healthy(info):
         stop_seaweed(pid)
         raise StackError(f"SeaweedFS S3 did not become ready; last log lines:\n{tail(log)}")
+    # The admin server listens last, after S3 answers: its ports stay held until then.
+    wanted = {p for port in ports.values() for p in (port, port + GRPC_OFFSET)}
+    wait_until(lambda: wanted <= listening_ports(), LISTEN_GRACE_S, 0.1)
     return info
 
 

@@ -16,12 +16,13 @@ from minio import Minio
 from inferstream.stack import tansu_repair
 from inferstream.stack.processes import (
     START_TIMEOUT_S,
+    PortHold,
     StackError,
-    free_port,
+    address_in_use,
     is_alive,
     missing_embedded,
-    port_is_free,
     spawn,
+    start_on_free_ports,
     stop_process,
     tail,
     wait_until,
@@ -79,14 +80,27 @@ def start_tansu(
 ) -> TansuInfo:
     """Start Tansu on ``port`` if free (else a free one); durable on ``s3`` when given, in
     memory otherwise. The keys travel in the process environment only, never on disk.
-    ``repair=False`` skips the repair of the stored state (only to measure what it fixes)."""
-    # A restarted broker keeps its port when it can: running clients hold the address.
-    port = port if port and port_is_free(port) else free_port()
+    ``repair=False`` skips the repair of the stored state (only to measure what it fixes).
+
+    The port is held from its choice until Tansu listens (PortHold); a start that lost it all
+    the same (to a program that picked it by itself: Tansu exits with "Address already in
+    use") is retried on a new port, up to START_ATTEMPTS times."""
+    log = data_dir / "logs" / "tansu.log"
+    if s3 is not None and repair:
+        _repair_before_start(s3, log)
+
+    def once(hold: PortHold, attempt: int) -> TansuInfo:
+        # A restarted broker keeps its port when it can: running clients hold the address.
+        kept = attempt == 1 and port and hold.keep(port)
+        return _start_once(data_dir, port if kept and port else hold.free(), s3)
+
+    return start_on_free_ports(once, log, address_in_use)
+
+
+def _start_once(data_dir: Path, port: int, s3: SeaweedInfo | None) -> TansuInfo:
     url = f"tcp://127.0.0.1:{port}"
     log = data_dir / "logs" / "tansu.log"
     storage_url, env = tansu_storage(s3)
-    if s3 is not None and repair:
-        _repair_before_start(s3, log)
     argv = [
         str(tansu_binary()),
         "broker",
@@ -99,7 +113,11 @@ def start_tansu(
     ]
     pid = spawn(argv, log_file=log, env=env, cwd=data_dir)
     info = TansuInfo(pid=pid, port=port, storage="memory" if s3 is None else "s3")
-    if not wait_until(lambda: tansu_healthy(info), START_TIMEOUT_S, 0.2):
+    # A broker that exited (its port lost) is not waited for until the deadline.
+    ready = wait_until(
+        lambda: tansu_healthy(info) or not is_alive(pid, "tansu"), START_TIMEOUT_S, 0.2
+    )
+    if not ready or not tansu_healthy(info):
         stop_tansu(pid)
         raise StackError(f"Tansu did not become ready on {url}; last log lines:\n{tail(log)}")
     return info

@@ -7,7 +7,7 @@ import socket
 import time
 from pathlib import Path
 
-from inferstream.stack.processes import free_port, port_is_free, tail, wait_until
+from inferstream.stack.processes import log_since, port_is_free, tail, wait_until
 
 
 def test_a_listening_port_is_taken_and_a_closed_one_free() -> None:
@@ -19,9 +19,14 @@ def test_a_listening_port_is_taken_and_a_closed_one_free() -> None:
     assert port_is_free(port)
 
 
-def test_a_paired_port_is_free_too() -> None:
-    port = free_port(paired_offset=1)
-    assert port_is_free(port) and port_is_free(port + 1)
+def test_log_since_reads_an_attempts_own_lines(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_bytes(b"first attempt: bind: address already in use\n")
+    start = log.stat().st_size
+    with log.open("ab") as out:
+        out.write(b"second attempt: ready\n")
+    assert log_since(log, start) == b"second attempt: ready\n"
+    assert log_since(tmp_path / "missing.log", 0) == b""
 
 
 def test_wait_until_returns_as_soon_as_the_check_holds() -> None:
