@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from inferstream.stack.processes import (
+    START_ATTEMPTS,
+    PortHold,
+    address_in_use,
+    log_since,
+)
 from inferstream.topology import STAGES
 
 
@@ -26,8 +31,10 @@ class Supervisor:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     # The loopback port of each worker, held from its choice until the worker is replaced or
-    # stopped (_reserve_port): released at once, another process's bind could take it first.
-    reserved: dict[str, socket.socket] = field(default_factory=dict)
+    # stopped (PortHold): released at once, another process's bind could take it first.
+    reserved: dict[str, PortHold] = field(default_factory=dict)
+    # How each worker was started: (stage, replica, index, attempt, its log's size before).
+    starts: dict[str, _Start] = field(default_factory=dict)
 
     def count(self, stage: str) -> int:
         if isinstance(self.replicas, int):
@@ -39,24 +46,32 @@ class Supervisor:
         for index, (stage, replica) in enumerate(plan):
             self.start_one(stage, replica, index)
 
-    def start_one(self, stage: str, replica: int, index: int, name: str | None = None) -> str:
+    def start_one(
+        self, stage: str, replica: int, index: int, name: str | None = None, attempt: int = 1
+    ) -> str:
         """Start (or restart) one worker; name defaults to <stage>-<replica>."""
         name = name or f"{stage}-{replica}"
         self._release(name)
         if self.metrics_port_base:
             port = self.metrics_port_base + index
         else:
-            self.reserved[name] = _reserve_port()
-            port = int(self.reserved[name].getsockname()[1])
+            self.reserved[name] = PortHold()
+            port = self.reserved[name].free()
         self.ports[name] = port
         argv = [sys.executable, "-m", "inferstream", "worker", stage, "--task", self.task]
         argv += ["--metrics-port", str(port)]
-        out: int | object = subprocess.DEVNULL
-        if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            out = (self.log_dir / f"{self.task}-{name}.log").open("ab")
-        self.procs[name] = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)  # type: ignore[arg-type]
+        log = self.log(name)
+        if log is not None:
+            log.parent.mkdir(parents=True, exist_ok=True)
+        # The worker writes to its own copy of the descriptor; ours is closed here.
+        with log.open("ab") if log is not None else open(os.devnull, "wb") as out:
+            self.starts[name] = _Start(stage, replica, index, attempt, out.tell())
+            self.procs[name] = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
         return name
+
+    def log(self, name: str) -> Path | None:
+        """The worker's log file (None without a log_dir: its output is dropped)."""
+        return None if self.log_dir is None else self.log_dir / f"{self.task}-{name}.log"
 
     def wait_ready(self, timeout_s: float = 300.0, names: Iterable[str] | None = None) -> None:
         """Until every worker (or those named) answers 200 on /ready (model loaded,
@@ -66,6 +81,7 @@ class Supervisor:
         waiting = set(watched)
         while waiting:
             failed = {n: code for n, code in self.failed().items() if n in watched}
+            failed = {n: code for n, code in failed.items() if not self._restarted(n)}
             if failed:
                 raise RuntimeError(f"worker exited before it was ready: {failed}")
             waiting = {name for name in waiting if not self.is_ready(name)}
@@ -73,6 +89,19 @@ class Supervisor:
                 raise TimeoutError(f"not ready after {timeout_s:.0f}s: {sorted(waiting)}")
             if waiting:
                 time.sleep(0.25)
+
+    def _restarted(self, name: str) -> bool:
+        """Start again, on a new port, a worker that exited because its port was taken: by a
+        program that picked the same port by itself and bound it with SO_REUSEADDR, which the
+        held port does not stop (PortHold). Up to START_ATTEMPTS starts; only with a log to
+        tell (log_dir) and ports of the Supervisor's choice (no metrics_port_base)."""
+        start, log = self.starts.get(name), self.log(name)
+        if start is None or log is None or self.metrics_port_base:
+            return False
+        if start.attempt >= START_ATTEMPTS or not address_in_use(log_since(log, start.log_from)):
+            return False
+        self.start_one(start.stage, start.replica, start.index, name, start.attempt + 1)
+        return True
 
     def is_ready(self, name: str) -> bool:
         """Whether this worker answers 200 on /ready now (one probe, no waiting)."""
@@ -108,23 +137,16 @@ class Supervisor:
     def _release(self, name: str) -> None:
         held = self.reserved.pop(name, None)
         if held is not None:
-            held.close()
+            held.release()
 
 
-def _reserve_port() -> socket.socket:
-    """A free loopback port, bound and held by the returned socket until it is closed.
-
-    The socket has SO_REUSEADDR and never listens, so on Linux the worker's HTTP server (which
-    sets SO_REUSEADDR too, and listens) may bind the same port, while the kernel hands the port
-    to no other bind(0) or outgoing connection and refuses it to a bind without SO_REUSEADDR. A
-    port found free and released before the worker starts (seconds later, at load) could go to
-    any of those. Not covered: a program that chose the same port by itself before it was
-    reserved and binds it with SO_REUSEADDR (a Go listener, SeaweedFS's paired +10000 ports):
-    the worker then exits on EADDRINUSE, as before."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
+@dataclass(frozen=True)
+class _Start:
+    stage: str
+    replica: int
+    index: int
+    attempt: int
+    log_from: int  # the log's size when this start began: its lines are after
 
 
 def _ready(port: int) -> bool:
