@@ -1,7 +1,6 @@
 """Flat-array helpers of the lexical index (lexical.py) and the report store (store.py): arrays
-grown in place, the postings of a call's new documents grouped by term, and the (query, other)
-pairs of a similarities call. Each is one pass of C-level list or numpy work, not a Python
-loop over postings or pairs."""
+grown in place, the (query, other) pairs of a similarities call and a batch's rare terms. Each
+is one pass of C-level list or numpy work, not a Python loop over postings or pairs."""
 
 from __future__ import annotations
 
@@ -40,21 +39,6 @@ class Grown:
 
     def view(self) -> npt.NDArray[Any]:
         return self.data[: self.used]
-
-
-def by_term(term_ids: Sequence[int], numbers: Sequence[int]) -> list[tuple[int, Ints]]:
-    """(term id, the document numbers holding it, ascending) for each distinct term id of the
-    (term id, document number) entries, in term id order: one stable sort, not an append per
-    posting."""
-    if not term_ids:
-        return []
-    terms = np.asarray(term_ids, dtype=np.int64)
-    docs = np.asarray(numbers, dtype=np.int64)
-    order = np.argsort(terms, kind="stable")  # stable: each term's documents stay ascending
-    terms, docs = terms[order], docs[order]
-    starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]])
-    groups = np.split(docs, starts[1:])
-    return list(zip(terms[starts].tolist(), groups, strict=True))
 
 
 def pairs(batch_size: int, others: Sequence[Iterable[int | str]]) -> tuple[list[str], Ints, Ints]:

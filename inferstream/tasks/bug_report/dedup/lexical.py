@@ -27,7 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from inferstream.tasks.bug_report.dedup import tfidf
-from inferstream.tasks.bug_report.dedup.arrays import Grown, Ints, by_term, pairs, rare_terms
+from inferstream.tasks.bug_report.dedup.arrays import Grown, Ints, pairs, rare_terms
+from inferstream.tasks.bug_report.dedup.postings import Postings
 from inferstream.tasks.bug_report.dedup.terms import (
     TITLE_WEIGHT,
     Terms,
@@ -68,10 +69,10 @@ class LexicalIndex:
         # run sorted by term, and sorting ~100 entries x every candidate per call was ~12 % of
         # the scorer's CPU (the run itself keeps its order: the sums of the norms follow it).
         self._within = Grown(np.int64)
-        # term id -> the numbers of the documents holding it. A term found in more than
-        # max_postings reports is never a candidate source again (df only grows), so its
-        # postings are dropped.
-        self._postings: dict[int, Grown] = {}
+        # term id -> the numbers of the documents holding it, as runs sorted by term
+        # (postings.py). A term found in more than max_postings reports is never a candidate
+        # source again (df only grows), so its postings are dropped.
+        self._postings = Postings()
 
     def __len__(self) -> int:
         with self._lock:
@@ -112,12 +113,10 @@ class LexicalIndex:
         1 + log tf) over the positive counts, in each term map's order, and their postings. A
         term now in more than max_postings reports is never a candidate source again (df only
         grows), so its postings are dropped."""
-        df = self._df.data
-        for term_id, numbers in by_term(term_ids, owners):
-            if df[term_id] <= self.max_postings:
-                self._postings.setdefault(term_id, Grown(np.int64, 4)).extend(numbers)
-            else:
-                self._postings.pop(term_id, None)
+        all_terms = np.asarray(term_ids, dtype=np.int64)
+        self._postings.add(
+            all_terms, np.asarray(owners, dtype=np.int64), self._df.data, self.max_postings
+        )
         count = np.asarray(counts)
         kept = count > 0
         owner = np.asarray(owners, dtype=np.int64)[kept] - first
@@ -125,7 +124,7 @@ class LexicalIndex:
         starts = np.cumsum(lengths) - lengths  # within this call's entries
         self._run_start.extend(self._term.used + starts)
         self._run_length.extend(lengths)
-        terms = np.asarray(term_ids, dtype=np.int64)[kept]
+        terms = all_terms[kept]
         by_term_id = np.lexsort((terms, owner))  # runs are contiguous, in owner order
         self._within.extend(by_term_id - starts[owner[by_term_id]])
         self._term.extend(terms)
@@ -242,24 +241,27 @@ class LexicalIndex:
             term_ids, dfs, bounds = rare_terms(
                 queries, self._vocab, self._df.data, self.max_postings, self.max_query_terms
             )
-            idfs = tfidf.idf(n, dfs)
-            found = [self._best(term_ids[a:b], idfs[a:b], n, k) for a, b in pairwise(bounds)]
+            which, numbers = self._postings.gather(term_ids)
+            # Query by query (a stable sort keeps each document's postings in term order).
+            query_of = np.repeat(np.arange(len(queries), dtype=np.int64), np.diff(bounds))
+            owner = query_of[which]
+            order = np.argsort(owner, kind="stable")
+            numbers, idf = numbers[order], tfidf.idf(n, dfs)[which[order]]
+            cuts = np.searchsorted(owner[order], np.arange(len(queries) + 1)).tolist()
+            found = [self._best(numbers[a:b], idf[a:b], n, k) for a, b in pairwise(cuts)]
         for best in found:
             best.sort(key=lambda kv: (-kv[1], kv[0]))
             del best[k:]
         return found
 
     def _best(
-        self, term_ids: Ints, idfs: npt.NDArray[np.float64], n: int, k: int
+        self, numbers: Ints, idf: npt.NDArray[np.float64], n: int, k: int
     ) -> list[tuple[str, float]]:
-        """The documents reaching the k-th best partial score over these terms (ids and idfs,
-        in the order their idfs are added; ties at the k-th included: the caller breaks them
-        by id)."""
-        if len(term_ids) == 0:
+        """The documents reaching the k-th best partial score over a query's postings (document
+        numbers and the idf of the posting's term, each document's in the query's term order;
+        ties at the k-th included: the caller breaks them by id)."""
+        if len(numbers) == 0:
             return []
-        postings = [self._postings[term_id].view() for term_id in term_ids.tolist()]
-        numbers = np.concatenate(postings)
-        idf = np.repeat(idfs, [len(p) for p in postings])
         # Each document's idf summed in term order (bincount adds in input order), as a
         # Python loop adding them would. Over every document number while the index is small
         # next to the postings; past that over the distinct documents of the postings only

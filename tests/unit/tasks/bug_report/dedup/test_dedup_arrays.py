@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from inferstream.tasks.bug_report.dedup import lexical
-from inferstream.tasks.bug_report.dedup.arrays import Grown, by_term, pairs
+from inferstream.tasks.bug_report.dedup.arrays import Grown, pairs
 from inferstream.tasks.bug_report.dedup.lexical import LexicalIndex
 
 BATCH = 5
@@ -42,15 +42,6 @@ def test_pairs_refuse_positions_outside_the_batch(bad: int) -> None:
         pairs(BATCH, [["a", 0], ["b", bad]])
     with pytest.raises(ValueError, match="lists of others"):
         pairs(1, [[0], [0]])
-
-
-@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 50))))
-def test_by_term_groups_documents_per_term_in_order(entries: list[tuple[int, int]]) -> None:
-    expected: dict[int, list[int]] = {}
-    for term, doc in entries:
-        expected.setdefault(term, []).append(doc)
-    grouped = by_term([t for t, _ in entries], [d for _, d in entries])
-    assert [(t, d.tolist()) for t, d in grouped] == sorted(expected.items())
 
 
 def test_grown_keeps_what_was_appended_across_growth() -> None:
