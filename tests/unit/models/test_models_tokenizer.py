@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from models_texts import text_of_words, varied_texts
 
 from inferstream.models import ModelBundle, TextTokenizer
@@ -65,3 +67,26 @@ def test_empty_batch(tokenizer: TextTokenizer) -> None:
 def test_rejects_max_length_without_room_for_special_tokens(minilm_bundle: ModelBundle) -> None:
     with pytest.raises(ValueError, match="max_length"):
         TextTokenizer(minilm_bundle.tokenizer_path, max_length=1)
+
+
+def test_the_fast_batch_gives_the_ids_of_the_plain_encode(tokenizer: TextTokenizer) -> None:
+    """encode_batch_fast skips the offsets only: the ids are encode_batch's, truncation and
+    special tokens included (long, accented, CJK and empty texts)."""
+    texts = [*varied_texts(120), text_of_words(1000), "Café naïve 東京 crash", ""]
+    plain = [enc.ids for enc in tokenizer._tokenizer.encode_batch(texts)]
+    assert tokenizer.encode_ids(texts) == plain
+
+
+@given(st.lists(st.lists(st.integers(1, 30_000), max_size=12), max_size=8))
+def test_pad_is_the_row_by_row_fill(rows: list[list[int]]) -> None:
+    tokenizer = TextTokenizer.__new__(TextTokenizer)
+    tokenizer.pad_id = PAD
+    longest = max((len(row) for row in rows), default=0)
+    ids = np.full((len(rows), longest), PAD, dtype=np.int64)
+    mask = np.zeros((len(rows), longest), dtype=np.int64)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
+    input_ids, attention_mask = tokenizer.pad(rows)
+    assert input_ids.dtype == attention_mask.dtype == np.int64
+    assert np.array_equal(input_ids, ids) and np.array_equal(attention_mask, mask)
