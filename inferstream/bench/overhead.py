@@ -169,12 +169,43 @@ def _inside(report: Report, result: OverheadRun, worker: str) -> None:
     mean = batches.mean_size if batches is not None else None
     size = "n/a" if mean is None else f"{mean:.0f}"
     table = report.table(
-        ["thread group", "CPU seconds", "ms CPU / record", "share of the process"],
+        [
+            "thread group",
+            "CPU seconds",
+            "ms CPU / record",
+            "share of the process",
+            "waiting for a CPU (s)",
+            "busy (% of the window)",
+        ],
         title=f"inside {worker} (per-thread /proc/PID/task/TID/stat; mean batch {size})",
     )
     process = result.cpu.get(worker, 0.0)
+    waits = result.waits.get(worker)
     for group, seconds in sorted(result.splits[worker].items(), key=lambda kv: -kv[1]):
-        table.add(group, seconds, result.ms_per_record(seconds), _share(seconds, process))
+        waited = None if waits is None else waits.get(group)
+        busy = "n/a" if waited is None else _share(seconds + waited, result.window_s)
+        table.add(
+            group,
+            seconds,
+            result.ms_per_record(seconds),
+            _share(seconds, process),
+            "n/a" if waited is None else waited,
+            busy,
+        )
+
+
+def busiest(result: OverheadRun) -> tuple[str, str, float, float] | None:
+    """The thread group that was busy (on a CPU or waiting for one) the largest share of the
+    window: (worker, group, CPU s, waiting s). A stage's batches pass its run thread one at a
+    time, so the busiest run thread is what sets the pipeline's rate; its waiting share says
+    how much of that was the machine's load rather than the stage's own CPU."""
+    found: tuple[str, str, float, float] | None = None
+    for worker, waits in result.waits.items():
+        for group, waited in waits.items():
+            cpu = result.splits.get(worker, {}).get(group, 0.0)
+            if found is None or cpu + waited > found[2] + found[3]:
+                found = (worker, group, cpu, waited)
+    return found
 
 
 def _workers(result: OverheadRun) -> str:
@@ -212,6 +243,17 @@ def _notes(report: Report, result: OverheadRun) -> None:
         if result.named_threads
         else ("Python threads not named (py-spy missing or refused)")
     )
+    top = busiest(result)
+    if top is not None:
+        worker, group, cpu, waited = top
+        report.notes.append(
+            f"busiest thread: {worker} {group.split(':')[0]}, busy "
+            f"{_share(cpu + waited, result.window_s)} of the window: "
+            f"{_share(cpu, result.window_s)} on a CPU, {_share(waited, result.window_s)} "
+            "waiting for one (run queue, /proc/PID/task/TID/schedstat); the rest it was "
+            "blocked (fetch, flush, commit) or idle. In the tables a group of several threads "
+            "adds theirs up, so it can pass 100%"
+        )
     report.notes.append(
         f"split inside a worker: CPU of each thread over the window ({how}); main = poll loop, "
         "prepare = batching + prepare step (infer: decode, tokenise, bucket), run = process "

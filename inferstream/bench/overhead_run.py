@@ -36,6 +36,8 @@ class OverheadRun:
     driver: float  # CPU seconds of the benchmark process itself (publisher, row polls)
     idle: dict[str, float] = field(default_factory=dict)  # cores per process with no records
     splits: dict[str, dict[str, float]] = field(default_factory=dict)  # worker -> group -> s
+    # worker -> group -> seconds its threads waited for a CPU (run queue) over the window
+    waits: dict[str, dict[str, float]] = field(default_factory=dict)
     batches: dict[str, procs.BatchStats] = field(default_factory=dict)  # stage -> batches
     named_threads: bool = True  # py-spy named the Python threads of every worker
     # The broker's S3 requests (bench/s3count.py), when counted: over the window, and per
@@ -78,6 +80,7 @@ def measure(
         idle = _idle(roots)
         idle_counts = _requests(counter) - idle_from
         threads_before = {name: threads.snapshot(pid) for name, pid in workers.items()}
+        waits_before = {name: proctimes.thread_waits(pid) for name, pid in workers.items()}
         cpu_before = _tree(roots)
         requests_before = _requests(counter)
         driver_before = proctimes.self_seconds()
@@ -89,6 +92,7 @@ def measure(
         window_end = time.monotonic()
         driver = proctimes.self_seconds() - driver_before
         threads_after = {name: threads.snapshot(pid) for name, pid in workers.items()}
+        waits_after = {name: proctimes.thread_waits(pid) for name, pid in workers.items()}
         batches = {s: procs.batch_stats(stack.supervisors, s) - batches_before[s] for s in stages}
         stack.check_workers()
         _check_null_model(stack)
@@ -99,6 +103,12 @@ def measure(
         name: threads.split(pid, threads_before[name], threads_after[name], names[name], cpu[name])
         for name, pid in workers.items()
     }
+    waits = {
+        name: threads.waits(
+            pid, waits_before[name], waits_after[name], threads_after[name], names[name]
+        )
+        for name, pid in workers.items()
+    }
     return OverheadRun(
         records=n,
         seconds=finished - started,
@@ -107,6 +117,7 @@ def measure(
         driver=driver,
         idle=idle,
         splits=splits,
+        waits=waits,
         batches=batches,
         named_threads=all(names.values()),
         requests=requests if counter is not None else None,

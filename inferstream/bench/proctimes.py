@@ -6,6 +6,11 @@ descendant, cutime+cstime (the time of children it has already reaped): pgserver
 backend per connection, and a backend that ran and exited inside the timed window is counted
 through the postmaster's cutime. Each reading is a plain file read, cheap enough to take on the
 cores being measured.
+
+A thread's time waiting for a CPU (runnable, on the run queue) comes from
+/proc/<pid>/task/<tid>/schedstat (its second field, nanoseconds): CPU time plus that wait is the
+time a thread was busy, whatever the machine's load left it; the rest of the window it was
+blocked (a fetch, a flush, a lock, a queue) or idle.
 """
 
 from __future__ import annotations
@@ -96,6 +101,27 @@ def thread_seconds(pid: int) -> dict[int, tuple[str, float]]:
         stat = read_stat(task / "stat")
         if stat is not None:
             out[stat.pid] = (stat.comm, stat.own)
+    return out
+
+
+def parse_schedstat(text: str) -> float:
+    """Seconds on the run queue from a schedstat line: 'cpu_ns run_delay_ns timeslices'."""
+    return int(text.split()[1]) / 1e9
+
+
+def thread_waits(pid: int) -> dict[int, float]:
+    """tid -> seconds each live thread of ``pid`` has waited for a CPU so far ({} where the
+    kernel keeps no schedstat)."""
+    out: dict[int, float] = {}
+    try:
+        tasks = list((PROC / str(pid) / "task").iterdir())
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            out[int(task.name)] = parse_schedstat((task / "schedstat").read_text())
+        except (OSError, ValueError, IndexError):
+            continue  # gone between listing and reading, or no schedstat
     return out
 
 

@@ -7,6 +7,9 @@ forms batches and runs the stage's prepare step (infer: decode the enriched reco
 bucket); ``run`` runs the stage's process step and makes its outputs durable (produce + flush,
 or the Postgres write). librdkafka's own threads (``rdk:*``) do the network and protocol work.
 So per-thread CPU is a per-phase split at no cost: no profiler runs during the timed window.
+The same grouping applies to each thread's wait for a CPU (``waits``): a phase's CPU plus that
+wait is how long it was busy, so the busiest phase, and whether the machine's load or the phase's
+own CPU made it so, can be read per run.
 
 Python threads all show the interpreter's name in /proc, so their names are read once, before
 the window, with ``py-spy dump`` (it reads the interpreter's memory without stopping it); without
@@ -100,18 +103,40 @@ def split(
     python_comm = after.get(pid, before.get(pid, ("", 0.0)))[0]
     for tid, (comm, seconds) in after.items():
         spent = seconds - before.get(tid, (comm, 0.0))[1]
-        if tid in names:
-            group = group_of(comm, names[tid])
-        elif not names and comm == python_comm:
-            group = PYTHON_UNNAMED
-        else:
-            group = group_of(comm, None)
+        group = _group(tid, comm, names, python_comm)
         out[group] = out.get(group, 0.0) + spent
     rest = process_seconds - sum(out.values())
     out[OTHER] = out.get(OTHER, 0.0) + rest
     if abs(out[OTHER]) < 1e-9:
         del out[OTHER]
     return out
+
+
+def waits(
+    pid: int,
+    before: Mapping[int, float],
+    after: Mapping[int, float],
+    threads: Mapping[int, tuple[str, float]],
+    names: Mapping[int, str],
+) -> dict[str, float]:
+    """Seconds each group waited for a CPU between two ``proctimes.thread_waits`` readings,
+    grouped as ``split`` groups CPU (``threads``: a ``snapshot`` for the comms). Threads that
+    exited in between are left out: no remainder is known for waits."""
+    python_comm = threads.get(pid, ("", 0.0))[0]
+    out: dict[str, float] = {}
+    for tid, waited in after.items():
+        comm = threads.get(tid, ("", 0.0))[0]
+        group = _group(tid, comm, names, python_comm)
+        out[group] = out.get(group, 0.0) + waited - before.get(tid, 0.0)
+    return out
+
+
+def _group(tid: int, comm: str, names: Mapping[int, str], python_comm: str) -> str:
+    if tid in names:
+        return group_of(comm, names[tid])
+    if not names and comm == python_comm:
+        return PYTHON_UNNAMED
+    return group_of(comm, None)
 
 
 def snapshot(pid: int) -> dict[int, tuple[str, float]]:
