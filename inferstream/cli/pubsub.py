@@ -95,13 +95,17 @@ def publish_file(
         publisher.flush()
     elapsed = max(time.monotonic() - started, 1e-9)
     count = len(parsed.valid)
-    skipped = f"; {bad} invalid records skipped" if bad else ""
+    skipped = f"; {_records(bad, 'invalid ')} skipped" if bad else ""
     console.print(
-        f"published {count} records to {publisher.topic} in {elapsed:.1f}s "
+        f"published {_records(count)} to {publisher.topic} in {elapsed:.1f}s "
         f"({count / elapsed:.0f} records/s){skipped}",
         highlight=False,
     )
     return count
+
+
+def _records(n: int, kind: str = "") -> str:
+    return f"{n} {kind}{'record' if n == 1 else 'records'}"
 
 
 def _progress(label: str, *, rate: bool) -> Progress:
