@@ -9,7 +9,6 @@ sent to another original, or cleared. ``--labels-out`` writes the decisions as a
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,16 +18,11 @@ from typing import Any
 import orjson
 import psycopg
 import typer
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    TopicPartition,
-)
+from confluent_kafka import KafkaException
 
 from inferstream.settings import KafkaSettings, PostgresSettings
 from inferstream.topology import feedback_topic
+from inferstream.verify.topics import TopicMissing, read_all
 
 TOPIC = feedback_topic("bug_report")
 READ_TIMEOUT_S = 30.0
@@ -40,44 +34,31 @@ class FeedbackReadError(RuntimeError):
 
 
 def read_feedback(kafka: KafkaSettings, timeout_s: float = READ_TIMEOUT_S) -> list[dict[str, Any]]:
-    """Every decision record on the topic now, in partition order (undecodable ones skipped)."""
-    consumer = Consumer(
-        {**kafka.consumer_config("inferstream.eval-feedback"), "enable.partition.eof": True}
-    )
+    """Every decision record on the topic now, in partition order (undecodable ones skipped),
+    read to its end as verify reads topics (not by the listed watermarks: the embedded broker
+    (Tansu) answered ListOffsets with a high watermark of 1 for a partition holding 4 records in
+    one batch, while its fetches report the end correctly)."""
     try:
-        meta = consumer.list_topics(TOPIC, timeout=timeout_s).topics.get(TOPIC)
-        if meta is None or meta.error is not None:
-            raise FeedbackReadError(f"topic {TOPIC} is not there: run `inferstream topology apply`")
-        partitions = set(meta.partitions)
-        consumer.assign([TopicPartition(TOPIC, p, OFFSET_BEGINNING) for p in partitions])
-        return _drain(consumer, partitions, time.monotonic() + timeout_s)
-    finally:
-        consumer.close()
+        return [
+            value
+            for msg in read_all(kafka, TOPIC, timeout_s)
+            if (value := _decision(msg.value())) is not None
+        ]
+    except TopicMissing:
+        msg = f"topic {TOPIC} is not there: run `inferstream topology apply`"
+        raise FeedbackReadError(msg) from None
+    except TimeoutError:
+        raise FeedbackReadError(f"{TOPIC} not read to its end in time") from None
 
 
-def _drain(consumer: Consumer, pending: set[int], deadline: float) -> list[dict[str, Any]]:
-    """Poll until every partition reports its end (partition EOF). Not the watermarks: the
-    embedded broker (Tansu) answered ListOffsets with a high watermark of 1 for a partition
-    holding 4 records in one batch, while its fetches report the end correctly."""
-    records: list[dict[str, Any]] = []
-    while pending:
-        if time.monotonic() > deadline:
-            raise FeedbackReadError(f"{TOPIC} not read to its end in time")
-        msg = consumer.poll(0.5)
-        if msg is None:
-            continue
-        error = msg.error()
-        if error is not None:
-            if error.code() == KafkaError._PARTITION_EOF:
-                pending.discard(msg.partition() or 0)
-            continue
-        try:
-            value = orjson.loads(msg.value() or b"")
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(value, dict) and "submission_id" in value and "decision" in value:
-            records.append(value)
-    return records
+def _decision(raw: bytes | None) -> dict[str, Any] | None:
+    try:
+        value = orjson.loads(raw or b"")
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(value, dict) and "submission_id" in value and "decision" in value:
+        return value
+    return None
 
 
 def latest(records: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:

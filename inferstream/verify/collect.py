@@ -1,21 +1,11 @@
-"""Collect the facts `verify` checks: topics read back to their end, and Postgres."""
+"""Collect the facts `verify` checks: topics read back to their end (verify/topics.py), and
+Postgres."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 
 import psycopg
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Message,
-    TopicPartition,
-)
 
 from inferstream.plugins import load_plugin
 from inferstream.schemas import decode_envelope, decode_result
@@ -25,70 +15,12 @@ from inferstream.topology import DEADLETTER_TOPIC, TASK_TOPIC_KINDS, group_id, t
 from inferstream.verify.archive import by_partition, collect_archive
 from inferstream.verify.artifacts import rows_with_artifacts
 from inferstream.verify.checks import DeadLetter, Facts, Published, Row, merge_result_ids
+from inferstream.verify.topics import read_all
 from inferstream.workers.enrich.driver import EnrichLogic
 from inferstream.workers.runtime.records import Emit, InRecord
 
-STABLE_S = 1.0  # a partition's end must hold this long with no new record
-
-
-def read_all(kafka: KafkaSettings, topic: str, deadline_s: float = 300.0) -> Iterator[Message]:
-    """Every message of every partition, from the beginning to the high watermarks.
-
-    Tansu's ListOffsets answer is not the end of a partition for multi-record batches (measured:
-    1 for a partition of 1,251 records, docs/architecture.md), so a partition counts as read when
-    the consumer's position has reached the high watermark of the fetch responses (the
-    partition-EOF event) and at least the listed end, and stayed there STABLE_S with no new
-    record. Records that never arrive make it a TimeoutError, never a silent short read."""
-    consumer = Consumer(
-        {
-            **kafka.consumer_config(f"inferstream.verify.{uuid.uuid4().hex[:8]}"),
-            "enable.partition.eof": True,
-        }
-    )
-    try:
-        metadata = consumer.list_topics(topic, timeout=15)
-        partitions = sorted(metadata.topics[topic].partitions)
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        position = dict.fromkeys(partitions, 0)
-        at_end_since: dict[int, float] = {}
-        deadline = time.monotonic() + deadline_s
-        while not _all_read(consumer, topic, position, at_end_since):
-            if time.monotonic() > deadline:
-                waiting = sorted(set(partitions) - set(at_end_since))
-                raise TimeoutError(
-                    f"{topic}: not read to the end within {deadline_s:.0f}s "
-                    f"(positions {position}, partitions not at their end: {waiting})"
-                )
-            for msg in consumer.consume(num_messages=1000, timeout=0.2):
-                part, error = int(msg.partition() or 0), msg.error()
-                if error is None:
-                    position[part] = int(msg.offset() or 0) + 1
-                    at_end_since.pop(part, None)
-                    yield msg
-                elif error.code() == KafkaError._PARTITION_EOF:
-                    position[part] = max(position[part], int(msg.offset() or 0))
-                    at_end_since.setdefault(part, time.monotonic())
-                elif error.fatal():
-                    raise KafkaException(error)
-    finally:
-        consumer.close()
-
-
-def _all_read(
-    consumer: Consumer, topic: str, position: dict[int, int], at_end_since: dict[int, float]
-) -> bool:
-    now = time.monotonic()
-    if len(at_end_since) < len(position) or any(
-        now - since < STABLE_S for since in at_end_since.values()
-    ):
-        return False
-    for part in position:
-        _, listed = consumer.get_watermark_offsets(
-            TopicPartition(topic, part), timeout=10, cached=False
-        )
-        if position[part] < listed:
-            at_end_since.pop(part)  # the broker lists more than the fetches showed: keep reading
-    return len(at_end_since) == len(position)
+# read_all's readers elsewhere (the chaos drain, tests) import it from here too.
+__all__ = ["collect", "read_all"]
 
 
 def collect(task: str, group_prefix: str = "inferstream") -> Facts:

@@ -3,18 +3,16 @@ at the current end of topics other tests of the session also write."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import psycopg
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from inferstream.settings import KafkaSettings
 from inferstream.storage import offsets
-from inferstream.verify.collect import read_all
+from inferstream.verify.topics import read_all
 
 
 @dataclass(frozen=True)
@@ -33,36 +31,30 @@ def read_topic(
     until: Callable[[list[Record]], bool],
     deadline_s: float = 60.0,
 ) -> list[Record]:
-    """Read the topic from the beginning in a throwaway group until `until` holds."""
-    consumer = Consumer(settings.consumer_config(f"test-read-{uuid.uuid4()}"))
-    consumer.subscribe([topic])
+    """Read the topic from the beginning until `until` holds (records still to come are
+    waited for: read_all follows the topic)."""
     records: list[Record] = []
-    deadline = time.monotonic() + deadline_s
+    if until(records):
+        return records
     try:
-        while not until(records):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{topic}: condition not met within {deadline_s}s")
-            msg = consumer.poll(0.5)
-            if msg is None:
-                continue
-            error = msg.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    continue
-                raise AssertionError(f"consumer error: {error.str()}")
-            value = msg.value()
-            records.append(
-                Record(
-                    key=msg.key() if isinstance(msg.key(), bytes) else None,  # type: ignore[arg-type]
-                    value=value if isinstance(value, bytes) else b"",
-                    headers={k: v or b"" for k, v in (msg.headers() or [])},
-                    partition=msg.partition() or 0,
-                    offset=msg.offset() or 0,
-                )
-            )
-    finally:
-        consumer.close()
+        for msg in read_all(settings, topic, deadline_s, follow=True):
+            records.append(_record(msg))
+            if until(records):
+                break
+    except TimeoutError:
+        raise AssertionError(f"{topic}: condition not met within {deadline_s}s") from None
     return records
+
+
+def _record(msg: Message) -> Record:
+    value = msg.value()
+    return Record(
+        key=msg.key() if isinstance(msg.key(), bytes) else None,  # type: ignore[arg-type]
+        value=value if isinstance(value, bytes) else b"",
+        headers={k: v or b"" for k, v in (msg.headers() or [])},
+        partition=msg.partition() or 0,
+        offset=msg.offset() or 0,
+    )
 
 
 def topic_ends(settings: KafkaSettings, topic: str) -> dict[int, int]:
