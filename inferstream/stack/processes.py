@@ -75,10 +75,13 @@ class PortHold:
         raise StackError("no free loopback port found")
 
     def keep(self, port: int) -> bool:
-        """Hold ``port`` (a restarted server's previous one) if no server listens on it. Bound
-        by nothing else it is held for sure; with sockets of a stopped server in TIME_WAIT on
-        it, only with SO_REUSEADDR, which cannot see another process's held port."""
-        sock = _bind(port, reuse=False) or _bind(port, reuse=True)
+        """Hold ``port`` (a restarted server's previous one) if nothing else holds it or
+        listens on it. Sockets of the stopped server still in TIME_WAIT refuse a bind without
+        SO_REUSEADDR, so then the port is held with it (and no held port is on it: bind(0)
+        never chooses a port with TIME_WAIT sockets)."""
+        sock = _bind(port, reuse=False)
+        if sock is None and port in tcp_ports(TIME_WAIT):
+            sock = _bind(port, reuse=True)
         if sock is None:
             return False
         self._sockets.append(sock)
@@ -118,8 +121,12 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def listening_ports() -> set[int]:
-    """The TCP ports something listens on, on IPv4 (/proc/net/tcp, state 0A)."""
+LISTEN, TIME_WAIT = "0A", "06"  # TCP states as /proc/net/tcp writes them
+
+
+def tcp_ports(state: str) -> set[int]:
+    """The local IPv4 TCP ports with a socket in ``state`` (/proc/net/tcp; a socket that is
+    bound but neither listening nor connected is not listed there)."""
     try:
         lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
     except OSError:
@@ -127,9 +134,13 @@ def listening_ports() -> set[int]:
     ports = set()
     for line in lines:
         fields = line.split()
-        if len(fields) > 3 and fields[3] == "0A":
+        if len(fields) > 3 and fields[3] == state:
             ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
+
+
+def listening_ports() -> set[int]:
+    return tcp_ports(LISTEN)
 
 
 # How many times a start that lost its port (taken between the choice and the server's bind,

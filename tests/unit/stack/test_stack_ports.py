@@ -12,7 +12,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from inferstream.stack import processes
-from inferstream.stack.processes import PortHold, address_in_use, listening_ports
+from inferstream.stack.processes import (
+    TIME_WAIT,
+    PortHold,
+    address_in_use,
+    listening_ports,
+    tcp_ports,
+    wait_until,
+)
 
 
 def _plain_bind(port: int) -> bool:
@@ -90,6 +97,28 @@ def test_keep_holds_a_previous_port_unless_a_server_listens() -> None:
         server.listen()
         with PortHold() as hold:
             assert not hold.keep(port)
+
+
+def test_keep_takes_a_port_left_in_time_wait_but_not_another_held_one(worker_port: int) -> None:
+    """A stopped server's port keeps its closed connections in TIME_WAIT (the server closed
+    first): it is kept all the same. A port another process holds (no TIME_WAIT there) is not."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = int(server.getsockname()[1])
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server's side closes first: its socket ends in TIME_WAIT
+    assert client.recv(1) == b""
+    client.close()
+    server.close()
+    assert wait_until(lambda: port in tcp_ports(TIME_WAIT), 5.0, 0.01)
+    assert not _plain_bind(port)
+    with PortHold() as hold:
+        assert hold.keep(port)
+    with PortHold() as hold:
+        assert not hold.keep(worker_port)
 
 
 def test_the_bind_errors_of_go_rust_and_python_count_as_a_lost_port() -> None:
