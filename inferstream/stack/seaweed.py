@@ -11,13 +11,11 @@ from pathlib import Path
 import urllib3
 from minio import Minio
 
+from inferstream.ports import PortHold, address_in_use, listening_ports
 from inferstream.stack.processes import (
     START_TIMEOUT_S,
-    PortHold,
     StackError,
-    address_in_use,
     is_alive,
-    listening_ports,
     missing_embedded,
     spawn,
     start_on_free_ports,

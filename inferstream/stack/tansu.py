@@ -13,12 +13,11 @@ from pathlib import Path
 from confluent_kafka.admin import AdminClient
 from minio import Minio
 
+from inferstream.ports import PortHold, address_in_use
 from inferstream.stack import tansu_repair
 from inferstream.stack.processes import (
     START_TIMEOUT_S,
-    PortHold,
     StackError,
-    address_in_use,
     is_alive,
     missing_embedded,
     spawn,

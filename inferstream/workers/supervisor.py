@@ -13,12 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from inferstream.stack.processes import (
-    START_ATTEMPTS,
-    PortHold,
-    address_in_use,
-    log_since,
-)
+from inferstream.ports import START_ATTEMPTS, PortHold, address_in_use, log_since
 from inferstream.topology import STAGES
 
 

@@ -11,15 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from inferstream.stack import processes
-from inferstream.stack.processes import (
-    TIME_WAIT,
-    PortHold,
-    address_in_use,
-    listening_ports,
-    tcp_ports,
-    wait_until,
-)
+from inferstream import ports
+from inferstream.ports import TIME_WAIT, PortHold, address_in_use, listening_ports, tcp_ports
+from inferstream.stack.processes import wait_until
 
 
 def _plain_bind(port: int) -> bool:
@@ -74,13 +68,13 @@ def test_a_paired_port_is_never_another_held_port(
     first choice is made to pair with the worker's held port: it is skipped."""
     first = next(p for p in range(worker_port - 1, 1023, -1) if _plain_bind(p))
     offset = worker_port - first
-    real_bind = processes._bind
+    real_bind = ports._bind
     choices = iter([first])
 
     def kernel_choice(port: int, *, reuse: bool) -> socket.socket | None:
         return real_bind(next(choices, 0) if port == 0 else port, reuse=reuse)
 
-    monkeypatch.setattr(processes, "_bind", kernel_choice)
+    monkeypatch.setattr(ports, "_bind", kernel_choice)
     with PortHold() as hold:
         port = hold.free(paired_offset=offset)
         assert port != first and port + offset != worker_port

@@ -7,7 +7,8 @@ import socket
 import time
 from pathlib import Path
 
-from inferstream.stack.processes import log_since, port_is_free, tail, wait_until
+from inferstream.ports import log_since
+from inferstream.stack.processes import port_is_free, tail, wait_until
 
 
 def test_a_listening_port_is_taken_and_a_closed_one_free() -> None:

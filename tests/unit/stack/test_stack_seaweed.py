@@ -10,14 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from inferstream.ports import START_ATTEMPTS, PortHold, listening_ports
 from inferstream.stack import seaweed
-from inferstream.stack.processes import (
-    START_ATTEMPTS,
-    PortHold,
-    StackError,
-    listening_ports,
-    port_is_free,
-)
+from inferstream.stack.processes import StackError, port_is_free
 
 
 @pytest.fixture

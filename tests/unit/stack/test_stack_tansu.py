@@ -10,13 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from inferstream.ports import START_ATTEMPTS, PortHold, address_in_use
 from inferstream.stack import tansu
-from inferstream.stack.processes import (
-    START_ATTEMPTS,
-    PortHold,
-    StackError,
-    address_in_use,
-)
+from inferstream.stack.processes import StackError
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import IO
 
 import pytest
 
-from inferstream.stack.processes import START_ATTEMPTS
+from inferstream.ports import START_ATTEMPTS
 from inferstream.workers import supervisor as supervisor_module
 from inferstream.workers.supervisor import Supervisor
 
