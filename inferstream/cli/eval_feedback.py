@@ -20,9 +20,9 @@ import psycopg
 import typer
 from confluent_kafka import KafkaException
 
+from inferstream.readback import TopicMissing, read_all
 from inferstream.settings import KafkaSettings, PostgresSettings
 from inferstream.topology import feedback_topic
-from inferstream.verify.topics import TopicMissing, read_all
 
 TOPIC = feedback_topic("bug_report")
 READ_TIMEOUT_S = 30.0

@@ -1,5 +1,5 @@
-"""Collect the facts `verify` checks: topics read back to their end (verify/topics.py), and
-Postgres."""
+"""Collect the facts `verify` checks: topics read back to their end (inferstream/readback.py),
+and Postgres."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections import Counter
 import psycopg
 
 from inferstream.plugins import load_plugin
+from inferstream.readback import read_all
 from inferstream.schemas import decode_envelope, decode_result
 from inferstream.settings import KafkaSettings, PostgresSettings
 from inferstream.storage import offsets as offset_store
@@ -15,7 +16,6 @@ from inferstream.topology import DEADLETTER_TOPIC, TASK_TOPIC_KINDS, group_id, t
 from inferstream.verify.archive import by_partition, collect_archive
 from inferstream.verify.artifacts import rows_with_artifacts
 from inferstream.verify.checks import DeadLetter, Facts, Published, Row, merge_result_ids
-from inferstream.verify.topics import read_all
 from inferstream.workers.enrich.driver import EnrichLogic
 from inferstream.workers.runtime.records import Emit, InRecord
 

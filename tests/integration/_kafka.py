@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import psycopg
 from confluent_kafka import Consumer, Message, TopicPartition
 
+from inferstream.readback import read_all
 from inferstream.settings import KafkaSettings
 from inferstream.storage import offsets
-from inferstream.verify.topics import read_all
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Topics read back to their end (or followed): verify's facts, the feedback evaluation and
-the tests all read topics this way. Apart from collect.py, so that a reader loads no stage code.
-"""
+the tests all read topics this way. Outside inferstream.verify, whose package loads the archive
+checks (pyarrow, numpy): a reader needs the Kafka client and the settings only."""
 
 from __future__ import annotations
 
