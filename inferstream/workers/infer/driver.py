@@ -25,7 +25,8 @@ from inferstream.schemas import DecodeError, get_task
 from inferstream.schemas.fast import construct
 from inferstream.settings import KafkaSettings, PostgresSettings
 from inferstream.topology import group_id, topic_name
-from inferstream.workers.infer.follower import OwnResults, ResultFollower, sink_offsets
+from inferstream.workers.infer.follower import ResultFollower, sink_offsets
+from inferstream.workers.infer.own import OwnResults
 from inferstream.workers.runtime.backoff import Backoff
 from inferstream.workers.runtime.headers import SUBMITTED_AT, forward_headers
 from inferstream.workers.runtime.logic import StageLogic
@@ -183,6 +184,16 @@ class InferLogic(StageLogic):
         produced, self._produced = self._produced, []
         if produced:
             self.inferer.observe(produced)
+        # Acknowledged: the follower may now pass them without fetching them (own.py).
+        self.own.durable(
+            [
+                message.key
+                for outcome in outcomes
+                if isinstance(outcome, Emit)
+                for message in outcome.messages
+                if message.topic == self.output_topic and message.key is not None
+            ]
+        )
 
     def ready(self) -> tuple[bool, str]:
         if self.follower is None:

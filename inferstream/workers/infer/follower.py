@@ -1,6 +1,8 @@
 """Keeps an infer worker's in-memory state (the kNN index) in step with everything already
 produced: rebuilt from Postgres on start, then the result topic from the sink's stored offsets
-(the not-yet-sunk tail) and onwards, so results of other infer workers are seen too."""
+(the not-yet-sunk tail) and onwards, so results of other infer workers are seen too. The
+worker's own results reach its index without the topic (after_durable); the follower fetches
+them only when another producer's may be among them (own.py)."""
 
 from __future__ import annotations
 
@@ -8,20 +10,30 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 
 import psycopg
 import structlog
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from inferstream.plugins import ResultFields, decode_result_fields
 from inferstream.schemas import DecodeError
 from inferstream.settings import KafkaSettings, PostgresSettings
 from inferstream.storage import offsets as offset_store
+from inferstream.workers.infer.own import OwnResults, expected_ends, partition_of, proven
 from inferstream.workers.runtime.backoff import Backoff
 
 log = structlog.get_logger("inferstream.infer.follower")
 OFFSET_BEGINNING = -2
 IDLE_POLLS_CAUGHT_UP = 4
+# How often a quiet follower checks the partitions' ends (the background fetch wait of the
+# embedded stack, which bounded the follower's lag before): see ResultFollower for the bound.
+CHECK_INTERVAL_S = 1.0
+ENDS_TIMEOUT_S = 2.0  # a check not answered by then is not proven (the follower reads)
+# The end check's fetch wait: a fetch at a partition's end lists nothing on the embedded
+# broker, so a short wait starves nothing; it only shortens the window in which a batch of
+# this worker's own, landing during the check, makes it fail.
+ENDS_FETCH_WAIT_MS = 10
 
 
 def sink_offsets(postgres: PostgresSettings, sink_group: str, topic: str) -> dict[int, int]:
@@ -29,36 +41,6 @@ def sink_offsets(postgres: PostgresSettings, sink_group: str, topic: str) -> dic
     with psycopg.connect(postgres.conninfo()) as conn:
         stored = offset_store.load(conn, sink_group)
     return {p: o for (t, p), o in stored.items() if t == topic}
-
-
-class OwnResults:
-    """Keys of the results this worker produced, until the follower reads them back.
-
-    The worker puts its own results into the index itself (``InferLogic.after_durable``), so the
-    follower need not decode them again: parsing every result (384 floats each) cost ~5 % of an
-    infer worker's CPU. A key is added before the result is produced, so the follower never
-    reads one it does not know yet, and removed when read, so the set holds at most the lag."""
-
-    def __init__(self) -> None:
-        self._keys: set[bytes] = set()
-        self._lock = threading.Lock()
-
-    def add(self, keys: Sequence[bytes]) -> None:
-        with self._lock:
-            self._keys.update(keys)
-
-    def take(self, key: bytes | None) -> bool:
-        """True (and forgotten) when ``key`` is one of ours."""
-        if key is None:
-            return False
-        with self._lock:
-            if key in self._keys:
-                self._keys.discard(key)
-                return True
-        return False
-
-    def __len__(self) -> int:
-        return len(self._keys)
 
 
 STARTUP_RETRY_S = 600.0
@@ -86,6 +68,18 @@ def _partitions(consumer: Consumer, topic: str) -> list[int]:
 
 
 class ResultFollower:
+    """Reads the result topic into the index, in passes: from the sink's stored offsets to the
+    end at start, then whenever the topic may hold a result of another producer. Between
+    passes it does not fetch: every ``check_interval_s`` it asks for the partitions' ends only
+    (a fetch at the expected end, which the broker answers with its high watermark and no
+    record) and moves its positions past this worker's own results when nothing else was
+    written (own.py says why that is a proof). A check waits for the moment after one of the
+    worker's batches is acknowledged, at most ``check_interval_s`` more. So a result of another
+    worker reaches the index within two ``check_interval_s`` plus one read (one interval plus a
+    batch while the worker is busy); a check that fails starts a read at once, which goes on
+    while other producers' results keep coming (as the follower always read before). A lone
+    worker fetches none of its own results back."""
+
     def __init__(
         self,
         kafka: KafkaSettings,
@@ -94,25 +88,34 @@ class ResultFollower:
         start_offsets: dict[int, int],
         observe: Callable[[Sequence[ResultFields]], None],
         own: OwnResults | None = None,
+        check_interval_s: float = CHECK_INTERVAL_S,
     ) -> None:
         self.topic = topic
         self.task = task
         self.observe = observe
         self.own = own
-        # Background fetch wait: this worker's own results reach its index without the
-        # follower (after_durable); it carries the other workers' ones, which may lag a second.
-        config = kafka.consumer_config(
-            f"inferstream.follow.{task}.{uuid.uuid4().hex[:8]}", background=True
+        self.check_interval_s = check_interval_s
+        name = f"inferstream.follow.{task}.{uuid.uuid4().hex[:8]}"
+        # The reader holds its fetches long (off the records' path, and a short wait would
+        # starve on a long partition history); the end check needs no record, so the short
+        # wait answers it sooner, and it must never be reset to the beginning.
+        self.consumer = Consumer(
+            {**kafka.consumer_config(name, background=True), "enable.partition.eof": True}
         )
-        self.consumer = Consumer({**config, "enable.partition.eof": True})
+        self._ends = Consumer(
+            {
+                **kafka.consumer_config(f"{name}.ends"),
+                "enable.partition.eof": True,
+                "auto.offset.reset": "error",
+                "fetch.wait.max.ms": ENDS_FETCH_WAIT_MS,
+            }
+        )
         partitions = _partitions(self.consumer, topic)
-        self.consumer.assign(
-            [TopicPartition(topic, p, start_offsets.get(p, OFFSET_BEGINNING)) for p in partitions]
-        )
-        self._at_end: set[int] = set()
-        self._partitions = set(partitions)
+        self._positions = {p: start_offsets.get(p, OFFSET_BEGINNING) for p in partitions}
+        self.stats = FollowerStats()
         self.caught_up = threading.Event()
         self._stop = threading.Event()
+        self._check_now = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="result-follower", daemon=True)
 
     def start(self, catch_up_timeout_s: float = 60.0) -> None:
@@ -121,37 +124,170 @@ class ResultFollower:
         if not self.caught_up.wait(catch_up_timeout_s):
             log.warning("result tail not fully read before starting", timeout_s=catch_up_timeout_s)
 
+    def check_now(self) -> None:
+        """Check the ends at once instead of at the next interval (tests)."""
+        self._check_now.set()
+
     def _loop(self) -> None:
-        idle = 0
+        skipped = False
         while not self._stop.is_set():
-            messages = self.consumer.consume(num_messages=500, timeout=0.5)
-            results: list[ResultFields] = []
-            for msg in messages:
-                error = msg.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        self._at_end.add(int(msg.partition() or 0))
+            if not skipped:
+                self._read()
+            self._wait_for_check()
+            skipped = not self._stop.is_set() and self._skip_own()
+
+    def _wait_for_check(self) -> None:
+        """Wait out the interval, then (at most as long again) for the worker's next batch to
+        be acknowledged: right after one the check does not race its produce."""
+        if self._check_now.wait(self.check_interval_s) or self.own is None:
+            self._check_now.clear()
+            return
+        self.own.acknowledged.clear()
+        self.own.acknowledged.wait(self.check_interval_s)
+
+    def _skip_own(self) -> bool:
+        """Move past our own unread results without fetching them, if the partitions' ends
+        prove nothing else is there; False (then the follower reads) otherwise."""
+        if self.own is None:
+            return False
+        durable = self.own.snapshot()
+        expected = expected_ends(self._positions, durable)
+        if (
+            expected is None
+            or not self.stats.partitions_guessed
+            or not proven(expected, self._reported_ends(expected))
+        ):
+            self.stats.checks_failed += 1
+            return False
+        self.own.settle(durable)
+        self._positions = expected
+        self.stats.checks_passed += 1
+        self.stats.own_skipped += len(durable)
+        return True
+
+    def _reported_ends(self, expected: dict[int, int]) -> dict[int, int]:
+        """Each partition's end as a fetch at ``expected`` reports it; a partition that returns
+        a record or an error instead is left out (not proven)."""
+        self._ends.assign([TopicPartition(self.topic, p, o) for p, o in expected.items()])
+        ends: dict[int, int] = {}
+        deadline = time.monotonic() + ENDS_TIMEOUT_S
+        try:
+            while len(ends) < len(expected) and time.monotonic() < deadline:
+                if self._stop.is_set():
+                    return ends
+                msg = self._ends.poll(0.05)
+                if msg is None:
+                    if self._past(expected):
+                        return ends
                     continue
-                if self.own is not None and self.own.take(msg.key()):
-                    continue  # already in the index (this worker produced it)
-                try:
-                    value = msg.value()
-                    # Plain fields, structure checked (no pydantic per result): the inferer
-                    # reads a few of them, the sink dead-letters a malformed one.
-                    results.append(
-                        decode_result_fields(self.task, value if isinstance(value, bytes) else b"")
-                    )
-                except DecodeError:
-                    continue  # the sink dead-letters it; the index just skips it
-            if results:
-                self.observe(results)
-            idle = 0 if messages else idle + 1
-            # At the end of every partition, or (watermarks of the embedded broker being
-            # approximate) after a few empty polls in a row.
-            if self._at_end >= self._partitions or idle >= IDLE_POLLS_CAUGHT_UP:
-                self.caught_up.set()
+                error = msg.error()
+                if error is None or error.code() != KafkaError._PARTITION_EOF:
+                    return ends  # a record past what we know of, or out of range
+                partition = int(msg.partition() or 0)
+                _, high = self._ends.get_watermark_offsets(
+                    TopicPartition(self.topic, partition), cached=True
+                )
+                # Both the event's offset and the fetch response's high watermark.
+                if msg.offset() == high:
+                    ends[partition] = int(high)
+        finally:
+            self._ends.unassign()
+        return ends
+
+    def _past(self, expected: dict[int, int]) -> bool:
+        """A fetch response has reported a partition end beyond the expected one."""
+        for partition, end in expected.items():
+            _, high = self._ends.get_watermark_offsets(
+                TopicPartition(self.topic, partition), cached=True
+            )
+            if high > end:
+                return True
+        return False
+
+    def _read(self) -> None:
+        """Read from the positions until every partition has reached its end in a pass that
+        found no result of another producer (one that did may be followed by more)."""
+        self.consumer.assign([TopicPartition(self.topic, p, o) for p, o in self._positions.items()])
+        try:
+            at_end: set[int] = set()  # at their end now (no record since the end was reported)
+            reached: set[int] = set()  # at their end at least once in this pass
+            others, idle = False, 0
+            while not self._stop.is_set():
+                messages = self.consumer.consume(num_messages=500, timeout=0.5)
+                others = self._take(messages, at_end, reached) or others
+                idle = 0 if messages else idle + 1
+                # Every partition at its end, or (in case the end is never reported) a few
+                # empty polls in a row.
+                if reached >= self._positions.keys() or idle >= IDLE_POLLS_CAUGHT_UP:
+                    self.caught_up.set()
+                    if not others:
+                        return
+                    reached, others, idle = set(at_end), False, 0
+        finally:
+            self.consumer.unassign()
+
+    def _take(self, messages: Sequence[Message], at_end: set[int], reached: set[int]) -> bool:
+        """Decode and observe other producers' results; True if there was one."""
+        results: list[ResultFields] = []
+        others = False
+        for msg in messages:
+            partition = int(msg.partition() or 0)
+            error = msg.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    at_end.add(partition)
+                    reached.add(partition)
+                    end = msg.offset()
+                    if end is not None and end > self._positions[partition]:
+                        self._positions[partition] = end
+                continue
+            self._positions[partition] = int(msg.offset() or 0) + 1
+            at_end.discard(partition)
+            key = msg.key()
+            key = key if isinstance(key, bytes) else None
+            if self.own is not None and self.own.take(key):
+                self.stats.own_read += 1
+                if key is not None and partition_of(key, len(self._positions)) != partition:
+                    self._partitions_not_guessed()
+                continue  # already in the index (this worker produced it)
+            others = True
+            self.stats.others_read += 1
+            try:
+                value = msg.value()
+                # Plain fields, structure checked (no pydantic per result): the inferer
+                # reads a few of them, the sink dead-letters a malformed one.
+                results.append(
+                    decode_result_fields(self.task, value if isinstance(value, bytes) else b"")
+                )
+            except DecodeError:
+                continue  # the sink dead-letters it; the index just skips it
+        if results:
+            self.observe(results)
+        return others
+
+    def _partitions_not_guessed(self) -> None:
+        if self.stats.partitions_guessed:
+            self.stats.partitions_guessed = False
+            log.warning(
+                "own results not where the default partitioner puts them: reading them back",
+                topic=self.topic,
+            )
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._check_now.set()
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=5)
         self.consumer.close()
+        self._ends.close()
+        log.info("result follower stopped", topic=self.topic, **asdict(self.stats))
+
+
+@dataclass
+class FollowerStats:
+    own_read: int = 0  # own results fetched back (skipped undecoded)
+    own_skipped: int = 0  # own results passed without fetching them
+    others_read: int = 0  # results of other producers, decoded
+    checks_passed: int = 0
+    checks_failed: int = 0
+    partitions_guessed: bool = True  # own results land where partition_of says
