@@ -1,6 +1,13 @@
 """The state a stage runner's three threads share, and the two steps all of them need:
 moving finished offsets into the tracker and committing the contiguous watermarks.
 
+Commits on the poll loop's interval are asynchronous: the loop hands the offsets to the
+client and goes on fetching; the answers arrive through ``on_commit`` during later polls and
+settle the ledger (commits.py), and a failed one is sent again when next due. A synchronous
+commit held the loop for the broker's answer, and records waited behind it at every stage.
+The commits of a revoke and of shutdown stay synchronous: the partition or the process goes
+right after, so they wait for the answer.
+
 StageRunner (runner.py) is this core plus the rebalance callbacks (rebalance.py) and the
 prepare/run threads (cycle.py); each part reads and writes the state declared here.
 """
@@ -13,14 +20,16 @@ import time
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from inferstream.settings import KafkaSettings, WorkerSettings
 from inferstream.workers.runtime import metrics
 from inferstream.workers.runtime.backoff import Backoff
 from inferstream.workers.runtime.batching import Batch, BatchPolicy
+from inferstream.workers.runtime.commits import CommitLedger
 from inferstream.workers.runtime.deadletter import DeadLetterRateGuard
 from inferstream.workers.runtime.deferred import DeferredStarts
 from inferstream.workers.runtime.health import HealthState
@@ -30,6 +39,11 @@ from inferstream.workers.runtime.records import InRecord
 from inferstream.workers.runtime.watermark import OffsetTracker, Position
 
 log = structlog.get_logger("inferstream.worker")
+
+# An asynchronous commit whose answer has not come in this long is sent again. The client
+# answers every commit, a failure included, within its request timeout; this only bounds the
+# wait for an answer that was never delivered.
+COMMIT_ANSWER_TIMEOUT_S = 60.0
 
 
 def off_latency_path(logic: object) -> bool:
@@ -70,12 +84,12 @@ class RunnerCore:
         self.policy = BatchPolicy(
             worker.batch_max_items, worker.batch_max_cost, worker.batch_max_wait_ms / 1000
         )
-        self.consumer = Consumer(
-            {
-                **kafka.consumer_config(group_id, background=self.background),
-                "client.id": f"{group_id}-{id(self)}",
-            }
-        )
+        config: dict[str, Any] = {
+            **kafka.consumer_config(group_id, background=self.background),
+            "client.id": f"{group_id}-{id(self)}",
+            "on_commit": self._on_commit,  # served by the poll loop's poll/consume
+        }
+        self.consumer = Consumer(config)
         self.output = OutputProducer(kafka)
         self._coalesce = coalesces_outputs(logic)
         self.tracker = OffsetTracker()
@@ -91,7 +105,7 @@ class RunnerCore:
         self._stop = threading.Event()  # stop taking new records
         self._fatal: BaseException | None = None
         self._paused = False
-        self._committed: dict[Position, int] = {}
+        self.commits = CommitLedger(COMMIT_ANSWER_TIMEOUT_S)
         self._last_commit = 0.0
         self._threads: list[threading.Thread] = []
         self.log = log.bind(**self.labels, group=group_id)
@@ -122,24 +136,43 @@ class RunnerCore:
                 self._active[pos] -= 1
 
     def _commit(self, *, force: bool = False, only: Sequence[Position] | None = None) -> None:
+        """Commit the contiguous watermarks the broker does not hold yet: once per commit
+        interval, asynchronously; ``force`` (revoke, shutdown): now, and wait for the answer."""
         now = time.monotonic()
         if not force and now - self._last_commit < self.worker.commit_interval_ms / 1000:
             return
         self._last_commit = now
-        wanted = set(only) if only is not None else None
-        offsets = [
-            TopicPartition(topic, partition, offset)
-            for (topic, partition), offset in self.tracker.committable().items()
-            if self._committed.get((topic, partition)) != offset
-            and (wanted is None or (topic, partition) in wanted)
-        ]
-        if not offsets:
+        committable = self.tracker.committable()
+        if only is not None:
+            wanted = set(only)
+            committable = {pos: at for pos, at in committable.items() if pos in wanted}
+        due = self.commits.due(committable, now, include_in_flight=force)
+        if not due:
             return
+        offsets = [TopicPartition(topic, partition, at) for (topic, partition), at in due.items()]
         try:
-            self.consumer.commit(offsets=offsets, asynchronous=False)
-        except Exception as err:  # retried at the next interval; nothing is lost by waiting
+            answer = self.consumer.commit(offsets=offsets, asynchronous=not force)
+        except Exception as err:  # retried when next due; nothing is lost by waiting
             self.log.warning("commit failed; will retry", error=str(err))
             return
-        for tp in offsets:
-            self._committed[(tp.topic, tp.partition)] = tp.offset
         metrics.COMMITS.labels(**self.labels).inc()
+        if not force:
+            self.commits.sent(due, now)
+            return
+        # A synchronous commit answers per partition; a partition that failed is retried.
+        failed = {(tp.topic, tp.partition) for tp in answer or () if tp.error is not None}
+        if failed:
+            self.log.warning("commit failed; will retry", partitions=sorted(failed))
+        self.commits.acknowledged({pos: at for pos, at in due.items() if pos not in failed})
+
+    def _on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        """The client's answer to a commit (called from the poll loop's poll): settle it."""
+        for tp in partitions:
+            error = err or tp.error
+            if error is not None:
+                self.log.warning(
+                    "commit failed; will retry",
+                    partition=f"{tp.topic}:{tp.partition}",
+                    error=error.str(),
+                )
+            self.commits.answered((tp.topic, tp.partition), tp.offset, ok=error is None)

@@ -85,8 +85,7 @@ class Rebalancing(RunnerCore):
         if self._fatal is None:
             self._commit(force=True, only=list(positions))
         self.tracker.revoke(positions)
-        for pos in positions:
-            self._committed.pop(pos, None)
+        self.commits.forget(positions)
         self._release_deferred(consumer, partitions)
         self.log.info("revoked", partitions=[f"{t}:{p}" for t, p in positions])
 
@@ -95,6 +94,7 @@ class Rebalancing(RunnerCore):
         with self._cond:
             self._queue = deque(r for r in self._queue if r.position not in positions)
         self.tracker.revoke(positions)
+        self.commits.forget(positions)
         self._release_deferred(consumer, partitions)
         self.log.warning("partitions lost", partitions=[f"{t}:{p}" for t, p in positions])
 

@@ -128,7 +128,7 @@ class StageRunner(Rebalancing, BatchCycle):
             or self._deferred.waiting()
             or not self._done.empty()
             or self.tracker.pending()
-            or any(self._committed.get(pos) != at for pos, at in self.tracker.committable().items())
+            or not self.commits.settled(self.tracker.committable())
         ):
             return busy
         return max(busy, IDLE_POLL_S)

@@ -1,6 +1,6 @@
 """The runner commits done offsets at most once per commit interval (each commit is a broker
-write per partition: one S3 object each on the embedded Tansu), at once when forced (rebalance,
-shutdown), and never offsets it has already committed."""
+write per partition: one S3 object each on the embedded Tansu), asynchronously, at once and
+synchronously when forced (rebalance, shutdown), and never offsets it has already committed."""
 
 from __future__ import annotations
 
@@ -28,9 +28,10 @@ class _RecordingConsumer:
 
     def __init__(self) -> None:
         self.commits: list[list[tuple[str, int, int]]] = []
+        self.modes: list[bool] = []  # asynchronous?
 
     def commit(self, *, offsets: list[TopicPartition], asynchronous: bool) -> None:
-        assert asynchronous is False
+        self.modes.append(asynchronous)
         self.commits.append([(tp.topic, tp.partition, tp.offset) for tp in offsets])
 
 
@@ -61,6 +62,7 @@ def test_commits_wait_for_the_interval_unless_forced() -> None:
     assert recorder.commits[-1] == [("submissions.bug_report", 0, 2)]
     runner._commit(force=True)  # nothing new: no broker write
     assert len(recorder.commits) == 2
+    assert recorder.modes == [True, False]  # the interval's commit does not wait, forced ones do
 
 
 def test_zero_interval_commits_every_poll() -> None:
@@ -68,6 +70,8 @@ def test_zero_interval_commits_every_poll() -> None:
     for offset in range(3):
         _done(runner, offset)
         runner._commit()
+        # The client's answer, as the next poll delivers it (one commit at a time per partition).
+        runner._on_commit(None, [TopicPartition("submissions.bug_report", 0, offset + 1)])
     assert [c[0][2] for c in recorder.commits] == [1, 2, 3]
 
 
