@@ -127,16 +127,7 @@ class SimilarityIndex:
     def search(self, vectors: npt.ArrayLike, k: int) -> list[list[tuple[str, float]]]:
         """Top-``k`` (id, cosine) per query, best first. Nothing is excluded: a query that is
         itself in the index finds itself, and the caller filters that out."""
-        queries = self._prepare(vectors)
-        with self._lock:
-            k = min(k, len(self._ids))
-            if k <= 0:
-                return [[] for _ in range(queries.shape[0])]
-            with limited_for(queries.shape[0], self.search_threads):
-                scores, labels = self._index.search(queries, k)
-            # The id list is append-only and every returned label existed at search time, so
-            # mapping labels to ids after releasing the lock is safe.
-            ids = self._ids
+        ids, labels, scores = self.search_arrays(vectors, k)
         # HNSW may return label -1 when it finds fewer than k neighbours: drop those slots.
         return [
             [
@@ -146,3 +137,22 @@ class SimilarityIndex:
             ]
             for row_l, row_s in zip(labels.tolist(), scores.tolist(), strict=True)
         ]
+
+    def search_arrays(
+        self, vectors: npt.ArrayLike, k: int
+    ) -> tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """``search`` as faiss returns it: (the ids by label, labels [queries, k'], cosines
+        [queries, k']), k' = min(k, len(self)), label -1 for an empty slot (HNSW), best first;
+        no tuple per hit for a caller that reads the hits as arrays."""
+        queries = self._prepare(vectors)
+        with self._lock:
+            k = min(k, len(self._ids))
+            if k <= 0:
+                empty = np.empty((queries.shape[0], 0))
+                return self._ids, empty.astype(np.int64), empty.astype(np.float32)
+            with limited_for(queries.shape[0], self.search_threads):
+                scores, labels = self._index.search(queries, k)
+            # The id list is append-only and every returned label existed at search time, so
+            # mapping labels to ids after releasing the lock is safe.
+            ids = self._ids
+        return ids, labels, scores

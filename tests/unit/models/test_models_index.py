@@ -156,3 +156,21 @@ def _tied(row: npt.NDArray[np.float32], best: npt.NDArray[np.int64]) -> bool:
     """The k-th and (k+1)-th best scores are equal within float error: either may be returned."""
     ranked = np.sort(row)[::-1]
     return bool(abs(ranked[len(best) - 1] - ranked[len(best)]) < 1e-5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(0, 60), k=st.integers(1, 12), seed=st.integers(0, 2**16))
+def test_search_arrays_are_search_without_the_tuples(n: int, k: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    index = SimilarityIndex(dim=8)
+    if n:
+        index.add([f"r{i}" for i in range(n)], _unit(rng, n, 8))
+    queries = _unit(rng, 3, 8)
+    ids, labels, scores = index.search_arrays(queries, k)
+    assert labels.shape == scores.shape == (3, min(k, n))
+    assert labels.dtype == np.int64 and scores.dtype == np.float32
+    expected = [
+        [(ids[j], float(v)) for j, v in zip(row, vals, strict=True)]
+        for row, vals in zip(labels, scores, strict=True)
+    ]
+    assert index.search(queries, k) == expected
