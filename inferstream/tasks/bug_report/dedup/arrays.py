@@ -53,7 +53,7 @@ def pairs(batch_size: int, others: Sequence[Iterable[int | str]]) -> tuple[list[
     named = list(dict.fromkeys(ids))
     entity_of: dict[int | str, int] = {id_: batch_size + n for n, id_ in enumerate(named)}
     # An int is never a key (the keys are strs): positions map to themselves.
-    pair_other = np.array([entity_of.get(o, o) for o in flat], dtype=np.int64)
+    pair_other = np.fromiter(map(entity_of.get, flat, flat), np.int64, len(flat))
     positions = len(flat) - len(ids)
     if (pair_other < 0).any() or np.count_nonzero(pair_other < batch_size) != positions:
         bad = next(o for o in flat if not isinstance(o, str) and not 0 <= o < batch_size)

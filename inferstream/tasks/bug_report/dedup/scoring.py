@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +38,7 @@ __all__ = [
     "ReportFeatures",
     "batch_neighbours",
     "decide",
+    "nearest",
     "rescore",
 ]
 
@@ -107,6 +109,23 @@ def batch_neighbours(ids: Sequence[str], gram: FloatArray, k: int) -> list[dict[
     return [{ids[j]: j for j in row[mask].tolist()} for row, mask in zip(top, keep, strict=True)]
 
 
+def nearest(
+    ids: Sequence[str], labels: npt.NDArray[np.int64], scores: FloatArray
+) -> list[dict[str, float]]:
+    """Each query's faiss hits (``SimilarityIndex.search_arrays``) as id -> cosine, the floats
+    ``search`` gives, without its tuple per hit; label -1 (an empty HNSW slot) skipped."""
+    get = ids.__getitem__
+    rows, values = labels.tolist(), scores.tolist()
+    if (labels < 0).any():
+        return [
+            {get(j): v for j, v in zip(row, vals, strict=True) if j >= 0}
+            for row, vals in zip(rows, values, strict=True)
+        ]
+    return [
+        dict(zip(map(get, row), vals, strict=True)) for row, vals in zip(rows, values, strict=True)
+    ]
+
+
 class DedupScorer:
     def __init__(self, profile: DedupProfile, dim: int = 384) -> None:
         self.profile = profile
@@ -138,7 +157,7 @@ class DedupScorer:
             return []
         k = self.profile.candidates_k + 1  # +1: a replayed submission may find itself
         matrix = np.stack([r.vector for r in reports]).astype(np.float32)
-        found = self.vectors.search(matrix, k) if len(self.vectors) else [[] for _ in reports]
+        found = nearest(*self.vectors.search_arrays(matrix, k))
         # Between model calls: no spinning BLAS threads (models/threads.py).
         with limited_for(len(reports), 1):
             gram = matrix @ matrix.T
@@ -152,14 +171,14 @@ class DedupScorer:
         self,
         reports: Sequence[ReportFeatures],
         matrix: FloatArray,
-        found: Sequence[Sequence[tuple[str, float]]],
+        cosines: list[dict[str, float]],
         earlier: Sequence[dict[str, int]],
         gram: FloatArray,
     ) -> list[dict[str, float]]:
-        """Each report's candidates and their cosines: the faiss top-k, the lexical top-k (the
-        cosines faiss did not return: one gather of their stored vectors) and its nearest
-        earlier reports of the call (read from the batch's product with itself)."""
-        cosines = [dict(nearest) for nearest in found]
+        """Each report's candidates and their cosines: the faiss top-k (``cosines``, completed
+        in place), the lexical top-k (the cosines faiss did not return: one gather of their
+        stored vectors) and its nearest earlier reports of the call (read from the batch's
+        product with itself)."""
         if self.profile.uses_lexical:
             k = self.profile.candidates_k
             lexical = self.lexical.candidates_many([r.terms for r in reports], k)
@@ -171,13 +190,15 @@ class DedupScorer:
             ]
             for (i, other), value in zip(pairs, self._stored_cosines(pairs, matrix), strict=True):
                 cosines[i][other] = value
-        rows = [i for i, before in enumerate(earlier) for _ in before]
-        columns = [j for before in earlier for j in before.values()]
-        values = iter(gram[rows, columns].tolist())
-        for i, (cosine, before) in enumerate(zip(cosines, earlier, strict=True)):
-            for other in before:
-                cosine[other] = next(values)
-            cosine.pop(reports[i].submission_id, None)
+        counts = [len(before) for before in earlier]
+        rows = np.repeat(np.arange(len(earlier)), counts)
+        columns = np.fromiter(chain.from_iterable(b.values() for b in earlier), np.int64, len(rows))
+        values = gram[rows, columns].tolist()
+        at = 0
+        for report, cosine, before, count in zip(reports, cosines, earlier, counts, strict=True):
+            cosine.update(zip(before, values[at : at + count], strict=True))
+            cosine.pop(report.submission_id, None)
+            at += count
         return cosines
 
     def _stored_cosines(self, pairs: Sequence[tuple[int, str]], matrix: FloatArray) -> list[float]:
@@ -216,15 +237,17 @@ class DedupScorer:
         """Every candidate's features and score as flat arrays over the whole call, ranked per
         report (best score first, ties by id) into columns the decisions share."""
         counts = [len(ids) for ids in named]
-        flat = [o for ids in named for o in ids]
+        flat = list(chain.from_iterable(named))
         owner = np.repeat(np.arange(len(reports)), counts)
-        cosine = np.clip(
-            np.array([c[o] for c, ids in zip(cosines, named, strict=True) for o in ids], float),
-            -1.0,
-            1.0,
-        )
+        # Per candidate by C-level map over each report's ids, not a Python step per candidate.
+        each = zip(cosines, named, strict=True)
+        found = chain.from_iterable(map(c.__getitem__, ids) for c, ids in each)
+        cosine = np.clip(np.fromiter(found, np.float64, len(flat)), -1.0, 1.0)
         lex = np.array(lexical, dtype=np.float64) if lexical is not None else np.zeros(len(flat))
-        position = [earlier[i].get(o, -1) for i, ids in enumerate(named) for o in ids]
+        gets = (
+            map(before.get, ids, repeat(-1)) for before, ids in zip(earlier, named, strict=True)
+        )
+        position = list(chain.from_iterable(gets))
         same_product, same_component = self._same_labels(reports, flat, position, owner)
         scores = self.profile.combine_many(cosine, lex, same_product, same_component)
         # Stable: within a report, equal scores keep the (sorted) id order.

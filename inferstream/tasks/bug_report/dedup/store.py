@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -67,8 +68,7 @@ class ReportStore:
         """Each id's row (-1 if not stored), and the vectors and labels arrays those rows index
         (a snapshot: rows past the ones returned may be unset)."""
         with self._lock:
-            get = self._rows.get
-            rows = np.fromiter((get(id_, -1) for id_ in ids), dtype=np.int64, count=len(ids))
+            rows = np.fromiter(map(self._rows.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
             return rows, self._vectors.data, self._labels.data
 
     def _codes_of(self, reports: Sequence[ReportFeatures]) -> Ints:

@@ -20,6 +20,7 @@ from inferstream.tasks.bug_report.dedup.scoring import (
     ReportFeatures,
     batch_neighbours,
     decide,
+    nearest,
 )
 from inferstream.tasks.bug_report.dedup.terms import term_frequencies
 from inferstream.tasks.bug_report.dedup.verdicts import classify, in_batch_scores, merge_candidates
@@ -285,3 +286,22 @@ def test_a_big_batch_scores_k_earlier_reports_not_all_of_them() -> None:
     assert max(len(d.candidates) for d in decisions) == profile.candidates_k
     assert decisions[-1].candidates[0].submission_id == "r000"
     assert decisions[-1].candidates[0].cosine == pytest.approx(1.0)
+
+
+@given(
+    st.lists(
+        st.lists(st.tuples(st.integers(-1, 5), st.floats(-1, 1, width=32)), min_size=3, max_size=3),
+        max_size=4,
+    )
+)
+def test_nearest_is_the_dict_of_searchs_tuples(rows: list[list[tuple[int, float]]]) -> None:
+    """faiss's arrays to id -> cosine per query, as dict() of search's (id, float) tuples, an
+    empty HNSW slot (label -1) skipped."""
+    ids = [f"r{i}" for i in range(6)]
+    labels = np.array([[j for j, _ in row] for row in rows], dtype=np.int64).reshape(-1, 3)
+    scores = np.array([[v for _, v in row] for row in rows], dtype=np.float32).reshape(-1, 3)
+    expected = [
+        {ids[j]: float(v) for j, v in zip(row_l, row_s, strict=True) if j >= 0}
+        for row_l, row_s in zip(labels.tolist(), scores.tolist(), strict=True)
+    ]
+    assert nearest(ids, labels, scores) == expected
