@@ -244,9 +244,9 @@ def release_parked() -> None:
 
 def use_running_stack(data_dir: Path) -> None:
     """Run the scenarios of this process on the stack already up in ``data_dir``; it is left
-    running. Its results table is emptied per scenario, but what earlier runs left unconsumed
-    in its topics is drained by the next workers first: figures from a reused stack are not
-    comparable with those of a fresh one."""
+    running. Its results table is emptied per scenario that reads it, but what earlier runs
+    left unconsumed in its topics is drained by the next workers first: figures from a reused
+    stack are not comparable with those of a fresh one."""
     _running[:] = [Path(data_dir)]
 
 
@@ -260,10 +260,15 @@ def _restore_environ(saved: Mapping[str, str | None]) -> None:
 
 
 @contextmanager
-def bench_stack(data_dir: Path | None = None, share_workers: bool = False) -> Iterator[BenchStack]:
+def bench_stack(
+    data_dir: Path | None = None, share_workers: bool = False, empty_results: bool = True
+) -> Iterator[BenchStack]:
     """A fresh embedded stack for one scenario (a temporary data dir unless given), or the
     running one named by use_running_stack. ``share_workers`` (only on that running stack):
-    the scenario may take the workers an earlier one left running and leave its own."""
+    the scenario may take the workers an earlier one left running and leave its own.
+    ``empty_results`` False: the running stack's bug_report results are left as they are, for a
+    scenario that never reads them (media, similarity), so that another bench process on the
+    same stack (the smoke test runs two) does not lose the rows it is waiting for."""
     reused = _running[0] if _running and data_dir is None else None
     if not (share_workers and reused):
         release_parked()
@@ -276,7 +281,7 @@ def bench_stack(data_dir: Path | None = None, share_workers: bool = False) -> It
         try:
             if reused is None:
                 _cli("up")
-            else:
+            elif empty_results:
                 stack.forget_results()
             yield stack
         finally:

@@ -156,7 +156,7 @@ def pipeline_rate(
 def run(config: Config, ctx: BenchContext) -> Report:
     report = Report("media", "images/s: whole pipeline vs the bare model", device=ctx.device.label)
     blobs = images(config.n, config.side)
-    with bench_stack():
+    with bench_stack(empty_results=False):
         ensure_bundle(ctx.tiny)
         model = MediaModel(models_dir(), providers=ctx.device.providers)
         pixels = np.stack([_decode(b) for b in blobs])

@@ -122,7 +122,7 @@ def run(config: Config, ctx: BenchContext) -> Report:
     ):
         build, qps, found = _faiss(base, queries, hnsw)
         table.add(name, build, qps, recall(found, truth))
-    with bench_stack() as stack:
+    with bench_stack(empty_results=False) as stack:
         build, by_ef = _pgvector(stack.conninfo(), base, queries, [40, 100])
     for ef, (qps, found) in by_ef.items():
         table.add(
