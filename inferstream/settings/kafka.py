@@ -14,6 +14,10 @@ SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 Compression = Literal["none", "gzip", "snappy", "lz4", "zstd"]
 ClientConfig = dict[str, str | int | bool]
+# librdkafka's default batch.size and message.max.bytes.
+LIBRDKAFKA_MESSAGE_MAX_BYTES = 1_000_000
+# Bytes a produce request adds around its record batches (headers, topic and partition framing).
+REQUEST_FRAMING = 65_536
 
 
 class KafkaSettings(ComponentSettings):
@@ -67,6 +71,20 @@ class KafkaSettings(ComponentSettings):
     compression: Compression = Field("lz4", description="producer compression")
     linger_ms: int = Field(
         5, ge=0, le=60_000, description="how long a producer waits to fill a batch"
+    )
+    # One partition's records in one produce batch (librdkafka batch.size; message.max.bytes
+    # follows, as a request must hold the batch). On the embedded broker each batch becomes an
+    # object that every reader of the topic GETs and LISTs, so under backlog fewer, larger ones
+    # cost it less per record: at 1 MB a batch of infer's ~6 kB results holds ~150 of them,
+    # and a larger infer batch is split into several objects (`bench overhead`,
+    # docs/benchmarks.md). A Kafka broker rejects a batch over the topic's max.message.bytes
+    # (1 MB unless configured), so deployments keep librdkafka's 1,000,000.
+    producer_batch_bytes: int = Field(
+        LIBRDKAFKA_MESSAGE_MAX_BYTES,
+        ge=1_000,
+        le=2**30,
+        description="largest produce batch per partition in bytes (librdkafka batch.size); "
+        "above 1 MB only where the broker accepts it (Kafka: max.message.bytes)",
     )
     request_timeout_ms: int = Field(
         30_000, ge=1_000, le=600_000, description="producer and admin request timeout"
@@ -141,6 +159,8 @@ class KafkaSettings(ComponentSettings):
             "acks": "all",
             "compression.type": self.compression,
             "linger.ms": self.linger_ms,
+            "batch.size": self.producer_batch_bytes,
+            "message.max.bytes": self.request_max_bytes(),
             "request.timeout.ms": self.request_timeout_ms,
             "delivery.timeout.ms": self.delivery_timeout_ms,
         }
@@ -170,6 +190,13 @@ class KafkaSettings(ComponentSettings):
             "isolation.level": "read_committed",
             **extra,
         }
+
+    def request_max_bytes(self) -> int:
+        """librdkafka's default (1,000,000), or room for a larger batch and the request's
+        framing: a produce request must hold a whole batch."""
+        if self.producer_batch_bytes <= LIBRDKAFKA_MESSAGE_MAX_BYTES:
+            return LIBRDKAFKA_MESSAGE_MAX_BYTES
+        return self.producer_batch_bytes + REQUEST_FRAMING
 
     def admin_config(self) -> ClientConfig:
         return {**self.client_config(), "request.timeout.ms": self.request_timeout_ms}
