@@ -14,6 +14,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from _minilm import minilm_models_dir
 
 from inferstream.chaos import ChaosConfig, ChaosRun
 from inferstream.chaos.run import POISON_MARKER
@@ -32,10 +33,12 @@ TEST_TIMEOUT_S = 720
 
 @pytest.mark.timeout(TEST_TIMEOUT_S)
 def test_short_chaos_run_loses_and_duplicates_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # ChaosRun points the process at its own data dir; monkeypatch restores the environment.
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "stack"))
+    # The model bundle built once for the session, not by both infer workers at once.
+    monkeypatch.setenv("INFERSTREAM_WORKER_MODELS_DIR", str(minilm_models_dir(tmp_path_factory)))
     monkeypatch.setenv("INFERSTREAM_WORKER_FAULT_POISON_MARKER", POISON_MARKER)
     config = ChaosConfig(
         submissions=SUBMISSIONS,

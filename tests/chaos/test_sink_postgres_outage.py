@@ -25,6 +25,7 @@ from pathlib import Path
 import orjson
 import psycopg
 import pytest
+from _minilm import minilm_models_dir
 
 from inferstream.chaos.workload import example_payloads
 from inferstream.cli.ops import topology_apply
@@ -92,7 +93,10 @@ def _publish(kafka: KafkaSettings, payloads: list[dict[str, object]]) -> list[st
 
 @pytest.fixture
 def workers(
-    s3_stack: StackState, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    s3_stack: StackState,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Supervisor]:
     assert s3_stack.postgres is not None
     list(migrate(s3_stack.postgres.conninfo()))  # s3_stack starts the servers only
@@ -102,6 +106,7 @@ def workers(
     _, outcomes = topology_apply(KafkaSettings.load(), "embedded")
     assert all(o.ok for o in outcomes), [o for o in outcomes if not o.ok]
     monkeypatch.setenv("INFERSTREAM_WORKER_BATCH_MAX_WAIT_MS", "20")
+    monkeypatch.setenv("INFERSTREAM_WORKER_MODELS_DIR", str(minilm_models_dir(tmp_path_factory)))
     # A frozen Postgres hangs each connection attempt until this timeout: keep the tries short.
     monkeypatch.setenv("INFERSTREAM_POSTGRES_CONNECT_TIMEOUT_S", "2")
     monkeypatch.setenv("INFERSTREAM_WORKER_BACKOFF_MAX_MS", "4000")

@@ -21,6 +21,7 @@ from typing import Any
 import psutil
 import psycopg
 import pytest
+from _minilm import minilm_models_dir
 from _stack import Stack, start_stack
 from confluent_kafka import OFFSET_STORED, Consumer, TopicPartition
 
@@ -134,10 +135,12 @@ def _submission_status(sid: str) -> tuple[str] | None:
 
 
 @pytest.fixture
-def own_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+def own_stack(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Stack]:
     data_dir = tmp_path / "stack"
     monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
-    monkeypatch.setenv("INFERSTREAM_WORKER_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("INFERSTREAM_WORKER_MODELS_DIR", str(minilm_models_dir(tmp_path_factory)))
     monkeypatch.setenv("INFERSTREAM_WORKER_BATCH_MAX_WAIT_MS", "20")
     monkeypatch.delenv("INFERSTREAM_STACK_BROKER_STORAGE", raising=False)
     try:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from _minilm import minilm_models_dir
 from _stack import Stack, start_stack
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -47,11 +48,13 @@ def _dead(conninfo: str) -> int:
 
 
 def test_verify_passes_then_names_each_planted_violation(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data_dir = tmp_path / "stack"
     monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
     monkeypatch.setenv("INFERSTREAM_WORKER_BATCH_MAX_WAIT_MS", "20")
+    # The model bundle built once for the session, not again in this fresh stack's models dir.
+    monkeypatch.setenv("INFERSTREAM_WORKER_MODELS_DIR", str(minilm_models_dir(tmp_path_factory)))
     try:
         stack = start_stack(data_dir)
         kafka, conninfo = KafkaSettings.load(), PostgresSettings.load().conninfo()
