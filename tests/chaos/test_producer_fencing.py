@@ -24,6 +24,11 @@ TOPIC = "chaos.fencing"
 PARTITIONS = 4
 OUTAGE_S = 3.0
 RECOVERY_DEADLINE_S = 150.0
+# A send during the outage waits for its acks until librdkafka gives up on them: with the
+# defaults (30 s per request, 120 s per delivery) the first send held the 3 s outage open for
+# the output producer's whole 30 s flush. 10 s still leave a loaded broker time to acknowledge
+# the batches after the outage; the outage fails its sends and fences the producer as before.
+REQUEST_TIMEOUT_MS, DELIVERY_TIMEOUT_MS = 5000, 10000
 
 
 def _batch(start: int, n: int = 40) -> list[OutMessage]:
@@ -35,8 +40,10 @@ def _batch(start: int, n: int = 40) -> list[OutMessage]:
 
 @pytest.mark.timeout(480)
 def test_output_producer_is_acknowledged_again_after_a_storage_outage(
-    s3_stack: StackState,
+    s3_stack: StackState, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("INFERSTREAM_KAFKA_REQUEST_TIMEOUT_MS", str(REQUEST_TIMEOUT_MS))
+    monkeypatch.setenv("INFERSTREAM_KAFKA_DELIVERY_TIMEOUT_MS", str(DELIVERY_TIMEOUT_MS))
     kafka = KafkaSettings.load()
     admin = AdminClient(kafka.admin_config())
     admin.create_topics([NewTopic(TOPIC, PARTITIONS, 1)])[TOPIC].result(timeout=30)
@@ -52,6 +59,7 @@ def test_output_producer_is_acknowledged_again_after_a_storage_outage(
         except TransientError:
             failures += 1
     up(s3_stack.data_dir)  # S3 back on its port; the running Tansu is kept
+    assert failures >= 1, "no send failed during the storage outage"
 
     deadline = time.monotonic() + RECOVERY_DEADLINE_S
     batches, last_error = 0, ""
