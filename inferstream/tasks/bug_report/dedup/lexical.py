@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from itertools import pairwise
+from itertools import pairwise, repeat
+from operator import itemgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -170,7 +171,7 @@ class LexicalIndex:
         unseen = len(self._vocab)
         batch_terms, batch_factors, batch_lengths = self._batch_runs(batch)
         named, pair_query, pair_other = pairs(len(batch), others)
-        stored = np.array([self._numbers.get(id_, -1) for id_ in named], dtype=np.int64)
+        stored = np.fromiter(map(self._numbers.get, named, repeat(-1)), np.int64, len(named))
         present = stored >= 0
         lengths = np.zeros(len(stored), dtype=np.int64)
         starts = np.zeros(len(stored), dtype=np.int64)
@@ -250,7 +251,10 @@ class LexicalIndex:
             cuts = np.searchsorted(owner[order], np.arange(len(queries) + 1)).tolist()
             found = [self._best(numbers[a:b], idf[a:b], n, k) for a, b in pairwise(cuts)]
         for best in found:
-            best.sort(key=lambda kv: (-kv[1], kv[0]))
+            # Best score first, ties by id: by id (distinct), then stably by score (reverse
+            # keeps the order of equals): C-level keys, not a lambda and a tuple per hit.
+            best.sort()
+            best.sort(key=itemgetter(1), reverse=True)
             del best[k:]
         return found
 
@@ -277,11 +281,8 @@ class LexicalIndex:
         # that reach it (ties by id), in the order sorting them all would give.
         floor = values.min() if len(values) <= k else np.partition(values, -k)[-k]
         reach = values >= floor
-        ids = self._ids
-        return [
-            (ids[j], score)
-            for j, score in zip(docs[reach].tolist(), values[reach].tolist(), strict=True)
-        ]
+        named = map(self._ids.__getitem__, docs[reach].tolist())
+        return list(zip(named, values[reach].tolist(), strict=True))
 
 
 def log_tfs(counts: npt.NDArray[np.float64] | npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:

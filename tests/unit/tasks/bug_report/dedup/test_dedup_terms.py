@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from inferstream.tasks.bug_report.dedup import terms
 from inferstream.tasks.bug_report.dedup.terms import (
+    MAX_TERMS,
     MAX_TOKEN,
     MIN_TOKEN,
     STOPWORDS,
@@ -57,3 +60,41 @@ def test_tokenize_equals_the_plain_loop(parts: list[str]) -> None:
     # Twice: the second call is served from the memo.
     assert tokenize(text) == _tokenize_uncached(text)
     assert tokenize(text) == _tokenize_uncached(text)
+
+
+@given(st.lists(st.one_of(WORDS, st.text(max_size=40)), max_size=20))
+def test_a_full_memo_gives_the_same_terms(parts: list[str]) -> None:
+    """Once the memo holds MEMO_SIZE tokens, new ones are looked up without being kept."""
+    text = " ".join(parts)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(terms, "MEMO_SIZE", 0)
+        assert tokenize(text) == _tokenize_uncached(text)
+
+
+def _frequencies_loop(title: str, description: str, steps: str, most: int) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for token in _tokenize_uncached(title):
+        counts[token] = counts.get(token, 0) + TITLE_WEIGHT
+    for token in _tokenize_uncached(description) + _tokenize_uncached(steps):
+        counts[token] = counts.get(token, 0) + 1
+    if len(counts) > most:
+        counts = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:most])
+    return dict(sorted(counts.items()))
+
+
+texts = st.lists(st.one_of(WORDS, st.text(max_size=20)), max_size=20).map(" ".join)
+
+
+@given(texts, texts, texts, st.integers(1, 6))
+def test_term_frequencies_equal_the_plain_loop(
+    title: str, description: str, steps: str, most: int
+) -> None:
+    """Counts, the title's weight, the cut to the most frequent terms, and the order."""
+    got = term_frequencies(title, description, steps)
+    assert got == _frequencies_loop(title, description, steps, MAX_TERMS)
+    assert list(got) == sorted(got)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(terms, "MAX_TERMS", most)
+        cut = term_frequencies(title, description, steps)
+    assert cut == _frequencies_loop(title, description, steps, most)
+    assert list(cut) == sorted(cut)
