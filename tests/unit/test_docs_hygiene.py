@@ -15,7 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 README_MAX_LINES = 200
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 # Spelled in pieces so that this file does not match its own patterns.
-OUTSIDE = re.compile("|".join([r"\.\./" + "shared", "ARCHITECTURE" + r"\.md", r"[Ii]ssues? #?\d+"]))
+# Nor the path of the engineers' own checkout, which a clone does not have.
+OUTSIDE = re.compile(
+    "|".join(
+        [r"\.\./" + "shared", "ARCHITECTURE" + r"\.md", r"[Ii]ssues? #?\d+", "/work/" + "main"]
+    )
+)
 
 
 def _docs() -> list[Path]:
