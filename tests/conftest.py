@@ -39,8 +39,9 @@ from _stack import Stack, start_stack  # noqa: E402
 from inferstream.settings import DATA_DIR_ENV  # noqa: E402
 from inferstream.stack import StackState, down  # noqa: E402
 
-# The slowest test files, slowest first (the fresh-clone CI's --durations, one process: the bench
-# smoke ~270 s, then 30-75 s each). Under pytest-xdist (`make pytest`, three processes: --dist
+# The slowest test files, slowest first (the fresh-clone CI's --durations: the bench smoke's
+# setup 304 s on three processes before it ran its scenarios in two bench processes, then
+# 20-100 s each). Under pytest-xdist (`make pytest`, three processes: --dist
 # loadfile --no-loadscope-reorder) whole files go to whichever process is free, in collection
 # order: these start first, so that none of them starts last while the other processes idle, and
 # the unit files (hundreds, a few seconds each) fill the gaps at the end. xdist's own order, the
@@ -54,7 +55,6 @@ SLOW_FIRST = (
     "tests/integration/test_verify_cli.py",
     "tests/chaos/test_sink_postgres_outage.py",
     "tests/integration/test_triage_pipeline.py",
-    "tests/chaos/test_producer_fencing.py",
     "tests/integration/test_restart.py",
     "tests/chaos/test_broker_freeze.py",
     "tests/integration/test_media_pipeline.py",
@@ -62,6 +62,7 @@ SLOW_FIRST = (
     "tests/integration/test_monitor_restart.py",
     "tests/integration/test_broker_kill.py",
     "tests/integration/test_web_view.py",
+    "tests/chaos/test_producer_fencing.py",
     "tests/unit/tasks/media/test_media_model.py",
 )
 
