@@ -51,6 +51,15 @@ class WorkerSettings(ComponentSettings):
     max_in_flight: int = Field(
         1_024, ge=1, le=1_000_000, description="records held per worker before its partitions pause"
     )
+    offset_gap_wait_ms: int = Field(
+        0,
+        ge=0,
+        le=600_000,
+        description="how long a consumer waits, sent back to the offset it expected, when the "
+        "broker hands it a later one (a batch numbered but not stored yet: the embedded Tansu "
+        "on s3 can store a later batch first); then it steps over the gap; 0: off (Kafka, where "
+        "a gap is a transaction marker or compaction)",
+    )
     poll_timeout_ms: int = Field(
         100,
         ge=1,

@@ -68,7 +68,12 @@ STORAGE_FILE = "broker-storage"
 # a batch, not 64: a quarter of the requests per record. The cost cap (tokens for text) is left
 # as it is, so a model's batch, and the time a record waits for it, does not grow; at low load
 # batches still close on the batch wait (docs/benchmarks.md, "The broker path: batch size").
-EMBEDDED_WORKER: dict[str, Any] = {"batch_max_items": 256}
+# Tansu's s3 engine numbers a produce's records (watermark.json) before it stores their batch,
+# and a fetch returns the stored batches at or after the fetch offset: with two producers on a
+# partition a consumer can be handed a later batch before an earlier one is stored, and would
+# never read the earlier one. The stage workers wait for it (workers/runtime/gaps.py); a hole
+# a kill -9 left between the two writes is stepped over after the wait.
+EMBEDDED_WORKER: dict[str, Any] = {"batch_max_items": 256, "offset_gap_wait_ms": 5_000}
 
 
 def resolved_settings(state: StackState) -> dict[str, dict[str, Any]]:

@@ -32,6 +32,7 @@ from inferstream.workers.runtime.batching import Batch, BatchPolicy
 from inferstream.workers.runtime.commits import CommitLedger
 from inferstream.workers.runtime.deadletter import DeadLetterRateGuard
 from inferstream.workers.runtime.deferred import DeferredStarts
+from inferstream.workers.runtime.gaps import GapGuard
 from inferstream.workers.runtime.health import HealthState
 from inferstream.workers.runtime.logic import StageLogic, coalesces_outputs
 from inferstream.workers.runtime.output import OutputProducer
@@ -93,6 +94,9 @@ class RunnerCore:
         self.output = OutputProducer(kafka)
         self._coalesce = coalesces_outputs(logic)
         self.tracker = OffsetTracker()
+        # 0 turns the guard off (real Kafka: a gap is a transaction marker or compaction).
+        wait_s = worker.offset_gap_wait_ms / 1000
+        self.gaps = GapGuard(wait_s) if wait_s > 0 else None
         self._deferred = DeferredStarts(
             Backoff(worker.backoff_initial_ms / 1000, worker.backoff_max_ms / 1000)
         )

@@ -22,6 +22,8 @@ class Rebalancing(RunnerCore):
         self.health.joined.set()  # a member of its group now (health.member_ready)
         positions = [(tp.topic, tp.partition) for tp in partitions]
         self.tracker.assign(positions)
+        if self.gaps is not None:
+            self.gaps.forget(positions)
         try:
             stored = self.logic.initial_offsets(positions)
         except TransientError as err:
@@ -43,6 +45,9 @@ class Rebalancing(RunnerCore):
     ) -> None:
         if stored is not None:
             start = [TopicPartition(t, p, stored.get((t, p), -2)) for t, p in positions]
+            for (t, p), offset in stored.items():
+                if self.gaps is not None and offset >= 0:
+                    self.gaps.expect((t, p), offset)
             self.log.info(
                 "assigned at stored offsets",
                 offsets={f"{t}:{p}": o for (t, p), o in stored.items()},
@@ -86,6 +91,8 @@ class Rebalancing(RunnerCore):
             self._commit(force=True, only=list(positions))
         self.tracker.revoke(positions)
         self.commits.forget(positions)
+        if self.gaps is not None:
+            self.gaps.forget(positions)
         self._release_deferred(consumer, partitions)
         self.log.info("revoked", partitions=[f"{t}:{p}" for t, p in positions])
 
@@ -95,6 +102,8 @@ class Rebalancing(RunnerCore):
             self._queue = deque(r for r in self._queue if r.position not in positions)
         self.tracker.revoke(positions)
         self.commits.forget(positions)
+        if self.gaps is not None:
+            self.gaps.forget(positions)
         self._release_deferred(consumer, partitions)
         self.log.warning("partitions lost", partitions=[f"{t}:{p}" for t, p in positions])
 

@@ -19,6 +19,7 @@ from confluent_kafka import KafkaError, Message
 
 from inferstream.workers.runtime import metrics
 from inferstream.workers.runtime.cycle import BatchCycle
+from inferstream.workers.runtime.gaps import Gap, admit_messages
 from inferstream.workers.runtime.rebalance import Rebalancing
 from inferstream.workers.runtime.records import FatalStageError, InRecord
 
@@ -91,6 +92,7 @@ class StageRunner(Rebalancing, BatchCycle):
         messages = self._fetch(min(POLL_MAX_RECORDS, room))
         self.health.progressed()
         now = time.monotonic()
+        messages = self._admit(messages, now)
         accepted: list[InRecord] = []
         for msg in messages:
             record = self._to_record(msg, now)
@@ -105,6 +107,18 @@ class StageRunner(Rebalancing, BatchCycle):
         self._commit()
         self._backpressure()
         self._start_deferred()
+
+    def _admit(self, messages: list[Message], now: float) -> list[Message]:
+        """The records the gap guard lets through (gaps.py): a partition handed an offset past
+        one not read yet is sent back to it, until the late batch is stored or the wait ends."""
+        if self.gaps is None:
+            return messages
+        kept, admitted = admit_messages(self.gaps, self.consumer, messages, now)
+        for gap in admitted.opened:
+            self.log.info("offset gap: waiting for a batch stored late", **_gap_fields(gap))
+        for gap in admitted.stepped_over:
+            self.log.warning("offset gap stepped over: no record there", **_gap_fields(gap))
+        return kept
 
     def _fetch(self, most: int) -> list[Message]:
         """The records the consumer holds, waiting for the first one only: librdkafka's
@@ -128,6 +142,7 @@ class StageRunner(Rebalancing, BatchCycle):
             or self._deferred.waiting()
             or not self._done.empty()
             or self.tracker.pending()
+            or (self.gaps is not None and self.gaps.waiting())
             or not self.commits.settled(self.tracker.committable())
         ):
             return busy
@@ -165,3 +180,8 @@ class StageRunner(Rebalancing, BatchCycle):
             self._paused = False
             metrics.PAUSED.labels(**self.labels).set(0)
             self.log.info("resumed", queued=depth)
+
+
+def _gap_fields(gap: Gap) -> dict[str, object]:
+    topic, partition = gap.position
+    return {"partition": f"{topic}:{partition}", "expected": gap.expected, "got": gap.got}

@@ -66,7 +66,8 @@ def test_settings_need_every_server_and_point_at_them(tmp_path: Path) -> None:
     assert settings["object_store"]["endpoint"] == "127.0.0.1:8333"
     assert settings["topology"] == {"environment": "embedded"}
     # Bigger batches under backlog on Tansu's per-request storage; the cost cap is not raised.
-    assert settings["worker"] == {"batch_max_items": 256}
+    # And a consumer handed a batch stored before an earlier one waits for the earlier one.
+    assert settings["worker"] == {"batch_max_items": 256, "offset_gap_wait_ms": 5_000}
 
 
 def test_workers_on_the_stack_read_its_batch_limit_and_env_still_wins(
@@ -80,6 +81,7 @@ def test_workers_on_the_stack_read_its_batch_limit_and_env_still_wins(
         monkeypatch.delenv(name, raising=False)
     worker = WorkerSettings.load()
     assert worker.batch_max_items == 256
+    assert worker.offset_gap_wait_ms == 5_000  # the guard is on for the stack's workers
     # The model's cap is the default's: a batch of text costs no more tokens than before.
     assert worker.batch_max_cost == WorkerSettings.model_fields["batch_max_cost"].default
     monkeypatch.setenv("INFERSTREAM_WORKER_BATCH_MAX_ITEMS", "32")  # a GPU run's own batch

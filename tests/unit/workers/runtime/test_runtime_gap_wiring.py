@@ -1,0 +1,95 @@
+"""The stage runner applies the gap guard (gaps.py) to every poll when offset_gap_wait_ms is
+set (the embedded stack sets it): a partition handed an offset past the one it expected is sent
+back there, its later records dropped from the poll, and the loop keeps polling briskly while
+the gap is open. Off by default (on Kafka a gap is a transaction marker or compaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from confluent_kafka import TopicPartition
+
+from inferstream.settings import KafkaSettings, WorkerSettings
+from inferstream.workers.runtime.health import HealthState
+from inferstream.workers.runtime.records import InRecord, Outcome
+from inferstream.workers.runtime.runner import StageRunner
+
+TOPIC = "submissions.bug_report"
+
+
+class _Logic:
+    stage = "enrich"
+    task = "bug_report"
+    input_topics: Sequence[str] = (TOPIC,)
+
+    def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
+        return []
+
+
+class _Message:
+    def __init__(self, partition: int, offset: int) -> None:
+        self._partition, self._offset = partition, offset
+
+    def error(self) -> None:
+        return None
+
+    def topic(self) -> str:
+        return TOPIC
+
+    def partition(self) -> int:
+        return self._partition
+
+    def offset(self) -> int:
+        return self._offset
+
+
+class _Consumer:
+    def __init__(self) -> None:
+        self.seeks: list[tuple[int, int]] = []
+
+    def seek(self, tp: TopicPartition) -> None:
+        self.seeks.append((tp.partition, tp.offset))
+
+
+def _runner(wait_ms: int) -> tuple[StageRunner, _Consumer]:
+    worker = WorkerSettings(offset_gap_wait_ms=wait_ms)
+    kafka = KafkaSettings(bootstrap_servers="127.0.0.1:1")  # never contacted
+    runner = StageRunner(_Logic(), "g", kafka, worker, HealthState(stale_after_s=30))  # type: ignore[arg-type]
+    consumer = _Consumer()
+    runner.consumer = consumer  # type: ignore[assignment]
+    return runner, consumer
+
+
+def _offsets(messages: list[_Message]) -> list[tuple[int, int]]:
+    return [(m.partition(), m.offset()) for m in messages]
+
+
+def test_a_gap_sends_the_partition_back_and_keeps_the_other_partitions() -> None:
+    runner, consumer = _runner(5_000)
+    first = [_Message(0, 0), _Message(0, 1), _Message(1, 7)]
+    assert _offsets(runner._admit(first, now=0.0)) == [(0, 0), (0, 1), (1, 7)]  # type: ignore[arg-type]
+    idle_wait = runner._poll_timeout()
+    # offset 2 of partition 0 is numbered but not stored yet: 3 and 4 come first
+    later = [_Message(0, 3), _Message(0, 4), _Message(1, 8)]
+    assert _offsets(runner._admit(later, now=1.0)) == [(1, 8)]  # type: ignore[arg-type]
+    assert consumer.seeks == [(0, 2)]
+    assert runner._poll_timeout() < idle_wait  # the loop comes back soon while a gap is open
+    # the late batch is stored: the partition reads on from 2
+    stored = [_Message(0, 2), _Message(0, 3), _Message(0, 4)]
+    assert _offsets(runner._admit(stored, now=2.0)) == [(0, 2), (0, 3), (0, 4)]  # type: ignore[arg-type]
+
+
+def test_a_gap_left_open_past_the_wait_is_stepped_over() -> None:
+    runner, consumer = _runner(5_000)
+    runner._admit([_Message(0, 0)], now=0.0)  # type: ignore[list-item]
+    assert runner._admit([_Message(0, 2)], now=1.0) == []  # type: ignore[list-item]
+    kept = runner._admit([_Message(0, 2)], now=6.5)  # type: ignore[list-item]
+    assert _offsets(kept) == [(0, 2)]  # type: ignore[arg-type]
+    assert consumer.seeks == [(0, 1)]
+
+
+def test_off_by_default_every_record_passes() -> None:
+    runner, consumer = _runner(0)
+    messages = [_Message(0, 0), _Message(0, 5)]
+    assert runner._admit(messages, now=0.0) == messages  # type: ignore[arg-type]
+    assert consumer.seeks == []
