@@ -5,26 +5,14 @@ synchronous; an answer that arrives after its partition was revoked changes noth
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+from _stage_runner import stage_runner
 from confluent_kafka import KafkaError, TopicPartition
 
-from inferstream.settings import KafkaSettings, WorkerSettings
-from inferstream.workers.runtime.health import HealthState
-from inferstream.workers.runtime.records import InRecord, Outcome
+from inferstream.settings import WorkerSettings
 from inferstream.workers.runtime.runner import IDLE_POLL_S, StageRunner
 
 TOPIC = "enriched.bug_report"
 P0, P1 = (TOPIC, 0), (TOPIC, 1)
-
-
-class _Logic:
-    stage = "infer"
-    task = "bug_report"
-    input_topics: Sequence[str] = (TOPIC,)
-
-    def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
-        return []
 
 
 class _Consumer:
@@ -67,10 +55,7 @@ class _Answer:
 
 def _runner() -> tuple[StageRunner, _Consumer]:
     worker = WorkerSettings(commit_interval_ms=0, poll_timeout_ms=100)
-    kafka = KafkaSettings(bootstrap_servers="127.0.0.1:1")  # never contacted
-    runner = StageRunner(_Logic(), "g", kafka, worker, HealthState(stale_after_s=30))  # type: ignore[arg-type]
-    consumer = _Consumer()
-    runner.consumer = consumer  # type: ignore[assignment]
+    runner, consumer = stage_runner(_Consumer(), worker, topic=TOPIC)
     runner.tracker.assign([P0, P1])
     return runner, consumer
 

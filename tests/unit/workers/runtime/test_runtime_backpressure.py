@@ -4,25 +4,14 @@ client answers from its own thread, and asking on every pass held each record's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+from _stage_runner import stage_runner
 from confluent_kafka import TopicPartition
 
-from inferstream.settings import KafkaSettings, WorkerSettings
-from inferstream.workers.runtime.health import HealthState
-from inferstream.workers.runtime.records import InRecord, Outcome
+from inferstream.settings import WorkerSettings
+from inferstream.workers.runtime.records import InRecord
 from inferstream.workers.runtime.runner import StageRunner
 
 TOPIC = "submissions.bug_report"
-
-
-class _Logic:
-    stage = "enrich"
-    task = "bug_report"
-    input_topics: Sequence[str] = (TOPIC,)
-
-    def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
-        return []
 
 
 class _Consumer:
@@ -44,12 +33,7 @@ class _Consumer:
 
 
 def _runner(assigned: list[TopicPartition]) -> tuple[StageRunner, _Consumer]:
-    worker = WorkerSettings(max_in_flight=4)
-    kafka = KafkaSettings(bootstrap_servers="127.0.0.1:1")  # never contacted
-    runner = StageRunner(_Logic(), "g", kafka, worker, HealthState(stale_after_s=30))  # type: ignore[arg-type]
-    consumer = _Consumer(assigned)
-    runner.consumer = consumer  # type: ignore[assignment]
-    return runner, consumer
+    return stage_runner(_Consumer(assigned), WorkerSettings(max_in_flight=4))
 
 
 def _queue(runner: StageRunner, n: int) -> None:

@@ -4,23 +4,11 @@ synchronously when forced (rebalance, shutdown), and never offsets it has alread
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+from _stage_runner import stage_runner
 from confluent_kafka import TopicPartition
 
-from inferstream.settings import KafkaSettings, WorkerSettings
-from inferstream.workers.runtime.health import HealthState
-from inferstream.workers.runtime.records import InRecord, Outcome
+from inferstream.settings import WorkerSettings
 from inferstream.workers.runtime.runner import StageRunner
-
-
-class _Logic:
-    stage = "enrich"
-    task = "bug_report"
-    input_topics: Sequence[str] = ("submissions.bug_report",)
-
-    def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
-        return []
 
 
 class _RecordingConsumer:
@@ -36,11 +24,9 @@ class _RecordingConsumer:
 
 
 def _runner(interval_ms: int) -> tuple[StageRunner, _RecordingConsumer]:
-    worker = WorkerSettings(commit_interval_ms=interval_ms)
-    kafka = KafkaSettings(bootstrap_servers="127.0.0.1:1")  # never contacted
-    runner = StageRunner(_Logic(), "g", kafka, worker, HealthState(stale_after_s=30))  # type: ignore[arg-type]
-    recorder = _RecordingConsumer()
-    runner.consumer = recorder  # type: ignore[assignment]
+    runner, recorder = stage_runner(
+        _RecordingConsumer(), WorkerSettings(commit_interval_ms=interval_ms)
+    )
     runner.tracker.assign([("submissions.bug_report", 0)])
     return runner, recorder
 

@@ -5,25 +5,13 @@ the gap is open. Off by default (on Kafka a gap is a transaction marker or compa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+from _stage_runner import stage_runner
 from confluent_kafka import TopicPartition
 
-from inferstream.settings import KafkaSettings, WorkerSettings
-from inferstream.workers.runtime.health import HealthState
-from inferstream.workers.runtime.records import InRecord, Outcome
+from inferstream.settings import WorkerSettings
 from inferstream.workers.runtime.runner import StageRunner
 
 TOPIC = "submissions.bug_report"
-
-
-class _Logic:
-    stage = "enrich"
-    task = "bug_report"
-    input_topics: Sequence[str] = (TOPIC,)
-
-    def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
-        return []
 
 
 class _Message:
@@ -52,12 +40,7 @@ class _Consumer:
 
 
 def _runner(wait_ms: int) -> tuple[StageRunner, _Consumer]:
-    worker = WorkerSettings(offset_gap_wait_ms=wait_ms)
-    kafka = KafkaSettings(bootstrap_servers="127.0.0.1:1")  # never contacted
-    runner = StageRunner(_Logic(), "g", kafka, worker, HealthState(stale_after_s=30))  # type: ignore[arg-type]
-    consumer = _Consumer()
-    runner.consumer = consumer  # type: ignore[assignment]
-    return runner, consumer
+    return stage_runner(_Consumer(), WorkerSettings(offset_gap_wait_ms=wait_ms))
 
 
 def _offsets(messages: list[_Message]) -> list[tuple[int, int]]:

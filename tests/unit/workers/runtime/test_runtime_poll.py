@@ -4,25 +4,13 @@ nothing in flight (an idle worker wakes once a second, not ten times)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+from _stage_runner import stage_runner
 from confluent_kafka import Message
 
-from inferstream.settings import KafkaSettings, WorkerSettings
-from inferstream.workers.runtime.health import HealthState
-from inferstream.workers.runtime.records import InRecord, Outcome
+from inferstream.settings import WorkerSettings
 from inferstream.workers.runtime.runner import IDLE_POLL_S, StageRunner
 
 TOPIC = "submissions.bug_report"
-
-
-class _Logic:
-    stage = "enrich"
-    task = "bug_report"
-    input_topics: Sequence[str] = (TOPIC,)
-
-    def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
-        return []
 
 
 class _Consumer:
@@ -51,10 +39,7 @@ class _Consumer:
 
 def _runner(fetched: list[Message]) -> tuple[StageRunner, _Consumer]:
     worker = WorkerSettings(poll_timeout_ms=100, commit_interval_ms=60_000)
-    kafka = KafkaSettings(bootstrap_servers="127.0.0.1:1")  # never contacted
-    runner = StageRunner(_Logic(), "g", kafka, worker, HealthState(stale_after_s=30))  # type: ignore[arg-type]
-    consumer = _Consumer(fetched)
-    runner.consumer = consumer  # type: ignore[assignment]
+    runner, consumer = stage_runner(_Consumer(fetched), worker)
     runner.tracker.assign([(TOPIC, 0)])
     return runner, consumer
 
@@ -111,8 +96,6 @@ def test_the_room_left_bounds_what_is_taken() -> None:
 
 
 def test_a_runner_off_the_latency_path_takes_the_background_fetch_wait() -> None:
-    kafka = KafkaSettings(bootstrap_servers="127.0.0.1:1")
-    worker, health = WorkerSettings(), HealthState(stale_after_s=30)
-    latency = StageRunner(_Logic(), "g", kafka, worker, health)  # type: ignore[arg-type]
-    monitor = StageRunner(_Logic(), "g", kafka, worker, health, background=True)  # type: ignore[arg-type]
+    latency, _ = stage_runner(None, WorkerSettings())
+    monitor, _ = stage_runner(None, WorkerSettings(), background=True)
     assert (latency.background, monitor.background) == (False, True)
