@@ -22,10 +22,10 @@ from collections.abc import Iterable, Mapping
 import psycopg
 from confluent_kafka import Consumer, TopicPartition
 
+from inferstream.readback import read_all
 from inferstream.settings import KafkaSettings, PostgresSettings
 from inferstream.storage import offsets as offset_store
 from inferstream.topology import DEADLETTER_TOPIC, TASK_TOPIC_KINDS, group_id, topic_name
-from inferstream.verify.collect import read_all
 from inferstream.workers.runtime.records import InRecord
 
 Position = tuple[str, int]

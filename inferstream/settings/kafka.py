@@ -96,8 +96,9 @@ class KafkaSettings(ComponentSettings):
         description="how long a produce may take, retries included, before it fails",
     )
     # How long the broker may hold a fetch that finds no new data. Kafka answers as soon as data
-    # arrives, so librdkafka's 500 ms costs no latency there; the embedded broker (Tansu) holds
-    # every such fetch for the full wait, so `inferstream up` writes 100 (see resolved_settings).
+    # arrives, so librdkafka's 500 ms costs no latency there; the embedded broker (Tansu) looks
+    # again only at 0, W/2, 3W/4, ... of the wait, so a record produced meanwhile waits up to W/2
+    # per hop, and `inferstream up` writes 100 (see resolved_settings).
     fetch_wait_max_ms: int = Field(500, ge=1, le=300_000)
     # The same wait for consumers off the records' latency path (the archive, webhooks, infer's
     # result followers): each empty fetch on the embedded broker costs Tansu and SeaweedFS a few

@@ -95,10 +95,11 @@ def resolved_settings(state: StackState) -> dict[str, dict[str, Any]]:
             "heartbeat_interval_ms": 2000,
             "max_poll_interval_ms": 60000,
             "compression": "none",
-            # Tansu holds every fetch that finds no data for the full wait (Kafka answers as soon
-            # as data arrives): at librdkafka's 500 ms each of the three hops added ~200 ms at low
-            # load. At 20 ms, fetches on s3:// storage starve (the wait ends before Tansu has read
-            # the partition) and idle consumers cost Tansu 0.10-0.18 of a core; 100 ms measured
+            # Tansu re-reads a fetch that finds no data only at 0, W/2, 3W/4, ... of the wait
+            # (Kafka answers as soon as data arrives; docs/architecture.md): at librdkafka's
+            # 500 ms each of the three hops added ~200 ms at low load. At 20 ms, fetches on s3://
+            # storage starve (the wait ends before Tansu has read the partition) and idle
+            # consumers cost Tansu 0.10-0.18 of a core; 100 ms measured
             # lower latency (p99 at half load 1.9 s vs 5.8 s, loaded 2-core VM) and 0.05 of a
             # core idle (docs/benchmarks.md, "2 partitions, coalesced flushes, fetch wait").
             "fetch_wait_max_ms": 100,
