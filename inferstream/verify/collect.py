@@ -19,8 +19,7 @@ from inferstream.verify.checks import DeadLetter, Facts, Published, Row, merge_r
 from inferstream.workers.enrich.driver import EnrichLogic
 from inferstream.workers.runtime.records import Emit, InRecord
 
-# read_all's readers elsewhere (the chaos drain, tests) import it from here too.
-__all__ = ["collect", "read_all"]
+__all__ = ["collect"]
 
 
 def collect(task: str, group_prefix: str = "inferstream") -> Facts:

@@ -12,7 +12,7 @@ from _stack import Stack
 
 from inferstream.chaos.publish import ResilientPublisher
 from inferstream.chaos.workload import example_payloads
-from inferstream.verify.collect import read_all
+from inferstream.readback import read_all
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "bug_reports.jsonl"
 

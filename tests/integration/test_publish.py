@@ -12,6 +12,7 @@ from confluent_kafka import Message
 from pydantic import ValidationError
 
 from inferstream.client import Publisher, subscribe
+from inferstream.readback import read_all
 from inferstream.schemas import (
     BugReportResult,
     DecodeError,
@@ -23,7 +24,6 @@ from inferstream.schemas import (
     parse_traceparent,
 )
 from inferstream.settings import KafkaSettings
-from inferstream.verify.collect import read_all
 
 TOPIC = "submissions.bug_report"
 

@@ -20,11 +20,12 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from inferstream.client import Publisher
+from inferstream.readback import read_all
 from inferstream.schemas import make_headers
 from inferstream.settings import DATA_DIR_ENV, KafkaSettings, PostgresSettings, WorkerSettings
 from inferstream.stack import down
 from inferstream.verify import check
-from inferstream.verify.collect import collect, read_all
+from inferstream.verify.collect import collect
 from inferstream.workers.supervisor import Supervisor
 
 REPORT = {
