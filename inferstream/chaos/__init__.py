@@ -7,8 +7,9 @@ The names below load on first use (PEP 562): the server restarts of a run import
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from inferstream.lazy import load
 
 if TYPE_CHECKING:
     from inferstream.chaos.result import ChaosResult
@@ -27,7 +28,4 @@ _HOMES = {
 
 
 def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(home), name)
+    return load(__name__, _HOMES, name)

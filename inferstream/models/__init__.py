@@ -8,8 +8,9 @@ worker start, `inferstream up`, a publish) whether it used a model or not.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from inferstream.lazy import load
 
 if TYPE_CHECKING:
     from inferstream.models.bundle import (
@@ -60,9 +61,4 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+    return load(__name__, _HOME, name)

@@ -7,8 +7,9 @@ about a second of imports on a loaded machine. Type checkers see the plain impor
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from inferstream.lazy import load
 
 if TYPE_CHECKING:
     from inferstream.storage.migrator import Migration, MigrationError, migrate, pending
@@ -41,6 +42,8 @@ _HOMES = {
     "make_pool": "pool",
 }
 
+_MODULES = {name: f"{__name__}.{home}" for name, home in _HOMES.items()}
+
 __all__ = [
     "BLOB_PREFIX",
     "ChecksumMismatch",
@@ -59,12 +62,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+    return load(__name__, _MODULES, name)
 
 
 def __dir__() -> list[str]:
