@@ -16,6 +16,11 @@ file holding them is written. So, per partition:
 
 S3 down: the closed files wait in `_pending`, every partition is paused (no more buffering)
 and the loop keeps polling so the group does not evict the member; retried with backoff.
+
+Several infer workers write results.<task>: on the embedded broker a later batch can be fetched
+before an earlier one is stored, so every poll passes the gap guard (runtime/gaps.py; the
+worker setting `offset_gap_wait_ms`, 0: off). An assigned partition is expected at its
+committed offset: a file must start at the record a replay would start it at.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from inferstream.workers.archive.policy import (
 )
 from inferstream.workers.runtime import metrics
 from inferstream.workers.runtime.backoff import Backoff, is_transient
+from inferstream.workers.runtime.gaps import GapGuard, admit_messages, log_gaps
 from inferstream.workers.runtime.health import HealthState
 
 log = structlog.get_logger("inferstream.worker")
@@ -48,6 +54,9 @@ Position = tuple[str, int]
 STAGE = "archive"
 # How long a missing input topic is waited for before it is taken as a wrong --task.
 TOPIC_WAIT_S = 120.0
+# How long an assignment waits for the partitions' committed offsets (where the gap guard
+# expects them to start); without an answer the first record fetched sets the count.
+COMMITTED_TIMEOUT_S = 10.0
 
 
 class ArchiveWorker:
@@ -59,6 +68,7 @@ class ArchiveWorker:
         kafka: KafkaSettings,
         group_id: str,
         health: HealthState,
+        gap_wait_s: float = 0.0,
     ) -> None:
         self.task = task
         self.store = store
@@ -71,6 +81,7 @@ class ArchiveWorker:
             {**kafka.consumer_config(group_id, background=True), "client.id": group_id}
         )
         self.leave_group = kafka.leave_group_on_close
+        self.gaps = GapGuard(gap_wait_s) if gap_wait_s > 0 else None
         self._rotators: dict[Position, Rotator] = {}
         self._pending: deque[ClosedFile] = deque()
         self._backoff = Backoff(0.2, 30.0)
@@ -139,10 +150,19 @@ class ArchiveWorker:
     def _poll_once(self) -> None:
         messages = self.consumer.consume(num_messages=500, timeout=0.1)
         self.health.progressed()
-        for msg in messages:
+        for msg in self._admit(messages, time.monotonic()):
             self._add(msg)
         self._write_pending()
         self._backpressure()
+
+    def _admit(self, messages: list[Message], now: float) -> list[Message]:
+        """The records the gap guard lets through: a partition handed an offset past one not
+        read yet is sent back to it, until the late batch is stored or the wait ends."""
+        if self.gaps is None:
+            return messages
+        kept, admitted = admit_messages(self.gaps, self.consumer, messages, now)
+        log_gaps(self.log, admitted)
+        return kept
 
     def _add(self, msg: Message) -> None:
         error = msg.error()
@@ -224,14 +244,36 @@ class ArchiveWorker:
         for tp in partitions:
             pos = (tp.topic, tp.partition)
             self._rotators[pos] = Rotator(tp.topic, tp.partition, self.policy)
+        self._expect_committed(consumer, partitions)
         if self._paused:
             consumer.pause(partitions)
         self.log.info("assigned", partitions=[f"{tp.topic}:{tp.partition}" for tp in partitions])
+
+    def _expect_committed(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Where the gap guard expects each assigned partition to start: its committed offset
+        (a first fetch past a batch not stored yet would start a file a replay never writes).
+        A partition without one, or no answer, starts the count at its first record."""
+        if self.gaps is None:
+            return
+        positions = [(tp.topic, tp.partition) for tp in partitions]
+        self.gaps.forget(positions)
+        try:
+            committed = consumer.committed(partitions, timeout=COMMITTED_TIMEOUT_S)
+        except KafkaException as err:
+            self.log.warning(
+                "committed offsets unavailable; gaps counted from the first record", error=str(err)
+            )
+            return
+        for tp in committed:
+            if tp.error is None and tp.offset >= 0:
+                self.gaps.expect((tp.topic, tp.partition), tp.offset)
 
     def _on_drop(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Revoked or lost: closed files are written if possible, open ones dropped."""
         self._write_pending(force=True)
         dropped = {(tp.topic, tp.partition) for tp in partitions}
+        if self.gaps is not None:
+            self.gaps.forget(dropped)
         for pos in dropped:
             self._rotators.pop(pos, None)
         self._pending = deque(f for f in self._pending if (f.topic, f.partition) not in dropped)

@@ -27,7 +27,9 @@ def run_archive(task: str, metrics_port: int | None = None) -> None:
     log.info("health and metrics", url=f"http://{worker.metrics_host}:{server.server_port}")
     store = ObjectStore(ObjectStoreSettings.load())
     group = group_id(STAGE, task, worker.group_prefix)
-    archive = ArchiveWorker(task, store, ArchiveSettings.load(), kafka, group, health)
+    # The worker setting every consumer of the stack's topics shares (the embedded stack sets it).
+    gap_wait_s = worker.offset_gap_wait_ms / 1000
+    archive = ArchiveWorker(task, store, ArchiveSettings.load(), kafka, group, health, gap_wait_s)
     health.ready_check = archive.ready
 
     run_until_stopped(

@@ -2,7 +2,10 @@
 produced: rebuilt from Postgres on start, then the result topic from the sink's stored offsets
 (the not-yet-sunk tail) and onwards, so results of other infer workers are seen too. The
 worker's own results reach its index without the topic (after_durable); the follower fetches
-them only when another producer's may be among them (own.py)."""
+them only when another producer's may be among them (own.py). Several infer workers write the
+topic, so every read passes the gap guard (runtime/gaps.py; the worker setting
+``offset_gap_wait_ms``): on the embedded broker a later batch can be fetched before an earlier
+one is stored, and a follower moved past it would never index it."""
 
 from __future__ import annotations
 
@@ -18,10 +21,11 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from inferstream.plugins import ResultFields, decode_result_fields
 from inferstream.schemas import DecodeError
-from inferstream.settings import KafkaSettings, PostgresSettings
+from inferstream.settings import KafkaSettings, PostgresSettings, WorkerSettings
 from inferstream.storage import offsets as offset_store
 from inferstream.workers.infer.own import OwnResults, expected_ends, partition_of, proven
 from inferstream.workers.runtime.backoff import Backoff
+from inferstream.workers.runtime.gaps import GapGuard, admit_messages, log_gaps
 
 log = structlog.get_logger("inferstream.infer.follower")
 OFFSET_BEGINNING = -2
@@ -89,7 +93,10 @@ class ResultFollower:
         observe: Callable[[Sequence[ResultFields]], None],
         own: OwnResults | None = None,
         check_interval_s: float = CHECK_INTERVAL_S,
+        gap_wait_s: float | None = None,
     ) -> None:
+        """``gap_wait_s``: the gap guard's wait (0: off); None reads the worker setting, which
+        the embedded stack sets."""
         self.topic = topic
         self.task = task
         self.observe = observe
@@ -112,6 +119,9 @@ class ResultFollower:
         )
         partitions = _partitions(self.consumer, topic)
         self._positions = {p: start_offsets.get(p, OFFSET_BEGINNING) for p in partitions}
+        if gap_wait_s is None:
+            gap_wait_s = WorkerSettings.load().offset_gap_wait_ms / 1000
+        self.gaps = GapGuard(gap_wait_s) if gap_wait_s > 0 else None
         self.stats = FollowerStats()
         self.caught_up = threading.Event()
         self._stop = threading.Event()
@@ -208,16 +218,20 @@ class ResultFollower:
         """Read from the positions until every partition has reached its end in a pass that
         found no result of another producer (one that did may be followed by more)."""
         self.consumer.assign([TopicPartition(self.topic, p, o) for p, o in self._positions.items()])
+        self._expect_positions()
         try:
             at_end: set[int] = set()  # at their end now (no record since the end was reported)
             reached: set[int] = set()  # at their end at least once in this pass
             others, idle = False, 0
             while not self._stop.is_set():
                 messages = self.consumer.consume(num_messages=500, timeout=0.5)
-                others = self._take(messages, at_end, reached) or others
                 idle = 0 if messages else idle + 1
+                others = self._take(self._admit(messages), at_end, reached) or others
                 # Every partition at its end, or (in case the end is never reported) a few
-                # empty polls in a row.
+                # empty polls in a row; never while a gap is open (the pass would end before
+                # the late batch, and start the next one there anyway).
+                if self.gaps is not None and self.gaps.waiting():
+                    continue
                 if reached >= self._positions.keys() or idle >= IDLE_POLLS_CAUGHT_UP:
                     self.caught_up.set()
                     if not others:
@@ -225,6 +239,28 @@ class ResultFollower:
                     reached, others, idle = set(at_end), False, 0
         finally:
             self.consumer.unassign()
+
+    def _expect_positions(self) -> None:
+        """A pass starts each partition at its known position: the gap guard checks the first
+        record against it (one read from the beginning sets the count at its first record)."""
+        if self.gaps is None:
+            return
+        self.gaps.forget((self.topic, p) for p in self._positions)
+        for partition, offset in self._positions.items():
+            if offset >= 0:
+                self.gaps.expect((self.topic, partition), offset)
+
+    def _admit(self, messages: list[Message]) -> list[Message]:
+        """The messages the gap guard lets through. A partition sent back to the offset it
+        expected also loses this poll's end-of-partition event: that end lies past the gap."""
+        if self.gaps is None:
+            return messages
+        kept, admitted = admit_messages(self.gaps, self.consumer, messages, time.monotonic())
+        log_gaps(log, admitted)
+        if not admitted.seeks:
+            return kept
+        sent_back = {partition for _, partition in admitted.seeks}
+        return [m for m in kept if m.error() is None or m.partition() not in sent_back]
 
     def _take(self, messages: Sequence[Message], at_end: set[int], reached: set[int]) -> bool:
         """Decode and observe other producers' results; True if there was one."""

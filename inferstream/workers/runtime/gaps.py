@@ -15,19 +15,23 @@ The guard: per partition, the offset the consumer should see next. A record beyo
 gap: the records of that partition are dropped from this poll and the consumer is sent back to
 the expected offset (``seeks``); the next fetch returns the late batch once it is stored. A
 gap still open after ``wait_s`` is taken as a hole that will never be filled (Tansu killed
-between the two writes leaves one) and stepped over. Pure: the caller seeks and logs.
+between the two writes leaves one) and stepped over. ``GapGuard`` is pure; ``admit_messages``
+seeks the consumer and ``log_gaps`` writes the decisions to the worker's log. Every consumer of
+a topic with several producers uses them: the stage runtime's poll loop, the archive's, and
+infer's result follower.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from confluent_kafka import Consumer, Message, TopicPartition
 
 from inferstream.workers.runtime.watermark import Position
 
-__all__ = ["Admitted", "Gap", "GapGuard", "Position", "admit_messages"]
+__all__ = ["Admitted", "Gap", "GapGuard", "Position", "admit_messages", "log_gaps"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,10 @@ class Gap:
     position: Position
     expected: int  # the offset the consumer should have seen next
     got: int  # the offset it was handed instead
+
+    def fields(self) -> dict[str, object]:
+        topic, partition = self.position
+        return {"partition": f"{topic}:{partition}", "expected": self.expected, "got": self.got}
 
 
 @dataclass
@@ -114,3 +122,11 @@ def admit_messages(
     for (topic, partition), offset in admitted.seeks.items():
         consumer.seek(TopicPartition(topic, partition, offset))
     return [m for m in messages if id(m) not in dropped], admitted
+
+
+def log_gaps(log: Any, admitted: Admitted) -> None:
+    """One log line per gap first seen or given up on in one poll (``log``: a structlog logger)."""
+    for gap in admitted.opened:
+        log.info("offset gap: waiting for a batch stored late", **gap.fields())
+    for gap in admitted.stepped_over:
+        log.warning("offset gap stepped over: no record there", **gap.fields())

@@ -1,0 +1,146 @@
+"""infer's result follower reads results.<task>, which several infer workers write: each pass
+applies the gap guard (runtime/gaps.py), so a batch stored after a later one is still read
+into the index instead of being passed for good. The pass starts each partition at its known
+position, and the end-of-partition event that comes with a batch past a gap does not end it."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Sequence
+
+import orjson
+from confluent_kafka import KafkaError, TopicPartition
+
+from inferstream.plugins import ResultFields
+from inferstream.workers.infer.follower import FollowerStats, ResultFollower
+from inferstream.workers.infer.own import OwnResults
+from inferstream.workers.runtime.gaps import GapGuard
+
+TOPIC = "results.churn"
+
+
+def _result(submission_id: str) -> bytes:
+    return orjson.dumps(
+        {
+            "result_id": f"r-{submission_id}",
+            "submission_id": submission_id,
+            "schema_version": 1,
+            "model_name": "test",
+            "model_version": "1",
+            "produced_at": "2026-12-07T05:00:00Z",
+            "label": "stays",
+            "probability": 0.25,
+            "threshold": 0.5,
+        }
+    )
+
+
+class _Message:
+    def __init__(self, partition: int, offset: int, *, eof: bool = False) -> None:
+        self._partition, self._offset, self._eof = partition, offset, eof
+
+    def error(self) -> KafkaError | None:
+        return KafkaError(KafkaError._PARTITION_EOF) if self._eof else None
+
+    def topic(self) -> str:
+        return TOPIC
+
+    def partition(self) -> int:
+        return self._partition
+
+    def offset(self) -> int:
+        return self._offset
+
+    def key(self) -> bytes:
+        return b"s%d-%d" % (self._partition, self._offset)
+
+    def value(self) -> bytes:
+        return _result(self.key().decode())
+
+
+def _eof(partition: int, offset: int) -> _Message:
+    return _Message(partition, offset, eof=True)
+
+
+class _Consumer:
+    def __init__(self, polls: Sequence[list[_Message]]) -> None:
+        self.polls = deque(polls)
+        self.seeks: list[tuple[int, int]] = []
+        self.assigned: list[tuple[int, int]] = []
+
+    def assign(self, tps: list[TopicPartition]) -> None:
+        self.assigned = [(tp.partition, tp.offset) for tp in tps]
+
+    def unassign(self) -> None:
+        return None
+
+    def consume(self, num_messages: int, timeout: float) -> list[_Message]:
+        return self.polls.popleft() if self.polls else []
+
+    def seek(self, tp: TopicPartition) -> None:
+        self.seeks.append((tp.partition, tp.offset))
+
+
+def _follower(
+    consumer: _Consumer, positions: dict[int, int], wait_s: float, own: OwnResults | None = None
+) -> tuple[ResultFollower, list[str]]:
+    seen: list[str] = []
+
+    def observe(results: Sequence[ResultFields]) -> None:
+        seen.extend(str(r["submission_id"]) for r in results)
+
+    follower = ResultFollower.__new__(ResultFollower)  # no broker: the consumer is scripted
+    follower.topic, follower.task, follower.observe, follower.own = TOPIC, "churn", observe, own
+    follower.consumer = consumer  # type: ignore[assignment]
+    follower.gaps = GapGuard(wait_s) if wait_s > 0 else None
+    follower._positions = dict(positions)
+    follower.stats = FollowerStats()
+    follower.caught_up = threading.Event()
+    follower._stop = threading.Event()
+    return follower, seen
+
+
+# Partition 0 from offset 3: offsets 3-4 are numbered but not stored when 5 is fetched, and the
+# broker reports the partition's end (6) with it; partition 1 is at its end.
+GAP_POLLS = [
+    [_Message(0, 5), _eof(0, 6), _eof(1, 0)],
+    [_Message(0, 3), _Message(0, 4), _Message(0, 5), _eof(0, 6)],  # the late batch is stored
+]
+
+
+def test_a_pass_waits_at_a_gap_and_reads_the_late_batch() -> None:
+    consumer = _Consumer(GAP_POLLS)
+    follower, seen = _follower(consumer, {0: 3, 1: 0}, wait_s=5.0)
+    follower._read()
+    assert consumer.assigned == [(0, 3), (1, 0)]
+    assert consumer.seeks == [(0, 3)]
+    assert seen == ["s0-3", "s0-4", "s0-5"]
+    assert follower._positions == {0: 6, 1: 0}
+
+
+def test_without_the_guard_the_pass_ends_past_the_gap() -> None:
+    # What the guard prevents: the pass ends at the end reported past 3-4, and the next one
+    # starts there (a real consumer is not handed 3-4 again after 5).
+    follower, seen = _follower(_Consumer(GAP_POLLS[:1]), {0: 3, 1: 0}, wait_s=0.0)
+    follower._read()
+    assert seen == ["s0-5"] and follower._positions == {0: 6, 1: 0}
+
+
+def test_a_partition_read_from_its_beginning_counts_from_its_first_record() -> None:
+    consumer = _Consumer([[_Message(0, 7), _Message(0, 8), _eof(0, 9)]])
+    follower, seen = _follower(consumer, {0: -2}, wait_s=5.0)
+    follower._read()
+    assert consumer.seeks == [] and seen == ["s0-7", "s0-8"]
+
+
+def test_each_pass_expects_the_positions_it_starts_from() -> None:
+    # Positions moved between passes (settled past own results): the next pass checks there.
+    consumer = _Consumer([[_Message(0, 3), _eof(0, 4)]])
+    follower, seen = _follower(consumer, {0: 3}, wait_s=5.0)
+    follower._read()
+    follower._positions = {0: 10}
+    consumer.polls.extend([[_Message(0, 12), _eof(0, 13)], [_Message(0, 10), _eof(0, 11)]])
+    follower._read()
+    assert consumer.seeks == [(0, 10)]
+    assert seen == ["s0-3", "s0-10"]
