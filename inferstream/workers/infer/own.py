@@ -8,8 +8,9 @@ Two facts make that cheap:
 - ``add`` registers a result's key before it is produced, so a record whose key is here is
   ours (the follower skips it without decoding it: parsing 384 floats per result cost ~5 % of
   an infer worker's CPU);
-- ``durable`` records a key once its record is acknowledged. Those durable records, not read
-  yet, are all at or after the follower's positions. If each partition's high watermark, read
+- ``durable`` records a key once its record is acknowledged (a key registered but never
+  acknowledged stops being ours then). Those durable records, not read yet, are all at or
+  after the follower's positions. If each partition's high watermark, read
   from a fetch response, equals its position plus the durable records the partitioner sends
   there (``expected_ends``), then the records between the positions and those ends, summed
   over the partitions, are exactly as many as our durable records: no other producer wrote
@@ -68,10 +69,18 @@ class OwnResults:
             self._keys.update(keys)
 
     def durable(self, keys: Sequence[bytes]) -> None:
-        """Once the records are acknowledged. A key the follower has already read (or never
-        added) is not counted: only records it has still to pass are."""
+        """Once a batch's records are acknowledged. A key the follower has already read (or
+        never added) is not counted: only records it has still to pass are.
+
+        Every other key not durable by now was registered by an attempt whose records were
+        never acknowledged (a retry that dead-lettered them, a batch given up), so it is no
+        longer ours: another worker's result with that key must reach the index, and a copy of
+        ours that did land is read like anyone's. Sound because infer runs one batch at a time
+        (its outputs are not coalesced, runtime/logic.py): when a batch is acknowledged, no
+        other batch of this worker is in flight."""
         with self._lock:
             self._durable.update(key for key in keys if key in self._keys)
+            self._keys.intersection_update(self._durable)
         self.acknowledged.set()
 
     def take(self, key: bytes | None) -> bool:

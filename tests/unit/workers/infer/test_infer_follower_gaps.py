@@ -1,7 +1,9 @@
 """infer's result follower reads results.<task>, which several infer workers write: each pass
 applies the gap guard (runtime/gaps.py), so a batch stored after a later one is still read
 into the index instead of being passed for good. The pass starts each partition at its known
-position, and the end-of-partition event that comes with a batch past a gap does not end it."""
+position, and the end-of-partition event that comes with a batch past a gap does not end it.
+And a key this worker registered but never saw acknowledged is not its own any more: another
+worker's result with that key is indexed (own.py)."""
 
 from __future__ import annotations
 
@@ -144,3 +146,16 @@ def test_each_pass_expects_the_positions_it_starts_from() -> None:
     follower._read()
     assert consumer.seeks == [(0, 10)]
     assert seen == ["s0-3", "s0-10"]
+
+
+def test_a_key_registered_but_never_acknowledged_is_not_ours() -> None:
+    # This worker registered s0-1 and s0-2; its batch was acknowledged with s0-1 only (s0-2
+    # dead-lettered on a retry). Another worker's result for s0-2 must reach the index.
+    own = OwnResults()
+    own.add([b"s0-1", b"s0-2"])
+    own.durable([b"s0-1"])
+    consumer = _Consumer([[_Message(0, 1), _Message(0, 2), _eof(0, 3)]])
+    follower, seen = _follower(consumer, {0: 1}, wait_s=0.0, own=own)
+    follower._read()
+    assert seen == ["s0-2"]  # s0-1 is ours: in the index already
+    assert follower.stats.own_read == 1 and follower.stats.others_read == 1

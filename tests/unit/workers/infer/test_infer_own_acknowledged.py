@@ -39,6 +39,7 @@ def test_after_durable_marks_only_the_batch_results_as_acknowledged() -> None:
     ]
     assert not logic.own.acknowledged.is_set()
     logic.after_durable(batch, outcomes)
-    assert logic.own.snapshot() == {b"a"}  # b went to another topic; c is still in flight
+    assert logic.own.snapshot() == {b"a"}  # b went to another topic
+    assert not logic.own.take(b"c")  # registered, never acknowledged: no longer ours
     assert logic.own.acknowledged.is_set()
     assert inferer.observed == []  # nothing was produced by process() in this test

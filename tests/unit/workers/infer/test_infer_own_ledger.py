@@ -42,17 +42,42 @@ def test_durable_counts_only_keys_not_read_yet() -> None:
     own.settle({b"b"})
     assert own.snapshot() == frozenset()
     assert not own.take(b"b")  # passed: a later copy of it is another producer's
-    assert len(own) == 1  # c: produced, not acknowledged yet
+    # c was registered but its batch was acknowledged without it: not ours any more.
+    assert len(own) == 0 and not own.take(b"c")
 
 
-# One step of a worker and its follower against a simulated topic: an own batch produced
-# (landing where the partitioner puts it, or elsewhere), the oldest in-flight batch
-# acknowledged, another producer's record, an end check, or a read.
+def test_a_key_never_acknowledged_stops_being_ours_when_its_batch_is() -> None:
+    own = OwnResults()
+    own.add([b"a", b"b"])  # first attempt of a batch
+    own.add([b"a"])  # its retry: b dead-lettered this time
+    own.durable([b"a"])
+    assert own.snapshot() == {b"a"}
+    assert not own.take(b"b")  # another worker's result for b is decoded and indexed
+    assert own.take(b"a")
+
+
+def test_a_durable_key_not_read_yet_stays_ours_when_registered_again() -> None:
+    own = OwnResults()
+    own.add([b"a"])
+    own.durable([b"a"])
+    own.add([b"a", b"b"])  # the same submission again in the next batch, not produced then
+    own.durable([b"b"])
+    assert own.snapshot() == {b"a", b"b"}
+    assert own.take(b"a") and own.take(b"b")
+
+
+# One step of a worker and its follower against a simulated topic. The worker runs one batch at
+# a time (infer does not coalesce outputs): an attempt of the batch in flight registers keys
+# whose records land on the topic (where the partitioner puts them, or elsewhere), or that never
+# land (an attempt whose records were then dead-lettered); an ack acknowledges the batch's landed
+# records and ends it. Also: another producer's record, possibly with a key this worker
+# registered and gave up, an end check, or a read.
 steps = st.lists(
     st.one_of(
         st.tuples(st.just("own"), st.integers(1, 4), st.booleans()),
+        st.tuples(st.just("lost"), st.integers(1, 3), st.just(False)),
         st.tuples(st.just("ack"), st.just(0), st.just(False)),
-        st.tuples(st.just("other"), st.integers(0, 2), st.just(False)),
+        st.tuples(st.just("other"), st.integers(0, 2), st.booleans()),
         st.tuples(st.just("check"), st.just(0), st.just(False)),
         st.tuples(st.just("read"), st.just(0), st.just(False)),
     ),
@@ -68,24 +93,34 @@ def test_a_passed_check_skips_only_acknowledged_own_records(
     own = OwnResults()
     topic: dict[int, list[tuple[bytes, bool]]] = {p: [] for p in range(partitions)}
     positions = dict.fromkeys(topic, 0)
-    in_flight: list[list[bytes]] = []
+    in_flight: list[bytes] = []  # the batch's landed records, not acknowledged yet
     acked: set[bytes] = set()
+    given_up: list[bytes] = []  # registered, never landed, their batch acknowledged
+    lost: list[bytes] = []  # registered by the batch in flight, never landed
     serial = 0
-    for action, n, guessed in script:
+    for action, n, flag in script:
         if action == "own":
             keys = [f"own-{serial + i}".encode() for i in range(n)]
             serial += n
             own.add(keys)
             for key in keys:
-                p = partition_of(key, partitions) if guessed else (serial % partitions)
+                p = partition_of(key, partitions) if flag else (serial % partitions)
                 topic[p].append((key, True))
-            in_flight.append(keys)
-        elif action == "ack" and in_flight:
-            keys = in_flight.pop(0)
-            acked.update(keys)
-            own.durable(keys)
+            in_flight.extend(keys)
+        elif action == "lost":
+            keys = [f"own-{serial + i}".encode() for i in range(n)]
+            serial += n
+            own.add(keys)
+            lost.extend(keys)
+        elif action == "ack":
+            acked.update(in_flight)
+            own.durable(in_flight)
+            given_up.extend(lost)
+            in_flight, lost = [], []
         elif action == "other":
-            topic[n % partitions].append((f"other-{serial}".encode(), False))
+            # Another worker's result: a fresh key, or one this worker registered and gave up.
+            key = given_up.pop() if flag and given_up else f"other-{serial}".encode()
+            topic[n % partitions].append((key, False))
             serial += 1
         elif action == "check":
             durable = own.snapshot()
