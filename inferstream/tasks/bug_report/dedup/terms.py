@@ -173,11 +173,12 @@ def _term_of(token: str) -> str | None:
 def term_frequencies(title: str, description: str, steps: str) -> dict[str, int]:
     """The report's terms and counts (title counted ``TITLE_WEIGHT`` times), at most
     ``MAX_TERMS`` of them (the most frequent, ties by term). Counted by ``Counter`` (C), not a
-    Python step per token."""
-    counts = Counter(tokenize(description))
-    counts.update(tokenize(steps))
-    for term, count in Counter(tokenize(title)).items():
-        counts[term] += TITLE_WEIGHT * count
+    Python step per token, over one ``tokenize`` of the fields joined by newlines (the title
+    ``TITLE_WEIGHT`` times): a token never spans a newline, and NFKC and case folding never
+    join characters across one, so it finds the tokens of each field, in one call instead of
+    one a field."""
+    joined = "\n".join((description, steps, *([title] * TITLE_WEIGHT)))
+    counts = Counter(tokenize(joined))
     if len(counts) > MAX_TERMS:
         kept = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
         return dict(sorted(kept))

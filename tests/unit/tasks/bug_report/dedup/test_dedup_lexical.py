@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from inferstream.tasks.bug_report.dedup import lexical
 from inferstream.tasks.bug_report.dedup.lexical import LexicalIndex
 from inferstream.tasks.bug_report.dedup.terms import term_frequencies
 
@@ -253,3 +254,30 @@ def test_batched_candidates_are_each_querys_own(
     index.add((f"r{n:02d}", d) for n, d in enumerate(docs))
     assert index.candidates_many(queries, k) == [index.candidates(q, k) for q in queries]
     assert index.candidates_many(queries, 0) == [[] for _ in queries]
+
+
+@given(
+    st.lists(term_maps, min_size=0, max_size=30),
+    st.lists(term_maps, min_size=1, max_size=8),
+    st.integers(1, 8),
+    st.sampled_from([0, 10**9]),
+)
+def test_batched_candidates_by_table_and_by_query_are_the_same(
+    docs: list[dict[str, int]], queries: list[dict[str, int]], k: int, factor: int
+) -> None:
+    """The (query x document) table of a whole batch and the per-query walk (DENSE_FACTOR
+    picks one by size) give every query the same candidates, floats and tie order included."""
+    index = LexicalIndex(max_postings=20)
+    index.add((f"r{n:02d}", d) for n, d in enumerate(docs))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lexical, "DENSE_FACTOR", factor)
+        got = index.candidates_many(queries, k)
+    assert got == [index.candidates(q, k) for q in queries]
+
+
+def test_log_tfs_by_table_and_by_call_are_math_logs() -> None:
+    counts = np.array([1, 2, 3, 7, 2, 1000, 1023, 1024, 5000], dtype=np.int64)
+    expected = [1.0 + math.log(c) for c in counts.tolist()]
+    assert lexical.log_tfs(counts).tolist() == expected
+    assert lexical.log_tfs(counts[:5]).tolist() == expected[:5]  # all from the table
+    assert lexical.log_tfs(counts.astype(np.float64)).tolist() == expected

@@ -98,3 +98,45 @@ def test_term_frequencies_equal_the_plain_loop(
         cut = term_frequencies(title, description, steps)
     assert cut == _frequencies_loop(title, description, steps, most)
     assert list(cut) == sorted(cut)
+
+
+# Characters that NFKC or case folding change, compose or reorder: a field that starts or ends
+# with one must give the same terms when the fields are tokenized joined by newlines.
+EDGY = st.text(
+    alphabet=st.sampled_from(
+        [
+            "a",
+            "e",
+            "s",
+            "1",
+            "_",
+            " ",
+            "\n",
+            "\u0301",
+            "\u0327",
+            "\u1100",
+            "\u1161",
+            "\u11a8",
+            "ß",
+            "ﬁ",
+            "Σ",
+            "ς",
+            "K",
+            "\u212a",
+            "①",
+            "\uff21",
+            "\u00a0",
+            "İ",
+        ]
+    ),
+    max_size=12,
+)
+
+
+@given(EDGY, EDGY, EDGY)
+def test_term_frequencies_at_field_edges_equal_the_plain_loop(
+    title: str, description: str, steps: str
+) -> None:
+    assert term_frequencies(title, description, steps) == _frequencies_loop(
+        title, description, steps, MAX_TERMS
+    )
