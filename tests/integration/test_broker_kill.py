@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from io import BytesIO
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from minio import Minio
 
@@ -126,3 +127,39 @@ def test_repair_lowers_a_sequence_counting_a_batch_never_stored(
     report = repair(client, TANSU_BUCKET)
     assert (report.repairs, report.batches_read) == ([(int(pid), topic, 0, 26, 21)], 0)
     assert _sequence(_meta(client), topic) == 21
+
+    # A kill one write later, after the watermark: offsets 21..25 numbered, no batch holds
+    # them. The repair takes the watermark back, and the next batch stored gets offset 21: a
+    # consumer reads 0..N without a hole to wait at.
+    kill_mid_produce()
+    watermark = f"clusters/{CLUSTER}/topics/{topic}/partitions/{0:0>10}/watermark.json"
+    body = json.dumps({"low": 0, "high": 26, "timestamps": None}).encode()
+    client.put_object(TANSU_BUCKET, watermark, BytesIO(body), len(body))
+    info = start_tansu(tmp_path, s3=seaweed)  # runs the repair first
+    try:
+        assert stored_high(client, topic, 0) == 21
+        config = KafkaSettings(bootstrap_servers=info.bootstrap).producer_config()
+        producer = Producer({**config, "log_level": 0})
+        for i in range(5):
+            producer.produce(topic, b"v", f"after-{i}".encode())
+        assert producer.flush(30) == 0
+        assert _offsets(info.bootstrap, topic, 26) == list(range(26))
+    finally:
+        stop_tansu(info.pid)
+    assert stored_high(client, topic, 0) == 26
+
+
+def _offsets(bootstrap: str, topic: str, end: int) -> list[int]:
+    """The offsets a consumer reads from partition 0 up to ``end`` (30 s at most)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "test.repair", "log_level": 0})
+    consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    offsets: list[int] = []
+    deadline = time.monotonic() + 30
+    try:
+        while (not offsets or offsets[-1] < end - 1) and time.monotonic() < deadline:
+            for msg in consumer.consume(100, 0.5):
+                if msg.error() is None:
+                    offsets.append(int(msg.offset() or 0))
+    finally:
+        consumer.close()
+    return offsets
