@@ -24,10 +24,12 @@ from inferstream.stack.processes import StackError, is_alive, wait_until
 from inferstream.stack.servers import (
     pg_pid_from_datadir,
     start_postgres,
+    start_seaweed,
     stop_postgres,
     stop_seaweed,
     stop_tansu,
 )
+from inferstream.stack.state import BUCKET, credentials
 
 PATIENT_START_S = 240.0
 
@@ -54,37 +56,75 @@ def _wait(stop: threading.Event, seconds: float) -> None:
         raise Interrupted
 
 
-def _up(data_dir: Path) -> None:
-    """What `inferstream up` does to servers, in a subprocess that imports only the stack.
+def _restart(data_dir: Path, server: str) -> None:
+    """``restart(data_dir, server)`` in a subprocess that imports only the stack.
 
     Not in this process: pgserver caches its server per data dir, so a second start in one
     process hands back the stopped one and waits for it in vain. Not the CLI either: it costs
     ~4 s of CPU to import, which on a loaded 2-core machine stretched a 5 s outage to 2 min."""
     result = subprocess.run(
-        [sys.executable, "-m", "inferstream.chaos.faults", str(data_dir)],
+        [sys.executable, "-m", "inferstream.chaos.faults", str(data_dir), server],
         capture_output=True,
         text=True,
         timeout=PATIENT_START_S + 120,
         check=False,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"restarting the servers failed: {result.stderr[-2000:]}")
+        raise RuntimeError(f"restarting {server} failed: {result.stderr[-2000:]}")
 
 
-def restart_servers(data_dir: Path) -> None:
-    """Postgres first, given longer than `up` gives it (on a machine at load 20 it missed
-    up's 60 s; a failed `up` stops every server and forgets their ports, which the running
-    workers hold); `up` then finds it healthy and starts the rest on their recorded ports."""
-    if not postgres_running(data_dir):
-        deadline = time.monotonic() + PATIENT_START_S
-        while True:
-            try:
-                start_postgres(data_dir)
-                break
-            except StackError:
-                if time.monotonic() > deadline:
-                    raise
-    up(data_dir)
+def restart(data_dir: Path, server: str) -> None:
+    """Start again what a fault stopped, and nothing else: ``postgres``, ``s3`` (and the broker
+    on it), or ``stack`` (every server, as `up` does).
+
+    Not `up` after one server's outage: `up` health-checks every server and restarts one that
+    answers late (Tansu within 1 s, SeaweedFS within 2 s), so on a loaded machine a Postgres
+    outage also restarted a broker that was only slow, a fault the schedule never planned."""
+    if server == "postgres":
+        _restart_postgres(data_dir)
+    elif server == "s3":
+        _restart_s3(data_dir)
+    elif server == "stack":
+        _restart_postgres(data_dir)
+        up(data_dir)
+    else:
+        raise ValueError(f"no server {server!r}: postgres, s3 or stack")
+
+
+def _restart_postgres(data_dir: Path) -> None:
+    """Postgres, given longer than `up` gives it (on a machine at load 20 it missed up's 60 s;
+    a failed `up` stops every server and forgets their ports, which the running workers
+    hold), recorded in stack.json. Its socket and port follow from the data dir, so the
+    settings the workers hold (stack.toml) stay right."""
+    if postgres_running(data_dir):
+        return
+    deadline = time.monotonic() + PATIENT_START_S
+    while True:
+        try:
+            info = start_postgres(data_dir)
+            break
+        except StackError:
+            if time.monotonic() > deadline:
+                raise
+    state = StackState.load(data_dir)
+    before, state.postgres = state.postgres, info
+    state.save()
+    if before is not None and (before.socket_dir, before.port) != (info.socket_dir, info.port):
+        raise RuntimeError(f"Postgres came back on {info.socket_dir}:{info.port}, not as before")
+
+
+def _restart_s3(data_dir: Path) -> None:
+    """SeaweedFS on its port, then the broker, as `up` does after S3 came back: a broker on
+    s3:// storage follows its S3 server (stack/manager.py)."""
+    state = StackState.load(data_dir)
+    if state.seaweed is None:
+        raise RuntimeError(f"no S3 server is recorded in {data_dir}")
+    port = state.seaweed.s3_port
+    state.seaweed = start_seaweed(data_dir, **credentials(data_dir), bucket=BUCKET, s3_port=port)
+    state.save()
+    if state.seaweed.s3_port != port:
+        raise RuntimeError(f"S3 came back on port {state.seaweed.s3_port}, not {port}")
+    restart_broker(data_dir)
 
 
 def postgres_running(data_dir: Path) -> bool:
@@ -99,7 +139,7 @@ def outage(data_dir: Path, server: str, seconds: float, stop: threading.Event) -
         state = StackState.load(data_dir)
         stop_seaweed(state.seaweed.pid if state.seaweed else None)
     _wait(stop, seconds)
-    _up(data_dir)
+    _restart(data_dir, server)
 
 
 def kill_broker(data_dir: Path, seconds: float, stop: threading.Event) -> None:
@@ -125,7 +165,7 @@ def restart_stack(data_dir: Path, seconds: float, stop: threading.Event) -> None
     stop_postgres(pg_pid_from_datadir(data_dir))
     stop_seaweed(state.seaweed.pid if state.seaweed else None)
     _wait(stop, seconds)
-    _up(data_dir)
+    _restart(data_dir, "stack")
 
 
 def server_pids(data_dir: Path, server: str) -> list[int]:
@@ -172,4 +212,4 @@ def pause(pids: list[int], seconds: float, stop: threading.Event) -> float:
 
 
 if __name__ == "__main__":
-    restart_servers(Path(sys.argv[1]))
+    restart(Path(sys.argv[1]), sys.argv[2])
