@@ -316,13 +316,16 @@ def _lower_high(
     batch): never below an offset a group committed or the log start. Returns the new high."""
     key = _watermark_key(topic, partition)
     watermark = _read_json(client, bucket, key) or {}
-    target = max(
+    high = int(watermark.get("high") or 0)
+    floor = max(
         end, _committed_max(client, bucket, topic, partition), int(watermark.get("low") or 0)
     )
-    if target < int(watermark.get("high") or 0) and not dry_run:
+    if floor >= high:
+        return high
+    if not dry_run:
         # As a produce leaves it: the per-offset timestamps are dropped (Tansu sets them None).
-        _write_json(client, bucket, key, {**watermark, "high": target, "timestamps": None})
-    return target
+        _write_json(client, bucket, key, {**watermark, "high": floor, "timestamps": None})
+    return floor
 
 
 def repair(client: Minio, bucket: str, *, dry_run: bool = False) -> RepairReport:

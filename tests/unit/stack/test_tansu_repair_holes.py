@@ -206,6 +206,18 @@ def test_never_below_an_offset_a_group_committed() -> None:
     assert broker.high == 9
 
 
+def test_a_commit_past_the_watermark_never_raises_it() -> None:
+    broker = Broker()
+    broker.produce(1, 7)
+    broker.produce(1, 5, stop_after=2)
+    broker.commit("g", 20)
+    report = broker.restart()
+    assert (report.lowered, report.holes) == ([], [(TOPIC, 0, 7, 12)])
+    assert broker.high == 12
+    # What the next start reads from is the watermark as it is, not the commit.
+    assert broker.s3.json(STATE_KEY)["partitions"][f"{TOPIC}/0"]["high"] == 12
+
+
 def test_a_dry_run_reports_and_writes_nothing() -> None:
     broker = Broker()
     broker.produce(1, 7)
