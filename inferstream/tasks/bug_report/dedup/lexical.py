@@ -70,6 +70,10 @@ class LexicalIndex:
         # run sorted by term, and sorting ~100 entries x every candidate per call was ~12 % of
         # the scorer's CPU (the run itself keeps its order: the sums of the norms follow it).
         self._within = Grown(np.int64)
+        # A caller's integer key per document (the scorer's store row) and back, so that a
+        # batch's candidates and pairs are arrays of keys, not ids looked up one by one.
+        self._key = Grown(np.int64)  # document number -> key
+        self._doc_of_key = Grown(np.int64)  # key -> document number, -1 for none
         # term id -> the numbers of the documents holding it, as runs sorted by term
         # (postings.py). A term found in more than max_postings reports is never a candidate
         # source again (df only grows), so its postings are dropped.
@@ -83,21 +87,30 @@ class LexicalIndex:
         with self._lock:
             return item in self._numbers
 
-    def add(self, entries: Iterable[tuple[str, Terms]]) -> int:
+    def add(self, entries: Iterable[tuple[str, Terms]], keys: Iterable[int] | None = None) -> int:
         """Index reports (ids already present or without terms are skipped); returns how many
-        were new. The flat arrays, document frequencies and postings grow once per call from
-        flat lists of the call's (document, term, count) entries: no Python per posting (an
-        ``extend`` per posting was ~7 % of the infer stage's CPU)."""
+        were new. ``keys``: a non-negative integer per entry that ``candidate_keys`` and
+        ``similarities_by_key`` name the report by (its document number if not given). The
+        flat arrays, document frequencies and postings grow once per call from flat lists of
+        the call's (document, term, count) entries: no Python per posting (an ``extend`` per
+        posting was ~7 % of the infer stage's CPU)."""
         owners: list[int] = []  # per entry: the new document's number
         term_ids: list[int] = []
         counts: list[float] = []
+        new_keys: list[int] = []
         with self._lock:
             first = len(self._ids)
-            for id_, terms in entries:
+            keyed = (
+                zip(entries, keys, strict=True)
+                if keys is not None
+                else zip(entries, repeat(-1), strict=False)
+            )
+            for (id_, terms), key in keyed:
                 if id_ in self._numbers or not terms:
                     continue
                 number = self._numbers[id_] = len(self._ids)
                 self._ids.append(id_)
+                new_keys.append(number if keys is None else key)
                 ids = self._term_ids(terms)
                 term_ids.extend(ids)
                 owners.extend([number] * len(ids))
@@ -105,7 +118,16 @@ class LexicalIndex:
             if term_ids:
                 np.add.at(self._df.data, np.array(term_ids, dtype=np.int64), 1)
                 self._grow(first, owners, term_ids, counts)
+            if new_keys:
+                self._add_keys(first, np.array(new_keys, dtype=np.int64))
             return len(self._ids) - first
+
+    def _add_keys(self, first: int, keys: Ints) -> None:
+        self._key.extend(keys)
+        top = int(keys.max()) + 1
+        if top > self._doc_of_key.used:
+            self._doc_of_key.extend(np.full(top - self._doc_of_key.used, -1, dtype=np.int64))
+        self._doc_of_key.data[keys] = np.arange(first, first + len(keys), dtype=np.int64)
 
     def _grow(
         self, first: int, owners: list[int], term_ids: list[int], counts: list[float]
@@ -154,7 +176,9 @@ class LexicalIndex:
         an indexed report (no terms, so 0.0, if it is not indexed). Sized for the infer stage's
         call: a batch's reports against their candidates and the earlier reports of the batch."""
         with self._lock:
-            entities, pair_query, pair_other = self._entities(batch, others)
+            named, pair_query, pair_other = pairs(len(batch), others)
+            stored = np.fromiter(map(self._numbers.get, named, repeat(-1)), np.int64, len(named))
+            entities = self._entities(batch, stored)
             scores = tfidf.cosines(entities, pair_query, pair_other).tolist()
         out: list[list[float]] = []
         at = 0
@@ -163,15 +187,29 @@ class LexicalIndex:
             at += count
         return out
 
-    def _entities(
-        self, batch: Sequence[Terms], others: Sequence[Iterable[int | str]]
-    ) -> tuple[tfidf.Entities, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """The batch's reports (entities 0..len(batch)-1) and the indexed reports named in others
-        (after them) as tfidf entities with the current weights, and the pairs to score."""
+    def similarities_by_key(
+        self, batch: Sequence[Terms], query: Ints, position: Ints, key: Ints
+    ) -> npt.NDArray[np.float64]:
+        """TF-IDF cosine of pairs p as arrays: batch[query[p]] to batch[position[p]] where that
+        is >= 0, else to the indexed report of ``key[p]`` (0.0 if no report has that key); the
+        floats of ``similarities``, under one snapshot of the document frequencies."""
+        with self._lock:
+            outside = position < 0
+            wanted = key[outside]
+            doc = np.full(len(wanted), -1, dtype=np.int64)
+            known = (wanted >= 0) & (wanted < self._doc_of_key.used)
+            doc[known] = self._doc_of_key.data[wanted[known]]
+            stored, where = np.unique(doc, return_inverse=True)
+            other = position.copy()
+            other[outside] = len(batch) + where.reshape(-1)
+            return tfidf.cosines(self._entities(batch, stored), query, other)
+
+    def _entities(self, batch: Sequence[Terms], stored: Ints) -> tfidf.Entities:
+        """The batch's reports (entities 0..len(batch)-1) and the indexed documents numbered
+        in ``stored`` (after them; -1: none, no terms) as tfidf entities with the current
+        weights."""
         unseen = len(self._vocab)
         batch_terms, batch_factors, batch_lengths = self._batch_runs(batch)
-        named, pair_query, pair_other = pairs(len(batch), others)
-        stored = np.fromiter(map(self._numbers.get, named, repeat(-1)), np.int64, len(named))
         present = stored >= 0
         lengths = np.zeros(len(stored), dtype=np.int64)
         starts = np.zeros(len(stored), dtype=np.int64)
@@ -194,14 +232,13 @@ class LexicalIndex:
         df = np.zeros(len(term_ids), dtype=np.int64)
         indexed = term_ids < unseen
         df[indexed] = self._df.view()[term_ids[indexed]]
-        entities = tfidf.Entities(
+        return tfidf.Entities(
             start=np.cumsum(all_lengths) - all_lengths,
             length=all_lengths,
             term=term_ids,
             weight=factor * tfidf.idf(len(self._ids), df),
             order=order,
         )
-        return entities, pair_query, pair_other
 
     def _batch_runs(
         self, batch: Sequence[Terms]
@@ -232,87 +269,124 @@ class LexicalIndex:
 
     def candidates_many(self, queries: Sequence[Terms], k: int) -> list[list[tuple[str, float]]]:
         """``candidates(query, k)`` of every query, under one lock. The cost of a query is the
-        postings it walks (at most max_query_terms x max_postings), not the index size. One
-        sort of a whole batch's (query, document) keys or a dense score matrix per batch
-        measured 1.1-1.9x slower than a call per query (docs/benchmarks.md, "dedup scoring")."""
+        postings it walks (at most max_query_terms x max_postings), not the index size."""
         if k <= 0:
             return [[] for _ in queries]
         with self._lock:
-            n = len(self._ids)
-            term_ids, dfs, bounds = rare_terms(
-                queries, self._vocab, self._df.data, self.max_postings, self.max_query_terms
-            )
-            which, numbers = self._postings.gather(term_ids)
-            # Query by query (a stable sort keeps each document's postings in term order).
-            query_of = np.repeat(np.arange(len(queries), dtype=np.int64), np.diff(bounds))
-            owner = query_of[which]
-            order = np.argsort(owner, kind="stable")
-            owner, numbers = owner[order], numbers[order]
-            idf = tfidf.idf(n, dfs)[which[order]]
-            if len(queries) * n <= DENSE_FACTOR * len(numbers):
-                found = self._best_dense(owner, numbers, idf, n, k, len(queries))
-            else:
-                cuts = np.searchsorted(owner, np.arange(len(queries) + 1)).tolist()
-                found = [self._best(numbers[a:b], idf[a:b], n, k) for a, b in pairwise(cuts)]
-        for best in found:
+            query, docs, values = self._reached(queries, k)
+            named = map(self._ids.__getitem__, docs.tolist())
+        hits = list(zip(named, values.tolist(), strict=True))
+        found: list[list[tuple[str, float]]] = []
+        at = 0
+        for size in np.bincount(query, minlength=len(queries)).tolist():
+            best = hits[at : at + size]
+            at += size
             # Best score first, ties by id: by id (distinct), then stably by score (reverse
             # keeps the order of equals): C-level keys, not a lambda and a tuple per hit.
             best.sort()
             best.sort(key=itemgetter(1), reverse=True)
             del best[k:]
+            found.append(best)
         return found
 
-    def _best_dense(
-        self, owner: Ints, numbers: Ints, idf: npt.NDArray[np.float64], n: int, k: int, size: int
-    ) -> list[list[tuple[str, float]]]:
-        """``_best`` of every query at once (owner: each posting's query, ascending), while the
-        batch's (query x document) table is small next to its postings: one ``bincount`` over
-        the table (the same sums in the same order: each cell adds its postings in input
-        order) and one partition per query with more than k hits, where ``_best`` was ~10
-        numpy calls a query."""
-        dense = np.bincount(owner * n + numbers, weights=idf)
-        cells = np.flatnonzero(dense)  # every idf is >= 1: a (query, document) with postings
-        values = dense[cells]
-        query = cells // max(n, 1)
-        cuts = np.searchsorted(query, np.arange(size + 1))
-        floor = np.full(size, -np.inf)
-        for q in np.flatnonzero(np.diff(cuts) > k).tolist():
-            floor[q] = np.partition(values[cuts[q] : cuts[q + 1]], -k)[-k]
-        reach = values >= floor[query]
-        named = map(self._ids.__getitem__, (cells[reach] - query[reach] * n).tolist())
-        hits = list(zip(named, values[reach].tolist(), strict=True))
-        out: list[list[tuple[str, float]]] = []
-        at = 0
-        for count in np.bincount(query[reach], minlength=size).tolist():
-            out.append(hits[at : at + count])
-            at += count
-        return out
+    def candidate_keys(self, queries: Sequence[Terms], k: int) -> tuple[Ints, Ints]:
+        """The documents of ``candidates_many(queries, k)`` as arrays (query, key), in no
+        particular order: the scorer needs each query's set, not its ranking, so only a query
+        whose k-th best score is tied past k sorts its tied ids."""
+        if k <= 0:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty
+        with self._lock:
+            query, docs, values = self._reached(queries, k)
+            counts = np.bincount(query, minlength=len(queries))
+            keep = np.ones(len(docs), dtype=bool)
+            cuts = np.cumsum(counts) - counts
+            for q in np.flatnonzero(counts > k).tolist():
+                start, stop = cuts[q], cuts[q] + counts[q]
+                part = values[start:stop]
+                tied = start + np.flatnonzero(part == part.min())
+                room = k - (len(part) - len(tied))  # the tied ones that fit after the better
+                names = map(self._ids.__getitem__, docs[tied].tolist())
+                named = sorted(zip(names, tied.tolist(), strict=True))
+                keep[[i for _, i in named[room:]]] = False
+            return query[keep], self._key.data[docs[keep]]
 
-    def _best(
-        self, numbers: Ints, idf: npt.NDArray[np.float64], n: int, k: int
-    ) -> list[tuple[str, float]]:
-        """The documents reaching the k-th best partial score over a query's postings (document
-        numbers and the idf of the posting's term, each document's in the query's term order;
-        ties at the k-th included: the caller breaks them by id)."""
-        if len(numbers) == 0:
-            return []
-        # Each document's idf summed in term order (bincount adds in input order), as a
-        # Python loop adding them would. Over every document number while the index is small
-        # next to the postings; past that over the distinct documents of the postings only
-        # (a sort of them), so the cost stops growing with the index. Same sums either way.
-        if n <= DENSE_FACTOR * len(numbers):
-            dense = np.bincount(numbers, weights=idf)
-            docs = np.flatnonzero(dense)  # every idf is >= 1: a document with postings
-            values = dense[docs]
-        else:
-            docs, where = np.unique(numbers, return_inverse=True)
-            values = np.bincount(where.reshape(-1), weights=idf)
-        # The k best of often thousands: the k-th best score first, then sort only the ids
-        # that reach it (ties by id), in the order sorting them all would give.
-        floor = values.min() if len(values) <= k else np.partition(values, -k)[-k]
-        reach = values >= floor
-        named = map(self._ids.__getitem__, docs[reach].tolist())
-        return list(zip(named, values[reach].tolist(), strict=True))
+    def _reached(
+        self, queries: Sequence[Terms], k: int
+    ) -> tuple[Ints, Ints, npt.NDArray[np.float64]]:
+        """Per query (ascending), the documents reaching its k-th best partial score (ties at
+        the k-th included) and those scores: arrays (query, document number, score)."""
+        n = len(self._ids)
+        term_ids, dfs, bounds = rare_terms(
+            queries, self._vocab, self._df.data, self.max_postings, self.max_query_terms
+        )
+        which, numbers = self._postings.gather(term_ids)
+        # Query by query (a stable sort keeps each document's postings in term order).
+        query_of = np.repeat(np.arange(len(queries), dtype=np.int64), np.diff(bounds))
+        owner = query_of[which]
+        order = np.argsort(owner, kind="stable")
+        owner, numbers = owner[order], numbers[order]
+        idf = tfidf.idf(n, dfs)[which[order]]
+        if len(queries) * n <= DENSE_FACTOR * len(numbers):
+            return _reached_dense(owner, numbers, idf, n, k, len(queries))
+        cuts = np.searchsorted(owner, np.arange(len(queries) + 1)).tolist()
+        found = [_best(numbers[a:b], idf[a:b], n, k) for a, b in pairwise(cuts)]
+        if not found:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty, np.empty(0, dtype=np.float64)
+        sizes = [len(d) for d, _ in found]
+        query = np.repeat(np.arange(len(queries), dtype=np.int64), sizes)
+        docs: Ints = np.concatenate([d for d, _ in found]).astype(np.int64, copy=False)
+        return query, docs, np.concatenate([v for _, v in found])
+
+
+def _reached_dense(
+    owner: Ints, numbers: Ints, idf: npt.NDArray[np.float64], n: int, k: int, size: int
+) -> tuple[Ints, Ints, npt.NDArray[np.float64]]:
+    """``_best`` of every query at once (owner: each posting's query, ascending), while the
+    batch's (query x document) table is small next to its postings: one ``bincount`` over the
+    table (the same sums in the same order: each cell adds its postings in input order) and
+    one partition per query with more than k hits, where ``_best`` was ~10 numpy calls a
+    query."""
+    dense = np.bincount(owner * n + numbers, weights=idf)
+    cells = np.flatnonzero(dense)  # every idf is >= 1: a (query, document) with postings
+    values = dense[cells]
+    query = cells // max(n, 1)
+    cuts = np.searchsorted(query, np.arange(size + 1))
+    floor = np.full(size, -np.inf)
+    for q in np.flatnonzero(np.diff(cuts) > k).tolist():
+        floor[q] = np.partition(values[cuts[q] : cuts[q + 1]], -k)[-k]
+    reach = values >= floor[query]
+    owners: Ints = query[reach].astype(np.int64, copy=False)
+    docs: Ints = cells[reach].astype(np.int64, copy=False) - owners * n
+    scores = np.asarray(values[reach], dtype=np.float64)
+    return owners, docs, scores
+
+
+def _best(
+    numbers: Ints, idf: npt.NDArray[np.float64], n: int, k: int
+) -> tuple[Ints, npt.NDArray[np.float64]]:
+    """The documents reaching the k-th best partial score over a query's postings (document
+    numbers and the idf of the posting's term, each document's in the query's term order;
+    ties at the k-th included: the caller breaks them by id), and their scores."""
+    if len(numbers) == 0:
+        return numbers, idf
+    # Each document's idf summed in term order (bincount adds in input order), as a Python
+    # loop adding them would. Over every document number while the index is small next to
+    # the postings; past that over the distinct documents of the postings only (a sort of
+    # them), so the cost stops growing with the index. Same sums either way.
+    if n <= DENSE_FACTOR * len(numbers):
+        dense = np.bincount(numbers, weights=idf)
+        docs = np.flatnonzero(dense)  # every idf is >= 1: a document with postings
+        values = dense[docs]
+    else:
+        docs, where = np.unique(numbers, return_inverse=True)
+        values = np.bincount(where.reshape(-1), weights=idf)
+    # The k best of often thousands: the k-th best score first, then only the documents
+    # that reach it.
+    floor = values.min() if len(values) <= k else np.partition(values, -k)[-k]
+    reach = values >= floor
+    return docs[reach], values[reach]
 
 
 # ``tfidf.log_tf`` of the counts 1..LOG_TF_TABLE - 1 (index 0 unused): a report's counts are

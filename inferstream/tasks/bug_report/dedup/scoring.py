@@ -11,14 +11,17 @@ finds itself or anything not yet seen.
 Cost per report: one faiss search, one walk over the postings of at most
 ``lexical.MAX_QUERY_TERMS`` terms (both batched over the call), and features for at most
 3 x candidates_k reports, whatever the batch size: the in-batch candidates come from one masked
-top-k over the batch's cosine matrix, not a pair loop.
+top-k over the batch's cosine matrix, not a pair loop. A call's (report, candidate) pairs are
+flat arrays keyed by store row (a faiss label, a lexical key) or position in the call, merged by
+one sort, never a dict or a string look-up per candidate (those were ~20 % of the scorer); ids
+are read once, for the columns, and compared only where scores tie.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain, repeat
 
 import numpy as np
 import numpy.typing as npt
@@ -38,11 +41,13 @@ __all__ = [
     "ReportFeatures",
     "batch_neighbours",
     "decide",
-    "nearest",
+    "neighbour_arrays",
     "rescore",
 ]
 
 FloatArray = npt.NDArray[np.float32]
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -86,8 +91,17 @@ def batch_neighbours(ids: Sequence[str], gram: FloatArray, k: int) -> list[dict[
     """For each report i of a call, its in-batch candidates: the k earlier reports (j < i) with
     the highest cosine (``gram`` = the batch's vectors times themselves), by id -> position, as
     faiss gives the k nearest indexed ones. A repeated id counts once, at its last position
-    before i, and never as a candidate of itself. One masked ``argpartition`` over the batch:
-    no Python loop per pair, so a batch of 1024 costs k candidates a report, not 1023."""
+    before i, and never as a candidate of itself (``neighbour_arrays``, as dicts)."""
+    top, keep = neighbour_arrays(ids, gram, k)
+    return [{ids[j]: j for j in row[mask].tolist()} for row, mask in zip(top, keep, strict=True)]
+
+
+def neighbour_arrays(
+    ids: Sequence[str], gram: FloatArray, k: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """``batch_neighbours`` as arrays: positions [reports, k'] and which of them count. One
+    masked ``argpartition`` over the batch: no Python loop per pair, so a batch of 1024 costs
+    k candidates a report, not 1023."""
     size = len(ids)
     valid = np.tri(size, k=-1, dtype=bool)  # j < i
     codes: dict[str, int] = {}
@@ -105,25 +119,17 @@ def batch_neighbours(ids: Sequence[str], gram: FloatArray, k: int) -> list[dict[
         top = np.argpartition(-masked, k - 1, axis=1)[:, :k]
     else:
         top = np.broadcast_to(np.arange(size), (size, size))
-    keep = np.take_along_axis(valid, top, axis=1)
-    return [{ids[j]: j for j in row[mask].tolist()} for row, mask in zip(top, keep, strict=True)]
+    return top, np.take_along_axis(valid, top, axis=1)
 
 
-def nearest(
-    ids: Sequence[str], labels: npt.NDArray[np.int64], scores: FloatArray
-) -> list[dict[str, float]]:
-    """Each query's faiss hits (``SimilarityIndex.search_arrays``) as id -> cosine, the floats
-    ``search`` gives, without its tuple per hit; label -1 (an empty HNSW slot) skipped."""
-    get = ids.__getitem__
-    rows, values = labels.tolist(), scores.tolist()
-    if (labels < 0).any():
-        return [
-            {get(j): v for j, v in zip(row, vals, strict=True) if j >= 0}
-            for row, vals in zip(rows, values, strict=True)
-        ]
-    return [
-        dict(zip(map(get, row), vals, strict=True)) for row, vals in zip(rows, values, strict=True)
-    ]
+@dataclass(frozen=True)
+class Pairs:
+    """A call's (report, candidate) pairs as flat arrays, one entry per pair."""
+
+    owner: Ints  # the report of the call
+    row: Ints  # the candidate's store row; -1: a report of the call, not stored
+    position: Ints  # the candidate's position in the call (an earlier report); else -1
+    cosine: Floats
 
 
 class DedupScorer:
@@ -133,6 +139,9 @@ class DedupScorer:
         self.vectors = SimilarityIndex(dim)
         self.lexical = LexicalIndex()
         self.store = ReportStore(dim)
+        # One add at a time: a faiss label is then the report's store row (both number the
+        # new reports in the same order), and the lexical index keys its reports by row.
+        self._adding = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.store)
@@ -141,13 +150,20 @@ class DedupScorer:
         return item in self.store
 
     def add(self, reports: Sequence[ReportFeatures]) -> int:
-        """Index reports (ids already present are skipped); returns how many were new."""
-        unique = self.store.add(reports)
-        if not unique:
-            return 0
-        self.vectors.add([r.submission_id for r in unique], np.stack([r.vector for r in unique]))
-        self.lexical.add((r.submission_id, r.terms) for r in unique)
-        return len(unique)
+        """Index reports (ids already present are skipped); returns how many were new. The
+        store first, the lexical index last: a row that faiss or the lexical index returns is
+        always stored."""
+        with self._adding:
+            unique = self.store.add(reports)
+            if not unique:
+                return 0
+            ids = [r.submission_id for r in unique]
+            self.vectors.add(ids, np.stack([r.vector for r in unique]))
+            if len(self.vectors) != len(self.store):
+                raise RuntimeError("faiss labels and store rows no longer match")
+            rows = self.store.lookup(ids)[0].tolist()
+            self.lexical.add(((r.submission_id, r.terms) for r in unique), rows)
+            return len(unique)
 
     def score(self, reports: Sequence[ReportFeatures]) -> list[Decision]:
         """One decision per report, each against the index plus the earlier reports of this
@@ -156,110 +172,51 @@ class DedupScorer:
         if not reports:
             return []
         k = self.profile.candidates_k + 1  # +1: a replayed submission may find itself
+        ids = [r.submission_id for r in reports]
         matrix = np.stack([r.vector for r in reports]).astype(np.float32)
-        found = nearest(*self.vectors.search_arrays(matrix, k))
+        _, labels, found = self.vectors.search_arrays(matrix, k)
         # Between model calls: no spinning BLAS threads (models/threads.py).
         with limited_for(len(reports), 1):
             gram = matrix @ matrix.T
-        earlier = batch_neighbours([r.submission_id for r in reports], gram, k - 1)
-        cosines = self._cosines(reports, matrix, found, earlier, gram)
-        named = [sorted(cosine) for cosine in cosines]
-        lexical = self._lexical(reports, named, earlier) if self.profile.uses_lexical else None
-        return self._decisions(reports, named, cosines, lexical, earlier)
-
-    def _cosines(
-        self,
-        reports: Sequence[ReportFeatures],
-        matrix: FloatArray,
-        cosines: list[dict[str, float]],
-        earlier: Sequence[dict[str, int]],
-        gram: FloatArray,
-    ) -> list[dict[str, float]]:
-        """Each report's candidates and their cosines: the faiss top-k (``cosines``, completed
-        in place), the lexical top-k (the cosines faiss did not return: one gather of their
-        stored vectors) and its nearest earlier reports of the call (read from the batch's
-        product with itself)."""
+        top, keep = neighbour_arrays(ids, gram, k - 1)
+        sources = [_faiss_pairs(labels, found), _earlier_pairs(top, keep, gram)]
         if self.profile.uses_lexical:
-            k = self.profile.candidates_k
-            lexical = self.lexical.candidates_many([r.terms for r in reports], k)
-            pairs = [
-                (i, other)
-                for i, hits in enumerate(lexical)
-                for other, _ in hits
-                if other not in cosines[i]
-            ]
-            for (i, other), value in zip(pairs, self._stored_cosines(pairs, matrix), strict=True):
-                cosines[i][other] = value
-        counts = [len(before) for before in earlier]
-        rows = np.repeat(np.arange(len(earlier)), counts)
-        columns = np.fromiter(chain.from_iterable(b.values() for b in earlier), np.int64, len(rows))
-        values = gram[rows, columns].tolist()
-        at = 0
-        for report, cosine, before, count in zip(reports, cosines, earlier, counts, strict=True):
-            cosine.update(zip(before, values[at : at + count], strict=True))
-            cosine.pop(report.submission_id, None)
-            at += count
-        return cosines
-
-    def _stored_cosines(self, pairs: Sequence[tuple[int, str]], matrix: FloatArray) -> list[float]:
-        """Cosine of matrix[i] to the stored vector of id, for each (i, id); -1.0 for an id
-        that is not stored. One gather of the stored rows, one row-wise product."""
-        rows, vectors, _ = self.store.lookup([other for _, other in pairs])
-        out = np.full(len(pairs), -1.0)
-        present = rows >= 0
-        if present.any():
-            mine = matrix[np.array([i for i, _ in pairs], dtype=np.int64)[present]]
-            out[present] = np.einsum("ij,ij->i", mine, vectors[rows[present]])
-        values: list[float] = out.tolist()
-        return values
-
-    def _lexical(
-        self,
-        reports: Sequence[ReportFeatures],
-        named: Sequence[list[str]],
-        earlier: Sequence[dict[str, int]],
-    ) -> list[float]:
-        """TF-IDF cosine of each report to its candidates, flat in report then id order, in one
-        index call: an earlier report of this call by its position (its own terms), the others
-        by id."""
-        others = [[earlier[i].get(other, other) for other in ids] for i, ids in enumerate(named)]
-        scores = self.lexical.similarities([r.terms for r in reports], others)
-        return [score for per_report in scores for score in per_report]
-
-    def _decisions(
-        self,
-        reports: Sequence[ReportFeatures],
-        named: Sequence[list[str]],
-        cosines: Sequence[dict[str, float]],
-        lexical: Sequence[float] | None,
-        earlier: Sequence[dict[str, int]],
-    ) -> list[Decision]:
-        """Every candidate's features and score as flat arrays over the whole call, ranked per
-        report (best score first, ties by id) into columns the decisions share."""
-        counts = [len(ids) for ids in named]
-        flat = list(chain.from_iterable(named))
-        owner = np.repeat(np.arange(len(reports)), counts)
-        # Per candidate by C-level map over each report's ids, not a Python step per candidate.
-        each = zip(cosines, named, strict=True)
-        found = chain.from_iterable(map(c.__getitem__, ids) for c, ids in each)
-        cosine = np.clip(np.fromiter(found, np.float64, len(flat)), -1.0, 1.0)
-        lex = np.array(lexical, dtype=np.float64) if lexical is not None else np.zeros(len(flat))
-        gets = (
-            map(before.get, ids, repeat(-1)) for before, ids in zip(earlier, named, strict=True)
+            owner, row = self.lexical.candidate_keys([r.terms for r in reports], k - 1)
+            sources.append((owner, row, np.full(len(row), -1), np.full(len(row), np.nan)))
+        # After the searches: every row they returned is in this snapshot of the store.
+        own, vectors, stored_labels = self.store.lookup(ids)
+        names = self.store.arrays()[0]
+        pairs = _merged(sources, own, len(names))
+        lexical = (
+            self.lexical.similarities_by_key(
+                [r.terms for r in reports], pairs.owner, pairs.position, pairs.row
+            )
+            if self.profile.uses_lexical
+            else np.zeros(len(pairs.owner))
         )
-        position = list(chain.from_iterable(gets))
-        same_product, same_component = self._same_labels(reports, flat, position, owner)
-        scores = self.profile.combine_many(cosine, lex, same_product, same_component)
-        # Stable: within a report, equal scores keep the (sorted) id order.
-        order = np.lexsort((-scores, owner))
+        cosine = _with_stored_cosines(pairs, matrix, vectors)
+        same_product, same_component = _same_labels(
+            self.store.labels(reports), pairs, stored_labels
+        )
+        scores = self.profile.combine_many(cosine, lexical, same_product, same_component)
+        named = np.empty(len(pairs.owner), dtype=object)
+        batch = pairs.position >= 0
+        named[~batch] = list(map(names.__getitem__, pairs.row[~batch].tolist()))
+        named[batch] = list(map(ids.__getitem__, pairs.position[batch].tolist()))
+        order = _ranked(pairs.owner, scores, named)
         columns = Columns(
-            ids=np.array(flat, dtype=object)[order].tolist() if flat else [],
+            ids=named[order].tolist(),
             cosine=cosine[order].tolist(),
-            lexical=lex[order].tolist(),
+            lexical=lexical[order].tolist(),
             same_product=same_product[order].tolist(),
             same_component=same_component[order].tolist(),
             score=scores[order].tolist(),
         )
+        counts = np.bincount(pairs.owner, minlength=len(reports)).tolist()
+        return self._decisions(columns, counts)
+
+    def _decisions(self, columns: Columns, counts: Sequence[int]) -> list[Decision]:
+        """Each report's verdict from its span of the ranked columns the decisions share."""
         top_k = self.profile.top_k
         decisions: list[Decision] = []
         at = 0
@@ -271,23 +228,98 @@ class DedupScorer:
             at += count
         return decisions
 
-    def _same_labels(
-        self,
-        reports: Sequence[ReportFeatures],
-        flat: Sequence[str],
-        position: Sequence[int],
-        owner: npt.NDArray[np.int64],
-    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-        """Per candidate (flat): same product, same component as its report (case-insensitive,
-        an empty label matches nothing). An earlier report of the call (position >= 0) by its
-        own labels, the others by their stored codes (unknown ids match nothing)."""
-        mine = self.store.labels(reports)
-        rows, _, stored = self.store.lookup(flat)
-        at = np.array(position, dtype=np.int64)
-        theirs = np.full((len(flat), 2), -1, dtype=np.int64)
-        from_store = (at < 0) & (rows >= 0)
-        theirs[from_store] = stored[rows[from_store]]
-        in_batch = at >= 0
-        theirs[in_batch] = mine[at[in_batch]]
-        same = (mine[owner] >= 0) & (mine[owner] == theirs)
-        return same[:, 0], same[:, 1]
+
+Source = tuple[Ints, Ints, Ints, Floats]  # (owner, row, position, cosine) of one kind of pair
+
+
+def _faiss_pairs(labels: npt.NDArray[np.int64], found: FloatArray) -> Source:
+    """faiss's hits as pairs (a label is a store row); label -1 (an empty HNSW slot) skipped."""
+    owner = np.repeat(np.arange(labels.shape[0], dtype=np.int64), labels.shape[1])
+    row = labels.reshape(-1)
+    hit = row >= 0
+    cosine = found.reshape(-1).astype(np.float64)
+    return owner[hit], row[hit], np.full(int(hit.sum()), -1, dtype=np.int64), cosine[hit]
+
+
+def _earlier_pairs(
+    top: npt.NDArray[np.int64], keep: npt.NDArray[np.bool_], gram: FloatArray
+) -> Source:
+    """The in-batch candidates as pairs (row filled in by ``_merged``), their cosines read
+    from the batch's product with itself."""
+    owner = np.repeat(np.arange(top.shape[0], dtype=np.int64), keep.sum(axis=1))
+    position = top[keep].astype(np.int64)
+    cosine = gram[owner, position].astype(np.float64)
+    return owner, np.full(len(owner), -1, dtype=np.int64), position, cosine
+
+
+def _merged(sources: Sequence[Source], own: Ints, stored: int) -> Pairs:
+    """The union of each report's candidates by id (faiss's, the in-batch and the lexical
+    ones), itself left out. An id found both ways keeps the in-batch pair (its cosine from
+    the batch, its terms and labels its own), then faiss's (with its cosine); a lexical pair
+    alone has its cosine still to compute (NaN). A report of the call is its store row when
+    stored (a replay), so both name one candidate; ``stored``: rows below it."""
+    owner = np.concatenate([s[0] for s in sources])
+    position = np.concatenate([s[2] for s in sources])
+    row = np.concatenate([s[1] for s in sources])
+    batch = position >= 0
+    row[batch] = own[position[batch]]
+    cosine = np.concatenate([s[3] for s in sources])
+    # In-batch first (0), faiss (1), lexical (2): sources[0] is faiss, sources[1] in-batch.
+    rank = np.concatenate(
+        [np.full(len(s[0]), r, dtype=np.int64) for r, s in zip((1, 0, 2), sources, strict=False)]
+    )
+    span = stored + len(own)
+    key = np.where(row >= 0, row, stored + position)
+    pair = owner * span + key
+    order = np.lexsort((rank, pair))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = pair[order][1:] != pair[order][:-1]
+    chosen = order[first]
+    itself = (row[chosen] >= 0) & (row[chosen] == own[owner[chosen]])  # a replay finds itself
+    chosen = chosen[~itself]
+    chosen.sort()  # the sources' order (no reason but a stable layout)
+    return Pairs(owner[chosen], row[chosen], position[chosen], cosine[chosen])
+
+
+def _with_stored_cosines(pairs: Pairs, matrix: FloatArray, vectors: FloatArray) -> Floats:
+    """The pairs' cosines clipped to [-1, 1], a lexical pair's computed: one gather of the
+    stored rows and one row-wise product, the floats of a dot product per pair."""
+    cosine = pairs.cosine.copy()
+    todo = np.flatnonzero(np.isnan(cosine))
+    if len(todo):
+        mine = matrix[pairs.owner[todo]]
+        cosine[todo] = np.einsum("ij,ij->i", mine, vectors[pairs.row[todo]])
+    out: Floats = np.clip(cosine, -1.0, 1.0)
+    return out
+
+
+def _same_labels(
+    mine: Ints, pairs: Pairs, stored: Ints
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Per pair: same product, same component as its report (case-insensitive, an empty label
+    matches nothing). An earlier report of the call by its own labels, the others by their
+    stored codes."""
+    theirs = np.empty((len(pairs.owner), 2), dtype=np.int64)
+    batch = pairs.position >= 0
+    theirs[batch] = mine[pairs.position[batch]]
+    theirs[~batch] = stored[pairs.row[~batch]]
+    same = (mine[pairs.owner] >= 0) & (mine[pairs.owner] == theirs)
+    return same[:, 0], same[:, 1]
+
+
+def _ranked(owner: Ints, scores: Floats, named: npt.NDArray[np.object_]) -> Ints:
+    """The pairs' order: report by report, best score first, equal scores by id. One stable
+    sort by (report, -score); then each run of equal scores (rare) sorted by id."""
+    order = np.lexsort((-scores, owner))
+    ranked_owner, ranked = owner[order], scores[order]
+    tied = (ranked_owner[1:] == ranked_owner[:-1]) & (ranked[1:] == ranked[:-1])
+    if not tied.any():
+        return order
+    # Runs of ties: p where tied[p] starts a run, through the first p after it that is not.
+    edges = np.diff(np.concatenate([[False], tied, [False]]).astype(np.int8))
+    for start, stop in zip(
+        np.flatnonzero(edges == 1).tolist(), (np.flatnonzero(edges == -1) + 1).tolist(), strict=True
+    ):
+        run = order[start:stop].tolist()
+        order[start:stop] = sorted(run, key=named.__getitem__)
+    return order

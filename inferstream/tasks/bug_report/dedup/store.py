@@ -31,6 +31,7 @@ class ReportStore:
     def __init__(self, dim: int) -> None:
         self._lock = threading.Lock()
         self._rows: dict[str, int] = {}
+        self._ids: list[str] = []  # row -> id
         self._vectors = Grown(np.float32, row_shape=(dim,))
         self._labels = Grown(np.int64, row_shape=(2,))  # (product, component) codes
         self._codes: dict[str, int] = {"": -1}
@@ -54,6 +55,7 @@ class ReportStore:
             first = len(self._rows)
             for n, report in enumerate(unique):
                 self._rows[report.submission_id] = first + n
+                self._ids.append(report.submission_id)
             vectors = np.stack([r.vector for r in unique]).astype(np.float32, copy=False)
             self._vectors.extend(vectors)
             self._labels.extend(self._codes_of(unique))
@@ -70,6 +72,12 @@ class ReportStore:
         with self._lock:
             rows = np.fromiter(map(self._rows.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
             return rows, self._vectors.data, self._labels.data
+
+    def arrays(self) -> tuple[list[str], npt.NDArray[np.float32], Ints]:
+        """The ids by row, and the vectors and labels arrays by row (a snapshot: append-only,
+        so every row stored by now stays readable in them)."""
+        with self._lock:
+            return self._ids, self._vectors.data, self._labels.data
 
     def _codes_of(self, reports: Sequence[ReportFeatures]) -> Ints:
         codes = self._codes

@@ -176,8 +176,8 @@ def test_the_term_order_kept_at_add_time_sorts_every_entity_by_term(
     for call in calls:
         index.add((f"d{added + n}", d) for n, d in enumerate(call))
         added += len(call)
-    others = [[*(f"d{n}" for n in range(added)), "unknown"] for _ in batch]
-    entities, _, _ = index._entities(batch, others)
+    named = [*(f"d{n}" for n in range(added)), "unknown"]
+    entities = index._entities(batch, np.array([index._numbers.get(o, -1) for o in named]))
     assert entities.order is not None
     keys = entities.owner * (int(entities.term.max(initial=0)) + 1) + entities.term
     assert sorted(entities.order.tolist()) == list(range(len(keys)))

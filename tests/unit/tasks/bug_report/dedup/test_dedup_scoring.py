@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -14,13 +15,15 @@ from pgvector import Vector
 
 from inferstream.models import SimilarityIndex
 from inferstream.schemas import BugReportResult, encode, make_result_id
+from inferstream.tasks.bug_report.dedup.lexical import LexicalIndex
 from inferstream.tasks.bug_report.dedup.profiles import HYBRID, SEED, DedupProfile, get_profile
 from inferstream.tasks.bug_report.dedup.scoring import (
+    Candidate,
+    Decision,
     DedupScorer,
     ReportFeatures,
     batch_neighbours,
     decide,
-    nearest,
 )
 from inferstream.tasks.bug_report.dedup.terms import term_frequencies
 from inferstream.tasks.bug_report.dedup.verdicts import classify, in_batch_scores, merge_candidates
@@ -288,20 +291,93 @@ def test_a_big_batch_scores_k_earlier_reports_not_all_of_them() -> None:
     assert decisions[-1].candidates[0].cosine == pytest.approx(1.0)
 
 
-@given(
-    st.lists(
-        st.lists(st.tuples(st.integers(-1, 5), st.floats(-1, 1, width=32)), min_size=3, max_size=3),
-        max_size=4,
+def reference_scores(
+    profile: DedupProfile, stored: list[ReportFeatures], batch: list[ReportFeatures]
+) -> list[Decision]:
+    """The scorer as a plain loop per report over id -> features dicts: faiss's top k + 1,
+    the lexical top k (cosine: one dot product), the k nearest earlier reports of the batch
+    (cosine, terms and labels their own), itself left out; then ``decide``."""
+    k = profile.candidates_k
+    index, lexical = SimilarityIndex(DIM), LexicalIndex()
+    index.add([r.submission_id for r in stored], np.stack([r.vector for r in stored]))
+    lexical.add((r.submission_id, r.terms) for r in stored)
+    by_id = {r.submission_id: r for r in stored}
+    matrix = np.stack([r.vector for r in batch]).astype(np.float32)
+    found = index.search(matrix, k + 1)
+    ids = [r.submission_id for r in batch]
+    earlier = batch_neighbours(ids, matrix @ matrix.T, k)
+    gram = matrix @ matrix.T
+    decisions = []
+    for i, report in enumerate(batch):
+        cosines = dict(found[i])
+        features: dict[str, ReportFeatures] = dict(by_id)
+        if profile.uses_lexical:
+            for other, _ in lexical.candidates(report.terms, k):
+                if other not in cosines:
+                    pair = np.einsum("ij,ij->i", matrix[[i]], by_id[other].vector[None, :])
+                    cosines[other] = float(pair[0])
+        for other, j in earlier[i].items():
+            cosines[other] = float(gram[i, j])
+            features[other] = batch[j]
+        cosines.pop(report.submission_id, None)
+        named = sorted(cosines)
+        others = [features[other].terms for other in named]
+        lexical_scores = (
+            lexical.similarity(report.terms, others) if profile.uses_lexical else [0.0] * len(named)
+        )
+        mine = (report.product.casefold(), report.component.casefold())
+        candidates = []
+        for other, lex in zip(named, lexical_scores, strict=True):
+            theirs = (features[other].product.casefold(), features[other].component.casefold())
+            candidates.append(
+                Candidate(
+                    other,
+                    min(1.0, max(-1.0, cosines[other])),
+                    lex,
+                    mine[0] != "" and mine[0] == theirs[0],
+                    mine[1] != "" and mine[1] == theirs[1],
+                    0.0,
+                )
+            )
+        decisions.append(decide(candidates, profile))
+    return decisions
+
+
+pool = st.sampled_from([f"r{n}" for n in range(12)])
+few_words = st.lists(st.sampled_from(["export", "png", "crash", "pdf", "sync", "ui"]), max_size=4)
+reports = st.lists(st.tuples(pool, labels, labels, few_words, few_words), min_size=1, max_size=14)
+
+
+@settings(max_examples=80, deadline=None)
+@given(reports, reports, st.integers(1, 4), st.booleans(), st.integers(0, 2**16))
+def test_the_scorer_decides_as_the_plain_loop(
+    old: list[tuple[str, str, str, list[str], list[str]]],
+    new: list[tuple[str, str, str, list[str], list[str]]],
+    k: int,
+    lexical: bool,
+    seed: int,
+) -> None:
+    """The scorer's flat arrays (pairs merged by id, features gathered by row and position,
+    ranked with ties by id) give the plain loop's decisions, floats included: replays of
+    stored ids and repeated ids in the batch, few distinct vectors (ties), empty terms and
+    labels, lexical weight or none."""
+    rng = np.random.default_rng(seed)
+    shapes = rng.standard_normal((3, DIM)).astype(np.float32)
+    shapes /= np.linalg.norm(shapes, axis=1, keepdims=True)
+
+    def features(raw: list[tuple[str, str, str, list[str], list[str]]]) -> list[ReportFeatures]:
+        return [
+            ReportFeatures(
+                sid, shapes[rng.integers(3)], term_frequencies(" ".join(t), " ".join(b), ""), p, c
+            )
+            for sid, p, c, t, b in raw
+        ]
+
+    weights = (0.3, 0.5, 0.25) if lexical else (0.0, 0.5, 0.25)
+    profile = replace(
+        HYBRID.with_weights(*weights, duplicate=0.7, possible=0.5), candidates_k=k, top_k=1
     )
-)
-def test_nearest_is_the_dict_of_searchs_tuples(rows: list[list[tuple[int, float]]]) -> None:
-    """faiss's arrays to id -> cosine per query, as dict() of search's (id, float) tuples, an
-    empty HNSW slot (label -1) skipped."""
-    ids = [f"r{i}" for i in range(6)]
-    labels = np.array([[j for j, _ in row] for row in rows], dtype=np.int64).reshape(-1, 3)
-    scores = np.array([[v for _, v in row] for row in rows], dtype=np.float32).reshape(-1, 3)
-    expected = [
-        {ids[j]: float(v) for j, v in zip(row_l, row_s, strict=True) if j >= 0}
-        for row_l, row_s in zip(labels.tolist(), scores.tolist(), strict=True)
-    ]
-    assert nearest(ids, labels, scores) == expected
+    stored = list({r.submission_id: r for r in features(old)}.values())
+    batch = features(new)
+    scorer = scorer_with(profile, *stored)
+    assert scorer.score(batch) == reference_scores(profile, stored, batch)
