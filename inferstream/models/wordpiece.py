@@ -1,0 +1,155 @@
+"""BERT WordPiece ids of ASCII texts without the tokenizers pipeline: the same ids, ~4x less CPU.
+
+Why: in the infer stage, tokenising a ~60-token bug report through ``tokenizers`` costs ~75 us
+of CPU (its normalizer and pre-tokenizer track every character's offsets, and each text becomes
+an ``Encoding`` with tokens, offsets and masks), the largest cost of the stage outside the model
+and the dedup scorer. And ``encode_batch`` hands each batch to rayon's pool, whose threads spin
+before they sleep: on 2 shared cores they spent more time waiting for a CPU than any other
+thread of the worker (docs/benchmarks.md, the overhead runs' split of infer-0).
+
+For an ASCII text the BERT pipeline (BertNormalizer, BertPreTokenizer, WordPiece, [CLS] ... [SEP],
+truncation on the right) reduces to: drop the control characters, turn tab / newline / carriage
+return into spaces, lowercase, split into runs of letters and digits and single punctuation
+characters, and map each word to its word pieces. A word's pieces depend on the word alone, so
+they come from a dictionary filled by the tokenizer's own WordPiece model the first time a word
+is seen (bug reports reuse a vocabulary of a few thousand words). A text that is not ASCII, or
+that contains an added token's text ([CLS], [MASK], ...), goes through ``tokenizers`` unchanged;
+so does every text of a tokenizer whose pipeline is not this one (``matching`` returns None).
+The unit tests hold the ids equal to ``tokenizers``' on the workload's texts and on generated
+ASCII text (control characters, punctuation, over-long words, truncation).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from itertools import chain
+from typing import Any
+
+from tokenizers import Tokenizer
+
+# BertNormalizer's clean_text on ASCII: tab, newline and carriage return become spaces; NUL and
+# the other control characters (category Cc, DEL included) are removed.
+_CLEAN: dict[int, int | None] = dict.fromkeys((*range(0, 9), 11, 12, *range(14, 32), 127))
+_CLEAN.update({9: 32, 10: 32, 13: 32})
+# BertPreTokenizer on cleaned, lowercased ASCII: spaces split; every other printable character
+# that is not a letter or digit is ASCII punctuation, a word of its own.
+_WORDS = re.compile(r"[a-z0-9]+|[^a-z0-9 ]")
+# The word cache's bound: a few MB; cleared when full (a vocabulary drift, not a working set).
+MAX_CACHED_WORDS = 1 << 16
+# Fewer fallback texts than this in a batch go through ``Tokenizer.encode`` one by one, which
+# does not wake the tokenizer's thread pool for a handful of texts.
+POOL_MIN_TEXTS = 16
+
+Ids = list[int]
+
+
+class AsciiWordPiece:
+    """Token ids of ASCII texts for one BERT ``tokenizers.Tokenizer``, as it would give them."""
+
+    def __init__(self, tokenizer: Tokenizer, cls_id: int, sep_id: int, body: int | None) -> None:
+        self._tokenizer = tokenizer
+        self._model: Any = tokenizer.model
+        self._cls, self._sep = cls_id, sep_id
+        self._body = body  # word pieces kept between [CLS] and [SEP]; None: no truncation
+        self._added = tuple(
+            token.content.lower() for token in tokenizer.get_added_tokens_decoder().values()
+        )
+        self._pieces: dict[str, Ids] = {}
+
+    @classmethod
+    def matching(cls, tokenizer: Tokenizer) -> AsciiWordPiece | None:
+        """The fast path for ``tokenizer`` as configured now, or None when its pipeline is not
+        the BERT one this replicates (its ids would differ)."""
+        config = json.loads(tokenizer.to_str())
+        normalizer, model = config.get("normalizer") or {}, config.get("model") or {}
+        if not (
+            normalizer.get("type") == "BertNormalizer"
+            and normalizer.get("clean_text") is True
+            and normalizer.get("lowercase") is True
+            and (config.get("pre_tokenizer") or {}).get("type") == "BertPreTokenizer"
+            and model.get("type") == "WordPiece"
+            and config.get("padding") is None
+        ):
+            return None
+        specials = _cls_sep(config.get("post_processor") or {})
+        truncation = config.get("truncation")
+        if specials is None or not _right_truncation(truncation):
+            return None
+        body = None if truncation is None else max(0, int(truncation["max_length"]) - 2)
+        return cls(tokenizer, specials[0], specials[1], body)
+
+    def ids(self, text: str) -> Ids | None:
+        """[CLS], the word pieces (truncated), [SEP] of an ASCII text; None for a text this
+        cannot tokenise as ``tokenizers`` would (not ASCII, or holding an added token's text:
+        checked on the cleaned, lowercased text, where the tokenizer's matches all show)."""
+        if not text.isascii():
+            return None
+        cleaned = text.translate(_CLEAN).lower()
+        if any(added in cleaned for added in self._added):
+            return None
+        words = _WORDS.findall(cleaned)
+        pieces = self._pieces
+        try:
+            found = list(map(pieces.__getitem__, words))
+        except KeyError:
+            found = [pieces.get(word) or self._learn(word) for word in words]
+        body = list(chain.from_iterable(found))
+        if self._body is not None and len(body) > self._body:
+            del body[self._body :]
+        return [self._cls, *body, self._sep]
+
+    def encode_ids(
+        self, texts: Sequence[str], batch: Callable[[list[str]], list[Ids]]
+    ) -> list[Ids]:
+        """Ids of every text in order: ``ids`` where it can, ``tokenizers`` for the rest
+        (``batch`` for many, one ``encode`` each for a few)."""
+        out = [self.ids(text) for text in texts]
+        rest = [texts[i] for i, ids in enumerate(out) if ids is None]
+        if len(rest) >= POOL_MIN_TEXTS:
+            slow = iter(batch(rest))
+        else:
+            slow = iter([list(self._tokenizer.encode(text).ids) for text in rest])
+        return [ids if ids is not None else next(slow) for ids in out]
+
+    def _learn(self, word: str) -> Ids:
+        if len(self._pieces) >= MAX_CACHED_WORDS:
+            self._pieces.clear()
+        # The tokenizer's own WordPiece (longest match first, [UNK] for a word it cannot split
+        # or longer than max_input_chars_per_word).
+        pieces = [int(token.id) for token in self._model.tokenize(word)]
+        self._pieces[word] = pieces
+        return pieces
+
+
+def _cls_sep(post: dict[str, Any]) -> tuple[int, int] | None:
+    """The ([CLS], [SEP]) ids a single text is wrapped in, if that is all the post-processor
+    does to it (BertProcessing, or TemplateProcessing ``[CLS] $A [SEP]``)."""
+    if post.get("type") == "BertProcessing":
+        return int(post["cls"][1]), int(post["sep"][1])
+    if post.get("type") != "TemplateProcessing":
+        return None
+    single = post.get("single") or []
+    if len(single) != 3 or "Sequence" not in single[1]:
+        return None
+    ids = []
+    for piece in (single[0], single[2]):
+        name = (piece.get("SpecialToken") or {}).get("id")
+        special = (post.get("special_tokens") or {}).get(name) or {}
+        if len(special.get("ids") or []) != 1:
+            return None
+        ids.append(int(special["ids"][0]))
+    return ids[0], ids[1]
+
+
+def _right_truncation(truncation: dict[str, Any] | None) -> bool:
+    """No truncation, or one that keeps a single text's first tokens (what ``ids`` does)."""
+    if truncation is None:
+        return True
+    return (
+        str(truncation.get("strategy", "LongestFirst")) in ("LongestFirst", "OnlyFirst")
+        and int(truncation.get("stride", 0)) == 0
+        and str(truncation.get("direction", "Right")).lower() == "right"
+        and int(truncation.get("max_length", 0)) >= 2
+    )

@@ -1,0 +1,130 @@
+"""AsciiWordPiece: the ids of ``tokenizers``' BERT pipeline, for every text, without it."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from models_texts import text_of_words, varied_texts
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+from inferstream.bench import workload
+from inferstream.models import wordpiece
+from inferstream.models.wordpiece import AsciiWordPiece
+
+# Printable ASCII, the whitespace the normalizer rewrites and the control characters it drops,
+# added-token texts in both cases, and a word past max_input_chars_per_word (100).
+_PIECES = st.one_of(
+    st.text(alphabet=string.printable, max_size=40),
+    st.text(alphabet=[chr(c) for c in range(128)], max_size=20),
+    st.sampled_from(["[CLS]", "[sep]", "[MASK ]", "[UNK]", "x" * 101, "ab\x00cd", "a\x7fb"]),
+)
+_ASCII_TEXTS = st.lists(_PIECES, max_size=8).map(" ".join)
+
+
+def _tokenizer(weights_dir: Path, max_length: int | None = 256) -> Tokenizer:
+    """The packaged tokenizer as TextTokenizer configures it."""
+    tokenizer = Tokenizer.from_file(str(weights_dir / "tokenizer.json"))
+    tokenizer.no_padding()
+    if max_length is None:
+        tokenizer.no_truncation()
+    else:
+        tokenizer.enable_truncation(max_length=max_length)
+    return tokenizer
+
+
+def _reference(tokenizer: Tokenizer, texts: list[str]) -> list[list[int]]:
+    return [encoding.ids for encoding in tokenizer.encode_batch(texts)]
+
+
+@pytest.fixture(scope="module")
+def bert(weights_dir: Path) -> Tokenizer:
+    return _tokenizer(weights_dir)
+
+
+@pytest.fixture(scope="module")
+def fast(bert: Tokenizer) -> AsciiWordPiece:
+    found = AsciiWordPiece.matching(bert)
+    assert found is not None
+    return found
+
+
+def test_workload_and_varied_texts_get_the_tokenizers_ids(
+    bert: Tokenizer, fast: AsciiWordPiece
+) -> None:
+    texts = workload.texts(400) + varied_texts(120) + [text_of_words(1000)]
+    expected = _reference(bert, texts)
+    assert fast.encode_ids(texts, lambda rest: _reference(bert, rest)) == expected
+    ascii_texts = [t for t in texts if t.isascii() and "[" not in t]
+    assert len(ascii_texts) > 400  # most of them took the fast path
+    assert [fast.ids(t) for t in ascii_texts] == _reference(bert, ascii_texts)
+    assert max(map(len, expected)) == 256  # truncation was exercised
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(_ASCII_TEXTS, min_size=1, max_size=20))
+def test_generated_ascii_texts_get_the_tokenizers_ids(
+    bert: Tokenizer, fast: AsciiWordPiece, texts: list[str]
+) -> None:
+    assert fast.encode_ids(texts, lambda rest: _reference(bert, rest)) == _reference(bert, texts)
+
+
+def test_added_tokens_and_non_ascii_texts_are_left_to_tokenizers(fast: AsciiWordPiece) -> None:
+    assert fast.ids("see [SEP] here") is None
+    assert fast.ids("a [mask] b") is None
+    assert fast.ids("caf\u00e9 crashes") is None
+    assert fast.ids("plain text") is not None
+
+
+@pytest.mark.parametrize("count", [1, wordpiece.POOL_MIN_TEXTS])
+def test_fallback_texts_keep_their_places(
+    bert: Tokenizer, fast: AsciiWordPiece, count: int
+) -> None:
+    """A few fallback texts go through encode one by one, many through the batch call: either
+    way each lands at its own index."""
+    texts = [f"ascii {i}" if i % 2 else f"\u00fcnic\u00f6de {i}" for i in range(2 * count)]
+    batched: list[int] = []
+
+    def batch(rest: list[str]) -> list[list[int]]:
+        batched.append(len(rest))
+        return _reference(bert, rest)
+
+    assert fast.encode_ids(texts, batch) == _reference(bert, texts)
+    assert batched == ([] if count < wordpiece.POOL_MIN_TEXTS else [count])
+
+
+@pytest.mark.parametrize("max_length", [2, 3, 17, None])
+def test_truncation_as_the_tokenizer_truncates(weights_dir: Path, max_length: int | None) -> None:
+    tokenizer = _tokenizer(weights_dir, max_length)
+    fast = AsciiWordPiece.matching(tokenizer)
+    assert fast is not None
+    texts = ["", "one", text_of_words(300), "a, b. c!" * 10]
+    assert [fast.ids(t) for t in texts] == _reference(tokenizer, texts)
+
+
+def test_a_full_word_cache_starts_again(bert: Tokenizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wordpiece, "MAX_CACHED_WORDS", 3)
+    fast = AsciiWordPiece.matching(bert)
+    assert fast is not None
+    texts = [text for text in workload.texts(40) if text.isascii()]
+    assert len(texts) > 30
+    assert [fast.ids(t) for t in texts] == _reference(bert, texts)
+    assert len(fast._pieces) <= 3
+
+
+def test_other_pipelines_get_no_fast_path(weights_dir: Path) -> None:
+    cased = _tokenizer(weights_dir)
+    cased.normalizer = normalizers.BertNormalizer(lowercase=False)
+    assert AsciiWordPiece.matching(cased) is None
+    padded = _tokenizer(weights_dir)
+    padded.enable_padding(length=64)
+    assert AsciiWordPiece.matching(padded) is None
+    left = _tokenizer(weights_dir)
+    left.enable_truncation(max_length=64, direction="left")
+    assert AsciiWordPiece.matching(left) is None
+    other = Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]"))
+    other.pre_tokenizer = pre_tokenizers.Whitespace()
+    assert AsciiWordPiece.matching(other) is None
