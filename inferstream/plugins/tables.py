@@ -50,10 +50,6 @@ def _vector(value: Any) -> Any:
     return None if value is None else np.asarray(value, dtype=np.float32)
 
 
-def _identity(value: Any) -> Any:
-    return value
-
-
 # How a result field's JSON value becomes what binary COPY wants for the column's type.
 _TO_COLUMN: dict[str, Convert] = {
     "timestamptz": _datetime,
@@ -81,13 +77,24 @@ class ResultTable:
     name: str
     own: tuple[Column, ...]
     all_columns: tuple[Column, ...] = field(init=False)
-    _plan: tuple[tuple[str | None, Convert], ...] = field(init=False, repr=False)
+    # row()'s plan: every column's result field, then the few columns whose value is converted
+    # and where submitted_at goes (the rest are stored as decoded).
+    _sources: tuple[str, ...] = field(init=False, repr=False)
+    _converts: tuple[tuple[int, Convert], ...] = field(init=False, repr=False)
+    _submitted: tuple[int, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         columns = (*HEAD, *self.own, *TAIL)
         object.__setattr__(self, "all_columns", columns)
-        plan = tuple((c.source, _TO_COLUMN.get(c.pg_type, _identity)) for c in columns)
-        object.__setattr__(self, "_plan", plan)
+        object.__setattr__(self, "_sources", tuple(c.source or "" for c in columns))
+        converts = tuple(
+            (i, _TO_COLUMN[c.pg_type])
+            for i, c in enumerate(columns)
+            if c.source is not None and c.pg_type in _TO_COLUMN
+        )
+        object.__setattr__(self, "_converts", converts)
+        submitted = tuple(i for i, c in enumerate(columns) if c.source is None)
+        object.__setattr__(self, "_submitted", submitted)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -99,12 +106,14 @@ class ResultTable:
 
     def row(self, result: Mapping[str, Any], submitted_at: datetime | None) -> tuple[Any, ...]:
         """The table row of a result's plain fields, in ``columns`` order (a missing optional
-        field is NULL)."""
-        get = result.get
-        return tuple(
-            submitted_at if source is None else convert(get(source))
-            for source, convert in self._plan
-        )
+        field is NULL). The fields are looked up in one C-level map; only the columns whose
+        type needs it are converted in Python (5 of bug_report's 24)."""
+        values = list(map(result.get, self._sources))
+        for index, convert in self._converts:
+            values[index] = convert(values[index])
+        for index in self._submitted:
+            values[index] = submitted_at
+        return tuple(values)
 
     def stored(self) -> tuple[Column, ...]:
         """The columns that hold a result field (all but ``submitted_at``)."""

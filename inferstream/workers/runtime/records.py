@@ -8,8 +8,10 @@ nothing committed, the restart reprocesses).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
 from typing import Literal
 
 from confluent_kafka import Message
@@ -47,18 +49,25 @@ class InRecord:
 
     @classmethod
     def from_message(cls, msg: Message, polled_at: float = 0.0) -> InRecord:
-        """A consumed (error-free) Kafka message as an input record."""
-        key, value = msg.key(), msg.value()
+        """A consumed (error-free) Kafka message as an input record. Positional arguments
+        and the headers' list copied as it is unless a value is None (a header without a
+        value): every stage builds one per message on its poll loop."""
+        key, value, listed = msg.key(), msg.value(), msg.headers()
         _, timestamp = msg.timestamp()
+        headers: tuple[tuple[str, bytes], ...] = ()
+        if listed:
+            values: Iterable[object] = chain.from_iterable(listed)
+            # A header without a value comes as None; the list is copied as it is otherwise.
+            headers = tuple((k, v or b"") for k, v in listed) if None in values else tuple(listed)
         return cls(
-            topic=str(msg.topic()),
-            partition=int(msg.partition() or 0),
-            offset=int(msg.offset() or 0),
-            key=key if isinstance(key, bytes) else None,
-            value=value if isinstance(value, bytes) else b"",
-            headers=tuple((k, v or b"") for k, v in (msg.headers() or [])),
-            timestamp_ms=timestamp if timestamp and timestamp > 0 else None,
-            polled_at=polled_at,
+            str(msg.topic()),
+            msg.partition() or 0,
+            msg.offset() or 0,
+            key if isinstance(key, bytes) else None,
+            value if isinstance(value, bytes) else b"",
+            headers,
+            timestamp if timestamp and timestamp > 0 else None,
+            polled_at,
         )
 
     def header(self, name: str) -> str | None:

@@ -4,6 +4,7 @@ sink's row from the decoded fields equals the row from the validated model."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ from hypothesis.extra.numpy import arrays
 from psycopg.types.json import Jsonb
 from schemas_strategies import RESULTS
 
-from inferstream.plugins import decode_result_fields, encode_results
+from inferstream.plugins import ResultTable, decode_result_fields, encode_results
 from inferstream.plugins.columns import TABLES
 from inferstream.schemas import DecodeError, encode, get_task
 
@@ -26,7 +27,7 @@ def _comparable(row: tuple[Any, ...]) -> list[Any]:
     out: list[Any] = []
     for value in row:
         if isinstance(value, Jsonb):
-            value = value.obj
+            value = ("jsonb", value.obj)
         elif isinstance(value, np.ndarray):
             value = value.tolist()
         out.append(value)
@@ -50,6 +51,30 @@ def test_plain_fields_encode_to_what_the_model_writes(task: str, data: Any) -> N
     decoded = decode_result_fields(task, fast)
     table = TABLES[task]
     assert _comparable(table.row(decoded, None)) == _comparable(table.row(plain, None))
+    # row() equals the plain per-column loop over the declaration, submitted_at in its place.
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert _comparable(table.row(decoded, at)) == _comparable(_row_by_column(table, decoded, at))
+
+
+def _row_by_column(table: ResultTable, result: dict[str, Any], at: datetime) -> tuple[Any, ...]:
+    convert = {"timestamptz": datetime.fromisoformat, "float4": float, "float8": float}
+    out: list[Any] = []
+    for column in table.all_columns:
+        if column.source is None:
+            out.append(at)
+            continue
+        value = result.get(column.source)
+        if value is None:
+            out.append(None)
+        elif column.pg_type == "jsonb":
+            out.append(Jsonb(value))
+        elif column.pg_type == "vector":
+            out.append(np.asarray(value, dtype=np.float32))
+        elif column.pg_type in convert and not isinstance(value, datetime):
+            out.append(convert[column.pg_type](value))
+        else:
+            out.append(value)
+    return tuple(out)
 
 
 finite32 = st.floats(width=32, allow_nan=False, allow_infinity=False, min_value=-1, max_value=1)

@@ -1,0 +1,41 @@
+"""InRecord.from_message: a consumed Kafka message as the poll loop's input record."""
+
+from __future__ import annotations
+
+from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_NOT_AVAILABLE, Message
+
+from inferstream.workers.runtime.records import InRecord
+
+
+def test_fields_and_headers_are_copied_as_they_are() -> None:
+    headers = [("content-type", b"application/json"), ("X-Trace", b"t1"), ("x-trace", b"t2")]
+    msg = Message(
+        topic="results.bug_report",
+        partition=3,
+        offset=41,
+        key=b"k",
+        value=b"{}",
+        headers=headers,
+        timestamp=(TIMESTAMP_CREATE_TIME, 1_700_000_000_000),
+    )
+    record = InRecord.from_message(msg, polled_at=12.5)
+    assert record == InRecord(
+        "results.bug_report", 3, 41, b"k", b"{}", tuple(headers), 1_700_000_000_000, 12.5
+    )
+    assert isinstance(record.headers, tuple)
+    assert record.header("x-trace") == "t2"  # the last value of a name, any case
+
+
+def test_a_header_without_a_value_reads_as_empty() -> None:
+    msg = Message(topic="t", partition=0, offset=0, value=b"v", headers=[("a", None), ("b", b"1")])
+    record = InRecord.from_message(msg)
+    assert record.headers == (("a", b""), ("b", b"1"))
+    assert record.header("a") == ""
+
+
+def test_missing_key_value_headers_and_timestamp() -> None:
+    msg = Message(topic="t", partition=1, offset=7, timestamp=(TIMESTAMP_NOT_AVAILABLE, -1))
+    record = InRecord.from_message(msg)
+    assert (record.key, record.value, record.headers, record.timestamp_ms) == (None, b"", (), None)
+    assert record.position == ("t", 1)
+    assert record.header("content-type") is None
