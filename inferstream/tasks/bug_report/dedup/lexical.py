@@ -299,16 +299,23 @@ class LexicalIndex:
         with self._lock:
             query, docs, values = self._reached(queries, k)
             counts = np.bincount(query, minlength=len(queries))
+            over = counts > k
+            if not over.any():
+                return query, self._key.data[docs]
+            # A query past k has ties at its k-th best score (its lowest): of those, the
+            # ones with the first ids fill the room the better ones leave. One sort of all
+            # the tied ids of the call (by Python's str order), then a rank within each query.
+            floor = np.full(len(queries), np.inf)
+            np.minimum.at(floor, query, values)
+            tied = np.flatnonzero(over[query] & (values == floor[query]))
+            room = k - (counts - np.bincount(query[tied], minlength=len(queries)))
+            names = list(map(self._ids.__getitem__, docs[tied].tolist()))
+            by_name = np.array(sorted(range(len(tied)), key=names.__getitem__), dtype=np.int64)
+            ranked = tied[by_name][np.argsort(query[tied[by_name]], kind="stable")]
+            first = np.searchsorted(query[ranked], np.arange(len(queries) + 1))
+            within = np.arange(len(ranked)) - first[query[ranked]]
             keep = np.ones(len(docs), dtype=bool)
-            cuts = np.cumsum(counts) - counts
-            for q in np.flatnonzero(counts > k).tolist():
-                start, stop = cuts[q], cuts[q] + counts[q]
-                part = values[start:stop]
-                tied = start + np.flatnonzero(part == part.min())
-                room = k - (len(part) - len(tied))  # the tied ones that fit after the better
-                names = map(self._ids.__getitem__, docs[tied].tolist())
-                named = sorted(zip(names, tied.tolist(), strict=True))
-                keep[[i for _, i in named[room:]]] = False
+            keep[ranked[within >= room[query[ranked]]]] = False
             return query[keep], self._key.data[docs[keep]]
 
     def _reached(
@@ -321,14 +328,16 @@ class LexicalIndex:
             queries, self._vocab, self._df.data, self.max_postings, self.max_query_terms
         )
         which, numbers = self._postings.gather(term_ids)
-        # Query by query (a stable sort keeps each document's postings in term order).
         query_of = np.repeat(np.arange(len(queries), dtype=np.int64), np.diff(bounds))
         owner = query_of[which]
-        order = np.argsort(owner, kind="stable")
-        owner, numbers = owner[order], numbers[order]
-        idf = tfidf.idf(n, dfs)[which[order]]
+        idf = tfidf.idf(n, dfs)[which]
         if len(queries) * n <= DENSE_FACTOR * len(numbers):
+            # A document's postings all come from one run, in the order of the terms asked
+            # for: each (query, document) cell of the table adds them in term order as is.
             return _reached_dense(owner, numbers, idf, n, k, len(queries))
+        # Query by query (a stable sort keeps each document's postings in term order).
+        order = np.argsort(owner, kind="stable")
+        owner, numbers, idf = owner[order], numbers[order], idf[order]
         cuts = np.searchsorted(owner, np.arange(len(queries) + 1)).tolist()
         found = [_best(numbers[a:b], idf[a:b], n, k) for a, b in pairwise(cuts)]
         if not found:
@@ -349,13 +358,21 @@ def _reached_dense(
     one partition per query with more than k hits, where ``_best`` was ~10 numpy calls a
     query."""
     dense = np.bincount(owner * n + numbers, weights=idf)
-    cells = np.flatnonzero(dense)  # every idf is >= 1: a (query, document) with postings
+    cells = np.flatnonzero(dense != 0)  # every idf is >= 1: a (query, document) with postings
     values = dense[cells]
     query = cells // max(n, 1)
-    cuts = np.searchsorted(query, np.arange(size + 1))
+    counts = np.bincount(query, minlength=size)
+    # Most cells share one rare term with their query: where at least k cells reach the
+    # query's mean, its k-th best is among those, so only they are partitioned.
+    mean = np.bincount(query, weights=values, minlength=size) / np.maximum(counts, 1)
+    upper = values >= mean[query]
+    enough = np.bincount(query[upper], minlength=size) >= k
+    pick = upper | ~enough[query]
+    picked, picked_query = values[pick], query[pick]
+    cuts = np.searchsorted(picked_query, np.arange(size + 1))
     floor = np.full(size, -np.inf)
-    for q in np.flatnonzero(np.diff(cuts) > k).tolist():
-        floor[q] = np.partition(values[cuts[q] : cuts[q + 1]], -k)[-k]
+    for q in np.flatnonzero(counts > k).tolist():
+        floor[q] = np.partition(picked[cuts[q] : cuts[q + 1]], -k)[-k]
     reach = values >= floor[query]
     owners: Ints = query[reach].astype(np.int64, copy=False)
     docs: Ints = cells[reach].astype(np.int64, copy=False) - owners * n

@@ -59,9 +59,11 @@ def ranges(starts: Ints, lengths: Ints) -> Ints:
     total = int(lengths.sum())
     if total == 0:
         return np.empty(0, dtype=np.int64)
+    # Entry i of run r is starts[r] + (i - offsets[r]): one repeat of the per-run shift and
+    # one add, where repeating starts and offsets apart took two more passes over the output.
     offsets = np.cumsum(lengths) - lengths
-    within = np.arange(total, dtype=np.int64) - np.repeat(offsets, lengths)
-    out: Ints = np.repeat(starts, lengths) + within
+    out: Ints = np.repeat(starts - offsets, lengths)
+    out += np.arange(total, dtype=np.int64)
     return out
 
 
@@ -133,11 +135,17 @@ def _theirs_direct(entities: Entities, query: Ints, other: Ints, lengths: Ints) 
     table[np.repeat(np.arange(len(queries)), runs), term_local.reshape(-1)] = (
         np.arange(len(entries), dtype=np.int64) - run_start
     )
-    # Each pair's other's entries, and where each sits in the pair's query run.
+    # Each pair's other's entries, and where each sits in the pair's query run. Every
+    # entry's local term is found once (an entity is the other of several pairs), then
+    # gathered per pair.
     their_lengths = entities.length[other]
     their_entry = ranges(entities.start[other], their_lengths)
     their_pair = np.repeat(np.arange(len(other), dtype=np.int64), their_lengths)
-    local = _local_terms(terms, entities.term[their_entry], int(entities.term.max()) + 1)
+    if len(their_entry) > len(entities.term):
+        span = int(entities.term.max()) + 1
+        local = _local_terms(terms, entities.term, span)[their_entry]
+    else:
+        local = _local_terms(terms, entities.term[their_entry], int(entities.term.max()) + 1)
     shared = np.flatnonzero(local >= 0)
     their_pair, their_entry = their_pair[shared], their_entry[shared]
     position = table[query_local[their_pair], local[shared]]

@@ -281,3 +281,26 @@ def test_log_tfs_by_table_and_by_call_are_math_logs() -> None:
     assert lexical.log_tfs(counts).tolist() == expected
     assert lexical.log_tfs(counts[:5]).tolist() == expected[:5]  # all from the table
     assert lexical.log_tfs(counts.astype(np.float64)).tolist() == expected
+
+
+@given(
+    st.lists(term_maps, min_size=0, max_size=30),
+    st.lists(term_maps, min_size=1, max_size=8),
+    st.integers(1, 8),
+    st.sampled_from([0, 10**9]),
+)
+def test_candidate_keys_are_the_candidates_of_each_query(
+    docs: list[dict[str, int]], queries: list[dict[str, int]], k: int, factor: int
+) -> None:
+    """The scorer's arrays (query, key) hold each query's candidates (ties at the k-th cut
+    by id), by the key given at add time, whichever way the sums were found."""
+    index = LexicalIndex(max_postings=20)
+    ids = [f"r{n:02d}" for n in range(len(docs))]
+    index.add(zip(ids, docs, strict=True), [100 + 3 * n for n in range(len(docs))])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lexical, "DENSE_FACTOR", factor)
+        query, key = index.candidate_keys(queries, k)
+    got = [
+        sorted(ids[(c - 100) // 3] for c in key[query == q].tolist()) for q in range(len(queries))
+    ]
+    assert got == [sorted(id_ for id_, _ in index.candidates(q, k)) for q in queries]
