@@ -105,7 +105,15 @@ class WireModel(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _text_is_storable(cls, value: Any, info: ValidationInfo) -> Any:
-        if info.field_name is None or _needs_text_check(cls, info.field_name):
+        # Text first, checked here (most fields; NUL or non-ASCII goes the whole way); then
+        # what holds nothing to check (numbers, times, models: not walked before either);
+        # only a container of a field that may hold text is walked.
+        if isinstance(value, str):
+            if "\x00" in value or not value.isascii():
+                _reject_unstorable(value)
+        elif isinstance(value, list | tuple | dict) and (
+            info.field_name is None or _needs_text_check(cls, info.field_name)
+        ):
             _reject_unstorable(value)
         return value
 

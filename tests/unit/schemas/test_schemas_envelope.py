@@ -221,6 +221,20 @@ def test_nul_and_surrogates_rejected() -> None:
         assert _paths(exc) == ["payload.title"]
 
 
+def test_text_check_messages_and_non_ascii_text() -> None:
+    """Plain text is checked in the validator itself: valid non-ASCII text passes unchanged, and
+    NUL, ASCII text or not, is refused with the message of the whole check."""
+    title = "Absturz beim Speichern: ü ß 日本 🐞"
+    payload = {**sample_payload("bug_report"), "title": title}
+    assert BugEnvelope.model_validate(_envelope(payload=payload)).payload.title == title
+    for bad in ("\x00", "é\x00"):
+        payload = {**sample_payload("bug_report"), "description": f"text {bad} text"}
+        with pytest.raises(ValidationError) as exc:
+            BugEnvelope.model_validate(_envelope(payload=payload))
+        assert _paths(exc) == ["payload.description"]
+        assert "must not contain NUL characters" in str(exc.value)
+
+
 def test_text_check_skips_only_fields_that_cannot_hold_text() -> None:
     from typing import Literal
 
