@@ -18,12 +18,21 @@ Position = tuple[str, int]  # (topic, partition)
 
 
 def store(conn: psycopg.Connection[Any], group_id: str, offsets: Mapping[Position, int]) -> None:
-    """Upsert ``group_id``'s next offsets; in the caller's transaction (the batch's rows')."""
+    """Upsert ``group_id``'s next offsets; in the caller's transaction (the batch's rows').
+
+    A stored offset only moves forward. A sink that lost a partition while its batch was still
+    retrying (a database outage longer than the revoke wait) writes that batch when the database
+    comes back: its rows are upserts of results already written, but its offset is older than
+    what the partition's new owner stored, and writing it back would send the new owner's next
+    start (and `verify`, and the chaos drain) behind the records it already wrote, with nothing
+    left to read. Only `forget` moves a position back.
+    """
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) "
             "VALUES (%s, %s, %s, %s) ON CONFLICT (group_id, topic, partition) "
-            "DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()",
+            "DO UPDATE SET next_offset = GREATEST(consumer_offsets.next_offset, "
+            "EXCLUDED.next_offset), updated_at = now()",
             [(group_id, t, p, o) for (t, p), o in offsets.items()],
         )
 

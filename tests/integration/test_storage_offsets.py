@@ -1,6 +1,6 @@
 """The sinks' stored offsets (inferstream.storage.offsets) on the real Postgres: stored in the
-caller's transaction (a rolled-back batch stores nothing), upserted, read per group, forgotten
-per group or all."""
+caller's transaction (a rolled-back batch stores nothing), upserted, never moved back by a late
+writer, read per group, forgotten per group or all."""
 
 from __future__ import annotations
 
@@ -31,3 +31,20 @@ def test_offsets_are_stored_in_the_callers_transaction_per_group(stack: Stack) -
             assert offset_store.load(conn, "sink.b") == {}
             assert offset_store.forget(conn) == 2
             assert offset_store.load(conn, "sink.a") == {}
+
+
+@pytest.mark.integration
+def test_a_late_batch_of_a_former_owner_does_not_move_the_offset_back(stack: Stack) -> None:
+    # The partition's new owner stored 12; the sink that lost it while its batch was retrying
+    # through a database outage writes that older batch (next offset 8) afterwards.
+    with scratch_database(stack, "offsets_late") as conninfo:
+        migrate(conninfo)
+        with psycopg.connect(conninfo) as conn:
+            offset_store.store(conn, "sink.a", {("results.x", 0): 12, ("results.x", 1): 3})
+        with psycopg.connect(conninfo) as conn:
+            offset_store.store(conn, "sink.a", {("results.x", 0): 8, ("results.x", 1): 4})
+        with psycopg.connect(conninfo) as conn:
+            assert offset_store.load(conn, "sink.a") == {("results.x", 0): 12, ("results.x", 1): 4}
+            assert offset_store.forget(conn, "sink.a") == 2
+            offset_store.store(conn, "sink.a", {("results.x", 0): 2})
+            assert offset_store.load(conn, "sink.a") == {("results.x", 0): 2}
