@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
@@ -64,6 +65,13 @@ def _expected_task(cls: type[Any]) -> str | None:
     return expected if isinstance(expected, str) else None
 
 
+@cache
+def _validated_task(cls: type[Any]) -> str | None:
+    """``_expected_task`` of a class being validated (complete, so its answer is final), once
+    per class instead of once per record."""
+    return _expected_task(cls)
+
+
 class Envelope(WireModel, Generic[P]):
     """What a producer publishes: identity, provenance and the task payload.
 
@@ -85,7 +93,7 @@ class Envelope(WireModel, Generic[P]):
     @field_validator("task", mode="after")
     @classmethod
     def _task_matches_payload(cls, value: str) -> str:
-        expected = _expected_task(cls)
+        expected = _validated_task(cls)
         if expected is not None and value != expected:
             raise ValueError(f"must be {expected!r} for this envelope, got {value!r}")
         return value
