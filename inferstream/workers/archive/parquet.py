@@ -56,8 +56,15 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+INT32 = range(-(2**31), 2**31)
+
+
 def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """schema_version as the int32 column holds it; anything else is null. A number past
+    int32 made the whole file fail to encode (the archive stopped at it on every restart)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value in INT32:
+        return value
+    return None
 
 
 def to_table(topic: str, partition: int, records: Sequence[ArchiveRecord]) -> pa.Table:

@@ -75,6 +75,17 @@ def test_a_value_that_is_not_a_json_object_is_kept_as_text() -> None:
     assert [(r["result_id"], r["result"]) for r in rows] == [(None, "not json"), (None, "[1]")]
 
 
+def test_a_schema_version_past_int32_is_null_not_a_file_that_cannot_be_written() -> None:
+    values = [{"result_id": "r", "schema_version": v} for v in (2**40, -(2**31) - 1, 2**31 - 1)]
+    records = [ArchiveRecord(i, None, None, orjson.dumps(v)) for i, v in enumerate(values)]
+    rows = parquet.decode(parquet.encode(TOPIC, 0, records)).to_pylist()
+    assert [(r["result_id"], r["schema_version"]) for r in rows] == [
+        ("r", None),
+        ("r", None),
+        ("r", 2**31 - 1),
+    ]
+
+
 def test_no_wall_clock_in_the_file_and_a_fixed_column_order() -> None:
     data = parquet.encode(TOPIC, 0, [ArchiveRecord(0, 5, b"k", b'{"result_id": "r"}')])
     meta = pq.read_metadata(io.BytesIO(data))
