@@ -122,37 +122,37 @@ def _theirs_direct(entities: Entities, query: Ints, other: Ints, lengths: Ints) 
     None when the table would pass MAX_TABLE cells (then ``_theirs_sorted``)."""
     if len(entities.term) == 0:
         return np.zeros(int(lengths.sum()), dtype=np.float64)
-    queries, query_local = np.unique(query, return_inverse=True)
-    query_local = query_local.reshape(-1)
+    # The query entities and each one's row of the table, marked (no sort of the pairs).
+    seen = np.zeros(len(entities.start), dtype=bool)
+    seen[query] = True
+    queries = np.flatnonzero(seen)
+    row_of = np.cumsum(seen) - 1
     runs = entities.length[queries]
     entries = ranges(entities.start[queries], runs)
     terms, term_local = np.unique(entities.term[entries], return_inverse=True)
     if len(queries) * len(terms) > MAX_TABLE:
         return None
-    # table[q, t]: where term t sits in query entity q's run, -1 if it does not hold it.
-    table = np.full((len(queries), len(terms)), -1, dtype=np.int64)
+    # table[q, t]: where term t sits in query entity q's run, -1 if it does not hold it; the
+    # last column is for the terms no query entity holds (-1 throughout).
+    width = len(terms) + 1
+    table = np.full((len(queries), width), -1, dtype=np.int64)
     run_start = np.repeat(np.cumsum(runs) - runs, runs)
     table[np.repeat(np.arange(len(queries)), runs), term_local.reshape(-1)] = (
         np.arange(len(entries), dtype=np.int64) - run_start
     )
-    # Each pair's other's entries, and where each sits in the pair's query run. Every
-    # entry's local term is found once (an entity is the other of several pairs), then
-    # gathered per pair.
+    # Every entry's column (found once: an entity is the other of several pairs), then each
+    # pair's other's entries looked up in its query's row with one flat gather.
+    column = _local_terms(terms, entities.term, int(entities.term.max()) + 1)
+    column[column < 0] = len(terms)
     their_lengths = entities.length[other]
     their_entry = ranges(entities.start[other], their_lengths)
-    their_pair = np.repeat(np.arange(len(other), dtype=np.int64), their_lengths)
-    if len(their_entry) > len(entities.term):
-        span = int(entities.term.max()) + 1
-        local = _local_terms(terms, entities.term, span)[their_entry]
-    else:
-        local = _local_terms(terms, entities.term[their_entry], int(entities.term.max()) + 1)
-    shared = np.flatnonzero(local >= 0)
-    their_pair, their_entry = their_pair[shared], their_entry[shared]
-    position = table[query_local[their_pair], local[shared]]
-    held = position >= 0
+    cell = np.repeat(row_of[query] * width, their_lengths) + column[their_entry]
+    position = table.reshape(-1)[cell]
+    held = np.flatnonzero(position >= 0)
+    pair = np.searchsorted(np.cumsum(their_lengths), held, side="right")
     theirs = np.zeros(int(lengths.sum()), dtype=np.float64)
     offsets = np.cumsum(lengths) - lengths
-    theirs[offsets[their_pair[held]] + position[held]] = entities.weight[their_entry[held]]
+    theirs[offsets[pair] + position[held]] = entities.weight[their_entry[held]]
     return theirs
 
 
