@@ -360,24 +360,27 @@ def _reached_dense(
     dense = np.bincount(owner * n + numbers, weights=idf)
     cells = np.flatnonzero(dense != 0)  # every idf is >= 1: a (query, document) with postings
     values = dense[cells]
-    query = cells // max(n, 1)
-    counts = np.bincount(query, minlength=size)
+    cuts = np.searchsorted(cells, np.arange(size + 1) * n)  # query q: cells[cuts[q]:cuts[q+1]]
+    counts = np.diff(cuts)
     # Most cells share one rare term with their query: where at least k cells reach the
-    # query's mean, its k-th best is among those, so only they are partitioned.
-    mean = np.bincount(query, weights=values, minlength=size) / np.maximum(counts, 1)
-    upper = values >= mean[query]
-    enough = np.bincount(query[upper], minlength=size) >= k
-    pick = upper | ~enough[query]
-    picked, picked_query = values[pick], query[pick]
-    cuts = np.searchsorted(picked_query, np.arange(size + 1))
+    # query's mean, its k-th best is among those, so only they are partitioned. Sums and
+    # counts per query by cumulative sums read at the cuts (the mean is only a bound).
+    total = np.concatenate([[0.0], np.cumsum(values)])
+    mean = (total[cuts[1:]] - total[cuts[:-1]]) / np.maximum(counts, 1)
+    upper = values >= np.repeat(mean, counts)
+    above = np.concatenate([[0], np.cumsum(upper)])[cuts]
+    picked = values[upper]
     floor = np.full(size, -np.inf)
     for q in np.flatnonzero(counts > k).tolist():
-        floor[q] = np.partition(picked[cuts[q] : cuts[q + 1]], -k)[-k]
-    reach = values >= floor[query]
-    owners: Ints = query[reach].astype(np.int64, copy=False)
+        if above[q + 1] - above[q] >= k:
+            part = picked[above[q] : above[q + 1]]
+        else:
+            part = values[cuts[q] : cuts[q + 1]]
+        floor[q] = np.partition(part, -k)[-k]
+    reach = np.flatnonzero(values >= np.repeat(floor, counts))
+    owners = (np.searchsorted(cuts, reach, side="right") - 1).astype(np.int64)
     docs: Ints = cells[reach].astype(np.int64, copy=False) - owners * n
-    scores = np.asarray(values[reach], dtype=np.float64)
-    return owners, docs, scores
+    return owners, docs, np.asarray(values[reach], dtype=np.float64)
 
 
 def _best(
