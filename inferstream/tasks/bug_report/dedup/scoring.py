@@ -308,18 +308,26 @@ def _same_labels(
 
 
 def _ranked(owner: Ints, scores: Floats, named: npt.NDArray[np.object_]) -> Ints:
-    """The pairs' order: report by report, best score first, equal scores by id. One stable
-    sort by (report, -score); then each run of equal scores (rare) sorted by id."""
-    order = np.lexsort((-scores, owner))
+    """The pairs' order: report by report, best score first, equal scores by id. Two stable
+    sorts, by score then by report (a radix sort of 16-bit codes: half the time of one
+    ``lexsort`` of both keys); then the runs of equal scores (rare) sorted by id, all at once
+    (one Python sort of their ids)."""
+    by_score = np.argsort(-scores, kind="stable")
+    codes = owner[by_score].astype(np.int16 if len(owner) and owner.max() < 2**15 else np.int64)
+    order = by_score[np.argsort(codes, kind="stable")]
     ranked_owner, ranked = owner[order], scores[order]
     tied = (ranked_owner[1:] == ranked_owner[:-1]) & (ranked[1:] == ranked[:-1])
     if not tied.any():
         return order
-    # Runs of ties: p where tied[p] starts a run, through the first p after it that is not.
-    edges = np.diff(np.concatenate([[False], tied, [False]]).astype(np.int8))
-    for start, stop in zip(
-        np.flatnonzero(edges == 1).tolist(), (np.flatnonzero(edges == -1) + 1).tolist(), strict=True
-    ):
-        run = order[start:stop].tolist()
-        order[start:stop] = sorted(run, key=named.__getitem__)
+    # Positions in runs of ties, each run's number, and each one's id rank among them.
+    in_run = np.zeros(len(order), dtype=bool)
+    in_run[1:] |= tied
+    in_run[:-1] |= tied
+    starts = in_run & ~np.concatenate([[False], tied])
+    at = np.flatnonzero(in_run)
+    run = np.cumsum(starts)[at]
+    names = named[order[at]].tolist()
+    rank = np.empty(len(at), dtype=np.int64)
+    rank[sorted(range(len(at)), key=names.__getitem__)] = np.arange(len(at))
+    order[at] = order[at][np.lexsort((rank, run))]
     return order
