@@ -12,7 +12,8 @@ truncation on the right) reduces to: drop the control characters, turn tab / new
 return into spaces, lowercase, split into runs of letters and digits and single punctuation
 characters, and map each word to its word pieces. A word's pieces depend on the word alone, so
 they come from a dictionary filled by the tokenizer's own WordPiece model the first time a word
-is seen (bug reports reuse a vocabulary of a few thousand words). A text that is not ASCII, or
+is seen, and so do the ids of each space-separated chunk of text (bug reports reuse a
+vocabulary of a few thousand words). A text that is not ASCII, or
 that contains an added token's text ([CLS], [MASK], ...), goes through ``tokenizers`` unchanged;
 so does every text of a tokenizer whose pipeline is not this one (``matching`` returns None).
 The unit tests hold the ids equal to ``tokenizers``' on the workload's texts and on generated
@@ -36,8 +37,10 @@ _CLEAN.update({9: 32, 10: 32, 13: 32})
 # BertPreTokenizer on cleaned, lowercased ASCII: spaces split; every other printable character
 # that is not a letter or digit is ASCII punctuation, a word of its own.
 _WORDS = re.compile(r"[a-z0-9]+|[^a-z0-9 ]")
-# The word cache's bound: a few MB; cleared when full (a vocabulary drift, not a working set).
-MAX_CACHED_WORDS = 1 << 16
+# Each cache's bound, and the longest word or chunk kept (a long unbroken line, a URL or a blob
+# is rarely seen twice): a few MB at most.
+MAX_CACHED = 1 << 16
+MAX_CACHED_CHARS = 64
 # Fewer fallback texts than this in a batch go through ``Tokenizer.encode`` one by one, which
 # does not wake the tokenizer's thread pool for a handful of texts.
 POOL_MIN_TEXTS = 16
@@ -56,7 +59,9 @@ class AsciiWordPiece:
         self._added = tuple(
             token.content.lower() for token in tokenizer.get_added_tokens_decoder().values()
         )
-        self._pieces: dict[str, Ids] = {}
+        # Word pieces of each word, and ids of each space-separated chunk, as seen so far.
+        self._words: dict[str, Ids] = {}
+        self._chunks: dict[str, Ids] = {}
 
     @classmethod
     def matching(cls, tokenizer: Tokenizer) -> AsciiWordPiece | None:
@@ -89,12 +94,18 @@ class AsciiWordPiece:
         cleaned = text.translate(_CLEAN).lower()
         if any(added in cleaned for added in self._added):
             return None
-        words = _WORDS.findall(cleaned)
-        pieces = self._pieces
+        # Spaces are the only whitespace left, so a text's ids are those of its space-separated
+        # chunks in turn: one look-up per chunk ("crash,", "foo.bar()") instead of a regex scan
+        # of the text and a look-up per word.
+        chunks = cleaned.split(" ")
+        known = self._chunks
         try:
-            found = list(map(pieces.__getitem__, words))
+            found = list(map(known.__getitem__, chunks))
         except KeyError:
-            found = [pieces.get(word) or self._learn(word) for word in words]
+            found = [
+                hit if (hit := known.get(chunk)) is not None else self._chunk(chunk)
+                for chunk in chunks
+            ]
         body = list(chain.from_iterable(found))
         if self._body is not None and len(body) > self._body:
             del body[self._body :]
@@ -113,14 +124,33 @@ class AsciiWordPiece:
             slow = iter([list(self._tokenizer.encode(text).ids) for text in rest])
         return [ids if ids is not None else next(slow) for ids in out]
 
-    def _learn(self, word: str) -> Ids:
-        if len(self._pieces) >= MAX_CACHED_WORDS:
-            self._pieces.clear()
+    def _chunk(self, chunk: str) -> Ids:
+        """A chunk's ids from its words' pieces (BertPreTokenizer: runs of letters and digits,
+        single punctuation characters)."""
+        words = self._words
+        ids = list(
+            chain.from_iterable(
+                hit if (hit := words.get(word)) is not None else self._word(word)
+                for word in _WORDS.findall(chunk)
+            )
+        )
+        _remember(self._chunks, chunk, ids)
+        return ids
+
+    def _word(self, word: str) -> Ids:
         # The tokenizer's own WordPiece (longest match first, [UNK] for a word it cannot split
         # or longer than max_input_chars_per_word).
-        pieces = [int(token.id) for token in self._model.tokenize(word)]
-        self._pieces[word] = pieces
-        return pieces
+        ids = [int(token.id) for token in self._model.tokenize(word)]
+        _remember(self._words, word, ids)
+        return ids
+
+
+def _remember(cache: dict[str, Ids], key: str, ids: Ids) -> None:
+    if len(key) > MAX_CACHED_CHARS:
+        return
+    if len(cache) >= MAX_CACHED:
+        cache.clear()  # a vocabulary drift, not a working set: start again
+    cache[key] = ids
 
 
 def _cls_sep(post: dict[str, Any]) -> tuple[int, int] | None:

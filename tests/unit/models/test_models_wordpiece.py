@@ -106,13 +106,21 @@ def test_truncation_as_the_tokenizer_truncates(weights_dir: Path, max_length: in
 
 
 def test_a_full_word_cache_starts_again(bert: Tokenizer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(wordpiece, "MAX_CACHED_WORDS", 3)
+    monkeypatch.setattr(wordpiece, "MAX_CACHED", 3)
     fast = AsciiWordPiece.matching(bert)
     assert fast is not None
     texts = [text for text in workload.texts(40) if text.isascii()]
     assert len(texts) > 30
     assert [fast.ids(t) for t in texts] == _reference(bert, texts)
-    assert len(fast._pieces) <= 3
+    assert len(fast._words) <= 3 and len(fast._chunks) <= 3
+
+
+def test_long_words_and_chunks_are_not_kept(bert: Tokenizer, fast: AsciiWordPiece) -> None:
+    long_word, long_chunk = "y" * (wordpiece.MAX_CACHED_CHARS + 1), "a.b," * 20
+    texts = [f"{long_word} {long_chunk}  twice  {long_chunk}"] * 2
+    assert [fast.ids(t) for t in texts] == _reference(bert, texts)
+    assert long_word not in fast._words and long_chunk not in fast._chunks
+    assert "twice" in fast._chunks and "a" in fast._words
 
 
 def test_other_pipelines_get_no_fast_path(weights_dir: Path) -> None:
