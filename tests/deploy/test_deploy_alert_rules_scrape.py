@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -28,6 +27,7 @@ from inferstream.monitor import metrics
 from inferstream.monitor.evaluate import VersionReport
 from inferstream.monitor.evaluator import publish_gauges
 from inferstream.monitor.receiver import serve as receiver_serve
+from inferstream.ports import PortHold
 from inferstream.workers.runtime.health import HealthState, serve
 
 PROMETHEUS_DIR = COMPOSE_DIR / "prometheus"
@@ -59,13 +59,6 @@ def test_promtool_accepts_the_compose_prometheus_config(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SUCCESS: 7 rules found" in proc.stdout  # model-alerts.yml was read
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -156,13 +149,16 @@ def receiver() -> Iterator[str]:
         server.server_close()
 
 
-def _alertmanager(receiver_url: str, tmp_path: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """Alertmanager with the compose configuration, its webhook pointed at ``receiver_url``."""
+def _alertmanager(
+    receiver_url: str, tmp_path: Path, hold: PortHold
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Alertmanager with the compose configuration, its webhook pointed at ``receiver_url``;
+    its port one of ``hold``'s (Go listens with SO_REUSEADDR, so it binds the held port)."""
     config = yaml.safe_load((COMPOSE_DIR / "alertmanager" / "alertmanager.yml").read_text())
     (receiver,) = config["receivers"]
     receiver["webhook_configs"][0]["url"] = receiver_url
     (tmp_path / "alertmanager.yml").write_text(yaml.safe_dump(config))
-    port = _free_port()
+    port = hold.free()
     proc = _start(
         _tool("prometheus-alertmanager"),
         f"--config.file={tmp_path / 'alertmanager.yml'}",
@@ -173,7 +169,7 @@ def _alertmanager(receiver_url: str, tmp_path: Path) -> tuple[subprocess.Popen[b
     return proc, port
 
 
-def _prometheus(metrics_port: int, am_port: int, tmp_path: Path) -> tuple[Any, int]:
+def _prometheus(metrics_port: int, am_port: int, tmp_path: Path, hold: PortHold) -> tuple[Any, int]:
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(PROMETHEUS_DIR / "model-alerts.yml")],
@@ -188,7 +184,7 @@ def _prometheus(metrics_port: int, am_port: int, tmp_path: Path) -> tuple[Any, i
         ],
     }
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = _free_port()
+    port = hold.free()
     proc = _start(
         _tool("prometheus"),
         f"--config.file={tmp_path / 'prometheus.yml'}",
@@ -211,13 +207,14 @@ def _wait_for_delivery(logs: list[dict[str, Any]], model: str) -> dict[str, Any]
     raise AssertionError(f"no rollback alert reached the receiver in 120 s: {logs}")
 
 
-def test_prometheus_scrapes_the_monitor_and_alertmanager_delivers(
-    monitor_metrics: tuple[int, str], receiver: str, tmp_path: Path
-) -> None:
-    metrics_port, model = monitor_metrics
-    manager, am_port = _alertmanager(receiver, tmp_path)
+def _alerts_and_delivery(
+    metrics_port: int, model: str, receiver: str, tmp_path: Path, hold: PortHold
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Alertmanager and Prometheus on ports of ``hold``; the alerts Prometheus shows for
+    ``model`` and the rollback alert the receiver logged, once both are there."""
+    manager, am_port = _alertmanager(receiver, tmp_path, hold)
     try:
-        prometheus, port = _prometheus(metrics_port, am_port, tmp_path)
+        prometheus, port = _prometheus(metrics_port, am_port, tmp_path, hold)
         try:
             with capture_logs() as logs:
                 # a rollback has no for: and fires at once; the others wait out their for:
@@ -233,11 +230,21 @@ def test_prometheus_scrapes_the_monitor_and_alertmanager_delivers(
                 }
                 seen = _wait_for_alerts(prometheus, port, model, want)
                 # the compose routing sends a rollback at once (group_wait 0s)
-                delivered = _wait_for_delivery(logs, model)
+                return seen, _wait_for_delivery(logs, model)
         finally:
             _stop(prometheus)
     finally:
         _stop(manager)
+
+
+def test_prometheus_scrapes_the_monitor_and_alertmanager_delivers(
+    monitor_metrics: tuple[int, str], receiver: str, tmp_path: Path
+) -> None:
+    metrics_port, model = monitor_metrics
+    # The two servers' ports are held from their choice until both have exited: a port found
+    # free and closed before its server binds it can go to another process meanwhile.
+    with PortHold() as hold:
+        seen, delivered = _alerts_and_delivery(metrics_port, model, receiver, tmp_path, hold)
     assert float(seen["InferstreamModelAccuracyLow"]["value"]) == 0.75
     assert float(seen["InferstreamModelScoreDrift"]["value"]) == 0.456
     assert seen["InferstreamCanaryRolledBack"]["labels"]["breach"] == "drift"

@@ -10,7 +10,6 @@ part); the monitor is the real worker process."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from inferstream.models import registry
 from inferstream.models.tabular import run_graph
+from inferstream.ports import PortHold
 from inferstream.topology import group_id
 from inferstream.training import churn
 from inferstream.training.datasets import churn_records
@@ -80,12 +80,6 @@ def _publish(kafka: Any, name: str, version: str, scores: np.ndarray[Any, Any]) 
     assert producer.flush(30) == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def skip_what_is_there(stack: Stack, prefix: str) -> None:
     """Start the churn monitor of group prefix ``prefix`` at the current end of its four input
     topics: what other tests of the session wrote there is skipped, not counted first (their
@@ -98,8 +92,13 @@ def skip_what_is_there(stack: Stack, prefix: str) -> None:
 @pytest.fixture
 def monitor(stack: Stack, tmp_path: Path) -> Iterator[int]:
     """The real `inferstream worker monitor --task churn` (own group, started at the end of
-    its topics), evaluating every second; its metrics port."""
-    port = _free_port()
+    its topics), evaluating every second; its metrics port, held (PortHold) until the monitor
+    has exited: a port closed before the monitor binds it can go to another process first."""
+    with PortHold() as hold:
+        yield from _monitor(stack, tmp_path, hold.free())
+
+
+def _monitor(stack: Stack, tmp_path: Path, port: int) -> Iterator[int]:
     prefix = f"monitor-test-{uuid.uuid4().hex[:8]}"
     skip_what_is_there(stack, prefix)
     env = {
