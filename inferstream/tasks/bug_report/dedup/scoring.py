@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import numpy.typing as npt
@@ -199,13 +200,11 @@ class DedupScorer:
             self.store.labels(reports), pairs, stored_labels
         )
         scores = self.profile.combine_many(cosine, lexical, same_product, same_component)
-        named = np.empty(len(pairs.owner), dtype=object)
-        batch = pairs.position >= 0
-        named[~batch] = list(map(names.__getitem__, pairs.row[~batch].tolist()))
-        named[batch] = list(map(ids.__getitem__, pairs.position[batch].tolist()))
+        # Each pair's id as an index: a store row, or -1 - its position in the call.
+        named = Names(np.where(pairs.position >= 0, -1 - pairs.position, pairs.row), names, ids)
         order = _ranked(pairs.owner, scores, named)
         columns = Columns(
-            ids=named[order].tolist(),
+            ids=named.reordered(order),
             cosine=cosine[order].tolist(),
             lexical=lexical[order].tolist(),
             same_product=same_product[order].tolist(),
@@ -307,7 +306,39 @@ def _same_labels(
     return same[:, 0], same[:, 1]
 
 
-def _ranked(owner: Ints, scores: Floats, named: npt.NDArray[np.object_]) -> Ints:
+class Names(Sequence[str]):
+    """The pairs' ids, read only when asked: the infer stage reads the top few of each report
+    (its verdict and ``similar``), not the ~60 it ranked; reading all of them was ~3 % of the
+    scorer. ``index``: a store row (an id in ``stored``) or -1 - a position in ``batch``."""
+
+    def __init__(self, index: Ints, stored: Sequence[str], batch: Sequence[str]) -> None:
+        self._index = index
+        self._at: list[int] | None = None
+        self._stored = stored
+        self._batch = batch
+
+    def reordered(self, order: Ints) -> Names:
+        return Names(self._index[order], self._stored, self._batch)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    @overload
+    def __getitem__(self, item: int) -> str: ...
+    @overload
+    def __getitem__(self, item: slice) -> list[str]: ...
+    def __getitem__(self, item: int | slice) -> str | list[str]:
+        if self._at is None:
+            self._at = self._index.tolist()
+        if isinstance(item, slice):
+            return [self._name(i) for i in self._at[item]]
+        return self._name(self._at[item])
+
+    def _name(self, i: int) -> str:
+        return self._stored[i] if i >= 0 else self._batch[-1 - i]
+
+
+def _ranked(owner: Ints, scores: Floats, named: Names) -> Ints:
     """The pairs' order: report by report, best score first, equal scores by id. Two stable
     sorts, by score then by report (a radix sort of 16-bit codes: half the time of one
     ``lexsort`` of both keys); then the runs of equal scores (rare) sorted by id, all at once
@@ -326,7 +357,7 @@ def _ranked(owner: Ints, scores: Floats, named: npt.NDArray[np.object_]) -> Ints
     starts = in_run & ~np.concatenate([[False], tied])
     at = np.flatnonzero(in_run)
     run = np.cumsum(starts)[at]
-    names = named[order[at]].tolist()
+    names = [named[i] for i in order[at].tolist()]
     rank = np.empty(len(at), dtype=np.int64)
     rank[sorted(range(len(at)), key=names.__getitem__)] = np.arange(len(at))
     order[at] = order[at][np.lexsort((rank, run))]
