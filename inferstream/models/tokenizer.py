@@ -20,6 +20,8 @@ import numpy as np
 import numpy.typing as npt
 from tokenizers import Tokenizer
 
+from inferstream.models.wordpiece import AsciiWordPiece
+
 DEFAULT_MAX_SEQ_LENGTH = 256
 
 IdArray = npt.NDArray[np.int64]
@@ -51,14 +53,22 @@ class TextTokenizer:
         self._tokenizer = tokenizer
         # tokenizers < 0.20 has no encode_batch_fast.
         self._encode_batch = getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)
+        # ASCII texts without the tokenizers pipeline: the same ids at ~1/6 of the CPU, and its
+        # thread pool left asleep (models/wordpiece.py); None for any other pipeline.
+        self._ascii = AsciiWordPiece.matching(tokenizer)
 
     def encode_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids per text, with [CLS]/[SEP], truncated to ``max_length``, unpadded."""
         if not texts:
             return []
+        if self._ascii is not None:
+            return self._ascii.encode_ids(texts, self._batch_ids)
+        return self._batch_ids(list(texts))
+
+    def _batch_ids(self, texts: list[str]) -> list[list[int]]:
         # encode_batch_fast: the same ids without the characters' offsets, which nothing here
         # reads (measured: ~20 % less CPU per text than encode_batch).
-        return [enc.ids for enc in self._encode_batch(list(texts))]
+        return [enc.ids for enc in self._encode_batch(texts)]
 
     def pad(self, ids: Sequence[Sequence[int]]) -> tuple[IdArray, IdArray]:
         """Right-pad to the longest row: ``(input_ids, attention_mask)``, int64 [n, longest].

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from models_texts import text_of_words, varied_texts
+from tokenizers import Tokenizer
 
 from inferstream.models import ModelBundle, TextTokenizer
 from inferstream.models.tokenizer import read_max_seq_length
@@ -90,3 +91,16 @@ def test_pad_is_the_row_by_row_fill(rows: list[list[int]]) -> None:
     input_ids, attention_mask = tokenizer.pad(rows)
     assert input_ids.dtype == attention_mask.dtype == np.int64
     assert np.array_equal(input_ids, ids) and np.array_equal(attention_mask, mask)
+
+
+def test_the_ascii_fast_path_is_used_and_gives_the_tokenizers_ids(
+    minilm_bundle: ModelBundle, tokenizer: TextTokenizer
+) -> None:
+    # encode_ids goes through models/wordpiece.py for the packaged BERT tokenizer; ASCII and
+    # non-ASCII texts in one call come back in their places with tokenizers' own ids.
+    assert tokenizer._ascii is not None
+    reference = Tokenizer.from_file(str(minilm_bundle.tokenizer_path))
+    reference.no_padding()
+    reference.enable_truncation(max_length=tokenizer.max_length)
+    texts = [*varied_texts(40), "Crash in Überblick view", "[MASK] token", text_of_words(400)]
+    assert tokenizer.encode_ids(texts) == [e.ids for e in reference.encode_batch(texts)]
