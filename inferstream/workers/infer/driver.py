@@ -179,21 +179,21 @@ class InferLogic(StageLogic):
         return outcomes
 
     def after_durable(self, batch: Sequence[InRecord], outcomes: Sequence[Outcome]) -> None:
+        acknowledged = [
+            message.key
+            for outcome in outcomes
+            if isinstance(outcome, Emit)
+            for message in outcome.messages
+            if message.topic == self.output_topic and message.key is not None
+        ]
         # Own results go into the index as soon as they are on the topic (same-batch and
         # next-batch duplicates), without waiting for the follower to read them back.
         produced, self._produced = self._produced, []
-        if produced:
-            self.inferer.observe(produced)
+        durable = acknowledged_results(produced, acknowledged)
+        if durable:
+            self.inferer.observe(durable)
         # Acknowledged: the follower may now pass them without fetching them (own.py).
-        self.own.durable(
-            [
-                message.key
-                for outcome in outcomes
-                if isinstance(outcome, Emit)
-                for message in outcome.messages
-                if message.topic == self.output_topic and message.key is not None
-            ]
-        )
+        self.own.durable(acknowledged)
 
     def ready(self) -> tuple[bool, str]:
         if self.follower is None:
@@ -205,3 +205,22 @@ class InferLogic(StageLogic):
     def close(self) -> None:
         if self.follower is not None:
             self.follower.stop()
+
+
+def acknowledged_results(
+    produced: Sequence[ResultFields], acknowledged: Sequence[bytes]
+) -> list[ResultFields]:
+    """The results of a batch that are on the result topic, once each, in production order.
+
+    ``produced`` holds every attempt of the batch: a group the cycle ran again after a transient
+    failure produced its results twice, and a record a retry dead-lettered has a result that
+    never reached the topic. The index must hold what the topic holds: the last attempt's result
+    of each acknowledged key.
+    """
+    wanted = set(acknowledged)
+    latest: dict[bytes, ResultFields] = {}
+    for result in produced:
+        key = str(result["submission_id"]).encode()
+        if key in wanted:
+            latest[key] = result
+    return list(latest.values())

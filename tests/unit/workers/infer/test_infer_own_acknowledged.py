@@ -43,3 +43,30 @@ def test_after_durable_marks_only_the_batch_results_as_acknowledged() -> None:
     assert not logic.own.take(b"c")  # registered, never acknowledged: no longer ours
     assert logic.own.acknowledged.is_set()
     assert inferer.observed == []  # nothing was produced by process() in this test
+
+
+def test_after_durable_indexes_only_what_reached_the_topic_once_each() -> None:
+    # A group run twice after a transient failure produced b's result twice, and the retry
+    # dead-lettered c: the index gets a and b once (b's last attempt), never c.
+    inferer = _Inferer()
+    kafka, postgres = KafkaSettings.load(), PostgresSettings.load()
+    logic = InferLogic(load_plugin("churn"), inferer, kafka, postgres, "test")  # type: ignore[arg-type]
+    first_b = {"submission_id": "b", "attempt": 1}
+    logic._produced.extend([first_b, {"submission_id": "c", "attempt": 1}])
+    logic._produced.extend(
+        [{"submission_id": "a", "attempt": 2}, {"submission_id": "b", "attempt": 2}]
+    )
+    batch = [
+        InRecord("enriched.churn", 0, n, key, b"{}") for n, key in enumerate([b"a", b"b", b"c"])
+    ]
+    outcomes = [
+        Emit((OutMessage(RESULTS, b"a", b"{}"),)),
+        Emit((OutMessage(RESULTS, b"b", b"{}"),)),
+        Reject("poison", submission_id="c"),
+    ]
+    logic.after_durable(batch, outcomes)
+    assert inferer.observed == [
+        {"submission_id": "b", "attempt": 2},
+        {"submission_id": "a", "attempt": 2},
+    ]
+    assert logic._produced == []
