@@ -5,14 +5,20 @@ of 16-32 texts in arrival order run slower per text than batch 1. ``prepare`` th
 by token length and cuts them into sub-batches bounded both by item count and by padded tokens
 (items x longest), and ``run`` scatters the results back into the caller's order. The two steps are
 separate so a worker can tokenise the next batch on another thread while the current one runs.
+
+Where the calls run on a pool of parallel calls (CPU sessions), ``prepare`` already hands them to
+the pool, queued behind the calls of the batches prepared before: the pool's threads go on to the
+next batch while the worker's run thread turns the current batch's vectors into results, instead
+of leaving the cores to that one thread. ``run`` only waits for them.
 """
 
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -59,6 +65,9 @@ class PreparedBatch:
     size: int
     order: npt.NDArray[np.intp]  # order[j] = original index of the j-th text after sorting
     batches: tuple[SubBatch, ...]
+    # The sub-batches' calls, already started on the embedder's pool, with the sub-batch each
+    # is for (costliest first); empty where ``run`` makes the calls itself.
+    started: tuple[tuple[SubBatch, Future[FloatArray]], ...] = field(default=(), compare=False)
 
     @property
     def padded_tokens(self) -> int:
@@ -209,20 +218,37 @@ class TextEmbedder:
             input_ids, attention_mask = self.tokenizer.pad([ids[i] for i in group])
             batches.append(SubBatch(np.asarray(group, dtype=np.intp), input_ids, attention_mask))
         order = np.concatenate([b.indices for b in batches]) if batches else np.empty(0, np.intp)
-        return PreparedBatch(size=len(ids), order=order, batches=tuple(batches))
+        prepared = PreparedBatch(len(ids), order, tuple(batches), self._start(batches))
+        if prepared.started:
+            # A batch dropped unrun (a worker stopping or losing its partitions) does not
+            # keep the pool busy with the calls of it that have not begun.
+            weakref.finalize(prepared, _cancel, [call for _, call in prepared.started])
+        return prepared
+
+    def _start(
+        self, batches: Sequence[SubBatch]
+    ) -> tuple[tuple[SubBatch, Future[FloatArray]], ...]:
+        """The calls of a batch of two or more sub-batches handed to the pool, costliest first
+        (the pool gives the next call to whichever thread is free); none without a pool."""
+        if self._pool is None or len(batches) < 2:
+            return ()
+        ordered = sorted(batches, key=lambda b: -b.padded_tokens)
+        pool = self._pool
+        return tuple((b, pool.submit(self._call, b.input_ids, b.attention_mask)) for b in ordered)
 
     def run(self, prepared: PreparedBatch) -> FloatArray:
         """Embeddings float32 [n, dim] in the original order of the texts given to ``prepare``."""
         out = np.empty((prepared.size, self.dim), dtype=np.float32)
-        if self._pool is None or len(prepared.batches) < 2:
+        if not prepared.started:
             for batch in prepared.batches:
                 out[batch.indices] = self._call(batch.input_ids, batch.attention_mask)
             return out
-        # Costliest first: the pool hands the next call to whichever thread is free.
-        ordered = sorted(prepared.batches, key=lambda b: -b.padded_tokens)
-        calls = self._pool.map(lambda b: self._call(b.input_ids, b.attention_mask), ordered)
-        for batch, vectors in zip(ordered, calls, strict=True):
-            out[batch.indices] = vectors
+        try:
+            for batch, call in prepared.started:
+                out[batch.indices] = call.result()
+        except BaseException:
+            _cancel([call for _, call in prepared.started])  # the batch failed as a whole
+            raise
         return out
 
     def _call(self, input_ids: IdArray, attention_mask: IdArray) -> FloatArray:
@@ -239,6 +265,11 @@ class TextEmbedder:
 
     def embed(self, texts: Sequence[str]) -> FloatArray:
         return self.run(self.prepare(texts))
+
+
+def _cancel(calls: Sequence[Future[FloatArray]]) -> None:
+    for call in calls:
+        call.cancel()  # a no-op on a call that has begun or ended
 
 
 def _call_layout(
