@@ -94,7 +94,14 @@ def resolved_settings(state: StackState) -> dict[str, dict[str, Any]]:
             # a rebalance is noticed <= 2 s.
             "heartbeat_interval_ms": 2000,
             "max_poll_interval_ms": 60000,
-            "compression": "none",
+            # Tansu's s3 engine stores each produced batch as one object and every reader GETs
+            # it whole (results: the sink and the archive), and both servers' CPU per request
+            # grows with its bytes. zstd shrinks the JSON records 2.6x (a result, mostly its
+            # embedding as text: 6.8 -> 2.6 kB), lz4 1.6x: `bench overhead` at N = 20,000,
+            # Tansu + SeaweedFS 0.55-0.60 -> 0.32-0.42 ms per record with zstd (unsigned bodies
+            # included, stack/tansu.py), 0.41-0.43 with lz4; the workers' compression costs
+            # ~0.05 ms of it back (lz4: no lower in total).
+            "compression": "zstd",
             # Tansu re-reads a fetch that finds no data only at 0, W/2, 3W/4, ... of the wait
             # (Kafka answers as soon as data arrives; docs/architecture.md): at librdkafka's
             # 500 ms each of the three hops added ~200 ms at low load. At 20 ms, fetches on s3://

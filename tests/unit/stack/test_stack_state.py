@@ -61,6 +61,8 @@ def test_settings_need_every_server_and_point_at_them(tmp_path: Path) -> None:
     settings = resolved_settings(_state(tmp_path))
     assert settings["kafka"]["bootstrap_servers"] == "127.0.0.1:19092"
     assert settings["kafka"]["leave_group_on_close"] is False  # Tansu's ghost members
+    # Smaller batch objects for Tansu's s3 engine to store and its readers to GET.
+    assert settings["kafka"]["compression"] == "zstd"
     assert settings["postgres"]["host"] == str(tmp_path / "pg")
     assert settings["postgres"]["port"] == 5439
     assert settings["object_store"]["endpoint"] == "127.0.0.1:8333"

@@ -63,6 +63,8 @@ def test_tansu_storage_urls_and_environment() -> None:
     assert env["AWS_ALLOW_HTTP"] == "true"
     assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == ("ak", "sk")
     assert env["AWS_DEFAULT_REGION"]
+    # Bodies are not hashed for the signature (Tansu and SeaweedFS would each hash every batch).
+    assert env["AWS_UNSIGNED_PAYLOAD"] == "true"
 
 
 def test_up_rejects_an_unknown_engine_before_starting_anything(tmp_path: Path) -> None:
