@@ -33,7 +33,7 @@ from inferstream.tasks.bug_report.dedup.lexical import LexicalIndex, Terms
 from inferstream.tasks.bug_report.dedup.profiles import DedupProfile
 from inferstream.tasks.bug_report.dedup.ranked import Candidate, Columns, Decision
 from inferstream.tasks.bug_report.dedup.store import ReportStore
-from inferstream.tasks.bug_report.dedup.verdicts import classify
+from inferstream.tasks.bug_report.dedup.verdicts import Verdict, band, classify
 
 __all__ = [
     "Candidate",
@@ -212,18 +212,27 @@ class DedupScorer:
             score=scores[order].tolist(),
         )
         counts = np.bincount(pairs.owner, minlength=len(reports)).tolist()
-        return self._decisions(columns, counts)
+        return self._decisions(columns, counts, not np.isnan(scores).any())
 
-    def _decisions(self, columns: Columns, counts: Sequence[int]) -> list[Decision]:
-        """Each report's verdict from its span of the ranked columns the decisions share."""
-        top_k = self.profile.top_k
+    def _decisions(self, columns: Columns, counts: Sequence[int], clipped: bool) -> list[Decision]:
+        """Each report's verdict from its span of the ranked columns the decisions share: what
+        ``classify`` gives, without its clip per score where no score is NaN (``combine_many``
+        already clips the others to [-1, 1])."""
+        profile, top_k = self.profile, self.profile.top_k
         decisions: list[Decision] = []
         at = 0
         for count in counts:
-            best = slice(at, at + min(count, top_k))
-            top = list(zip(columns.ids[best], columns.score[best], strict=True))
             span = (at, at + count)
-            decisions.append(Decision(classify(top, self.profile), columns=columns, span=span))
+            best = slice(at, at + min(count, top_k))
+            if not clipped:
+                top = tuple(zip(columns.ids[best], columns.score[best], strict=True))
+                verdict = classify(top, profile)
+            elif count:
+                top = tuple(zip(columns.ids[best], columns.score[best], strict=True))
+                verdict = Verdict(*band(top[0][1], top[0][0], profile), top)
+            else:
+                verdict = Verdict("unique", None, ())
+            decisions.append(Decision(verdict, columns=columns, span=span))
             at += count
         return decisions
 
