@@ -153,7 +153,12 @@ class DedupScorer:
     def add(self, reports: Sequence[ReportFeatures]) -> int:
         """Index reports (ids already present are skipped); returns how many were new. The
         store first, the lexical index last: a row that faiss or the lexical index returns is
-        always stored."""
+        always stored. Vectors of the wrong shape are refused before anything is stored: a
+        faiss label must stay the report's store row."""
+        if reports:
+            shapes = {np.shape(r.vector) for r in reports}
+            if shapes != {(self.dim,)}:
+                raise ValueError(f"expected vectors of shape ({self.dim},), got {sorted(shapes)}")
         with self._adding:
             unique = self.store.add(reports)
             if not unique:

@@ -381,3 +381,16 @@ def test_the_scorer_decides_as_the_plain_loop(
     batch = features(new)
     scorer = scorer_with(profile, *stored)
     assert scorer.score(batch) == reference_scores(profile, stored, batch)
+
+
+def test_a_vector_of_the_wrong_shape_is_refused_before_anything_is_stored() -> None:
+    """faiss labels are store rows: an add that faiss would refuse must leave both untouched,
+    so the reports added after it are still found under their own ids."""
+    scorer = DedupScorer(HYBRID, DIM)
+    bad = ReportFeatures("bad", np.zeros(DIM + 1, np.float32), {"export": 1})
+    with pytest.raises(ValueError, match="shape"):
+        scorer.add([ORIGINAL, bad])
+    assert len(scorer) == 0 and "orig" not in scorer
+    scorer.add([ORIGINAL])
+    (decision,) = scorer.score([PARAPHRASE])
+    assert decision.verdict.duplicate_of == "orig"
