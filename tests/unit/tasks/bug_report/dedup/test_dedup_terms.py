@@ -140,3 +140,14 @@ def test_term_frequencies_at_field_edges_equal_the_plain_loop(
     assert term_frequencies(title, description, steps) == _frequencies_loop(
         title, description, steps, MAX_TERMS
     )
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(["_", "a", "b", "1", " ", "é", "-", "K", "\u212a"]), max_size=40
+    )
+)
+def test_tokens_around_underscores_equal_the_regex(text: str) -> None:
+    """Runs of [a-z0-9_] split on everything else, leading underscores dropped, are the
+    regex's matches (a run of underscores only is none)."""
+    assert tokenize(text) == _tokenize_uncached(text)
