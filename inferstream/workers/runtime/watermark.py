@@ -39,13 +39,21 @@ class OffsetTracker:
 
     def polled(self, pos: Position, offset: int) -> None:
         """Register an offset handed to the stage (in poll order, ascending per partition)."""
-        part = self._parts.setdefault(pos, _Partition())
+        part = self._parts.get(pos)
+        if part is None:  # not setdefault: that built a _Partition for every record
+            part = self._parts[pos] = _Partition()
         heapq.heappush(part.pending, offset)
 
     def done(self, pos: Position, offset: int) -> None:
         """Mark an offset's outputs durable; ignored for partitions no longer owned."""
         part = self._parts.get(pos)
         if part is None:
+            return
+        if part.pending and part.pending[0] == offset and not part.done:
+            # The usual case, in poll order: the lowest pending offset and nothing done above
+            # it, so it alone moves the watermark (the loop below, without a set per record).
+            heapq.heappop(part.pending)
+            part.next_offset = offset + 1
             return
         part.done.add(offset)
         while part.pending and part.pending[0] in part.done:
