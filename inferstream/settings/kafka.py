@@ -68,7 +68,9 @@ class KafkaSettings(ComponentSettings):
         le=86_400_000,
         description="longest gap between polls before a member leaves (the embedded stack: 60000)",
     )
-    compression: Compression = Field("lz4", description="producer compression")
+    compression: Compression = Field(
+        "lz4", description="producer compression (the embedded stack writes zstd)"
+    )
     linger_ms: int = Field(
         5, ge=0, le=60_000, description="how long a producer waits to fill a batch"
     )
