@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from inferstream.tasks.bug_report.dedup import tfidf
 from inferstream.tasks.bug_report.dedup.arrays import Grown, Ints, pairs, rare_terms
-from inferstream.tasks.bug_report.dedup.postings import Postings
+from inferstream.tasks.bug_report.dedup.postings import Postings, gather_keyed
 from inferstream.tasks.bug_report.dedup.terms import (
     TITLE_WEIGHT,
     Terms,
@@ -327,15 +327,15 @@ class LexicalIndex:
         term_ids, dfs, bounds = rare_terms(
             queries, self._vocab, self._df.data, self.max_postings, self.max_query_terms
         )
-        which, numbers = self._postings.gather(term_ids)
+        # Each posting as its (query, document) cell of a table n wide, and its term's idf.
         query_of = np.repeat(np.arange(len(queries), dtype=np.int64), np.diff(bounds))
-        owner = query_of[which]
-        idf = tfidf.idf(n, dfs)[which]
-        if len(queries) * n <= DENSE_FACTOR * len(numbers):
+        cell, idf = gather_keyed(self._postings, term_ids, query_of * n, tfidf.idf(n, dfs))
+        if len(queries) * n <= DENSE_FACTOR * len(cell):
             # A document's postings all come from one run, in the order of the terms asked
             # for: each (query, document) cell of the table adds them in term order as is.
-            return _reached_dense(owner, numbers, idf, n, k, len(queries))
+            return _reached_dense(cell, idf, n, k, len(queries))
         # Query by query (a stable sort keeps each document's postings in term order).
+        owner, numbers = np.divmod(cell, n)
         order = np.argsort(owner, kind="stable")
         owner, numbers, idf = owner[order], numbers[order], idf[order]
         cuts = np.searchsorted(owner, np.arange(len(queries) + 1)).tolist()
@@ -350,14 +350,14 @@ class LexicalIndex:
 
 
 def _reached_dense(
-    owner: Ints, numbers: Ints, idf: npt.NDArray[np.float64], n: int, k: int, size: int
+    cell: Ints, idf: npt.NDArray[np.float64], n: int, k: int, size: int
 ) -> tuple[Ints, Ints, npt.NDArray[np.float64]]:
-    """``_best`` of every query at once (owner: each posting's query, ascending), while the
+    """``_best`` of every query at once (cell: each posting's query x n + document), while the
     batch's (query x document) table is small next to its postings: one ``bincount`` over the
     table (the same sums in the same order: each cell adds its postings in input order) and
     one partition per query with more than k hits, where ``_best`` was ~10 numpy calls a
     query."""
-    dense = np.bincount(owner * n + numbers, weights=idf)
+    dense = np.bincount(cell, weights=idf)
     cells = np.flatnonzero(dense != 0)  # every idf is >= 1: a (query, document) with postings
     values = dense[cells]
     cuts = np.searchsorted(cells, np.arange(size + 1) * n)  # query q: cells[cuts[q]:cuts[q+1]]

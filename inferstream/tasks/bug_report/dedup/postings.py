@@ -95,6 +95,29 @@ class Postings:
         return np.concatenate(which), np.concatenate(found_docs)
 
 
+def gather_keyed(
+    postings: Postings, wanted: Ints, base: Ints, weight: npt.NDArray[np.float64]
+) -> tuple[Ints, npt.NDArray[np.float64]]:
+    """``postings.gather(wanted)`` as (base[i] + document, weight[i]) per posting of wanted[i],
+    in the same order: built from each run's hits by ``repeat``, without the index into
+    wanted and its two gathers."""
+    keys: list[Ints] = []
+    weights: list[npt.NDArray[np.float64]] = []
+    for run in postings.runs:
+        at = np.searchsorted(run.terms, wanted)
+        inside = at < len(run.terms)
+        held = np.zeros(len(wanted), dtype=bool)
+        held[inside] = run.terms[at[inside]] == wanted[inside]
+        hits = np.flatnonzero(held)
+        starts = run.starts[at[hits]]
+        lengths = run.starts[at[hits] + 1] - starts
+        keys.append(np.repeat(base[hits], lengths) + run.docs[ranges(starts, lengths)])
+        weights.append(np.repeat(weight[hits], lengths))
+    if not keys:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+    return np.concatenate(keys), np.concatenate(weights)
+
+
 def merged(older: Run, newer: Run, df: Ints, limit: int) -> Run:
     """One run of both (older's documents are numbered below newer's, so each term's documents
     stay ascending), less the terms now in more than ``limit`` documents. The stable sort of

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferstream.tasks.bug_report.dedup.postings import Postings
+from inferstream.tasks.bug_report.dedup.postings import Postings, gather_keyed
 
 TERMS = 8
 # add() calls: each a list of documents, each document the term ids it holds.
@@ -49,6 +49,12 @@ def test_gather_is_the_plain_postings_in_the_asked_order(
     for w, doc in zip(which.tolist(), docs.tolist(), strict=True):
         per_doc.setdefault(doc, []).append(w)
     assert all(ws == sorted(ws) for ws in per_doc.values())
+    # The same postings keyed by a base per asked term, with its weight, in the same order.
+    base = np.arange(len(asked), dtype=np.int64) * 1000
+    weight = np.arange(len(asked), dtype=np.float64) + 0.5
+    keys, weights = gather_keyed(postings, asked, base, weight)
+    assert keys.tolist() == (base[which] + docs).tolist()
+    assert weights.tolist() == weight[which].tolist()
 
 
 def test_a_term_past_the_limit_is_dropped() -> None:
