@@ -1,5 +1,6 @@
-"""Scenario 4: the sink's write path (binary COPY into staging + INSERT ... ON CONFLICT), the
-writer's optional direct COPY into the table, executemany and row-by-row INSERT, for the same
+"""Scenario 4: the sink's write path (binary COPY straight into the table in a savepoint), its
+path for a batch that conflicts (binary COPY into staging + INSERT ... ON CONFLICT, also the
+writer's ``direct_copy=False``), executemany and row-by-row INSERT, for the same
 result rows with 384-d vectors, each into the emptied results table (with its indexes), the
 same rows per transaction. With ``hnsw``, again with as many earlier rows closed and
 HNSW-indexed by `db maintain` (migration 0008): the sink appends to the open tail and must not
@@ -148,10 +149,13 @@ def write_row_by_row(conninfo: str, rows: Sequence[Row], size: int) -> None:
 
 
 METHODS: list[tuple[str, Callable[[str, Sequence[Row], int], None]]] = [
-    ("binary COPY -> staging -> INSERT ... ON CONFLICT (the sink)", write_copy),
     (
-        "binary COPY into the table; staging + ON CONFLICT on a conflict (direct_copy, off)",
+        "binary COPY into the table; staging + ON CONFLICT on a conflict (the sink)",
         lambda conninfo, rows, size: write_copy(conninfo, rows, size, direct=True),
+    ),
+    (
+        "binary COPY -> staging -> INSERT ... ON CONFLICT (the sink's conflict path)",
+        write_copy,
     ),
     ("executemany INSERT ... ON CONFLICT", write_executemany),
     ("row-by-row INSERT ... ON CONFLICT", write_row_by_row),
