@@ -9,11 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from inferstream.plugins import Rejection
 from inferstream.schemas import BugReportPayload, Envelope
 from inferstream.tasks.bug_report.quality import (
+    NormalisedFields,
     QualityPolicy,
     assess,
     canonical_text,
     content_sha256,
-    normalise,
 )
 
 MAX_CANONICAL_CHARS = 40_000
@@ -38,10 +38,11 @@ def enrich(
     payload = envelope.payload
     if not isinstance(payload, BugReportPayload):
         return Rejection(f"payload is {type(payload).__name__}, expected BugReportPayload")
-    if not (normalise(payload.title) or normalise(payload.description)):
+    fields = NormalisedFields(payload)
+    if not (fields("title") or fields("description")):
         return Rejection("title and description are empty after normalisation")
-    text = canonical_text(payload)
-    verdict = assess(payload, policy)
+    text = canonical_text(payload, fields)
+    verdict = assess(payload, policy, fields)
     return BugReportEnrichment(
         canonical_text=text[:MAX_CANONICAL_CHARS],
         content_sha256=content_sha256(text),

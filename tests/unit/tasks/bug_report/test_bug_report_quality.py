@@ -11,8 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from inferstream.schemas import BugReportPayload
+from inferstream.tasks.bug_report import quality
+from inferstream.tasks.bug_report.enrich import enrich
 from inferstream.tasks.bug_report.quality import (
     PENALTIES,
+    NormalisedFields,
     QualityPolicy,
     assess,
     canonical_text,
@@ -283,3 +286,39 @@ def test_normalise_equals_the_per_character_filter(text: str) -> None:
 def test_normalise_drops_control_and_format_characters() -> None:
     # NUL (Cc) and the zero-width space (Cf) go; the tab and the line separator are spaces.
     assert normalise("a\x00b\u200bc\td\u2028e") == "abc d e"
+
+
+_TEXTS = st.text(alphabet=st.sampled_from(list("ab \t\r\n\x07\u00a0\u0308\u200bÜ.")), max_size=40)
+
+
+@given(title=_TEXTS, description=_TEXTS, steps=_TEXTS, logs=_TEXTS)
+def test_normalised_fields_are_normalise_of_each_field(
+    title: str, description: str, steps: str, logs: str
+) -> None:
+    # Constructed: the wire contract's own limits (non-empty title, ...) are not what is tested.
+    payload = _payload().model_copy(
+        update={"title": title, "description": description, "steps_to_reproduce": steps}
+        | {"logs": logs}
+    )
+    fields = NormalisedFields(payload)
+    assert fields("title") == normalise(title)
+    assert fields("description") == normalise(description)
+    assert fields("steps_to_reproduce") == normalise(steps)
+    assert fields("logs") == normalise(logs)
+    assert canonical_text(payload, fields) == canonical_text(payload)
+    strict = QualityPolicy(require_logs=True)
+    assert assess(payload, strict, fields) == assess(payload, strict)
+
+
+def test_enrich_normalises_each_field_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    def counting(text: str) -> str:
+        seen.append(text)
+        return normalise(text)
+
+    monkeypatch.setattr(quality, "normalise", counting)
+    envelope = type("Envelope", (), {"payload": _payload()})()
+    result = enrich(envelope)  # type: ignore[arg-type]
+    assert not isinstance(result, str)
+    assert sorted(seen) == sorted([TITLE, DESCRIPTION, STEPS])
