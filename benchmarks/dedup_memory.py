@@ -82,9 +82,14 @@ def measure(n: int) -> dict[str, float]:
         lexical._term,
         lexical._log_tf,
         lexical._within,
-        *lexical._postings.values(),
+        lexical._key,
+        lexical._doc_of_key,
     ]
     lex_use, lex_alloc = _nbytes([g.data for g in lex], [g.used for g in lex])
+    # The postings: term-sorted runs of plain arrays, each used whole.
+    runs = [a for run in lexical._postings.runs for a in (run.terms, run.starts, run.docs)]
+    lex_use += sum(a.nbytes for a in runs)
+    lex_alloc += sum(a.nbytes for a in runs)
     return {
         "reports": n,
         "terms per report": entries / n,
