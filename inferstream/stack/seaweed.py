@@ -106,6 +106,9 @@ def _start_once(
         "-ip.bind=127.0.0.1",
         "-admin.ui=false",
         "-webdav=false",
+        # weed reports cluster statistics to telemetry.seaweedfs.com unless told not to: the
+        # embedded stack sends nothing off the machine.
+        "-master.telemetry=false",
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
     ]

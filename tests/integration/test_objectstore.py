@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import urllib.request
+from pathlib import Path
 
 import pytest
 from _stack import Stack
 
+from inferstream.stack.state import StackState
 from inferstream.storage import ChecksumMismatch, ObjectNotFound, ObjectStore, sha256_hex
 
 
@@ -69,3 +71,11 @@ def test_without_static_keys_the_aws_credential_chain_is_used(
     assert store.ping()
     info = store.put_blob(b"through the chain", "text/plain")
     assert store.get_bytes(info.key, expected_sha256=info.sha256) == b"through the chain"
+
+
+def test_the_embedded_s3_reports_nothing_off_the_machine(stack: Stack) -> None:
+    # weed sends cluster statistics to telemetry.seaweedfs.com unless told not to.
+    seaweed = StackState.load(stack.data_dir).seaweed
+    assert seaweed is not None
+    argv = Path(f"/proc/{seaweed.pid}/cmdline").read_bytes().split(b"\0")
+    assert b"-master.telemetry=false" in argv
