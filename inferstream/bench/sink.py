@@ -22,11 +22,13 @@ import psycopg
 from pgvector.psycopg import register_vector
 
 from inferstream.api.queries import nearest, nearest_sql
+from inferstream.bench import workload
 from inferstream.bench.context import BenchContext
 from inferstream.bench.harness import bench_stack
 from inferstream.bench.report import Report
 from inferstream.plugins import load_plugin
 from inferstream.schemas import BugReportResult, make_result_id
+from inferstream.schemas.tasks.bug_report import EXCERPT_CHARS
 from inferstream.settings.vector_index import VectorIndexSettings
 from inferstream.storage import vector_ranges
 from inferstream.storage.vector_maintenance import maintain
@@ -46,6 +48,11 @@ class Config:
     # Noise around the topic centres, per dimension (the centres have unit variance): 0.9 puts
     # a row's cluster mates at cosine ~0.55; 3.0 is close to uniform random vectors.
     spread: float = 0.9
+    # Rows carrying the workload's report text (title, description, steps, logs, product,
+    # component) as the sink writes them in the pipeline. Every method then pays Postgres's
+    # to_tsvector for search_vector and its GIN entries (~30 and ~10 us per row, more than the
+    # rest of a COPYed row); off: the text columns are NULL, as in the earlier runs.
+    texts: bool = False
 
     @classmethod
     def tiny(cls) -> Config:
@@ -64,10 +71,27 @@ def clustered(n: int, seed: int, spread: float = 0.9) -> npt.NDArray[np.float32]
     return unit
 
 
+_TEXTS = ("title", "description", "steps_to_reproduce", "logs")
+
+
+def report_texts(n: int) -> list[dict[str, str]]:
+    """The text fields of n workload reports as a result keeps them (excerpts, title whole)."""
+    texts = []
+    for payload in workload.payloads(n):
+        fields = {k: str(payload[k])[:EXCERPT_CHARS] for k in _TEXTS if payload.get(k)}
+        fields.update({k: str(payload[k]) for k in ("product", "component") if payload.get(k)})
+        texts.append(fields)
+    return texts
+
+
 def synthetic_results(
-    n: int, seed: int, vectors: npt.NDArray[np.float32] | None = None
+    n: int,
+    seed: int,
+    vectors: npt.NDArray[np.float32] | None = None,
+    texts: Sequence[dict[str, str]] | None = None,
 ) -> list[BugReportResult]:
-    """n bug_report results as infer would write them (unit gaussian vectors unless given)."""
+    """n bug_report results as infer would write them (unit gaussian vectors unless given;
+    no report text unless given, one dict of fields per result)."""
     rng = np.random.default_rng(seed)
     if vectors is None:
         vectors = rng.standard_normal((n, 384)).astype(np.float32)
@@ -90,16 +114,23 @@ def synthetic_results(
                 "duplicate_status": "unique",
                 "content_sha256": f"{i:064x}",
                 "embedding": vectors[i].tolist(),
+                **(texts[i] if texts is not None else {}),
             }
         )
         results.append(result)
     return results
 
 
-def make_rows(n: int, seed: int = 7, vectors: npt.NDArray[np.float32] | None = None) -> list[Row]:
+def make_rows(
+    n: int,
+    seed: int = 7,
+    vectors: npt.NDArray[np.float32] | None = None,
+    texts: Sequence[dict[str, str]] | None = None,
+) -> list[Row]:
     """n bug_report rows as the sink writes them (unit gaussian vectors unless given)."""
     table = load_plugin("bug_report").table
-    return [table.row(r.model_dump(), r.produced_at) for r in synthetic_results(n, seed, vectors)]
+    results = synthetic_results(n, seed, vectors, texts)
+    return [table.row(r.model_dump(), r.produced_at) for r in results]
 
 
 def _insert_sql() -> str:
@@ -215,8 +246,11 @@ VARIANTS = {False: "the emptied table (its indexes)", True: "earlier rows HNSW-i
 
 def run(config: Config, ctx: BenchContext) -> Report:
     report = Report("sink", "sink write path: COPY + upsert vs executemany vs row by row")
-    rows = make_rows(config.rows, vectors=clustered(config.rows, 7, config.spread))
-    earlier = make_rows(config.rows, seed=8, vectors=clustered(config.rows, 8, config.spread))
+    texts = report_texts(config.rows) if config.texts else None
+    rows = make_rows(config.rows, vectors=clustered(config.rows, 7, config.spread), texts=texts)
+    earlier = make_rows(
+        config.rows, seed=8, vectors=clustered(config.rows, 8, config.spread), texts=texts
+    )
     results: dict[tuple[bool, str], float] = {}
     recall: tuple[float, float, int, int] | None = None
     with bench_stack() as stack:
@@ -250,6 +284,8 @@ def _table(
     report: Report, config: Config, indexed: bool, results: dict[tuple[bool, str], float]
 ) -> None:
     title = f"{config.rows} rows with 384-d vectors, {config.per_transaction} per transaction"
+    if config.texts:
+        title += ", with the workload's report text"
     if indexed:
         title += f", after {config.rows} earlier rows closed and HNSW-indexed by `db maintain`"
     table = report.table(["method", "rows", "seconds", "rows/s", "x executemany"], title=title)
