@@ -80,19 +80,25 @@ class Postings:
         which: list[Ints] = []
         found_docs: list[Ints] = []
         for run in self.runs:
-            at = np.searchsorted(run.terms, wanted)
-            inside = at < len(run.terms)
-            held = np.zeros(len(wanted), dtype=bool)
-            held[inside] = run.terms[at[inside]] == wanted[inside]
-            hits = np.flatnonzero(held)
-            starts = run.starts[at[hits]]
-            lengths = run.starts[at[hits] + 1] - starts
+            hits, starts, lengths = _hits(run, wanted)
             which.append(np.repeat(hits, lengths))
             found_docs.append(run.docs[ranges(starts, lengths)])
         if not which:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty
         return np.concatenate(which), np.concatenate(found_docs)
+
+
+def _hits(run: Run, wanted: Ints) -> tuple[Ints, Ints, Ints]:
+    """The indexes into ``wanted`` of the term ids ``run`` holds, and where each one's documents
+    start in ``run.docs`` and how many there are."""
+    at = np.searchsorted(run.terms, wanted)
+    inside = at < len(run.terms)
+    held = np.zeros(len(wanted), dtype=bool)
+    held[inside] = run.terms[at[inside]] == wanted[inside]
+    hits = np.flatnonzero(held)
+    starts = run.starts[at[hits]]
+    return hits, starts, run.starts[at[hits] + 1] - starts
 
 
 def gather_keyed(
@@ -104,13 +110,7 @@ def gather_keyed(
     keys: list[Ints] = []
     weights: list[npt.NDArray[np.float64]] = []
     for run in postings.runs:
-        at = np.searchsorted(run.terms, wanted)
-        inside = at < len(run.terms)
-        held = np.zeros(len(wanted), dtype=bool)
-        held[inside] = run.terms[at[inside]] == wanted[inside]
-        hits = np.flatnonzero(held)
-        starts = run.starts[at[hits]]
-        lengths = run.starts[at[hits] + 1] - starts
+        hits, starts, lengths = _hits(run, wanted)
         keys.append(np.repeat(base[hits], lengths) + run.docs[ranges(starts, lengths)])
         weights.append(np.repeat(weight[hits], lengths))
     if not keys:
