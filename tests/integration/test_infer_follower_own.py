@@ -14,7 +14,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-import orjson
+from _churn import churn_result
 from _kafka import read_topic
 from _stack import Stack
 from confluent_kafka import Producer
@@ -27,22 +27,6 @@ from inferstream.workers.infer.own import OwnResults, partition_of
 
 TASK = "churn"  # the smallest result contract; the follower only checks its structure
 PARTITIONS = 2
-
-
-def _result(submission_id: str) -> bytes:
-    return orjson.dumps(
-        {
-            "result_id": f"r-{submission_id}",
-            "submission_id": submission_id,
-            "schema_version": 1,
-            "model_name": "test",
-            "model_version": "1",
-            "produced_at": "2026-12-07T05:00:00Z",
-            "label": "stays",
-            "probability": 0.25,
-            "threshold": 0.5,
-        }
-    )
 
 
 class _Worker:
@@ -65,7 +49,7 @@ class _Worker:
         keys = [i.encode() for i in ids]
         self.own.add(keys)  # before producing, as process() does
         for sid, key in zip(ids, keys, strict=True):
-            self.producer.produce(self.topic, key=key, value=_result(sid))
+            self.producer.produce(self.topic, key=key, value=churn_result(sid))
         assert self.producer.flush(30) == 0
         self.own.durable(keys)  # acknowledged, as after_durable does
         self.produced.extend(ids)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from io import BytesIO
 
-import orjson
+from _churn import churn_result
 from _stack import Stack
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -137,22 +137,6 @@ def test_a_batch_stored_after_a_later_one_is_still_read(stack: Stack) -> None:
         assert put_back and got == [0, 1, 2]
 
 
-def _result(submission_id: str) -> bytes:
-    return orjson.dumps(
-        {
-            "result_id": f"r-{submission_id}",
-            "submission_id": submission_id,
-            "schema_version": 1,
-            "model_name": "test",
-            "model_version": "1",
-            "produced_at": "2026-12-07T05:00:00Z",
-            "label": "stays",
-            "probability": 0.25,
-            "threshold": 0.5,
-        }
-    )
-
-
 def test_the_archive_writes_a_file_with_the_batch_stored_late(stack: Stack) -> None:
     task = f"gap{uuid.uuid4().hex[:8]}"
     topic = f"results.{task}"
@@ -188,7 +172,7 @@ def test_the_archive_writes_a_file_with_the_batch_stored_late(stack: Stack) -> N
 
 def test_the_result_follower_indexes_the_batch_stored_late(stack: Stack) -> None:
     topic = f"results-offset-gap-{uuid.uuid4().hex[:8]}"
-    values = [_result(f"s{n}") for n in range(3)]
+    values = [churn_result(f"s{n}") for n in range(3)]
     with _middle_batch_not_stored(stack, topic, values) as hole:
         seen: list[str] = []
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import deque
 
 import structlog
+from _fake_message import FakeMessage
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from inferstream.workers.archive.driver import ArchiveWorker
@@ -18,41 +19,19 @@ from inferstream.workers.runtime.gaps import GapGuard
 TOPIC = "results.bug_report"
 
 
-class _Message:
-    def __init__(self, partition: int, offset: int) -> None:
-        self._partition, self._offset = partition, offset
-
-    def error(self) -> None:
-        return None
-
-    def topic(self) -> str:
-        return TOPIC
-
-    def partition(self) -> int:
-        return self._partition
-
-    def offset(self) -> int:
-        return self._offset
-
-    def key(self) -> bytes:
-        return b"k%d" % self._offset
-
-    def value(self) -> bytes:
-        return b"{}"
-
-    def timestamp(self) -> tuple[int, int]:
-        return 1, 1_000 + self._offset
+def _message(partition: int, offset: int) -> FakeMessage:
+    return FakeMessage(TOPIC, partition, offset, b"k%d" % offset, b"{}")
 
 
 class _Consumer:
     """Hands out scripted polls; records seeks; answers committed offsets."""
 
     def __init__(self, committed: dict[int, int] | None) -> None:
-        self.polls: deque[list[_Message]] = deque()
+        self.polls: deque[list[FakeMessage]] = deque()
         self.seeks: list[tuple[int, int]] = []
         self._committed = committed
 
-    def consume(self, num_messages: int, timeout: float) -> list[_Message]:
+    def consume(self, num_messages: int, timeout: float) -> list[FakeMessage]:
         return self.polls.popleft() if self.polls else []
 
     def seek(self, tp: TopicPartition) -> None:
@@ -93,7 +72,7 @@ def _buffered(worker: ArchiveWorker, partition: int) -> list[int]:
     return [r.offset for r in worker._rotators[(TOPIC, partition)]._open]
 
 
-def _poll(worker: ArchiveWorker, *messages: _Message) -> None:
+def _poll(worker: ArchiveWorker, *messages: FakeMessage) -> None:
     worker.consumer.polls.append(list(messages))  # type: ignore[attr-defined]
     worker._poll_once()
 
@@ -102,12 +81,12 @@ def test_a_gap_sends_the_partition_back_and_the_file_stays_contiguous() -> None:
     consumer = _Consumer({0: 5, 1: 0})
     worker = _worker(consumer, wait_s=5.0)
     _assign(worker, 0, 1)
-    _poll(worker, _Message(0, 5), _Message(1, 0))
+    _poll(worker, _message(0, 5), _message(1, 0))
     # offset 6 of partition 0 is numbered but not stored yet: 7 and 8 come first
-    _poll(worker, _Message(0, 7), _Message(0, 8), _Message(1, 1))
+    _poll(worker, _message(0, 7), _message(0, 8), _message(1, 1))
     assert consumer.seeks == [(0, 6)]
     assert _buffered(worker, 0) == [5] and _buffered(worker, 1) == [0, 1]
-    _poll(worker, _Message(0, 6), _Message(0, 7), _Message(0, 8))  # the late batch is stored
+    _poll(worker, _message(0, 6), _message(0, 7), _message(0, 8))  # the late batch is stored
     assert _buffered(worker, 0) == [5, 6, 7, 8]
 
 
@@ -115,7 +94,7 @@ def test_the_first_fetch_after_an_assignment_is_checked_against_the_committed_of
     consumer = _Consumer({0: 5})
     worker = _worker(consumer, wait_s=5.0)
     _assign(worker, 0)
-    _poll(worker, _Message(0, 7))  # 5 and 6 not stored yet: a file must not start at 7
+    _poll(worker, _message(0, 7))  # 5 and 6 not stored yet: a file must not start at 7
     assert consumer.seeks == [(0, 5)]
     assert _buffered(worker, 0) == []
 
@@ -124,11 +103,11 @@ def test_a_partition_without_a_committed_offset_counts_from_its_first_record() -
     consumer = _Consumer({})
     worker = _worker(consumer, wait_s=5.0)
     _assign(worker, 0)
-    _poll(worker, _Message(0, 3), _Message(0, 4))
+    _poll(worker, _message(0, 3), _message(0, 4))
     assert consumer.seeks == [] and _buffered(worker, 0) == [3, 4]
     unanswered = _worker(_Consumer(None), wait_s=5.0)  # committed() timed out
     _assign(unanswered, 0)
-    _poll(unanswered, _Message(0, 9))
+    _poll(unanswered, _message(0, 9))
     assert _buffered(unanswered, 0) == [9]
 
 
@@ -136,10 +115,10 @@ def test_revoke_and_loss_forget_the_count() -> None:
     consumer = _Consumer(None)
     worker = _worker(consumer, wait_s=5.0)
     _assign(worker, 0)
-    _poll(worker, _Message(0, 3))
+    _poll(worker, _message(0, 3))
     worker._on_drop(consumer, [TopicPartition(TOPIC, 0)])  # type: ignore[arg-type]
     _assign(worker, 0)
-    _poll(worker, _Message(0, 40))  # another owner archived 4..39 meanwhile
+    _poll(worker, _message(0, 40))  # another owner archived 4..39 meanwhile
     assert consumer.seeks == [] and _buffered(worker, 0) == [40]
 
 
@@ -147,9 +126,9 @@ def test_a_gap_left_open_past_the_wait_is_stepped_over() -> None:
     consumer = _Consumer({0: 0})
     worker = _worker(consumer, wait_s=5.0)
     _assign(worker, 0)
-    worker._admit([_Message(0, 0)], now=0.0)  # type: ignore[list-item]
-    assert worker._admit([_Message(0, 2)], now=1.0) == []  # type: ignore[list-item]
-    kept = worker._admit([_Message(0, 2)], now=6.5)  # type: ignore[list-item]
+    worker._admit([_message(0, 0)], now=0.0)  # type: ignore[list-item]
+    assert worker._admit([_message(0, 2)], now=1.0) == []  # type: ignore[list-item]
+    kept = worker._admit([_message(0, 2)], now=6.5)  # type: ignore[list-item]
     assert [m.offset() for m in kept] == [2]
 
 
@@ -157,5 +136,5 @@ def test_off_every_record_passes() -> None:
     consumer = _Consumer({0: 5})
     worker = _worker(consumer, wait_s=0.0)
     _assign(worker, 0)
-    _poll(worker, _Message(0, 7), _Message(0, 9))
+    _poll(worker, _message(0, 7), _message(0, 9))
     assert consumer.seeks == [] and _buffered(worker, 0) == [7, 9]

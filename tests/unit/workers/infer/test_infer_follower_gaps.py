@@ -11,8 +11,9 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 
-import orjson
-from confluent_kafka import KafkaError, TopicPartition
+from _churn import churn_result
+from _fake_message import FakeMessage
+from confluent_kafka import TopicPartition
 
 from inferstream.plugins import ResultFields
 from inferstream.workers.infer.follower import FollowerStats, ResultFollower
@@ -22,51 +23,17 @@ from inferstream.workers.runtime.gaps import GapGuard
 TOPIC = "results.churn"
 
 
-def _result(submission_id: str) -> bytes:
-    return orjson.dumps(
-        {
-            "result_id": f"r-{submission_id}",
-            "submission_id": submission_id,
-            "schema_version": 1,
-            "model_name": "test",
-            "model_version": "1",
-            "produced_at": "2026-12-07T05:00:00Z",
-            "label": "stays",
-            "probability": 0.25,
-            "threshold": 0.5,
-        }
-    )
+def _message(partition: int, offset: int, *, eof: bool = False) -> FakeMessage:
+    key = b"s%d-%d" % (partition, offset)
+    return FakeMessage(TOPIC, partition, offset, key, churn_result(key.decode()), eof)
 
 
-class _Message:
-    def __init__(self, partition: int, offset: int, *, eof: bool = False) -> None:
-        self._partition, self._offset, self._eof = partition, offset, eof
-
-    def error(self) -> KafkaError | None:
-        return KafkaError(KafkaError._PARTITION_EOF) if self._eof else None
-
-    def topic(self) -> str:
-        return TOPIC
-
-    def partition(self) -> int:
-        return self._partition
-
-    def offset(self) -> int:
-        return self._offset
-
-    def key(self) -> bytes:
-        return b"s%d-%d" % (self._partition, self._offset)
-
-    def value(self) -> bytes:
-        return _result(self.key().decode())
-
-
-def _eof(partition: int, offset: int) -> _Message:
-    return _Message(partition, offset, eof=True)
+def _eof(partition: int, offset: int) -> FakeMessage:
+    return _message(partition, offset, eof=True)
 
 
 class _Consumer:
-    def __init__(self, polls: Sequence[list[_Message]]) -> None:
+    def __init__(self, polls: Sequence[list[FakeMessage]]) -> None:
         self.polls = deque(polls)
         self.seeks: list[tuple[int, int]] = []
         self.assigned: list[tuple[int, int]] = []
@@ -77,7 +44,7 @@ class _Consumer:
     def unassign(self) -> None:
         return None
 
-    def consume(self, num_messages: int, timeout: float) -> list[_Message]:
+    def consume(self, num_messages: int, timeout: float) -> list[FakeMessage]:
         return self.polls.popleft() if self.polls else []
 
     def seek(self, tp: TopicPartition) -> None:
@@ -106,8 +73,8 @@ def _follower(
 # Partition 0 from offset 3: offsets 3-4 are numbered but not stored when 5 is fetched, and the
 # broker reports the partition's end (6) with it; partition 1 is at its end.
 GAP_POLLS = [
-    [_Message(0, 5), _eof(0, 6), _eof(1, 0)],
-    [_Message(0, 3), _Message(0, 4), _Message(0, 5), _eof(0, 6)],  # the late batch is stored
+    [_message(0, 5), _eof(0, 6), _eof(1, 0)],
+    [_message(0, 3), _message(0, 4), _message(0, 5), _eof(0, 6)],  # the late batch is stored
 ]
 
 
@@ -130,7 +97,7 @@ def test_without_the_guard_the_pass_ends_past_the_gap() -> None:
 
 
 def test_a_partition_read_from_its_beginning_counts_from_its_first_record() -> None:
-    consumer = _Consumer([[_Message(0, 7), _Message(0, 8), _eof(0, 9)]])
+    consumer = _Consumer([[_message(0, 7), _message(0, 8), _eof(0, 9)]])
     follower, seen = _follower(consumer, {0: -2}, wait_s=5.0)
     follower._read()
     assert consumer.seeks == [] and seen == ["s0-7", "s0-8"]
@@ -138,11 +105,11 @@ def test_a_partition_read_from_its_beginning_counts_from_its_first_record() -> N
 
 def test_each_pass_expects_the_positions_it_starts_from() -> None:
     # Positions moved between passes (settled past own results): the next pass checks there.
-    consumer = _Consumer([[_Message(0, 3), _eof(0, 4)]])
+    consumer = _Consumer([[_message(0, 3), _eof(0, 4)]])
     follower, seen = _follower(consumer, {0: 3}, wait_s=5.0)
     follower._read()
     follower._positions = {0: 10}
-    consumer.polls.extend([[_Message(0, 12), _eof(0, 13)], [_Message(0, 10), _eof(0, 11)]])
+    consumer.polls.extend([[_message(0, 12), _eof(0, 13)], [_message(0, 10), _eof(0, 11)]])
     follower._read()
     assert consumer.seeks == [(0, 10)]
     assert seen == ["s0-3", "s0-10"]
@@ -154,7 +121,7 @@ def test_a_key_registered_but_never_acknowledged_is_not_ours() -> None:
     own = OwnResults()
     own.add([b"s0-1", b"s0-2"])
     own.durable([b"s0-1"])
-    consumer = _Consumer([[_Message(0, 1), _Message(0, 2), _eof(0, 3)]])
+    consumer = _Consumer([[_message(0, 1), _message(0, 2), _eof(0, 3)]])
     follower, seen = _follower(consumer, {0: 1}, wait_s=0.0, own=own)
     follower._read()
     assert seen == ["s0-2"]  # s0-1 is ours: in the index already
