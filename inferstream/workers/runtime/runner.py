@@ -19,7 +19,7 @@ from confluent_kafka import KafkaError, Message
 
 from inferstream.workers.runtime import metrics
 from inferstream.workers.runtime.cycle import BatchCycle
-from inferstream.workers.runtime.gaps import Gap, admit_messages
+from inferstream.workers.runtime.gaps import admit_messages, log_gaps
 from inferstream.workers.runtime.rebalance import Rebalancing
 from inferstream.workers.runtime.records import FatalStageError, InRecord
 
@@ -114,10 +114,7 @@ class StageRunner(Rebalancing, BatchCycle):
         if self.gaps is None:
             return messages
         kept, admitted = admit_messages(self.gaps, self.consumer, messages, now)
-        for gap in admitted.opened:
-            self.log.info("offset gap: waiting for a batch stored late", **_gap_fields(gap))
-        for gap in admitted.stepped_over:
-            self.log.warning("offset gap stepped over: no record there", **_gap_fields(gap))
+        log_gaps(self.log, admitted)
         return kept
 
     def _fetch(self, most: int) -> list[Message]:
@@ -180,8 +177,3 @@ class StageRunner(Rebalancing, BatchCycle):
             self._paused = False
             metrics.PAUSED.labels(**self.labels).set(0)
             self.log.info("resumed", queued=depth)
-
-
-def _gap_fields(gap: Gap) -> dict[str, object]:
-    topic, partition = gap.position
-    return {"partition": f"{topic}:{partition}", "expected": gap.expected, "got": gap.got}
