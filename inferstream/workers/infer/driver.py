@@ -105,7 +105,7 @@ class InferLogic(StageLogic):
         self._sink_group = group_id("sink", self.task, group_prefix)
         self._decoded: dict[Key, EnrichedItem | Reject] = {}
         # Results of the batch being processed (all its sub-batches when it was bisected).
-        self._produced: list[ResultFields] = []
+        self._produced: list[tuple[bytes, ResultFields]] = []  # (key, result) of every attempt
         self.own = OwnResults()
         self.follower: ResultFollower | None = None
 
@@ -166,7 +166,7 @@ class InferLogic(StageLogic):
         self.own.add(keys)
         # Plain fields encoded in bulk: no pydantic object per result (plugins/results.py).
         values = iter(zip(produced, keys, encode_results(produced), strict=True))
-        self._produced.extend(produced)
+        self._produced.extend(zip(keys, produced, strict=True))
         outcomes: list[Outcome] = []
         for record, item in zip(batch, decoded, strict=True):
             if isinstance(item, Reject):
@@ -208,19 +208,18 @@ class InferLogic(StageLogic):
 
 
 def acknowledged_results(
-    produced: Sequence[ResultFields], acknowledged: Sequence[bytes]
+    produced: Sequence[tuple[bytes, ResultFields]], acknowledged: Sequence[bytes]
 ) -> list[ResultFields]:
     """The results of a batch that are on the result topic, once each, in production order.
 
-    ``produced`` holds every attempt of the batch: a group the cycle ran again after a transient
-    failure produced its results twice, and a record a retry dead-lettered has a result that
-    never reached the topic. The index must hold what the topic holds: the last attempt's result
-    of each acknowledged key.
+    ``produced`` holds every attempt of the batch, as (key, result): a group the cycle ran
+    again after a transient failure produced its results twice, and a record a retry
+    dead-lettered has a result that never reached the topic. The index must hold what the
+    topic holds: the last attempt's result of each acknowledged key.
     """
     wanted = set(acknowledged)
     latest: dict[bytes, ResultFields] = {}
-    for result in produced:
-        key = str(result["submission_id"]).encode()
+    for key, result in produced:
         if key in wanted:
             latest[key] = result
     return list(latest.values())

@@ -51,10 +51,9 @@ def test_after_durable_indexes_only_what_reached_the_topic_once_each() -> None:
     inferer = _Inferer()
     kafka, postgres = KafkaSettings.load(), PostgresSettings.load()
     logic = InferLogic(load_plugin("churn"), inferer, kafka, postgres, "test")  # type: ignore[arg-type]
-    first_b = {"submission_id": "b", "attempt": 1}
-    logic._produced.extend([first_b, {"submission_id": "c", "attempt": 1}])
+    attempts = [("b", 1), ("c", 1), ("a", 2), ("b", 2)]  # what process() kept: (key, result)
     logic._produced.extend(
-        [{"submission_id": "a", "attempt": 2}, {"submission_id": "b", "attempt": 2}]
+        (sid.encode(), {"submission_id": sid, "attempt": n}) for sid, n in attempts
     )
     batch = [
         InRecord("enriched.churn", 0, n, key, b"{}") for n, key in enumerate([b"a", b"b", b"c"])
