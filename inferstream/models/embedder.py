@@ -234,7 +234,12 @@ class TextEmbedder:
             return ()
         ordered = sorted(batches, key=lambda b: -b.padded_tokens)
         pool = self._pool
-        return tuple((b, pool.submit(self._call, b.input_ids, b.attention_mask)) for b in ordered)
+        try:
+            return tuple(
+                (b, pool.submit(self._call, b.input_ids, b.attention_mask)) for b in ordered
+            )
+        except RuntimeError:  # closed meanwhile (a worker stopping): run makes the calls
+            return ()
 
     def run(self, prepared: PreparedBatch) -> FloatArray:
         """Embeddings float32 [n, dim] in the original order of the texts given to ``prepare``."""
@@ -265,6 +270,16 @@ class TextEmbedder:
 
     def embed(self, texts: Sequence[str]) -> FloatArray:
         return self.run(self.prepare(texts))
+
+    def close(self) -> None:
+        """Cancel the calls queued on the pool and wait for the ones running (a worker
+        stopping under backlog would otherwise run the calls of every batch prepared ahead,
+        ~1 s each on a CPU, before it exits: the interpreter joins the pool's threads at exit).
+        A batch whose calls were cancelled fails in ``run``; later batches make their calls
+        in ``run``, without the pool. Idempotent."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _cancel(calls: Sequence[Future[FloatArray]]) -> None:

@@ -131,6 +131,17 @@ class Inferer(Protocol):
 
     def ready(self) -> tuple[bool, str]: ...
 
+    # Optional: ``close(self) -> None``, called once when the worker stops (``close_inferer``).
+    # An inferer whose model calls run on a pool cancels the queued ones and waits for the
+    # running ones there, so a stopping worker does not run the batches it prepared ahead.
+
+
+def close_inferer(inferer: Inferer) -> None:
+    """The inferer's ``close()``, where it has one (most hold nothing to release)."""
+    close = getattr(inferer, "close", None)
+    if callable(close):
+        close()
+
 
 class TaskPlugin(Protocol):
     name: str

@@ -4,13 +4,14 @@ hybrid score (faiss + lexical candidates, re-ranked: scoring.py)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import CancelledError
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from inferstream.errors import PoisonBatchError
+from inferstream.errors import PoisonBatchError, TransientError
 from inferstream.models import PreparedBatch, TextEmbedder, ensure_minilm_bundle
 from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
 from inferstream.schemas import BugReportPayload
@@ -64,6 +65,8 @@ class BugReportInferer:
             raise PoisonBatchError("injected fault: the model raised on a poison record")
         try:
             vectors = self.embedder.run(prepared)
+        except CancelledError as err:  # close() cancelled its calls: the worker is stopping
+            raise TransientError("model calls cancelled: the embedder is closed") from err
         except Exception as err:  # the runtime bisects the batch to find the culprit
             raise PoisonBatchError(f"embedding failed: {err}") from err
         reports = [report_features(item, vectors[i]) for i, item in enumerate(items)]
@@ -124,6 +127,10 @@ class BugReportInferer:
 
     def ready(self) -> tuple[bool, str]:
         return True, f"{self.model_name} {self.model_version} on {self.embedder.providers[0]}"
+
+    def close(self) -> None:
+        """The worker stops: model calls queued for batches prepared ahead are cancelled."""
+        self.embedder.close()
 
 
 def report_features(item: EnrichedItem, vector: FloatArray) -> ReportFeatures:

@@ -19,6 +19,7 @@ from inferstream.plugins import (
     Inferer,
     ResultFields,
     TaskPlugin,
+    close_inferer,
     encode_results,
 )
 from inferstream.schemas import DecodeError, get_task
@@ -203,6 +204,8 @@ class InferLogic(StageLogic):
         return self.inferer.ready()
 
     def close(self) -> None:
+        # The model first: calls queued for batches prepared ahead are cancelled, not run.
+        close_inferer(self.inferer)
         if self.follower is not None:
             self.follower.stop()
 
