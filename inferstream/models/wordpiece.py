@@ -26,14 +26,16 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
 from tokenizers import Tokenizer
 
-# BertNormalizer's clean_text on ASCII: tab, newline and carriage return become spaces; NUL and
-# the other control characters (category Cc, DEL included) are removed.
-_CLEAN: dict[int, int | None] = dict.fromkeys((*range(0, 9), 11, 12, *range(14, 32), 127))
-_CLEAN.update({9: 32, 10: 32, 13: 32})
+# BertNormalizer's clean_text and lowercase on ASCII, as one bytes.translate: tab, newline and
+# carriage return become spaces, NUL and the other control characters (category Cc, DEL
+# included) are removed, A-Z become a-z. On the text's ASCII bytes this is ~8x cheaper than
+# str.translate with a mapping then str.lower (~2.7 us per bug report).
+_DROP = bytes((*range(0, 9), 11, 12, *range(14, 32), 127))
+_TABLE = bytes.maketrans(b"\t\n\r" + bytes(range(65, 91)), b"   " + bytes(range(97, 123)))
 # BertPreTokenizer on cleaned, lowercased ASCII: spaces split; every other printable character
 # that is not a letter or digit is ASCII punctuation, a word of its own.
 _WORDS = re.compile(r"[a-z0-9]+|[^a-z0-9 ]")
@@ -46,6 +48,7 @@ MAX_CACHED_CHARS = 64
 POOL_MIN_TEXTS = 16
 
 Ids = list[int]
+K = TypeVar("K", str, bytes)
 
 
 class AsciiWordPiece:
@@ -56,12 +59,15 @@ class AsciiWordPiece:
         self._model: Any = tokenizer.model
         self._cls, self._sep = cls_id, sep_id
         self._body = body  # word pieces kept between [CLS] and [SEP]; None: no truncation
-        self._added = tuple(
-            token.content.lower() for token in tokenizer.get_added_tokens_decoder().values()
-        )
-        # Word pieces of each word, and ids of each space-separated chunk, as seen so far.
+        added = {token.content.lower() for token in tokenizer.get_added_tokens_decoder().values()}
+        # Lowercased ASCII added-token texts (the others can never match an ASCII text), and
+        # their first bytes: a text holding none of those ("[" for BERT's) holds none of them.
+        self._added = tuple(sorted(a.encode() for a in added if a.isascii()))
+        self._added_starts = tuple(sorted({a[:1] for a in self._added}))
+        # Word pieces of each word, and ids of each space-separated chunk (its cleaned,
+        # lowercased ASCII bytes), as seen so far.
         self._words: dict[str, Ids] = {}
-        self._chunks: dict[str, Ids] = {}
+        self._chunks: dict[bytes, Ids] = {}
 
     @classmethod
     def matching(cls, tokenizer: Tokenizer) -> AsciiWordPiece | None:
@@ -91,13 +97,15 @@ class AsciiWordPiece:
         checked on the cleaned, lowercased text, where the tokenizer's matches all show)."""
         if not text.isascii():
             return None
-        cleaned = text.translate(_CLEAN).lower()
-        if any(added in cleaned for added in self._added):
+        cleaned = text.encode("ascii").translate(_TABLE, _DROP)
+        if any(start in cleaned for start in self._added_starts) and any(
+            added in cleaned for added in self._added
+        ):
             return None
         # Spaces are the only whitespace left, so a text's ids are those of its space-separated
         # chunks in turn: one look-up per chunk ("crash,", "foo.bar()") instead of a regex scan
         # of the text and a look-up per word.
-        chunks = cleaned.split(" ")
+        chunks = cleaned.split(b" ")
         known = self._chunks
         try:
             found = list(map(known.__getitem__, chunks))
@@ -106,10 +114,12 @@ class AsciiWordPiece:
                 hit if (hit := known.get(chunk)) is not None else self._chunk(chunk)
                 for chunk in chunks
             ]
-        body = list(chain.from_iterable(found))
-        if self._body is not None and len(body) > self._body:
-            del body[self._body :]
-        return [self._cls, *body, self._sep]
+        ids = [self._cls]
+        ids.extend(chain.from_iterable(found))
+        if self._body is not None and len(ids) > self._body + 1:
+            del ids[self._body + 1 :]
+        ids.append(self._sep)
+        return ids
 
     def encode_ids(
         self, texts: Sequence[str], batch: Callable[[list[str]], list[Ids]]
@@ -124,14 +134,14 @@ class AsciiWordPiece:
             slow = iter([list(self._tokenizer.encode(text).ids) for text in rest])
         return [ids if ids is not None else next(slow) for ids in out]
 
-    def _chunk(self, chunk: str) -> Ids:
+    def _chunk(self, chunk: bytes) -> Ids:
         """A chunk's ids from its words' pieces (BertPreTokenizer: runs of letters and digits,
         single punctuation characters)."""
         words = self._words
         ids = list(
             chain.from_iterable(
                 hit if (hit := words.get(word)) is not None else self._word(word)
-                for word in _WORDS.findall(chunk)
+                for word in _WORDS.findall(chunk.decode("ascii"))
             )
         )
         _remember(self._chunks, chunk, ids)
@@ -145,7 +155,7 @@ class AsciiWordPiece:
         return ids
 
 
-def _remember(cache: dict[str, Ids], key: str, ids: Ids) -> None:
+def _remember(cache: dict[K, Ids], key: K, ids: Ids) -> None:
     if len(key) > MAX_CACHED_CHARS:
         return
     if len(cache) >= MAX_CACHED:
