@@ -21,6 +21,13 @@ class Rebalancing(RunnerCore):
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.health.joined.set()  # a member of its group now (health.member_ready)
         positions = [(tp.topic, tp.partition) for tp in partitions]
+        if not positions:
+            # A rebalance that gives this member nothing new (cooperative protocol): no start
+            # offset to read. Looking them up anyway failed during a dependency outage and
+            # counted as another failed try, pushing back the retry of partitions already
+            # waiting (up to the backoff's cap after each rebalance).
+            consumer.incremental_assign([])
+            return
         self.tracker.assign(positions)
         if self.gaps is not None:
             self.gaps.forget(positions)
