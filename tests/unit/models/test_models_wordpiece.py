@@ -23,6 +23,18 @@ _PIECES = st.one_of(
     st.sampled_from(["[CLS]", "[sep]", "[MASK ]", "[UNK]", "x" * 101, "ab\x00cd", "a\x7fb"]),
 )
 _ASCII_TEXTS = st.lists(_PIECES, max_size=8).map(" ".join)
+# Characters each BertNormalizer and BertPreTokenizer step treats apart: accented letters
+# precomposed and decomposed, marks after a space, other whitespace (NBSP, em space), format
+# characters (zero-width space, soft hyphen), CJK, emoji, currency, Unicode punctuation,
+# letters whose lowercase differs by context or length (capital sigma, dotted I, sharp s),
+# Hangul (decomposed by NFD), Arabic, a spacing mark, U+FFFD, private use.
+_UNICODE = "éÉe\u0301\u0301\u00a0\u2003\u200b\u00ad東京🎁£€—…«»¿İΣςßﬁ한글مرحبا\u0903\ufffd\ue000"
+_UNICODE_PIECES = st.one_of(
+    _PIECES,
+    st.text(alphabet=_UNICODE + string.ascii_letters + " .,\t\n", max_size=30),
+    st.sampled_from(["caf\u00e9", "\u00a3" + "9" * 70, "[CLS]\u00e9", "\u00e9" * 101]),
+)
+_UNICODE_TEXTS = st.lists(_UNICODE_PIECES, max_size=8).map(" ".join)
 
 
 def _tokenizer(weights_dir: Path, max_length: int | None = 256) -> Tokenizer:
@@ -72,11 +84,39 @@ def test_generated_ascii_texts_get_the_tokenizers_ids(
     assert fast.encode_ids(texts, lambda rest: _reference(bert, rest)) == _reference(bert, texts)
 
 
-def test_added_tokens_and_non_ascii_texts_are_left_to_tokenizers(fast: AsciiWordPiece) -> None:
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(_UNICODE_TEXTS, min_size=1, max_size=20))
+def test_generated_unicode_texts_get_the_tokenizers_ids(
+    bert: Tokenizer, fast: AsciiWordPiece, texts: list[str]
+) -> None:
+    """Chunks that are not ASCII go through tokenizers alone: the same ids as whole texts."""
+    assert fast.encode_ids(texts, lambda rest: _reference(bert, rest)) == _reference(bert, texts)
+
+
+@pytest.mark.parametrize("max_length", [3, 17])
+def test_a_unicode_chunk_the_tokenizer_truncates_sends_its_text_whole(
+    weights_dir: Path, max_length: int
+) -> None:
+    tokenizer = _tokenizer(weights_dir, max_length)
+    fast = AsciiWordPiece.matching(tokenizer)
+    assert fast is not None
+    texts = ["caf\u00e9 " + "\u00e9a" * 30, "\u00e9-" * 20 + " x", "caf\u00e9 ok"]
+    assert [fast.ids(t) for t in texts[:2]] == [None, None]
+    assert fast.encode_ids(texts, lambda rest: _reference(tokenizer, rest)) == _reference(
+        tokenizer, texts
+    )
+
+
+def test_added_tokens_and_long_unicode_chunks_are_left_to_tokenizers(
+    bert: Tokenizer, fast: AsciiWordPiece
+) -> None:
     assert fast.ids("see [SEP] here") is None
     assert fast.ids("a [mask] b") is None
-    assert fast.ids("caf\u00e9 crashes") is None
+    assert fast.ids("caf\u00e9 [MASK] \u00e9") is None
+    assert fast.ids("\u00e9" * (wordpiece.MAX_CACHED_CHARS + 1) + " crash") is None
     assert fast.ids("plain text") is not None
+    texts = ["caf\u00e9 crashes", "\u00a345.20 shown \u2014 green \U0001f381"]
+    assert [fast.ids(t) for t in texts] == _reference(bert, texts)
 
 
 @pytest.mark.parametrize("count", [1, wordpiece.POOL_MIN_TEXTS])
@@ -85,7 +125,7 @@ def test_fallback_texts_keep_their_places(
 ) -> None:
     """A few fallback texts go through encode one by one, many through the batch call: either
     way each lands at its own index."""
-    texts = [f"ascii {i}" if i % 2 else f"\u00fcnic\u00f6de {i}" for i in range(2 * count)]
+    texts = [f"ascii {i}" if i % 2 else f"[MASK] \u00fcnic\u00f6de {i}" for i in range(2 * count)]
     batched: list[int] = []
 
     def batch(rest: list[str]) -> list[list[int]]:
