@@ -185,6 +185,13 @@ class ArchiveWorker:
             key if isinstance(key, bytes) else None,
             value if isinstance(value, bytes) else b"",
         )
+        if rotator.sent_back(record.offset):
+            self.log.warning(
+                "partition sent back: the open file keeps its records before the offset",
+                partition=f"{pos[0]}:{pos[1]}",
+                offset=record.offset,
+                buffered=rotator.buffered,
+            )
         self._pending.extend(rotator.add(record))
 
     def _write_pending(self, *, force: bool = False) -> None:

@@ -64,7 +64,8 @@ class ClosedFile:
 
 @dataclass
 class Rotator:
-    """The open file of one partition. Records must arrive in offset order."""
+    """The open file of one partition. Records arrive in offset order, unless the consumer is
+    sent back (an offset reset, a partition handed back at an older committed offset)."""
 
     topic: str
     partition: int
@@ -74,8 +75,8 @@ class Rotator:
 
     def add(self, record: ArchiveRecord) -> list[ClosedFile]:
         """Files closed by this record (at most two: one by time before it, one by count)."""
-        if self._open and record.offset <= self._open[-1].offset:
-            raise ValueError(f"offset {record.offset} after {self._open[-1].offset}")
+        if self.sent_back(record.offset):
+            self._rewind(record.offset)
         closed: list[ClosedFile] = []
         if self._open and self._passes_window(record):
             closed.append(self._close())
@@ -85,6 +86,21 @@ class Rotator:
         if len(self._open) >= self.policy.max_records:
             closed.append(self._close())
         return closed
+
+    def sent_back(self, offset: int) -> bool:
+        """Whether a record at this offset sends the open file back (it is not after its last)."""
+        return bool(self._open) and offset <= self._open[-1].offset
+
+    def _rewind(self, offset: int) -> None:
+        """The consumer was sent back to `offset`: the open file keeps only its records before
+        it, so the file is again what one pass over the log builds. Sent back inside the open
+        file, the file goes on as if never interrupted; to its start or before it (a committed
+        offset, the start of the log: the ends of files), the file starts again there, as a
+        restart from that offset would start it. Closed files are not undone: the replay
+        closes the same ones again (same keys, same bytes)."""
+        self._open = [r for r in self._open if r.offset < offset]
+        timed = next((r.timestamp_ms for r in self._open if r.timestamp_ms is not None), None)
+        self._window_end = self.policy.window_end(timed)
 
     @property
     def buffered(self) -> int:

@@ -138,3 +138,15 @@ def test_off_every_record_passes() -> None:
     _assign(worker, 0)
     _poll(worker, _message(0, 7), _message(0, 9))
     assert consumer.seeks == [] and _buffered(worker, 0) == [7, 9]
+
+
+def test_a_partition_sent_back_into_the_open_file_goes_on_from_there() -> None:
+    """An offset reset hands records the open file holds again: no crash (the archive used to
+    stop at it), the file keeps what comes before them and holds each offset once."""
+    worker = _worker(_Consumer({0: 0}), wait_s=0.0)
+    _assign(worker, 0)
+    _poll(worker, *(_message(0, o) for o in range(5)))
+    _poll(worker, *(_message(0, o) for o in range(2, 7)))
+    assert _buffered(worker, 0) == list(range(7))
+    _poll(worker, _message(0, 0), _message(0, 1))
+    assert _buffered(worker, 0) == [0, 1]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import orjson
-import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from inferstream.workers.archive import parquet
@@ -110,11 +110,46 @@ def test_time_rotation_closes_the_file_before_the_record_that_passes_the_window(
     assert rotator.buffered == 1
 
 
-def test_records_out_of_offset_order_are_a_bug() -> None:
-    rotator = Rotator(TOPIC, PARTITION, RotationPolicy(10))
-    rotator.add(ArchiveRecord(5, None, None, b"{}"))
-    with pytest.raises(ValueError, match="offset 5 after 5"):
-        rotator.add(ArchiveRecord(5, None, None, b"{}"))
+@settings(max_examples=150, deadline=None)
+@given(streams(), policies, st.data())
+def test_a_consumer_sent_back_to_a_file_end_or_into_the_open_file_builds_the_same_objects(
+    records: list[ArchiveRecord], policy: RotationPolicy, data: st.DataObject
+) -> None:
+    """An offset reset or a partition handed back at its committed offset sends the consumer
+    to the end of a file (the start of the log, a committed offset) or, fetched again, into
+    the open file: the same rotator goes on, and what it closes is what one pass closes."""
+    assume(records)
+    uninterrupted = objects(feed(records, policy))
+    read = data.draw(st.integers(1, len(records)), label="records read before")
+    rotator = Rotator(TOPIC, PARTITION, policy)
+    before = [closed for record in records[:read] for closed in rotator.add(record)]
+    ends = list(itertools.accumulate((len(f.records) for f in before), initial=0))
+    back = data.draw(st.sampled_from(sorted({*ends, *range(ends[-1], read)})), label="sent to")
+    after = [closed for record in records[back:] for closed in rotator.add(record)]
+    written_first, written_again = objects(before), objects(after)
+    for key in written_first.keys() & written_again.keys():
+        assert written_first[key] == written_again[key], key
+    assert {**written_first, **written_again} == uninterrupted
+    archived = sum(len(f.records) for f in feed(records, policy))
+    assert rotator.buffered == len(records) - archived
+
+
+def test_sent_back_into_the_open_file_it_keeps_the_records_before_and_its_window() -> None:
+    rotator = Rotator(TOPIC, PARTITION, RotationPolicy(max_records=10, window_ms=1_000))
+    stream = [
+        ArchiveRecord(0, None, None, b"{}"),  # no timestamp: the next timed record sets the window
+        ArchiveRecord(1, 1_500, None, b"{}"),
+        ArchiveRecord(2, 1_600, None, b"{}"),
+    ]
+    for record in stream:
+        assert rotator.add(record) == []
+    assert rotator.sent_back(1) and not rotator.sent_back(3)
+    # The log holds another record 1 now (truncated, written again): its time sets the window
+    # (2_000..3_000), not the time of the record 1 dropped.
+    assert rotator.add(ArchiveRecord(1, 2_500, None, b"{}")) == []
+    (closed,) = rotator.add(ArchiveRecord(2, 3_000, None, b"{}"))
+    assert [(r.offset, r.timestamp_ms) for r in closed.records] == [(0, None), (1, 2_500)]
+    assert rotator.buffered == 1
 
 
 @given(
