@@ -329,11 +329,13 @@ class LexicalIndex:
         )
         # Each posting as its (query, document) cell of a table n wide, and its term's idf.
         query_of = np.repeat(np.arange(len(queries), dtype=np.int64), np.diff(bounds))
-        cell, idf = gather_keyed(self._postings, term_ids, query_of * n, tfidf.idf(n, dfs))
+        weight = tfidf.idf(n, dfs)
+        cell, idf = gather_keyed(self._postings, term_ids, query_of * n, weight)
         if len(queries) * n <= DENSE_FACTOR * len(cell):
             # A document's postings all come from one run, in the order of the terms asked
             # for: each (query, document) cell of the table adds them in term order as is.
-            return _reached_dense(cell, idf, n, k, len(queries))
+            low = _floor_bounds(self._postings.found(term_ids), weight, query_of, k, len(queries))
+            return _reached_dense(cell, idf, n, k, low)
         # Query by query (a stable sort keeps each document's postings in term order).
         owner, numbers = np.divmod(cell, n)
         order = np.argsort(owner, kind="stable")
@@ -349,38 +351,42 @@ class LexicalIndex:
         return query, docs, np.concatenate([v for _, v in found])
 
 
+def _floor_bounds(
+    found: Ints, idf: npt.NDArray[np.float64], query: Ints, k: int, size: int
+) -> npt.NDArray[np.float64]:
+    """A lower bound of each query's k-th best partial score, from its terms alone (``found``:
+    each term's postings, ``idf`` its weight, ``query`` the query asking for it): a term with at
+    least k postings gives k documents each scoring at least its idf (a sum of positive floats,
+    rounded, is never below one of its terms), so the k-th best is at least the largest idf of
+    such a term. 0.5, below every idf (>= 1) and above an empty cell, where no term has k."""
+    low = np.full(size, 0.5)
+    many = found >= k
+    np.maximum.at(low, query[many], idf[many])
+    return low
+
+
 def _reached_dense(
-    cell: Ints, idf: npt.NDArray[np.float64], n: int, k: int, size: int
+    cell: Ints, idf: npt.NDArray[np.float64], n: int, k: int, low: npt.NDArray[np.float64]
 ) -> tuple[Ints, Ints, npt.NDArray[np.float64]]:
     """``_best`` of every query at once (cell: each posting's query x n + document), while the
     batch's (query x document) table is small next to its postings: one ``bincount`` over the
-    table (the same sums in the same order: each cell adds its postings in input order) and
-    one partition per query with more than k hits, where ``_best`` was ~10 numpy calls a
-    query."""
-    dense = np.bincount(cell, weights=idf)
-    cells = np.flatnonzero(dense != 0)  # every idf is >= 1: a (query, document) with postings
-    values = dense[cells]
-    cuts = np.searchsorted(cells, np.arange(size + 1) * n)  # query q: cells[cuts[q]:cuts[q+1]]
-    counts = np.diff(cuts)
-    # Most cells share one rare term with their query: where at least k cells reach the
-    # query's mean, its k-th best is among those, so only they are partitioned. Sums and
-    # counts per query by cumulative sums read at the cuts (the mean is only a bound).
-    total = np.concatenate([[0.0], np.cumsum(values)])
-    mean = (total[cuts[1:]] - total[cuts[:-1]]) / np.maximum(counts, 1)
-    upper = values >= np.repeat(mean, counts)
-    above = np.concatenate([[0], np.cumsum(upper)])[cuts]
-    picked = values[upper]
+    table (the same sums in the same order: each cell adds its postings in input order). Only
+    the cells reaching their query's lower bound ``low`` (``_floor_bounds``) are read out of
+    the table: a fifth of the hit cells late in a run, where most share one common term with
+    their query, so each query's k-th best is a partition of few cells."""
+    size = len(low)
+    table = np.bincount(cell, weights=idf, minlength=size * n).reshape(size, n)
+    cells: Ints = np.flatnonzero(table >= low[:, None]).astype(np.int64, copy=False)
+    values = np.asarray(table.reshape(-1)[cells], dtype=np.float64)
+    owners = cells // n
+    counts = np.bincount(owners, minlength=size)
     floor = np.full(size, -np.inf)
+    cuts = np.cumsum(counts) - counts
     for q in np.flatnonzero(counts > k).tolist():
-        if above[q + 1] - above[q] >= k:
-            part = picked[above[q] : above[q + 1]]
-        else:
-            part = values[cuts[q] : cuts[q + 1]]
-        floor[q] = np.partition(part, -k)[-k]
-    reach = np.flatnonzero(values >= np.repeat(floor, counts))
-    owners = (np.searchsorted(cuts, reach, side="right") - 1).astype(np.int64)
-    docs: Ints = cells[reach].astype(np.int64, copy=False) - owners * n
-    return owners, docs, np.asarray(values[reach], dtype=np.float64)
+        floor[q] = np.partition(values[cuts[q] : cuts[q] + counts[q]], -k)[-k]
+    reach = np.flatnonzero(values >= floor[owners])
+    docs: Ints = cells[reach] - owners[reach] * n
+    return owners[reach], docs, values[reach]
 
 
 def _best(

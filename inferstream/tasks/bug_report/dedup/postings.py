@@ -88,6 +88,14 @@ class Postings:
             return empty, empty
         return np.concatenate(which), np.concatenate(found_docs)
 
+    def found(self, wanted: Ints) -> Ints:
+        """How many postings each wanted term id has (``gather``'s count of each index)."""
+        out = np.zeros(len(wanted), dtype=np.int64)
+        for run in self.runs:
+            hits, _, lengths = _hits(run, wanted)
+            out[hits] += lengths
+        return out
+
 
 def _hits(run: Run, wanted: Ints) -> tuple[Ints, Ints, Ints]:
     """The indexes into ``wanted`` of the term ids ``run`` holds, and where each one's documents

@@ -45,6 +45,7 @@ def test_gather_is_the_plain_postings_in_the_asked_order(
         got.setdefault(w, []).append(doc)
     expected = {w: plain[t] for w, t in enumerate(asked.tolist()) if t in plain}
     assert {w: sorted(d) for w, d in got.items()} == expected
+    assert postings.found(asked).tolist() == [len(plain.get(t, [])) for t in asked.tolist()]
     per_doc: dict[int, list[int]] = {}
     for w, doc in zip(which.tolist(), docs.tolist(), strict=True):
         per_doc.setdefault(doc, []).append(w)
