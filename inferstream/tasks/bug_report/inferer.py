@@ -3,6 +3,7 @@ hybrid score (faiss + lexical candidates, re-ranked: scoring.py)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import CancelledError
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result
 from inferstream.schemas import BugReportPayload
 from inferstream.schemas.tasks.bug_report import EXCERPT_CHARS
 from inferstream.tasks.bug_report.dedup import (
+    Decision,
     DedupProfile,
     DedupScorer,
     ReportFeatures,
@@ -80,19 +82,20 @@ class BugReportInferer:
             self._features[report.submission_id] = report
         now = datetime.now(UTC)
         model = (self.model_name, self.model_version)
+        tokenizer_version = self.embedder.tokenizer_version
+        profile = self.profile
         results: list[ResultFields] = []
         for item, report, decision in zip(items, reports, decisions, strict=True):
             enrichment = _enrichment(item)
             verdict = decision.verdict
-            if verdict.status != "unique":
-                DUPLICATES.labels(status=verdict.status).inc()
+            similar = verdict.similar
             envelope = item.envelope
             # Plain fields, encoded by orjson in bulk (plugins/results.py): the embedding stays
             # a float32 array, which orjson writes as the shortest decimal of each float32.
             result = result_head(
                 "bug_report", envelope.submission_id, envelope.schema_version, model, now
             )
-            result["tokenizer_version"] = self.embedder.tokenizer_version
+            result["tokenizer_version"] = tokenizer_version
             result["quality_score"] = enrichment.quality_score
             result["quality_flags"] = enrichment.quality_flags
             result["low_quality"] = enrichment.low_quality
@@ -100,19 +103,18 @@ class BugReportInferer:
             result["duplicate_of"] = verdict.duplicate_of
             result["similar"] = [
                 {"submission_id": s, "score": v, "cosine": c.cosine}
-                for (s, v), c in zip(
-                    verdict.similar, decision.head(len(verdict.similar)), strict=True
-                )
+                for (s, v), c in zip(similar, decision.head(len(similar)), strict=True)
             ]
             result["content_sha256"] = enrichment.content_sha256
             result["embedding"] = np.ascontiguousarray(report.vector, dtype=np.float32)
             result["product"] = report.product
             result["component"] = report.component
             result["dedup_terms"] = dict(report.terms)
-            result["dedup_profile"] = self.profile.name
-            result["dedup_profile_version"] = self.profile.version
+            result["dedup_profile"] = profile.name
+            result["dedup_profile_version"] = profile.version
             result.update(report_text(envelope.payload))
             results.append(result)
+        _count_duplicates(decisions)
         return results
 
     def observe(self, results: Sequence[ResultFields]) -> None:
@@ -131,6 +133,15 @@ class BugReportInferer:
     def close(self) -> None:
         """The worker stops: model calls queued for batches prepared ahead are cancelled."""
         self.embedder.close()
+
+
+def _count_duplicates(decisions: Sequence[Decision]) -> None:
+    """The batch's duplicate verdicts into the counter, one ``inc`` per status: a labelled
+    child's look-up costs ~4.7 us, more than building the result."""
+    counts = Counter(decision.verdict.status for decision in decisions)
+    for status, count in counts.items():
+        if status != "unique":
+            DUPLICATES.labels(status=status).inc(count)
 
 
 def report_features(item: EnrichedItem, vector: FloatArray) -> ReportFeatures:
