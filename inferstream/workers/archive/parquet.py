@@ -6,9 +6,18 @@ That is what makes a replay after a crash rewrite an identical object.
 
 Columns: where the record sits (topic, partition, offset, timestamp), its key, the result's
 identity (result_id, submission_id, task, schema_version, model_name, model_version,
-produced_at), and `result`: the task's own result fields as JSON (sorted keys). A value that
-is not a JSON object keeps its text in `result` with the identity columns null, so the lake
-holds every record of the topic, not only the well-formed ones.
+produced_at), and `result`: the task's own result fields as a JSON object, in the producer's
+order. A value that is not a JSON object keeps its text in `result` with the identity columns
+null, so the lake holds every record of the topic, not only the well-formed ones.
+
+`result` is the producer's own text where it can be: a value that opens with the identity
+fields exactly as `plugins.results.result_head` has every producer write them keeps the rest of
+its bytes (no re-encode: a replay reads the same bytes, so the file is as deterministic as the
+records). The value is still parsed, so only a JSON object gets identity columns; any other
+object is re-encoded without its identity fields (orjson, the producer's order).
+
+Compression: zstd at ZSTD_LEVEL. The level is part of what makes the bytes: a file rewritten
+under another level (or another pyarrow) holds the same rows in different bytes.
 """
 
 from __future__ import annotations
@@ -22,7 +31,20 @@ import pyarrow.parquet as pq
 
 from inferstream.workers.archive.policy import ArchiveRecord
 
-IDENTITY = ("result_id", "submission_id", "task", "model_name", "model_version", "produced_at")
+# The result's identity, in the order every producer writes it first (`result_head`, which a
+# test holds to it) and the columns' order.
+HEAD = (
+    "result_id",
+    "submission_id",
+    "task",
+    "schema_version",
+    "model_name",
+    "model_version",
+    "produced_at",
+)
+TEXT = tuple(name for name in HEAD if name != "schema_version")
+# zstd's level 3 cost 33-45 us a record, level 1 17-20 with files no larger (bench archive).
+ZSTD_LEVEL = 1
 
 SCHEMA = pa.schema(
     [
@@ -31,9 +53,7 @@ SCHEMA = pa.schema(
         pa.field("offset", pa.int64(), nullable=False),
         pa.field("timestamp", pa.timestamp("ms", tz="UTC")),
         pa.field("key", pa.string()),
-        *(pa.field(name, pa.string()) for name in IDENTITY[:3]),
-        pa.field("schema_version", pa.int32()),
-        *(pa.field(name, pa.string()) for name in IDENTITY[3:]),
+        *(pa.field(name, pa.string() if name in TEXT else pa.int32()) for name in HEAD),
         pa.field("result", pa.string()),
     ]
 )
@@ -47,9 +67,20 @@ def _split(value: bytes) -> tuple[dict[str, Any], str]:
         return {}, value.decode(errors="replace")
     if not isinstance(message, dict):
         return {}, value.decode(errors="replace")
-    identity = {name: message.pop(name, None) for name in (*IDENTITY, "schema_version")}
-    rest = orjson.dumps(message, option=orjson.OPT_SORT_KEYS).decode()
-    return identity, rest
+    identity = {name: message.pop(name, None) for name in HEAD}
+    return identity, _rest_as_written(value, identity) or orjson.dumps(message).decode()
+
+
+def _rest_as_written(value: bytes, identity: dict[str, Any]) -> str | None:
+    """The fields after the identity head, as the value's own text, when the value opens with
+    the head as orjson writes it (re-encoding the head costs ~1 us; the rest, with its 384
+    floats, ~18). The value parsed as one JSON object, so "{" + what follows the head's comma
+    is the object of its other fields; a head that differs (a field missing or moved, other
+    escapes, a later duplicate key) is None here."""
+    head = orjson.dumps(identity)  # keys in HEAD's order: result_head's
+    if not value.startswith(head[:-1]) or value[len(head) - 1 : len(head)] != b",":
+        return None
+    return "{" + value[len(head) :].decode()
 
 
 def _text(value: object) -> str | None:
@@ -76,7 +107,7 @@ def to_table(topic: str, partition: int, records: Sequence[ArchiveRecord]) -> pa
         columns["offset"].append(record.offset)
         columns["timestamp"].append(record.timestamp_ms)
         columns["key"].append(None if record.key is None else record.key.decode(errors="replace"))
-        for name in IDENTITY:
+        for name in TEXT:
             columns[name].append(_text(identity.get(name)))
         columns["schema_version"].append(_int(identity.get("schema_version")))
         columns["result"].append(rest)
@@ -93,7 +124,7 @@ def encode(
         sink,
         row_group_size=max(1, len(records)),
         compression=compression,
-        compression_level=3 if compression == "zstd" else None,
+        compression_level=ZSTD_LEVEL if compression == "zstd" else None,
         use_dictionary=True,
         write_statistics=True,
         version="2.6",

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 import duckdb
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inferstream.plugins.results import encode_results, result_head
 from inferstream.workers.archive import parquet
 from inferstream.workers.archive.policy import ArchiveRecord
 
@@ -107,3 +110,43 @@ def test_duckdb_reads_the_file_directly(tmp_path: object) -> None:
         f"FROM read_parquet('{path}') ORDER BY \"offset\""
     ).fetchall()
     assert got == [(f"r{i}", i) for i in range(5)]
+
+
+def test_the_identity_head_is_the_one_every_producer_writes_first() -> None:
+    head = result_head("churn", "s1", 1, ("m", "v"), datetime(2026, 12, 7, tzinfo=UTC))
+    assert tuple(head) == parquet.HEAD
+
+
+def _fields(i: int) -> dict[str, object]:
+    fields = result_head("churn", f"s{i}", 1, ("m", "1+null"), datetime(2026, 12, 7, tzinfo=UTC))
+    vector = np.random.default_rng(i).standard_normal(8).astype(np.float32)
+    return {**fields, "probability": 0.25, "flags": ["é", 'a"b'], "embedding": vector}
+
+
+def test_result_is_the_producers_text_after_the_head_and_the_same_fields_otherwise() -> None:
+    """A value as infer writes it keeps its own text (float32 decimals, its field order); one
+    whose head differs (fields moved, a later duplicate) is parsed into the same columns."""
+    value = encode_results([_fields(0)])[0]
+    moved = orjson.loads(value)
+    moved = {"probability": moved.pop("probability"), **moved}
+    duplicate = value[:-1] + b',"result_id":"other"}'
+    values = [value, orjson.dumps(moved), duplicate]
+    records = [ArchiveRecord(i, None, None, v) for i, v in enumerate(values)]
+    rows = parquet.decode(parquet.encode(TOPIC, 0, records)).to_pylist()
+    rest = value[value.index(b',"probability"') + 1 :]  # after the head's last comma
+    assert rows[0]["result"] == "{" + rest.decode()
+    task_fields = {k: v for k, v in orjson.loads(value).items() if k not in parquet.HEAD}
+    assert orjson.loads(rows[1]["result"]) == task_fields
+    assert rows[0]["result_id"] == rows[1]["result_id"] == orjson.loads(value)["result_id"]
+    assert (rows[2]["result_id"], orjson.loads(rows[2]["result"])) == ("other", task_fields)
+
+
+def test_another_compression_rewrites_a_file_as_other_bytes_of_the_same_rows() -> None:
+    """The bytes depend on the compression (a setting) and its level (ZSTD_LEVEL): a file
+    replayed after either changed overwrites its key with the same rows in other bytes."""
+    records = [ArchiveRecord(i, 1_000 * i, b"k", encode_results([_fields(i)])[0]) for i in range(9)]
+    files = {name: parquet.encode(TOPIC, 0, records, name) for name in ("zstd", "snappy", "none")}
+    assert len(set(files.values())) == 3
+    tables = [parquet.decode(data) for data in files.values()]
+    assert all(table.equals(tables[0]) for table in tables)
+    assert pq.read_metadata(io.BytesIO(files["zstd"])).row_group(0).column(0).compression == "ZSTD"
