@@ -19,6 +19,7 @@ from minio import Minio
 from minio.credentials.credentials import Credentials
 from minio.credentials.providers import ChainedProvider, EnvAWSProvider, IamAwsProvider
 from minio.error import S3Error
+from minio.helpers import MAX_PART_SIZE, MIN_PART_SIZE
 
 from inferstream.settings import ObjectStoreSettings
 
@@ -57,6 +58,17 @@ class ObjectInfo:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def single_put_part_size(size: int) -> int:
+    """The part size that makes minio send `size` bytes as one PUT. By default it splits
+    anything past 5 MiB into 5 MiB parts (a 24 MB archive file: create, five parts on three
+    threads, complete, each part copied out and hashed for its signature); S3 takes one PUT up
+    to 5 GiB, and minio sends one when the part is the object. 0 (minio's choice) below its
+    minimum part size, where it sends one PUT anyway, and past S3's limit. The body is still
+    hashed twice, ours for the metadata and minio's for the request (sha256 to sign it over
+    http, MD5 over https): minio takes no digest from its caller."""
+    return size if MIN_PART_SIZE <= size <= MAX_PART_SIZE else 0
 
 
 class _AwsChain(ChainedProvider):
@@ -130,6 +142,7 @@ class ObjectStore:
                 len(data),
                 content_type=content_type,
                 metadata={SHA256_META: digest},
+                part_size=single_put_part_size(len(data)),
             )
         return ObjectInfo(key, len(data), digest, content_type, str(result.etag))
 
