@@ -46,7 +46,12 @@ def build_logic(
             poison_marker=worker.fault_poison_marker,
         )
         logic = InferLogic(
-            plugin, plugin.load_inferer(context), kafka, postgres, worker.group_prefix
+            plugin,
+            plugin.load_inferer(context),
+            kafka,
+            postgres,
+            worker.group_prefix,
+            gap_wait_s=worker.offset_gap_wait_ms / 1000,
         )
         logic.start()  # history from Postgres, then the result topic's tail in a thread
         return logic

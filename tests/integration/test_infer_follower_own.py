@@ -21,7 +21,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from inferstream.plugins import ResultFields
-from inferstream.settings import KafkaSettings
+from inferstream.settings import KafkaSettings, WorkerSettings
 from inferstream.workers.infer.follower import ResultFollower
 from inferstream.workers.infer.own import OwnResults, partition_of
 
@@ -37,7 +37,14 @@ class _Worker:
         self.produced: list[str] = []
         self.producer = Producer(kafka.producer_config())
         self.follower = ResultFollower(
-            kafka, topic, TASK, {}, self._observe, self.own, check_interval_s=3600
+            kafka,
+            topic,
+            TASK,
+            {},
+            self._observe,
+            self.own,
+            check_interval_s=3600,
+            gap_wait_s=WorkerSettings.load().offset_gap_wait_ms / 1000,  # the stack's
         )
 
     def _observe(self, results: Sequence[ResultFields]) -> None:

@@ -94,8 +94,12 @@ class InferLogic(StageLogic):
         kafka: KafkaSettings,
         postgres: PostgresSettings,
         group_prefix: str,
+        *,
+        gap_wait_s: float = 0.0,
     ) -> None:
-        """No I/O here: the state is rebuilt by start(), which the launcher calls."""
+        """No I/O here: the state is rebuilt by start(), which the launcher calls.
+        ``gap_wait_s``: the follower's gap guard wait, the worker setting
+        ``offset_gap_wait_ms`` in seconds (its default, 0, is off)."""
         self.plugin = plugin
         self.task = plugin.name
         self.inferer = inferer
@@ -104,6 +108,7 @@ class InferLogic(StageLogic):
         self._kafka = kafka
         self._postgres = postgres
         self._sink_group = group_id("sink", self.task, group_prefix)
+        self._gap_wait_s = gap_wait_s
         self._decoded: dict[Key, EnrichedItem | Reject] = {}
         # Results of the batch being processed (all its sub-batches when it was bisected).
         self._produced: list[tuple[bytes, ResultFields]] = []  # (key, result) of every attempt
@@ -121,7 +126,13 @@ class InferLogic(StageLogic):
         )
         self.inferer.observe(history)
         self.follower = ResultFollower(
-            self._kafka, self.output_topic, self.task, start, self.inferer.observe, self.own
+            self._kafka,
+            self.output_topic,
+            self.task,
+            start,
+            self.inferer.observe,
+            self.own,
+            gap_wait_s=self._gap_wait_s,
         )
         self.follower.start()
 

@@ -21,7 +21,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from inferstream.plugins import ResultFields, decode_result_fields
 from inferstream.schemas import DecodeError
-from inferstream.settings import KafkaSettings, PostgresSettings, WorkerSettings
+from inferstream.settings import KafkaSettings, PostgresSettings
 from inferstream.storage import offsets as offset_store
 from inferstream.workers.infer.own import OwnResults, expected_ends, partition_of, proven
 from inferstream.workers.runtime.backoff import Backoff
@@ -93,10 +93,12 @@ class ResultFollower:
         observe: Callable[[Sequence[ResultFields]], None],
         own: OwnResults | None = None,
         check_interval_s: float = CHECK_INTERVAL_S,
-        gap_wait_s: float | None = None,
+        *,
+        gap_wait_s: float,
     ) -> None:
-        """``gap_wait_s``: the gap guard's wait (0: off); None reads the worker setting, which
-        the embedded stack sets."""
+        """``gap_wait_s``: the gap guard's wait (0: off): the worker setting
+        ``offset_gap_wait_ms``, which the launcher passes through InferLogic (the embedded
+        stack sets it)."""
         self.topic = topic
         self.task = task
         self.observe = observe
@@ -119,8 +121,6 @@ class ResultFollower:
         )
         partitions = _partitions(self.consumer, topic)
         self._positions = {p: start_offsets.get(p, OFFSET_BEGINNING) for p in partitions}
-        if gap_wait_s is None:
-            gap_wait_s = WorkerSettings.load().offset_gap_wait_ms / 1000
         self.gaps = GapGuard(gap_wait_s) if gap_wait_s > 0 else None
         self.stats = FollowerStats()
         self.caught_up = threading.Event()

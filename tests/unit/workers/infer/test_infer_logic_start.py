@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from inferstream.plugins import load_plugin
 from inferstream.settings import KafkaSettings, PostgresSettings
+from inferstream.workers.infer import driver
 from inferstream.workers.infer.driver import InferLogic
 
 
@@ -41,3 +44,36 @@ def test_close_reaches_an_inferer_without_close() -> None:
     postgres = PostgresSettings.load().model_copy(update={"port": 9})
     logic = InferLogic(load_plugin("churn"), object(), kafka, postgres, "test")  # type: ignore[arg-type]
     logic.close()  # the inferers of the tabular tasks have nothing to close
+
+
+class _Follower:
+    made: list[dict[str, Any]] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.made.append(kwargs)
+
+    def start(self) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+class _Observer:
+    def observe(self, results: Any) -> None:
+        return None
+
+
+def test_start_gives_the_follower_the_gap_wait_it_was_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The launcher passes the worker setting; the follower no longer loads settings itself.
+    monkeypatch.setattr(driver, "_with_backoff", lambda load: ([], {}))
+    monkeypatch.setattr(driver, "ResultFollower", _Follower)
+    kafka, postgres = KafkaSettings.load(), PostgresSettings.load()
+    for wait_s in (5.0, 0.0):
+        logic = InferLogic(
+            load_plugin("churn"), _Observer(), kafka, postgres, "t", gap_wait_s=wait_s
+        )  # type: ignore[arg-type]
+        logic.start()
+        assert _Follower.made[-1]["gap_wait_s"] == wait_s
