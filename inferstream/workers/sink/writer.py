@@ -2,9 +2,10 @@
 statuses, dead letters and the consumed offsets. Committing it is what makes the batch done:
 exactly once.
 
-The rows are COPYed (binary) straight into the results table inside a savepoint; only a batch
-that hits a stored row (a replay, a result delivered twice) is rolled back to it and written
-through the staging path: COPY into a temporary table, then INSERT ... ON CONFLICT DO NOTHING.
+The rows are COPYed (binary) straight into the results table as the transaction's first
+statement; only a batch that hits a stored row (a replay, a result delivered twice) is rolled
+back and written again through the staging path: COPY into a temporary table, then INSERT ...
+ON CONFLICT DO NOTHING.
 Both store the same rows (tests/integration/test_sink_writer.py); the direct COPY spares the
 staging table's write, read and truncation and the speculative insertion per row (the sink's
 Postgres backend 82-95 -> 69 us per bug_report result). ``direct_copy=False`` always takes the
@@ -14,6 +15,7 @@ outage, short chaos and restart tests pass."""
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,9 +26,11 @@ import numpy as np
 import orjson
 import psycopg
 from pgvector.psycopg import register_vector
-from psycopg.adapt import Dumper
+from psycopg import abc
+from psycopg.adapt import AdaptersMap, Dumper
+from psycopg.postgres import types as builtin_types
 from psycopg.pq import Format
-from psycopg.types.json import set_json_dumps
+from psycopg.types.json import Jsonb, JsonbBinaryDumper, set_json_dumps
 
 from inferstream.plugins import ResultTable
 from inferstream.storage import offsets as offset_store
@@ -35,6 +39,7 @@ from inferstream.workers.runtime.watermark import Position
 # The most a row may take before Postgres compresses or moves its values out of line (the
 # largest toast_tuple_target it accepts): a row that fits a page is stored as it is.
 STAGING_TOAST_TARGET = 8160
+TEXT_OID = builtin_types["text"].oid
 
 
 @dataclass(frozen=True)
@@ -97,27 +102,42 @@ class PostgresSinkWriter:
     def write(self, batch: SinkBatch) -> None:
         conn = self.connect()
         try:
-            with conn.transaction():
-                self._copy_results(conn, batch.rows)
-                self._mark_done(conn, batch.done)
-                self._dead_letters(conn, batch.dead)
-                offset_store.store(conn, self.group_id, batch.offsets)
+            if not self._write(conn, batch, direct=self.direct_copy and bool(batch.rows)):
+                self._write(conn, batch, direct=False)
         except psycopg.OperationalError:
             self.close()  # a broken connection is replaced on the next try
             raise
 
-    def _copy_results(self, conn: psycopg.Connection[Any], rows: Sequence[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        if self.direct_copy:
-            try:
-                # Straight into the table: no staging pass and no speculative insertion per
-                # row. ON CONFLICT's work is paid only by a batch that really conflicts.
-                with conn.transaction():
-                    self._copy(conn, self.table.name, rows)
-                return
-            except psycopg.errors.UniqueViolation:
-                pass  # rolled back to the savepoint: nothing of this COPY is left
+    def _write(self, conn: psycopg.Connection[Any], batch: SinkBatch, *, direct: bool) -> bool:
+        """The batch in one transaction; False, with nothing written, when the direct COPY hit
+        a stored row. The COPY is the transaction's first statement, so such a batch is rolled
+        back whole and written again through staging, without a savepoint around every COPY.
+        The statements after it go with the COMMIT in one round trip (pipeline mode): each
+        round trip costs the sink and its backend a sleep and a wake-up besides the work."""
+        try:
+            if direct:
+                try:
+                    self._copy(conn, self.table.name, batch.rows)
+                except psycopg.errors.UniqueViolation:
+                    conn.rollback()
+                    return False
+            elif batch.rows:
+                self._copy_via_staging(conn, batch.rows)
+            with conn.pipeline():
+                self._mark_done(conn, batch.done)
+                self._dead_letters(conn, batch.dead)
+                offset_store.store(conn, self.group_id, batch.offsets)
+                conn.commit()
+        except BaseException:
+            _rollback(conn)
+            raise
+        return True
+
+    def _copy_via_staging(
+        self, conn: psycopg.Connection[Any], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """The conflict path: ON CONFLICT's work is paid only by a batch that really
+        conflicts (a replay, a result delivered twice)."""
         self._copy(conn, self.staging, rows)
         columns = ", ".join(self.table.columns)
         conn.execute(
@@ -218,14 +238,80 @@ class _VectorDumper(Dumper):
         return struct.pack(">HH", len(values), 0) + values.tobytes()
 
 
+# A one-dimensional text array's binary head: dimensions, has-nulls, element type (text), then
+# the dimension's length and lower bound (1); an empty array is the head's first three alone.
+_TEXT_ARRAY_HEAD = struct.Struct(">iiIii")
+_EMPTY_TEXT_ARRAY = struct.pack(">iiI", 0, 0, TEXT_OID)
+_ARRAY_NULL = b"\xff\xff\xff\xff"
+
+
+def _text_array_dumper(general: type[abc.Dumper]) -> type[abc.Dumper]:
+    """text[] (quality_flags) for binary COPY: a flat list of strings packed in one pass. The
+    general list dumper walks dimensions and a sub-dumper per item in Python (~3 us per
+    row); anything else (nested lists, other item types) still goes to it, so what reaches
+    Postgres, and every error, is the same."""
+
+    class TextArrayDumper(general):  # type: ignore[misc,valid-type]
+        def dump(self, obj: Any) -> Any:
+            if type(obj) is not list:
+                return super().dump(obj)
+            if not obj:
+                return _EMPTY_TEXT_ARRAY
+            parts: list[bytes] = []
+            hasnull = 0
+            for item in obj:
+                if type(item) is str:
+                    data = item.encode()
+                    parts.append(len(data).to_bytes(4, "big"))
+                    parts.append(data)
+                elif item is None:
+                    hasnull = 1
+                    parts.append(_ARRAY_NULL)
+                else:
+                    return super().dump(obj)
+            return _TEXT_ARRAY_HEAD.pack(1, hasnull, TEXT_OID, len(obj), 1) + b"".join(parts)
+
+    return TextArrayDumper
+
+
+class _JsonbDumper(JsonbBinaryDumper):
+    """jsonb for binary COPY (similar_items, dedup_terms): the version byte and orjson's bytes
+    in one call, without the general dumper's two layers per value; a wrapper with its own
+    dumps function goes through them as before."""
+
+    def dump(self, obj: Any) -> Any:
+        if isinstance(obj, Jsonb):
+            if obj.dumps is not None:
+                return super().dump(obj)
+            obj = obj.obj
+        return b"\x01" + orjson.dumps(obj)
+
+
 def _register_fast_dumpers(conn: psycopg.Connection[Any]) -> None:
     """The sink connection's dumpers: JSON through orjson (the standard library's json.dumps
-    was ~10 % of the sink's CPU; Postgres parses either into the same jsonb), vectors as above
-    (binary COPY picks the dumper by the column's type, so this one serves the embedding)."""
+    was ~10 % of the sink's CPU; Postgres parses either into the same jsonb), vectors, text
+    arrays and jsonb as above (binary COPY picks the dumper by the column's type, so these
+    serve the table's columns whatever Python type the row holds)."""
     register_vector(conn)
     set_json_dumps(orjson.dumps, conn)
     oid = conn.adapters.types["vector"].oid
     conn.adapters.register_dumper(np.ndarray, type("VectorDumper", (_VectorDumper,), {"oid": oid}))
+    register_copy_dumpers(conn.adapters)
+
+
+def register_copy_dumpers(adapters: AdaptersMap) -> None:
+    """The text[] and jsonb dumpers above, by type oid (what binary COPY looks up)."""
+    general = adapters.get_dumper_by_oid(adapters.types.get_oid("text[]"), Format.BINARY)
+    adapters.register_dumper(None, _text_array_dumper(general))
+    adapters.register_dumper(None, _JsonbDumper)
+
+
+def _rollback(conn: psycopg.Connection[Any]) -> None:
+    """End a failed batch's transaction; a connection that is gone has none left (the caller
+    closes it on the OperationalError it raised)."""
+    if not conn.closed:
+        with contextlib.suppress(psycopg.OperationalError):
+            conn.rollback()
 
 
 def parse_time(value: str | None) -> datetime | None:
