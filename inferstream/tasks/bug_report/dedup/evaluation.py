@@ -110,7 +110,7 @@ def replay(
     cost: list[float] = []
     for report in reports:
         started = time.perf_counter()
-        (decision,) = scorer.score([report])
+        (decision,) = scorer.score([report], every_candidate=True)
         scorer.add([report])
         cost.append(time.perf_counter() - started)
         decisions[report.submission_id] = (

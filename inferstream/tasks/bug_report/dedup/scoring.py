@@ -171,10 +171,16 @@ class DedupScorer:
             self.lexical.add(((r.submission_id, r.terms) for r in unique), rows)
             return len(unique)
 
-    def score(self, reports: Sequence[ReportFeatures]) -> list[Decision]:
+    def score(
+        self, reports: Sequence[ReportFeatures], *, every_candidate: bool = False
+    ) -> list[Decision]:
         """One decision per report, each against the index plus the earlier reports of this
         call (in order; the candidates_k nearest of them), so duplicates submitted in one
-        batch are found too."""
+        batch are found too. A decision holds the profile's top_k best candidates (all that
+        its verdict and a result's ``similar`` read): the TF-IDF cosines of the candidates
+        that cannot reach a report's top_k are never computed (``_may_lead``).
+        ``every_candidate``: every candidate considered, ranked (the eval's calibration and
+        candidate recall read them all); the same verdicts and the same first top_k."""
         if not reports:
             return []
         k = self.profile.candidates_k + 1  # +1: a replayed submission may find itself
@@ -193,6 +199,18 @@ class DedupScorer:
         own, vectors, stored_labels = self.store.lookup(ids)
         names = self.store.arrays()[0]
         pairs = _merged(sources, own, len(names))
+        cosine = _with_stored_cosines(pairs, matrix, vectors)
+        same_product, same_component = _same_labels(
+            self.store.labels(reports), pairs, stored_labels
+        )
+        if not every_candidate and self.profile.uses_lexical and self.profile.link == "mean":
+            lead = _may_lead(self.profile, pairs.owner, cosine, same_product, same_component)
+            pairs = Pairs(pairs.owner[lead], pairs.row[lead], pairs.position[lead], cosine[lead])
+            cosine, same_product, same_component = (
+                pairs.cosine,
+                same_product[lead],
+                same_component[lead],
+            )
         lexical = (
             self.lexical.similarities_by_key(
                 [r.terms for r in reports], pairs.owner, pairs.position, pairs.row
@@ -200,14 +218,12 @@ class DedupScorer:
             if self.profile.uses_lexical
             else np.zeros(len(pairs.owner))
         )
-        cosine = _with_stored_cosines(pairs, matrix, vectors)
-        same_product, same_component = _same_labels(
-            self.store.labels(reports), pairs, stored_labels
-        )
         scores = self.profile.combine_many(cosine, lexical, same_product, same_component)
         # Each pair's id as an index: a store row, or -1 - its position in the call.
         named = Names(np.where(pairs.position >= 0, -1 - pairs.position, pairs.row), names, ids)
         order = _ranked(pairs.owner, scores, named)
+        if not every_candidate:
+            order = _heads(pairs.owner, order, self.profile.top_k)
         columns = Columns(
             ids=named.reordered(order),
             cosine=cosine[order].tolist(),
@@ -216,7 +232,7 @@ class DedupScorer:
             same_component=same_component[order].tolist(),
             score=scores[order].tolist(),
         )
-        counts = np.bincount(pairs.owner, minlength=len(reports)).tolist()
+        counts = np.bincount(pairs.owner[order], minlength=len(reports)).tolist()
         return self._decisions(columns, counts, not np.isnan(scores).any())
 
     def _decisions(self, columns: Columns, counts: Sequence[int], clipped: bool) -> list[Decision]:
@@ -303,6 +319,48 @@ def _with_stored_cosines(pairs: Pairs, matrix: FloatArray, vectors: FloatArray) 
         mine = matrix[pairs.owner[todo]]
         cosine[todo] = np.einsum("ij,ij->i", mine, vectors[pairs.row[todo]])
     out: Floats = np.clip(cosine, -1.0, 1.0)
+    return out
+
+
+def _may_lead(
+    profile: DedupProfile,
+    owner: Ints,
+    cosine: Floats,
+    same_product: npt.NDArray[np.bool_],
+    same_component: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.bool_]:
+    """The pairs that may be among their report's top_k whatever their TF-IDF cosine (in
+    [0, 1]): a pair whose score with a lexical cosine of 1 stays below the top_k-th best score
+    of its report's pairs with a lexical cosine of 0 is below top_k others, whatever the
+    cosines turn out to be. Exact in floats: the weighted mean (non-negative weights) is
+    computed by ``combine_many`` with rounded operations that never decrease when an input
+    grows. All pairs where a score is NaN."""
+    zero = np.zeros(len(owner))
+    low = profile.combine_many(cosine, zero, same_product, same_component)
+    high = profile.combine_many(cosine, zero + 1.0, same_product, same_component)
+    if np.isnan(low).any() or np.isnan(high).any():
+        return np.ones(len(owner), dtype=bool)
+    # Each report's top_k-th best low score (-inf with top_k pairs or fewer): by report, best
+    # first, then read at each report's start + top_k - 1.
+    order = np.lexsort((-low, owner))
+    counts = np.bincount(owner)
+    starts = np.cumsum(counts) - counts
+    floor = np.full(len(counts), -np.inf)
+    over = np.flatnonzero(counts > profile.top_k)
+    floor[over] = low[order[starts[over] + profile.top_k - 1]]
+    lead: npt.NDArray[np.bool_] = high >= floor[owner]
+    return lead
+
+
+def _heads(owner: Ints, order: Ints, top_k: int) -> Ints:
+    """The ranked order (``_ranked``: report by report, best first) cut to each report's
+    top_k."""
+    ranked = owner[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = ranked[1:] != ranked[:-1]
+    starts = np.flatnonzero(first)
+    run = np.cumsum(first) - 1
+    out: Ints = order[np.arange(len(order)) - starts[run] < top_k]
     return out
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import numpy as np
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pgvector import Vector
 
@@ -22,6 +22,7 @@ from inferstream.tasks.bug_report.dedup.scoring import (
     Decision,
     DedupScorer,
     ReportFeatures,
+    _may_lead,
     batch_neighbours,
     decide,
 )
@@ -122,7 +123,7 @@ def test_lexical_candidates_reach_beyond_the_faiss_top_k() -> None:
     decoy = ReportFeatures("decoy", unit(0.9, 1), {"unrelated": 1}, "Lumen Photo", "ui")
     scorer = scorer_with(profile, ORIGINAL, decoy)
     query = ReportFeatures("q", unit(0.63, 1), PARAPHRASE.terms, "Lumen Photo", "export")
-    (decision,) = scorer.score([query])
+    (decision,) = scorer.score([query], every_candidate=True)
     assert {c.submission_id for c in decision.candidates} == {"orig", "decoy"}
     assert decision.verdict.similar[0][0] == "orig"
 
@@ -285,7 +286,7 @@ def test_a_big_batch_scores_k_earlier_reports_not_all_of_them() -> None:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     reports = [ReportFeatures(f"r{n:03d}", v, {}) for n, v in enumerate(vectors)]
     twin = ReportFeatures("twin", vectors[0].copy(), {})
-    decisions = DedupScorer(profile, DIM).score([*reports, twin])
+    decisions = DedupScorer(profile, DIM).score([*reports, twin], every_candidate=True)
     assert max(len(d.candidates) for d in decisions) == profile.candidates_k
     assert decisions[-1].candidates[0].submission_id == "r000"
     assert decisions[-1].candidates[0].cosine == pytest.approx(1.0)
@@ -349,18 +350,21 @@ reports = st.lists(st.tuples(pool, labels, labels, few_words, few_words), min_si
 
 
 @settings(max_examples=80, deadline=None)
-@given(reports, reports, st.integers(1, 4), st.booleans(), st.integers(0, 2**16))
+@given(reports, reports, st.integers(1, 4), st.integers(1, 4), st.booleans(), st.integers(0, 2**16))
 def test_the_scorer_decides_as_the_plain_loop(
     old: list[tuple[str, str, str, list[str], list[str]]],
     new: list[tuple[str, str, str, list[str], list[str]]],
     k: int,
+    top_k: int,
     lexical: bool,
     seed: int,
 ) -> None:
     """The scorer's flat arrays (pairs merged by id, features gathered by row and position,
     ranked with ties by id) give the plain loop's decisions, floats included: replays of
     stored ids and repeated ids in the batch, few distinct vectors (ties), empty terms and
-    labels, lexical weight or none."""
+    labels, lexical weight or none: every candidate with ``every_candidate``; by default (the
+    infer stage's call: the TF-IDF cosines of candidates that cannot reach the top_k left
+    out) the same verdicts and the plain loop's first top_k candidates."""
     rng = np.random.default_rng(seed)
     shapes = rng.standard_normal((3, DIM)).astype(np.float32)
     shapes /= np.linalg.norm(shapes, axis=1, keepdims=True)
@@ -375,12 +379,71 @@ def test_the_scorer_decides_as_the_plain_loop(
 
     weights = (0.3, 0.5, 0.25) if lexical else (0.0, 0.5, 0.25)
     profile = replace(
-        HYBRID.with_weights(*weights, duplicate=0.7, possible=0.5), candidates_k=k, top_k=1
+        HYBRID.with_weights(*weights, duplicate=0.7, possible=0.5),
+        candidates_k=k,
+        top_k=min(top_k, k),
     )
     stored = list({r.submission_id: r for r in features(old)}.values())
     batch = features(new)
     scorer = scorer_with(profile, *stored)
-    assert scorer.score(batch) == reference_scores(profile, stored, batch)
+    expected = reference_scores(profile, stored, batch)
+    assert scorer.score(batch, every_candidate=True) == expected
+    heads = [Decision(d.verdict, d.candidates[: profile.top_k]) for d in expected]
+    assert scorer.score(batch) == heads
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            # Few distinct values: scores often tie or sit right at a report's floor.
+            st.sampled_from([-0.3, 0.2, 0.5, 0.6, 0.7, 0.9, 1.0]) | st.floats(-1, 1),
+            st.sampled_from([0.0, 0.5, 0.9, 1.0]) | st.floats(0, 1),
+            st.booleans(),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(1, 5),
+    st.sampled_from([0.05, 0.1, 1.0, 3.0]),
+)
+# The first pair ties the second only with a lexical cosine of exactly 1: kept.
+@example([(0, 0.2, 1.0, False, False), (0, 0.7, 0.0, True, False)], 1, 1.0)
+def test_a_pair_left_out_cannot_reach_its_reports_top_k(
+    rows: list[tuple[int, float, float, bool, bool]], top_k: int, w_lexical: float
+) -> None:
+    """``_may_lead`` keeps every pair whose score, whatever its TF-IDF cosine turns out to be,
+    could reach its report's top_k (ties at the top_k-th score included), and leaves some out
+    when the lexical weight is small next to the score's spread."""
+    owner = np.array([r[0] for r in rows], dtype=np.int64)
+    cosine = np.array([r[1] for r in rows])
+    lexical = np.array([r[2] for r in rows])
+    product = np.array([r[3] for r in rows])
+    component = np.array([r[4] for r in rows])
+    profile = replace(HYBRID, w_lexical=w_lexical, top_k=top_k)
+    lead = _may_lead(profile, owner, cosine, product, component)
+    scores = profile.combine_many(cosine, lexical, product, component)
+    for q in set(owner.tolist()):
+        mine = np.flatnonzero(owner == q)
+        kth = np.sort(scores[mine])[::-1][min(top_k, len(mine)) - 1]
+        assert lead[mine[scores[mine] >= kth]].all()
+
+
+def test_the_lexical_work_of_hopeless_candidates_is_left_out() -> None:
+    """One report, many candidates: the ones far below the best in cosine and without the
+    product prior are left out, and the decision holds the top_k only."""
+    owner = np.zeros(6, dtype=np.int64)
+    cosine = np.array([0.9, 0.85, 0.2, 0.1, 0.88, 0.3])
+    product = np.array([True, True, False, False, True, True])
+    lead = _may_lead(replace(HYBRID, top_k=2), owner, cosine, product, np.zeros(6, dtype=bool))
+    assert lead.tolist() == [True, True, False, False, True, False]
+    scorer = scorer_with(HYBRID, ORIGINAL, NEAR_MISS, OTHER_PRODUCT)
+    (full,) = scorer.score([PARAPHRASE], every_candidate=True)
+    (top,) = scorer.score([PARAPHRASE])
+    assert top.verdict == full.verdict
+    assert top.candidates == full.candidates[: HYBRID.top_k]
 
 
 def test_a_vector_of_the_wrong_shape_is_refused_before_anything_is_stored() -> None:
