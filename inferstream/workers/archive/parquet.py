@@ -1,8 +1,9 @@
 """One results-lake file: the records of a closed file as deterministic Parquet bytes.
 
-Deterministic means the same records give the same bytes (with the same pyarrow version): a
-fixed schema and column order, one row group, fixed compression, no wall-clock metadata.
-That is what makes a replay after a crash rewrite an identical object.
+Deterministic means the same records give the same bytes (with the same compression setting,
+ZSTD_LEVEL and pyarrow version): a fixed schema and column order, one row group, no wall-clock
+metadata. That is what makes a replay after a crash rewrite an identical object. A file
+replayed after one of those changed is rewritten under its key as the same rows in other bytes.
 
 Columns: where the record sits (topic, partition, offset, timestamp), its key, the result's
 identity (result_id, submission_id, task, schema_version, model_name, model_version,
@@ -15,9 +16,6 @@ fields exactly as `plugins.results.result_head` has every producer write them ke
 its bytes (no re-encode: a replay reads the same bytes, so the file is as deterministic as the
 records). The value is still parsed, so only a JSON object gets identity columns; any other
 object is re-encoded without its identity fields (orjson, the producer's order).
-
-Compression: zstd at ZSTD_LEVEL. The level is part of what makes the bytes: a file rewritten
-under another level (or another pyarrow) holds the same rows in different bytes.
 """
 
 from __future__ import annotations
