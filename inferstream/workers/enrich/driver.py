@@ -26,6 +26,8 @@ from inferstream.workers.runtime.headers import forward_headers
 from inferstream.workers.runtime.logic import StageLogic
 from inferstream.workers.runtime.records import Emit, InRecord, Outcome, OutMessage, Reject
 
+_CONTENT_TYPE = CONTENT_TYPE.encode()
+
 
 def encode_enriched(envelope: BaseModel, enrichment: BaseModel) -> bytes:
     """The value on enriched.<task> (an ``EnrichedMessage``) from the validated models, in one
@@ -74,9 +76,11 @@ class EnrichLogic(StageLogic):
     def validate(self, record: InRecord) -> Envelope[Any] | Reject:
         """The record's envelope, validated against the contract, or why it is rejected."""
         key = record.key.decode(errors="replace") if record.key else None
-        content_type = record.header("content-type")
-        if content_type is not None and content_type.split(";")[0].strip() != CONTENT_TYPE:
-            return Reject(f"unsupported content-type {content_type!r}", submission_id=key)
+        raw_type = record.header_bytes("content-type")
+        if raw_type is not None and raw_type != _CONTENT_TYPE:  # the exact type is accepted
+            content_type = raw_type.decode(errors="replace")
+            if content_type.split(";")[0].strip() != CONTENT_TYPE:
+                return Reject(f"unsupported content-type {content_type!r}", submission_id=key)
         try:
             envelope = decode_envelope(self.task, record.value)
         except DecodeError as err:

@@ -22,16 +22,22 @@ SUBMITTED_AT = "x-submitted-at"
 SUBMISSION_ID = "x-submission-id"
 
 _HEX = frozenset("0123456789abcdef")
+_HEX_BYTES = b"0123456789abcdef"
 _CONTENT_TYPE = CONTENT_TYPE.encode()
+_VERSIONS = {version: str(version).encode() for version in range(1, 10)}
 
 
-def _span_id() -> str:
+def _span_value() -> int:
     """A random non-zero 64-bit span id, as OpenTelemetry's SDK makes them (Python's
     ``random``: trace ids identify, they do not protect; no system call per record)."""
     while True:
         value = random.getrandbits(64)
         if value:
-            return f"{value:016x}"
+            return value
+
+
+def _span_id() -> str:
+    return f"{_span_value():016x}"
 
 
 def child_of(parent: str | None) -> str:
@@ -56,6 +62,32 @@ def child_of(parent: str | None) -> str:
     return child_traceparent(parent) if parent else new_traceparent()
 
 
+def child_of_bytes(parent: bytes | None) -> bytes:
+    """``child_of`` of a header's value as it came, encoded: the fast path on the bytes (no
+    decode and encode, no set of characters per id); anything it does not take goes through
+    ``child_of`` of the value as ``InRecord.header`` decodes it, as before."""
+    if (
+        parent is not None
+        and len(parent) == 55
+        and parent.startswith(b"00-")
+        and parent[35] == 45  # "-"
+        and parent[52] == 45
+        and not parent[3:35].strip(_HEX_BYTES)  # every byte a lowercase hex digit
+        and not parent[36:52].strip(_HEX_BYTES)
+        and not parent[53:].strip(_HEX_BYTES)
+        and parent[3:35].strip(b"0")
+        and parent[36:52].strip(b"0")
+    ):
+        return b"%b%016x%b" % (parent[:36], _span_value(), parent[52:])
+    return child_of(None if parent is None else parent.decode(errors="replace")).encode()
+
+
+def _as_decoded(value: bytes) -> bytes:
+    """A header's value as ``header()`` decodes it and ``encode()`` writes it back: itself
+    unless it is not valid UTF-8 (checked only when it is not ASCII, the usual case)."""
+    return value if value.isascii() else value.decode(errors="replace").encode()
+
+
 def forward_headers(
     record: InRecord,
     schema_version: int,
@@ -68,15 +100,22 @@ def forward_headers(
     parsing the traceparent again (child_of made it valid)."""
     if schema_version < 1:
         raise ValueError(f"schema_version must be >= 1, got {schema_version}")
-    headers = [
-        (HEADER_CONTENT_TYPE, _CONTENT_TYPE),
-        (HEADER_SCHEMA_VERSION, str(schema_version).encode()),
-        (HEADER_TRACEPARENT, child_of(record.header(HEADER_TRACEPARENT)).encode()),
-    ]
-    if submitted_at is not None:
+    trace = (HEADER_TRACEPARENT, child_of_bytes(record.header_bytes(HEADER_TRACEPARENT)))
+    version = _VERSIONS.get(schema_version) or str(schema_version).encode()
+    if submitted_at is None:
+        headers = [(HEADER_CONTENT_TYPE, _CONTENT_TYPE), (HEADER_SCHEMA_VERSION, version), trace]
+    else:
         value = submitted_at.isoformat() if isinstance(submitted_at, datetime) else submitted_at
-        headers.append((SUBMITTED_AT, value.encode()))
-    submission = submission_id or record.header(SUBMISSION_ID)
-    if submission:
-        headers.append((SUBMISSION_ID, submission.encode()))
+        headers = [
+            (HEADER_CONTENT_TYPE, _CONTENT_TYPE),
+            (HEADER_SCHEMA_VERSION, version),
+            trace,
+            (SUBMITTED_AT, value.encode()),
+        ]
+    if submission_id:
+        headers.append((SUBMISSION_ID, submission_id.encode()))
+    else:
+        carried = record.header_bytes(SUBMISSION_ID)
+        if carried:
+            headers.append((SUBMISSION_ID, _as_decoded(carried)))
     return tuple(headers)

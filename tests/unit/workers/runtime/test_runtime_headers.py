@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given
@@ -14,6 +16,7 @@ from inferstream.workers.runtime.headers import (
     SUBMISSION_ID,
     SUBMITTED_AT,
     child_of,
+    child_of_bytes,
     forward_headers,
 )
 from inferstream.workers.runtime.records import InRecord, Reject
@@ -91,3 +94,39 @@ def test_forwarded_headers_are_make_headers_of_a_child_span(
 def test_a_schema_version_below_1_is_refused() -> None:
     with pytest.raises(ValueError, match="schema_version must be >= 1"):
         forward_headers(_record("t", b"k"), 0, None)
+
+
+_HEADER_BYTES = st.binary(max_size=60) | _NEAR_VALID.map(str.encode)
+
+
+def _seeded_hex(n: int) -> str:
+    """schemas.headers' random ids (a new trace) from ``random``, so a seed repeats them."""
+    return f"{random.getrandbits(8 * n) | 1:0{2 * n}x}"
+
+
+@given(_HEADER_BYTES | st.none(), st.integers(0, 2**32))
+def test_child_of_bytes_is_child_of_the_decoded_value(parent: bytes | None, seed: int) -> None:
+    """The bytes fast path writes what child_of of the value header() decodes writes, with the
+    same random span id: valid parents, near misses, invalid UTF-8, none."""
+    with patch("inferstream.schemas.headers._random_hex", _seeded_hex):
+        random.seed(seed)
+        expected = child_of(None if parent is None else parent.decode(errors="replace"))
+        random.seed(seed)
+        assert child_of_bytes(parent) == expected.encode()
+
+
+@given(_HEADER_BYTES, st.binary(max_size=40), st.integers(0, 2**32))
+def test_forwarded_headers_are_those_of_the_decoded_values(
+    trace: bytes, submission: bytes, seed: int
+) -> None:
+    """What forward_headers built from the decoded headers before: the trace and a carried
+    submission id written back from header()'s decoding (invalid UTF-8 replaced)."""
+    record = _record("t", b"k", (("traceparent", trace), (SUBMISSION_ID, submission)))
+    with patch("inferstream.schemas.headers._random_hex", _seeded_hex):
+        random.seed(seed)
+        headers = dict(forward_headers(record, 1, "2026-12-07T10:00:00+00:00"))
+        random.seed(seed)
+        assert headers["traceparent"] == child_of(trace.decode(errors="replace")).encode()
+    carried = submission.decode(errors="replace")
+    assert headers.get(SUBMISSION_ID) == (carried.encode() if carried else None)
+    assert headers[SUBMITTED_AT] == b"2026-12-07T10:00:00+00:00"

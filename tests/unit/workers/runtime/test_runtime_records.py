@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_NOT_AVAILABLE, Message
 
 from inferstream.workers.runtime.records import InRecord
@@ -39,3 +42,22 @@ def test_missing_key_value_headers_and_timestamp() -> None:
     assert (record.key, record.value, record.headers, record.timestamp_ms) == (None, b"", (), None)
     assert record.position == ("t", 1)
     assert record.header("content-type") is None
+
+
+def test_from_message_sets_exactly_the_dataclass_fields_and_stays_frozen() -> None:
+    """from_message fills the instance's fields in one step, not through __init__: the same
+    fields, a record like any other (frozen, hashable, replaceable)."""
+    msg = Message(topic="t", partition=2, offset=9, key=b"k", value=b"v", headers=[("h", b"1")])
+    record = InRecord.from_message(msg, polled_at=1.0)
+    assert list(vars(record)) == [f.name for f in dataclasses.fields(InRecord)]
+    assert hash(record) == hash(InRecord("t", 2, 9, b"k", b"v", (("h", b"1"),), None, 1.0))
+    assert dataclasses.replace(record, offset=10).offset == 10
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.offset = 11  # type: ignore[misc]
+
+
+def test_header_bytes_is_the_last_value_as_it_came() -> None:
+    record = InRecord("t", 0, 0, None, b"", (("A", b"\xff1"), ("a", b"\xfe2"), ("b", b"")))
+    assert record.header_bytes("a") == b"\xfe2"
+    assert record.header("a") == b"\xfe2".decode(errors="replace")
+    assert record.header_bytes("b") == b"" and record.header_bytes("c") is None
