@@ -18,6 +18,16 @@ ClientConfig = dict[str, str | int | bool]
 LIBRDKAFKA_MESSAGE_MAX_BYTES = 1_000_000
 # Bytes a produce request adds around its record batches (headers, topic and partition framing).
 REQUEST_FRAMING = 65_536
+# A consumer's prefetch. librdkafka fetches while its queue holds fewer than PREFETCH_MESSAGES
+# records and PREFETCH_BYTES (defaults 100,000 and 64 MiB), and one fetch returns up to
+# PREFETCH_BYTES. The stage runner holds records in the client rather than pausing (a pause
+# drops the prefetch, runtime/runner.py), so this is what a busy worker keeps there; about two
+# of the poll loop's passes (500 records each).
+PREFETCH_MESSAGES = 1_000
+PREFETCH_BYTES = 4 * 2**20
+# How soon librdkafka looks again at a queue it found full (default 1,000 ms: a worker that
+# drains 1,000 records in less than that waited for its next fetch).
+PREFETCH_RECHECK_MS = 50
 
 
 class KafkaSettings(ComponentSettings):
@@ -104,11 +114,14 @@ class KafkaSettings(ComponentSettings):
     fetch_wait_max_ms: int = Field(500, ge=1, le=300_000)
     # The same wait for consumers off the records' latency path (the archive, webhooks, infer's
     # result followers): each empty fetch on the embedded broker costs Tansu and SeaweedFS a few
-    # S3 requests, so a consumer that may lag a second polls ten times less often there.
+    # S3 requests, so a consumer that may lag a second polls ten times less often there. While
+    # records keep coming it also spaces their fetches: the next one waits this long once the
+    # last one's records are queued (librdkafka's fetch.queue.backoff.ms).
     background_fetch_wait_max_ms: int = Field(500, ge=1, le=300_000)
     # What one fetch may return per partition for those consumers: a fetch held for a longer
     # wait must carry more, or it would cap their throughput (librdkafka's default: 1 MiB).
-    background_partition_fetch_bytes: int = Field(8 * 2**20, ge=2**16, le=2**30)
+    # librdkafka refuses more than 1,000,000,000 (max.partition.fetch.bytes).
+    background_partition_fetch_bytes: int = Field(8 * 2**20, ge=2**16, le=1_000_000_000)
     # Send LeaveGroup when a worker stops (fast hand-off). The embedded broker (Tansu) keeps a
     # ghost member forever when a LeaveGroup arrives during a rebalance, which blocks the group;
     # `inferstream up` turns this off there, so stopped members are evicted by session timeout.
@@ -174,11 +187,6 @@ class KafkaSettings(ComponentSettings):
         """A consumer that never auto-commits: offsets are committed only for durable outputs.
         ``background``: off the records' latency path (longer fetch wait, larger fetches)."""
         wait = self.background_fetch_wait_max_ms if background else self.fetch_wait_max_ms
-        extra: ClientConfig = (
-            {"max.partition.fetch.bytes": self.background_partition_fetch_bytes}
-            if background
-            else {}
-        )
         return {
             **self.client_config(),
             "group.id": group_id,
@@ -191,7 +199,32 @@ class KafkaSettings(ComponentSettings):
             "max.poll.interval.ms": self.max_poll_interval_ms,
             "fetch.wait.max.ms": wait,
             "isolation.level": "read_committed",
-            **extra,
+            **self._prefetch(background),
+        }
+
+    def _prefetch(self, background: bool) -> ClientConfig:
+        """What librdkafka fetches ahead of the application. A background consumer fetches up
+        to background_partition_fetch_bytes at a time, and fetches again only once the
+        application has taken what the last fetch brought and its fetch wait has passed
+        (fetch.queue.backoff.ms: librdkafka checks the queue after each response, so one
+        record still queued then defers the next fetch). On the embedded broker each fetch
+        that finds records LISTs every partition's history; without this, each of the results
+        topic's readers fetched again at every batch infer stored."""
+        if not background:
+            return {
+                "queued.min.messages": PREFETCH_MESSAGES,
+                "queued.max.messages.kbytes": PREFETCH_BYTES // 1024,
+                "fetch.max.bytes": PREFETCH_BYTES,
+                "fetch.queue.backoff.ms": PREFETCH_RECHECK_MS,
+            }
+        size = self.background_partition_fetch_bytes
+        return {
+            "max.partition.fetch.bytes": size,
+            "queued.min.messages": 1,
+            "queued.max.messages.kbytes": max(size, PREFETCH_BYTES) // 1024,
+            # librdkafka refuses a fetch.max.bytes below message.max.bytes (1,000,000).
+            "fetch.max.bytes": max(size, LIBRDKAFKA_MESSAGE_MAX_BYTES),
+            "fetch.queue.backoff.ms": self.background_fetch_wait_max_ms,
         }
 
     def request_max_bytes(self) -> int:

@@ -119,14 +119,24 @@ def test_background_consumers_take_their_own_fetch_wait_and_size(data_dir: Path)
     kafka = KafkaSettings.load(fetch_wait_max_ms=100, background_fetch_wait_max_ms=1000)
     background = kafka.consumer_config("g", background=True)
     assert background["fetch.wait.max.ms"] == 1000
-    assert background["max.partition.fetch.bytes"] == kafka.background_partition_fetch_bytes
+    size = kafka.background_partition_fetch_bytes
+    assert background["max.partition.fetch.bytes"] == size
+    assert background["fetch.max.bytes"] == size
+    # They fetch again once what the last fetch brought is taken, not sooner than their wait.
+    assert background["queued.min.messages"] == 1
+    assert background["fetch.queue.backoff.ms"] == 1000
     # Everything else is the same contract as a latency-critical consumer's.
     critical = kafka.consumer_config("g")
     assert critical["fetch.wait.max.ms"] == 100 and "max.partition.fetch.bytes" not in critical
-    assert {k: v for k, v in background.items() if k not in critical} == {
-        "max.partition.fetch.bytes": kafka.background_partition_fetch_bytes
+    assert {k for k in background if k not in critical} == {"max.partition.fetch.bytes"}
+    prefetch = {
+        "fetch.wait.max.ms",
+        "fetch.max.bytes",
+        "queued.min.messages",
+        "queued.max.messages.kbytes",
+        "fetch.queue.backoff.ms",
     }
-    assert all(background[k] == v for k, v in critical.items() if k != "fetch.wait.max.ms")
+    assert all(background[k] == v for k, v in critical.items() if k not in prefetch)
 
 
 def test_postgres_conninfo_carries_sslmode(data_dir: Path) -> None:
