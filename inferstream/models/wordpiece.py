@@ -158,12 +158,10 @@ class AsciiWordPiece:
         if not chunk.isascii():
             return self._unicode_chunk(chunk)
         words = self._words
-        ids = list(
-            chain.from_iterable(
-                hit if (hit := words.get(word)) is not None else self._word(word)
-                for word in _WORDS.findall(chunk.decode("ascii"))
-            )
-        )
+        ids: Ids = []
+        for word in _WORDS.findall(chunk.decode("ascii")):
+            hit = words.get(word)
+            ids += hit if hit is not None else self._word(word)
         _remember(self._chunks, chunk, ids)
         return ids
 
@@ -188,7 +186,7 @@ class AsciiWordPiece:
     def _word(self, word: str) -> Ids:
         # The tokenizer's own WordPiece (longest match first, [UNK] for a word it cannot split
         # or longer than max_input_chars_per_word).
-        ids = [int(token.id) for token in self._model.tokenize(word)]
+        ids: Ids = [token.id for token in self._model.tokenize(word)]
         _remember(self._words, word, ids)
         return ids
 
