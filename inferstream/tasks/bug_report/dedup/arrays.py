@@ -5,7 +5,7 @@ is one pass of C-level list or numpy work, not a Python loop over postings or pa
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -73,8 +73,8 @@ def rare_terms(
     (query, df, term) instead of a Python loop and a tuple per term and query (~4 % of the
     infer stage)."""
     flat = list(chain.from_iterable(queries))
-    ids = np.array([vocab.get(term, -1) for term in flat], dtype=np.int64)
-    owner = np.repeat(np.arange(len(queries), dtype=np.int64), [len(q) for q in queries])
+    ids = np.fromiter(map(vocab.get, flat, repeat(-1)), np.int64, len(flat))
+    owner = np.repeat(np.arange(len(queries), dtype=np.int64), list(map(len, queries)))
     dfs = np.zeros(len(ids), dtype=np.int64)
     known = ids >= 0
     dfs[known] = df[ids[known]]

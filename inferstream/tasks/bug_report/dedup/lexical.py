@@ -247,17 +247,19 @@ class LexicalIndex:
         only) and run lengths. Terms nothing indexed holds get ids past the vocabulary (df 0),
         shared within the call."""
         vocab, unseen = self._vocab, len(self._vocab)
-        local: dict[str, int] = {}
-        terms = [term for query in batch for term in query]
-        ids = [
-            vocab[term] if term in vocab else local.setdefault(term, unseen + len(local))
-            for term in terms
-        ]
-        count = np.asarray([c for query in batch for c in query.values()])
-        owner = np.repeat(np.arange(len(batch)), [len(query) for query in batch])
+        # C-level look-ups (``map``), then a Python step only for the terms nothing indexed
+        # holds (a comprehension per term was ~40 % of the TF-IDF cosines' time).
+        terms = list(chain.from_iterable(batch))
+        ids = np.fromiter(map(vocab.get, terms, repeat(-1)), np.int64, len(terms))
+        new = np.flatnonzero(ids < 0)
+        if len(new):
+            local: dict[str, int] = {}
+            ids[new] = [local.setdefault(terms[i], unseen + len(local)) for i in new.tolist()]
+        count = np.asarray(list(chain.from_iterable(query.values() for query in batch)))
+        owner = np.repeat(np.arange(len(batch)), list(map(len, batch)))
         kept = count > 0
         return (
-            np.asarray(ids, dtype=np.int64)[kept],
+            ids[kept],
             log_tfs(count[kept]),
             np.bincount(owner[kept], minlength=len(batch)).astype(np.int64),
         )
