@@ -31,11 +31,14 @@ __all__ = [
 ]
 
 
-_new = object.__new__
+# The records below are frozen dataclasses with their own __init__ (init=False): it sets the
+# instance's fields in one step, where the generated one calls object.__setattr__ per field
+# (frozen), which cost more than the rest of building a record. Every stage builds an InRecord
+# per message on its poll loop, and an Emit and an OutMessage per output on its run thread.
 _setattr = object.__setattr__
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class InRecord:
     topic: str
     partition: int
@@ -45,6 +48,32 @@ class InRecord:
     headers: tuple[tuple[str, bytes], ...] = ()
     timestamp_ms: int | None = None
     polled_at: float = 0.0  # time.monotonic() when the poll loop received it
+
+    def __init__(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes,
+        headers: tuple[tuple[str, bytes], ...] = (),
+        timestamp_ms: int | None = None,
+        polled_at: float = 0.0,
+    ) -> None:
+        _setattr(
+            self,
+            "__dict__",
+            {
+                "topic": topic,
+                "partition": partition,
+                "offset": offset,
+                "key": key,
+                "value": value,
+                "headers": headers,
+                "timestamp_ms": timestamp_ms,
+                "polled_at": polled_at,
+            },
+        )
 
     @property
     def position(self) -> tuple[str, int]:
@@ -62,24 +91,16 @@ class InRecord:
             values: Iterable[object] = chain.from_iterable(listed)
             # A header without a value comes as None; the list is copied as it is otherwise.
             headers = tuple((k, v or b"") for k, v in listed) if None in values else tuple(listed)
-        # The instance's fields set in one step: the frozen dataclass's __init__ sets each of
-        # the eight through object.__setattr__, a third of this method's CPU.
-        record = _new(cls)
-        _setattr(
-            record,
-            "__dict__",
-            {
-                "topic": str(msg.topic()),
-                "partition": msg.partition() or 0,
-                "offset": msg.offset() or 0,
-                "key": key if isinstance(key, bytes) else None,
-                "value": value if isinstance(value, bytes) else b"",
-                "headers": headers,
-                "timestamp_ms": timestamp if timestamp and timestamp > 0 else None,
-                "polled_at": polled_at,
-            },
+        return cls(
+            str(msg.topic()),
+            msg.partition() or 0,
+            msg.offset() or 0,
+            key if isinstance(key, bytes) else None,
+            value if isinstance(value, bytes) else b"",
+            headers,
+            timestamp if timestamp and timestamp > 0 else None,
+            polled_at,
         )
-        return record
 
     def header(self, name: str) -> str | None:
         """The last value of the header ``name`` (lowercase), decoded."""
@@ -98,22 +119,34 @@ class InRecord:
         return by_name.get(name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class OutMessage:
     topic: str
     key: bytes | None
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = ()
 
+    def __init__(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: tuple[tuple[str, bytes], ...] = (),
+    ) -> None:
+        _setattr(self, "__dict__", {"topic": topic, "key": key, "value": value, "headers": headers})
+
 
 RejectKind = Literal["rejected", "poison"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Emit:
     """The record was handled; these messages (possibly none) are its durable outputs."""
 
     messages: tuple[OutMessage, ...] = ()
+
+    def __init__(self, messages: tuple[OutMessage, ...] = ()) -> None:
+        _setattr(self, "__dict__", {"messages": messages})
 
 
 @dataclass(frozen=True)

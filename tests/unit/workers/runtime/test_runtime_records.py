@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME, TIMESTAMP_NOT_AVAILABLE, Message
 
-from inferstream.workers.runtime.records import InRecord
+from inferstream.workers.runtime.records import Emit, InRecord, OutMessage
 
 
 def test_fields_and_headers_are_copied_as_they_are() -> None:
@@ -45,8 +45,8 @@ def test_missing_key_value_headers_and_timestamp() -> None:
 
 
 def test_from_message_sets_exactly_the_dataclass_fields_and_stays_frozen() -> None:
-    """from_message fills the instance's fields in one step, not through __init__: the same
-    fields, a record like any other (frozen, hashable, replaceable)."""
+    """The records' own __init__ fills the instance's fields in one step: the same fields, a
+    record like any other (frozen, hashable, replaceable)."""
     msg = Message(topic="t", partition=2, offset=9, key=b"k", value=b"v", headers=[("h", b"1")])
     record = InRecord.from_message(msg, polled_at=1.0)
     assert list(vars(record)) == [f.name for f in dataclasses.fields(InRecord)]
@@ -54,6 +54,26 @@ def test_from_message_sets_exactly_the_dataclass_fields_and_stays_frozen() -> No
     assert dataclasses.replace(record, offset=10).offset == 10
     with pytest.raises(dataclasses.FrozenInstanceError):
         record.offset = 11  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("made", "expected"),
+    [
+        (InRecord("t", 1, 2, None, b""), InRecord("t", 1, 2, None, b"", (), None, 0.0)),
+        (OutMessage(topic="t", key=b"k", value=b"v"), OutMessage("t", b"k", b"v", ())),
+        (Emit(), Emit(messages=())),
+    ],
+)
+def test_the_records_own_init_keeps_the_dataclass_fields_and_defaults(
+    made: object, expected: object
+) -> None:
+    assert made == expected and hash(made) == hash(expected)
+    assert list(vars(made)) == [f.name for f in dataclasses.fields(made)]  # type: ignore[arg-type]
+    assert all(
+        getattr(made, f.name) == f.default
+        for f in dataclasses.fields(made)  # type: ignore[arg-type]
+        if f.default is not dataclasses.MISSING and f.name in ("headers", "messages")
+    )
 
 
 def test_header_bytes_is_the_last_value_as_it_came() -> None:
