@@ -1,16 +1,16 @@
 """A consumer's prefetch stays bounded, so a worker that holds records in the client (instead
-of pausing, which drops the prefetch) keeps a bounded amount there, and librdkafka accepts
-every configuration the settings allow at their edges."""
+of pausing, which drops the prefetch) keeps a bounded amount there; a zstd producer compresses
+at a low level; librdkafka accepts every configuration the settings allow at their edges."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, Producer
 
 from inferstream.settings import KafkaSettings
-from inferstream.settings.kafka import PREFETCH_BYTES, PREFETCH_MESSAGES
+from inferstream.settings.kafka import PREFETCH_BYTES, PREFETCH_MESSAGES, ZSTD_LEVEL
 
 
 @pytest.fixture
@@ -51,3 +51,16 @@ def test_librdkafka_accepts_the_consumer_configuration(
     kafka = KafkaSettings.load(bootstrap_servers="127.0.0.1:1", **settings)
     consumer = Consumer({**kafka.consumer_config("g", background=background), "log_level": 0})
     consumer.close()
+
+
+@pytest.mark.parametrize("compression", ["zstd", "lz4", "none"])
+def test_zstd_producers_compress_at_a_low_level_others_at_their_codecs_default(
+    data_dir: Path, compression: str
+) -> None:
+    kafka = KafkaSettings.load(bootstrap_servers="127.0.0.1:1", compression=compression)
+    config = kafka.producer_config()
+    if compression == "zstd":
+        assert config["compression.level"] == ZSTD_LEVEL < 3  # librdkafka's zstd default: 3
+    else:
+        assert "compression.level" not in config
+    Producer({**config, "log_level": 0}).flush(0)
