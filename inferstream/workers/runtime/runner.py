@@ -1,8 +1,9 @@
 """The stage runner shared by every stage and task.
 
 Three threads per worker process:
-- the poll loop (main thread, this module) owns the consumer: polls, pauses/resumes for
-  backpressure, handles rebalances (rebalance.py) and commits contiguous watermarks (core.py);
+- the poll loop (main thread, this module) owns the consumer: polls, holds records in the client
+  from half the in-flight bound and pauses/resumes at it (backpressure), handles rebalances
+  (rebalance.py) and commits contiguous watermarks (core.py);
 - the prepare thread (cycle.py) closes micro-batches (items / cost / wait) and runs the CPU-side
   preparation, so tokenising batch N+1 overlaps running batch N;
 - the run thread (cycle.py) processes a batch (bisecting poison, backing off on transient
