@@ -232,6 +232,11 @@ def _notes(report: Report, result: OverheadRun) -> None:
         "model_version ends in +null (checked)"
     )
     report.notes.append(
+        f"archive: files of {overhead_run.ARCHIVE_FILE_RECORDS:,} records per partition "
+        "(INFERSTREAM_ARCHIVE_MAX_RECORDS; 10,000 by default), so the archive's encode and "
+        "upload are inside the window; the records of its open files are not"
+    )
+    report.notes.append(
         "window: first publish to the last row in Postgres (records/s), CPU read until all "
         f"workers together fell under {overhead_run.IDLE_CORES} cores (the stages behind the "
         "sink finishing their share); Postgres = postmaster + backends + reaped backends; "
