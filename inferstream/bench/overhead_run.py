@@ -17,8 +17,8 @@ from inferstream.models.null import NULL_VERSION_SUFFIX
 
 NULL_ENV = {"INFERSTREAM_MODEL_BACKEND": "null"}
 # The archive closes a file per partition every ARCHIVE_FILE_RECORDS records, so its Parquet
-# encode and PUT fall inside the window at any N: at the default 10,000 a run of 20,000 over six
-# partitions closed no file, or one whose encode landed in the window or not from run to run.
+# encode and PUT fall inside the window at any N: at the default 10,000 a partition closed at
+# most one file in a run of 20,000, whose encode landed in the window or not from run to run.
 ARCHIVE_FILE_RECORDS = 1_000
 WORKER_ENV = {**NULL_ENV, "INFERSTREAM_ARCHIVE_MAX_RECORDS": str(ARCHIVE_FILE_RECORDS)}
 # After the last row is in Postgres the stages behind the sink (the archive, the infer workers'
