@@ -25,11 +25,13 @@ class _Logic:
 
     def __init__(self) -> None:
         self.down = False
+        self.lookups: list[list[Position]] = []
 
     def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
         return []
 
     def initial_offsets(self, positions: Sequence[Position]) -> Mapping[Position, int]:
+        self.lookups.append(list(positions))
         if self.down:
             raise TransientError("Postgres unavailable")
         return {pos: 100 + pos[1] for pos in positions}
@@ -53,9 +55,9 @@ class _Consumer:
         self.commits.append([(tp.topic, tp.partition, tp.offset) for tp in offsets])
 
 
-def _runner() -> tuple[StageRunner, _Logic, _Consumer]:
+def _runner(worker: WorkerSettings | None = None) -> tuple[StageRunner, _Logic, _Consumer]:
     logic = _Logic()
-    worker = WorkerSettings(backoff_initial_ms=1, backoff_max_ms=1)
+    worker = worker or WorkerSettings(backoff_initial_ms=1, backoff_max_ms=1)
     kafka = KafkaSettings(bootstrap_servers="127.0.0.1:1")  # never contacted
     runner = StageRunner(logic, "g", kafka, worker, HealthState(stale_after_s=30))  # type: ignore[arg-type]
     consumer = _Consumer()
@@ -107,3 +109,27 @@ def test_a_revoke_drops_queued_records_and_commits_only_what_is_done() -> None:
     runner._on_revoke(consumer, _tps(0))  # type: ignore[arg-type]
     assert [r.position for r in runner._queue] == [(TOPIC, 1)]  # partition 0's left with it
     assert consumer.commits == [[(TOPIC, 0, 101)]]  # up to the done record, not past it
+
+
+def test_an_empty_assignment_in_an_outage_leaves_the_waiting_partitions_retry_alone() -> None:
+    # A cooperative rebalance that brings this member nothing looks up no start offsets, so it
+    # neither fails nor pushes back the retry of the partitions already waiting for theirs.
+    # Delays of seconds (1 s, then up to 2, 4, 8 s): a failed try pushes the retry visibly.
+    runner, logic, consumer = _runner(WorkerSettings(backoff_initial_ms=1000, backoff_max_ms=8000))
+    logic.down = True
+    started = time.monotonic()
+    runner._on_assign(consumer, _tps(0))  # type: ignore[arg-type]
+    assert runner._deferred.waiting() == [(TOPIC, 0)]
+    first_retry = started + 1.0 + 0.5  # the first delay is at most 1 s (and a margin)
+
+    for _ in range(3):  # rebalances that bring this member nothing
+        runner._on_assign(consumer, [])  # type: ignore[arg-type]
+    assert logic.lookups == [[(TOPIC, 0)]]  # no lookup for an empty assignment
+    assert runner._deferred.waiting() == [(TOPIC, 0)]
+    assert runner._deferred.due(first_retry) == [(TOPIC, 0)]  # its retry was not pushed back
+
+    logic.down = False  # Postgres is back: the waiting partition starts on its first retry
+    runner._deferred._retry_at = 0.0  # as if the delay had passed
+    runner._start_deferred()
+    assert consumer.assigned[-1] == [(TOPIC, 0, 100)]
+    assert runner._deferred.waiting() == []
