@@ -20,9 +20,9 @@ LIBRDKAFKA_MESSAGE_MAX_BYTES = 1_000_000
 REQUEST_FRAMING = 65_536
 # A consumer's prefetch. librdkafka fetches while its queue holds fewer than PREFETCH_MESSAGES
 # records and PREFETCH_BYTES (defaults 100,000 and 64 MiB), and one fetch returns up to
-# PREFETCH_BYTES. The stage runner holds records in the client rather than pausing (a pause
-# drops the prefetch, runtime/runner.py), so this is what a busy worker keeps there; about two
-# of the poll loop's passes (500 records each).
+# PREFETCH_BYTES. A pause (the stage runner's backpressure) drops the prefetch and the resume
+# fetches it again (on the embedded broker a LIST and GETs of the same objects), so the bound
+# is what a pause can throw away: about two of the poll loop's passes (500 records each).
 PREFETCH_MESSAGES = 1_000
 PREFETCH_BYTES = 4 * 2**20
 # How soon librdkafka looks again at a queue it found full (default 1,000 ms: a worker that

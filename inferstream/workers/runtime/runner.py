@@ -1,9 +1,8 @@
 """The stage runner shared by every stage and task.
 
 Three threads per worker process:
-- the poll loop (main thread, this module) owns the consumer: polls, holds records in the client
-  from half the in-flight bound and pauses/resumes at it (backpressure), handles rebalances
-  (rebalance.py) and commits contiguous watermarks (core.py);
+- the poll loop (main thread, this module) owns the consumer: polls, pauses/resumes for
+  backpressure, handles rebalances (rebalance.py) and commits contiguous watermarks (core.py);
 - the prepare thread (cycle.py) closes micro-batches (items / cost / wait) and runs the CPU-side
   preparation, so tokenising batch N+1 overlaps running batch N;
 - the run thread (cycle.py) processes a batch (bisecting poison, backing off on transient
@@ -31,8 +30,6 @@ POLL_MAX_RECORDS = 500
 # are in flight it waits INFERSTREAM_WORKER_POLL_TIMEOUT_MS, as its commits, a pause to lift or
 # a deferred start may come due. Stopping an idle worker waits out at most IDLE_POLL_S.
 IDLE_POLL_S = 1.0
-# How often a holding loop (see StageRunner._hold) looks whether the stage took records.
-HOLD_CHECK_S = 0.01
 
 
 class StageRunner(Rebalancing, BatchCycle):
@@ -91,7 +88,8 @@ class StageRunner(Rebalancing, BatchCycle):
     # ------------------------------------------------------------------ poll loop
 
     def _poll_once(self) -> None:
-        messages = self._take()
+        room = max(1, self.worker.max_in_flight - len(self._queue))
+        messages = self._fetch(min(POLL_MAX_RECORDS, room))
         self.health.progressed()
         now = time.monotonic()
         messages = self._admit(messages, now)
@@ -118,39 +116,6 @@ class StageRunner(Rebalancing, BatchCycle):
         kept, admitted = admit_messages(self.gaps, self.consumer, messages, now)
         log_gaps(self.log, admitted)
         return kept
-
-    def _take(self) -> list[Message]:
-        """Up to a pass's worth of records while the queue is below half the in-flight bound;
-        above it the loop holds (_hold)."""
-        if not self._paused and len(self._queue) >= self._hold_at():
-            held = self._hold()
-            if held is not None:
-                return held
-        room = max(1, self.worker.max_in_flight - len(self._queue))
-        return self._fetch(min(POLL_MAX_RECORDS, room))
-
-    def _hold_at(self) -> int:
-        return max(1, self.worker.max_in_flight // 2)
-
-    def _hold(self) -> list[Message] | None:
-        """Leave the records in the client instead of pausing: a pause drops everything the
-        client prefetched (librdkafka bumps the partitions' fetch version) and the resume
-        fetches it again, which on the embedded broker is a LIST of the partition's history
-        and GETs of the same batch objects (each input object was read 7-11 times under
-        backlog). A client that is not drained stops fetching by itself at its queue bound
-        (queued.min.messages, KafkaSettings.consumer_config). The loop waits up to its busy
-        poll timeout for the stage to take records (None: it did, take as usual); if it did
-        not, one poll(0) serves the client's callbacks (rebalances, commits) and keeps
-        max.poll.interval.ms, taking at most one record. A stage that stays stalled still
-        reaches max_in_flight that way, and _backpressure pauses it."""
-        hold_at = self._hold_at()
-        deadline = time.monotonic() + self.worker.poll_timeout_ms / 1000
-        while len(self._queue) >= hold_at:
-            left = deadline - time.monotonic()
-            if left <= 0 or self._stop.wait(min(HOLD_CHECK_S, left)):
-                first = self.consumer.poll(0)
-                return [] if first is None else [first]
-        return None
 
     def _fetch(self, most: int) -> list[Message]:
         """The records the consumer holds, waiting for the first one only: librdkafka's
