@@ -1,6 +1,6 @@
-"""A consumer's prefetch stays bounded, so a worker that holds records in the client (instead
-of pausing, which drops the prefetch) keeps a bounded amount there; a zstd producer compresses
-at a low level; librdkafka accepts every configuration the settings allow at their edges."""
+"""A consumer's prefetch stays bounded, so a pause (which drops the prefetch, and the resume
+fetches it again) throws away a bounded amount; a zstd producer compresses at a low level;
+librdkafka accepts every configuration the settings allow at their edges."""
 
 from __future__ import annotations
 
