@@ -102,8 +102,8 @@ class BugReportInferer:
             result["duplicate_status"] = verdict.status
             result["duplicate_of"] = verdict.duplicate_of
             result["similar"] = [
-                {"submission_id": s, "score": v, "cosine": c.cosine}
-                for (s, v), c in zip(similar, decision.head(len(similar)), strict=True)
+                {"submission_id": s, "score": v, "cosine": c}
+                for (s, v), c in zip(similar, decision.cosines(len(similar)), strict=True)
             ]
             result["content_sha256"] = enrichment.content_sha256
             result["embedding"] = np.ascontiguousarray(report.vector, dtype=np.float32)

@@ -43,6 +43,19 @@ def test_a_span_of_columns_reads_as_its_candidates(
     assert lazy.head(n) == lazy.candidates[:n]  # after the candidates were built, too
 
 
+@given(st.lists(candidate, max_size=12), st.lists(candidate, max_size=12), st.integers(0, 15))
+def test_cosines_are_the_heads_cosines(
+    before: list[Candidate], mine: list[Candidate], n: int
+) -> None:
+    shared = columns_of(before + mine)
+    lazy = Decision(VERDICT, columns=shared, span=(len(before), len(before) + len(mine)))
+    eager = Decision(VERDICT, tuple(mine))
+    expected = [c.cosine for c in mine[:n]]
+    assert lazy.cosines(n) == expected == eager.cosines(n)
+    assert lazy.candidates == tuple(mine)
+    assert lazy.cosines(n) == expected  # after the candidates were built, too
+
+
 def test_decisions_differ_by_verdict_or_candidates() -> None:
     one = Candidate("a", 0.9, 0.1, True, False, 0.8)
     other = one._replace(score=0.7)
