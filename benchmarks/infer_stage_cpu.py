@@ -1,7 +1,7 @@
 """Process CPU per record of the infer stage's logic, offline: the real dedup scorer, a null model.
 
     python benchmarks/infer_stage_cpu.py [--records 5000] [--batch 139] [--repeat 3]
-        [--profile out.prof] [--decisions out.jsonl]
+        [--profile out.prof] [--decisions out.jsonl] [--outputs out.txt]
 
 Builds ``--records`` submissions from the example reports (cycled, lightly reworded, as ``bench
 overhead`` publishes them, with fixed submission ids), runs them through the enrich stage's
@@ -17,13 +17,18 @@ so that trees compared on a loaded machine stay comparable; run it with one BLAS
 
 ``--profile`` writes a cProfile of the last pass; ``--decisions`` writes every result's
 duplicate verdict and listed candidates (ids, scores, cosines) of the last pass as JSON lines,
-so two trees' decisions can be compared byte for byte.
+so two trees' decisions can be compared byte for byte. ``--outputs`` writes every output
+message of the last pass as one line: the sha256 of its value and of its headers, with the
+results' ``produced_at`` fixed (the inferer's clock is frozen for the run) and the trace and
+span ids of each traceparent masked (random per run and per message), so that equal lines mean
+byte-identical messages.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import hashlib
 import os
 import statistics
 import time
@@ -41,10 +46,11 @@ from inferstream.bench.harness import models_cache
 from inferstream.plugins import InferContext, TaskPlugin, load_plugin
 from inferstream.schemas import make_headers, new_traceparent
 from inferstream.settings import KafkaSettings, PostgresSettings
+from inferstream.tasks.bug_report import inferer as bug_report_inferer
 from inferstream.workers.enrich.driver import EnrichLogic
 from inferstream.workers.infer.driver import InferLogic
 from inferstream.workers.runtime.process import settle_heap
-from inferstream.workers.runtime.records import Emit, InRecord
+from inferstream.workers.runtime.records import Emit, InRecord, OutMessage
 
 TASK = "bug_report"
 
@@ -56,7 +62,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", type=Path, help="write a cProfile of the last pass")
     parser.add_argument("--decisions", type=Path, help="write the last pass's verdicts (jsonl)")
+    parser.add_argument("--outputs", type=Path, help="write the last pass's message digests")
     args = parser.parse_args()
+    if args.outputs:
+        bug_report_inferer.datetime = _FrozenClock  # type: ignore[attr-defined,assignment]
     plugin = load_plugin(TASK)
     records = enriched(plugin, args.records)
     passes = []
@@ -68,7 +77,9 @@ def main() -> None:
         if profiler is not None and args.profile:
             profiler.dump_stats(args.profile)
         if last and args.decisions:
-            args.decisions.write_bytes(b"".join(verdict(v) + b"\n" for v in values))
+            args.decisions.write_bytes(b"".join(verdict(m.value) + b"\n" for m in values))
+        if last and args.outputs:
+            args.outputs.write_text("".join(digest(m) + "\n" for m in values))
     print(
         f"infer stage ({len(records)} records, batches of {args.batch}, null model): CPU ms/record "
         + " ".join(f"{ms:.3f}" for ms in passes)
@@ -80,7 +91,7 @@ def enriched(plugin: TaskPlugin, n: int) -> list[InRecord]:
     """n enriched records as the enrich stage writes them (fixed ids: two trees score the same
     reports in the same order)."""
     logic = EnrichLogic(plugin)
-    produced_at = datetime.now(UTC).isoformat()
+    produced_at = datetime(2026, 1, 1, tzinfo=UTC).isoformat()  # fixed: equal digests
     submissions = []
     for i, payload in enumerate(workload.payloads(n)):
         sid = str(uuid.UUID(int=(i + 1) * 0x9E3779B97F4A7C15 % (1 << 122), version=4))
@@ -113,7 +124,7 @@ def enriched(plugin: TaskPlugin, n: int) -> list[InRecord]:
 
 def one_pass(
     plugin: TaskPlugin, records: Sequence[InRecord], size: int, profiler: cProfile.Profile | None
-) -> tuple[float, list[bytes]]:
+) -> tuple[float, list[OutMessage]]:
     """A fresh infer stage (empty indexes) over the records; its process CPU and results."""
     context = InferContext(
         models_dir=models_cache(),
@@ -125,7 +136,7 @@ def one_pass(
         plugin, plugin.load_inferer(context), KafkaSettings(), PostgresSettings(), "x"
     )
     settle_heap()
-    values: list[bytes] = []
+    values: list[OutMessage] = []
     spent = 0.0
     for i in range(0, len(records), size):
         batch = records[i : i + size]
@@ -139,8 +150,36 @@ def one_pass(
         spent += time.process_time() - started
         if profiler is not None:
             profiler.disable()
-        values.extend(o.messages[0].value for o in outcomes if isinstance(o, Emit))
+        values.extend(o.messages[0] for o in outcomes if isinstance(o, Emit))
     return spent, values
+
+
+class _FrozenClock:
+    """The inferer's ``datetime.now`` at one fixed instant: results' ``produced_at`` equal."""
+
+    @staticmethod
+    def now(tz: object = None) -> datetime:
+        return datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def digest(message: OutMessage) -> str:
+    """sha256 of a message's value, and of its topic, key and headers with the traceparent's
+    ids masked (the harness's records start new random traces, and each message a span)."""
+    headers = [
+        (name, value[:3] + value[-3:] if name == "traceparent" else value)
+        for name, value in message.headers
+    ]
+    body = hashlib.sha256(message.value).hexdigest()
+    meta = hashlib.sha256(
+        orjson.dumps(
+            [
+                message.topic,
+                (message.key or b"").decode(),
+                [[name, value.decode()] for name, value in headers],
+            ]
+        )
+    ).hexdigest()
+    return f"{body} {meta}"
 
 
 def verdict(value: bytes) -> bytes:
