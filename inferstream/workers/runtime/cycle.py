@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import queue
 import time
+from collections import Counter
 from collections.abc import Sequence
 
 from inferstream.workers.runtime import metrics
@@ -130,10 +131,12 @@ class BatchCycle(RunnerCore):
         metrics.BATCH_SIZE.labels(**self.labels).observe(len(batch.items))
         metrics.BATCH_FILL.labels(**self.labels).observe(batch.fill_ratio(self.policy))
         metrics.BATCH_CLOSE.labels(**self.labels, reason=batch.reason).inc()
+        # One observation per record, grouped by poll time: the records of one poll pass share
+        # it (see metrics.observe_many).
         now = time.monotonic()
-        delay = metrics.QUEUE_DELAY.labels(**self.labels)
-        for record in batch.items:
-            delay.observe(now - record.polled_at)
+        polled = Counter(record.polled_at for record in batch.items)
+        delays = [(now - at, count) for at, count in polled.items()]
+        metrics.observe_many(metrics.QUEUE_DELAY.labels(**self.labels), delays)
 
     # ------------------------------------------------------------------ run thread
 

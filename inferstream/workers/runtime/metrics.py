@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -61,3 +63,26 @@ DEAD_LETTERS = Counter(
     ["stage", "task", "kind"],
 )
 COMMITS = Counter("inferstream_commits_total", "Offset commits to Kafka.", ["stage", "task"])
+
+
+def observe_many(histogram: Histogram, amounts: Iterable[tuple[float, int]]) -> None:
+    """``histogram.observe(amount)`` ``count`` times for each (amount, count), with one sum
+    and one bucket update per pair. The queue delay is observed for every record of a batch,
+    and the records of one poll pass share their poll time, so a batch of 250 holds two or
+    three distinct delays: one observe per record (a lock each on the sum and the bucket) cost
+    1.4-1.7 us per record and stage, grouped 0.15-0.17. prometheus_client (0.26) has no
+    observe with a count, so this updates the child's sum and buckets as its observe does;
+    tests/unit/workers/runtime/test_runtime_metrics.py compares the exposition with plain
+    observes. The sum adds amount * count, which may differ from count additions in its last
+    bits."""
+    histogram._raise_if_not_observable()  # type: ignore[no-untyped-call]  # a labelled child
+    bounds: list[float] = histogram._upper_bounds
+    buckets = histogram._buckets
+    for amount, count in amounts:
+        if count <= 0:
+            continue
+        histogram._sum.inc(amount * count)
+        for bound, bucket in zip(bounds, buckets, strict=True):
+            if amount <= bound:
+                bucket.inc(count)
+                break
