@@ -29,9 +29,18 @@ from typing import Any
 
 from confluent_kafka import Consumer, Message, TopicPartition
 
+from inferstream.workers.runtime.records import InRecord
 from inferstream.workers.runtime.watermark import Position
 
-__all__ = ["Admitted", "Gap", "GapGuard", "Position", "admit_messages", "log_gaps"]
+__all__ = [
+    "Admitted",
+    "Gap",
+    "GapGuard",
+    "Position",
+    "admit_messages",
+    "admit_records",
+    "log_gaps",
+]
 
 
 @dataclass(frozen=True)
@@ -76,23 +85,32 @@ class GapGuard:
     def admit(self, records: Sequence[tuple[Position, int]], now: float) -> Admitted:
         """Which of one poll's (position, offset) pairs, in poll order, go to the stage."""
         out = Admitted()
+        keep = out.keep
+        expect = self._next
         sent_back: set[Position] = set()
         for pos, offset in records:
-            if pos in sent_back:  # behind a gap: read again after the seek
-                out.keep.append(False)
+            expected = expect.get(pos)
+            if (expected is None or offset <= expected) and not sent_back:
+                # The usual case: the offset expected next, or a read again (no gap).
+                if self._open:
+                    self._open.pop(pos, None)
+                expect[pos] = offset + 1
+                keep.append(True)
                 continue
-            expected = self._next.get(pos)
+            if pos in sent_back:  # behind a gap: read again after the seek
+                keep.append(False)
+                continue
             gap = Gap(pos, expected, offset) if expected is not None and offset > expected else None
             if gap is not None and self._waits(gap, now, out):
-                out.keep.append(False)
+                keep.append(False)
                 out.seeks[pos] = gap.expected
                 sent_back.add(pos)
                 continue
             if gap is not None:
                 out.stepped_over.append(gap)
             self._open.pop(pos, None)
-            self._next[pos] = offset + 1
-            out.keep.append(True)
+            expect[pos] = offset + 1
+            keep.append(True)
         return out
 
     def _waits(self, gap: Gap, now: float, out: Admitted) -> bool:
@@ -122,6 +140,19 @@ def admit_messages(
     for (topic, partition), offset in admitted.seeks.items():
         consumer.seek(TopicPartition(topic, partition, offset))
     return [m for m in messages if id(m) not in dropped], admitted
+
+
+def admit_records(
+    guard: GapGuard, consumer: Consumer, records: Sequence[InRecord], now: float
+) -> tuple[list[InRecord], Admitted]:
+    """``admit_messages`` on records built already (the stage runner's poll loop builds them
+    first, so each message's topic, partition and offset are read once)."""
+    admitted = guard.admit([(record.position, record.offset) for record in records], now)
+    for (topic, partition), offset in admitted.seeks.items():
+        consumer.seek(TopicPartition(topic, partition, offset))
+    if admitted.seeks:
+        return [r for r, keep in zip(records, admitted.keep, strict=True) if keep], admitted
+    return list(records), admitted
 
 
 def log_gaps(log: Any, admitted: Admitted) -> None:

@@ -8,9 +8,8 @@ nothing committed, the restart reprocesses).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import chain
+from operator import itemgetter
 from typing import Literal
 
 from confluent_kafka import Message
@@ -36,6 +35,7 @@ __all__ = [
 # (frozen), which cost more than the rest of building a record. Every stage builds an InRecord
 # per message on its poll loop, and an Emit and an OutMessage per output on its run thread.
 _setattr = object.__setattr__
+_header_value = itemgetter(1)
 
 
 @dataclass(frozen=True, init=False)
@@ -81,26 +81,35 @@ class InRecord:
 
     @classmethod
     def from_message(cls, msg: Message, polled_at: float = 0.0) -> InRecord:
-        """A consumed (error-free) Kafka message as an input record. Positional arguments
-        and the headers' list copied as it is unless a value is None (a header without a
-        value): every stage builds one per message on its poll loop."""
+        """A consumed (error-free) Kafka message as an input record, its fields set as __init__
+        sets them without the call (every stage builds one per message on its poll loop). The
+        headers' list is copied as it is unless a value is None (a header without a value)."""
         key, value, listed = msg.key(), msg.value(), msg.headers()
         _, timestamp = msg.timestamp()
         headers: tuple[tuple[str, bytes], ...] = ()
         if listed:
-            values: Iterable[object] = chain.from_iterable(listed)
-            # A header without a value comes as None; the list is copied as it is otherwise.
-            headers = tuple((k, v or b"") for k, v in listed) if None in values else tuple(listed)
-        return cls(
-            str(msg.topic()),
-            msg.partition() or 0,
-            msg.offset() or 0,
-            key if isinstance(key, bytes) else None,
-            value if isinstance(value, bytes) else b"",
-            headers,
-            timestamp if timestamp and timestamp > 0 else None,
-            polled_at,
+            # A header without a value comes as None (looked for at C level, not per pair).
+            headers = (
+                tuple((k, v or b"") for k, v in listed)
+                if None in map(_header_value, listed)
+                else tuple(listed)
+            )
+        record = cls.__new__(cls)
+        _setattr(
+            record,
+            "__dict__",
+            {
+                "topic": str(msg.topic()),
+                "partition": msg.partition() or 0,
+                "offset": msg.offset() or 0,
+                "key": key if isinstance(key, bytes) else None,
+                "value": value if isinstance(value, bytes) else b"",
+                "headers": headers,
+                "timestamp_ms": timestamp if timestamp and timestamp > 0 else None,
+                "polled_at": polled_at,
+            },
         )
+        return record
 
     def header(self, name: str) -> str | None:
         """The last value of the header ``name`` (lowercase), decoded."""

@@ -19,7 +19,7 @@ from confluent_kafka import KafkaError, Message
 
 from inferstream.workers.runtime import metrics
 from inferstream.workers.runtime.cycle import BatchCycle
-from inferstream.workers.runtime.gaps import admit_messages, log_gaps
+from inferstream.workers.runtime.gaps import admit_records, log_gaps
 from inferstream.workers.runtime.rebalance import Rebalancing
 from inferstream.workers.runtime.records import FatalStageError, InRecord
 
@@ -92,14 +92,11 @@ class StageRunner(Rebalancing, BatchCycle):
         messages = self._fetch(min(POLL_MAX_RECORDS, room))
         self.health.progressed()
         now = time.monotonic()
-        messages = self._admit(messages, now)
-        accepted: list[InRecord] = []
-        for msg in messages:
-            record = self._to_record(msg, now)
-            if record is not None:
-                self.tracker.polled(record.position, record.offset)
-                accepted.append(record)
+        accepted = self._admit(self._to_records(messages, now), now)
         if accepted:
+            polled = self.tracker.polled
+            for record in accepted:
+                polled(record.position, record.offset)
             with self._cond:
                 self._queue.extend(accepted)
                 self._cond.notify_all()
@@ -108,12 +105,12 @@ class StageRunner(Rebalancing, BatchCycle):
         self._backpressure()
         self._start_deferred()
 
-    def _admit(self, messages: list[Message], now: float) -> list[Message]:
+    def _admit(self, records: list[InRecord], now: float) -> list[InRecord]:
         """The records the gap guard lets through (gaps.py): a partition handed an offset past
         one not read yet is sent back to it, until the late batch is stored or the wait ends."""
-        if self.gaps is None:
-            return messages
-        kept, admitted = admit_messages(self.gaps, self.consumer, messages, now)
+        if self.gaps is None or not records:
+            return records
+        kept, admitted = admit_records(self.gaps, self.consumer, records, now)
         log_gaps(self.log, admitted)
         return kept
 
@@ -145,16 +142,22 @@ class StageRunner(Rebalancing, BatchCycle):
             return busy
         return max(busy, IDLE_POLL_S)
 
-    def _to_record(self, msg: Message, now: float) -> InRecord | None:
-        error = msg.error()
-        if error is not None:
+    def _to_records(self, messages: list[Message], now: float) -> list[InRecord]:
+        """The poll's records, built once (the gap guard and the tracker read them); an error
+        is logged and skipped, a fatal one stops the worker."""
+        records: list[InRecord] = []
+        build = InRecord.from_message
+        for msg in messages:
+            error = msg.error()
+            if error is None:
+                records.append(build(msg, now))
+                continue
             if error.code() == KafkaError._PARTITION_EOF:
-                return None
+                continue
             if error.fatal():
                 raise FatalStageError(f"fatal Kafka error: {error.str()}")
             self.log.warning("consumer error", error=error.str())
-            return None
-        return InRecord.from_message(msg, now)
+        return records
 
     def _backpressure(self) -> None:
         """Pause every partition when the queue is full, resume at half. The assignment is

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferstream.workers.runtime.gaps import Gap, GapGuard, Position
+from inferstream.workers.runtime.gaps import Admitted, Gap, GapGuard, Position
 
 P0: Position = ("submissions.bug_report", 0)
 P1: Position = ("submissions.bug_report", 1)
@@ -132,3 +132,46 @@ def test_without_the_guard_the_same_broker_skips_a_late_batch() -> None:
         seen += [offset for _, offset in records]
         position = seen[-1] + 1
     assert seen == [0, 1, 4, 5]
+
+
+def _reference_admit(guard: GapGuard, records: list[tuple[Position, int]], now: float) -> Admitted:
+    """GapGuard.admit as first written, one record at a time with no fast path."""
+    out = Admitted()
+    sent_back: set[Position] = set()
+    for pos, offset in records:
+        if pos in sent_back:
+            out.keep.append(False)
+            continue
+        expected = guard._next.get(pos)
+        gap = Gap(pos, expected, offset) if expected is not None and offset > expected else None
+        if gap is not None and guard._waits(gap, now, out):
+            out.keep.append(False)
+            out.seeks[pos] = gap.expected
+            sent_back.add(pos)
+            continue
+        if gap is not None:
+            out.stepped_over.append(gap)
+        guard._open.pop(pos, None)
+        guard._next[pos] = offset + 1
+        out.keep.append(True)
+    return out
+
+
+_poll = st.lists(st.tuples(st.sampled_from([P0, P1]), st.integers(0, 12)), max_size=10)
+
+
+@given(st.lists(st.tuples(_poll, st.floats(0, 3)), max_size=8), st.booleans())
+def test_admit_decides_as_the_record_by_record_loop(
+    polls: list[tuple[list[tuple[Position, int]], float]], expect_first: bool
+) -> None:
+    """The fast path for records at their expected offset changes no decision, log or state:
+    random polls (runs, rewinds, gaps opened, closed and stepped over) through both."""
+    fast, slow = GapGuard(wait_s=2.0), GapGuard(wait_s=2.0)
+    if expect_first:
+        fast.expect(P0, 3)
+        slow.expect(P0, 3)
+    now = 0.0
+    for records, step in polls:
+        now += step
+        assert fast.admit(records, now) == _reference_admit(slow, records, now)
+        assert (fast._next, fast._open) == (slow._next, slow._open)

@@ -4,9 +4,11 @@ nothing in flight (an idle worker wakes once a second, not ten times)."""
 
 from __future__ import annotations
 
+import pytest
 from _stage_runner import stage_runner
-from confluent_kafka import Message
+from confluent_kafka import KafkaError, Message
 
+from inferstream.errors import FatalStageError
 from inferstream.settings import WorkerSettings
 from inferstream.workers.runtime.runner import IDLE_POLL_S, StageRunner
 
@@ -99,3 +101,22 @@ def test_a_runner_off_the_latency_path_takes_the_background_fetch_wait() -> None
     latency, _ = stage_runner(None, WorkerSettings())
     monitor, _ = stage_runner(None, WorkerSettings(), background=True)
     assert (latency.background, monitor.background) == (False, True)
+
+
+def test_errors_in_a_poll_are_skipped_and_its_records_queued_and_tracked_in_order() -> None:
+    eof = Message(topic=TOPIC, partition=0, error=KafkaError(KafkaError._PARTITION_EOF))
+    transient = Message(topic=TOPIC, partition=0, error=KafkaError(KafkaError._TRANSPORT))
+    fetched = _messages(4)
+    runner, _ = _runner([fetched[0], eof, fetched[1], transient, *fetched[2:]])
+    runner._poll_once()
+    assert [(r.topic, r.partition, r.offset) for r in runner._queue] == [
+        (TOPIC, 0, offset) for offset in range(4)
+    ]
+    assert runner.tracker.in_flight((TOPIC, 0)) == 4
+
+
+def test_a_fatal_error_stops_the_loop() -> None:
+    fatal = KafkaError(KafkaError._FATAL, "fenced", fatal=True)
+    runner, _ = _runner([*_messages(1), Message(topic=TOPIC, partition=0, error=fatal)])
+    with pytest.raises(FatalStageError, match="fenced"):
+        runner._poll_once()
