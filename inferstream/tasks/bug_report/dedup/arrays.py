@@ -20,7 +20,7 @@ class Grown:
 
     def __init__(
         self,
-        dtype: type[np.int64] | type[np.float64] | type[np.float32],
+        dtype: type[np.int64] | type[np.uint64] | type[np.float64] | type[np.float32],
         capacity: int = 64,
         row_shape: tuple[int, ...] = (),
     ) -> None:
@@ -39,6 +39,18 @@ class Grown:
 
     def view(self) -> npt.NDArray[Any]:
         return self.data[: self.used]
+
+
+def name_keys(ids: Sequence[str]) -> npt.NDArray[np.uint64]:
+    """Each id's first 16 bytes of UTF-8 (zero-padded) as two big-endian integers, one row per
+    id: a row ordered below another means the id is below the other in Python's str order
+    (UTF-8 keeps the order of code points, and a shorter id pads with the lowest byte); equal
+    rows decide nothing. Lone surrogates are encoded as they stand (surrogatepass), in order."""
+    padded = b"".join(i.encode("utf-8", "surrogatepass")[:16].ljust(16, b"\0") for i in ids)
+    keys: npt.NDArray[np.uint64] = (
+        np.frombuffer(padded, dtype=">u8").astype(np.uint64).reshape(len(ids), 2)
+    )
+    return keys
 
 
 def pairs(batch_size: int, others: Sequence[Iterable[int | str]]) -> tuple[list[str], Ints, Ints]:

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inferstream.tasks.bug_report.dedup import tfidf
-from inferstream.tasks.bug_report.dedup.arrays import Grown, Ints, pairs, rare_terms
+from inferstream.tasks.bug_report.dedup.arrays import Grown, Ints, name_keys, pairs, rare_terms
 from inferstream.tasks.bug_report.dedup.postings import Postings, gather_keyed
 from inferstream.tasks.bug_report.dedup.terms import (
     TITLE_WEIGHT,
@@ -59,6 +59,9 @@ class LexicalIndex:
         self.max_postings = max_postings
         self._lock = threading.Lock()
         self._ids: list[str] = []  # document number -> id, in the order added
+        # document number -> its id's first bytes as integers (arrays.name_keys): ties at a
+        # query's k-th best are ordered by id with one lexsort, not a Python sort of strs.
+        self._name_keys = Grown(np.uint64, row_shape=(2,))
         self._numbers: dict[str, int] = {}  # id -> document number
         self._vocab: dict[str, int] = {}  # term -> term id
         self._df = Grown(np.int64)  # term id -> number of reports holding it
@@ -122,6 +125,7 @@ class LexicalIndex:
                 self._grow(first, owners, term_ids, counts)
             if new_keys:
                 self._add_keys(first, np.array(new_keys, dtype=np.int64))
+                self._name_keys.extend(name_keys(self._ids[first:]))
             return len(self._ids) - first
 
     def _add_keys(self, first: int, keys: Ints) -> None:
@@ -311,14 +315,30 @@ class LexicalIndex:
             np.minimum.at(floor, query, values)
             tied = np.flatnonzero(over[query] & (values == floor[query]))
             room = k - (counts - np.bincount(query[tied], minlength=len(queries)))
-            names = list(map(self._ids.__getitem__, docs[tied].tolist()))
-            by_name = np.array(sorted(range(len(tied)), key=names.__getitem__), dtype=np.int64)
-            ranked = tied[by_name][np.argsort(query[tied[by_name]], kind="stable")]
+            ranked = self._by_name(tied, query[tied], docs[tied])
             first = np.searchsorted(query[ranked], np.arange(len(queries) + 1))
             within = np.arange(len(ranked)) - first[query[ranked]]
             keep = np.ones(len(docs), dtype=bool)
             keep[ranked[within >= room[query[ranked]]]] = False
             return query[keep], self._key.data[docs[keep]]
+
+    def _by_name(self, tied: Ints, query: Ints, docs: Ints) -> Ints:
+        """``tied`` ordered by (query, document id): by the ids' first 8 bytes, stably by
+        query (two argsorts); where two of one query's ids share those, by their first 16
+        (a lexsort), and where they share those too, by a Python sort of the ids as before."""
+        keys = self._name_keys.data[docs]
+        order = np.argsort(keys[:, 0], kind="stable")
+        order = order[np.argsort(query[order], kind="stable")]
+        for width in (1, 2):
+            ranked, ranked_keys = query[order], keys[order, :width]
+            same = (ranked[1:] == ranked[:-1]) & (ranked_keys[1:] == ranked_keys[:-1]).all(axis=1)
+            if not same.any():
+                return tied[order]
+            order = np.lexsort((keys[:, 1], keys[:, 0], query))
+        names = list(map(self._ids.__getitem__, docs.tolist()))
+        by_name = np.array(sorted(range(len(tied)), key=names.__getitem__), dtype=np.int64)
+        out: Ints = tied[by_name][np.argsort(query[by_name], kind="stable")]
+        return out
 
     def _reached(
         self, queries: Sequence[Terms], k: int

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from inferstream.tasks.bug_report.dedup import lexical
-from inferstream.tasks.bug_report.dedup.arrays import Grown, pairs
+from inferstream.tasks.bug_report.dedup.arrays import Grown, name_keys, pairs
 from inferstream.tasks.bug_report.dedup.lexical import LexicalIndex
 
 BATCH = 5
@@ -79,3 +79,17 @@ def test_candidates_are_the_same_summed_densely_or_sparsely(
         patch.setattr(lexical, "DENSE_FACTOR", 0)  # always over the distinct documents
         sparse = index.candidates_many(queries, 5)
     assert dense == sparse
+
+
+@given(st.lists(st.text(max_size=20), min_size=2, max_size=20))
+def test_name_keys_order_as_python_strs(ids: list[str]) -> None:
+    """A key row below another means the id is below the other; an id below another never has
+    a key row above it (equal rows decide nothing)."""
+    rows = [tuple(row) for row in name_keys(ids).tolist()]
+    for a, row_a in zip(ids, rows, strict=True):
+        for b, row_b in zip(ids, rows, strict=True):
+            if row_a < row_b:
+                assert a < b
+            if a < b:
+                assert row_a <= row_b
+    assert name_keys([]).shape == (0, 2)

@@ -304,3 +304,30 @@ def test_candidate_keys_are_the_candidates_of_each_query(
         sorted(ids[(c - 100) // 3] for c in key[query == q].tolist()) for q in range(len(queries))
     ]
     assert got == [sorted(id_ for id_, _ in index.candidates(q, k)) for q in queries]
+
+
+@given(
+    st.lists(term_maps, min_size=1, max_size=8),
+    st.integers(1, 8),
+    st.sampled_from(["", "p" * 8, "p" * 13, "p" * 16, "\u00e9" * 8, "\U0001f600" * 4]),
+    st.lists(st.text(max_size=6), min_size=0, max_size=30, unique=True),
+    st.data(),
+)
+def test_ties_are_cut_by_python_str_order_whatever_the_ids(
+    queries: list[dict[str, int]],
+    k: int,
+    prefix: str,
+    names: list[str],
+    data: st.DataObject,
+) -> None:
+    """Ties at the k-th best are cut by id in Python's str order, read from the ids' first 8
+    or 16 bytes where they differ and by a sort of the ids where they do not (ids sharing 8,
+    13 or 16 bytes, non-ASCII ids, ids that are prefixes of others)."""
+    docs = [data.draw(term_maps) for _ in names]
+    ids = [prefix + name for name in names]
+    index = LexicalIndex(max_postings=20)
+    index.add(zip(ids, docs, strict=True), range(len(docs)))
+    query, key = index.candidate_keys(queries, k)
+    got = [sorted(ids[c] for c in key[query == q].tolist()) for q in range(len(queries))]
+    # candidates() ranks (id, score) tuples by Python's own sort.
+    assert got == [sorted(id_ for id_, _ in index.candidates(q, k)) for q in queries]
