@@ -115,15 +115,27 @@ def gather_keyed(
     """``postings.gather(wanted)`` as (base[i] + document, weight[i]) per posting of wanted[i],
     in the same order: built from each run's hits by ``repeat``, without the index into
     wanted and its two gathers."""
+    keys, weights, _ = gather_runs(postings, wanted, base, weight)
+    if not keys:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+    return np.concatenate(keys), np.concatenate(weights)
+
+
+def gather_runs(
+    postings: Postings, wanted: Ints, base: Ints, weight: npt.NDArray[np.float64]
+) -> tuple[list[Ints], list[npt.NDArray[np.float64]], Ints]:
+    """``gather_keyed``'s keys and weights run by run (its arrays are their concatenation;
+    with ``base`` ascending, each run's keys come in the order of ``base``), and ``found``:
+    how many postings each wanted term id has, from the same look-ups."""
     keys: list[Ints] = []
     weights: list[npt.NDArray[np.float64]] = []
+    found = np.zeros(len(wanted), dtype=np.int64)
     for run in postings.runs:
         hits, starts, lengths = _hits(run, wanted)
         keys.append(np.repeat(base[hits], lengths) + run.docs[ranges(starts, lengths)])
         weights.append(np.repeat(weight[hits], lengths))
-    if not keys:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-    return np.concatenate(keys), np.concatenate(weights)
+        found[hits] += lengths
+    return keys, weights, found
 
 
 def merged(older: Run, newer: Run, df: Ints, limit: int) -> Run:

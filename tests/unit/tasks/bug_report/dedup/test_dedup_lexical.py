@@ -261,16 +261,28 @@ def test_batched_candidates_are_each_querys_own(
     st.lists(term_maps, min_size=1, max_size=8),
     st.integers(1, 8),
     st.sampled_from([0, 10**9]),
+    st.sampled_from([1, 7, 40, 1 << 17]),
+    st.integers(1, 3),
 )
 def test_batched_candidates_by_table_and_by_query_are_the_same(
-    docs: list[dict[str, int]], queries: list[dict[str, int]], k: int, factor: int
+    docs: list[dict[str, int]],
+    queries: list[dict[str, int]],
+    k: int,
+    factor: int,
+    block: int,
+    calls: int,
 ) -> None:
-    """The (query x document) table of a whole batch and the per-query walk (DENSE_FACTOR
-    picks one by size) give every query the same candidates, floats and tie order included."""
+    """The (query x document) table of a whole batch, summed in blocks of queries of any size
+    (BLOCK_CELLS), and the per-query walk (DENSE_FACTOR picks one by size) give every query
+    the same candidates, floats and tie order included; documents added in several calls make
+    several runs of postings."""
     index = LexicalIndex(max_postings=20)
-    index.add((f"r{n:02d}", d) for n, d in enumerate(docs))
+    named = [(f"r{n:02d}", d) for n, d in enumerate(docs)]
+    for part in range(calls):
+        index.add(named[part::calls])
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(lexical, "DENSE_FACTOR", factor)
+        patch.setattr(lexical, "BLOCK_CELLS", block)
         got = index.candidates_many(queries, k)
     assert got == [index.candidates(q, k) for q in queries]
 

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferstream.tasks.bug_report.dedup.postings import Postings, gather_keyed
+from inferstream.tasks.bug_report.dedup.postings import Postings, gather_keyed, gather_runs
 
 TERMS = 8
 # add() calls: each a list of documents, each document the term ids it holds.
@@ -56,6 +56,12 @@ def test_gather_is_the_plain_postings_in_the_asked_order(
     keys, weights = gather_keyed(postings, asked, base, weight)
     assert keys.tolist() == (base[which] + docs).tolist()
     assert weights.tolist() == weight[which].tolist()
+    runs, run_weights, found = gather_runs(postings, asked, base, weight)
+    assert [len(r) for r in runs] == [len(w) for w in run_weights]
+    assert [key for run in runs for key in run.tolist()] == keys.tolist()
+    # Each run's postings come in the order of base (what a block of queries relies on).
+    assert all((np.diff(run // 1000) >= 0).all() for run in runs)
+    assert found.tolist() == postings.found(asked).tolist()
 
 
 def test_a_term_past_the_limit_is_dropped() -> None:
