@@ -22,11 +22,9 @@ from inferstream.schemas import (
 )
 from inferstream.schemas.fast import encode_fast
 from inferstream.topology import topic_name
-from inferstream.workers.runtime.headers import forward_headers
+from inferstream.workers.runtime.headers import CONTENT_TYPE_BYTES, forward_headers
 from inferstream.workers.runtime.logic import StageLogic
 from inferstream.workers.runtime.records import Emit, InRecord, Outcome, OutMessage, Reject
-
-_CONTENT_TYPE = CONTENT_TYPE.encode()
 
 
 def encode_enriched(envelope: BaseModel, enrichment: BaseModel) -> bytes:
@@ -77,7 +75,7 @@ class EnrichLogic(StageLogic):
         """The record's envelope, validated against the contract, or why it is rejected."""
         key = record.key.decode(errors="replace") if record.key else None
         raw_type = record.header_bytes("content-type")
-        if raw_type is not None and raw_type != _CONTENT_TYPE:  # the exact type is accepted
+        if raw_type is not None and raw_type != CONTENT_TYPE_BYTES:  # the exact type is accepted
             content_type = raw_type.decode(errors="replace")
             if content_type.split(";")[0].strip() != CONTENT_TYPE:
                 return Reject(f"unsupported content-type {content_type!r}", submission_id=key)

@@ -23,7 +23,8 @@ SUBMISSION_ID = "x-submission-id"
 
 _HEX = frozenset("0123456789abcdef")
 _HEX_BYTES = b"0123456789abcdef"
-_CONTENT_TYPE = CONTENT_TYPE.encode()
+# The content type every stage writes, as its header carries it (enrich accepts it as it comes).
+CONTENT_TYPE_BYTES = CONTENT_TYPE.encode()
 _VERSIONS = {version: str(version).encode() for version in range(1, 10)}
 
 
@@ -103,11 +104,15 @@ def forward_headers(
     trace = (HEADER_TRACEPARENT, child_of_bytes(record.header_bytes(HEADER_TRACEPARENT)))
     version = _VERSIONS.get(schema_version) or str(schema_version).encode()
     if submitted_at is None:
-        headers = [(HEADER_CONTENT_TYPE, _CONTENT_TYPE), (HEADER_SCHEMA_VERSION, version), trace]
+        headers = [
+            (HEADER_CONTENT_TYPE, CONTENT_TYPE_BYTES),
+            (HEADER_SCHEMA_VERSION, version),
+            trace,
+        ]
     else:
         value = submitted_at.isoformat() if isinstance(submitted_at, datetime) else submitted_at
         headers = [
-            (HEADER_CONTENT_TYPE, _CONTENT_TYPE),
+            (HEADER_CONTENT_TYPE, CONTENT_TYPE_BYTES),
             (HEADER_SCHEMA_VERSION, version),
             trace,
             (SUBMITTED_AT, value.encode()),
