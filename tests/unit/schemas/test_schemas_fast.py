@@ -158,6 +158,32 @@ def test_construct_converts_what_json_cannot_carry() -> None:
     assert type(result.top_features[0]).__name__ == "FeatureContribution"  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("omitted", [(), ("source",), ("tenant", "blob"), ("source", "blob")])
+def test_construct_fills_the_defaults_of_omitted_fields_as_validation_does(
+    omitted: tuple[str, ...],
+) -> None:
+    """Every field given (what the stages write) or optional ones left out: the same model,
+    the same fields set, as validation builds."""
+    model = get_task("bug_report").envelope_model
+    data = {
+        "submission_id": "01J0000000000000000000000A",
+        "task": "bug_report",
+        "schema_version": 1,
+        "produced_at": "2024-01-01T00:00:00Z",
+        "source": "sdk",
+        "tenant": "default",
+        "payload": {"title": "t", "description": "d", "product": "p"},
+        "blob": None,
+    }
+    for name in omitted:
+        del data[name]
+    built, validated = construct(model, dict(data)), model.model_validate(data)
+    assert built == validated
+    assert built.model_fields_set == validated.model_fields_set
+    if not omitted:  # given in declaration order, as the stages write them
+        assert list(built.__dict__) == list(validated.__dict__)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
