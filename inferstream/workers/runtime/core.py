@@ -113,14 +113,16 @@ class RunnerCore:
         self._last_commit = 0.0
         self._threads: list[threading.Thread] = []
         self.log = log.bind(**self.labels, group=group_id)
-        # Export every series from the start (zeros), so dashboards and alerts see the worker.
-        for histogram in (
-            metrics.BATCH_SIZE,
-            metrics.BATCH_FILL,
-            metrics.QUEUE_DELAY,
-            metrics.BATCH_DURATION,
-        ):
-            histogram.labels(**self.labels)
+        # Every series exported from the start (zeros), so dashboards and alerts see the
+        # worker; the ones set per poll pass or per batch looked up here once (labels() sorts
+        # its keywords on each call: two sorts and a dict per pass of the poll loop).
+        self._batch_size = metrics.BATCH_SIZE.labels(**self.labels)
+        self._batch_fill = metrics.BATCH_FILL.labels(**self.labels)
+        self._queue_delay = metrics.QUEUE_DELAY.labels(**self.labels)
+        self._batch_duration = metrics.BATCH_DURATION.labels(**self.labels)
+        self._queue_depth = metrics.QUEUE_DEPTH.labels(**self.labels)
+        self._paused_series = metrics.PAUSED.labels(**self.labels)
+        self._emitted = metrics.RECORDS.labels(**self.labels, outcome="emitted")
         metrics.TRANSIENT.labels(**self.labels)
         metrics.COMMITS.labels(**self.labels)
 
@@ -130,12 +132,10 @@ class RunnerCore:
             self._cond.notify_all()
 
     def _drain_done(self) -> None:
-        while True:
-            try:
-                finished = self._done.get_nowait()
-            except queue.Empty:
-                return
-            for pos, offset in finished:
+        # Only the poll loop's thread takes from _done, so empty() then get() cannot race; the
+        # Empty raised by get_nowait at the end of every pass cost more than the look.
+        while not self._done.empty():
+            for pos, offset in self._done.get():
                 self.tracker.done(pos, offset)
                 self._active[pos] -= 1
 

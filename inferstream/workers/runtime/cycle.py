@@ -128,15 +128,15 @@ class BatchCycle(RunnerCore):
         return not self._stop.wait(delay)
 
     def _observe_batch(self, batch: Batch[InRecord]) -> None:
-        metrics.BATCH_SIZE.labels(**self.labels).observe(len(batch.items))
-        metrics.BATCH_FILL.labels(**self.labels).observe(batch.fill_ratio(self.policy))
+        self._batch_size.observe(len(batch.items))
+        self._batch_fill.observe(batch.fill_ratio(self.policy))
         metrics.BATCH_CLOSE.labels(**self.labels, reason=batch.reason).inc()
         # One observation per record, grouped by poll time: the records of one poll pass share
         # it (see metrics.observe_many).
         now = time.monotonic()
         polled = Counter(record.polled_at for record in batch.items)
         delays = [(now - at, count) for at, count in polled.items()]
-        metrics.observe_many(metrics.QUEUE_DELAY.labels(**self.labels), delays)
+        metrics.observe_many(self._queue_delay, delays)
 
     # ------------------------------------------------------------------ run thread
 
@@ -156,7 +156,7 @@ class BatchCycle(RunnerCore):
             started = time.monotonic()
             if not self._handle(item):
                 return  # stopping during a transient outage: leave the group uncommitted
-            metrics.BATCH_DURATION.labels(**self.labels).observe(time.monotonic() - started)
+            self._batch_duration.observe(time.monotonic() - started)
 
     def _handle(self, first: Prepared) -> bool:
         """Run a batch, and under backlog the batches prepared behind it (see _grow), then make
@@ -245,7 +245,7 @@ class BatchCycle(RunnerCore):
             )
         # Counted once per batch: a labelled child looked up per record was measurable.
         if len(records) > rejected:
-            metrics.RECORDS.labels(**self.labels, outcome="emitted").inc(len(records) - rejected)
+            self._emitted.inc(len(records) - rejected)
         if rejected:
             self.guard.record(time.monotonic(), rejected)
         return messages

@@ -17,7 +17,6 @@ import time
 
 from confluent_kafka import KafkaError, Message
 
-from inferstream.workers.runtime import metrics
 from inferstream.workers.runtime.cycle import BatchCycle
 from inferstream.workers.runtime.gaps import admit_records, log_gaps
 from inferstream.workers.runtime.rebalance import Rebalancing
@@ -164,19 +163,19 @@ class StageRunner(Rebalancing, BatchCycle):
         asked for only then: the client answers it from its own main thread, and a pass that
         asked on every record waited for that thread (20-150 ms on a loaded machine)."""
         depth = len(self._queue)
-        metrics.QUEUE_DEPTH.labels(**self.labels).set(depth)
+        self._queue_depth.set(depth)
         if not self._paused and depth >= self.worker.max_in_flight:
             assignment = self.consumer.assignment()
             if not assignment:
                 return
             self.consumer.pause(assignment)
             self._paused = True
-            metrics.PAUSED.labels(**self.labels).set(1)
+            self._paused_series.set(1)
             self.log.info("paused: downstream is slower than input", queued=depth)
         elif self._paused and depth <= self.worker.max_in_flight // 2:
             assignment = self.consumer.assignment()
             if assignment:
                 self.consumer.resume(assignment)
             self._paused = False
-            metrics.PAUSED.labels(**self.labels).set(0)
+            self._paused_series.set(0)
             self.log.info("resumed", queued=depth)
