@@ -185,7 +185,16 @@ class ArchiveWorker:
             key if isinstance(key, bytes) else None,
             value if isinstance(value, bytes) else b"",
         )
-        if rotator.sent_back(record.offset):
+        if rotator.archived(record.offset):
+            if not rotator.skipped:  # once per run of skipped records
+                self.log.warning(
+                    "partition sent back into a closed file: its records are skipped up to "
+                    "the file's end, no file overlaps it",
+                    partition=f"{pos[0]}:{pos[1]}",
+                    offset=record.offset,
+                    archived_to=rotator.archived_to,
+                )
+        elif rotator.sent_back(record.offset):
             self.log.warning(
                 "partition sent back: the open file keeps its records before the offset",
                 partition=f"{pos[0]}:{pos[1]}",

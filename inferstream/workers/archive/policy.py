@@ -72,9 +72,21 @@ class Rotator:
     policy: RotationPolicy
     _open: list[ArchiveRecord] = field(default_factory=list)
     _window_end: int | None = None
+    # Records before this offset are in files closed already: the end of the last file closed
+    # here or, until one is, the partition's first record (its committed offset, where the
+    # files of earlier owners end, or the start of the log). None before the first record.
+    archived_to: int | None = None
+    # Records skipped since the last one kept (sent back into a closed file).
+    skipped: int = 0
 
     def add(self, record: ArchiveRecord) -> list[ClosedFile]:
         """Files closed by this record (at most two: one by time before it, one by count)."""
+        if self.archived_to is None:
+            self.archived_to = record.offset
+        elif record.offset < self.archived_to:
+            self.skipped += 1  # in a closed file: a file started here would overlap it
+            return []
+        self.skipped = 0
         if self.sent_back(record.offset):
             self._rewind(record.offset)
         closed: list[ClosedFile] = []
@@ -87,6 +99,11 @@ class Rotator:
             closed.append(self._close())
         return closed
 
+    def archived(self, offset: int) -> bool:
+        """Whether a record at this offset is in a file closed already (the consumer was sent
+        back past the open file's start): `add` skips it."""
+        return self.archived_to is not None and offset < self.archived_to
+
     def sent_back(self, offset: int) -> bool:
         """Whether a record at this offset sends the open file back (it is not after its last)."""
         return bool(self._open) and offset <= self._open[-1].offset
@@ -94,10 +111,12 @@ class Rotator:
     def _rewind(self, offset: int) -> None:
         """The consumer was sent back to `offset`: the open file keeps only its records before
         it, so the file is again what one pass over the log builds. Sent back inside the open
-        file, the file goes on as if never interrupted; to its start or before it (a committed
-        offset, the start of the log: the ends of files), the file starts again there, as a
-        restart from that offset would start it. Closed files are not undone: the replay
-        closes the same ones again (same keys, same bytes)."""
+        file, the file goes on as if never interrupted; to its start (the end of the last
+        closed file, a committed offset), the file starts again there, as a restart from that
+        offset would start it. Sent back further, into a closed file, the records up to that
+        file's end are skipped (`add`): they are in the lake already, and a file started among
+        them would overlap the closed one (a log truncated and written again under a closed
+        file differs from the lake there: `inferstream verify` reports it)."""
         self._open = [r for r in self._open if r.offset < offset]
         timed = next((r.timestamp_ms for r in self._open if r.timestamp_ms is not None), None)
         self._window_end = self.policy.window_end(timed)
@@ -116,6 +135,7 @@ class Rotator:
 
     def _close(self) -> ClosedFile:
         done = ClosedFile(self.topic, self.partition, tuple(self._open))
+        self.archived_to = done.next_offset
         self._open = []
         self._window_end = None
         return done

@@ -11,6 +11,7 @@ from collections import deque
 import structlog
 from _fake_message import FakeMessage
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from structlog.testing import capture_logs
 
 from inferstream.workers.archive.driver import ArchiveWorker
 from inferstream.workers.archive.policy import RotationPolicy
@@ -150,3 +151,22 @@ def test_a_partition_sent_back_into_the_open_file_goes_on_from_there() -> None:
     assert _buffered(worker, 0) == list(range(7))
     _poll(worker, _message(0, 0), _message(0, 1))
     assert _buffered(worker, 0) == [0, 1]
+
+
+def test_a_partition_sent_back_into_a_closed_file_starts_no_file_inside_it() -> None:
+    """An offset reset into a file closed already: its records are skipped up to its end
+    (logged once), so the next file starts where one pass starts it and no key overlaps the
+    closed file (the archive used to start a file at the reset offset)."""
+    worker = _worker(_Consumer({0: 0}), wait_s=0.0)
+    worker.policy = RotationPolicy(3, 0)
+    _assign(worker, 0)
+    for offset in range(5):
+        worker._add(_message(0, offset))  # type: ignore[arg-type]
+    with capture_logs() as logs:
+        for offset in range(1, 7):
+            worker._add(_message(0, offset))  # type: ignore[arg-type]
+    starts = [(f.start_offset, f.next_offset) for f in worker._pending]
+    assert starts == [(0, 3), (3, 6)]
+    assert _buffered(worker, 0) == [6]
+    skipped = [e for e in logs if "into a closed file" in e["event"]]
+    assert len(skipped) == 1 and skipped[0]["offset"] == 1 and skipped[0]["archived_to"] == 3

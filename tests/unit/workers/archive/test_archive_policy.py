@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
 import orjson
@@ -110,21 +109,22 @@ def test_time_rotation_closes_the_file_before_the_record_that_passes_the_window(
     assert rotator.buffered == 1
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(streams(), policies, st.data())
-def test_a_consumer_sent_back_to_a_file_end_or_into_the_open_file_builds_the_same_objects(
+def test_a_consumer_sent_back_to_any_offset_read_builds_the_same_objects(
     records: list[ArchiveRecord], policy: RotationPolicy, data: st.DataObject
 ) -> None:
     """An offset reset or a partition handed back at its committed offset sends the consumer
-    to the end of a file (the start of the log, a committed offset) or, fetched again, into
-    the open file: the same rotator goes on, and what it closes is what one pass closes."""
+    to the end of a file (the start of the log, a committed offset), into the open file or,
+    reset to any other offset, into a closed file: the same rotator goes on, and what it
+    closes is what one pass closes. No file starts inside a closed one (a key one pass never
+    writes): sent back into a closed file, the rotator skips to its end."""
     assume(records)
     uninterrupted = objects(feed(records, policy))
     read = data.draw(st.integers(1, len(records)), label="records read before")
     rotator = Rotator(TOPIC, PARTITION, policy)
     before = [closed for record in records[:read] for closed in rotator.add(record)]
-    ends = list(itertools.accumulate((len(f.records) for f in before), initial=0))
-    back = data.draw(st.sampled_from(sorted({*ends, *range(ends[-1], read)})), label="sent to")
+    back = data.draw(st.integers(0, read), label="sent back to the record at")
     after = [closed for record in records[back:] for closed in rotator.add(record)]
     written_first, written_again = objects(before), objects(after)
     for key in written_first.keys() & written_again.keys():
@@ -132,6 +132,33 @@ def test_a_consumer_sent_back_to_a_file_end_or_into_the_open_file_builds_the_sam
     assert {**written_first, **written_again} == uninterrupted
     archived = sum(len(f.records) for f in feed(records, policy))
     assert rotator.buffered == len(records) - archived
+
+
+def test_sent_back_into_a_closed_file_it_skips_to_the_file_end() -> None:
+    """Three-record files: 0-2 closed, 3-4 open; reset to 1, the records 1 and 2 are skipped
+    (in the closed file already) and the next file is 3-5, as one pass writes it, not 1-3."""
+    rotator = Rotator(TOPIC, PARTITION, RotationPolicy(max_records=3))
+    stream = [ArchiveRecord(offset, None, None, b"{}") for offset in range(6)]
+    (first,) = [closed for record in stream[:5] for closed in rotator.add(record)]
+    assert first.start_offset == 0 and rotator.archived_to == 3
+    assert rotator.archived(1) and rotator.archived(2) and not rotator.archived(3)
+    assert rotator.add(stream[1]) == [] and rotator.add(stream[2]) == []
+    assert rotator.skipped == 2 and rotator.buffered == 2
+    assert rotator.add(stream[3]) == [] and rotator.skipped == 0
+    assert rotator.add(stream[4]) == []
+    (second,) = rotator.add(stream[5])
+    assert [r.offset for r in second.records] == [3, 4, 5]
+
+
+def test_the_first_record_marks_where_closed_files_end() -> None:
+    """A partition assigned at its committed offset starts there: the files before it are
+    closed (by an earlier owner), so a reset below it skips to it."""
+    rotator = Rotator(TOPIC, PARTITION, RotationPolicy(max_records=10))
+    assert not rotator.archived(0)
+    assert rotator.add(ArchiveRecord(40, None, None, b"{}")) == []
+    assert rotator.archived(39) and not rotator.archived(40)
+    assert rotator.add(ArchiveRecord(38, None, None, b"{}")) == [] and rotator.buffered == 1
+    assert rotator.add(ArchiveRecord(40, None, None, b"{}")) == [] and rotator.buffered == 1
 
 
 def test_sent_back_into_the_open_file_it_keeps_the_records_before_and_its_window() -> None:
