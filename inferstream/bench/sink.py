@@ -1,8 +1,9 @@
-"""Scenario 4: the sink's write path (binary COPY straight into the table in a savepoint), its
-path for a batch that conflicts (binary COPY into staging + INSERT ... ON CONFLICT, also the
-writer's ``direct_copy=False``), executemany and row-by-row INSERT, for the same
-result rows with 384-d vectors, each into the emptied results table (with its indexes), the
-same rows per transaction. With ``hnsw``, again with as many earlier rows closed and
+"""Scenario 4: the sink's write path (binary COPY straight into the table as the transaction's
+first statement; a batch that hits a stored row is rolled back and written again through the
+conflict path), its path for a batch that conflicts (binary COPY into staging + INSERT ... ON
+CONFLICT, also the writer's ``direct_copy=False``), executemany and row-by-row INSERT, for the
+same result rows with 384-d vectors, each into the emptied results table (with its indexes),
+the same rows per transaction. With ``hnsw``, again with as many earlier rows closed and
 HNSW-indexed by `db maintain` (migration 0008): the sink appends to the open tail and must not
 pay for those indexes; then the recall of the API's kNN (closed ranges through their HNSW
 indexes + the open tail exactly) against brute force."""
