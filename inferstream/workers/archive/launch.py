@@ -11,7 +11,7 @@ from inferstream.storage import ObjectStore
 from inferstream.topology import group_id
 from inferstream.workers.archive.driver import STAGE, ArchiveWorker
 from inferstream.workers.runtime.health import HealthState, serve
-from inferstream.workers.runtime.process import run_until_stopped
+from inferstream.workers.runtime.process import run_until_stopped, settle_heap
 
 log = structlog.get_logger("inferstream.worker")
 
@@ -31,6 +31,8 @@ def run_archive(task: str, metrics_port: int | None = None) -> None:
     gap_wait_s = worker.offset_gap_wait_ms / 1000
     archive = ArchiveWorker(task, store, ArchiveSettings.load(), kafka, group, health, gap_wait_s)
     health.ready_check = archive.ready
+    # As the other stages do once built: start-up's objects frozen, young collections rarer.
+    settle_heap()
 
     run_until_stopped(
         archive.run,

@@ -78,7 +78,7 @@ def _rest_as_written(value: bytes, identity: dict[str, Any]) -> str | None:
     head = orjson.dumps(identity)  # keys in HEAD's order: result_head's
     if not value.startswith(head[:-1]) or value[len(head) - 1 : len(head)] != b",":
         return None
-    return "{" + value[len(head) :].decode()
+    return (b"{" + value[len(head) :]).decode()  # one str built, not two
 
 
 def _text(value: object) -> str | None:
