@@ -47,6 +47,15 @@ class SeaweedInfo:
 
 
 GRPC_OFFSET = 10000  # weed's gRPC port of each server: its http port + 10000
+# One S3 request is several hops inside weed (the S3 gateway's gRPC calls to the filer and the
+# filer's to the master, its HTTP upload to the volume server, the filer's metadata events to
+# its subscribers), each a goroutine handing work to another. With one P they run in turn on
+# one thread; with more, each hand-off tends to wake another idle thread (futex, context
+# switch): benchmarks/seaweed_flags_ab.py, two servers side by side, -13 to -16 % of weed's
+# CPU per request (GET and HEAD -20 to -30 %, a LIST of 200 objects -1 to -9 %), 1 or 4
+# clients at once. The embedded stack's load (tens of requests a second) is far below what
+# one core serves.
+GO_RUNTIME_ENV = {"GOMAXPROCS": "1"}
 # How long a healthy server's remaining listeners (admin's) are waited for before its ports are
 # released all the same (not an error: the S3 API answers).
 LISTEN_GRACE_S = 10.0
@@ -118,6 +127,7 @@ def _start_once(
         "AWS_ACCESS_KEY_ID": access_key,
         "AWS_SECRET_ACCESS_KEY": secret_key,
         "S3_BUCKET": bucket,
+        **GO_RUNTIME_ENV,
     }
     log = data_dir / "logs" / "seaweedfs.log"
     pid = spawn(argv, log_file=log, env=env, cwd=data_dir)
