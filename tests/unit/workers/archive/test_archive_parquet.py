@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from unittest import mock
 
 import duckdb
 import numpy as np
@@ -150,3 +151,46 @@ def test_another_compression_rewrites_a_file_as_other_bytes_of_the_same_rows() -
     tables = [parquet.decode(data) for data in files.values()]
     assert all(table.equals(tables[0]) for table in tables)
     assert pq.read_metadata(io.BytesIO(files["zstd"])).row_group(0).column(0).compression == "ZSTD"
+
+
+def _result_as_first_written(value: bytes) -> str:
+    """`result` as the encoder first built it, a str per record (a reference, kept apart)."""
+    try:
+        message = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return value.decode(errors="replace")
+    if not isinstance(message, dict):
+        return value.decode(errors="replace")
+    fields = {name: message.pop(name, None) for name in parquet.HEAD}
+    head = orjson.dumps(fields)
+    if value.startswith(head[:-1]) and value[len(head) - 1 : len(head)] == b",":
+        return "{" + value[len(head) :].decode()
+    return orjson.dumps(message).decode()
+
+
+values = st.one_of(
+    identity.map(orjson.dumps),  # the producers' head, any text after it
+    identity.map(lambda m: orjson.dumps(dict(reversed(m.items())))),  # another head
+    st.binary(max_size=40),  # not JSON, invalid UTF-8 among it
+    st.text(max_size=20).map(lambda t: orjson.dumps([t, 1])),  # JSON, not an object
+    st.text(max_size=20).map(str.encode),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(values, max_size=25), st.booleans())
+def test_the_result_column_from_one_buffer_is_the_strings_and_the_bytes_of_before(
+    texts: list[bytes], past_int32: bool
+) -> None:
+    """`result` built from its UTF-8 in one buffer holds the strings the encoder built a str
+    at a time before, valid UTF-8, and the file's bytes are those of the column built from
+    the strs (also where a file's text would pass the int32 offsets: the strs themselves)."""
+    records = [ArchiveRecord(i, None, None, value) for i, value in enumerate(texts)]
+    expected = [_result_as_first_written(value) for value in texts]
+    with mock.patch.object(parquet, "STRING_BYTES", 0 if past_int32 else parquet.STRING_BYTES):
+        table = parquet.to_table(TOPIC, 1, records)
+        data = parquet.encode(TOPIC, 1, records)
+    table.validate(full=True)
+    assert table.column("result").to_pylist() == expected
+    with mock.patch.object(parquet, "_strings", lambda rests: [r.decode() for r in rests]):
+        assert parquet.encode(TOPIC, 1, records) == data
