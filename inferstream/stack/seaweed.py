@@ -56,6 +56,11 @@ GRPC_OFFSET = 10000  # weed's gRPC port of each server: its http port + 10000
 # clients at once. The embedded stack's load (tens of requests a second) is far below what
 # one core serves.
 GO_RUNTIME_ENV = {"GOMAXPROCS": "1"}
+# weed starts Sentry's client at start-up, and Sentry's Go client takes its DSN from SENTRY_DSN
+# when none is given: a DSN in the user's environment (set for their own services) would send
+# the embedded server's errors off the machine. An empty one keeps the client disabled; like
+# -master.telemetry=false, the embedded stack sends nothing out.
+NO_REPORTING_ENV = {"SENTRY_DSN": ""}
 # How long a healthy server's remaining listeners (admin's) are waited for before its ports are
 # released all the same (not an error: the S3 API answers).
 LISTEN_GRACE_S = 10.0
@@ -128,6 +133,7 @@ def _start_once(
         "AWS_SECRET_ACCESS_KEY": secret_key,
         "S3_BUCKET": bucket,
         **GO_RUNTIME_ENV,
+        **NO_REPORTING_ENV,
     }
     log = data_dir / "logs" / "seaweedfs.log"
     pid = spawn(argv, log_file=log, env=env, cwd=data_dir)

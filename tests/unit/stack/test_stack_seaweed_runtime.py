@@ -28,11 +28,14 @@ def test_weed_starts_on_one_p_with_the_stacks_keys(
         raise _Spawned
 
     monkeypatch.setattr(seaweed, "spawn", spawn)
+    monkeypatch.setenv("SENTRY_DSN", "https://key@sentry.example/1")
     with pytest.raises(_Spawned):
         seaweed.start_seaweed(tmp_path, access_key="ak", secret_key="sk-secret", bucket="b")
     [(argv, env)] = seen
     assert argv[1] == "mini"
     assert env["GOMAXPROCS"] == "1"
+    # A Sentry DSN of the user's own (the test sets one) never reaches weed's Sentry client.
+    assert env["SENTRY_DSN"] == ""
     assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env["S3_BUCKET"]) == (
         "ak",
         "sk-secret",
