@@ -88,14 +88,6 @@ class Postings:
             return empty, empty
         return np.concatenate(which), np.concatenate(found_docs)
 
-    def found(self, wanted: Ints) -> Ints:
-        """How many postings each wanted term id has (``gather``'s count of each index)."""
-        out = np.zeros(len(wanted), dtype=np.int64)
-        for run in self.runs:
-            hits, _, lengths = _hits(run, wanted)
-            out[hits] += lengths
-        return out
-
 
 def _hits(run: Run, wanted: Ints) -> tuple[Ints, Ints, Ints]:
     """The indexes into ``wanted`` of the term ids ``run`` holds, and where each one's documents
@@ -109,24 +101,14 @@ def _hits(run: Run, wanted: Ints) -> tuple[Ints, Ints, Ints]:
     return hits, starts, run.starts[at[hits] + 1] - starts
 
 
-def gather_keyed(
-    postings: Postings, wanted: Ints, base: Ints, weight: npt.NDArray[np.float64]
-) -> tuple[Ints, npt.NDArray[np.float64]]:
-    """``postings.gather(wanted)`` as (base[i] + document, weight[i]) per posting of wanted[i],
-    in the same order: built from each run's hits by ``repeat``, without the index into
-    wanted and its two gathers."""
-    keys, weights, _ = gather_runs(postings, wanted, base, weight)
-    if not keys:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-    return np.concatenate(keys), np.concatenate(weights)
-
-
 def gather_runs(
     postings: Postings, wanted: Ints, base: Ints, weight: npt.NDArray[np.float64]
 ) -> tuple[list[Ints], list[npt.NDArray[np.float64]], Ints]:
-    """``gather_keyed``'s keys and weights run by run (its arrays are their concatenation;
-    with ``base`` ascending, each run's keys come in the order of ``base``), and ``found``:
-    how many postings each wanted term id has, from the same look-ups."""
+    """``postings.gather(wanted)`` as (base[i] + document, weight[i]) per posting of
+    wanted[i], run by run (their concatenation is ``gather``'s order; with ``base``
+    ascending, each run's keys come in the order of ``base``), built from each run's hits by
+    ``repeat`` without the index into wanted and its two gathers; and ``found``: how many
+    postings each wanted term id has, from the same look-ups."""
     keys: list[Ints] = []
     weights: list[npt.NDArray[np.float64]] = []
     found = np.zeros(len(wanted), dtype=np.int64)
