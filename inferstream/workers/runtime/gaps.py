@@ -137,8 +137,7 @@ def admit_messages(
         [((str(m.topic()), int(m.partition() or 0)), int(m.offset() or 0)) for m in records], now
     )
     dropped = {id(m) for m, keep in zip(records, admitted.keep, strict=True) if not keep}
-    for (topic, partition), offset in admitted.seeks.items():
-        consumer.seek(TopicPartition(topic, partition, offset))
+    _send_back(consumer, admitted)
     return [m for m in messages if id(m) not in dropped], admitted
 
 
@@ -148,11 +147,16 @@ def admit_records(
     """``admit_messages`` on records built already (the stage runner's poll loop builds them
     first, so each message's topic, partition and offset are read once)."""
     admitted = guard.admit([(record.position, record.offset) for record in records], now)
-    for (topic, partition), offset in admitted.seeks.items():
-        consumer.seek(TopicPartition(topic, partition, offset))
+    _send_back(consumer, admitted)
     if admitted.seeks:
         return [r for r, keep in zip(records, admitted.keep, strict=True) if keep], admitted
     return list(records), admitted
+
+
+def _send_back(consumer: Consumer, admitted: Admitted) -> None:
+    """Seek each partition the guard sent back to the offset it expects next."""
+    for (topic, partition), offset in admitted.seeks.items():
+        consumer.seek(TopicPartition(topic, partition, offset))
 
 
 def log_gaps(log: Any, admitted: Admitted) -> None:
