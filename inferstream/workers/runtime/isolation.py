@@ -11,35 +11,47 @@ from inferstream.workers.runtime.records import Outcome, PoisonBatchError, Rejec
 T = TypeVar("T")
 
 
+def _describe(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"
+
+
 def process_isolating(
     items: Sequence[T],
     step: Callable[[Sequence[T]], list[Outcome]],
     *,
-    describe: Callable[[BaseException], str] = lambda err: f"{type(err).__name__}: {err}",
+    describe: Callable[[BaseException], str] = _describe,
 ) -> tuple[list[Outcome], int]:
     """Run step on items; on PoisonBatchError bisect. Returns outcomes and the number of calls.
 
     Halves are processed in order, so per-partition order of outputs is kept. Transient errors
     and bugs propagate unchanged: only PoisonBatchError means "something in here is bad".
     """
-    calls = 0
-
-    def run(part: Sequence[T]) -> list[Outcome]:
-        nonlocal calls
-        calls += 1
-        try:
-            outcomes = step(part)
-        except PoisonBatchError as err:
-            if len(part) == 1:
-                cause = err.__cause__ or err
-                reason = f"poison record: {describe(cause)}"[:1000]
-                return [Reject(reason, kind="poison", model=err.model)]
-            middle = len(part) // 2
-            return run(part[:middle]) + run(part[middle:])
-        if len(outcomes) != len(part):
-            raise RuntimeError(f"stage returned {len(outcomes)} outcomes for {len(part)} records")
-        return outcomes
-
     if not items:
         return [], 0
-    return run(items), calls
+    return _bisect(items, step, describe)
+
+
+def _bisect(
+    part: Sequence[T],
+    step: Callable[[Sequence[T]], list[Outcome]],
+    describe: Callable[[BaseException], str],
+) -> tuple[list[Outcome], int]:
+    """``process_isolating`` of one part. A module function, not a closure that calls itself:
+    such a closure is a reference cycle (the function, its cell, the function), which held
+    ``step``, and with it the batch's records and everything its prepare step made, until
+    the cyclic collector found it; each collection then walked and freed whole batches
+    (2-5 ms each in the stage workers, 50-85 ms for the older generation's)."""
+    try:
+        outcomes = step(part)
+    except PoisonBatchError as err:
+        if len(part) == 1:
+            cause = err.__cause__ or err
+            reason = f"poison record: {describe(cause)}"[:1000]
+            return [Reject(reason, kind="poison", model=err.model)], 1
+        middle = len(part) // 2
+        first, first_calls = _bisect(part[:middle], step, describe)
+        second, second_calls = _bisect(part[middle:], step, describe)
+        return first + second, 1 + first_calls + second_calls
+    if len(outcomes) != len(part):
+        raise RuntimeError(f"stage returned {len(outcomes)} outcomes for {len(part)} records")
+    return outcomes, 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import math
+import weakref
 from collections.abc import Sequence
 
 import pytest
@@ -194,3 +196,21 @@ def test_the_poison_reject_carries_the_model_version_that_failed() -> None:
     rejects = [o for o in outcomes if isinstance(o, Reject)]
     assert [r.model for r in rejects] == [("churn-logreg", "v2")]
     assert all(isinstance(o, Emit) for i, o in enumerate(outcomes) if i != 2)
+
+
+@pytest.mark.parametrize("poison", [set(), {2, 5}])
+def test_the_step_and_its_batch_are_freed_without_the_cyclic_collector(poison: set[int]) -> None:
+    """The runtime's step closes over a batch's records and what its prepare step made:
+    after the call nothing of it may wait for the cyclic collector (a closure that calls
+    itself is a cycle; it held every batch until a collection walked and freed it)."""
+    step = _Step(poison)
+    freed = weakref.ref(step)
+    gc.collect()
+    gc.disable()
+    try:
+        outcomes, _ = process_isolating(list(range(8)), step)
+        del step
+        assert freed() is None
+    finally:
+        gc.enable()
+    assert len(outcomes) == 8
