@@ -51,6 +51,10 @@ MAX_CACHED_CHARS = 64
 POOL_MIN_TEXTS = 16
 
 Ids = list[int]
+# A cached word's or chunk's ids: a tuple of ints, which the garbage collector stops tracking
+# once it has seen it (a list stays tracked: up to 2 x MAX_CACHED of them were scanned by every
+# collection that reached them, ~a third of the objects of infer's young collections).
+Pieces = tuple[int, ...]
 K = TypeVar("K", str, bytes)
 
 
@@ -73,8 +77,8 @@ class AsciiWordPiece:
         self._unicode = all(a.isascii() and not any(c.isspace() for c in a) for a in added)
         # Word pieces of each word, and ids of each space-separated chunk (its UTF-8 bytes,
         # ASCII controls dropped and ASCII letters lowercased), as seen so far.
-        self._words: dict[str, Ids] = {}
-        self._chunks: dict[bytes, Ids] = {}
+        self._words: dict[str, Pieces] = {}
+        self._chunks: dict[bytes, Pieces] = {}
 
     @classmethod
     def matching(cls, tokenizer: Tokenizer) -> AsciiWordPiece | None:
@@ -121,17 +125,13 @@ class AsciiWordPiece:
         # chunk ("crash,", "foo.bar()") instead of a regex scan of the text and a look-up per
         # word.
         chunks = cleaned.split(b" ")
-        known = self._chunks
         try:
-            found = list(map(known.__getitem__, chunks))
+            found = list(map(self._chunks.__getitem__, chunks))
         except KeyError:
-            missed = [
-                hit if (hit := known.get(chunk)) is not None else self._chunk(chunk)
-                for chunk in chunks
-            ]
-            if None in missed:
+            missed = self._with_new(chunks)
+            if missed is None:
                 return None
-            found = [ids for ids in missed if ids is not None]
+            found = missed
         ids = [self._cls]
         ids.extend(chain.from_iterable(found))
         if self._body is not None and len(ids) > self._body + 1:
@@ -152,7 +152,30 @@ class AsciiWordPiece:
             slow = iter([list(self._tokenizer.encode(text).ids) for text in rest])
         return [ids if ids is not None else next(slow) for ids in out]
 
-    def _chunk(self, chunk: bytes) -> Ids | None:
+    def _with_new(self, chunks: list[bytes]) -> list[Pieces] | None:
+        """Each chunk's ids where some are not cached yet: the new ones found once each (a text
+        holds a new number or name, and a Python step per chunk to find it was ~20 % of the
+        tokenising), then every chunk's by C-level look-ups; None as ``_chunk`` gives it. A
+        chunk too long to cache, or a cache cleared meanwhile, takes the step per chunk."""
+        known = self._chunks
+        new = {chunk: self._chunk(chunk) for chunk in set(chunks).difference(known)}
+        if None in new.values():
+            return None
+        try:
+            return list(map(known.__getitem__, chunks))
+        except KeyError:
+            pass
+        found: list[Pieces] = []
+        for chunk in chunks:
+            ids = new[chunk] if chunk in new else known.get(chunk)
+            if ids is None:
+                ids = self._chunk(chunk)
+            if ids is None:
+                return None
+            found.append(ids)
+        return found
+
+    def _chunk(self, chunk: bytes) -> Pieces | None:
         """A chunk's ids from its words' pieces (BertPreTokenizer: runs of letters and digits,
         single punctuation characters)."""
         if not chunk.isascii():
@@ -162,10 +185,11 @@ class AsciiWordPiece:
         for word in _WORDS.findall(chunk.decode("ascii")):
             hit = words.get(word)
             ids += hit if hit is not None else self._word(word)
-        _remember(self._chunks, chunk, ids)
-        return ids
+        pieces = tuple(ids)
+        _remember(self._chunks, chunk, pieces)
+        return pieces
 
-    def _unicode_chunk(self, chunk: bytes) -> Ids | None:
+    def _unicode_chunk(self, chunk: bytes) -> Pieces | None:
         """The ids of a chunk that is not ASCII, by ``tokenizers`` on the chunk alone: the same
         as within its text, because each BertNormalizer step acts on a character or on a base
         character and its marks, which no ASCII space separates (clean_text, CJK spacing,
@@ -179,19 +203,19 @@ class AsciiWordPiece:
         encoding = self._tokenizer.encode(chunk.decode("utf-8"), add_special_tokens=False)
         if encoding.overflowing:  # cut by the tokenizer's own truncation: not the chunk's ids
             return None
-        ids = list(encoding.ids)
+        ids = tuple(encoding.ids)
         _remember(self._chunks, chunk, ids)
         return ids
 
-    def _word(self, word: str) -> Ids:
+    def _word(self, word: str) -> Pieces:
         # The tokenizer's own WordPiece (longest match first, [UNK] for a word it cannot split
         # or longer than max_input_chars_per_word).
-        ids: Ids = [token.id for token in self._model.tokenize(word)]
+        ids = tuple([token.id for token in self._model.tokenize(word)])
         _remember(self._words, word, ids)
         return ids
 
 
-def _remember(cache: dict[K, Ids], key: K, ids: Ids) -> None:
+def _remember(cache: dict[K, Pieces], key: K, ids: Pieces) -> None:
     if len(key) > MAX_CACHED_CHARS:
         return
     if len(cache) >= MAX_CACHED:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import string
 from pathlib import Path
 
@@ -161,6 +162,21 @@ def test_long_words_and_chunks_are_not_kept(bert: Tokenizer, fast: AsciiWordPiec
     assert [fast.ids(t) for t in texts] == _reference(bert, texts)
     assert long_word not in fast._words and long_chunk.encode() not in fast._chunks
     assert b"twice" in fast._chunks and "a" in fast._words
+
+
+def test_new_chunks_among_known_ones_and_the_caches_out_of_the_collectors_sight(
+    bert: Tokenizer,
+) -> None:
+    fast = AsciiWordPiece.matching(bert)
+    assert fast is not None
+    texts = [text for text in workload.texts(60) if text.isascii()]
+    # Known chunks, then each text again with new ones (twice in a text, and one too long to
+    # keep): the new ones are found once each, the rest by look-up.
+    again = [f"{t} zq{n}x, zq{n}x, {'w.' * 40}{n}" for n, t in enumerate(texts)]
+    assert [fast.ids(t) for t in texts + again] == _reference(bert, texts + again)
+    gc.collect()
+    cached = [*fast._chunks.values(), *fast._words.values()]
+    assert cached and not any(gc.is_tracked(ids) for ids in cached)
 
 
 def test_other_pipelines_get_no_fast_path(weights_dir: Path) -> None:
