@@ -7,10 +7,12 @@ one S3 PUT per result here was 75 % of the sink's CPU (docs/benchmarks.md).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 import psycopg
+from prometheus_client import Histogram
 
 from inferstream.errors import PoisonBatchError, TransientError
 from inferstream.plugins import ResultFields, TaskPlugin, decode_result_fields
@@ -74,9 +76,9 @@ class SinkLogic(StageLogic):
         except (psycopg.IntegrityError, psycopg.DataError) as err:
             raise PoisonBatchError(f"Postgres refused the batch: {err}") from err
         now = datetime.now(UTC)
-        for at in submitted:
-            if at is not None:
-                self._e2e.observe(max(0.0, (now - at).total_seconds()))
+        observe_delays(
+            self._e2e, [(now - at).total_seconds() for at in submitted if at is not None]
+        )
         return [Emit() for _ in batch]
 
     def _decode(self, value: bytes) -> ResultFields:
@@ -135,6 +137,32 @@ class SinkLogic(StageLogic):
 
     def close(self) -> None:
         self.writer.close()
+
+
+def observe_delays(histogram: Histogram, delays: Sequence[float]) -> None:
+    """``histogram.observe(max(0, delay))`` for each delay, grouped by bucket: one
+    `metrics.observe_many` pair per bucket the batch reaches (its count, and its delays' mean
+    held inside the bucket), instead of an observe per result (~1.1 -> 0.4 us per result at
+    128). The buckets' counts are those of the observes; the sum may differ in its last bits."""
+    bounds = metrics.LATENCY_BUCKETS
+    groups: dict[int, list[float]] = {}  # bucket -> [sum, count, least]
+    for delay in delays:
+        amount = max(0.0, delay)
+        bucket = bisect_left(bounds, amount)  # the first bound >= amount: observe's bucket
+        group = groups.get(bucket)
+        if group is None:
+            groups[bucket] = [amount, 1.0, amount]
+        else:
+            group[0] += amount
+            group[1] += 1.0
+            group[2] = min(group[2], amount)
+    pairs = []
+    for bucket, (total, count, least) in groups.items():
+        mean = max(least, total / count)  # rounding must not leave the bucket either way
+        if bucket < len(bounds):
+            mean = min(mean, bounds[bucket])
+        pairs.append((mean, int(count)))
+    metrics.observe_many(histogram, pairs)
 
 
 def _submission_of(record: InRecord) -> str | None:

@@ -80,6 +80,10 @@ class PostgresSinkWriter:
         self.task = task
         self._conn: psycopg.Connection[Any] | None = None
         self.staging = f"staging_{table.name}"
+        self._columns = ", ".join(table.columns)
+        # The COPY's column types as oids, resolved once per connection (set_types looked the
+        # 24 names up on every batch: ~0.1 ms of the batch's ~0.5 ms of client CPU).
+        self._oids: list[int] = []
 
     def connect(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
@@ -96,6 +100,8 @@ class PostgresSinkWriter:
                 f"AS SELECT {columns} FROM {self.table.name} WITH NO DATA"
             )
             conn.commit()
+            registry = conn.adapters.types
+            self._oids = [registry.get_oid(name) for name in self.table.types]
             self._conn = conn
         return self._conn
 
@@ -148,12 +154,11 @@ class PostgresSinkWriter:
     def _copy(
         self, conn: psycopg.Connection[Any], target: str, rows: Sequence[tuple[Any, ...]]
     ) -> None:
-        columns = ", ".join(self.table.columns)
         with (
             conn.cursor() as cur,
-            cur.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
+            cur.copy(f"COPY {target} ({self._columns}) FROM STDIN (FORMAT BINARY)") as copy,
         ):
-            copy.set_types(list(self.table.types))
+            copy.set_types(self._oids)
             for row in rows:
                 copy.write_row(row)
 
