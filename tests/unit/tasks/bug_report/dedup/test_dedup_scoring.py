@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 import pytest
 from hypothesis import example, given, settings
@@ -429,6 +430,60 @@ def test_a_pair_left_out_cannot_reach_its_reports_top_k(
         mine = np.flatnonzero(owner == q)
         kth = np.sort(scores[mine])[::-1][min(top_k, len(mine)) - 1]
         assert lead[mine[scores[mine] >= kth]].all()
+
+
+def _lead_reference(
+    profile: DedupProfile,
+    owner: npt.NDArray[np.int64],
+    cosine: npt.NDArray[np.float64],
+    product: npt.NDArray[np.bool_],
+    component: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.bool_]:
+    """``_may_lead`` as first written: each report's top_k-th best low score read from a
+    lexsort of every pair by report and score."""
+    zero = np.zeros(len(owner))
+    low = profile.combine_many(cosine, zero, product, component)
+    high = profile.combine_many(cosine, zero + 1.0, product, component)
+    if np.isnan(low).any() or np.isnan(high).any():
+        return np.ones(len(owner), dtype=bool)
+    order = np.lexsort((-low, owner))
+    counts = np.bincount(owner)
+    starts = np.cumsum(counts) - counts
+    floor = np.full(len(counts), -np.inf)
+    over = np.flatnonzero(counts > profile.top_k)
+    floor[over] = low[order[starts[over] + profile.top_k - 1]]
+    lead: npt.NDArray[np.bool_] = high >= floor[owner]
+    return lead
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 6),  # reports with no pair between others
+            st.sampled_from([-1.0, -0.3, 0.0, -0.0, 0.5, 0.7, 1.0]) | st.floats(-1, 1),
+            st.booleans(),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.integers(1, 6),
+    st.sampled_from([0.05, 0.1, 1.0]),
+)
+def test_the_pairs_kept_are_the_lexsorted_floors(
+    rows: list[tuple[int, float, bool, bool]], top_k: int, w_lexical: float
+) -> None:
+    """The floors from a padded (report x pairs) table's partition keep exactly the pairs the
+    lexsort of every pair kept: reports with fewer than, exactly or more than top_k pairs,
+    ties at the floor, signed zeros."""
+    owner = np.array([r[0] for r in rows], dtype=np.int64)
+    cosine = np.array([r[1] for r in rows])
+    product = np.array([r[2] for r in rows])
+    component = np.array([r[3] for r in rows])
+    profile = replace(HYBRID, w_lexical=w_lexical, top_k=top_k)
+    lead = _may_lead(profile, owner, cosine, product, component)
+    assert lead.tolist() == _lead_reference(profile, owner, cosine, product, component).tolist()
 
 
 def test_the_lexical_work_of_hopeless_candidates_is_left_out() -> None:
