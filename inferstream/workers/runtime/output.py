@@ -55,6 +55,10 @@ class OutputProducer:
         self._queued = 0  # messages handed to the producer since begin()
         self._renew = False
         self.renewals = 0
+        # One bound method for every message: ``self._on_delivery`` made a new one per
+        # produce, which the client holds until the message's delivery report (a GC-tracked
+        # object per output in flight, scanned by the young collections).
+        self._deliver = self._on_delivery
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
@@ -107,7 +111,7 @@ class OutputProducer:
                         value=message.value,
                         key=message.key,
                         headers=list(message.headers),
-                        on_delivery=self._on_delivery,
+                        on_delivery=self._deliver,
                     )
                     break
                 except BufferError:
