@@ -89,16 +89,24 @@ def _as_decoded(value: bytes) -> bytes:
     return value if value.isascii() else value.decode(errors="replace").encode()
 
 
+def _submitted(value: datetime | str | bytes) -> bytes:
+    if isinstance(value, bytes):
+        return _as_decoded(value)
+    return (value.isoformat() if isinstance(value, datetime) else value).encode()
+
+
 def forward_headers(
     record: InRecord,
     schema_version: int,
-    submitted_at: datetime | str | None,
+    submitted_at: datetime | str | bytes | None,
     submission_id: str | None = None,
 ) -> tuple[tuple[str, bytes], ...]:
     """Headers for an output derived from record: a child span of its trace, when the
     submission was produced (for end-to-end latency downstream) and its id (given, or the
     record's own header). The first three are ``schemas.make_headers``'s, built without
-    parsing the traceparent again (child_of made it valid)."""
+    parsing the traceparent again (child_of made it valid). ``submitted_at`` as bytes is a
+    header's value as it came (``header_bytes(SUBMITTED_AT)``): written as ``header()``'s
+    decoding would be, without decoding and encoding it again."""
     if schema_version < 1:
         raise ValueError(f"schema_version must be >= 1, got {schema_version}")
     trace = (HEADER_TRACEPARENT, child_of_bytes(record.header_bytes(HEADER_TRACEPARENT)))
@@ -110,12 +118,11 @@ def forward_headers(
             trace,
         ]
     else:
-        value = submitted_at.isoformat() if isinstance(submitted_at, datetime) else submitted_at
         headers = [
             (HEADER_CONTENT_TYPE, CONTENT_TYPE_BYTES),
             (HEADER_SCHEMA_VERSION, version),
             trace,
-            (SUBMITTED_AT, value.encode()),
+            (SUBMITTED_AT, _submitted(submitted_at)),
         ]
     if submission_id:
         headers.append((SUBMISSION_ID, submission_id.encode()))

@@ -130,3 +130,22 @@ def test_forwarded_headers_are_those_of_the_decoded_values(
     carried = submission.decode(errors="replace")
     assert headers.get(SUBMISSION_ID) == (carried.encode() if carried else None)
     assert headers[SUBMITTED_AT] == b"2026-12-07T10:00:00+00:00"
+
+
+@given(st.binary(max_size=40) | st.none(), st.integers(0, 2**32))
+def test_a_submission_time_forwarded_as_bytes_is_written_as_its_decoding(
+    submitted: bytes | None, seed: int
+) -> None:
+    """infer forwards the record's own x-submitted-at: its bytes as they came give the headers
+    header()'s decoding gave (invalid UTF-8 replaced; absent: no header)."""
+    headers: tuple[tuple[str, bytes], ...] = (
+        ("traceparent", b"00-" + b"1" * 32 + b"-" + b"2" * 16 + b"-01"),
+    )
+    if submitted is not None:
+        headers += ((SUBMITTED_AT, submitted),)
+    record = _record("t", b"k", headers)
+    with patch("inferstream.schemas.headers._random_hex", _seeded_hex):
+        random.seed(seed)
+        expected = forward_headers(record, 1, record.header(SUBMITTED_AT))
+        random.seed(seed)
+        assert forward_headers(record, 1, record.header_bytes(SUBMITTED_AT)) == expected
