@@ -3,7 +3,10 @@
 Vectors are L2-normalised, so inner product equals cosine. Small indexes use exact brute force
 (IndexFlatIP); past ``hnsw_threshold`` vectors on a CPU the index is rebuilt once as HNSW, whose
 search cost grows ~log(n) instead of n. On a GPU the exact flat index stays: faiss has no GPU
-HNSW, and GPU brute force over millions of 384-d vectors is already fast.
+HNSW, and GPU brute force over millions of 384-d vectors is already fast. The CPU flat search
+runs in int8 where that is faster (models/int8_flat.py: the same exact top-k, its cosines
+computed by ``int8_flat.pair_cosines``); the int8 copy costs dim + 16 bytes per vector and
+is dropped with the switch to HNSW.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
+from inferstream.models.int8_flat import Int8Flat
 from inferstream.models.threads import limited_for
 
 DEFAULT_HNSW_THRESHOLD = 50_000
@@ -34,6 +38,11 @@ faiss.cvar.distance_compute_blas_threshold = BLAS_MIN_QUERIES
 # 25 ms of CPU with 2 threads, 13 and 13 with 1; on a 16-core GPU machine four infer processes
 # with 16 spinning threads each starved the rest of the pipeline (docs/benchmarks.md, GPU).
 DEFAULT_SEARCH_THREADS = 1
+# The int8 search from this many stored vectors on. CPU per search call against faiss's, one
+# thread, 1-256 queries: 0.60-0.95x at 5,000 stored, 0.37-0.73x at 10,000, 0.17-0.62x at
+# 20,000, but 0.98-1.47x at 2,000 and 1.75-2.9x at 1,000 (its fixed costs: quantising, the
+# k exact cosines per query, the pairs' sort).
+INT8_MIN_STORED = 5000
 
 
 def faiss_gpu_count() -> int:
@@ -64,6 +73,11 @@ class SimilarityIndex:
         self._positions: dict[str, int] = {}
         self._hnsw = False
         self._index = self._place(faiss.IndexFlatIP(dim))
+        self._int8: Int8Flat | None = None
+        if not self.use_gpu:
+            int8 = Int8Flat(dim, search_threads)
+            # A CPU whose int8 product is not exact (saturating kernels) keeps faiss.
+            self._int8 = int8 if int8.exact else None
 
     @property
     def kind(self) -> str:
@@ -112,6 +126,8 @@ class SimilarityIndex:
                 self._switch_to_hnsw(new)
             else:
                 self._index.add(new)
+                if self._int8 is not None:
+                    self._int8.add(new)
             return len(keep)
 
     def _switch_to_hnsw(self, new: npt.NDArray[np.float32]) -> None:
@@ -123,6 +139,19 @@ class SimilarityIndex:
         hnsw.add(np.concatenate([existing, new]))
         self._index = hnsw
         self._hnsw = True
+        self._int8 = None  # HNSW searches on its own graph: the int8 copy's memory goes
+
+    def _uses_int8(self) -> bool:
+        return self._int8 is not None and len(self._ids) >= INT8_MIN_STORED
+
+    def _stored(self) -> npt.NDArray[np.float32]:
+        """The flat index's FP32 vectors by label, a view of faiss's own storage (valid until
+        the next add: read under the lock)."""
+        n = self._index.ntotal
+        flat = self._index
+        assert isinstance(flat, faiss.IndexFlat)  # the CPU flat index while the int8 copy exists
+        view: npt.NDArray[np.float32] = faiss.rev_swig_ptr(flat.get_xb(), n * self.dim)
+        return view.reshape(n, self.dim)
 
     def search(self, vectors: npt.ArrayLike, k: int) -> list[list[tuple[str, float]]]:
         """Top-``k`` (id, cosine) per query, best first. Nothing is excluded: a query that is
@@ -150,8 +179,12 @@ class SimilarityIndex:
             if k <= 0:
                 empty = np.empty((queries.shape[0], 0))
                 return self._ids, empty.astype(np.int64), empty.astype(np.float32)
-            with limited_for(queries.shape[0], self.search_threads):
-                scores, labels = self._index.search(queries, k)
+            if self._uses_int8():
+                assert self._int8 is not None
+                labels, scores = self._int8.search(queries, self._stored(), k)
+            else:
+                with limited_for(queries.shape[0], self.search_threads):
+                    scores, labels = self._index.search(queries, k)
             # The id list is append-only and every returned label existed at search time, so
             # mapping labels to ids after releasing the lock is safe.
             ids = self._ids
