@@ -48,6 +48,9 @@ class InRecord:
     headers: tuple[tuple[str, bytes], ...] = ()
     timestamp_ms: int | None = None
     polled_at: float = 0.0  # time.monotonic() when the poll loop received it
+    # (topic, partition), kept with the fields: every stage reads it four or five times per
+    # record (tracker, gap guard, active count, done report), a new tuple per read as a property.
+    position: tuple[str, int] = field(init=False, repr=False, compare=False)
 
     def __init__(
         self,
@@ -72,12 +75,9 @@ class InRecord:
                 "headers": headers,
                 "timestamp_ms": timestamp_ms,
                 "polled_at": polled_at,
+                "position": (topic, partition),
             },
         )
-
-    @property
-    def position(self) -> tuple[str, int]:
-        return (self.topic, self.partition)
 
     @classmethod
     def from_message(cls, msg: Message, polled_at: float = 0.0) -> InRecord:
@@ -86,6 +86,7 @@ class InRecord:
         headers' list is copied as it is unless a value is None (a header without a value)."""
         key, value, listed = msg.key(), msg.value(), msg.headers()
         _, timestamp = msg.timestamp()
+        topic, partition = str(msg.topic()), msg.partition() or 0
         headers: tuple[tuple[str, bytes], ...] = ()
         if listed:
             # A header without a value comes as None (looked for at C level, not per pair).
@@ -99,14 +100,15 @@ class InRecord:
             record,
             "__dict__",
             {
-                "topic": str(msg.topic()),
-                "partition": msg.partition() or 0,
+                "topic": topic,
+                "partition": partition,
                 "offset": msg.offset() or 0,
                 "key": key if isinstance(key, bytes) else None,
                 "value": value if isinstance(value, bytes) else b"",
                 "headers": headers,
                 "timestamp_ms": timestamp if timestamp and timestamp > 0 else None,
                 "polled_at": polled_at,
+                "position": (topic, partition),
             },
         )
         return record
