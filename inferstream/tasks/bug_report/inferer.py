@@ -83,13 +83,17 @@ class BugReportInferer:
         now = datetime.now(UTC)
         model = (self.model_name, self.model_version)
         tokenizer_version = self.embedder.tokenizer_version
-        profile = self.profile
+        profile_name, profile_version = self.profile.name, self.profile.version
+        # A row of a C-contiguous float32 matrix is the array orjson should write as it is (an
+        # ascontiguousarray call per result was a no-op).
+        rows_as_they_are = vectors.dtype == np.float32 and vectors.flags.c_contiguous
         results: list[ResultFields] = []
         for item, report, decision in zip(items, reports, decisions, strict=True):
-            enrichment = _enrichment(item)
+            enrichment: Any = item.enrichment  # a BugReportEnrichment: report_features checked
             verdict = decision.verdict
             similar = verdict.similar
             envelope = item.envelope
+            cosines = decision.cosines(len(similar))
             # Plain fields, encoded by orjson in bulk (plugins/results.py): the embedding stays
             # a float32 array, which orjson writes as the shortest decimal of each float32.
             result = result_head(
@@ -103,16 +107,22 @@ class BugReportInferer:
             result["duplicate_of"] = verdict.duplicate_of
             result["similar"] = [
                 {"submission_id": s, "score": v, "cosine": c}
-                for (s, v), c in zip(similar, decision.cosines(len(similar)), strict=True)
+                for (s, v), c in zip(similar, cosines, strict=True)
             ]
             result["content_sha256"] = enrichment.content_sha256
-            result["embedding"] = np.ascontiguousarray(report.vector, dtype=np.float32)
+            result["embedding"] = (
+                report.vector
+                if rows_as_they_are
+                else np.ascontiguousarray(report.vector, dtype=np.float32)
+            )
             result["product"] = report.product
             result["component"] = report.component
-            result["dedup_terms"] = dict(report.terms)
-            result["dedup_profile"] = profile.name
-            result["dedup_profile_version"] = profile.version
-            result.update(report_text(envelope.payload))
+            # The map term_frequencies built for this report (read-only from here on: the
+            # index reads it, nothing writes it), not a copy.
+            result["dedup_terms"] = report.terms
+            result["dedup_profile"] = profile_name
+            result["dedup_profile_version"] = profile_version
+            add_report_text(result, envelope.payload)
             results.append(result)
         _count_duplicates(decisions)
         return results
@@ -161,18 +171,16 @@ def report_features(item: EnrichedItem, vector: FloatArray) -> ReportFeatures:
     )
 
 
-def report_text(payload: object) -> dict[str, str]:
-    """The report's own text for the result (the triage view reads it from Postgres): the
-    title whole, the long fields cut to EXCERPT_CHARS."""
+def add_report_text(result: ResultFields, payload: object) -> None:
+    """The report's own text into the result (the triage view reads it from Postgres): the
+    title whole, the long fields cut to EXCERPT_CHARS; nothing for another payload."""
     if not isinstance(payload, BugReportPayload):
-        return {}
+        return
     cut = EXCERPT_CHARS
-    return {
-        "title": payload.title,
-        "description": payload.description[:cut],
-        "steps_to_reproduce": payload.steps_to_reproduce[:cut],
-        "logs": payload.logs[:cut],
-    }
+    result["title"] = payload.title
+    result["description"] = payload.description[:cut]
+    result["steps_to_reproduce"] = payload.steps_to_reproduce[:cut]
+    result["logs"] = payload.logs[:cut]
 
 
 def result_features(result: ResultFields) -> ReportFeatures | None:
