@@ -47,10 +47,14 @@ def main() -> None:
             cells += [f"{each:.2f}", f"{collected:.0f}", per]
             print("| " + " | ".join(cells) + " |")
         per = f"{1e6 * total / args.records:.2f}" if args.records else "-"
+        memory = {key: kb / 1024 for key, kb in body.get("memory_kb", {}).items()}
+        rss = f"RSS {memory.get('VmRSS', 0):.0f} MB, peak {memory.get('VmHWM', 0):.0f}"
         print(
             f"| {name} | all | | run | | **{total:.3f}** | of {body['cpu_s']:.1f} process CPU s "
-            f"| frozen {body['frozen']} | {per} |"
+            f"| {rss} | {per} |"
         )
+        if body.get("young"):
+            print(f"<!-- {name} young generation at its collections: {body['young'][:15]} -->")
         if body.get("garbage"):
             print(f"<!-- {name} collected, by type: {body['garbage'][:15]} -->")
         if body.get("sizes"):

@@ -9,7 +9,8 @@ bench's workers inherit it) writes what its collections cost.
 Per generation and thread: collections, the CPU seconds of the collecting thread inside them
 (``time.thread_time`` in the collector's callbacks), objects collected; start-up's (before
 ``gc.freeze``) apart. ``GC_TRACE_GARBAGE=1``: the types of what was collected
-(``DEBUG_SAVEALL``); ``GC_TRACE_SIZES=1``: each generation's size every 10 s (a walk of the
+(``DEBUG_SAVEALL``); ``GC_TRACE_YOUNG=1``: the types in the young generation at each of
+its collections; ``GC_TRACE_SIZES=1``: each generation's size every 10 s (a walk of the
 heap). Neither is for timing runs. The file is rewritten every 2 s: workers end by
 ``os._exit``, which runs no exit hooks. Without ``GC_TRACE_DIR`` this module does nothing."""
 
@@ -33,6 +34,19 @@ def _command() -> str:
         return " ".join(sys.argv)
 
 
+def _memory() -> dict[str, int]:
+    """VmRSS and VmHWM (the peak) of this process, kB."""
+    found: dict[str, int] = {}
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    found[line[:5]] = int(line.split()[1])
+    except OSError:
+        pass
+    return found
+
+
 def _install(folder: str) -> None:
     stats: dict[str, list[float]] = {}  # "gen/thread" -> [count, cpu s, collected, wall s]
     started: list[float] = [0.0, 0.0]
@@ -49,7 +63,14 @@ def _install(folder: str) -> None:
 
     gc.freeze = freeze_and_count
 
+    young: dict[str, int] = {}  # what the young collections found alive, by type
+    with_young = os.environ.get("GC_TRACE_YOUNG") == "1"
+
     def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and with_young and info["generation"] == 0 and frozen[0]:
+            for obj in gc.get_objects(0):
+                name = type(obj).__qualname__
+                young[name] = young.get(name, 0) + 1
         if phase == "start":
             started[0] = time.thread_time()
             started[1] = time.perf_counter()
@@ -96,8 +117,10 @@ def _install(folder: str) -> None:
                 "largest_cpu_s": largest,
                 "stats": {k: list(v) for k, v in list(stats.items())},
                 "sizes": sizes,
+                "young": sorted(young.items(), key=lambda kv: -kv[1])[:40],
                 "garbage": sorted(garbage.items(), key=lambda kv: -kv[1])[:40],
                 "cpu_s": time.process_time(),
+                "memory_kb": _memory(),
             }
             tmp = path + ".tmp"
             with open(tmp, "w") as f:
