@@ -14,6 +14,11 @@ returns each document's postings in the order its terms were asked for: the sums
 keep that order (lexical.py compares them with a plain loop using ``==``). A term found in
 more than ``limit`` documents is never looked up again (document frequencies only grow), so a
 merge drops its entries.
+
+The same entries are also kept by document (``Postings.by_doc``, with where each document's
+entries start), so a document's terms are one slice (``terms_of``): the lexical candidates read
+them for the few documents that can still reach a query's k best, instead of walking the long
+postings of its commoner terms (maxscore.py).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from inferstream.tasks.bug_report.dedup.arrays import Grown
 from inferstream.tasks.bug_report.dedup.tfidf import ranges
 
 Ints = npt.NDArray[np.int64]
@@ -57,6 +63,13 @@ class Postings:
 
     def __init__(self) -> None:
         self.runs: list[Run] = []  # oldest (largest) first
+        # Every entry kept by an add() call, its term ids document by document (a call's
+        # documents are numbered above every earlier one), and document number -> where its
+        # entries start (one more: the end). A term dropped from the runs later stays here
+        # (nobody asks for it).
+        self.by_doc = Grown(np.int64)
+        self.doc_start = Grown(np.int64)
+        self.doc_start.extend([0])
 
     def __len__(self) -> int:
         return sum(len(run.docs) for run in self.runs)
@@ -65,6 +78,7 @@ class Postings:
         """One add() call's entries (its new documents, numbered above every earlier one), less
         the terms now in more than ``limit`` documents (``df`` by term id)."""
         kept = df[term_ids] <= limit
+        self._add_by_doc(term_ids[kept], docs[kept], int(docs.max(initial=-1)) + 1)
         if not kept.any():
             return
         self.runs.append(run_of(term_ids[kept], docs[kept]))
@@ -72,6 +86,17 @@ class Postings:
             newer = self.runs.pop()
             older = self.runs.pop()
             self.runs.append(merged(older, newer, df, limit))
+
+    def _add_by_doc(self, term_ids: Ints, docs: Ints, end: int) -> None:
+        """The kept entries of documents numbered up to end - 1 (those not yet added hold
+        none but the given ones), by document."""
+        first = self.doc_start.used - 1
+        if end <= first:
+            return
+        order = np.argsort(docs, kind="stable")
+        self.by_doc.extend(term_ids[order])
+        held = np.bincount(docs - first, minlength=end - first)
+        self.doc_start.extend(self.doc_start.data[first] + np.cumsum(held))
 
     def gather(self, wanted: Ints) -> tuple[Ints, Ints]:
         """The postings of the wanted term ids: (index into wanted, document number) per
@@ -118,6 +143,17 @@ def gather_runs(
         weights.append(np.repeat(weight[hits], lengths))
         found[hits] += lengths
     return keys, weights, found
+
+
+def terms_of(postings: Postings, docs: Ints) -> tuple[Ints, Ints]:
+    """Every term each document docs[i] was posted under (``by_doc``: a term within the limit
+    when the document was added, so every term within it now), as (i, term id) per entry,
+    document by document."""
+    bounds = postings.doc_start.data
+    starts = bounds[docs]
+    lengths = bounds[docs + 1] - starts
+    owner = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+    return owner, postings.by_doc.data[ranges(starts, lengths)]
 
 
 def merged(older: Run, newer: Run, df: Ints, limit: int) -> Run:

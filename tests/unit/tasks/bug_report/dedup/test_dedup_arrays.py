@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferstream.tasks.bug_report.dedup import lexical
+from inferstream.tasks.bug_report.dedup import exhaustive
 from inferstream.tasks.bug_report.dedup.arrays import Grown, name_keys, pairs
 from inferstream.tasks.bug_report.dedup.lexical import LexicalIndex
 
@@ -74,9 +74,9 @@ def test_candidates_are_the_same_summed_densely_or_sparsely(
     index = LexicalIndex(max_postings=10)
     index.add((f"r{n}", terms) for n, terms in enumerate(indexed))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(lexical, "DENSE_FACTOR", 10**9)  # always a bincount over every doc
+        patch.setattr(exhaustive, "DENSE_FACTOR", 10**9)  # always a bincount over every doc
         dense = index.candidates_many(queries, 5)
-        patch.setattr(lexical, "DENSE_FACTOR", 0)  # always over the distinct documents
+        patch.setattr(exhaustive, "DENSE_FACTOR", 0)  # always over the distinct documents
         sparse = index.candidates_many(queries, 5)
     assert dense == sparse
 

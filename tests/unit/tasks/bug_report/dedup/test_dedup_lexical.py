@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferstream.tasks.bug_report.dedup import lexical
+from inferstream.tasks.bug_report.dedup import exhaustive, lexical
 from inferstream.tasks.bug_report.dedup.lexical import LexicalIndex
 from inferstream.tasks.bug_report.dedup.terms import term_frequencies
 
@@ -273,16 +273,16 @@ def test_batched_candidates_by_table_and_by_query_are_the_same(
     calls: int,
 ) -> None:
     """The (query x document) table of a whole batch, summed in blocks of queries of any size
-    (BLOCK_CELLS), and the per-query walk (DENSE_FACTOR picks one by size) give every query
-    the same candidates, floats and tie order included; documents added in several calls make
-    several runs of postings."""
+    (exhaustive.BLOCK_CELLS), and the per-query walk (exhaustive.DENSE_FACTOR picks one by
+    size) give every query the same candidates, floats and tie order included; documents added
+    in several calls make several runs of postings."""
     index = LexicalIndex(max_postings=20)
     named = [(f"r{n:02d}", d) for n, d in enumerate(docs)]
     for part in range(calls):
         index.add(named[part::calls])
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(lexical, "DENSE_FACTOR", factor)
-        patch.setattr(lexical, "BLOCK_CELLS", block)
+        patch.setattr(exhaustive, "DENSE_FACTOR", factor)
+        patch.setattr(exhaustive, "BLOCK_CELLS", block)
         got = index.candidates_many(queries, k)
     assert got == [index.candidates(q, k) for q in queries]
 
@@ -310,7 +310,7 @@ def test_candidate_keys_are_the_candidates_of_each_query(
     ids = [f"r{n:02d}" for n in range(len(docs))]
     index.add(zip(ids, docs, strict=True), [100 + 3 * n for n in range(len(docs))])
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(lexical, "DENSE_FACTOR", factor)
+        patch.setattr(exhaustive, "DENSE_FACTOR", factor)
         query, key = index.candidate_keys(queries, k)
     got = [
         sorted(ids[(c - 100) // 3] for c in key[query == q].tolist()) for q in range(len(queries))
