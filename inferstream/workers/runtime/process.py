@@ -25,7 +25,7 @@ log = structlog.get_logger("inferstream.worker")
 # stage worker, 2-6 ms), whatever the threshold, now that a batch's objects are freed by their
 # reference counts when its run ends (isolation.py; tests/unit/workers/runtime/
 # test_runtime_heap.py). So a higher threshold makes collections rarer, not dearer: at 50,000
-# a bench overhead run of 20,000 records collected once (infer) instead of ~35 times in all,
+# a bench overhead run of 20,000 records collected once (infer) instead of 26-28 times in all,
 # GC 6.1 -> 0.6 us per record over the stage workers, their RSS the same (enrich 156 / 158 MB,
 # infer 300 / 298, sink 146 / 146). It bounds the cyclic garbage waiting for a collection to
 # about 50,000 objects (a few MB; none is made per record). Until that fix every batch was such
