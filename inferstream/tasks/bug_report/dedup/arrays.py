@@ -5,7 +5,8 @@ is one pass of C-level list or numpy work, not a Python loop over postings or pa
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import chain, repeat
+from itertools import chain, islice, repeat
+from operator import lt
 from typing import Any
 
 import numpy as np
@@ -86,17 +87,36 @@ def rare_terms(
     infer stage)."""
     flat = list(chain.from_iterable(queries))
     ids = np.fromiter(map(vocab.get, flat, repeat(-1)), np.int64, len(flat))
-    owner = np.repeat(np.arange(len(queries), dtype=np.int64), list(map(len, queries)))
+    lengths = list(map(len, queries))
+    owner = np.repeat(np.arange(len(queries), dtype=np.int64), lengths)
     dfs = np.zeros(len(ids), dtype=np.int64)
     known = ids >= 0
     dfs[known] = df[ids[known]]
     usable = np.flatnonzero((dfs > 0) & (dfs <= limit))
-    # numpy compares str arrays by code point, as Python compares str.
-    names = np.array([flat[i] for i in usable.tolist()], dtype=str)
-    order = usable[np.lexsort((names, dfs[usable], owner[usable]))]
+    if len(queries) * (limit + 1) < 2**62 and _in_term_order(flat, lengths):
+        # Each query's terms in term order (term_frequencies sorts them, results carry them
+        # so): a stable sort by (query, df) leaves equal dfs in it, without the str array and
+        # its lexsort (half of this function).
+        key = owner[usable] * (limit + 1) + dfs[usable]
+        order = usable[np.argsort(key, kind="stable")]
+    else:
+        # numpy compares str arrays by code point, as Python compares str.
+        names = np.array([flat[i] for i in usable.tolist()], dtype=str)
+        order = usable[np.lexsort((names, dfs[usable], owner[usable]))]
     owners = owner[order]
     first = np.searchsorted(owners, np.arange(len(queries) + 1))
     rank = np.arange(len(order)) - first[owners]  # a term's place among its query's
     kept = order[rank < most]
     bounds = np.searchsorted(owner[kept], np.arange(len(queries) + 1)).tolist()
     return ids[kept], dfs[kept], bounds
+
+
+def _in_term_order(flat: list[str], lengths: list[int]) -> bool:
+    """Whether each run of ``flat`` (the lengths in turn) rises strictly in Python's str order:
+    one C-level comparison of each term with the next, the pairs across runs left out."""
+    if len(flat) < 2:
+        return True
+    rising = np.fromiter(map(lt, flat, islice(flat, 1, None)), dtype=bool, count=len(flat) - 1)
+    ends = np.cumsum(lengths) - 1  # each run's last term: its pair with the next run's first
+    rising[ends[(ends >= 0) & (ends < len(rising))]] = True
+    return bool(rising.all())
