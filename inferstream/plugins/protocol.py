@@ -106,7 +106,7 @@ class InferContext:
     models_dir: Path
     postgres: PostgresSettings
     max_batch_items: int
-    max_batch_tokens: int
+    max_batch_tokens: int  # a model call's padded tokens (WorkerSettings.model_call_max_tokens)
     poison_marker: str | None = None  # fault injection (chaos runs only)
 
 

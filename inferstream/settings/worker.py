@@ -36,6 +36,12 @@ class WorkerSettings(ComponentSettings):
         64, ge=1, le=65_536, description="a batch closes at this many records"
     )
     batch_max_cost: int = Field(8_192, ge=1, description="... or at this cost (tokens for text)")
+    model_call_max_tokens: int = Field(
+        8_192,
+        ge=1,
+        description="a model call's padded tokens at most: infer splits a batch above it into "
+        "several calls (a text longer than this still gets a call of its own)",
+    )
     batch_max_wait_ms: int = Field(
         50,
         ge=0,

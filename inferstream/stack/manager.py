@@ -65,15 +65,24 @@ STORAGE_FILE = "broker-storage"
 # 1-4 ms of SeaweedFS CPU each (a PUT per partition for the batch, its watermark and the
 # producer sequences; a LIST of the partition's history per fetch that finds data), whatever the
 # number of records in it. So under backlog the embedded stack's workers take up to 256 records
-# a batch, not 64: a quarter of the requests per record. The cost cap (tokens for text) is left
-# as it is, so a model's batch, and the time a record waits for it, does not grow; at low load
-# batches still close on the batch wait (docs/benchmarks.md, "The broker path: batch size").
+# a batch, not 64: a quarter of the requests per record (docs/benchmarks.md, "The broker path:
+# batch size"). The cost cap (tokens for text) is 16,384, not 8,192: at 8,192 infer's batches
+# closed on it at ~130 bug reports (~60 tokens each), so the item cap never bound there, and every
+# stage after it (the sink's COPY, the archive, the broker's requests) paid its per-batch costs
+# twice as often (docs/benchmarks.md, "The data path's fifth pass"). A model call does not grow
+# with it: [worker] model_call_max_tokens (8,192) caps a call's padded tokens, and infer splits
+# a batch into calls of its length buckets. At low load batches still close when the stage is
+# idle.
 # Tansu's s3 engine numbers a produce's records (watermark.json) before it stores their batch,
 # and a fetch returns the stored batches at or after the fetch offset: with two producers on a
 # partition a consumer can be handed a later batch before an earlier one is stored, and would
 # never read the earlier one. The stage workers wait for it (workers/runtime/gaps.py); a hole
 # a kill -9 left between the two writes is stepped over after the wait.
-EMBEDDED_WORKER: dict[str, Any] = {"batch_max_items": 256, "offset_gap_wait_ms": 5_000}
+EMBEDDED_WORKER: dict[str, Any] = {
+    "batch_max_items": 256,
+    "batch_max_cost": 16_384,
+    "offset_gap_wait_ms": 5_000,
+}
 
 
 def resolved_settings(state: StackState) -> dict[str, dict[str, Any]]:

@@ -67,9 +67,14 @@ def test_settings_need_every_server_and_point_at_them(tmp_path: Path) -> None:
     assert settings["postgres"]["port"] == 5439
     assert settings["object_store"]["endpoint"] == "127.0.0.1:8333"
     assert settings["topology"] == {"environment": "embedded"}
-    # Bigger batches under backlog on Tansu's per-request storage; the cost cap is not raised.
-    # And a consumer handed a batch stored before an earlier one waits for the earlier one.
-    assert settings["worker"] == {"batch_max_items": 256, "offset_gap_wait_ms": 5_000}
+    # Bigger batches under backlog on Tansu's per-request storage (the cost cap raised so that
+    # the item cap binds, a model call's cap not). And a consumer handed a batch stored before
+    # an earlier one waits for the earlier one.
+    assert settings["worker"] == {
+        "batch_max_items": 256,
+        "batch_max_cost": 16_384,
+        "offset_gap_wait_ms": 5_000,
+    }
 
 
 def test_workers_on_the_stack_read_its_batch_limit_and_env_still_wins(
@@ -79,12 +84,19 @@ def test_workers_on_the_stack_read_its_batch_limit_and_env_still_wins(
 
     (tmp_path / STACK_FILE).write_text(tomli_w.dumps(resolved_settings(_state(tmp_path))))
     monkeypatch.setenv("INFERSTREAM_DATA_DIR", str(tmp_path))
-    for name in ("INFERSTREAM_CONFIG", "INFERSTREAM_WORKER_BATCH_MAX_ITEMS"):
+    for name in (
+        "INFERSTREAM_CONFIG",
+        "INFERSTREAM_WORKER_BATCH_MAX_ITEMS",
+        "INFERSTREAM_WORKER_BATCH_MAX_COST",
+        "INFERSTREAM_WORKER_MODEL_CALL_MAX_TOKENS",
+    ):
         monkeypatch.delenv(name, raising=False)
     worker = WorkerSettings.load()
     assert worker.batch_max_items == 256
+    assert worker.batch_max_cost == 16_384
     assert worker.offset_gap_wait_ms == 5_000  # the guard is on for the stack's workers
-    # The model's cap is the default's: a batch of text costs no more tokens than before.
-    assert worker.batch_max_cost == WorkerSettings.model_fields["batch_max_cost"].default
+    # A model call's cap is the default's: a call costs no more tokens than before.
+    default_call = WorkerSettings.model_fields["model_call_max_tokens"].default
+    assert worker.model_call_max_tokens == default_call == 8_192
     monkeypatch.setenv("INFERSTREAM_WORKER_BATCH_MAX_ITEMS", "32")  # a GPU run's own batch
     assert WorkerSettings.load().batch_max_items == 32
