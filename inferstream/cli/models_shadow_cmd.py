@@ -47,7 +47,7 @@ def shadow_cmd(
         worker.models_dir or data_dir() / "models",
         postgres,
         worker.batch_max_items,
-        worker.model_call_max_tokens,
+        worker.model_call_tokens,
     )
     inferer = plugin.load_inferer(context)
     cached: dict[str, tuple[float, str | None]] = {}
@@ -131,7 +131,7 @@ def backfill_cmd(
         worker.models_dir or data_dir() / "models",
         postgres,
         worker.batch_max_items,
-        worker.model_call_max_tokens,
+        worker.model_call_tokens,
     )
     try:
         inferer = plugin.load_inferer(context)

@@ -36,11 +36,12 @@ class WorkerSettings(ComponentSettings):
         64, ge=1, le=65_536, description="a batch closes at this many records"
     )
     batch_max_cost: int = Field(8_192, ge=1, description="... or at this cost (tokens for text)")
-    model_call_max_tokens: int = Field(
-        8_192,
+    model_call_max_tokens: int | None = Field(
+        None,
         ge=1,
         description="a model call's padded tokens at most: infer splits a batch above it into "
-        "several calls (a text longer than this still gets a call of its own)",
+        "several calls (a text longer than this still gets a call of its own); unset: "
+        "batch_max_cost",
     )
     batch_max_wait_ms: int = Field(
         50,
@@ -113,3 +114,8 @@ class WorkerSettings(ComponentSettings):
     # Fault injection for `inferstream chaos` only: the model raises on any batch holding a text
     # that contains this marker (a poison record). Never set it in production.
     fault_poison_marker: str | None = Field(None, min_length=8, max_length=64)
+
+    @property
+    def model_call_tokens(self) -> int:
+        """A model call's cap in padded tokens: ``model_call_max_tokens``, else the batch's."""
+        return self.model_call_max_tokens or self.batch_max_cost

@@ -81,6 +81,7 @@ STORAGE_FILE = "broker-storage"
 EMBEDDED_WORKER: dict[str, Any] = {
     "batch_max_items": 256,
     "batch_max_cost": 16_384,
+    "model_call_max_tokens": 8_192,
     "offset_gap_wait_ms": 5_000,
 }
 

@@ -42,7 +42,7 @@ def build_logic(
             models_dir=worker.models_dir or data_dir() / "models",
             postgres=postgres,
             max_batch_items=worker.batch_max_items,
-            max_batch_tokens=worker.model_call_max_tokens,
+            max_batch_tokens=worker.model_call_tokens,
             poison_marker=worker.fault_poison_marker,
         )
         logic = InferLogic(

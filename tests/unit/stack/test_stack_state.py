@@ -73,6 +73,7 @@ def test_settings_need_every_server_and_point_at_them(tmp_path: Path) -> None:
     assert settings["worker"] == {
         "batch_max_items": 256,
         "batch_max_cost": 16_384,
+        "model_call_max_tokens": 8_192,
         "offset_gap_wait_ms": 5_000,
     }
 
@@ -95,8 +96,13 @@ def test_workers_on_the_stack_read_its_batch_limit_and_env_still_wins(
     assert worker.batch_max_items == 256
     assert worker.batch_max_cost == 16_384
     assert worker.offset_gap_wait_ms == 5_000  # the guard is on for the stack's workers
-    # A model call's cap is the default's: a call costs no more tokens than before.
-    default_call = WorkerSettings.model_fields["model_call_max_tokens"].default
-    assert worker.model_call_max_tokens == default_call == 8_192
+    # A model call's cap stays the default batch cost: a call costs no more tokens than before.
+    assert worker.model_call_tokens == WorkerSettings.model_fields["batch_max_cost"].default
+    # Elsewhere, unset, a call's cap follows the batch's (a GPU deployment's raised cost).
+    # (model_construct: the fields as given, without this data dir's stack.toml)
+    raised = WorkerSettings.model_construct(batch_max_cost=65_536, model_call_max_tokens=None)
+    assert raised.model_call_tokens == 65_536
+    capped = WorkerSettings.model_construct(batch_max_cost=65_536, model_call_max_tokens=512)
+    assert capped.model_call_tokens == 512
     monkeypatch.setenv("INFERSTREAM_WORKER_BATCH_MAX_ITEMS", "32")  # a GPU run's own batch
     assert WorkerSettings.load().batch_max_items == 32
