@@ -186,7 +186,7 @@ class InferLogic(StageLogic):
                 continue
             result, key, value = next(values)
             version = int(result["schema_version"])
-            headers = forward_headers(record, version, record.header(SUBMITTED_AT))
+            headers = forward_headers(record, version, record.header_bytes(SUBMITTED_AT))
             outcomes.append(Emit((OutMessage(self.output_topic, key, value, headers),)))
         return outcomes
 
