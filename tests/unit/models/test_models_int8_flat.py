@@ -99,6 +99,22 @@ def test_faiss_runs_below_the_thresholds() -> None:
     assert index._int8 is not None and len(index._int8) == 50
 
 
+def test_a_cpu_whose_int8_product_is_not_exact_keeps_faiss(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fall-back of a CPU without VNNI (MLAS's saturating kernel), simulated: no int8 copy,
+    and searches at every size are faiss's, the same labels as a brute force."""
+    monkeypatch.setattr(int8_flat, "_exact_on_extremes", lambda session, dim: False)
+    monkeypatch.setattr(index_module, "INT8_MIN_STORED", 0)
+    rng = np.random.default_rng(6)
+    index = SimilarityIndex(dim=16, use_gpu=False)
+    vectors = _vectors(rng, 200, 16, "gaussian")
+    index.add([str(i) for i in range(200)], vectors)
+    assert index._int8 is None and not index._uses_int8()
+    queries = _vectors(rng, 25, 16, "gaussian")
+    _, labels, _ = index.search_arrays(queries, 5)
+    want, _ = _brute_force(index._prepare(queries), index._stored(), 5)
+    np.testing.assert_array_equal(labels, want)
+
+
 def test_hnsw_switch_drops_the_int8_copy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(index_module, "INT8_MIN_STORED", 0)
     rng = np.random.default_rng(4)
