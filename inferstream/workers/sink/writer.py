@@ -80,7 +80,7 @@ class PostgresSinkWriter:
         self.task = task
         self._conn: psycopg.Connection[Any] | None = None
         self.staging = f"staging_{table.name}"
-        self._columns = ", ".join(table.columns)
+        self._columns = ", ".join(table.columns)  # the staging table's, the COPY's, the INSERT's
         # The COPY's column types as oids, resolved once per connection (set_types looked the
         # 24 names up on every batch: ~0.1 ms of the batch's ~0.5 ms of client CPU).
         self._oids: list[int] = []
@@ -93,11 +93,10 @@ class PostgresSinkWriter:
             # table fills itself (identity, txid), and COPY leaves them null in staging. Rows
             # stay whole in the heap up to a page (as in results_bug_report, migration 0019):
             # a ~3 kB row is not compressed and moved to TOAST here only to be read back.
-            columns = ", ".join(self.table.columns)
             conn.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {self.staging} "
                 f"WITH (toast_tuple_target = {STAGING_TOAST_TARGET}) ON COMMIT DELETE ROWS "
-                f"AS SELECT {columns} FROM {self.table.name} WITH NO DATA"
+                f"AS SELECT {self._columns} FROM {self.table.name} WITH NO DATA"
             )
             conn.commit()
             registry = conn.adapters.types
@@ -145,10 +144,9 @@ class PostgresSinkWriter:
         """The conflict path: ON CONFLICT's work is paid only by a batch that really
         conflicts (a replay, a result delivered twice)."""
         self._copy(conn, self.staging, rows)
-        columns = ", ".join(self.table.columns)
         conn.execute(
-            f"INSERT INTO {self.table.name} ({columns}) "
-            f"SELECT {columns} FROM {self.staging} ON CONFLICT DO NOTHING"
+            f"INSERT INTO {self.table.name} ({self._columns}) "
+            f"SELECT {self._columns} FROM {self.staging} ON CONFLICT DO NOTHING"
         )
 
     def _copy(
