@@ -120,3 +120,17 @@ def _in_term_order(flat: list[str], lengths: list[int]) -> bool:
     ends = np.cumsum(lengths) - 1  # each run's last term: its pair with the next run's first
     rising[ends[(ends >= 0) & (ends < len(rising))]] = True
     return bool(rising.all())
+
+
+def kth_best(
+    query: Ints, values: npt.NDArray[np.float64], k: int, size: int
+) -> npt.NDArray[np.float64]:
+    """Each query's k-th best of its values (query ascending), -inf where it has fewer than
+    k: a partition per query that has more (a 2-D partition or a lexsort was slower)."""
+    count = np.bincount(query, minlength=size)
+    out = np.full(size, -np.inf)
+    starts = np.cumsum(count) - count
+    for q in np.flatnonzero(count >= k).tolist():
+        start = int(starts[q])
+        out[q] = np.partition(values[start : start + int(count[q])], -k)[-k]
+    return out

@@ -17,6 +17,7 @@ from itertools import pairwise
 import numpy as np
 import numpy.typing as npt
 
+from inferstream.tasks.bug_report.dedup.arrays import kth_best
 from inferstream.tasks.bug_report.dedup.postings import Postings, gather_runs
 
 Ints = npt.NDArray[np.int64]
@@ -99,12 +100,7 @@ def _reached_dense(
     size = len(low)
     cells, values = _table_cells(keys, weights, n, low)
     owners = cells // n
-    counts = np.bincount(owners, minlength=size)
-    floor = np.full(size, -np.inf)
-    cuts = np.cumsum(counts) - counts
-    for q in np.flatnonzero(counts > k).tolist():
-        floor[q] = np.partition(values[cuts[q] : cuts[q] + counts[q]], -k)[-k]
-    reach = np.flatnonzero(values >= floor[owners])
+    reach = np.flatnonzero(values >= kth_best(owners, values, k, size)[owners])
     docs: Ints = cells[reach] - owners[reach] * n
     return owners[reach], docs, values[reach]
 

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inferstream.tasks.bug_report.dedup import exhaustive
+from inferstream.tasks.bug_report.dedup.arrays import kth_best
 from inferstream.tasks.bug_report.dedup.postings import Postings, gather_runs, terms_of
 from inferstream.tasks.bug_report.dedup.tfidf import ranges
 
@@ -232,15 +233,3 @@ def floor_bounds(found: Ints, weights: Floats, k: int) -> Floats:
     least the largest idf of such a term. 0.5, below every idf (>= 1), where no term has k."""
     low: Floats = np.where(found >= k, weights, 0.5).max(axis=1, initial=0.5)
     return low
-
-
-def kth_best(query: Ints, values: Floats, k: int, size: int) -> Floats:
-    """Each query's k-th best of its values (query ascending), -inf where it has fewer than
-    k: a partition per query that has more (a 2-D partition or a lexsort was slower)."""
-    count = np.bincount(query, minlength=size)
-    out = np.full(size, -np.inf)
-    starts = np.cumsum(count) - count
-    for q in np.flatnonzero(count >= k).tolist():
-        start = int(starts[q])
-        out[q] = np.partition(values[start : start + int(count[q])], -k)[-k]
-    return out
