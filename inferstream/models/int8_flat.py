@@ -26,9 +26,16 @@ the best vector in each of the k groups of stored vectors with the largest appro
 vector whose upper bound reaches that floor gets its cosine computed; the others are strictly
 below the k-th best, so they cannot enter the top-k, ties included.
 
-Groups: stored vector j is in group j mod groups (a [queries, members, groups] view of the
-approximations), so a group's best is one reduction over a middle axis, and a group whose best
-upper bound misses the floor is skipped whole.
+Blocks: the stored codes are kept in blocks of ``BLOCK`` vectors. A full block's codes are the
+constants of a session of its own, which onnxruntime packs for its kernel once, when the session
+is made; only the open block's codes are an input, packed again by every call (~20 % of a
+product). The approximations are the same numbers whichever block holds a vector.
+
+Groups: group j is the stored vectors j * GROUP .. j * GROUP + GROUP - 1 (the open block's
+padding, up to a whole group, has the approximation -inf). The session itself reduces each
+group to its best, while the product is in cache, and only the groups whose best reaches a
+query's bar are read again (adjacent members: one gather of GROUP floats), not the whole
+[queries, stored] product.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort  # type: ignore[import-untyped]  # ships no type information
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 FloatArray = npt.NDArray[np.float32]
 Floats = npt.NDArray[np.float64]
@@ -53,6 +60,8 @@ _RELATIVE = 2.0**-22
 # Computed norms (float64, 384 terms) are within ~1e-13 relative; rounded up by far more.
 _NORM_UP = 1.0 + 1e-9
 _FLOAT_U = 2.0**-24
+# Stored vectors per closed block (a session whose codes onnxruntime packed once).
+BLOCK = 4096
 # Pairs per chunk of pair_cosines (2 x 256 gathered rows of 384 floats: 768 KiB, L2-sized).
 _CHUNK = 256
 
@@ -104,21 +113,40 @@ def quantise(vectors: FloatArray) -> Quantised:
     )
 
 
-def _session(dim: int, threads: int) -> ort.InferenceSession:
+def _session(
+    dim: int, threads: int, closed: tuple[npt.NDArray[np.int8], FloatArray] | None = None
+) -> ort.InferenceSession:
     """queries' codes + 128 as uint8 [m, dim] (zero point 128), stored codes int8 [dim, n],
-    stored scales [n] -> float32 [m, n] = (codes_q . codes_x) * scale_x."""
-    queries = helper.make_tensor_value_info("q", TensorProto.UINT8, ["m", dim])
-    stored = helper.make_tensor_value_info("x", TensorProto.INT8, [dim, "n"])
-    scales = helper.make_tensor_value_info("s", TensorProto.FLOAT, ["n"])
-    out = helper.make_tensor_value_info("g", TensorProto.FLOAT, ["m", "n"])
+    stored scales [n], a bias [n] (0, or -inf for a padding column) -> g, float32 [m, n] =
+    (codes_q . codes_x) * scale_x + bias, and each group's largest (``_Approximations``).
+    ``closed``: the codes and scales as the graph's constants (no bias: a closed block has no
+    padding), which onnxruntime packs once, when the session is made; an input's codes are
+    packed again on every call."""
+    inputs = [helper.make_tensor_value_info("q", TensorProto.UINT8, ["m", dim])]
     constants = [
         helper.make_tensor("one", TensorProto.FLOAT, [], [1.0]),
         helper.make_tensor("zero_point", TensorProto.UINT8, [], [128]),
+        helper.make_tensor("grouped", TensorProto.INT64, [3], [0, -1, GROUP]),
     ]
-    node = helper.make_node(
-        "MatMulIntegerToFloat", ["q", "x", "one", "s", "zero_point"], ["g"], domain="com.microsoft"
-    )
-    graph = helper.make_graph([node], "int8_flat", [queries, stored, scales], [out], constants)
+    product = ["q", "x", "one", "s", "zero_point"]
+    if closed is None:
+        inputs.append(helper.make_tensor_value_info("x", TensorProto.INT8, [dim, "n"]))
+        inputs.append(helper.make_tensor_value_info("s", TensorProto.FLOAT, ["n"]))
+        inputs.append(helper.make_tensor_value_info("bias", TensorProto.FLOAT, ["n"]))
+        product += ["", "bias"]
+    else:
+        constants.append(numpy_helper.from_array(closed[0], "x"))
+        constants.append(numpy_helper.from_array(closed[1], "s"))
+    nodes = [
+        helper.make_node("MatMulIntegerToFloat", product, ["g"], domain="com.microsoft"),
+        helper.make_node("Reshape", ["g", "grouped"], ["by_group"]),
+        helper.make_node("ReduceMax", ["by_group"], ["best"], axes=[2], keepdims=0),
+    ]
+    outputs = [
+        helper.make_tensor_value_info("g", TensorProto.FLOAT, ["m", "n"]),
+        helper.make_tensor_value_info("best", TensorProto.FLOAT, ["m", "groups"]),
+    ]
+    graph = helper.make_graph(nodes, "int8_flat", inputs, outputs, constants)
     model = helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.microsoft", 1)]
     )
@@ -148,22 +176,70 @@ def _exact_on_extremes(session: ort.InferenceSession, dim: int) -> bool:
             "q": (queries.astype(np.int16) + 128).astype(np.uint8),
             "x": np.ascontiguousarray(codes.T),
             "s": np.ones(len(codes), dtype=np.float32),
+            "bias": np.zeros(len(codes), dtype=np.float32),
         },
     )[0]
     return bool(np.array_equal(got, product.astype(np.float32)))
 
 
+@dataclass(frozen=True)
+class _Approximations:
+    """One search's approximations s_x I, a [queries, width] array per block, and each
+    group's largest. Group j is the labels j * GROUP .. j * GROUP + GROUP - 1 (a block's
+    width is a whole number of groups), so a group's members are adjacent in memory."""
+
+    blocks: list[FloatArray]
+    block: int  # the width of a closed block (labels b * block + c)
+    best: FloatArray  # [queries, groups]: each group's largest approximation
+
+    def members(self, owner: Ints, group: Ints) -> FloatArray:
+        """Each (query, group)'s GROUP approximations, [pairs, GROUP] (labels group * GROUP
+        + 0 .. GROUP - 1)."""
+        values = np.empty((len(owner), GROUP), dtype=np.float32)
+        per_block = self.block // GROUP
+        which = group // per_block
+        for b, g in enumerate(self.blocks):
+            at = np.flatnonzero(which == b) if len(self.blocks) > 1 else np.arange(len(owner))
+            groups = g.shape[1] // GROUP
+            rows = owner[at] * groups + (group[at] - b * per_block)
+            values[at] = np.take(g.reshape(-1, GROUP), rows, axis=0)
+        return values
+
+
+@dataclass(frozen=True)
+class _Taken:
+    """The floor's pairs: per (query, top group), the group's approximations and the label
+    whose cosine was computed (the group's best)."""
+
+    owner: Ints
+    group: Ints
+    values: FloatArray  # [pairs, GROUP]
+    rows: Ints
+
+
 class Int8Flat:
     """Appendable int8 copy of a flat index's (unit) vectors and its exact top-k search. Not
     thread-safe: the owner (``SimilarityIndex``) serialises adds and searches. Labels are
-    positions in add order, as faiss's."""
+    positions in add order, as faiss's. The codes are kept in blocks of ``block`` vectors: a
+    full (closed) block is a session of its own whose codes onnxruntime packed once; the open
+    tail's codes are an input of each search."""
 
-    def __init__(self, dim: int, threads: int = 1) -> None:
+    def __init__(self, dim: int, threads: int = 1, block: int | None = None) -> None:
+        block = BLOCK if block is None else block
+        if block <= 0 or block % GROUP:
+            raise ValueError(f"block must be a positive multiple of {GROUP}, got {block}")
         self.dim = dim
-        self._session = _session(dim, threads)
+        self.block = block
+        self._threads = threads
+        self._session = _session(dim, threads)  # the open tail's (codes as an input)
         self.exact = _exact_on_extremes(self._session, dim)
+        self._closed: list[ort.InferenceSession] = []
         self._n = 0
-        self._codes = np.zeros((dim, 0), dtype=np.int8)  # stored codes by column
+        self._tail = np.zeros((block, dim), dtype=np.int8)  # the open block's codes by row
+        # The open block's codes by column, its width rounded up to a whole group (the
+        # padding: zero codes with scale 0), contiguous as the product's input.
+        self._tail_codes = np.zeros((dim, 0), dtype=np.int8)
+        self._tail_bias = np.zeros(0, dtype=np.float32)
         self._scale = np.zeros(0, dtype=np.float32)
         # Per stored vector (float32 rounded up: still bounds): ||r_x||, ||x^||, ||x||.
         self._residual = np.zeros(0, dtype=np.float32)
@@ -182,61 +258,81 @@ class Int8Flat:
             return
         new = quantise(vectors)
         at, end = self._n, self._n + len(vectors)
-        if end + GROUP > self._codes.shape[1]:
-            self._grow(max(2 * self._codes.shape[1], end + GROUP, 1024))
-        self._codes[:, at:end] = new.codes.T
+        if end + GROUP > len(self._scale):
+            self._grow(max(2 * len(self._scale), end + GROUP, 1024))
         self._scale[at:end] = new.scale
         terms = (self._residual, self._coded, self._norm)
         for kept, value in zip(terms, (new.residual, new.coded, new.norm), strict=True):
             kept[at:end] = _up32(value)
         self._peaks = np.maximum(self._peaks, [float(kept[at:end].max()) for kept in terms])
-        self._n = end
+        done = 0
+        while done < len(vectors):
+            base = self._n - self._n % self.block  # the open block's first label
+            take = min(len(vectors) - done, base + self.block - self._n)
+            self._tail[self._n - base : self._n - base + take] = new.codes[done : done + take]
+            done += take
+            self._n += take
+            if self._n - base == self.block:  # the block is full: packed once, from now on
+                closed = (np.ascontiguousarray(self._tail.T), self._scale[base : self._n].copy())
+                self._closed.append(_session(self.dim, self._threads, closed))
+        open_ = self._n % self.block
+        self._tail_codes = np.zeros((self.dim, -(-open_ // GROUP) * GROUP), dtype=np.int8)
+        self._tail_codes[:, :open_] = self._tail[:open_].T
+        self._tail_bias = np.zeros(self._tail_codes.shape[1], dtype=np.float32)
+        self._tail_bias[open_:] = -np.inf  # padding: never a group's best, never reaches
 
     def _grow(self, capacity: int) -> None:
-        # Unused columns stay zero codes with scale 0 (the padding of the last group).
-        codes = np.zeros((self.dim, capacity), dtype=np.int8)
-        codes[:, : self._n] = self._codes[:, : self._n]
-        self._codes = codes
+        # Unused entries stay zero: scale 0 is the padding of the open block's last group.
         for name in ("_scale", "_residual", "_coded", "_norm"):
             old = getattr(self, name)
             grown = np.zeros(capacity, dtype=old.dtype)
             grown[: self._n] = old[: self._n]
             setattr(self, name, grown)
 
+    def _approximations(self, codes: npt.NDArray[np.uint8]) -> _Approximations:
+        """s_x I for every stored vector: one product per closed block, one for the tail."""
+        runs = [session.run(None, {"q": codes}) for session in self._closed]
+        width = self._tail_codes.shape[1]
+        if width:
+            base = len(self._closed) * self.block
+            runs.append(
+                self._session.run(
+                    None,
+                    {
+                        "q": codes,
+                        "x": self._tail_codes,
+                        "s": self._scale[base : base + width],
+                        "bias": self._tail_bias,
+                    },
+                )
+            )
+        blocks = [g for g, _ in runs]
+        best = runs[0][1] if len(runs) == 1 else np.concatenate([b for _, b in runs], axis=1)
+        return _Approximations(blocks, self.block, best)
+
     def search(self, queries: FloatArray, stored: FloatArray, k: int) -> tuple[Ints, FloatArray]:
         """Top-``k`` labels and ``pair_cosines`` of each query (normalised float32 [m, dim])
         against ``stored`` (the FP32 vectors by label, those this copy was built from), best
         first, ties by label; k <= len(self)."""
         n, m = self._n, len(queries)
-        groups = -(-n // GROUP)
-        width = groups * GROUP
         q = quantise(queries)
-        g = self._session.run(
-            None,
-            {
-                "q": (q.codes.astype(np.int16) + 128).astype(np.uint8),
-                "x": self._codes[:, :width],
-                "s": self._scale[:width],
-            },
-        )[0]
-        g[:, n:] = -np.inf  # the padding columns of the last group
+        approximations = self._approximations((q.codes.astype(np.int16) + 128).astype(np.uint8))
+        best = approximations.best
+        groups = best.shape[1]
         if k >= groups:  # a handful of vectors: every pair's cosine
             owner = np.repeat(np.arange(m, dtype=np.int64), n)
             rows = np.tile(np.arange(n, dtype=np.int64), m)
             return _top_k(owner, rows, pair_cosines(queries, stored, owner, rows), m, k)
-        by_group = g.reshape(m, GROUP, groups)
-        best = by_group.max(axis=1)  # [m, groups]
         # k distinct vectors per query: the best member of each of its k best groups. The
         # smallest of their cosines is a floor of the query's k-th best.
         top = np.argpartition(best, groups - k, axis=1)[:, groups - k :].reshape(-1)
         owner = np.repeat(np.arange(m, dtype=np.int64), k)
-        member = by_group[owner, :, top].argmax(axis=1)
-        first_rows = member * groups + top
+        values = approximations.members(owner, top)  # [m * k, GROUP]
+        first_rows = top * GROUP + values.argmax(axis=1)
         first = pair_cosines(queries, stored, owner, first_rows)
         floor = first.reshape(m, k).min(axis=1).astype(np.float64)
-        chosen = np.full((m, groups), -1, dtype=np.int64)  # the member taken per top group
-        chosen[owner, top] = member
-        more_owner, more_rows = self._reaching(q, g, floor, chosen)
+        taken = _Taken(owner, top, values, first_rows)
+        more_owner, more_rows = self._reaching(q, approximations, floor, taken)
         more = pair_cosines(queries, stored, more_owner, more_rows)
         return _top_k(
             np.concatenate([owner, more_owner]),
@@ -247,13 +343,43 @@ class Int8Flat:
         )
 
     def _reaching(
-        self, q: Quantised, g: FloatArray, floor: Floats, chosen: Ints
+        self, q: Quantised, approximations: _Approximations, floor: Floats, taken: _Taken
     ) -> tuple[Ints, Ints]:
         """The (query, label) pairs whose upper bound reaches the query's floor, less those
-        whose cosine the floor took (``chosen``: per query and group, that member or -1)."""
-        n, groups = self._n, chosen.shape[1]
+        whose cosine the floor took."""
+        bar = self._bar(q, floor)
+        # The top groups' members are in hand; of the other groups only those whose best
+        # reaches the bar can hold a pair that does.
+        other = approximations.best >= bar[:, None]
+        other[taken.owner, taken.group] = False
+        other_owner, other_group = np.divmod(np.flatnonzero(other), other.shape[1])
+        owner = np.concatenate([taken.owner, other_owner])
+        group = np.concatenate([taken.group, other_group])
+        values = np.concatenate([taken.values, approximations.members(other_owner, other_group)])
+        flat = np.flatnonzero(values >= bar[owner, None])
+        pair, member = np.divmod(flat, GROUP)
+        owner, rows, g = owner[pair], group[pair] * GROUP + member, values.reshape(-1)[flat]
+        chosen = np.concatenate([taken.rows, np.full(len(other_owner), -1)])[pair]
+        fresh = (rows < self._n) & (rows != chosen)  # not padding, not a floor's pair
+        owner, rows, g = owner[fresh], rows[fresh], g[fresh]
+        # Each pair's own bound (its stored vector's terms), tighter than the uniform one.
         scale = q.scale.astype(np.float64)
-        # Uniform per query (the largest stored terms): one comparison per pair.
+        approx = scale[owner] * g
+        upper = (
+            approx
+            + np.abs(approx) * _RELATIVE
+            + q.norm[owner] * self._residual[rows]
+            + q.residual[owner] * self._coded[rows]
+            + self._gamma * q.norm[owner] * self._norm[rows]
+            + _SLACK
+        )
+        keep = upper >= floor[owner]
+        return owner[keep], rows[keep]
+
+    def _bar(self, q: Quantised, floor: Floats) -> FloatArray:
+        """Per query, float32: a pair whose approximation is below it cannot reach the floor
+        (the uniform bound: the largest stored terms)."""
+        scale = q.scale.astype(np.float64)
         worst = (
             q.norm * self._peaks[0]
             + q.residual * self._peaks[1]
@@ -266,23 +392,10 @@ class Int8Flat:
         with np.errstate(divide="ignore", invalid="ignore"):
             bar = np.where(scale > 0, (floor - margin) / scale, -np.inf)
         bar32 = bar.astype(np.float32)
-        bar32 = np.where(bar32.astype(np.float64) > bar, np.nextafter(bar32, -np.inf), bar32)
-        flat = np.flatnonzero(g >= bar32[:, None])
-        owner, rows = np.divmod(flat, g.shape[1])
-        fresh = (rows < n) & (chosen[owner, rows % groups] != rows // groups)
-        flat, owner, rows = flat[fresh], owner[fresh], rows[fresh]
-        # Each pair's own bound (its stored vector's terms), tighter than the uniform one.
-        approx = scale[owner] * g.reshape(-1)[flat]
-        upper = (
-            approx
-            + np.abs(approx) * _RELATIVE
-            + q.norm[owner] * self._residual[rows]
-            + q.residual[owner] * self._coded[rows]
-            + self._gamma * q.norm[owner] * self._norm[rows]
-            + _SLACK
+        out: FloatArray = np.where(
+            bar32.astype(np.float64) > bar, np.nextafter(bar32, -np.inf), bar32
         )
-        keep = upper >= floor[owner]
-        return owner[keep].astype(np.int64), rows[keep].astype(np.int64)
+        return out
 
 
 def _up32(values: Floats) -> FloatArray:
