@@ -8,8 +8,9 @@ What the infer stage computes per report and the result carries (``dedup_terms``
 from __future__ import annotations
 
 import unicodedata
-from collections import Counter
+from collections import _count_elements  # type: ignore[attr-defined]
 from collections.abc import Mapping
+from itertools import filterfalse, repeat
 
 Terms = Mapping[str, int]
 
@@ -146,48 +147,85 @@ def tokenize(text: str) -> list[str]:
     Python step per token to drop the stop words, were ~2 % of the stage); it stops growing at
     MEMO_SIZE tokens, so ids and hashes that never recur cannot grow it.
 
-    The tokens are the matches of ``[a-z0-9][a-z0-9_]*``, found without the regex engine:
-    every character outside [a-z0-9_] (a non-ASCII one too: it is encoded as "?") becomes a
-    space, and each run of the rest is one match once its leading underscores are dropped (the
-    memo keys on the run; a run of underscores only is no token). ``findall`` was a third of
-    the tokenizing."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    tokens = folded.encode("ascii", "replace").translate(_WORD_BYTES).split()
-    missing = set(tokens).difference(_MEMO)
+    The tokens are the matches of ``[a-z0-9][a-z0-9_]*``, found without the regex engine
+    (``_runs``): each run of [a-z0-9_] is one match once its leading underscores are dropped
+    (the memo keys on the run; a run of underscores only is no token). ``findall`` was a third
+    of the tokenizing."""
+    runs = _runs(text)
+    missing = set(runs).difference(_MEMO)
     if missing:
-        found = {token: _term_of(token) for token in missing}
+        found = {run: _term_of(run) for run in missing}
         if len(_MEMO) + len(found) > MEMO_SIZE:  # full: these are looked up here only
-            terms = (found[token] if token in found else _MEMO[token] for token in tokens)
-            return [term for term in terms if term is not None]
-        _MEMO.update(found)  # tokens are only ever added: a key seen stays
-    # A term is never empty (at least MIN_TOKEN characters): filter(None) drops only None.
-    return list(filter(None, map(_MEMO.__getitem__, tokens)))
+            terms = (found[run] if run in found else _MEMO[run] for run in runs)
+            return [term for term in terms if term]
+        _MEMO.update(found)  # runs are only ever added: a key seen stays
+    # filter(None) drops the runs that are no term ("").
+    return list(filter(None, map(_MEMO.__getitem__, runs)))
 
 
 MEMO_SIZE = 1 << 16
-_MEMO: dict[bytes, str | None] = {}  # run -> its term, None for a run that is none
+_MEMO: dict[bytes, str] = {}  # run -> its term, "" for a run that is none
 _WORD = b"abcdefghijklmnopqrstuvwxyz0123456789_"
 _WORD_BYTES = bytes(c if c in _WORD else ord(" ") for c in range(256))
+# The same on ASCII text that is not folded yet: A-Z as a-z (what casefold does to ASCII).
+_ASCII_WORD_BYTES = bytes(
+    c + 32 if ord("A") <= c <= ord("Z") else c if c in _WORD else ord(" ") for c in range(256)
+)
+# What the counting reads for a run not in the memo yet: never a term (terms are [a-z0-9_]).
+_UNSEEN = "\x00"
 
 
-def _term_of(run: bytes) -> str | None:
+def _runs(text: str) -> list[bytes]:
+    """The text's runs of [a-z0-9_] after NFKC and case folding: every other character (a
+    non-ASCII one too: it is encoded as "?") becomes a space, and the rest split on spaces.
+    An ASCII text takes one ``translate`` (NFKC leaves ASCII as it is and case folding only
+    lowers A-Z) instead of ``normalize``, ``casefold`` and ``encode``."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_WORD_BYTES).split()
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return folded.encode("ascii", "replace").translate(_WORD_BYTES).split()
+
+
+def _term_of(run: bytes) -> str:
     """A run's term (the run less its leading underscores: the token the pattern matches), or
-    None for a stop word or a token too short or long."""
+    "" for a stop word or a token too short or long."""
     token = run.lstrip(b"_").decode("ascii")
     if not MIN_TOKEN <= len(token) <= MAX_TOKEN or token in STOPWORDS:
-        return None
+        return ""
     return _stem(token)
+
+
+def _term_counts(runs: list[bytes]) -> dict[str, int]:
+    """Each term's count among the runs, in one C-level pass of memo look-ups into the counts
+    (``collections._count_elements``, what ``Counter`` runs after its Python-level set-up);
+    the runs the memo does not hold yet (nearly every report has one: a number, a name) are
+    counted as _UNSEEN, then found once each and their counts moved to their terms. A set of
+    every run to find the new ones, a list of the terms and ``Counter`` cost ~3 us more per
+    report."""
+    counts: dict[str, int] = {}
+    _count_elements(counts, map(_MEMO.get, runs, repeat(_UNSEEN)))
+    if _UNSEEN in counts:
+        del counts[_UNSEEN]
+        new: dict[bytes, int] = {}
+        _count_elements(new, filterfalse(_MEMO.__contains__, runs))
+        keep = len(_MEMO) + len(new) <= MEMO_SIZE  # full: these are looked up here only
+        for run, count in new.items():
+            term = _term_of(run)
+            if keep:
+                _MEMO[run] = term  # runs are only ever added: a key seen stays
+            counts[term] = counts.get(term, 0) + count
+    counts.pop("", None)  # the runs that are no term
+    return counts
 
 
 def term_frequencies(title: str, description: str, steps: str) -> dict[str, int]:
     """The report's terms and counts (title counted ``TITLE_WEIGHT`` times), at most
-    ``MAX_TERMS`` of them (the most frequent, ties by term). Counted by ``Counter`` (C), not a
-    Python step per token, over one ``tokenize`` of the fields joined by newlines (the title
-    ``TITLE_WEIGHT`` times): a token never spans a newline, and NFKC and case folding never
-    join characters across one, so it finds the tokens of each field, in one call instead of
-    one a field."""
+    ``MAX_TERMS`` of them (the most frequent, ties by term), in term order. Counted over the
+    runs of the fields joined by newlines (the title ``TITLE_WEIGHT`` times): a token never
+    spans a newline, and NFKC and case folding never join characters across one, so it finds
+    the tokens of each field, in one pass instead of one a field."""
     joined = "\n".join((description, steps, *([title] * TITLE_WEIGHT)))
-    counts = Counter(tokenize(joined))
+    counts = _term_counts(_runs(joined))
     if len(counts) > MAX_TERMS:
         kept = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
         return dict(sorted(kept))

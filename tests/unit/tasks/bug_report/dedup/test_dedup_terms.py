@@ -100,6 +100,32 @@ def test_term_frequencies_equal_the_plain_loop(
     assert list(cut) == sorted(cut)
 
 
+@given(texts, texts, texts)
+def test_term_frequencies_with_a_full_memo_equal_the_plain_loop(
+    title: str, description: str, steps: str
+) -> None:
+    """Runs the memo cannot keep are counted as their terms all the same (once or many times
+    in a report, stop words and runs of underscores among them), and the memo stays as it
+    was."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(terms, "MEMO_SIZE", 0)
+        patch.setattr(terms, "_MEMO", {})
+        got = term_frequencies(title, description, steps)
+        assert terms._MEMO == {}
+    assert got == _frequencies_loop(title, description, steps, MAX_TERMS)
+    assert list(got) == sorted(got)
+
+
+def test_a_report_of_new_and_known_runs_counts_each_once_per_occurrence() -> None:
+    """A run new to the memo, seen twice in a report (and the title's twice more), counts as
+    often as it occurs; a new stop word and a new run of underscores count as no term."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(terms, "_MEMO", {})
+        first = term_frequencies("Zq1 crash", "zq1 zq1 the __ crash", "")
+        second = term_frequencies("Zq1 crash", "zq1 zq1 the __ crash", "")
+    assert first == second == {"crash": 3, "zq1": 4}
+
+
 # Characters that NFKC or case folding change, compose or reorder: a field that starts or ends
 # with one must give the same terms when the fields are tokenized joined by newlines.
 EDGY = st.text(
