@@ -21,13 +21,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from itertools import chain, repeat
-from operator import itemgetter
+from operator import is_, itemgetter
 
 import numpy as np
 import numpy.typing as npt
 
 from inferstream.tasks.bug_report.dedup import maxscore, tfidf
-from inferstream.tasks.bug_report.dedup.arrays import Grown, Ints, name_keys, pairs, rare_terms
+from inferstream.tasks.bug_report.dedup.arrays import (
+    Grown,
+    Ints,
+    Looked,
+    looked_up,
+    name_keys,
+    pairs,
+    rare_terms,
+)
 from inferstream.tasks.bug_report.dedup.postings import Postings
 from inferstream.tasks.bug_report.dedup.terms import (
     TITLE_WEIGHT,
@@ -77,6 +85,11 @@ class LexicalIndex:
         # (postings.py). A term found in more than max_postings reports is never a candidate
         # source again (df only grows), so its postings are dropped.
         self._postings = Postings()
+        # The last batch looked up in the vocabulary: its maps (the objects), what
+        # ``looked_up`` gave for them and the vocabulary's size then. The scorer passes one
+        # batch to candidate_keys, similarities_by_key and add in turn: three look-ups of
+        # every term of it were ~6-10 us per report.
+        self._last: tuple[list[Terms], Looked, int] | None = None
 
     def __len__(self) -> int:
         with self._lock:
@@ -111,13 +124,13 @@ class LexicalIndex:
                 new_terms.append(terms)
             # The whole call's terms at once: one look-up pass, one growth of the document
             # frequencies (a report holds a term once, so a bincount counts the reports).
-            term_ids = self._term_ids(list(chain.from_iterable(new_terms)))
-            if term_ids:
-                sizes = [len(terms) for terms in new_terms]
+            term_ids, sizes = self._term_ids(new_terms)
+            if len(term_ids):
                 owners = np.repeat(np.arange(first, len(self._ids), dtype=np.int64), sizes)
                 counts = list(chain.from_iterable(terms.values() for terms in new_terms))
-                ids = np.array(term_ids, dtype=np.int64)
-                self._df.data[: len(self._vocab)] += np.bincount(ids, minlength=len(self._vocab))
+                self._df.data[: len(self._vocab)] += np.bincount(
+                    term_ids, minlength=len(self._vocab)
+                )
                 self._grow(first, owners, term_ids, counts)
             if new_keys:
                 self._add_keys(first, np.array(new_keys, dtype=np.int64))
@@ -131,7 +144,7 @@ class LexicalIndex:
             self._doc_of_key.extend(np.full(top - self._doc_of_key.used, -1, dtype=np.int64))
         self._doc_of_key.data[keys] = np.arange(first, first + len(keys), dtype=np.int64)
 
-    def _grow(self, first: int, owners: Ints, term_ids: list[int], counts: Sequence[float]) -> None:
+    def _grow(self, first: int, owners: Ints, term_ids: Ints, counts: Sequence[float]) -> None:
         """Append one add() call's documents (numbered from first): their runs of (term id,
         1 + log tf) over the positive counts, in each term map's order, and their postings. A
         term now in more than max_postings reports is never a candidate source again (df only
@@ -153,15 +166,43 @@ class LexicalIndex:
         self._term.extend(terms)
         self._log_tf.extend(log_tfs(count[kept]))
 
-    def _term_ids(self, terms: Iterable[str]) -> list[int]:
-        """Ids of terms, new terms numbered as they come (document frequency 0)."""
+    def _term_ids(self, batch: Sequence[Terms]) -> tuple[Ints, list[int]]:
+        """Ids of the batch's terms (flat, map after map) and each map's size; new terms
+        numbered as they come (document frequency 0). Only the terms the vocabulary lacks take
+        a Python step (a ``setdefault`` per term was ~3 us per report)."""
+        flat, ids, sizes = self._looked(batch)
         vocab = self._vocab
         known = len(vocab)
-        # setdefault's default is the size before the insertion: the next id.
-        out = [vocab.setdefault(term, len(vocab)) for term in terms]
-        if len(vocab) > known:
+        missing = np.flatnonzero(ids < 0)
+        if len(missing):
+            ids = ids.copy()
+            # setdefault's default is the size before the insertion: the next id.
+            ids[missing] = [vocab.setdefault(flat[i], len(vocab)) for i in missing.tolist()]
             self._df.extend(np.zeros(len(vocab) - known, dtype=np.int64))
-        return out
+        return ids, sizes
+
+    def _looked(self, batch: Sequence[Terms]) -> Looked:
+        """``looked_up(batch, vocabulary)``: the last batch's when these are its maps, the same
+        objects of the same sizes (a ``Terms`` is read-only: a map is not changed once given),
+        with the terms it lacked looked up again where the vocabulary grew since."""
+        last = self._last
+        if (
+            last is not None
+            and len(last[0]) == len(batch)
+            and all(map(is_, last[0], batch))
+            and list(map(len, batch)) == last[1][2]
+        ):
+            maps, (flat, ids, sizes), known = last
+            if len(self._vocab) > known:
+                missing = np.flatnonzero(ids < 0)
+                found = map(self._vocab.get, [flat[i] for i in missing.tolist()], repeat(-1))
+                ids = ids.copy()
+                ids[missing] = np.fromiter(found, np.int64, len(missing))
+                self._last = (maps, (flat, ids, sizes), len(self._vocab))
+            return flat, ids, sizes
+        looked = looked_up(batch, self._vocab)
+        self._last = (list(batch), looked, len(self._vocab))
+        return looked
 
     def similarity(self, query: Terms, others: Sequence[Terms]) -> list[float]:
         """TF-IDF cosine of query to each of others, with the current document frequencies."""
@@ -216,22 +257,29 @@ class LexicalIndex:
         lengths[present] = self._run_length.view()[stored[present]]
         starts[present] = self._run_start.view()[stored[present]]
         gathered = tfidf.ranges(starts, lengths)
+        stored_terms = self._term.data[gathered]
         all_lengths = np.concatenate([batch_lengths, lengths])
-        term_ids = np.concatenate([batch_terms, self._term.view()[gathered]])
-        # The entries in (entity, term) order: the batch's sorted here (few), each indexed
-        # run's read from its order kept at add time.
-        batch_owner = np.repeat(np.arange(len(batch), dtype=np.int64), batch_lengths)
-        offsets = len(batch_terms) + np.cumsum(lengths) - lengths
-        order = np.concatenate(
-            [
-                np.lexsort((batch_terms, batch_owner)),
-                np.repeat(offsets, lengths) + self._within.view()[gathered],
-            ]
-        )
-        factor = np.concatenate([batch_factors, self._log_tf.view()[gathered]])
-        df = np.zeros(len(term_ids), dtype=np.int64)
-        indexed = term_ids < unseen
-        df[indexed] = self._df.view()[term_ids[indexed]]
+        term_ids = np.concatenate([batch_terms, stored_terms])
+        factor = np.concatenate([batch_factors, self._log_tf.data[gathered]])
+        # An indexed report's terms are all in the vocabulary; the batch's may not be (df 0).
+        batch_df = np.zeros(len(batch_terms), dtype=np.int64)
+        indexed = batch_terms < unseen
+        batch_df[indexed] = self._df.data[batch_terms[indexed]]
+        df = np.concatenate([batch_df, self._df.data[stored_terms]])
+        within = self._within.data
+
+        def order() -> Ints:
+            """The entries in (entity, term) order: the batch's sorted here (few), each
+            indexed run's read from its order kept at add time."""
+            batch_owner = np.repeat(np.arange(len(batch), dtype=np.int64), batch_lengths)
+            offsets = len(batch_terms) + np.cumsum(lengths) - lengths
+            return np.concatenate(
+                [
+                    np.lexsort((batch_terms, batch_owner)),
+                    np.repeat(offsets, lengths) + within[gathered],
+                ]
+            )
+
         return tfidf.Entities(
             start=np.cumsum(all_lengths) - all_lengths,
             length=all_lengths,
@@ -246,17 +294,18 @@ class LexicalIndex:
         """The batch's term ids, log tf factors (flat, in each map's order, positive counts
         only) and run lengths. Terms nothing indexed holds get ids past the vocabulary (df 0),
         shared within the call."""
-        vocab, unseen = self._vocab, len(self._vocab)
-        # C-level look-ups (``map``), then a Python step only for the terms nothing indexed
-        # holds (a comprehension per term was ~40 % of the TF-IDF cosines' time).
-        terms = list(chain.from_iterable(batch))
-        ids = np.fromiter(map(vocab.get, terms, repeat(-1)), np.int64, len(terms))
+        unseen = len(self._vocab)
+        # C-level look-ups (``map``, shared with the batch's other calls), then a Python step
+        # only for the terms nothing indexed holds (a comprehension per term was ~40 % of the
+        # TF-IDF cosines' time).
+        terms, ids, sizes = self._looked(batch)
         new = np.flatnonzero(ids < 0)
         if len(new):
             local: dict[str, int] = {}
+            ids = ids.copy()
             ids[new] = [local.setdefault(terms[i], unseen + len(local)) for i in new.tolist()]
         count = np.asarray(list(chain.from_iterable(query.values() for query in batch)))
-        owner = np.repeat(np.arange(len(batch)), list(map(len, batch)))
+        owner = np.repeat(np.arange(len(batch)), sizes)
         kept = count > 0
         return (
             ids[kept],
@@ -343,7 +392,12 @@ class LexicalIndex:
         the k-th included) and those scores: arrays (query, document number, score)."""
         n = len(self._ids)
         term_ids, dfs, bounds = rare_terms(
-            queries, self._vocab, self._df.data, self.max_postings, self.max_query_terms
+            queries,
+            self._vocab,
+            self._df.data,
+            self.max_postings,
+            self.max_query_terms,
+            self._looked(queries),
         )
         weight = tfidf.idf(n, dfs)
         return maxscore.reached(self._postings, term_ids, dfs, weight, bounds, n, k)
