@@ -104,8 +104,9 @@ class Postings:
         postings come in the order of ``wanted``."""
         which: list[Ints] = []
         found_docs: list[Ints] = []
+        ascending = np.argsort(wanted)
         for run in self.runs:
-            hits, starts, lengths = _hits(run, wanted)
+            hits, starts, lengths = _hits(run, wanted, ascending)
             which.append(np.repeat(hits, lengths))
             found_docs.append(run.docs[ranges(starts, lengths)])
         if not which:
@@ -114,10 +115,14 @@ class Postings:
         return np.concatenate(which), np.concatenate(found_docs)
 
 
-def _hits(run: Run, wanted: Ints) -> tuple[Ints, Ints, Ints]:
+def _hits(run: Run, wanted: Ints, ascending: Ints) -> tuple[Ints, Ints, Ints]:
     """The indexes into ``wanted`` of the term ids ``run`` holds, and where each one's documents
-    start in ``run.docs`` and how many there are."""
-    at = np.searchsorted(run.terms, wanted)
+    start in ``run.docs`` and how many there are. ``ascending``: ``np.argsort(wanted)``, so
+    the binary searches go in term order (numpy keeps each search's place as the next one's
+    lower bound, and the run's terms stay in cache: a batch's terms in their own order took
+    twice as long)."""
+    at = np.empty(len(wanted), dtype=np.int64)
+    at[ascending] = np.searchsorted(run.terms, wanted[ascending])
     inside = at < len(run.terms)
     held = np.zeros(len(wanted), dtype=bool)
     held[inside] = run.terms[at[inside]] == wanted[inside]
@@ -137,8 +142,9 @@ def gather_runs(
     keys: list[Ints] = []
     weights: list[npt.NDArray[np.float64]] = []
     found = np.zeros(len(wanted), dtype=np.int64)
+    ascending = np.argsort(wanted)
     for run in postings.runs:
-        hits, starts, lengths = _hits(run, wanted)
+        hits, starts, lengths = _hits(run, wanted, ascending)
         keys.append(np.repeat(base[hits], lengths) + run.docs[ranges(starts, lengths)])
         weights.append(np.repeat(weight[hits], lengths))
         found[hits] += lengths
