@@ -226,7 +226,8 @@ class DedupScorer:
         if not every_candidate:
             order = _heads(pairs.owner, order, self.profile.top_k)
         columns = Columns(
-            ids=named.reordered(order),
+            # Every id is read where the columns hold only the heads (each verdict's top_k).
+            ids=named.reordered(order) if every_candidate else named.listed(order),
             cosine=cosine[order].tolist(),
             lexical=lexical[order].tolist(),
             same_product=same_product[order].tolist(),
@@ -234,27 +235,33 @@ class DedupScorer:
             score=scores[order].tolist(),
         )
         counts = np.bincount(pairs.owner[order], minlength=len(reports)).tolist()
-        return self._decisions(columns, counts, not np.isnan(scores).any())
+        return self._decisions(columns, counts, not np.isnan(scores).any(), every_candidate)
 
-    def _decisions(self, columns: Columns, counts: Sequence[int], clipped: bool) -> list[Decision]:
+    def _decisions(
+        self, columns: Columns, counts: Sequence[int], clipped: bool, every_candidate: bool
+    ) -> list[Decision]:
         """Each report's verdict from its span of the ranked columns the decisions share: what
         ``classify`` gives, without its clip per score where no score is NaN (``combine_many``
         already clips the others to [-1, 1])."""
         profile, top_k = self.profile, self.profile.top_k
+        ids, score = columns.ids, columns.score
+        # Columns of the heads only: every (id, score) is read, zipped once for all reports.
+        scored = None if every_candidate else list(zip(ids, score, strict=True))
         decisions: list[Decision] = []
         at = 0
         for count in counts:
-            span = (at, at + count)
-            best = slice(at, at + min(count, top_k))
+            best = at + min(count, top_k)
+            if scored is not None:
+                top = tuple(scored[at:best])
+            else:
+                top = tuple(zip(ids[at:best], score[at:best], strict=True))
             if not clipped:
-                top = tuple(zip(columns.ids[best], columns.score[best], strict=True))
                 verdict = classify(top, profile)
             elif count:
-                top = tuple(zip(columns.ids[best], columns.score[best], strict=True))
                 verdict = Verdict(*band(top[0][1], top[0][0], profile), top)
             else:
                 verdict = Verdict("unique", None, ())
-            decisions.append(Decision(verdict, columns=columns, span=span))
+            decisions.append(Decision(verdict, columns=columns, span=(at, at + count)))
             at += count
         return decisions
 
@@ -409,6 +416,19 @@ class Names(Sequence[str]):
 
     def reordered(self, order: Ints) -> Names:
         return Names(self._index[order], self._stored, self._batch)
+
+    def listed(self, order: Ints) -> list[str]:
+        """The ids in ``order``, all of them read at once: a C-level look-up of each stored
+        one and a step per report of the call (a few), instead of a Python step per id."""
+        index = self._index[order]
+        in_call = np.flatnonzero(index < 0).tolist()
+        if len(in_call) == len(index):  # nothing stored (yet): no row to look up
+            ids = [""] * len(index)
+        else:  # row 0 exists: the reports of the call look it up, then get their own ids
+            ids = list(map(self._stored.__getitem__, np.maximum(index, 0).tolist()))
+        for at in in_call:
+            ids[at] = self._batch[-1 - int(index[at])]
+        return ids
 
     def __len__(self) -> int:
         return len(self._index)
