@@ -46,8 +46,11 @@ def _datetime(value: Any) -> datetime:
 
 def _float(value: Any) -> float:
     # A JSON number without a fraction decodes as int, a model gives numpy scalars; the
-    # validated model holds a float.
-    if value is None or isinstance(value, str | bytes | bool):
+    # validated model holds a float. A float as it is first, and a tuple for isinstance: one
+    # of a union type (str | bytes | bool) cost ~0.4 us per call.
+    if type(value) is float:
+        return value
+    if value is None or isinstance(value, (str, bytes, bool)):
         raise TypeError(f"expected a number, got {type(value).__name__}")
     return float(value)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -156,6 +157,10 @@ def test_construct_converts_what_json_cannot_carry() -> None:
     assert result.produced_at == datetime(2024, 1, 1, tzinfo=UTC)
     assert isinstance(result.probability, float)  # type: ignore[attr-defined]
     assert type(result.top_features[0]).__name__ == "FeatureContribution"  # type: ignore[attr-defined]
+    # A float as it is; a numpy scalar (a float subclass) and an int as a plain float.
+    for value in (0.25, np.float64(0.25), np.float32(0.25)):
+        built = construct(model, {**_result_dict(), "probability": value})
+        assert type(built.probability) is float and built.probability == 0.25  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("omitted", [(), ("source",), ("tenant", "blob"), ("source", "blob")])
@@ -192,6 +197,8 @@ def test_construct_fills_the_defaults_of_omitted_fields_as_validation_does(
         (lambda d: d.update(produced_at=5), "produced_at"),
         (lambda d: d.update(produced_at="yesterday"), "produced_at"),
         (lambda d: d.update(probability="high"), "probability"),
+        (lambda d: d.update(probability=True), "probability"),
+        (lambda d: d.update(probability=None), "probability"),
         (lambda d: d.update(top_features=[{"name": "a"}]), "missing"),
         (lambda d: d.update(top_features={"a": 1}), "top_features"),
     ],
