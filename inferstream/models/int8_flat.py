@@ -235,10 +235,10 @@ class Int8Flat:
         self.exact = _exact_on_extremes(self._session, dim)
         self._closed: list[ort.InferenceSession] = []
         self._n = 0
-        self._tail = np.zeros((block, dim), dtype=np.int8)  # the open block's codes by row
-        # The open block's codes by column, its width rounded up to a whole group (the
-        # padding: zero codes with scale 0), contiguous as the product's input.
-        self._tail_codes = np.zeros((dim, 0), dtype=np.int8)
+        self._tail = np.zeros((dim, block), dtype=np.int8)  # the open block's codes by column
+        # The open block's codes by column, its width rounded up to a whole group.
+        self._buffer = np.zeros(dim * block, dtype=np.int8)
+        self._tail_codes = self._buffer[:0].reshape(dim, 0)
         self._tail_bias = np.zeros(0, dtype=np.float32)
         self._scale = np.zeros(0, dtype=np.float32)
         # Per stored vector (float32 rounded up: still bounds): ||r_x||, ||x^||, ||x||.
@@ -269,17 +269,23 @@ class Int8Flat:
         while done < len(vectors):
             base = self._n - self._n % self.block  # the open block's first label
             take = min(len(vectors) - done, base + self.block - self._n)
-            self._tail[self._n - base : self._n - base + take] = new.codes[done : done + take]
+            # Only the new codes are transposed (a strided copy: slow per byte).
+            self._tail[:, self._n - base : self._n - base + take] = new.codes[done : done + take].T
             done += take
             self._n += take
             if self._n - base == self.block:  # the block is full: packed once, from now on
-                closed = (np.ascontiguousarray(self._tail.T), self._scale[base : self._n].copy())
+                closed = (self._tail.copy(), self._scale[base : self._n].copy())
                 self._closed.append(_session(self.dim, self._threads, closed))
+        # The product's input: [dim, width] contiguous, in a kept buffer (a fresh one per
+        # add cost its page faults). Padding codes are zero with scale 0 and bias -inf:
+        # never a group's best, never a pair that reaches.
         open_ = self._n % self.block
-        self._tail_codes = np.zeros((self.dim, -(-open_ // GROUP) * GROUP), dtype=np.int8)
-        self._tail_codes[:, :open_] = self._tail[:open_].T
-        self._tail_bias = np.zeros(self._tail_codes.shape[1], dtype=np.float32)
-        self._tail_bias[open_:] = -np.inf  # padding: never a group's best, never reaches
+        width = -(-open_ // GROUP) * GROUP
+        self._tail_codes = self._buffer[: self.dim * width].reshape(self.dim, width)
+        self._tail_codes[:, :open_] = self._tail[:, :open_]
+        self._tail_codes[:, open_:] = 0
+        self._tail_bias = np.zeros(width, dtype=np.float32)
+        self._tail_bias[open_:] = -np.inf
 
     def _grow(self, capacity: int) -> None:
         # Unused entries stay zero: scale 0 is the padding of the open block's last group.
