@@ -48,6 +48,11 @@ class Batcher(Generic[T]):
     def pending(self) -> int:
         return 0 if self._open is None else len(self._open.items)
 
+    @property
+    def first(self) -> T | None:
+        """The open batch's first item (None when no batch is open)."""
+        return self._open.items[0] if self._open is not None and self._open.items else None
+
     def fits(self, cost: int) -> bool:
         """Would an item of this cost fit the open batch without exceeding a limit?"""
         batch = self._open

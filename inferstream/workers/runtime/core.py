@@ -17,7 +17,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +34,7 @@ from inferstream.workers.runtime.deadletter import DeadLetterRateGuard
 from inferstream.workers.runtime.deferred import DeferredStarts
 from inferstream.workers.runtime.gaps import GapGuard
 from inferstream.workers.runtime.health import HealthState
+from inferstream.workers.runtime.inqueue import InputQueue
 from inferstream.workers.runtime.logic import StageLogic, coalesces_outputs
 from inferstream.workers.runtime.output import OutputProducer
 from inferstream.workers.runtime.records import InRecord
@@ -101,7 +102,7 @@ class RunnerCore:
             Backoff(worker.backoff_initial_ms / 1000, worker.backoff_max_ms / 1000)
         )
         self.guard = DeadLetterRateGuard(worker.dlq_max_per_minute)
-        self._queue: deque[InRecord] = deque()
+        self._queue = InputQueue()  # polled, not yet in a batch (inqueue.py)
         self._cond = threading.Condition()
         self._prepared: queue.Queue[Prepared | None] = queue.Queue(maxsize=1)
         self._done: queue.SimpleQueue[list[tuple[Position, int]]] = queue.SimpleQueue()

@@ -55,7 +55,9 @@ class BatchCycle(RunnerCore):
                 if self._stop.is_set():
                     return None
                 while self._queue:
-                    record = self._queue.popleft()
+                    # The open batch's partition first (inqueue.py: one output object a batch).
+                    first = batcher.first
+                    record = self._queue.take(None if first is None else first.position)
                     self._active[record.position] += 1
                     closed = batcher.add(record, self.logic.cost(record), time.monotonic())
                     if closed is not None:

@@ -5,7 +5,6 @@ dependency that is down (deferred.py)."""
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Mapping
 
 from confluent_kafka import Consumer, TopicPartition
@@ -86,7 +85,7 @@ class Rebalancing(RunnerCore):
         positions = {(tp.topic, tp.partition) for tp in partitions}
         with self._cond:
             # Not started: leave them to the next owner (they are not committed).
-            self._queue = deque(r for r in self._queue if r.position not in positions)
+            self._queue.drop(positions)
         deadline = time.monotonic() + REVOKE_WAIT_S
         while any(self._active[p] > 0 for p in positions) and time.monotonic() < deadline:
             if self._fatal is not None:
@@ -106,7 +105,7 @@ class Rebalancing(RunnerCore):
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         positions = {(tp.topic, tp.partition) for tp in partitions}
         with self._cond:
-            self._queue = deque(r for r in self._queue if r.position not in positions)
+            self._queue.drop(positions)
         self.tracker.revoke(positions)
         self.commits.forget(positions)
         if self.gaps is not None:
