@@ -161,25 +161,24 @@ def _session(
 
 
 def _exact_on_extremes(session: ort.InferenceSession, dim: int) -> bool:
-    """Whether the op's integer product is exact at the codes' extremes. Without VNNI, MLAS's
-    uint8 x int8 kernel may sum pairs in saturating int16 (255 x 127 x 2 > 32767): the bound
-    assumes the exact integer product, so such a CPU keeps faiss."""
+    """Whether the op's integer product is exact at the codes' extremes, with the codes as an
+    input (``session``) and as a closed block's packed constants. Without VNNI, MLAS's uint8 x
+    int8 kernel may sum pairs in saturating int16 (255 x 127 x 2 > 32767): the bound assumes
+    the exact integer product, so such a CPU keeps faiss."""
     rng = np.random.default_rng(0)
     codes = np.concatenate(
         [np.full((3, dim), 127), np.full((3, dim), -127), rng.integers(-127, 128, (26, dim))]
     ).astype(np.int8)
-    queries = codes[[0, 3, 6, 7]]
-    product = queries.astype(np.int64) @ codes.T.astype(np.int64)
-    got = session.run(
-        None,
-        {
-            "q": (queries.astype(np.int16) + 128).astype(np.uint8),
-            "x": np.ascontiguousarray(codes.T),
-            "s": np.ones(len(codes), dtype=np.float32),
-            "bias": np.zeros(len(codes), dtype=np.float32),
-        },
-    )[0]
-    return bool(np.array_equal(got, product.astype(np.float32)))
+    queries = (codes[[0, 3, 6, 7]].astype(np.int16) + 128).astype(np.uint8)
+    want = (codes[[0, 3, 6, 7]].astype(np.int64) @ codes.T.astype(np.int64)).astype(np.float32)
+    ones = np.ones(len(codes), dtype=np.float32)
+    stored = np.ascontiguousarray(codes.T)
+    inputs = {"q": queries, "x": stored, "s": ones, "bias": np.zeros_like(ones)}
+    closed = _session(dim, 1, (stored, ones))
+    return bool(
+        np.array_equal(session.run(None, inputs)[0], want)
+        and np.array_equal(closed.run(None, {"q": queries})[0], want)
+    )
 
 
 @dataclass(frozen=True)

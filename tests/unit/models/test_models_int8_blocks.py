@@ -138,3 +138,23 @@ def test_replays_across_a_block_boundary(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_a_block_is_whole_groups(block: int) -> None:
     with pytest.raises(ValueError, match="multiple"):
         Int8Flat(8, block=block)
+
+
+def test_a_closed_blocks_kernel_is_checked_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The start-up check runs the packed-constant path as well: a closed block whose product
+    is off (simulated: one code changed when its session is made) keeps faiss."""
+    real = int8_flat._session
+
+    def off(
+        dim: int, threads: int, closed: tuple[npt.NDArray[np.int8], FloatArray] | None = None
+    ) -> object:
+        if closed is not None:
+            codes = closed[0].copy()
+            codes[0, 0] = 0 if codes[0, 0] else 1
+            closed = (codes, closed[1])
+        return real(dim, threads, closed)
+
+    assert Int8Flat(16).exact
+    monkeypatch.setattr(int8_flat, "_session", off)
+    assert not Int8Flat(16).exact
+    assert SimilarityIndex(dim=16, use_gpu=False)._int8 is None
