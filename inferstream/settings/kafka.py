@@ -96,7 +96,8 @@ class KafkaSettings(ComponentSettings):
     # cost it less per record: at 1 MB a batch of infer's ~6 kB results holds ~150 of them,
     # and a larger infer batch is split into several objects (`bench overhead`,
     # docs/benchmarks.md). A Kafka broker rejects a batch over the topic's max.message.bytes
-    # (1 MB unless configured), so deployments keep librdkafka's 1,000,000.
+    # (1 MB unless configured), so deployments keep librdkafka's 1,000,000; the embedded stack
+    # writes 4,000,000 (stack/manager.py: one object per infer batch of 256 results).
     producer_batch_bytes: int = Field(
         LIBRDKAFKA_MESSAGE_MAX_BYTES,
         ge=1_000,

@@ -112,6 +112,15 @@ def resolved_settings(state: StackState) -> dict[str, dict[str, Any]]:
             # included, stack/tansu.py), 0.41-0.43 with lz4; the workers' compression costs
             # ~0.05 ms of it back (lz4: no lower in total).
             "compression": "zstd",
+            # One produce batch per partition holds up to 4 MB (librdkafka's batch.size, 1 MB
+            # by default; Tansu takes larger requests). Each batch is an object every reader
+            # LISTs and GETs, and the stage runner fills a batch from one input partition
+            # (workers/runtime/inqueue.py), so infer's 256 results (~6.4 kB each, 1.6 MB) go
+            # to one partition: at 1 MB they were split into two objects, at 4 MB one. With
+            # both, `bench overhead --set count_requests=true` at N = 20,000: the broker's S3
+            # requests 0.092 -> 0.059 per record, results.<task>'s 907 -> 490
+            # (docs/benchmarks.md, the sixth pass).
+            "producer_batch_bytes": 4_000_000,
             # Tansu re-reads a fetch that finds no data only at 0, W/2, 3W/4, ... of the wait
             # (Kafka answers as soon as data arrives; docs/architecture.md): at librdkafka's
             # 500 ms each of the three hops added ~200 ms at low load. At 20 ms, fetches on s3://
