@@ -10,7 +10,8 @@ from __future__ import annotations
 import unicodedata
 from collections import _count_elements  # type: ignore[attr-defined]
 from collections.abc import Mapping
-from itertools import filterfalse, repeat
+from itertools import compress, repeat
+from operator import is_
 
 Terms = Mapping[str, int]
 
@@ -202,12 +203,15 @@ def _term_counts(runs: list[bytes]) -> dict[str, int]:
     counted as _UNSEEN, then found once each and their counts moved to their terms. A set of
     every run to find the new ones, a list of the terms and ``Counter`` cost ~3 us more per
     report."""
+    looked = list(map(_MEMO.get, runs, repeat(_UNSEEN)))
     counts: dict[str, int] = {}
-    _count_elements(counts, map(_MEMO.get, runs, repeat(_UNSEEN)))
+    _count_elements(counts, looked)
     if _UNSEEN in counts:
         del counts[_UNSEEN]
+        # The runs found missing by these look-ups, not by new ones: another thread may add
+        # to the memo meanwhile, and a run counted as _UNSEEN must be moved all the same.
         new: dict[bytes, int] = {}
-        _count_elements(new, filterfalse(_MEMO.__contains__, runs))
+        _count_elements(new, compress(runs, map(is_, looked, repeat(_UNSEEN))))
         keep = len(_MEMO) + len(new) <= MEMO_SIZE  # full: these are looked up here only
         for run, count in new.items():
             term = _term_of(run)

@@ -126,6 +126,27 @@ def test_a_report_of_new_and_known_runs_counts_each_once_per_occurrence() -> Non
     assert first == second == {"crash": 3, "zq1": 4}
 
 
+class _RacingMemo(dict[bytes, str]):
+    """A memo that another thread fills while a report is counted: each run a look-up misses
+    is added (with its term) right after that look-up."""
+
+    def get(self, key: bytes, default: object = None) -> object:  # type: ignore[override]
+        value = super().get(key, default)
+        if value is default:
+            self[key] = terms._term_of(key)
+        return value
+
+
+@given(texts, texts, texts)
+def test_runs_another_thread_adds_meanwhile_are_counted(
+    title: str, description: str, steps: str
+) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(terms, "_MEMO", _RacingMemo())
+        got = term_frequencies(title, description, steps)
+    assert got == _frequencies_loop(title, description, steps, MAX_TERMS)
+
+
 # Characters that NFKC or case folding change, compose or reorder: a field that starts or ends
 # with one must give the same terms when the fields are tokenized joined by newlines.
 EDGY = st.text(
