@@ -11,7 +11,7 @@ import hashlib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import urllib3
@@ -19,7 +19,7 @@ from minio import Minio
 from minio.credentials.credentials import Credentials
 from minio.credentials.providers import ChainedProvider, EnvAWSProvider, IamAwsProvider
 from minio.error import S3Error
-from minio.helpers import MAX_PART_SIZE, MIN_PART_SIZE, DictType
+from minio.helpers import MAX_PART_SIZE, MIN_PART_SIZE
 
 from inferstream.settings import ObjectStoreSettings
 
@@ -66,38 +66,9 @@ def single_put_part_size(size: int) -> int:
     threads, complete, each part copied out and hashed for its signature); S3 takes one PUT up
     to 5 GiB, and minio sends one when the part is the object. 0 (minio's choice) below its
     minimum part size, where it sends one PUT anyway, and past S3's limit. The body is still
-    hashed once over http (`_Minio` signs it with the metadata's sha256); over https minio
-    still adds an MD5 of its own."""
+    hashed twice, ours for the metadata and minio's for the request (sha256 to sign it over
+    http, MD5 over https): minio takes no digest from its caller."""
     return size if MIN_PART_SIZE <= size <= MAX_PART_SIZE else 0
-
-
-# The metadata's sha256 header, named in full: minio passes a key that starts with x-amz- as it
-# is (a bare key becomes "X-Amz-Meta-<key>" with a list of values; the same header on the wire).
-_SHA256_HEADER = f"x-amz-meta-{SHA256_META}"
-
-
-class _Minio(Minio):
-    """minio's client, signing a PUT over http with the body's sha256 that ``put_bytes`` already
-    computed for the metadata instead of hashing the body again (~1.4 us per archived record
-    of a 2.4 MB file). Only a request whose body came with that header takes it: put_bytes'
-    single PUT, the whole object (minio sends metadata with the first request of a multipart
-    upload, which has no body, and never with a part). Over https minio signs no body digest
-    but sends an MD5 of its own, so such requests go through minio unchanged."""
-
-    def _build_headers(
-        self,
-        host: str,
-        headers: DictType | None = None,
-        body: bytes | None = None,
-        creds: Credentials | None = None,
-    ) -> tuple[DictType, datetime]:
-        digest = headers.get(_SHA256_HEADER) if headers and body else None
-        if not isinstance(digest, str) or creds is None or self._base_url.is_https:
-            return super()._build_headers(host, headers, body, creds)
-        built, date = super()._build_headers(host, headers, None, creds)
-        built["Content-Length"] = str(len(body or b""))
-        built["x-amz-content-sha256"] = digest
-        return built, date
 
 
 class _AwsChain(ChainedProvider):
@@ -132,7 +103,7 @@ class ObjectStore:
         chain = None
         if access_key is None and secret_key is None:
             chain = _AwsChain([EnvAWSProvider(), IamAwsProvider()])
-        self._client = _Minio(
+        self._client = Minio(
             settings.endpoint,
             access_key=access_key,
             secret_key=secret_key,
@@ -170,7 +141,7 @@ class ObjectStore:
                 io.BytesIO(data),
                 len(data),
                 content_type=content_type,
-                metadata={_SHA256_HEADER: digest},  # the full header name: kept as it is
+                metadata={SHA256_META: digest},
                 part_size=single_put_part_size(len(data)),
             )
         return ObjectInfo(key, len(data), digest, content_type, str(result.etag))

@@ -1,20 +1,13 @@
 """What put_bytes sends: one PUT for an object past minio's 5 MiB part size (an archive file
-is ~24 MB), not a multipart upload of 5 MiB parts; the object's sha256 in its metadata, and
-over http the same digest signs the request without minio hashing the body again."""
+is ~24 MB), not a multipart upload of 5 MiB parts; the object's sha256 in its metadata."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import minio.api
-import minio.time
 import pytest
-from minio import Minio
 from pydantic import SecretStr
 from urllib3 import HTTPHeaderDict
 
@@ -47,10 +40,10 @@ class _Recorder:
         self.requests.clear()
 
 
-def _store(secure: bool = False) -> tuple[ObjectStore, _Recorder]:
+def _store() -> tuple[ObjectStore, _Recorder]:
     settings = ObjectStoreSettings(
         endpoint="127.0.0.1:9",
-        secure=secure,
+        secure=False,
         access_key=SecretStr("k"),
         secret_key=SecretStr("s"),
         region="us-east-1",  # no location request first
@@ -75,45 +68,3 @@ def test_past_s3s_single_put_limit_minio_chooses_the_parts() -> None:
     assert single_put_part_size(5 * 1024**3) == 5 * 1024**3
     assert single_put_part_size(5 * 1024**3 + 1) == 0
     assert single_put_part_size(5 * MIB - 1) == 0
-
-
-@pytest.mark.parametrize("size", [1, 1_000, 6 * MIB])
-def test_over_http_the_body_is_hashed_once(size: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    hashed: list[int] = []
-    real = minio.api.sha256_hash
-    monkeypatch.setattr(
-        minio.api, "sha256_hash", lambda data: hashed.append(len(data or b"")) or real(data)
-    )
-    data = b"p" * size
-    store, recorder = _store()
-    store.put_bytes("archive/k.parquet", data)
-    ((_, _, sent, headers),) = recorder.requests
-    assert sent == size and hashed == [0]  # minio hashed no body byte: put_bytes' digest signs it
-    assert headers["x-amz-content-sha256"] == headers["x-amz-meta-sha256"] == sha256_hex(data)
-    assert headers["content-length"] == str(size)
-
-
-def test_the_headers_are_minios_own(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The same headers, signature included, as minio's client builds hashing the body."""
-    monkeypatch.setattr(minio.time, "utcnow", lambda: datetime(2026, 12, 7, 18, tzinfo=UTC))
-    store, _ = _store()
-    client = store._client
-    data = bytes(range(256)) * 40
-    given = {"x-amz-meta-sha256": sha256_hex(data), "Content-Type": "application/x"}
-    creds = client._provider.retrieve()  # type: ignore[attr-defined]
-    ours = client._build_headers("h:1", dict(given), data, creds)  # type: ignore[attr-defined]
-    theirs = Minio._build_headers(client, "h:1", dict(given), data, creds)  # type: ignore[attr-defined]
-    assert ours == theirs
-
-
-def test_over_https_minio_adds_its_md5() -> None:
-    data = b"q" * 10_000
-    store, recorder = _store(secure=True)
-    store.put_bytes("archive/k.parquet", data)
-    ((_, _, sent, headers),) = recorder.requests
-    assert sent == len(data) and headers["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
-    assert (
-        headers["content-md5"]
-        == base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
-    )
-    assert headers["x-amz-meta-sha256"] == sha256_hex(data)
