@@ -10,7 +10,7 @@ same stack, same tree):
 - servers: no workers at all (the servers' own background);
 - before: background consumers at the latency-critical fetch wait (100 ms), heartbeats 500 ms;
 - after: background consumers at the stack's 1000 ms, heartbeats 500 ms;
-- heartbeat, hb1000: the stack's fetch waits, heartbeats every 2000 / 1000 ms (1000: what
+- heartbeat, hb1000: the stack's fetch waits, heartbeats every 2000 / 1000 ms (2000: what
   `inferstream up` writes).
 Prints one table per variant: cores (CPU seconds per wall second) per process, and their total.
 """
