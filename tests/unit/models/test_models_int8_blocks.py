@@ -9,11 +9,12 @@ import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from int8_reference import brute_force
 
 from inferstream.models import index as index_module
 from inferstream.models import int8_flat
 from inferstream.models.index import SimilarityIndex
-from inferstream.models.int8_flat import GROUP, Int8Flat, pair_cosines
+from inferstream.models.int8_flat import GROUP, Int8Flat
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -29,20 +30,6 @@ def _unit(rng: np.random.Generator, n: int, dim: int, kind: str = "gaussian") ->
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     out: FloatArray = np.where(norms > 0, x / np.where(norms > 0, norms, 1), 0).astype(np.float32)
     return out
-
-
-def _brute_force(
-    queries: FloatArray, stored: FloatArray, k: int
-) -> tuple[npt.NDArray[np.int64], FloatArray]:
-    m, n = len(queries), len(stored)
-    owner = np.repeat(np.arange(m), n)
-    rows = np.tile(np.arange(n), m)
-    cosine = pair_cosines(queries, stored, owner, rows).reshape(m, n)
-    labels = np.array(
-        [np.lexsort((np.arange(n), -cosine[i].astype(np.float64)))[:k] for i in range(m)],
-        dtype=np.int64,
-    ).reshape(m, min(k, n))
-    return labels, np.take_along_axis(cosine, labels, axis=1)
 
 
 @settings(max_examples=40, deadline=None)
@@ -76,7 +63,7 @@ def test_searches_across_blocks_are_the_brute_force(
         )
         kk = min(k, len(stored))
         labels, scores = flat.search(queries, stored, kk)
-        want_labels, want_scores = _brute_force(queries, stored, kk)
+        want_labels, want_scores = brute_force(queries, stored, kk)
         np.testing.assert_array_equal(labels, want_labels)
         np.testing.assert_array_equal(scores.view(np.int32), want_scores.view(np.int32))
 
@@ -128,7 +115,7 @@ def test_replays_across_a_block_boundary(monkeypatch: pytest.MonkeyPatch) -> Non
     assert len(index._int8._closed) == 1 and len(index._int8) == len(index) == GROUP + 7
     queries = np.concatenate([_unit(rng, 5, dim), index._stored()[[0, GROUP - 1, GROUP + 6]]])
     _, labels, scores = index.search_arrays(queries, 6)
-    want_labels, want_scores = _brute_force(index._prepare(queries), index._stored(), 6)
+    want_labels, want_scores = brute_force(index._prepare(queries), index._stored(), 6)
     np.testing.assert_array_equal(labels, want_labels)
     np.testing.assert_array_equal(scores, want_scores)
     assert list(labels[5:, 0]) == [0, GROUP - 1, GROUP + 6]  # each stored query finds itself

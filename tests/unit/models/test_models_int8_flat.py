@@ -10,28 +10,14 @@ import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from int8_reference import brute_force
 
 from inferstream.models import index as index_module
 from inferstream.models import int8_flat
 from inferstream.models.index import SimilarityIndex
-from inferstream.models.int8_flat import Int8Flat, pair_cosines
+from inferstream.models.int8_flat import Int8Flat
 
 FloatArray = npt.NDArray[np.float32]
-
-
-def _brute_force(
-    queries: FloatArray, stored: FloatArray, k: int
-) -> tuple[npt.NDArray[np.int64], FloatArray]:
-    """Every pair's ``pair_cosines``, each query's k best by cosine then label."""
-    m, n = len(queries), len(stored)
-    owner = np.repeat(np.arange(m), n)
-    rows = np.tile(np.arange(n), m)
-    cosine = pair_cosines(queries, stored, owner, rows).reshape(m, n)
-    labels = np.array(
-        [np.lexsort((np.arange(n), -cosine[i].astype(np.float64)))[:k] for i in range(m)],
-        dtype=np.int64,
-    ).reshape(m, min(k, n))
-    return labels, np.take_along_axis(cosine, labels, axis=1)
 
 
 def _vectors(rng: np.random.Generator, n: int, dim: int, kind: str) -> FloatArray:
@@ -84,7 +70,7 @@ def test_int8_search_is_the_brute_force(
     with pytest.MonkeyPatch.context() as patch:  # the int8 path at every size
         patch.setattr(index_module, "INT8_MIN_STORED", 0)
         ids, labels, scores = index.search_arrays(queries, k)
-    want_labels, want_scores = _brute_force(index._prepare(queries), index._stored(), k)
+    want_labels, want_scores = brute_force(index._prepare(queries), index._stored(), k)
     assert labels.shape == (m, min(k, n))
     np.testing.assert_array_equal(labels, want_labels)
     np.testing.assert_array_equal(scores, want_scores)  # bit for bit
@@ -111,7 +97,7 @@ def test_a_cpu_whose_int8_product_is_not_exact_keeps_faiss(monkeypatch: pytest.M
     assert index._int8 is None and not index._uses_int8()
     queries = _vectors(rng, 25, 16, "gaussian")
     _, labels, _ = index.search_arrays(queries, 5)
-    want, _ = _brute_force(index._prepare(queries), index._stored(), 5)
+    want, _ = brute_force(index._prepare(queries), index._stored(), 5)
     np.testing.assert_array_equal(labels, want)
 
 
@@ -200,6 +186,6 @@ def test_the_bound_is_attained(monkeypatch: pytest.MonkeyPatch, tighter: bool) -
     flat = Int8Flat(dim)
     flat.add(stored)
     labels, _ = flat.search(q[None, :], stored, 1)
-    want, _ = _brute_force(q[None, :], stored, 1)
+    want, _ = brute_force(q[None, :], stored, 1)
     assert want[0, 0] == 50  # x
     assert labels[0, 0] == (101 if tighter else 50)
