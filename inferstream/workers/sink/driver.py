@@ -55,7 +55,7 @@ class SinkLogic(StageLogic):
                 if dead is not None:
                     sink.dead.append(dead)
                 continue
-            at = _submitted_at(record.headers)
+            at = parse_time(record.header(SUBMITTED_AT))
             try:
                 result = self._decode(record.value)
                 row = self.table.row(result, at)
@@ -163,17 +163,6 @@ def observe_delays(histogram: Histogram, delays: Sequence[float]) -> None:
             mean = min(mean, bounds[bucket])
         pairs.append((mean, int(count)))
     metrics.observe_many(histogram, pairs)
-
-
-def _submitted_at(headers: Sequence[tuple[str, bytes]]) -> datetime | None:
-    """The record's x-submitted-at as ``parse_time(record.header(SUBMITTED_AT))`` reads it (the
-    last value under the name in any case), by one pass over the few headers: the record's map
-    of every header, built on a first look-up, cost twice as much for the sink's one look-up."""
-    value = None
-    for key, raw in headers:
-        if key.lower() == SUBMITTED_AT:
-            value = raw
-    return None if value is None else parse_time(value.decode(errors="replace"))
 
 
 def _submission_of(record: InRecord) -> str | None:
