@@ -1,6 +1,7 @@
-"""A StageRunner with no broker behind it, for the poll loop's unit tests (imported as
-``_stage_runner``): a stage logic that does nothing with its records, and a runner whose
-consumer is the test's stand-in."""
+"""A StageRunner with no broker behind it, for the runtime's unit tests (imported as
+``_stage_runner``): a stage logic that does nothing with its records, a runner whose consumer
+is never polled (the batching side's tests), and one whose consumer is the test's stand-in
+(the poll loop's)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,16 @@ C = TypeVar("C")
 
 
 class NoopLogic:
+    """Every record costs 1 and yields nothing."""
+
     stage = "enrich"
     task = "bug_report"
 
     def __init__(self, topic: str = TOPIC) -> None:
         self.input_topics: Sequence[str] = (topic,)
+
+    def cost(self, record: InRecord) -> int:
+        return 1
 
     def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
         return []
@@ -31,8 +37,15 @@ def stage_runner(
     consumer: C, worker: WorkerSettings, *, topic: str = TOPIC, background: bool = False
 ) -> tuple[StageRunner, C]:
     """A runner of ``NoopLogic`` on ``worker``'s settings, reading through ``consumer``."""
-    kafka = KafkaSettings(bootstrap_servers="127.0.0.1:1")  # never contacted
-    health = HealthState(stale_after_s=30)
-    runner = StageRunner(NoopLogic(topic), "g", kafka, worker, health, background=background)  # type: ignore[arg-type]
+    runner = idle_runner(worker, topic=topic, background=background)
     runner.consumer = consumer  # type: ignore[assignment]
     return runner, consumer
+
+
+def idle_runner(
+    worker: WorkerSettings, *, topic: str = TOPIC, background: bool = False
+) -> StageRunner:
+    """A runner of ``NoopLogic`` on ``worker``'s settings whose consumer is never polled."""
+    kafka = KafkaSettings(bootstrap_servers="127.0.0.1:1")  # never contacted
+    health = HealthState(stale_after_s=30)
+    return StageRunner(NoopLogic(topic), "g", kafka, worker, health, background=background)  # type: ignore[arg-type]

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
 
-from inferstream.settings import KafkaSettings, WorkerSettings
+from _stage_runner import idle_runner
+
+from inferstream.settings import WorkerSettings
 from inferstream.workers.runtime.batching import Batch, Batcher
 from inferstream.workers.runtime.core import Prepared
-from inferstream.workers.runtime.health import HealthState
-from inferstream.workers.runtime.records import InRecord, Outcome
+from inferstream.workers.runtime.records import InRecord
 from inferstream.workers.runtime.runner import StageRunner
 
 TOPIC = "submissions.bug_report"
@@ -22,24 +22,11 @@ TOPIC = "submissions.bug_report"
 LONG_WAIT_MS = 60_000
 
 
-class _Logic:
-    stage = "enrich"
-    task = "bug_report"
-    input_topics: Sequence[str] = (TOPIC,)
-
-    def cost(self, record: InRecord) -> int:
-        return 1
-
-    def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
-        return []
-
-
 def _runner(close_idle: bool = True, wait_ms: int = LONG_WAIT_MS) -> StageRunner:
     worker = WorkerSettings(
         batch_max_items=64, batch_max_wait_ms=wait_ms, batch_close_idle=close_idle
     )
-    kafka = KafkaSettings(bootstrap_servers="127.0.0.1:1")  # never contacted
-    return StageRunner(_Logic(), "g", kafka, worker, HealthState(stale_after_s=30))  # type: ignore[arg-type]
+    return idle_runner(worker, topic=TOPIC)
 
 
 def _records(first: int, n: int) -> list[InRecord]:

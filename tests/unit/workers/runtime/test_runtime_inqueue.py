@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from _stage_runner import idle_runner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferstream.settings import KafkaSettings, WorkerSettings
+from inferstream.settings import WorkerSettings
 from inferstream.workers.runtime.batching import Batcher
-from inferstream.workers.runtime.health import HealthState
 from inferstream.workers.runtime.inqueue import InputQueue
-from inferstream.workers.runtime.records import InRecord, Outcome
+from inferstream.workers.runtime.records import InRecord
 from inferstream.workers.runtime.runner import StageRunner
 
 TOPIC = "enriched.bug_report"
@@ -84,22 +84,10 @@ def test_drop_and_clear_forget_partitions() -> None:
     assert len(queue) == 0 and not queue
 
 
-class _Logic:
-    stage = "infer"
-    task = "bug_report"
-    input_topics: Sequence[str] = (TOPIC,)
-
-    def cost(self, record: InRecord) -> int:
-        return 1
-
-    def process(self, batch: Sequence[InRecord], prepared: object) -> list[Outcome]:
-        return []
-
-
 def _runner(max_items: int) -> StageRunner:
-    worker = WorkerSettings(batch_max_items=max_items, batch_max_wait_ms=LONG_WAIT_MS)
-    kafka = KafkaSettings(bootstrap_servers="127.0.0.1:1")  # never contacted
-    return StageRunner(_Logic(), "g", kafka, worker, HealthState(stale_after_s=30))  # type: ignore[arg-type]
+    return idle_runner(
+        WorkerSettings(batch_max_items=max_items, batch_max_wait_ms=LONG_WAIT_MS), topic=TOPIC
+    )
 
 
 def test_under_backlog_each_batch_holds_one_partition() -> None:
