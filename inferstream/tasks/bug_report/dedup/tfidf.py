@@ -75,10 +75,10 @@ class Entities:
     length: Ints
     term: Ints  # per entry: term id
     weight: Floats  # per entry: log tf x idf
-    # The entries in (entity, term) order, or a function that gives it, when the caller knows
-    # it (lexical.py keeps each indexed report's run sorted by term at add time); else
-    # ``cosines`` sorts them. Only calls too large for ``_theirs_direct``'s table read it.
-    order: Ints | Callable[[], Ints] | None = None
+    # A function giving the entries in (entity, term) order, when the caller knows it
+    # (lexical.py keeps each indexed report's run sorted by term at add time); else
+    # ``cosines`` sorts them. Only calls too large for ``_theirs_direct``'s table need it.
+    order: Callable[[], Ints] | None = None
 
     @cached_property
     def owner(self) -> Ints:
@@ -198,13 +198,7 @@ def _theirs_sorted(entities: Entities, other: Ints, entry: Ints, pair: Ints) -> 
     span = int(entities.term.max()) + 1 if len(entities.term) else 1
     keys = entities.owner * span + entities.term
     # A (entity, term) key is unique (a run holds a term once), so any sort gives this order.
-    order = (
-        np.argsort(keys, kind="stable")
-        if entities.order is None
-        else entities.order
-        if isinstance(entities.order, np.ndarray)
-        else entities.order()
-    )
+    order = np.argsort(keys, kind="stable") if entities.order is None else entities.order()
     sorted_keys = keys[order]
     wanted = other[pair] * span + entities.term[entry]
     at = np.minimum(np.searchsorted(sorted_keys, wanted), max(0, len(sorted_keys) - 1))
