@@ -36,7 +36,7 @@ import numpy.typing as npt
 from inferstream.tasks.bug_report.dedup import exhaustive
 from inferstream.tasks.bug_report.dedup.arrays import kth_best
 from inferstream.tasks.bug_report.dedup.postings import Postings, gather_runs, terms_of
-from inferstream.tasks.bug_report.dedup.tfidf import ranges
+from inferstream.tasks.bug_report.dedup.tfidf import distinct_places, ranges
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -160,12 +160,7 @@ class _Terms:
         # column for a term outside the batch): a document's terms meet its query's slots by
         # two gathers (a binary search per term was twice the time, a ``np.unique`` and a
         # table as long as the vocabulary per call a tenth of the pruned walk).
-        span = int(term_ids.max(initial=-1)) + 1
-        seen = np.zeros(span + 1, dtype=bool)
-        seen[term_ids] = True
-        self.distinct = np.flatnonzero(seen)
-        self.place = np.full(span + 1, len(self.distinct), dtype=np.int64)
-        self.place[self.distinct] = np.arange(len(self.distinct), dtype=np.int64)
+        self.distinct, self.place = distinct_places(term_ids, int(term_ids.max(initial=-1)) + 2)
         self.slot_of = np.full((size, len(self.distinct) + 1), -1, dtype=np.int64)
         query = np.repeat(np.arange(size), lengths)
         self.slot_of[query, self.place[term_ids]] = (

@@ -166,16 +166,24 @@ def _query_terms(query_terms: Ints, every: Ints) -> tuple[Ints, Ints, Ints]:
     else by that sort and a binary search (one report)."""
     span = int(every.max()) + 1
     if len(every) >= span // 4:
-        seen = np.zeros(span, dtype=bool)
-        seen[query_terms] = True
-        terms = np.flatnonzero(seen)
-        local_of = np.full(span, len(terms), dtype=np.int64)
-        local_of[terms] = np.arange(len(terms), dtype=np.int64)
+        terms, local_of = distinct_places(query_terms, span)
         return terms, local_of[query_terms], local_of[every]
     terms, term_local = np.unique(query_terms, return_inverse=True)
     column = _local_terms(terms, every, span)
     column[column < 0] = len(terms)
     return terms, term_local.reshape(-1), column
+
+
+def distinct_places(ids: Ints, span: int) -> tuple[Ints, Ints]:
+    """The distinct ``ids`` in ascending order (as ``np.unique`` gives them) and a table over 0
+    .. span - 1 of each id's index among them, len(distinct) for an id not among them (``span``
+    above every id): by a mark per id, not a sort, where the ids are many next to ``span``."""
+    seen = np.zeros(span, dtype=bool)
+    seen[ids] = True
+    distinct = np.flatnonzero(seen)
+    place = np.full(span, len(distinct), dtype=np.int64)
+    place[distinct] = np.arange(len(distinct), dtype=np.int64)
+    return distinct, place
 
 
 def _local_terms(terms: Ints, wanted: Ints, span: int) -> Ints:
