@@ -322,3 +322,60 @@ def test_enrich_normalises_each_field_once(monkeypatch: pytest.MonkeyPatch) -> N
     result = enrich(envelope)  # type: ignore[arg-type]
     assert not isinstance(result, str)
     assert sorted(seen) == sorted([TITLE, DESCRIPTION, STEPS])
+
+
+# Pieces, not characters (a text strategy draws its alphabet evenly: runs of spaces were rare).
+_PRINTABLE_ASCII = st.lists(
+    st.one_of(
+        st.sampled_from([" ", "  ", "a", "Bc.", "~"]),
+        st.characters(min_codepoint=32, max_codepoint=126),
+    ),
+    max_size=20,
+).map("".join)
+
+
+@given(
+    _PRINTABLE_ASCII,
+    st.sampled_from(["", "\n", "\n\n\n", "\t", "\r", "\x0b", "\x1f", "\x7f", "\x00"]),
+    _PRINTABLE_ASCII,
+)
+def test_normalise_of_ascii_equals_the_per_character_filter(
+    head: str, special: str, tail: str
+) -> None:
+    # Printable ASCII takes normalise's short path (collapse and strip); ASCII with a line
+    # break, tab or control character the general one: both as the filter.
+    text = head + special + tail
+    assert normalise(text) == _normalise_per_character(text)
+
+
+def _verdict_as_summed(flags: tuple[str, ...], min_score: float) -> quality.QualityVerdict:
+    """assess's verdict as it was computed for every report, before verdicts were kept."""
+    score = round(max(0.0, 1.0 - sum(PENALTIES[flag] for flag in flags)), 4)
+    return quality.QualityVerdict(score, flags, score < min_score)
+
+
+@given(
+    st.sampled_from(["x", "0123456789"]),
+    st.sampled_from(["y", DESC_20]),
+    st.sampled_from(["", STEPS]),
+    st.sampled_from(["", "log line"]),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from([0.0, 0.3, 0.6, 0.61, 0.9, 1.0]),
+)
+def test_kept_verdicts_equal_the_summed_ones(
+    title: str,
+    description: str,
+    steps: str,
+    logs: str,
+    require_steps: bool,
+    require_logs: bool,
+    min_score: float,
+) -> None:
+    payload = _payload(title=title, description=description, steps_to_reproduce=steps, logs=logs)
+    policy = QualityPolicy(
+        require_steps=require_steps, require_logs=require_logs, min_score=min_score
+    )
+    verdict = assess(payload, policy)
+    assert verdict == _verdict_as_summed(verdict.flags, min_score)
+    assert type(verdict.score) is float
