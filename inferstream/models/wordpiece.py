@@ -127,16 +127,13 @@ class AsciiWordPiece:
         # word.
         chunks = cleaned.split(b" ")
         found = list(map(self._chunks.get, chunks))
+        # A chunk not cached yet is a None. Most texts hold one, so it is looked for first
+        # (one C-level scan, ~0.5 us), not found by the TypeError of an extend that then
+        # starts again (~1.5 us more per text that holds one).
+        if None in found and self._fill(chunks, found) is None:
+            return None
         ids = [self._cls]
-        try:
-            # A chunk not cached yet is a None, which is not iterable (most texts hold one).
-            ids.extend(chain.from_iterable(cast("list[Pieces]", found)))
-        except TypeError:
-            filled = self._fill(chunks, found)
-            if filled is None:
-                return None
-            ids = [self._cls]
-            ids.extend(chain.from_iterable(filled))
+        ids.extend(chain.from_iterable(cast("list[Pieces]", found)))
         if self._body is not None and len(ids) > self._body + 1:
             del ids[self._body + 1 :]
         ids.append(self._sep)
@@ -157,11 +154,11 @@ class AsciiWordPiece:
 
     def _fill(self, chunks: list[bytes], found: list[Pieces | None]) -> list[Pieces] | None:
         """``found`` with the ids of the chunks not cached yet (its None entries, at the same
-        positions as in ``chunks``) filled in; None where ``_chunk`` gives None. Most texts
-        hold a chunk never seen (a number, a name, a word with its punctuation: ~90 % of the
-        held-out reports even after the example reports), so the look-ups made are kept and
-        the new chunks are found by one C-level pass, instead of a set of every chunk to find
-        them and every look-up made again."""
+        positions as in ``chunks``) filled in, in place; None where ``_chunk`` gives None.
+        Most texts hold a chunk never seen (a number, a name, a word with its punctuation: ~90 %
+        of the held-out reports even after the example reports), so the look-ups made are kept
+        and the new chunks are found by one C-level pass, instead of a set of every chunk to
+        find them and every look-up made again."""
         new = compress(range(len(found)), map(is_, found, repeat(None)))
         for at in new:
             chunk = chunks[at]
