@@ -165,7 +165,8 @@ def construct(model: type[M], data: Any) -> M:
         raise DecodeError(f"{model.__name__}.{name}: {err}") from None
     if not plan.direct:
         return model.model_construct(**values)
-    fields_set = set(keys)
+    # Every field: a set copied from the plan's frozenset (no hashing), half of set(keys).
+    fields_set = set(plan.known if every else keys)
     if not every:
         for name, info in plan.optional:
             if name not in values:
