@@ -328,12 +328,13 @@ class Int8Flat:
             owner = np.repeat(np.arange(m, dtype=np.int64), n)
             rows = np.tile(np.arange(n, dtype=np.int64), m)
             return _top_k(owner, rows, pair_cosines(queries, stored, owner, rows), m, k)
-        # k distinct vectors per query: the best member of each of its k best groups. The
-        # smallest of their cosines is a floor of the query's k-th best.
-        top = np.argpartition(best, groups - k, axis=1)[:, groups - k :].reshape(-1)
+        # k distinct vectors per query: the best member of each of k groups at or above its
+        # k-th best group. The smallest of their cosines is a floor of the query's k-th best.
+        top = _top_groups(best, k)
         owner = np.repeat(np.arange(m, dtype=np.int64), k)
         values = approximations.members(owner, top)  # [m * k, GROUP]
-        first_rows = top * GROUP + values.argmax(axis=1)
+        # The group's best is one of its members' values, bit for bit: its first is the pair.
+        first_rows = top * GROUP + (values == best[owner, top][:, None]).argmax(axis=1)
         first = pair_cosines(queries, stored, owner, first_rows)
         floor = first.reshape(m, k).min(axis=1).astype(np.float64)
         taken = _Taken(owner, top, values, first_rows)
@@ -410,15 +411,29 @@ def _up32(values: Floats) -> FloatArray:
     return out.astype(np.float32, copy=False)
 
 
+def _top_groups(best: FloatArray, k: int) -> Ints:
+    """k groups per query, each at or above the query's k-th best group (ties among those at
+    the k-th: the first), [m * k], query by query. A partition of the values and one mask:
+    3x cheaper than ``argpartition``'s indices."""
+    groups = best.shape[1]
+    kth = np.partition(best, groups - k, axis=1)[:, groups - k]
+    flat = np.flatnonzero(best >= kth[:, None])  # at least k per query, query by query
+    query = flat // groups
+    rank = np.arange(len(flat)) - np.searchsorted(query, query)
+    chosen: Ints = flat[rank < k] - query[rank < k] * groups
+    return chosen
+
+
 def _top_k(owner: Ints, rows: Ints, cosine: FloatArray, m: int, k: int) -> tuple[Ints, FloatArray]:
-    """Each query's k best pairs by cosine, ties by label, best first (k per query at least).
-    Two stable sorts (by label, then by query and descending cosine as one integer key), 5x
-    cheaper than a three-key lexsort."""
+    """Each query's k best pairs by cosine, ties by label, best first (k per query at least;
+    a query's labels distinct). One sort by (descending cosine, label) as one integer key
+    (unique within a query), then a stable one by query (a radix sort of 16-bit queries):
+    2x cheaper than two stable sorts, 10x than a three-key lexsort."""
     bits = (cosine + np.float32(0)).view(np.int32).astype(np.int64)  # + 0: -0.0 ties +0.0
     ordered = np.where(bits < 0, bits ^ 0x7FFFFFFF, bits)  # float order as integer order
-    by_label = np.argsort(rows, kind="stable")
-    key = (owner << 33) - ordered
-    order = by_label[np.argsort(key[by_label], kind="stable")]
+    by_key = np.argsort(((0x7FFFFFFF - ordered) << 31) | rows)  # labels < 2^31
+    narrow = np.uint16 if m <= 1 << 16 else np.int64
+    order = by_key[np.argsort(owner[by_key].astype(narrow), kind="stable")]
     start = np.searchsorted(owner[order], np.arange(m))
     take = order[(start[:, None] + np.arange(k)).reshape(-1)]
     return rows[take].reshape(m, k), cosine[take].reshape(m, k)

@@ -1,0 +1,86 @@
+"""The int8 search's selections against their plain definitions: each query's k best pairs
+(descending cosine, ties by label, -0.0 equal to +0.0) against a lexsort, and the floor's k
+groups per query (each at or above the query's k-th best group, ties included)."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inferstream.models import int8_flat
+
+FloatArray = npt.NDArray[np.float32]
+Ints = npt.NDArray[np.int64]
+
+
+def _lexsort_top_k(owner: Ints, rows: Ints, cosine: FloatArray, m: int, k: int) -> Ints:
+    order = np.lexsort((rows, -cosine.astype(np.float64), owner))
+    start = np.searchsorted(owner[order], np.arange(m))
+    return order[(start[:, None] + np.arange(k)).reshape(-1)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    m=st.integers(1, 20),
+    k=st.integers(1, 8),
+    extra=st.integers(0, 12),
+    n=st.integers(20, 3000),
+    values=st.sampled_from(["few", "signed zeros", "spread"]),
+    seed=st.integers(0, 2**16),
+)
+def test_top_k_is_the_lexsort(m: int, k: int, extra: int, n: int, values: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    counts = k + rng.integers(0, extra + 1, m)
+    owner = np.repeat(np.arange(m, dtype=np.int64), counts)
+    rows = np.concatenate([rng.choice(max(n, c), c, replace=False) for c in counts])
+    rows = rows.astype(np.int64)
+    if values == "few":  # many exact ties: the label decides
+        cosine = rng.choice(np.array([-0.5, 0.25, 0.5, 1.0], dtype=np.float32), len(owner))
+    elif values == "signed zeros":
+        cosine = rng.choice(np.array([-0.0, 0.0, 1e-30, -1e-30], dtype=np.float32), len(owner))
+    else:
+        cosine = rng.uniform(-1.1, 1.1, len(owner)).astype(np.float32)
+    shuffle = rng.permutation(len(owner))  # pairs in any order
+    owner, rows, cosine = owner[shuffle], rows[shuffle], cosine[shuffle]
+    labels, scores = int8_flat._top_k(owner, rows, cosine, m, k)
+    take = _lexsort_top_k(owner, rows, cosine, m, k)
+    np.testing.assert_array_equal(labels, rows[take].reshape(m, k))
+    np.testing.assert_array_equal(scores.view(np.int32), cosine[take].reshape(m, k).view(np.int32))
+
+
+def test_top_k_past_16_bit_queries() -> None:
+    """More queries than a 16-bit radix key holds: the queries' sort is a wider one."""
+    rng = np.random.default_rng(3)
+    m, k = (1 << 16) + 5, 1
+    owner = np.repeat(np.arange(m, dtype=np.int64), 2)
+    rows = np.tile(np.array([7, 3], dtype=np.int64), m)
+    cosine = rng.choice(np.array([0.0, 0.5], dtype=np.float32), 2 * m)
+    shuffle = rng.permutation(2 * m)
+    owner, rows, cosine = owner[shuffle], rows[shuffle], cosine[shuffle]
+    labels, _ = int8_flat._top_k(owner, rows, cosine, m, k)
+    take = _lexsort_top_k(owner, rows, cosine, m, k)
+    np.testing.assert_array_equal(labels, rows[take].reshape(m, k))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    m=st.integers(1, 12),
+    groups=st.integers(2, 40),
+    k=st.integers(1, 39),
+    levels=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_top_groups_are_k_at_or_above_the_kth(
+    m: int, groups: int, k: int, levels: int, seed: int
+) -> None:
+    k = min(k, groups - 1)
+    rng = np.random.default_rng(seed)
+    best = rng.integers(0, levels, (m, groups)).astype(np.float32)  # few levels: ties
+    best[rng.random((m, groups)) < 0.1] = -np.inf  # padding groups
+    top = int8_flat._top_groups(best, k).reshape(m, k)
+    kth = -np.sort(-best, axis=1)[:, k - 1]
+    for query in range(m):
+        assert len(set(top[query].tolist())) == k
+        assert (best[query, top[query]] >= kth[query]).all()
