@@ -247,6 +247,7 @@ class Int8Flat:
         self._gamma = fp32_dot_error(dim)
         # The largest stored residual, coded norm and norm (the bound's uniform terms).
         self._peaks = np.zeros(3)
+        self._queried: tuple[FloatArray, Quantised] | None = None  # the last search's
 
     def __len__(self) -> int:
         return self._n
@@ -255,7 +256,7 @@ class Int8Flat:
         """Append vectors (normalised float32 [n, dim], as the flat index stores them)."""
         if not len(vectors):
             return
-        new = quantise(vectors)
+        new = self._quantised(vectors)
         at, end = self._n, self._n + len(vectors)
         if end + GROUP > len(self._scale):
             self._grow(max(2 * len(self._scale), end + GROUP, 1024))
@@ -285,6 +286,14 @@ class Int8Flat:
         self._tail_codes[:, open_:] = 0
         self._tail_bias = np.zeros(width, dtype=np.float32)
         self._tail_bias[open_:] = -np.inf
+
+    def _quantised(self, vectors: FloatArray) -> Quantised:
+        """``quantise(vectors)``: the last search's numbers when these are its queries (the
+        infer stage adds the vectors it has just searched for; equal values, equal codes)."""
+        last, self._queried = self._queried, None
+        if last is not None and last[0].shape == vectors.shape and np.array_equal(last[0], vectors):
+            return last[1]
+        return quantise(vectors)
 
     def _grow(self, capacity: int) -> None:
         # Unused entries stay zero: scale 0 is the padding of the open block's last group.
@@ -321,6 +330,7 @@ class Int8Flat:
         first, ties by label; k <= len(self)."""
         n, m = self._n, len(queries)
         q = quantise(queries)
+        self._queried = (queries.copy(), q)  # a copy: the caller's array may change
         approximations = self._approximations((q.codes.astype(np.int16) + 128).astype(np.uint8))
         best = approximations.best
         groups = best.shape[1]

@@ -1,6 +1,7 @@
 """The int8 search's selections against their plain definitions: each query's k best pairs
-(descending cosine, ties by label, -0.0 equal to +0.0) against a lexsort, and the floor's k
-groups per query (each at or above the query's k-th best group, ties included)."""
+(descending cosine, ties by label, -0.0 equal to +0.0) against a lexsort, the floor's k groups
+per query (each at or above the query's k-th best group, ties included), and an add of the
+vectors a search has just quantised (the search's codes reused only for equal values)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import numpy as np
 import numpy.typing as npt
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from int8_reference import brute_force
 
 from inferstream.models import int8_flat
+from inferstream.models.int8_flat import Int8Flat
 
 FloatArray = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int64]
@@ -84,3 +87,40 @@ def test_top_groups_are_k_at_or_above_the_kth(
     for query in range(m):
         assert len(set(top[query].tolist())) == k
         assert (best[query, top[query]] >= kth[query]).all()
+
+
+def _unit(rng: np.random.Generator, n: int, dim: int) -> FloatArray:
+    x = rng.standard_normal((n, dim)).astype(np.float32)
+    out: FloatArray = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    return out
+
+
+def _state(flat: Int8Flat) -> list[npt.NDArray[np.generic]]:
+    return [flat._scale, flat._residual, flat._coded, flat._norm, flat._tail_codes]
+
+
+def test_adding_the_searched_vectors() -> None:
+    """The infer stage adds the vectors it has just searched for: the search's codes serve the
+    add, which leaves the state of a plain add. An array changed after the search (the
+    caller's), or other vectors, are quantised afresh."""
+    dim, k = 24, 3
+    rng = np.random.default_rng(5)
+    stored = _unit(rng, 150, dim)
+    for change in (False, True):
+        flat, plain = Int8Flat(dim, block=64), Int8Flat(dim, block=64)
+        flat.add(stored)
+        plain.add(stored)
+        queries = _unit(rng, 9, dim)
+        flat.search(queries, stored, k)
+        if change:
+            queries[0] = -queries[0]
+        flat.add(queries)
+        plain.add(queries)
+        for got, want in zip(_state(flat), _state(plain), strict=True):
+            np.testing.assert_array_equal(got, want)
+        everything = np.concatenate([stored, queries])
+        more = _unit(rng, 5, dim)
+        labels, scores = flat.search(more, everything, k)
+        want_labels, want_scores = brute_force(more, everything, k)
+        np.testing.assert_array_equal(labels, want_labels)
+        np.testing.assert_array_equal(scores, want_scores)
