@@ -41,6 +41,10 @@ class Grown:
     def view(self) -> npt.NDArray[Any]:
         return self.data[: self.used]
 
+    def truncate(self, used: int) -> None:
+        """Keep the first ``used`` items (the next extend writes over the rest)."""
+        self.used = min(used, self.used)
+
 
 def name_keys(ids: Sequence[str]) -> npt.NDArray[np.uint64]:
     """Each id's first 16 bytes of UTF-8 (zero-padded) as two big-endian integers, one row per

@@ -9,6 +9,10 @@ over ~2,000 distinct terms per infer batch, ~6 % of the stage's CPU), and a quer
 Python list of its terms' arrays. Here a whole batch's terms are found in every run by one
 binary search each and gathered by one fancy index.
 
+Every run's documents sit in one buffer, run after run (``Postings.docs``; a run's ``docs`` is a
+view of its part), so the postings of a batch's terms in all runs are one gather by their
+places in it (``slices``), not a gather per run and a concatenation of them.
+
 A document's entries all sit in the run its ``add`` call made (runs merge whole), so a look-up
 returns each document's postings in the order its terms were asked for: the sums over them
 keep that order (lexical.py compares them with a plain loop using ``==``). A term found in
@@ -41,6 +45,7 @@ class Run:
     terms: Ints  # distinct term ids, ascending
     starts: Ints  # len(terms) + 1 offsets into docs
     docs: Ints  # document numbers, term by term (ascending within a term)
+    offset: int = 0  # where docs[0] sits in the postings' buffer (Postings.docs)
 
 
 def run_of(term_ids: Ints, docs: Ints) -> Run:
@@ -63,6 +68,9 @@ class Postings:
 
     def __init__(self) -> None:
         self.runs: list[Run] = []  # oldest (largest) first
+        # Every run's documents, run after run: a merge rewrites the last runs' part, an add
+        # appends (a run's docs is a view, taken again when the buffer grows).
+        self.docs = Grown(np.int64)
         # Every entry kept by an add() call, its term ids document by document (a call's
         # documents are numbered above every earlier one), and document number -> where its
         # entries start (one more: the end). A term dropped from the runs later stays here
@@ -81,11 +89,28 @@ class Postings:
         self._add_by_doc(term_ids[kept], docs[kept], int(docs.max(initial=-1)) + 1)
         if not kept.any():
             return
-        self.runs.append(run_of(term_ids[kept], docs[kept]))
+        self._push(run_of(term_ids[kept], docs[kept]))
         while len(self.runs) > 1 and len(self.runs[-2].docs) <= 2 * len(self.runs[-1].docs):
             newer = self.runs.pop()
             older = self.runs.pop()
-            self.runs.append(merged(older, newer, df, limit))
+            self._push(merged(older, newer, df, limit))
+
+    def _push(self, run: Run) -> None:
+        """Append a run (its docs its own array) after the last one, its docs copied into the
+        buffer: over the part of the runs just popped for a merge (the merged run was built
+        from copies of theirs and is no longer than both)."""
+        offset = self.runs[-1].offset + len(self.runs[-1].docs) if self.runs else 0
+        before = self.docs.data
+        self.docs.truncate(offset)
+        self.docs.extend(run.docs)
+        if self.docs.data is not before:
+            # A grown buffer is a new array: the views are taken again, so the old one goes.
+            self.runs = [self._viewed(r, r.offset) for r in self.runs]
+        self.runs.append(self._viewed(run, offset))
+
+    def _viewed(self, run: Run, offset: int) -> Run:
+        docs = self.docs.data[offset : offset + len(run.docs)]
+        return Run(run.terms, run.starts, docs, offset)
 
     def _add_by_doc(self, term_ids: Ints, docs: Ints, end: int) -> None:
         """The kept entries of documents numbered up to end - 1 (those not yet added hold
@@ -129,6 +154,32 @@ def _hits(run: Run, wanted: Ints, ascending: Ints) -> tuple[Ints, Ints, Ints]:
     hits = np.flatnonzero(held)
     starts = run.starts[at[hits]]
     return hits, starts, run.starts[at[hits] + 1] - starts
+
+
+def slices(postings: Postings, wanted: Ints) -> tuple[Ints, Ints, Ints]:
+    """The postings of the wanted term ids as places in ``postings.docs``: per (wanted term,
+    run holding it), the index into wanted, where its documents start in the buffer and how
+    many there are, ordered by index into wanted (so each document's postings, all in one
+    run, come in the order of ``wanted``)."""
+    which: list[Ints] = []
+    starts: list[Ints] = []
+    lengths: list[Ints] = []
+    ascending = np.argsort(wanted)
+    for run in postings.runs:
+        hits, start, length = _hits(run, wanted, ascending)
+        which.append(hits)
+        starts.append(start + run.offset)
+        lengths.append(length)
+    if not which:
+        return _NONE, _NONE, _NONE
+    every = np.concatenate(which)
+    # Each run's hits come ascending: the stable sort merges them (a term held by two runs
+    # keeps the older run's first, which no sum depends on: a document is in one run).
+    order = np.argsort(every, kind="stable")
+    return every[order], np.concatenate(starts)[order], np.concatenate(lengths)[order]
+
+
+_NONE = np.empty(0, dtype=np.int64)
 
 
 def gather_runs(

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferstream.tasks.bug_report.dedup.postings import Postings, gather_runs
+from inferstream.tasks.bug_report.dedup.postings import Postings, gather_runs, slices
 
 TERMS = 8
 # add() calls: each a list of documents, each document the term ids it holds.
@@ -59,6 +59,20 @@ def test_gather_is_the_plain_postings_in_the_asked_order(
     # Each run's postings come in the order of base (what a block of queries relies on).
     assert all((np.diff(run // 1000) >= 0).all() for run in runs)
     assert found.tolist() == [len(plain.get(t, [])) for t in asked.tolist()]
+    # The same postings as places in the one buffer every run's documents sit in, in the
+    # order of asked: each document's postings in the asked order, every run's part its own.
+    buffer = postings.docs.data
+    assert all(
+        (buffer[run.offset : run.offset + len(run.docs)] == run.docs).all() for run in postings.runs
+    )
+    which_at, starts, lengths = slices(postings, asked)
+    assert (np.diff(which_at) >= 0).all() and (lengths > 0).all()
+    placed = [
+        (w, int(d))
+        for w, s, n in zip(which_at, starts, lengths, strict=True)
+        for d in buffer[s : s + n]
+    ]
+    assert sorted(placed) == sorted(zip(which.tolist(), docs.tolist(), strict=True))
 
 
 def test_a_term_past_the_limit_is_dropped() -> None:
