@@ -58,52 +58,83 @@ SCHEMA = pa.schema(
 )
 
 
-def _split(value: bytes) -> tuple[dict[str, Any], bytes]:
-    """(identity fields, the rest as JSON); a non-object value is kept as text. The rest is
-    the UTF-8 of the `result` column's string (a parsed value is valid UTF-8: orjson refuses
+# The identity of a value that is not a JSON object: every identity column null.
+NO_IDENTITY: tuple[None, ...] = (None,) * len(HEAD)
+
+
+def _split(value: bytes) -> tuple[tuple[Any, ...], bytes, int]:
+    """(the identity fields in HEAD's order, a text, where `result` starts in it): `result`
+    is the text itself at 0 (a value that is not an object, kept as text; an object's other
+    fields re-encoded), else "{" and the text after that index (the value as written,
+    `_rest_as_written`). The text is UTF-8 (a parsed value is valid UTF-8: orjson refuses
     any other; anything else is decoded with replacement and encoded again)."""
     try:
         message = orjson.loads(value)
     except orjson.JSONDecodeError:
-        return {}, value.decode(errors="replace").encode()
+        return NO_IDENTITY, value.decode(errors="replace").encode(), 0
     if not isinstance(message, dict):
-        return {}, value
-    identity = {name: message.pop(name, None) for name in HEAD}
-    return identity, _rest_as_written(value, identity) or orjson.dumps(message)
+        return NO_IDENTITY, value, 0
+    identity = tuple(map(message.get, HEAD))
+    start = _rest_as_written(value, identity)
+    if start:
+        return identity, value, start
+    for name in HEAD:
+        message.pop(name, None)
+    return identity, orjson.dumps(message), 0
 
 
-def _rest_as_written(value: bytes, identity: dict[str, Any]) -> bytes | None:
-    """The fields after the identity head, as the value's own text, when the value opens with
-    the head as orjson writes it (re-encoding the head costs ~1 us; the rest, with its 384
-    floats, ~18). The value parsed as one JSON object, so "{" + what follows the head's comma
-    is the object of its other fields; a head that differs (a field missing or moved, other
-    escapes, a later duplicate key) is None here."""
-    head = orjson.dumps(identity)  # keys in HEAD's order: result_head's
+def _rest_as_written(value: bytes, identity: tuple[Any, ...]) -> int:
+    """Where the fields after the identity head start in the value's own text, when the value
+    opens with the head as orjson writes it (re-encoding the head costs ~1 us; the rest, with
+    its 384 floats, ~18); else 0. The value parsed as one JSON object, so "{" + what follows
+    the head's comma is the object of its other fields; a head that differs (a field missing
+    or moved, other escapes, a later duplicate key) is 0 here."""
+    # Keys in HEAD's order: result_head's.
+    head = orjson.dumps(dict(zip(HEAD, identity, strict=True)))
     if not value.startswith(head[:-1]) or value[len(head) - 1 : len(head)] != b",":
-        return None
-    return b"{" + value[len(head) :]
+        return 0
+    return len(head)
 
 
 # A string column's offsets are int32: a file's `result` text past it is left to pyarrow.
 STRING_BYTES = 2**31 - 1
+OPEN = b"{"
 
 
-def _strings(texts: Sequence[bytes]) -> pa.Array | list[str]:
-    """The `result` column from its strings' UTF-8 (each valid: `_split`): one buffer and
-    its offsets, the array pyarrow builds from the decoded strs, without a str per record
-    or the builder's growing copies of ~6 kB a record."""
-    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    if int(lengths.sum()) > STRING_BYTES:
-        return [text.decode() for text in texts]
-    offsets = np.zeros(len(texts) + 1, dtype=np.int32)
+def _strings(rests: Sequence[tuple[bytes, int]]) -> pa.Array | list[str]:
+    """The `result` column from its strings' UTF-8 (`_split`'s texts and starts): one buffer
+    and its offsets, the array pyarrow builds from the decoded strs, without a str per
+    record, the builder's growing copies of ~6 kB a record, or a copy of each value's text
+    after its head (the buffer is joined from views of the values)."""
+    parts: list[bytes | memoryview] = []
+    lengths = np.empty(len(rests), dtype=np.int64)
+    for i, (text, start) in enumerate(rests):
+        if start:
+            parts.append(OPEN)
+            parts.append(memoryview(text)[start:])
+            lengths[i] = len(text) - start + 1
+        else:
+            parts.append(text)
+            lengths[i] = len(text)
+    data = b"".join(parts)
+    if len(data) > STRING_BYTES:
+        return [
+            text.decode() if not start else "{" + text[start:].decode() for text, start in rests
+        ]
+    offsets = np.zeros(len(rests) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
-    return pa.StringArray.from_buffers(
-        len(texts), pa.py_buffer(offsets), pa.py_buffer(b"".join(texts))
-    )
+    return pa.StringArray.from_buffers(len(rests), pa.py_buffer(offsets), pa.py_buffer(data))
 
 
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
+_STR_OR_NONE = {str, type(None)}
+
+
+def _texts(values: Sequence[Any]) -> Sequence[str | None]:
+    """A text identity column: its values as they are when all are str or None (as producers
+    write them), else each through str()."""
+    if set(map(type, values)) <= _STR_OR_NONE:
+        return values
+    return [None if value is None else str(value) for value in values]
 
 
 INT32 = range(-(2**31), 2**31)
@@ -118,20 +149,31 @@ def _int(value: object) -> int | None:
 
 
 def to_table(topic: str, partition: int, records: Sequence[ArchiveRecord]) -> pa.Table:
-    columns: dict[str, list[Any]] = {field.name: [] for field in SCHEMA}
-    rests: list[bytes] = []
+    """The file's table: each value split once (`_split`), the columns built in bulk."""
+    count = len(records)
+    identities: list[tuple[Any, ...]] = []
+    rests: list[tuple[bytes, int]] = []
     for record in records:
-        identity, rest = _split(record.value)
-        columns["topic"].append(topic)
-        columns["partition"].append(partition)
-        columns["offset"].append(record.offset)
-        columns["timestamp"].append(record.timestamp_ms)
-        columns["key"].append(None if record.key is None else record.key.decode(errors="replace"))
-        for name in TEXT:
-            columns[name].append(_text(identity.get(name)))
-        columns["schema_version"].append(_int(identity.get("schema_version")))
-        rests.append(rest)
-    return pa.table({**columns, "result": _strings(rests)}, schema=SCHEMA)
+        identity, text, start = _split(record.value)
+        identities.append(identity)
+        rests.append((text, start))
+    by_field = (
+        dict(zip(HEAD, zip(*identities, strict=True), strict=True))
+        if count
+        else dict.fromkeys(HEAD, ())
+    )
+    columns: dict[str, Any] = {
+        "topic": [topic] * count,
+        "partition": [partition] * count,
+        "offset": [record.offset for record in records],
+        "timestamp": [record.timestamp_ms for record in records],
+        "key": [None if r.key is None else r.key.decode(errors="replace") for r in records],
+        **{name: _texts(by_field[name]) for name in TEXT},
+        "schema_version": list(map(_int, by_field["schema_version"])),
+        "result": _strings(rests),
+    }
+    arrays = [pa.array(columns[field.name], field.type) for field in SCHEMA]
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
 def encode(

@@ -168,13 +168,53 @@ def _result_as_first_written(value: bytes) -> str:
     return orjson.dumps(message).decode()
 
 
+# Identity fields of any JSON type, some missing (what a producer other than ours may write).
+odd_identity = st.dictionaries(
+    st.sampled_from(parquet.HEAD),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**40), 2**40),
+        st.floats(allow_nan=False),
+        st.text(max_size=8),
+        st.lists(st.integers(0, 3), max_size=2),
+        st.dictionaries(st.text(max_size=3), st.integers(0, 3), max_size=2),
+    ),
+)
 values = st.one_of(
     identity.map(orjson.dumps),  # the producers' head, any text after it
     identity.map(lambda m: orjson.dumps(dict(reversed(m.items())))),  # another head
+    odd_identity.map(orjson.dumps),
+    st.tuples(identity, odd_identity).map(lambda pair: orjson.dumps({**pair[0], **pair[1]})),
     st.binary(max_size=40),  # not JSON, invalid UTF-8 among it
     st.text(max_size=20).map(lambda t: orjson.dumps([t, 1])),  # JSON, not an object
     st.text(max_size=20).map(str.encode),
 )
+
+
+def _table_as_first_written(topic: str, partition: int, records: list[ArchiveRecord]) -> pa.Table:
+    """The table as the encoder first built it, a row at a time from each value's parsed
+    identity (a reference, kept apart): to_table builds its columns in bulk."""
+    columns: dict[str, list[object]] = {field.name: [] for field in parquet.SCHEMA}
+    for record in records:
+        try:
+            message = orjson.loads(record.value)
+        except orjson.JSONDecodeError:
+            message = None
+        fields = message if isinstance(message, dict) else {}
+        columns["topic"].append(topic)
+        columns["partition"].append(partition)
+        columns["offset"].append(record.offset)
+        columns["timestamp"].append(record.timestamp_ms)
+        columns["key"].append(None if record.key is None else record.key.decode(errors="replace"))
+        for name in parquet.TEXT:
+            value = fields.get(name)
+            columns[name].append(None if value is None else str(value))
+        version = fields.get("schema_version")
+        in_int32 = type(version) is int and -(2**31) <= version < 2**31
+        columns["schema_version"].append(version if in_int32 else None)
+        columns["result"].append(_result_as_first_written(record.value))
+    return pa.table(columns, schema=parquet.SCHEMA)
 
 
 @settings(max_examples=150, deadline=None)
@@ -192,5 +232,30 @@ def test_the_result_column_from_one_buffer_is_the_strings_and_the_bytes_of_befor
         data = parquet.encode(TOPIC, 1, records)
     table.validate(full=True)
     assert table.column("result").to_pylist() == expected
-    with mock.patch.object(parquet, "_strings", lambda rests: [r.decode() for r in rests]):
+    with mock.patch.object(parquet, "_strings", _decoded):
         assert parquet.encode(TOPIC, 1, records) == data
+
+
+def _decoded(rests: list[tuple[bytes, int]]) -> list[str]:
+    return ["{" + text[start:].decode() if start else text.decode() for text, start in rests]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(values, max_size=25), st.lists(st.one_of(st.none(), st.binary(max_size=6))))
+def test_the_columns_built_in_bulk_are_the_rows_of_before_and_the_same_bytes(
+    texts: list[bytes], keys: list[bytes | None]
+) -> None:
+    """to_table's columns, built in bulk from each value's identity tuple, are the table the
+    encoder built a row at a time from the parsed identity (odd identity types, missing
+    fields, values that are no object), and the file's bytes are those of that table."""
+    records = [
+        ArchiveRecord(7 + i, None if i % 3 else 1_000 * i, keys[i] if i < len(keys) else None, v)
+        for i, v in enumerate(texts)
+    ]
+    reference = _table_as_first_written(TOPIC, 3, records)
+    table = parquet.to_table(TOPIC, 3, records)
+    table.validate(full=True)
+    assert table.equals(reference)
+    data = parquet.encode(TOPIC, 3, records)
+    with mock.patch.object(parquet, "to_table", return_value=reference):
+        assert parquet.encode(TOPIC, 3, records) == data
