@@ -427,7 +427,9 @@ def _top_groups(best: FloatArray, k: int) -> Ints:
     3x cheaper than ``argpartition``'s indices."""
     groups = best.shape[1]
     kth = np.partition(best, groups - k, axis=1)[:, groups - k]
-    flat = np.flatnonzero(best >= kth[:, None])  # at least k per query, query by query
+    # At least k per query, query by query; a NaN (a non-finite stored vector's) counts as
+    # the largest, as in the partition.
+    flat = np.flatnonzero(~(best < kth[:, None]))
     query = flat // groups
     rank = np.arange(len(flat)) - np.searchsorted(query, query)
     chosen: Ints = flat[rank < k] - query[rank < k] * groups

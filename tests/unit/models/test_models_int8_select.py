@@ -89,6 +89,15 @@ def test_top_groups_are_k_at_or_above_the_kth(
         assert (best[query, top[query]] >= kth[query]).all()
 
 
+def test_top_groups_with_nan_groups() -> None:
+    """A NaN group (a non-finite stored vector's) counts as the largest, as in a partition:
+    still k distinct groups per query."""
+    best = np.array([[1.0, np.nan, 3.0, 2.0, np.nan], [np.nan] * 5], dtype=np.float32)
+    top = int8_flat._top_groups(best, 3).reshape(2, 3)
+    assert sorted(top[0].tolist()) == [1, 2, 4]
+    assert len(set(top[1].tolist())) == 3
+
+
 def _unit(rng: np.random.Generator, n: int, dim: int) -> FloatArray:
     x = rng.standard_normal((n, dim)).astype(np.float32)
     out: FloatArray = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
