@@ -424,7 +424,7 @@ def _up32(values: Floats) -> FloatArray:
 def _top_groups(best: FloatArray, k: int) -> Ints:
     """k groups per query, each at or above the query's k-th best group (ties among those at
     the k-th: the first), [m * k], query by query. A partition of the values and one mask:
-    3x cheaper than ``argpartition``'s indices."""
+    1.3-2x cheaper than ``argpartition``'s indices (160-600 groups, 253 queries)."""
     groups = best.shape[1]
     kth = np.partition(best, groups - k, axis=1)[:, groups - k]
     # At least k per query, query by query; a NaN (a non-finite stored vector's) counts as
@@ -440,7 +440,7 @@ def _top_k(owner: Ints, rows: Ints, cosine: FloatArray, m: int, k: int) -> tuple
     """Each query's k best pairs by cosine, ties by label, best first (k per query at least;
     a query's labels distinct). One sort by (descending cosine, label) as one integer key
     (unique within a query), then a stable one by query (a radix sort of 16-bit queries):
-    2x cheaper than two stable sorts, 10x than a three-key lexsort."""
+    ~2x cheaper than two stable sorts of int64 keys (themselves 5x cheaper than a lexsort)."""
     bits = (cosine + np.float32(0)).view(np.int32).astype(np.int64)  # + 0: -0.0 ties +0.0
     ordered = np.where(bits < 0, bits ^ 0x7FFFFFFF, bits)  # float order as integer order
     by_key = np.argsort(((0x7FFFFFFF - ordered) << 31) | rows)  # labels < 2^31
