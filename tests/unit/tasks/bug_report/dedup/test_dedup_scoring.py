@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
 import math
-from dataclasses import MISSING, FrozenInstanceError, fields, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -513,20 +512,3 @@ def test_a_vector_of_the_wrong_shape_is_refused_before_anything_is_stored() -> N
     scorer.add([ORIGINAL])
     (decision,) = scorer.score([PARAPHRASE])
     assert decision.verdict.duplicate_of == "orig"
-
-
-def test_report_features_own_init_takes_exactly_the_dataclass_fields_and_defaults() -> None:
-    """ReportFeatures sets its fields in one step by its own __init__: a field added to the
-    class must be added there too, with the same default, and the instance stays frozen."""
-    params = list(inspect.signature(ReportFeatures.__init__).parameters.values())[1:]
-    assert [p.name for p in params] == [f.name for f in fields(ReportFeatures)]
-    assert [p.default for p in params] == [
-        inspect.Parameter.empty if f.default is MISSING else f.default
-        for f in fields(ReportFeatures)
-    ]
-    report = ReportFeatures("r", unit(1.0), {"crash": 1}, "p")
-    assert list(vars(report)) == [f.name for f in fields(ReportFeatures)]
-    assert (report.component, report.signature) == ("", frozenset())
-    assert replace(report, component="c").component == "c"
-    with pytest.raises(FrozenInstanceError):
-        report.product = "q"  # type: ignore[misc]
