@@ -52,16 +52,9 @@ Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 
 
-_setattr = object.__setattr__
-
-
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class ReportFeatures:
-    """What the scorer knows of a report: its embedding, terms, product and component.
-
-    Frozen, with its own __init__ setting the fields in one step: the generated one calls
-    object.__setattr__ per field, ~1.6 us per report where the infer stage builds one per
-    record (as ``workers.runtime.records`` does for its records)."""
+    """What the scorer knows of a report: its embedding, terms, product and component."""
 
     submission_id: str
     vector: FloatArray  # L2-normalised, 1-d
@@ -71,28 +64,6 @@ class ReportFeatures:
     # Error signature (signatures.py): measured by the eval's cross-validation only so far;
     # the scorer's decision does not use it (it did not help there: docs/dedup.md).
     signature: frozenset[str] = frozenset()
-
-    def __init__(
-        self,
-        submission_id: str,
-        vector: FloatArray,
-        terms: Terms,
-        product: str = "",
-        component: str = "",
-        signature: frozenset[str] = frozenset(),
-    ) -> None:
-        _setattr(
-            self,
-            "__dict__",
-            {
-                "submission_id": submission_id,
-                "vector": vector,
-                "terms": terms,
-                "product": product,
-                "component": component,
-                "signature": signature,
-            },
-        )
 
 
 def rescore(candidates: Sequence[Candidate], profile: DedupProfile) -> list[Candidate]:
