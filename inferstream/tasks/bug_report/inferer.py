@@ -71,6 +71,11 @@ class BugReportInferer:
             raise TransientError("model calls cancelled: the embedder is closed") from err
         except Exception as err:  # the runtime bisects the batch to find the culprit
             raise PoisonBatchError(f"embedding failed: {err}") from err
+        if not np.isfinite(vectors).all():
+            # A NaN or an infinity (e.g. an fp16 overflow on a GPU) would be written as JSON
+            # null and, once indexed, would sit in every later report's search: the runtime
+            # bisects the batch and dead-letters the records whose embedding it is.
+            raise PoisonBatchError("the model gave a non-finite embedding (NaN or infinity)")
         reports = [report_features(item, vectors[i]) for i, item in enumerate(items)]
         decisions = self.scorer.score(reports)
         # Kept for observe(): once these results are durable, the scorer takes the features

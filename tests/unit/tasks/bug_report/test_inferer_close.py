@@ -16,12 +16,16 @@ from inferstream.workers.runtime.backoff import is_transient
 
 
 class _Embedder:
-    def __init__(self, error: Exception) -> None:
+    def __init__(self, error: Exception | None = None, vectors: np.ndarray | None = None) -> None:
         self.error = error
+        self.vectors = vectors
         self.closed = 0
 
-    def run(self, prepared: PreparedBatch) -> None:
-        raise self.error
+    def run(self, prepared: PreparedBatch) -> np.ndarray:
+        if self.error is not None:
+            raise self.error
+        assert self.vectors is not None
+        return self.vectors
 
     def close(self) -> None:
         self.closed += 1
@@ -52,5 +56,17 @@ def test_cancelled_calls_are_transient_and_close_closes_the_embedder() -> None:
 def test_a_failing_model_is_still_poison() -> None:
     inferer = _inferer(_Embedder(RuntimeError("the session failed")))
     with pytest.raises(PoisonBatchError) as raised:
+        inferer.run([], _prepared())
+    assert not is_transient(raised.value)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_embedding_is_poison(bad: float) -> None:
+    """A NaN or infinity in any row fails the batch as poison (bisected to its record and
+    dead-lettered), before the scorer indexes it or a result writes it as JSON null."""
+    vectors = np.full((3, 4), 0.5, dtype=np.float32)
+    vectors[1, 2] = bad
+    inferer = _inferer(_Embedder(vectors=vectors))
+    with pytest.raises(PoisonBatchError, match="non-finite embedding") as raised:
         inferer.run([], _prepared())
     assert not is_transient(raised.value)
