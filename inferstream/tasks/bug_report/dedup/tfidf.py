@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
-# Cells of ``_theirs_direct``'s (query entity x query term) table: ~140 reports x ~4,000
+# Cells of ``_dots_direct``'s (query entity x query term) table: ~140 reports x ~4,000
 # distinct terms at the infer stage's batch; a GPU-sized batch with more takes the search.
 MAX_TABLE = 1 << 22
 
@@ -77,7 +77,7 @@ class Entities:
     weight: Floats  # per entry: log tf x idf
     # A function giving the entries in (entity, term) order, when the caller knows it
     # (lexical.py keeps each indexed report's run sorted by term at add time); else
-    # ``cosines`` sorts them. Only calls too large for ``_theirs_direct``'s table need it.
+    # ``cosines`` sorts them. Only calls too large for ``_dots_direct``'s table need it.
     order: Callable[[], Ints] | None = None
 
     @cached_property
@@ -179,7 +179,7 @@ def _query_terms(query_terms: Ints, every: Ints) -> tuple[Ints, Ints, Ints]:
     """The distinct ``query_terms`` (ascending), each query term's index among them, and each
     of ``every``'s (all the entities' terms): its index, or len(distinct) where no query holds
     it. By a table over every term id when the call's entries are many next to the largest id
-    (a batch: the ``np.unique`` sort of the query terms was a fifth of ``_theirs_direct``),
+    (a batch: the ``np.unique`` sort of the query terms was a fifth of the direct table's walk),
     else by that sort and a binary search (one report)."""
     span = int(every.max()) + 1
     if len(every) >= span // 4:
@@ -218,8 +218,10 @@ def _local_terms(terms: Ints, wanted: Ints, span: int) -> Ints:
 
 
 def _theirs_sorted(entities: Entities, other: Ints, entry: Ints, pair: Ints) -> Floats:
-    """``_theirs_direct``'s values by a search of each query entry's (other, term) key in every
-    entity's entries sorted by (entity, term): for calls too large for its table."""
+    """Per pair and entry of its query (the layout of ``ranges(start[query], lengths)``): the
+    other's weight of that entry's term, 0.0 where it lacks it, by a search of each query
+    entry's (other, term) key in every entity's entries sorted by (entity, term): for calls
+    too large for ``_dots_direct``'s table."""
     span = int(entities.term.max()) + 1 if len(entities.term) else 1
     keys = entities.owner * span + entities.term
     # A (entity, term) key is unique (a run holds a term once), so any sort gives this order.
