@@ -8,7 +8,7 @@ What the infer stage computes per report and the result carries (``dedup_terms``
 from __future__ import annotations
 
 import unicodedata
-from collections import _count_elements  # type: ignore[attr-defined]
+from collections import Counter
 from collections.abc import Mapping
 from itertools import compress, repeat
 from operator import is_
@@ -197,27 +197,25 @@ def _term_of(run: bytes) -> str:
 
 
 def _term_counts(runs: list[bytes]) -> dict[str, int]:
-    """Each term's count among the runs, in one C-level pass of memo look-ups into the counts
-    (``collections._count_elements``, what ``Counter`` runs after its Python-level set-up);
-    the runs the memo does not hold yet (nearly every report has one: a number, a name) are
-    counted as _UNSEEN, then found once each and their counts moved to their terms. A set of
+    """Each term's count among the runs: one ``Counter`` of the runs' memo look-ups (its count
+    is one C-level pass); the runs the memo does not hold yet (nearly every report has one: a
+    number, a name) are looked up as _UNSEEN, then found once each and counted to their terms
+    one by one (a few per report: a second ``Counter`` cost more than it saved). A set of
     every run to find the new ones, a list of the terms and ``Counter`` cost ~3 us more per
     report."""
     looked = list(map(_MEMO.get, runs, repeat(_UNSEEN)))
-    counts: dict[str, int] = {}
-    _count_elements(counts, looked)
-    if _UNSEEN in counts:
-        del counts[_UNSEEN]
+    counts = Counter(looked)
+    if counts.pop(_UNSEEN, 0):
         # The runs found missing by these look-ups, not by new ones: another thread may add
-        # to the memo meanwhile, and a run counted as _UNSEEN must be moved all the same.
-        new: dict[bytes, int] = {}
-        _count_elements(new, compress(runs, map(is_, looked, repeat(_UNSEEN))))
-        keep = len(_MEMO) + len(new) <= MEMO_SIZE  # full: these are looked up here only
-        for run, count in new.items():
-            term = _term_of(run)
-            if keep:
-                _MEMO[run] = term  # runs are only ever added: a key seen stays
-            counts[term] = counts.get(term, 0) + count
+        # to the memo meanwhile, and a run counted as _UNSEEN must be counted all the same.
+        found: dict[bytes, str] = {}
+        for run in compress(runs, map(is_, looked, repeat(_UNSEEN))):
+            term = found.get(run)
+            if term is None:
+                term = found[run] = _term_of(run)
+            counts[term] += 1
+        if len(_MEMO) + len(found) <= MEMO_SIZE:  # full: these are looked up here only
+            _MEMO.update(found)  # runs are only ever added: a key seen stays
     counts.pop("", None)  # the runs that are no term
     return counts
 

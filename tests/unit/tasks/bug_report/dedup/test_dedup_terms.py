@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from inferstream.chaos.workload import example_payloads
 from inferstream.tasks.bug_report.dedup import terms
 from inferstream.tasks.bug_report.dedup.terms import (
     MAX_TERMS,
@@ -198,3 +201,30 @@ def test_tokens_around_underscores_equal_the_regex(text: str) -> None:
     """Runs of [a-z0-9_] split on everything else, leading underscores dropped, are the
     regex's matches (a run of underscores only is none)."""
     assert tokenize(text) == _tokenize_uncached(text)
+
+
+EXAMPLES = Path(__file__).parents[5] / "examples" / "bug_reports.jsonl"
+
+
+def test_the_examples_terms_equal_the_plain_loop() -> None:
+    """Every example report, and its re-filing as the benchmarks' workload rewords it, twice:
+    the second time its runs are in the memo."""
+    reports = example_payloads(EXAMPLES, 1200)
+    for _ in range(2):
+        for p in reports:
+            fields = (p["title"], p["description"], p["steps_to_reproduce"])
+            assert term_frequencies(*fields) == _frequencies_loop(*fields, MAX_TERMS)
+
+
+def test_terms_imports_no_private_name() -> None:
+    """No private helper of another module (collections' _count_elements is CPython's, and
+    not part of the language): the counting uses public API only."""
+    tree = ast.parse(Path(terms.__file__).read_text())
+    private = [
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.name.startswith("_")
+    ]
+    assert private == []
