@@ -95,6 +95,15 @@ class SimilarityIndex:
         array = np.array(vectors, dtype=np.float32, order="C", copy=True, ndmin=2)
         if array.ndim != 2 or array.shape[1] != self.dim:
             raise ValueError(f"expected vectors of shape [n, {self.dim}], got {array.shape}")
+        if not np.isfinite(array).all():
+            # Stored, a NaN or an infinity (a float64 past float32's range becomes one) would
+            # meet every later search: its cosines are NaN. One check per batch (~0.04 us a
+            # vector); which row only on the error path.
+            rows = np.flatnonzero(~np.isfinite(array).all(axis=1))
+            raise ValueError(
+                f"vector row {rows[0]} is not finite (NaN or infinity)"
+                + (f", and {len(rows) - 1} more row(s)" if len(rows) > 1 else "")
+            )
         # Normalise defensively (on our copy): cosine scores stay correct for any caller.
         faiss.normalize_L2(array)
         return array
@@ -109,7 +118,8 @@ class SimilarityIndex:
 
     def add(self, ids: Sequence[str], vectors: npt.ArrayLike) -> int:
         """Add vectors under ``ids``; ids already present are skipped (replays are harmless).
-        Returns how many were added."""
+        Returns how many were added. A batch with a non-finite vector raises ValueError and
+        adds nothing."""
         array = self._prepare(vectors)
         if len(ids) != array.shape[0]:
             raise ValueError(f"{len(ids)} ids for {array.shape[0]} vectors")

@@ -253,7 +253,8 @@ class Int8Flat:
         return self._n
 
     def add(self, vectors: FloatArray) -> None:
-        """Append vectors (normalised float32 [n, dim], as the flat index stores them)."""
+        """Append vectors (normalised float32 [n, dim], as the flat index stores them; finite:
+        ``SimilarityIndex`` refuses a NaN or an infinity before this copy sees it)."""
         if not len(vectors):
             return
         new = self._quantised(vectors)

@@ -174,3 +174,27 @@ def test_search_arrays_are_search_without_the_tuples(n: int, k: int, seed: int) 
         for row, vals in zip(labels, scores, strict=True)
     ]
     assert index.search(queries, k) == expected
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1e39])
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")  # 1e39's
+def test_a_non_finite_vector_is_refused_naming_its_row(bad: float) -> None:
+    """A NaN or an infinity (1e39: finite as a float64, infinite as the float32 stored) is
+    refused, by ``add`` with nothing of its batch added and by ``search``: stored, it would
+    meet every later search."""
+    rng = np.random.default_rng(3)
+    index = SimilarityIndex(dim=8)
+    index.add(["a", "b"], _unit(rng, 2, 8))
+    batch = _unit(rng, 4, 8).astype(np.float64)
+    batch[2, 5] = bad
+    with pytest.raises(ValueError, match="vector row 2 is not finite"):
+        index.add(["c", "d", "e", "f"], batch)
+    assert len(index) == 2 and "c" not in index
+    batch[3, 0] = bad
+    with pytest.raises(ValueError, match=r"vector row 2 is not finite .*, and 1 more row"):
+        index.search(batch, 2)
+    # The index is as it was: the batch's finite rows add, under the next labels.
+    assert index.add(["c", "d"], batch[:2]) == 2
+    ids, labels, scores = index.search_arrays(batch[:2], 4)
+    assert np.isfinite(scores).all()
+    assert [ids[label] for label in labels[:, 0]] == ["c", "d"]
