@@ -38,19 +38,29 @@ def capture(out: Path, stage_args: list[str]) -> None:
     calls: list[tuple[Any, ...]] = []
     index = lexical.LexicalIndex
     add, keys, sims = index.add, index.candidate_keys, index.similarities_by_key
+    # One copy per term map object (the map kept, so its id is not reused): the scorer hands
+    # the same maps to a batch's three calls, and the index skips its vocabulary look-up when
+    # a call's maps are the last call's objects. A copy per call made the replay look every
+    # batch up three times where the stage looks it up once.
+    copies: dict[int, tuple[Any, dict[str, int]]] = {}
+
+    def copied(terms: Any) -> dict[str, int]:
+        if id(terms) not in copies:
+            copies[id(terms)] = (terms, dict(terms))
+        return copies[id(terms)][1]
 
     def add_(self: Any, entries: Any, keys_: Any = None) -> int:
         entries = list(entries)
         keys_ = None if keys_ is None else list(keys_)
-        calls.append(("add", [(i, dict(t)) for i, t in entries], keys_))
+        calls.append(("add", [(i, copied(t)) for i, t in entries], keys_))
         return add(self, entries, keys_)
 
     def keys_of(self: Any, queries: Any, k: int) -> Any:
-        calls.append(("candidate_keys", [dict(q) for q in queries], k))
+        calls.append(("candidate_keys", [copied(q) for q in queries], k))
         return keys(self, queries, k)
 
     def sims_of(self: Any, batch: Any, *arrays: Any) -> Any:
-        calls.append(("similarities_by_key", [dict(q) for q in batch], *map(np.copy, arrays)))
+        calls.append(("similarities_by_key", [copied(q) for q in batch], *map(np.copy, arrays)))
         return sims(self, batch, *arrays)
 
     index.add, index.candidate_keys, index.similarities_by_key = add_, keys_of, sims_of  # type: ignore[method-assign]
