@@ -12,11 +12,13 @@ batches of ``--batch`` (128: the sink's mean batch in ``bench overhead``) agains
 Postgres of the stack in ``$INFERSTREAM_DATA_DIR`` (``inferstream up``), ``--repeat`` times,
 each time into an emptied results table. It prints the sink's process CPU and its Postgres
 backend's CPU (``/proc/<backend pid>/schedstat``: the stack runs on this machine) per record of
-each pass and their medians; alternate trees through ``PYTHONPATH``. ``--digest`` writes digests
-of every column the sink writes (each column's values as Postgres prints them, in result_id
-order, the generated ``search_vector`` included), of the submissions' rows and of the stored
-offsets, so two trees' writes can be compared with ``cmp``. Each pass empties results_bug_report
-and deletes bug_report's submissions and this script's stored offsets: use a stack of your own.
+each pass and their medians; alternate trees through ``PYTHONPATH``. ``--digest`` writes
+digests of every column the sink writes (each column's values as Postgres prints them, in
+result_id order, the generated ``search_vector`` included; a json or jsonb column cast to
+jsonb, so the digest is of the values, whichever of the two types stores them), of the
+submissions' rows and of the stored offsets, so two trees' writes can be compared with
+``cmp``. Each pass empties results_bug_report and deletes bug_report's submissions and this
+script's stored offsets: use a stack of your own.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ GROUP = "bench.sink_stage_cpu"
 Message = tuple[bytes | None, bytes, tuple[tuple[str, bytes], ...]]
 # The columns the table fills itself: different on every pass.
 _OWN_COLUMNS = ("created_at", "txid", "seq")
+_JSON_TYPES = ("json", "jsonb")
 
 
 def main() -> None:
@@ -201,16 +204,20 @@ def digest(conninfo: str) -> str:
     lines = []
     with psycopg.connect(conninfo) as conn:
         columns = [
-            name
-            for (name,) in conn.execute(
-                "SELECT attname FROM pg_attribute WHERE attrelid = 'results_bug_report'::regclass "
+            (name, pg_type)
+            for name, pg_type in conn.execute(
+                "SELECT attname, atttypid::regtype::text FROM pg_attribute "
+                "WHERE attrelid = 'results_bug_report'::regclass "
                 "AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
             )
             if name not in _OWN_COLUMNS
         ]
-        for name in columns:
+        for name, pg_type in columns:
+            # A JSON column as its value, whichever type stores it: json keeps the text as
+            # written, jsonb prints its own normal form; both cast to jsonb print that form.
+            value = f"{name}::jsonb::text" if pg_type in _JSON_TYPES else f"{name}::text"
             row = conn.execute(
-                f"SELECT md5(string_agg(coalesce({name}::text, '<null>'), '|' "
+                f"SELECT md5(string_agg(coalesce({value}, '<null>'), '|' "
                 "ORDER BY result_id)), count(*) FROM results_bug_report"
             ).fetchone()
             lines.append(f"results_bug_report.{name} {row}")

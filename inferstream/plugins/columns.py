@@ -15,12 +15,14 @@ BUG_REPORT = result_table(
         Column("low_quality", "bool"),
         Column("duplicate_status", "text"),
         Column("duplicate_of", "text"),
-        Column("similar_items", "jsonb", "similar"),
+        # json, not jsonb (migration 0021): written on every row, read back whole or by a
+        # path, never compared or indexed; json only validates the text jsonb would parse.
+        Column("similar_items", "json", "similar"),
         Column("content_sha256", "text"),
         Column("embedding", "vector"),
         Column("product", "text"),
         Column("component", "text"),
-        Column("dedup_terms", "jsonb"),
+        Column("dedup_terms", "json"),
         Column("dedup_profile", "text"),
         Column("dedup_profile_version", "text"),
         Column("title", "text"),

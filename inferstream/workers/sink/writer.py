@@ -30,7 +30,7 @@ from psycopg import abc
 from psycopg.adapt import AdaptersMap, Dumper
 from psycopg.postgres import types as builtin_types
 from psycopg.pq import Format
-from psycopg.types.json import Jsonb, JsonbBinaryDumper, set_json_dumps
+from psycopg.types.json import Json, Jsonb, JsonbBinaryDumper, JsonBinaryDumper, set_json_dumps
 
 from inferstream.plugins import ResultTable
 from inferstream.storage import offsets as offset_store
@@ -277,10 +277,22 @@ def _text_array_dumper(general: type[abc.Dumper]) -> type[abc.Dumper]:
     return TextArrayDumper
 
 
+class _JsonDumper(JsonBinaryDumper):
+    """json for binary COPY (bug_report's similar_items and dedup_terms): orjson's bytes in
+    one call (json's binary form is its text), without the general dumper's two layers per
+    value; a wrapper with its own dumps function goes through them as before."""
+
+    def dump(self, obj: Any) -> Any:
+        if isinstance(obj, Json):
+            if obj.dumps is not None:
+                return super().dump(obj)
+            obj = obj.obj
+        return orjson.dumps(obj)
+
+
 class _JsonbDumper(JsonbBinaryDumper):
-    """jsonb for binary COPY (similar_items, dedup_terms): the version byte and orjson's bytes
-    in one call, without the general dumper's two layers per value; a wrapper with its own
-    dumps function goes through them as before."""
+    """jsonb for binary COPY (the other tasks' JSON columns): the version byte and orjson's
+    bytes in one call, as ``_JsonDumper``."""
 
     def dump(self, obj: Any) -> Any:
         if isinstance(obj, Jsonb):
@@ -293,7 +305,7 @@ class _JsonbDumper(JsonbBinaryDumper):
 def _register_fast_dumpers(conn: psycopg.Connection[Any]) -> None:
     """The sink connection's dumpers: JSON through orjson (the standard library's json.dumps
     was ~10 % of the sink's CPU; Postgres parses either into the same jsonb), vectors, text
-    arrays and jsonb as above (binary COPY picks the dumper by the column's type, so these
+    arrays, json and jsonb as above (binary COPY picks the dumper by the column's type, so these
     serve the table's columns whatever Python type the row holds)."""
     register_vector(conn)
     set_json_dumps(orjson.dumps, conn)
@@ -303,9 +315,10 @@ def _register_fast_dumpers(conn: psycopg.Connection[Any]) -> None:
 
 
 def register_copy_dumpers(adapters: AdaptersMap) -> None:
-    """The text[] and jsonb dumpers above, by type oid (what binary COPY looks up)."""
+    """The text[], json and jsonb dumpers above, by type oid (what binary COPY looks up)."""
     general = adapters.get_dumper_by_oid(adapters.types.get_oid("text[]"), Format.BINARY)
     adapters.register_dumper(None, _text_array_dumper(general))
+    adapters.register_dumper(None, _JsonDumper)
     adapters.register_dumper(None, _JsonbDumper)
 
 

@@ -1,4 +1,4 @@
-"""The sink's binary COPY dumpers for text[] and jsonb send Postgres exactly what psycopg's
+"""The sink's binary COPY dumpers for text[], json and jsonb send Postgres exactly what psycopg's
 general dumpers send (or fail the same way), for any value a result's field may hold."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from psycopg.abc import Dumper
 from psycopg.adapt import AdaptersMap, Transformer
 from psycopg.pq import Format
-from psycopg.types.json import Jsonb, set_json_dumps
+from psycopg.types.json import Json, Jsonb, set_json_dumps
 
 from inferstream.workers.sink.writer import register_copy_dumpers
 
@@ -52,6 +52,7 @@ def _dumped(adapters: AdaptersMap, pg_type: str, value: Any) -> bytes | str:
 def test_the_fast_dumpers_are_the_ones_copy_finds() -> None:
     assert type(_dumper(_FAST, "text[]")).__name__ == "TextArrayDumper"
     assert type(_dumper(_FAST, "jsonb")).__name__ == "_JsonbDumper"
+    assert type(_dumper(_FAST, "json")).__name__ == "_JsonDumper"
 
 
 @given(st.lists(st.none() | _TEXT, max_size=6))
@@ -77,3 +78,14 @@ def test_jsonb_as_the_general_dumper_sends_it(value: Any, wrapped: bool) -> None
 def test_a_jsonb_with_its_own_dumps_keeps_it() -> None:
     obj = Jsonb({"a": 1}, dumps=lambda _: '{"b": 2}')
     assert _dumped(_FAST, "jsonb", obj) == _dumped(_GENERAL, "jsonb", obj) == b'\x01{"b": 2}'
+
+
+@given(_JSON, st.booleans())
+def test_json_as_the_general_dumper_sends_it(value: Any, wrapped: bool) -> None:
+    obj = Json(value) if wrapped else value
+    assert _dumped(_FAST, "json", obj) == _dumped(_GENERAL, "json", obj)
+
+
+def test_a_json_with_its_own_dumps_keeps_it() -> None:
+    obj = Json({"a": 1}, dumps=lambda _: '{"b": 2}')
+    assert _dumped(_FAST, "json", obj) == _dumped(_GENERAL, "json", obj) == b'{"b": 2}'
