@@ -12,10 +12,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from inferstream import stack
+from inferstream import free_space, stack
 from inferstream.cli.ops import report_outcomes, topology_apply
+from inferstream.free_space import FreeSpace, size
 from inferstream.settings import KafkaSettings, PostgresSettings, data_dir
-from inferstream.stack.manager import resolved_settings
+from inferstream.stack.manager import check_free_space, resolved_settings
 from inferstream.stack.servers import BROKER_STORAGES
 from inferstream.stack.settings import BrokerStorage
 from inferstream.storage import migrate
@@ -29,6 +30,11 @@ def bring_up(broker_storage: BrokerStorage | None = None) -> dict[str, dict[str,
     """Start the stack, migrate Postgres, apply the topology; return the resolved settings."""
     root = data_dir()
     started = time.monotonic()
+    disk = check_free_space(root)  # too low: a StackError, nothing started
+    if disk.level == "low":
+        Console(stderr=True, soft_wrap=True).print(
+            f"[bold yellow]warning:[/] {disk.warning()}", highlight=False
+        )
     state = stack.up(root, broker_storage)
     resolved = resolved_settings(state)
     # Explicit settings: the embedded servers, whatever INFERSTREAM_* variables say.
@@ -43,7 +49,7 @@ def bring_up(broker_storage: BrokerStorage | None = None) -> dict[str, dict[str,
     created = sum(1 for o in outcomes if o.ok and o.action.describe().startswith("+"))
     if created:
         console.print(f"created {created} topics")
-    _print_status(root)
+    _print_status(root, explain_disk=False)  # a low disk was warned about above
     console.print(
         f"ready in {time.monotonic() - started:.1f}s; settings in {root / 'stack.toml'}",
         highlight=False,
@@ -64,7 +70,9 @@ def forget_broker_offsets(postgres: PostgresSettings) -> None:
         )
 
 
-def _print_status(root: Path) -> bool:
+def _print_status(root: Path, *, explain_disk: bool = True) -> bool:
+    """The servers and the data dir's disk (a line saying why when it is low, unless the caller
+    has said it); False when a server is down or the disk is below the mark `up` refuses at."""
     table = Table(title=f"inferstream embedded stack ({root})")
     for column in ("component", "pid", "endpoint", "state"):
         table.add_column(column)
@@ -73,8 +81,22 @@ def _print_status(root: Path) -> bool:
         healthy = healthy and row.healthy
         state = "[green]healthy[/]" if row.healthy else "[red]down[/]"
         table.add_row(row.name, str(row.pid or "-"), row.endpoint, state)
+    disk = free_space.check(root)
+    table.add_row("disk (data dir)", "-", str(disk.path), disk_state(disk))
     console.print(table)
-    return healthy
+    if disk.level != "ok" and explain_disk:
+        console.print(
+            disk.refusal() if disk.level == "too low" else disk.warning(), highlight=False
+        )
+    return healthy and disk.level != "too low"
+
+
+def disk_state(disk: FreeSpace) -> str:
+    """The status table's cell: the free space, coloured by its level."""
+    usage = disk.usage
+    figures = f"{size(usage.free)} free ({usage.percent_free:.1f} %)"
+    colour = {"ok": "green", "low": "yellow", "too low": "red"}[disk.level]
+    return f"[{colour}]{disk.level}: {figures}[/]"
 
 
 def up_cmd(

@@ -14,6 +14,7 @@ from typing import Any
 
 import tomli_w
 
+from inferstream import free_space
 from inferstream.settings import STACK_FILE
 from inferstream.stack.processes import StackError, is_alive, port_is_free, wait_until
 from inferstream.stack.servers import (
@@ -48,6 +49,7 @@ __all__ = [
     "STORAGE_FILE",
     "ComponentStatus",
     "StackState",
+    "check_free_space",
     "down",
     "resolved_settings",
     "restart_broker",
@@ -160,7 +162,8 @@ def up(data_dir: Path, broker_storage: BrokerStorage | None = None) -> StackStat
 
     Order matters: SeaweedFS first (Tansu's s3 engine needs its bucket before it starts), then
     PostgreSQL, then Tansu. ``broker_storage`` None: $INFERSTREAM_STACK_BROKER_STORAGE, else the
-    engine this data dir used last, else s3."""
+    engine this data dir used last, else s3. Refuses (StackError) on a nearly full disk."""
+    check_free_space(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     storage = choose_storage(data_dir, broker_storage)
     state = StackState.load(data_dir)
@@ -185,6 +188,16 @@ def up(data_dir: Path, broker_storage: BrokerStorage | None = None) -> StackStat
             _start_broker(state, storage)
     write_private(data_dir / STACK_FILE, tomli_w.dumps(resolved_settings(state)).encode())
     return state
+
+
+def check_free_space(data_dir: Path) -> free_space.FreeSpace:
+    """The data dir's filesystem against the free-space marks: a StackError below the refusal
+    mark (before anything starts: running servers are left alone), else the reading (its level
+    "low" is for the caller to warn about)."""
+    reading = free_space.check(data_dir)
+    if reading.level == "too low":
+        raise StackError(reading.refusal())
+    return reading
 
 
 def choose_storage(data_dir: Path, explicit: BrokerStorage | None = None) -> BrokerStorage:
