@@ -7,8 +7,9 @@ the JSON Schema export and the API use them, and a hypothesis test checks that w
 :func:`encode_results` writes validates against them and means the same.
 
 Values may be what orjson writes natively: str, int, float, bool, None, lists, dicts, aware
-datetimes (as UTC "Z", like pydantic's JSON mode) and numpy arrays (a float32 embedding is
-written as the shortest decimal of each float32, so it reads back as the same float32s).
+datetimes (as UTC "Z", like pydantic's JSON mode) and numpy arrays. bug_report's embedding is
+written as schema version 2's ``embedding_b64`` text (schemas/embedding.py); decoded, either
+version's embedding is the float32s infer had, under ``embedding``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from typing import Any
 
 import orjson
 
-from inferstream.schemas import DecodeError, get_task, make_result_id
+from inferstream.schemas import (
+    DecodeError,
+    decode_embedding_b64,
+    embedding_form_error,
+    get_task,
+    make_result_id,
+)
+from inferstream.schemas.embedding import EMBEDDING, EMBEDDING_B64
 
 __all__ = ["ResultFields", "decode_result_fields", "encode_results", "result_head"]
 
@@ -65,7 +73,13 @@ def decode_result_fields(task: str, value: bytes) -> ResultFields:
     """A result infer wrote, as plain fields, with its structure checked (an object of this
     task's result, every required field, no unknown one) but not its values: infer built it
     from its own model output. Raises DecodeError on anything else, which the sink dead-letters
-    and the index follower skips."""
+    and the index follower skips.
+
+    The embedding comes back under ``embedding`` from either version (what the results table
+    and the index read): version 1's float list as it is, version 2's ``embedding_b64``
+    decoded to float32s and checked (strict base64, whole float32s, at most 4,096, finite),
+    in its place. The field that does not fit the version, or a malformed text, is a
+    DecodeError naming the field."""
     try:
         fields = orjson.loads(value)
     except orjson.JSONDecodeError as err:
@@ -80,4 +94,21 @@ def decode_result_fields(task: str, value: bytes) -> ResultFields:
         raise DecodeError(f"result: unknown fields {sorted(keys - known)}")
     if fields.get("task", task) != task:
         raise DecodeError(f"result of task {fields['task']!r}, expected {task!r}")
+    b64 = fields.get(EMBEDDING_B64)
+    if b64 is not None or fields.get(EMBEDDING) is not None:
+        _embedding_as_floats(fields, b64)
     return fields
+
+
+def _embedding_as_floats(fields: ResultFields, b64: Any) -> None:
+    error = embedding_form_error(
+        fields.get("schema_version"), fields.get(EMBEDDING) is not None, b64 is not None
+    )
+    if error is not None:
+        raise DecodeError(f"result: {error}")
+    if b64 is not None:
+        try:
+            fields[EMBEDDING] = decode_embedding_b64(b64)
+        except ValueError as err:
+            raise DecodeError(f"result: {EMBEDDING_B64}: {err}") from None
+        del fields[EMBEDDING_B64]

@@ -49,11 +49,13 @@ def _jsonb(value: Any) -> Any:
 
 
 def _vector(value: Any) -> Any:
-    """A float32 array of a JSON list of numbers. The list is packed as float64s by one C-level
-    ``struct`` call and cast: ~2.3 us a 384-float row less than numpy's conversion of a list
-    of Python floats, the same float32s (both round each double to nearest). Anything the
-    pack refuses (a string, a nested list, None, an int past float64) goes to numpy as
-    before, so its values and its errors stay the same."""
+    """A float32 array of a result's embedding: a version 2 result's is one already (decoded
+    from ``embedding_b64`` by ``decode_result_fields``) and is taken as it is; a version 1
+    JSON list of numbers is packed as float64s by one C-level ``struct`` call and cast:
+    ~2.3 us a 384-float row less than numpy's conversion of a list of Python floats, the same
+    float32s (both round each double to nearest). Anything the pack refuses (a string, a
+    nested list, None, an int past float64) goes to numpy as before, so its values and its
+    errors stay the same."""
     if value is None:
         return None
     if type(value) is list:

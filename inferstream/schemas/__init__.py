@@ -18,6 +18,12 @@ from .codec import (
     encode,
     new_submission_id,
 )
+from .embedding import (
+    decode_embedding_b64,
+    embedding_form_error,
+    encode_embeddings_b64,
+    result_embedding,
+)
 from .envelope import BlobRef, Envelope
 from .errors import format_loc, format_validation_error
 from .export import JSONSCHEMA_DIR, export_json_schemas, render_json_schemas, stale_json_schemas
@@ -98,9 +104,12 @@ __all__ = [
     "WireModel",
     "build_envelope",
     "child_traceparent",
+    "decode_embedding_b64",
     "decode_envelope",
     "decode_result",
+    "embedding_form_error",
     "encode",
+    "encode_embeddings_b64",
     "export_json_schemas",
     "format_loc",
     "format_validation_error",
@@ -112,6 +121,7 @@ __all__ = [
     "parse_traceparent",
     "read_headers",
     "render_json_schemas",
+    "result_embedding",
     "sample_payload",
     "stale_json_schemas",
     "validate_hostname",

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, JsonValue, model_validator
 
 from .._base import FiniteFloat, Probability, Sha256Hex, SubmissionId, WireModel
+from ..embedding import (
+    EMBEDDING,
+    EMBEDDING_B64,
+    MAX_B64_CHARS,
+    MAX_FLOATS,
+    decode_embedding_b64,
+    embedding_form_error,
+)
 from ..result import ResultBase
 
 __all__ = ["BugReportPayload", "BugReportResult", "DuplicateStatus", "SimilarReport"]
@@ -44,6 +52,38 @@ class SimilarReport(WireModel):
     cosine: Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)] | None = None
 
 
+def _decodes(text: str) -> str:
+    decode_embedding_b64(text)  # its ValueError names what is wrong; the field is kept as text
+    return text
+
+
+EmbeddingB64 = Annotated[
+    str,
+    Field(
+        description=(
+            "Schema version 2's embedding: the standard base64 (RFC 4648, padded) of the "
+            f"vector's little-endian float32 bytes, at most {MAX_FLOATS} floats, all finite. "
+            "Python: numpy.frombuffer(base64.b64decode(s), '<f4')."
+        ),
+        # The length is checked by the decoder, whose reason counts floats.
+        json_schema_extra={"contentEncoding": "base64", "maxLength": MAX_B64_CHARS},
+    ),
+    AfterValidator(_decodes),
+]
+
+# Which embedding field each version carries, for non-Python validators.
+_FORMS: list[JsonValue] = [
+    {
+        "if": {"properties": {"schema_version": {"const": 1}}},
+        "then": {"properties": {EMBEDDING_B64: {"type": "null"}}},
+    },
+    {
+        "if": {"properties": {"schema_version": {"const": 2}}},
+        "then": {"properties": {EMBEDDING: {"type": "null"}}},
+    },
+]
+
+
 class BugReportResult(ResultBase):
     """Quality score and dedup verdict: the profile's score of the best candidate against its
     duplicate / possible bands (profile ``seed``: cosine >= 0.85 / >= 0.70), see docs/dedup.md.
@@ -51,11 +91,18 @@ class BugReportResult(ResultBase):
 
     ``duplicate_of`` is required when ``duplicate_status == "duplicate"``, optional for
     ``"possible_duplicate"`` and must be ``None`` for ``"unique"``.
+
+    The embedding by ``schema_version`` (schemas/embedding.py): 1 carries ``embedding`` (a
+    list of floats), 2 carries ``embedding_b64`` (base64 of little-endian float32), never both
+    (the other absent or null).
+    Infer writes version 2; version 1 results stay valid (retained topics, the lake's files).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"allOf": _FORMS})
+    SCHEMA_VERSION: ClassVar[int] = 2  # what infer writes
 
     task: Literal["bug_report"] = "bug_report"
+    schema_version: Literal[1, 2]
     quality_score: Probability
     quality_flags: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=32)
@@ -65,7 +112,8 @@ class BugReportResult(ResultBase):
     duplicate_of: SubmissionId | None = None
     similar: Annotated[list[SimilarReport], Field(max_length=50)] = Field(default_factory=list)
     content_sha256: Sha256Hex
-    embedding: Annotated[list[FiniteFloat], Field(max_length=4096)] | None = None
+    embedding: Annotated[list[FiniteFloat], Field(max_length=MAX_FLOATS)] | None = None
+    embedding_b64: EmbeddingB64 | None = None
     tokenizer_version: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     # Dedup: the profile (name, version) that decided duplicate_status, and what the next
     # reports are compared with: product, component and the term frequencies of title,
@@ -95,4 +143,8 @@ class BugReportResult(ResultBase):
             raise ValueError("duplicate_of is required when duplicate_status is 'duplicate'")
         if self.duplicate_status == "unique" and self.duplicate_of is not None:
             raise ValueError("duplicate_of must be null when duplicate_status is 'unique'")
+        has_list, has_b64 = self.embedding is not None, self.embedding_b64 is not None
+        error = embedding_form_error(self.schema_version, has_list, has_b64)
+        if error is not None:
+            raise ValueError(error)
         return self

@@ -28,6 +28,7 @@ from inferstream.schemas import (
     TopKLabel,
     VulnerabilityPrediction,
     WindowRecord,
+    encode_embeddings_b64,
 )
 
 _CHARS = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
@@ -179,8 +180,16 @@ def bug_report_results(draw: st.DrawFn) -> BugReportResult:
         "possible_duplicate": st.none() | submission_ids,
         "duplicate": submission_ids,
     }[status]
+    # Version 1 carries the embedding as floats, version 2 as base64 of float32 bytes.
+    version = draw(st.sampled_from([1, 2]))
+    floats = draw(st.none() | st.lists(finite(width=32), max_size=64))
+    embedding: dict[str, Any] = (
+        {"embedding": floats}
+        if version == 1
+        else {"embedding_b64": None if floats is None else encode_embeddings_b64([floats])[0]}
+    )
     return BugReportResult(
-        **draw(result_base()),
+        **{**draw(result_base()), "schema_version": version},
         quality_score=draw(probability),
         quality_flags=draw(st.lists(text(1, 64), max_size=32)),
         low_quality=draw(st.booleans()),
@@ -197,7 +206,7 @@ def bug_report_results(draw: st.DrawFn) -> BugReportResult:
             )
         ),
         content_sha256=draw(hex64),
-        embedding=draw(st.none() | st.lists(finite(), max_size=64)),
+        **embedding,
     )
 
 

@@ -18,7 +18,13 @@ from schemas_strategies import RESULTS
 
 from inferstream.plugins import ResultTable, decode_result_fields, encode_results
 from inferstream.plugins.columns import TABLES
-from inferstream.schemas import DecodeError, encode, get_task
+from inferstream.schemas import (
+    DecodeError,
+    encode,
+    encode_embeddings_b64,
+    get_task,
+    result_embedding,
+)
 
 _SLOW = settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 
@@ -47,10 +53,12 @@ def test_plain_fields_encode_to_what_the_model_writes(task: str, data: Any) -> N
     (fast,) = encode_results([plain])
     assert model.model_validate_json(fast) == result
     assert orjson.loads(fast) == orjson.loads(encode(result))
-    # The sink's path: decoded plain fields -> row, equal to the row of the validated model.
+    # The sink's path: decoded plain fields -> row, equal to the row of the validated model
+    # (its embedding, either version's, under `embedding`).
     decoded = decode_result_fields(task, fast)
     table = TABLES[task]
-    assert _comparable(table.row(decoded, None)) == _comparable(table.row(plain, None))
+    expected = {**plain, "embedding": result_embedding(result)} if "embedding" in plain else plain
+    assert _comparable(table.row(decoded, None)) == _comparable(table.row(expected, None))
     # row() equals the plain per-column loop over the declaration, submitted_at in its place.
     at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert _comparable(table.row(decoded, at)) == _comparable(_row_by_column(table, decoded, at))
@@ -80,18 +88,34 @@ def _row_by_column(table: ResultTable, result: dict[str, Any], at: datetime) -> 
 finite32 = st.floats(width=32, allow_nan=False, allow_infinity=False, min_value=-1, max_value=1)
 
 
+def _with_embedding(version: int, vector: np.ndarray) -> dict[str, Any]:
+    """The embedding fields of a result of ``version``: v1 the float32 array (orjson writes
+    each float's shortest decimal), v2 its base64 text, as infer writes each."""
+    if version == 1:
+        return {"schema_version": 1, "embedding": vector, "embedding_b64": None}
+    return {
+        "schema_version": 2,
+        "embedding": None,
+        "embedding_b64": encode_embeddings_b64([vector])[0],
+    }
+
+
+@pytest.mark.parametrize("version", [1, 2])
 @_SLOW
 @given(data=st.data(), vector=arrays(np.float32, 384, elements=finite32))
 def test_a_float32_embedding_array_is_written_as_the_same_float32s(
-    data: Any, vector: np.ndarray
+    version: int, data: Any, vector: np.ndarray
 ) -> None:
     result = data.draw(RESULTS["bug_report"])
-    plain = {**result.model_dump(), "embedding": vector}
+    plain = {**result.model_dump(), **_with_embedding(version, vector)}
     (fast,) = encode_results([plain])
     validated = get_task("bug_report").result_model.model_validate_json(fast)
-    embedding = validated.embedding  # type: ignore[attr-defined]
-    assert np.asarray(embedding, dtype=np.float32).tobytes() == vector.tobytes()
-    assert validated.model_dump(exclude={"embedding"}) == result.model_dump(exclude={"embedding"})
+    embedding = result_embedding(validated)
+    assert embedding is not None and embedding.tobytes() == vector.tobytes()
+    embedding_fields = {"schema_version", "embedding", "embedding_b64"}
+    assert validated.model_dump(exclude=embedding_fields) == result.model_dump(
+        exclude=embedding_fields
+    )
 
 
 def _churn() -> dict[str, Any]:

@@ -11,10 +11,12 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
+from _bug_results import bug_report_value
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inferstream.plugins.results import encode_results, result_head
+from inferstream.schemas import result_embedding
 from inferstream.workers.archive import parquet
 from inferstream.workers.archive.policy import ArchiveRecord
 
@@ -259,3 +261,30 @@ def test_the_columns_built_in_bulk_are_the_rows_of_before_and_the_same_bytes(
     data = parquet.encode(TOPIC, 3, records)
     with mock.patch.object(parquet, "to_table", return_value=reference):
         assert parquet.encode(TOPIC, 3, records) == data
+
+
+def test_a_v1_and_a_v2_bug_report_result_are_kept_as_written_and_read_back(
+    tmp_path: object,
+) -> None:
+    """The lake keeps either version's value as it is (its text after the head) with its
+    schema_version, and both give the same float32s: the v2 text through DuckDB's
+    from_base64 and numpy, as docs/results.md shows."""
+    vector = np.random.default_rng(7).standard_normal(384).astype(np.float32)
+    values = [bug_report_value(version, vector) for version in (1, 2)]
+    records = [ArchiveRecord(i, None, None, v) for i, v in enumerate(values)]
+    path = f"{tmp_path}/results.bug_report+0+0000000000.parquet"
+    data = parquet.encode("results.bug_report", 0, records)
+    with open(path, "wb") as out:
+        out.write(data)
+    rows = parquet.decode(data).to_pylist()
+    for row, value in zip(rows, values, strict=True):
+        rest = value[value.index(b',"quality_score"') + 1 :]  # after the head's last comma
+        assert row["result"] == "{" + rest.decode()
+        embedding = result_embedding(orjson.loads(row["result"]))
+        assert embedding is not None and embedding.tobytes() == vector.tobytes()
+    assert [row["schema_version"] for row in rows] == [1, 2]
+    ((blob,),) = duckdb.sql(
+        "SELECT from_base64(result->>'$.embedding_b64') "
+        f"FROM read_parquet('{path}') WHERE schema_version = 2"
+    ).fetchall()
+    assert np.frombuffer(blob, "<f4").tobytes() == vector.tobytes()
