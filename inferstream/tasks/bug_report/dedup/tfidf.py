@@ -42,14 +42,23 @@ def idf_of(n: int, df: int) -> float:
 def idf(n: int, df: Ints) -> Floats:
     """``idf_of`` of many document frequencies: once per distinct one, then gathered. The
     distinct ones are marked in a table as long as the largest (a df is at most the number of
-    reports): a ``np.unique`` sorted every entry of a call's candidates (~2.5 % of the scorer)."""
+    reports): a ``np.unique`` sorted every entry of a call's candidates (~2.5 % of the scorer).
+    ``idf_of``'s floats: the ratios are numpy's divisions of the counts as floats (exact below
+    2**53, so each the correctly rounded quotient, as Python's int division gives it), the
+    logarithms ``math.log``'s by a C-level ``map`` (a Python call of ``idf_of`` per distinct
+    df was ~2 us per record: late in a run a batch holds ~1,500 distinct dfs), + 1.0 in numpy
+    (the same IEEE addition)."""
     if len(df) == 0:
         return np.empty(0, dtype=np.float64)
+    if n + 1 >= 2**53:
+        raise ValueError(f"{n} reports: the idf ratios would not be exact")
     seen = np.zeros(int(df.max()) + 1, dtype=bool)
     seen[df] = True
     distinct = np.flatnonzero(seen)
+    ratios = (n + 1) / (distinct + 1.0)
     table = np.zeros(len(seen), dtype=np.float64)
-    table[distinct] = [idf_of(n, d) for d in distinct.tolist()]
+    table[distinct] = np.fromiter(map(math.log, ratios.tolist()), np.float64, len(distinct))
+    table[distinct] += 1.0
     out: Floats = table[df]
     return out
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,10 +21,21 @@ def test_ranges_concatenates_each_run(runs: list[tuple[int, int]]) -> None:
     assert tfidf.ranges(starts, lengths).tolist() == expected
 
 
-@given(st.integers(0, 10_000), st.lists(st.integers(0, 10_000), max_size=30))
+@given(
+    st.one_of(st.integers(0, 10_000), st.integers(0, 2**53 - 2)),
+    st.lists(st.integers(0, 10_000), max_size=30),
+)
 def test_idf_takes_math_log_of_each_ratio(n: int, dfs: list[int]) -> None:
+    """Python's int division and math.log (idf_of), to the last bit, up to the counts where
+    a float holds them exactly."""
     got = tfidf.idf(n, np.array(dfs, dtype=np.int64)).tolist()
+    assert got == [tfidf.idf_of(n, df) for df in dfs]
     assert got == [math.log((n + 1) / (df + 1)) + 1.0 for df in dfs]
+
+
+def test_idf_refuses_counts_a_float_would_round() -> None:
+    with pytest.raises(ValueError, match="not be exact"):
+        tfidf.idf(2**53 - 1, np.array([1], dtype=np.int64))
 
 
 def test_a_report_with_no_weight_scores_zero_against_anything() -> None:
