@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from itertools import chain, repeat
+from itertools import repeat
 from operator import is_, itemgetter
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -124,10 +125,9 @@ class LexicalIndex:
                 new_terms.append(terms)
             # The whole call's terms at once: one look-up pass, one growth of the document
             # frequencies (a report holds a term once, so a bincount counts the reports).
-            term_ids, sizes = self._term_ids(new_terms)
+            term_ids, sizes, counts = self._term_ids(new_terms)
             if len(term_ids):
                 owners = np.repeat(np.arange(first, len(self._ids), dtype=np.int64), sizes)
-                counts = list(chain.from_iterable(terms.values() for terms in new_terms))
                 self._df.data[: len(self._vocab)] += np.bincount(
                     term_ids, minlength=len(self._vocab)
                 )
@@ -144,7 +144,7 @@ class LexicalIndex:
             self._doc_of_key.extend(np.full(top - self._doc_of_key.used, -1, dtype=np.int64))
         self._doc_of_key.data[keys] = np.arange(first, first + len(keys), dtype=np.int64)
 
-    def _grow(self, first: int, owners: Ints, term_ids: Ints, counts: Sequence[float]) -> None:
+    def _grow(self, first: int, owners: Ints, term_ids: Ints, count: npt.NDArray[Any]) -> None:
         """Append one add() call's documents (numbered from first): their runs of (term id,
         1 + log tf) over the positive counts, in each term map's order, and their postings. A
         term now in more than max_postings reports is never a candidate source again (df only
@@ -153,7 +153,6 @@ class LexicalIndex:
         self._postings.add(
             all_terms, np.asarray(owners, dtype=np.int64), self._df.data, self.max_postings
         )
-        count = np.asarray(counts)
         kept = count > 0
         owner = np.asarray(owners, dtype=np.int64)[kept] - first
         lengths = np.bincount(owner, minlength=len(self._ids) - first)
@@ -168,11 +167,11 @@ class LexicalIndex:
         self._term.extend(terms)
         self._log_tf.extend(log_tfs(count[kept]))
 
-    def _term_ids(self, batch: Sequence[Terms]) -> tuple[Ints, list[int]]:
-        """Ids of the batch's terms (flat, map after map) and each map's size; new terms
-        numbered as they come (document frequency 0). Only the terms the vocabulary lacks take
-        a Python step (a ``setdefault`` per term was ~3 us per report)."""
-        flat, ids, sizes = self._looked(batch)
+    def _term_ids(self, batch: Sequence[Terms]) -> tuple[Ints, list[int], npt.NDArray[Any]]:
+        """Ids of the batch's terms (flat, map after map), each map's size and the terms'
+        counts; new terms numbered as they come (document frequency 0). Only the terms the
+        vocabulary lacks take a Python step (a ``setdefault`` per term was ~3 us per report)."""
+        flat, ids, sizes, counts = self._looked(batch)
         vocab = self._vocab
         known = len(vocab)
         missing = np.flatnonzero(ids < 0)
@@ -181,7 +180,7 @@ class LexicalIndex:
             # setdefault's default is the size before the insertion: the next id.
             ids[missing] = [vocab.setdefault(flat[i], len(vocab)) for i in missing.tolist()]
             self._df.extend(np.zeros(len(vocab) - known, dtype=np.int64))
-        return ids, sizes
+        return ids, sizes, counts
 
     def _looked(self, batch: Sequence[Terms]) -> Looked:
         """``looked_up(batch, vocabulary)``: the last batch's when these are its maps, the same
@@ -194,14 +193,14 @@ class LexicalIndex:
             and all(map(is_, last[0], batch))
             and list(map(len, batch)) == last[1][2]
         ):
-            maps, (flat, ids, sizes), known = last
+            maps, (flat, ids, sizes, counts), known = last
             if len(self._vocab) > known:
                 missing = np.flatnonzero(ids < 0)
                 found = map(self._vocab.get, [flat[i] for i in missing.tolist()], repeat(-1))
                 ids = ids.copy()
                 ids[missing] = np.fromiter(found, np.int64, len(missing))
-                self._last = (maps, (flat, ids, sizes), len(self._vocab))
-            return flat, ids, sizes
+                self._last = (maps, (flat, ids, sizes, counts), len(self._vocab))
+            return flat, ids, sizes, counts
         looked = looked_up(batch, self._vocab)
         self._last = (list(batch), looked, len(self._vocab))
         return looked
@@ -300,18 +299,17 @@ class LexicalIndex:
         # C-level look-ups (``map``, shared with the batch's other calls), then a Python step
         # only for the terms nothing indexed holds (a comprehension per term was ~40 % of the
         # TF-IDF cosines' time).
-        terms, ids, sizes = self._looked(batch)
+        terms, ids, sizes, counts = self._looked(batch)
         new = np.flatnonzero(ids < 0)
         if len(new):
             local: dict[str, int] = {}
             ids = ids.copy()
             ids[new] = [local.setdefault(terms[i], unseen + len(local)) for i in new.tolist()]
-        count = np.asarray(list(chain.from_iterable(query.values() for query in batch)))
         owner = np.repeat(np.arange(len(batch)), sizes)
-        kept = count > 0
+        kept = counts > 0
         return (
             ids[kept],
-            log_tfs(count[kept]),
+            log_tfs(counts[kept]),
             np.bincount(owner[kept], minlength=len(batch)).astype(np.int64),
         )
 
