@@ -15,7 +15,12 @@ import numpy.typing as npt
 from inferstream.errors import PoisonBatchError, TransientError
 from inferstream.models import PreparedBatch, TextEmbedder, ensure_minilm_bundle
 from inferstream.plugins import EnrichedItem, InferContext, ResultFields, result_head
-from inferstream.schemas import BugReportPayload
+from inferstream.schemas import (
+    BugReportPayload,
+    BugReportResult,
+    encode_embeddings_b64,
+    result_embedding,
+)
 from inferstream.schemas.tasks.bug_report import EXCERPT_CHARS
 from inferstream.tasks.bug_report.dedup import (
     Decision,
@@ -33,6 +38,9 @@ FloatArray = npt.NDArray[np.float32]
 CHARS_PER_TOKEN = 4
 # Features of produced results not yet observed; more means results that never became durable.
 MAX_PENDING_FEATURES = 100_000
+# The result's schema version infer writes (its embedding as base64 float32), whatever the
+# submission's.
+RESULT_VERSION = BugReportResult.SCHEMA_VERSION
 
 
 class BugReportInferer:
@@ -89,21 +97,20 @@ class BugReportInferer:
         model = (self.model_name, self.model_version)
         tokenizer_version = self.embedder.tokenizer_version
         profile_name, profile_version = self.profile.name, self.profile.version
-        # A row of a C-contiguous float32 matrix is the array orjson should write as it is (an
-        # ascontiguousarray call per result was a no-op).
-        rows_as_they_are = vectors.dtype == np.float32 and vectors.flags.c_contiguous
+        # Schema version 2's embedding text, the whole batch in one pass (schemas/embedding.py):
+        # base64 of the same float32s the scorer got, not each float's decimal.
+        embeddings_b64 = encode_embeddings_b64(vectors)
         results: list[ResultFields] = []
-        for item, report, decision in zip(items, reports, decisions, strict=True):
+        for item, report, decision, embedding_b64 in zip(
+            items, reports, decisions, embeddings_b64, strict=True
+        ):
             enrichment: Any = item.enrichment  # a BugReportEnrichment: report_features checked
             verdict = decision.verdict
             similar = verdict.similar
             envelope = item.envelope
             cosines = decision.cosines(len(similar))
-            # Plain fields, encoded by orjson in bulk (plugins/results.py): the embedding stays
-            # a float32 array, which orjson writes as the shortest decimal of each float32.
-            result = result_head(
-                "bug_report", envelope.submission_id, envelope.schema_version, model, now
-            )
+            # Plain fields, encoded by orjson in bulk (plugins/results.py).
+            result = result_head("bug_report", envelope.submission_id, RESULT_VERSION, model, now)
             result["tokenizer_version"] = tokenizer_version
             result["quality_score"] = enrichment.quality_score
             result["quality_flags"] = enrichment.quality_flags
@@ -115,11 +122,7 @@ class BugReportInferer:
                 for (s, v), c in zip(similar, cosines, strict=True)
             ]
             result["content_sha256"] = enrichment.content_sha256
-            result["embedding"] = (
-                report.vector
-                if rows_as_they_are
-                else np.ascontiguousarray(report.vector, dtype=np.float32)
-            )
+            result["embedding_b64"] = embedding_b64
             result["product"] = report.product
             result["component"] = report.component
             # The map term_frequencies built for this report (read-only from here on: the
@@ -190,14 +193,9 @@ def add_report_text(result: ResultFields, payload: object) -> None:
 
 def result_features(result: ResultFields) -> ReportFeatures | None:
     """A stored or followed result as the scorer knows it (older rows: no terms, no product;
-    a result without an embedding is not indexed)."""
-    embedding = result.get("embedding")
-    if embedding is None:
-        return None
-    # A list (decoded JSON), a float32 array, or pgvector's Vector (read from Postgres).
-    to_numpy = getattr(embedding, "to_numpy", None)
-    vector = np.asarray(to_numpy() if callable(to_numpy) else embedding, dtype=np.float32)
-    if vector.size == 0:
+    a result without an embedding is not indexed). Either version's embedding."""
+    vector = result_embedding(result)
+    if vector is None or vector.size == 0:
         return None
     return ReportFeatures(
         submission_id=str(result["submission_id"]),

@@ -1,15 +1,20 @@
-"""The embedding as it travels in a result: the inferer keeps it a float32 array, the bulk
-encoder writes the shortest float32 decimals, and they read back bit-exact."""
+"""The embedding as it travels in a result. Infer writes schema version 2 (base64 of the
+float32 bytes); version 1's float list (each float32's shortest decimal, as infer wrote it
+before) is still read. Either way the index gets the same float32s: from the plain fields
+infer built, from a followed message decoded by ``decode_result_fields``, or from the model."""
 
 from __future__ import annotations
 
 import numpy as np
 import orjson
+import pytest
+from _bug_results import bug_report_fields, bug_report_value
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from inferstream.plugins import encode_results
+from inferstream.plugins import decode_result_fields, encode_results
+from inferstream.tasks.bug_report.inferer import RESULT_VERSION, result_features
 
 finite32 = st.floats(width=32, allow_nan=False, allow_infinity=False)
 
@@ -20,20 +25,31 @@ def _wire(vector: np.ndarray) -> bytes:
 
 
 @given(arrays(np.float32, st.integers(1, 384), elements=finite32))
-def test_the_encoded_embedding_reads_back_as_the_same_float32(vector: np.ndarray) -> None:
+def test_a_v1_embedding_reads_back_as_the_same_float32(vector: np.ndarray) -> None:
     values = orjson.loads(_wire(vector))["embedding"]
     assert all(type(v) is float for v in values)
     back = np.asarray(values, dtype=np.float32)
     assert back.tobytes() == vector.tobytes()
 
 
-def test_the_encoded_embedding_is_shorter_than_the_float64_repr() -> None:
-    vector = np.random.default_rng(7).standard_normal(384).astype(np.float32)
-    vector /= np.linalg.norm(vector)
-    long = orjson.dumps({"embedding": [float(x) for x in vector]})
-    assert len(_wire(vector)) < 0.7 * len(long)
+def test_infer_writes_version_2() -> None:
+    assert RESULT_VERSION == 2
 
 
-def test_a_strided_row_is_encoded_as_its_values() -> None:
-    matrix = np.arange(12, dtype=np.float32).reshape(3, 4)
-    assert orjson.loads(_wire(matrix[:, 1]))["embedding"] == [1.0, 5.0, 9.0]
+@pytest.mark.parametrize("version", [1, 2])
+@given(vector=arrays(np.float32, st.integers(1, 384), elements=finite32))
+def test_the_index_gets_the_same_vector_from_either_version(
+    version: int, vector: np.ndarray
+) -> None:
+    plain = bug_report_fields(version, vector)  # what run() built (v2: the base64 text)
+    followed = decode_result_fields("bug_report", bug_report_value(version, vector))
+    for fields in (plain, followed):
+        report = result_features(fields)
+        assert report is not None and report.vector.tobytes() == vector.tobytes()
+        assert (report.product, report.terms) == ("p", {"crash": 1})
+
+
+def test_a_result_without_an_embedding_is_not_indexed() -> None:
+    for version in (1, 2):
+        assert result_features(bug_report_fields(version, None)) is None
+        assert result_features(bug_report_fields(version, np.zeros(0, np.float32))) is None
