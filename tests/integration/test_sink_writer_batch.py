@@ -1,16 +1,19 @@
 """One sink batch is one transaction on the real embedded Postgres: the rows, the submissions'
 statuses, dead letters and the offsets of every partition commit together (the statements after
-the COPY go with the COMMIT in one round trip), a batch that hits a stored row is rolled back
-whole and written again through staging, and a batch that fails leaves nothing behind."""
+the COPY go with the COMMIT in one round trip: four in all), a batch that hits a stored row is
+rolled back whole and written again through staging, and a batch that fails leaves nothing
+behind."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 from _stack import Stack, scratch_database
+from psycopg import pq
 
 from inferstream.bench.sink import make_rows
 from inferstream.plugins import load_plugin
@@ -96,7 +99,7 @@ def test_a_batch_that_fails_after_its_copy_leaves_nothing(conninfo: str) -> None
     writer = PostgresSinkWriter(conninfo, load_plugin("bug_report").table, group, "bug_report")
     try:
         # A partition number the table refuses (CHECK partition >= 0): the pipelined tail
-        # fails at the COMMIT's sync, and the rows COPYed before it are rolled back too.
+        # fails at its sync, and the rows COPYed before it are rolled back too.
         with pytest.raises(psycopg.errors.CheckViolation):
             writer.write(SinkBatch(rows, done, [], {(TOPIC, -1): 10}))
         assert _state(conninfo, group, ids, []) == ((0,), (0,), (0,), [])
@@ -105,3 +108,28 @@ def test_a_batch_that_fails_after_its_copy_leaves_nothing(conninfo: str) -> None
     finally:
         writer.close()
     assert _state(conninfo, group, ids, []) == ((10,), (10,), (0,), [(TOPIC, 0, 10)])
+
+
+def test_a_batch_takes_four_round_trips(conninfo: str, tmp_path: Path) -> None:
+    """BEGIN, the COPY's start and its end, then the statements and the COMMIT in one
+    pipeline sync: each wait for the server ends with a ReadyForQuery or CopyInResponse."""
+    tag = uuid.uuid4().hex
+    rows = make_rows(5, seed=int(tag[:8], 16))
+    done = [(str(r[1]), "bug_report", "default", str(r[0])) for r in rows]
+    writer = PostgresSinkWriter(
+        conninfo, load_plugin("bug_report").table, f"trips-{tag}", "bug_report"
+    )
+    trace = tmp_path / "libpq.trace"
+    try:
+        conn = writer.connect()
+        with trace.open("w") as out:
+            conn.pgconn.trace(out.fileno())
+            conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+            writer.write(SinkBatch(rows, done, [], {(TOPIC, 0): 5}))
+            conn.pgconn.untrace()
+    finally:
+        writer.close()
+    received = [line.split("\t")[2] for line in trace.read_text().splitlines() if line[0] == "B"]
+    waits = [m for m in received if m in ("ReadyForQuery", "CopyInResponse")]
+    assert waits == ["ReadyForQuery", "CopyInResponse", "ReadyForQuery", "ReadyForQuery"]
+    assert "COMMIT" in trace.read_text()

@@ -117,8 +117,9 @@ class PostgresSinkWriter:
         """The batch in one transaction; False, with nothing written, when the direct COPY hit
         a stored row. The COPY is the transaction's first statement, so such a batch is rolled
         back whole and written again through staging, without a savepoint around every COPY.
-        The statements after it go with the COMMIT in one round trip (pipeline mode): each
-        round trip costs the sink and its backend a sleep and a wake-up besides the work."""
+        The statements after it go with the COMMIT in one round trip (pipeline mode): four in
+        all with psycopg's BEGIN and the COPY's start and end. Each round trip costs the sink
+        and its backend a sleep and a wake-up besides the work."""
         try:
             if direct:
                 try:
@@ -132,7 +133,11 @@ class PostgresSinkWriter:
                 self._mark_done(conn, batch.done)
                 self._dead_letters(conn, batch.dead)
                 offset_store.store(conn, self.group_id, batch.offsets)
-                conn.commit()
+                # COMMIT as the pipeline's last statement: conn.commit() would sync the
+                # pipeline, and leaving it syncs again, a round trip more per batch. A failed
+                # statement before it aborts the pipeline, so the COMMIT is not run and the
+                # error is raised on leaving (then rolled back below), as with conn.commit().
+                conn.execute("COMMIT")
         except BaseException:
             _rollback(conn)
             raise
