@@ -1,5 +1,6 @@
-"""What the bug_report result's embedding as JSON text costs along the pipeline, per record,
-against a base64 string of its little-endian float32 bytes. Measurement only.
+"""What the bug_report result's embedding as JSON text (schema version 1) costs along the
+pipeline, per record, against version 2's base64 of its little-endian float32 bytes (what infer
+writes). Measurement only.
 
     python benchmarks/embedding_encoding.py [--records 2000] [--passes 5] [--batch 250]
         [--fresh-vectors]
@@ -7,36 +8,37 @@ against a base64 string of its little-endian float32 bytes. Measurement only.
 Builds ``--records`` results as infer writes them (``infer_stage_cpu``: the workload's reports
 through the enrich and infer stages' logic, the null model's float32 unit vectors, the clock
 frozen), takes each value's fields back (the embedding as the float32 array infer had: the
-re-encode is checked byte for byte against infer's value), and times, per record, process CPU
-(``time.process_time``), the variants alternated, the best of ``--passes``:
+re-encode as version 2 is checked byte for byte against infer's value), and times, per record,
+process CPU (``time.process_time``), the variants alternated, the best of ``--passes``:
 
-- encode: ``plugins.encode_results`` of the fields: (a) the float32 array (orjson's numpy
-  support writes each float32's shortest decimal, as today), (b) the standard base64 of the
-  array's ``<f4`` bytes as a string (OpenAI's ``encoding_format: "base64"``), the base64
-  included; (null) the embedding null, the floor: what each step costs without it;
+- encode: ``plugins.encode_results`` of the fields: (a) version 1, ``embedding`` the float32
+  array (orjson's numpy support writes each float32's shortest decimal, as infer did), (b)
+  version 2, ``embedding_b64`` the standard base64 of the ``<f4`` bytes (OpenAI's
+  ``encoding_format: "base64"``), made as infer makes it (``encode_embeddings_b64`` of each
+  infer batch's matrix, 139 rows) and included; (null) the embedding null, the floor: what
+  each step costs without it;
 - compress / decompress: zstd level 1 (the stack's producers) of produce batches of ``--batch``
   values (their concatenation: librdkafka compresses a batch's records, which also hold keys,
   headers and varints, not counted), ``zstandard`` if installed, else pyarrow's codec;
-- sink: ``decode_result_fields`` and the embedding to a float32 array (a: ``tables._vector``;
-  b: ``binascii.a2b_base64`` and ``np.frombuffer``);
+- sink: ``decode_result_fields`` (b: its strict base64 decode and checks) and
+  ``tables._vector`` of the ``embedding`` it gives, the sink's own path for either version;
 - archive: ``parquet._split`` of the value (its parse; the value's own text is kept), and
   the whole ``parquet.encode`` of files of 1,000 records (which includes ``_split``: not
   added to the total; its file bytes a record are printed);
 - total: one encode, one compress, two decompresses (sink and archive), sink, archive's
   ``_split``; and the same with the archive's whole ``parquet.encode`` for its ``_split``.
 
-Exactness: every (a) and (b) value is decoded back and compared with the original float32s as
-uint32 bit patterns, for these results and for 200,000 finite float32s of random bit patterns
-(every exponent, subnormals included). ``--fresh-vectors`` replaces each embedding by an
-independent Gaussian unit vector (a check that the sizes and times do not hang on the null
-model's hash-derived coordinates; 2,000 results hold 1,997 distinct null vectors). Run it with
-one BLAS thread.
+Exactness: every (a) and (b) value is decoded back by the sink's path and compared with the
+original float32s as uint32 bit patterns, and 200,000 finite float32s of random bit patterns
+(every exponent, subnormals included) through (a)'s text and ``decode_embedding_b64``.
+``--fresh-vectors`` replaces each embedding by an independent Gaussian unit vector (a check
+that the sizes and times do not hang on the null model's hash-derived coordinates; 2,000
+results hold 1,997 distinct null vectors). Run it with one BLAS thread.
 """
 
 from __future__ import annotations
 
 import argparse
-import binascii
 import os
 import sys
 import time
@@ -53,12 +55,13 @@ import orjson
 
 from inferstream.plugins import decode_result_fields, encode_results, load_plugin
 from inferstream.plugins.tables import _vector
+from inferstream.schemas import decode_embedding_b64, encode_embeddings_b64, result_embedding
 from inferstream.workers.archive import parquet
 from inferstream.workers.archive.parquet import _split
 from inferstream.workers.archive.policy import ArchiveRecord
 
 TASK = infer_stage_cpu.TASK
-F32 = np.dtype("<f4")
+INFER_BATCH = 139  # infer_stage_cpu's batches: one encode_embeddings_b64 call each
 Step = Callable[[], object]
 T0 = 1_796_000_000_000  # record time of the first record (ms), one more each record
 FILE_RECORDS = 1000  # an archive file's records, as bench overhead closes them
@@ -86,33 +89,24 @@ def _codec() -> tuple[str, Callable[[bytes], bytes], Callable[[bytes, int], byte
 
 
 def results(n: int, fresh: bool) -> list[dict[str, Any]]:
-    """Infer's results as their fields (the embedding the float32 array infer had)."""
+    """Infer's results as their fields (version 2; ``embedding_b64`` holds the float32 array
+    infer had, each variant puts its own value and field name in its place)."""
     infer_stage_cpu.bug_report_inferer.datetime = infer_stage_cpu._FrozenClock  # type: ignore[attr-defined]
     plugin = load_plugin(TASK)
     _, messages = infer_stage_cpu.one_pass(plugin, infer_stage_cpu.enriched(plugin, n), 139, None)
     values = [m.value for m in messages]
     fields = [orjson.loads(v) for v in values]
-    for f in fields:
-        f["embedding"] = _vector(f["embedding"])
-    # The fields are infer's: encoding them again gives infer's bytes (a, as today).
+    # The fields are infer's: encoding them again gives infer's bytes (version 2).
     if encode_results(fields) != values:
         raise SystemExit("re-encoded results differ from infer's values")
+    for f in fields:  # the float32 array infer had, under the field's name for now
+        f["embedding_b64"] = result_embedding(f)
     if fresh:
         rng = np.random.default_rng(7)
         for f in fields:
-            v = rng.standard_normal(len(f["embedding"]))
-            f["embedding"] = (v / np.linalg.norm(v)).astype(np.float32)
+            v = rng.standard_normal(len(f["embedding_b64"]))
+            f["embedding_b64"] = (v / np.linalg.norm(v)).astype(np.float32)
     return fields
-
-
-# binascii, not base64.b64encode/b64decode: the same standard alphabet and padding, and
-# b64decode's str-to-bytes step and checks cost ~4 us more per 2 kB string here.
-def _b64(vector: np.ndarray) -> str:
-    return binascii.b2a_base64(vector.astype(F32, copy=False).tobytes(), newline=False).decode()
-
-
-def _from_b64(text: str) -> np.ndarray:
-    return np.frombuffer(binascii.a2b_base64(text), dtype=F32)
 
 
 def check_exact(
@@ -123,17 +117,26 @@ def check_exact(
     bits = np.random.default_rng(11).integers(0, 2**32, 200_000, dtype=np.uint64)
     patterns = bits.astype(np.uint32).view(np.float32)
     patterns = patterns[np.isfinite(patterns)]
-    patterns = patterns[: len(patterns) // 384 * 384]
+    patterns = patterns[: len(patterns) // 384 * 384].reshape(-1, 384)
     pairs = [
-        (f["embedding"], v, w) for f, v, w in zip(fields, json_values, b64_values, strict=True)
+        (f["embedding_b64"], v, w) for f, v, w in zip(fields, json_values, b64_values, strict=True)
     ]
-    for row in patterns.reshape(-1, 384):
-        text = orjson.dumps({"embedding": row}, option=orjson.OPT_SERIALIZE_NUMPY)
-        pairs.append((row, text, orjson.dumps({"embedding": _b64(row)})))
     checked = 0
     for original, json_value, b64_value in pairs:
+        a = _vector(decode_result_fields(TASK, json_value)["embedding"])
+        b = _vector(decode_result_fields(TASK, b64_value)["embedding"])
+        want = original.view(np.uint32)
+        if not (
+            np.array_equal(a.view(np.uint32), want) and np.array_equal(b.view(np.uint32), want)
+        ):
+            raise SystemExit("a float32 did not round-trip")
+        checked += original.size
+    for original, text in zip(patterns, encode_embeddings_b64(patterns), strict=True):
+        json_value = orjson.dumps({"embedding": original}, option=orjson.OPT_SERIALIZE_NUMPY)
         a = _vector(orjson.loads(json_value)["embedding"])
-        b = _from_b64(orjson.loads(b64_value)["embedding"])
+        b = decode_embedding_b64(
+            orjson.loads(orjson.dumps({"embedding_b64": text}))["embedding_b64"]
+        )
         want = original.view(np.uint32)
         if not (
             np.array_equal(a.view(np.uint32), want) and np.array_equal(b.view(np.uint32), want)
@@ -143,13 +146,25 @@ def check_exact(
     return checked
 
 
-def _null(vector: np.ndarray) -> None:
-    return None
+def _rows(matrices: Sequence[np.ndarray]) -> list[Any]:
+    return [row for m in matrices for row in m]  # version 1: each row written by orjson
 
 
-# Each variant: how infer writes the embedding, and how the sink reads it back.
-WRITE: dict[str, Callable[[np.ndarray], Any]] = {"a": lambda v: v, "b": _b64, "null": _null}
-READ: dict[str, Callable[[Any], Any]] = {"a": _vector, "b": _from_b64, "null": _vector}
+def _b64_rows(matrices: Sequence[np.ndarray]) -> list[Any]:
+    return [text for m in matrices for text in encode_embeddings_b64(m)]  # infer's bulk path
+
+
+def _nulls(matrices: Sequence[np.ndarray]) -> list[Any]:
+    return [None] * sum(len(m) for m in matrices)
+
+
+# Each variant: its schema version, the field infer writes, and how it makes its values from
+# each batch's float32 matrix.
+WRITE: dict[str, tuple[int, str, Callable[[Sequence[np.ndarray]], list[Any]]]] = {
+    "a": (1, "embedding", _rows),
+    "b": (2, "embedding_b64", _b64_rows),
+    "null": (2, "embedding_b64", _nulls),
+}
 
 
 def steps(
@@ -158,11 +173,23 @@ def steps(
     """Each step of the pipeline's path over all records, their values, the compressed bytes
     a record and the archive files' bytes a record."""
     name, compress, decompress = _codec()
-    write, vector = WRITE[variant], READ[variant]
-    # The fields built once: infer would put the string where it puts the array today, so
+    version, key, write = WRITE[variant]
+    # The batches' matrices, as infer has them (the stack is not timed).
+    embeddings = [f["embedding_b64"] for f in fields]
+    matrices = [
+        np.stack(embeddings[i : i + INFER_BATCH]) for i in range(0, len(fields), INFER_BATCH)
+    ]
+    # The fields built once, the embedding where infer puts it (after content_sha256), so
     # only the embedding's own conversion is timed with the encode, not a copy of the fields.
-    written = [{**f, "embedding": write(f["embedding"])} for f in fields]
-    embeddings = [f["embedding"] for f in fields]
+    written = [
+        {
+            (key if k == "embedding_b64" else k): (
+                value if k == "embedding_b64" else version if k == "schema_version" else v
+            )
+            for k, v in f.items()
+        }
+        for f, value in zip(fields, write(matrices), strict=True)
+    ]
     values = encode_results(written)
     chunks = [b"".join(values[i : i + batch]) for i in range(0, len(values), batch)]
     packed = [compress(c) for c in chunks]
@@ -171,15 +198,15 @@ def steps(
     files = [records[i : i + FILE_RECORDS] for i in range(0, len(records), FILE_RECORDS)]
 
     def encode() -> object:
-        for result, embedding in zip(written, embeddings, strict=True):
-            result["embedding"] = write(embedding)
+        for result, value in zip(written, write(matrices), strict=True):
+            result[key] = value
         return encode_results(written)
 
     def sink() -> object:
         out = []
         for value in values:
             result = decode_result_fields(TASK, value)
-            out.append(vector(result["embedding"]))
+            out.append(_vector(result.get("embedding")))
         return out
 
     plan: dict[str, Step] = {
