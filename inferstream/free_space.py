@@ -1,10 +1,11 @@
 """The free space of the embedded stack's data dir: how much is enough to run on, and how it is
 said when it is not.
 
-On a nearly full disk every embedded server fails in its own words: SeaweedFS answers 500 to
-PUTs (it marks every volume read-only below 1 % free, its volume server's ``-minFreeSpace``
-default), so the archive's files and Tansu's s3:// storage stall, and Postgres stops on "No
-space left on device". None of them names the disk. So `inferstream up` refuses to start below
+On a nearly full disk every embedded server fails in its own words: SeaweedFS answers 500
+InternalError to PUTs (its volume server marks every volume read-only below 1 % free, the
+``-minFreeSpace`` default, and ``weed mini`` allocates no new volume without room for one: "No
+writable volumes and no free volumes left" in its log), so the archive's files and Tansu's s3://
+storage stall, and Postgres fails its writes on "No space left on device". None names the disk. So `inferstream up` refuses to start below
 the refusal mark and warns below twice it, `inferstream status` shows the figures, and the
 object store's server errors add them while they are low.
 
