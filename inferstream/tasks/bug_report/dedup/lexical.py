@@ -370,9 +370,11 @@ class LexicalIndex:
     def _by_name(self, tied: Ints, query: Ints, docs: Ints) -> Ints:
         """``tied`` ordered by (query, document id): by the ids' first 8 bytes, stably by
         query (two argsorts); where two of one query's ids share those, by their first 16
-        (a lexsort), and where they share those too, by a Python sort of the ids as before."""
+        (a lexsort), and where they share those too, by a Python sort of the ids as before.
+        The first argsort need not be stable: ids sharing their first 8 bytes in one query
+        are found and sorted again, and across queries their order is the query sort's."""
         keys = self._name_keys.data[docs]
-        order = np.argsort(keys[:, 0], kind="stable")
+        order = np.argsort(keys[:, 0])
         # Queries as 16-bit codes where they fit: numpy's stable sort of them is a radix sort.
         codes = query[order].astype(np.int16 if len(query) and query.max() < 2**15 else np.int64)
         order = order[np.argsort(codes, kind="stable")]

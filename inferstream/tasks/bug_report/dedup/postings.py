@@ -53,7 +53,9 @@ def run_of(term_ids: Ints, docs: Ints) -> Run:
     (stable sort)."""
     order = np.argsort(term_ids, kind="stable")
     terms, docs = term_ids[order], docs[order]
-    first = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]]) if len(terms) else terms
+    change = np.ones(len(terms), dtype=bool)  # each term's first entry (np.r_ copied it)
+    np.not_equal(terms[1:], terms[:-1], out=change[1:])
+    first = np.flatnonzero(change)
     starts = np.append(first, len(terms)).astype(np.int64)
     return Run(terms[first], starts, docs)
 
