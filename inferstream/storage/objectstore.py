@@ -21,6 +21,7 @@ from minio.credentials.providers import ChainedProvider, EnvAWSProvider, IamAwsP
 from minio.error import S3Error
 from minio.helpers import MAX_PART_SIZE, MIN_PART_SIZE
 
+from inferstream.free_space import note_if_low
 from inferstream.settings import ObjectStoreSettings
 
 SHA256_META = "sha256"
@@ -231,6 +232,15 @@ def _translated(key: str) -> Iterator[None]:
     except S3Error as exc:
         if exc.code in ("NoSuchKey", "NoSuchObject"):
             raise ObjectNotFound(f"no object {key!r}") from exc
-        raise ObjectStoreError(f"S3 error on {key!r}: {exc.code}: {exc.message}") from exc
+        message = f"S3 error on {key!r}: {exc.code}: {exc.message}"
+        raise ObjectStoreError(message + _server_error_note(exc)) from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise ObjectStoreUnavailable(f"object store unreachable: {exc}") from exc
+
+
+def _server_error_note(exc: S3Error) -> str:
+    """On a server error (5xx) from the embedded stack's SeaweedFS, the free space of its data
+    dir when that is low: a nearly full disk makes SeaweedFS answer 500 (InternalError) to
+    every write, and nothing else names the disk. A statfs, on this error path only."""
+    status = getattr(exc.response, "status", None)
+    return note_if_low() if isinstance(status, int) and status >= 500 else ""
