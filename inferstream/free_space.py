@@ -5,9 +5,10 @@ On a nearly full disk every embedded server fails in its own words: SeaweedFS an
 InternalError to PUTs (its volume server marks every volume read-only below 1 % free, the
 ``-minFreeSpace`` default, and ``weed mini`` allocates no new volume without room for one: "No
 writable volumes and no free volumes left" in its log), so the archive's files and Tansu's s3://
-storage stall, and Postgres fails its writes on "No space left on device". None names the disk. So `inferstream up` refuses to start below
-the refusal mark and warns below twice it, `inferstream status` shows the figures, and the
-object store's server errors add them while they are low.
+storage stall, and Postgres fails its writes on "No space left on device". None names the
+disk. So `inferstream up` refuses to start below the refusal mark and warns below twice it,
+`inferstream status` shows the figures, and the object store's server errors add them while
+they are low.
 
 The refusal mark is the larger of two settings (plain pydantic-settings, ``INFERSTREAM_STACK_``
 prefix, like the broker's storage engine: they concern the embedded stack only, never a deployed
@@ -41,10 +42,11 @@ Level = Literal["ok", "low", "too low"]
 class FreeSpaceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INFERSTREAM_STACK_", env_ignore_empty=True)
 
-    # 1 GiB: Postgres lets its WAL grow to max_wal_size (1 GB by default) between checkpoints,
-    # and SeaweedFS grows its volumes by tens of MB to 1 GB at a time.
+    # 2 GiB: the embedded Postgres keeps up to max_wal_size of WAL between checkpoints (2GB:
+    # stack/servers.py, PG_SETTINGS), and SeaweedFS grows its volumes by tens of MB to 1 GB at
+    # a time.
     min_free_mib: int = Field(
-        default=1024,
+        default=2048,
         ge=0,
         description="`inferstream up` refuses to start when the data dir's filesystem has less "
         "free space than the larger of this (MiB) and INFERSTREAM_STACK_MIN_FREE_PERCENT of the "

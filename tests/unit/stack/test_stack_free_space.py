@@ -26,7 +26,7 @@ from inferstream.free_space import (
 from inferstream.stack import manager
 
 GIB = 1024 * MIB
-DEFAULTS = FreeSpaceSettings(min_free_mib=1024, min_free_percent=2.0)
+DEFAULTS = FreeSpaceSettings(min_free_mib=2048, min_free_percent=2.0)
 
 
 def test_the_mark_is_the_larger_of_bytes_and_percent() -> None:
@@ -54,8 +54,8 @@ def test_messages_name_the_path_the_figures_and_the_settings() -> None:
     assert reading.level == "too low"
     assert reading.figures() == "800 MiB free of 250.0 GiB (0.3 %) on the filesystem of /data"
     refusal = reading.refusal()
-    assert "at least 5.0 GiB" in refusal  # 2 % of 250 GiB beats the 1 GiB floor
-    assert "INFERSTREAM_STACK_MIN_FREE_MIB=1024" in refusal
+    assert "at least 5.0 GiB" in refusal  # 2 % of 250 GiB beats the 2 GiB floor
+    assert "INFERSTREAM_STACK_MIN_FREE_MIB=2048" in refusal
     assert "INFERSTREAM_STACK_MIN_FREE_PERCENT=2 %" in refusal
     assert size(3 * 1024 * GIB) == "3.0 TiB"
 
