@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import psycopg
 from pgvector.psycopg import register_vector
+from psycopg.types.json import Json
 
 from inferstream.api.queries import nearest, nearest_sql
 from inferstream.bench import proctimes, workload
@@ -33,6 +34,7 @@ from inferstream.schemas.tasks.bug_report import EXCERPT_CHARS
 from inferstream.settings.vector_index import VectorIndexSettings
 from inferstream.storage import vector_ranges
 from inferstream.storage.vector_maintenance import maintain
+from inferstream.tasks.bug_report.dedup.terms import term_frequencies
 from inferstream.workers.sink.writer import PostgresSinkWriter, SinkBatch
 
 TARGET = 5.0
@@ -50,9 +52,11 @@ class Config:
     # a row's cluster mates at cosine ~0.55; 3.0 is close to uniform random vectors.
     spread: float = 0.9
     # Rows carrying the workload's report text (title, description, steps, logs, product,
-    # component) as the sink writes them in the pipeline. Every method then pays Postgres's
-    # to_tsvector for search_vector and its GIN entries (~30 and ~10 us per row, more than the
-    # rest of a COPYed row); off: the text columns are NULL, as in the earlier runs.
+    # component) as the sink writes them in the pipeline, with the dedup terms infer computes
+    # from it and five similar items. Every method then pays Postgres's to_tsvector for
+    # search_vector and its GIN entries (~30 and ~10 us per row, more than the rest of a COPYed
+    # row) and the JSON columns' input; off: the text columns are NULL, no terms, no similar
+    # items, as in the earlier runs.
     texts: bool = False
 
     @classmethod
@@ -83,6 +87,24 @@ def report_texts(n: int) -> list[dict[str, str]]:
         fields.update({k: str(payload[k]) for k in ("product", "component") if payload.get(k)})
         texts.append(fields)
     return texts
+
+
+def _dedup_fields(text: dict[str, str], rng: np.random.Generator) -> dict[str, Any]:
+    """What infer adds from a report's text: its dedup terms (the function infer calls) and,
+    as for every report once the index holds five, five similar items with their scores."""
+    terms = term_frequencies(
+        text.get("title", ""), text.get("description", ""), text.get("steps_to_reproduce", "")
+    )
+    scores = np.sort(rng.random(5))[::-1]
+    similar = [
+        {
+            "submission_id": str(uuid.UUID(int=int(rng.integers(0, 2**63)))),
+            "score": float(score),
+            "cosine": float(score * 0.9),
+        }
+        for score in scores
+    ]
+    return {"dedup_terms": terms, "similar": similar}
 
 
 def synthetic_results(
@@ -116,6 +138,7 @@ def synthetic_results(
                 "content_sha256": f"{i:064x}",
                 "embedding": vectors[i].tolist(),
                 **(texts[i] if texts is not None else {}),
+                **(_dedup_fields(texts[i], rng) if texts is not None else {}),
             }
         )
         results.append(result)
@@ -209,6 +232,24 @@ METHODS: list[tuple[str, Method]] = [
 
 
 EXECUTEMANY = METHODS[2][0]
+# The methods that send rows as statement parameters: binary COPY picks each column's dumper by
+# its declared type, a parameter by the Python value's, and a plain dict or list is no json.
+PARAMETERS = (write_executemany, write_row_by_row)
+
+
+def as_parameters(rows: Sequence[Row]) -> list[Row]:
+    """The rows with the json columns' values wrapped as psycopg's ``Json`` (built before the
+    timed writes, as the rows themselves are)."""
+    types = load_plugin("bug_report").table.types
+    json_columns = [i for i, pg_type in enumerate(types) if pg_type == "json"]
+    wrapped = []
+    for row in rows:
+        values = list(row)
+        for i in json_columns:
+            if values[i] is not None:
+                values[i] = Json(values[i])
+        wrapped.append(tuple(values))
+    return wrapped
 
 
 def _reset(conninfo: str, indexed: Sequence[Row]) -> None:
@@ -266,15 +307,17 @@ def run(config: Config, ctx: BenchContext) -> Report:
     earlier = make_rows(
         config.rows, seed=8, vectors=clustered(config.rows, 8, config.spread), texts=texts
     )
+    parameters = as_parameters(rows)
     results: dict[tuple[bool, str], Timing] = {}
     recall: tuple[float, float, int, int] | None = None
     with bench_stack() as stack:
         conninfo = stack.conninfo()
         for indexed in (False, True) if config.hnsw else (False,):
             for name, method in METHODS:
+                sent = parameters if method in PARAMETERS else rows
                 _reset(conninfo, earlier if indexed else [])
                 started, client = time.perf_counter(), time.process_time()
-                backend = method(conninfo, rows, config.per_transaction)
+                backend = method(conninfo, sent, config.per_transaction)
                 results[(indexed, name)] = Timing(
                     time.perf_counter() - started, time.process_time() - client, backend
                 )
