@@ -49,6 +49,18 @@ the embedded broker's storage engine for `inferstream up`: `s3` (durable) or `me
 """
 
 
+def stack_rows() -> str:
+    """Rows of the embedded stack's own settings (plain models, not deployed components): the
+    free-space floors of `inferstream up`, from their model."""
+    from inferstream.free_space import FreeSpaceSettings
+
+    prefix = str(FreeSpaceSettings.model_config.get("env_prefix", ""))
+    return "\n".join(
+        f"| `{(prefix + name).upper()}` | {_default(info)} | {_cell(info.description or '')} |"
+        for name, info in FreeSpaceSettings.model_fields.items()
+    )
+
+
 def component_classes() -> list[type[ComponentSettings]]:
     """Every ComponentSettings subclass imported so far, by section name."""
     found: list[type[ComponentSettings]] = []
@@ -160,7 +172,8 @@ def render_component(cls: type[ComponentSettings]) -> str:
 
 
 def render(classes: Iterable[type[ComponentSettings]]) -> str:
-    sections = [HEADER.rstrip()] + [render_component(cls) for cls in classes]
+    header = HEADER.rstrip() + "\n" + stack_rows()
+    sections = [header] + [render_component(cls) for cls in classes]
     return "\n\n".join(sections) + "\n"
 
 
