@@ -134,7 +134,10 @@ class ObjectStore:
     def put_bytes(
         self, key: str, data: bytes, content_type: str = "application/octet-stream"
     ) -> ObjectInfo:
-        digest = sha256_hex(data)
+        return self._put(key, data, content_type, sha256_hex(data))
+
+    def _put(self, key: str, data: bytes, content_type: str, digest: str) -> ObjectInfo:
+        """One PUT of ``data`` with ``digest`` (its sha256) as its metadata."""
         with _translated(key):
             result = self._client.put_object(
                 self.bucket,
@@ -149,11 +152,12 @@ class ObjectStore:
 
     def put_blob(self, data: bytes, content_type: str = "application/octet-stream") -> ObjectInfo:
         """Content-addressed upload to blobs/<sha256>; an identical existing blob is reused."""
-        key = BLOB_PREFIX + sha256_hex(data)
+        digest = sha256_hex(data)  # once: the key and the metadata (media: megabytes)
+        key = BLOB_PREFIX + digest
         existing = self.stat(key)
         if existing is not None and existing.size == len(data):
             return existing
-        return self.put_bytes(key, data, content_type)
+        return self._put(key, data, content_type, digest)
 
     def stat(self, key: str) -> ObjectInfo | None:
         try:

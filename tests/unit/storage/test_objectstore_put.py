@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from urllib3 import HTTPHeaderDict
 
 from inferstream.settings import ObjectStoreSettings
-from inferstream.storage import ObjectStore, sha256_hex
+from inferstream.storage import ObjectStore, objectstore, sha256_hex
 from inferstream.storage.objectstore import single_put_part_size
 
 MIB = 1024 * 1024
@@ -49,7 +49,7 @@ def _store() -> tuple[ObjectStore, _Recorder]:
         region="us-east-1",  # no location request first
     )
     store, recorder = ObjectStore(settings), _Recorder()
-    store._client._http = recorder  # type: ignore[attr-defined]
+    store._client._http = recorder  # type: ignore[assignment]
     return store, recorder
 
 
@@ -68,3 +68,27 @@ def test_past_s3s_single_put_limit_minio_chooses_the_parts() -> None:
     assert single_put_part_size(5 * 1024**3) == 5 * 1024**3
     assert single_put_part_size(5 * 1024**3 + 1) == 0
     assert single_put_part_size(5 * MIB - 1) == 0
+
+
+def test_a_blob_is_hashed_once_for_its_key_and_its_metadata(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """put_blob's sha256 names the key and is the metadata: the data (a media file: megabytes)
+    is hashed once, not again by the PUT."""
+    data = b"a media file" * 1000
+    hashed: list[int] = []
+
+    def counted(value: bytes) -> str:
+        hashed.append(len(value))
+        return sha256_hex(value)
+
+    monkeypatch.setattr(objectstore, "sha256_hex", counted)
+    store, recorder = _store()
+    info = store.put_blob(data, "image/jpeg")
+    assert hashed == [len(data)]
+    # The stat (the blob is not there: its size differs), then one PUT under blobs/<sha256>.
+    assert [method for method, *_ in recorder.requests] == ["HEAD", "PUT"]
+    (_, _, _, put_headers) = recorder.requests[-1]
+    assert info.key == f"blobs/{sha256_hex(data)}" == f"blobs/{info.sha256}"
+    assert put_headers["x-amz-meta-sha256"] == info.sha256
+    assert put_headers["content-type"] == "image/jpeg"
