@@ -193,9 +193,11 @@ def add_report_text(result: ResultFields, payload: object) -> None:
 
 def result_features(result: ResultFields) -> ReportFeatures | None:
     """A stored or followed result as the scorer knows it (older rows: no terms, no product;
-    a result without an embedding is not indexed). Either version's embedding."""
+    a result without an embedding is not indexed). Either version's embedding. A version 1
+    float list holding a JSON null (orjson's NaN or infinity, written before infer refused
+    them) is not indexed either: the index refuses it, and the sink dead-letters it."""
     vector = result_embedding(result)
-    if vector is None or vector.size == 0:
+    if vector is None or vector.size == 0 or not np.isfinite(vector).all():
         return None
     return ReportFeatures(
         submission_id=str(result["submission_id"]),

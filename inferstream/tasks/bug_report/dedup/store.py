@@ -52,11 +52,15 @@ class ReportStore:
             unique = list(new.values())
             if not unique:
                 return []
+            vectors = np.stack([r.vector for r in unique]).astype(np.float32, copy=False)
+            if not np.isfinite(vectors).all():
+                # The index refuses it too, but only after this store has the row: refused
+                # here, before anything is stored, faiss labels stay store rows.
+                raise ValueError("a report's vector is not finite (NaN or infinity)")
             first = len(self._rows)
             for n, report in enumerate(unique):
                 self._rows[report.submission_id] = first + n
                 self._ids.append(report.submission_id)
-            vectors = np.stack([r.vector for r in unique]).astype(np.float32, copy=False)
             self._vectors.extend(vectors)
             self._labels.extend(self._codes_of(unique))
             return unique

@@ -53,3 +53,12 @@ def test_a_result_without_an_embedding_is_not_indexed() -> None:
     for version in (1, 2):
         assert result_features(bug_report_fields(version, None)) is None
         assert result_features(bug_report_fields(version, np.zeros(0, np.float32))) is None
+
+
+def test_a_followed_v1_embedding_holding_null_is_not_indexed() -> None:
+    # What orjson wrote for a NaN or an infinite float32 before infer refused them: the index
+    # would refuse the vector, so the follower must not hand it to the scorer at all.
+    value = orjson.loads(bug_report_value(1, np.ones(4, np.float32)))
+    value["embedding"][2] = None
+    followed = decode_result_fields("bug_report", orjson.dumps(value))
+    assert result_features(followed) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,3 +39,16 @@ def test_labels_are_case_insensitive_codes_and_empty_matches_nothing() -> None:
     mine = store.labels([report("q", 0.0, "lumen photo", "EXPORT")])
     assert (labels[rows] == mine).tolist() == [[True, True], [False, True]]
     assert labels[rows[1], 0] == -1  # an empty product
+
+
+def test_a_non_finite_vector_is_refused_before_anything_is_stored() -> None:
+    # The index refuses it too, but after the store: refused here first, a faiss label stays
+    # the report's store row for every later add.
+    store = ReportStore(3)
+    store.add([report("a", 1.0)])
+    bad = ReportFeatures("nan", np.array([0.0, np.nan, 1.0], np.float32), {}, "", "")
+    with pytest.raises(ValueError, match="not finite"):
+        store.add([report("b", 2.0), bad])
+    assert len(store) == 1 and "b" not in store and "nan" not in store
+    assert [r.submission_id for r in store.add([report("b", 2.0)])] == ["b"]
+    assert store.lookup(["a", "b"])[0].tolist() == [0, 1]
