@@ -28,11 +28,11 @@ PREFETCH_BYTES = 4 * 2**20
 # How soon librdkafka looks again at a queue it found full (default 1,000 ms: a worker that
 # drains 1,000 records in less than that waited for its next fetch).
 PREFETCH_RECHECK_MS = 50
-# zstd's level for the producers that use it (librdkafka's default: 3). Infer's results (an
-# embedding as JSON text, 6.4 kB) in batches of 136: level 1 compressed in 21 us per record
-# against 37-42, to 2,400 bytes against 2,414; enrich's records (1.1 kB) to 224 bytes against
-# 213 at the same CPU. The producers' CPU (infer's librdkafka threads) follows the level, the
-# broker's the bytes.
+# zstd's level for the producers that use it (librdkafka's default: 3). Infer's results (measured
+# with version 1's embedding as JSON text, 6.4 kB; version 2's base64 value is 3.8 kB) in batches of
+# 136: level 1 compressed in 21 us per record against 37-42, to 2,400 bytes against 2,414; enrich's
+# records (1.1 kB) to 224 bytes against 213 at the same CPU. The producers' CPU (infer's librdkafka
+# threads) follows the level, the broker's the bytes.
 ZSTD_LEVEL = 1
 
 

@@ -106,19 +106,20 @@ def resolved_settings(state: StackState) -> dict[str, dict[str, Any]]:
             # a rebalance is noticed <= 2 s.
             "heartbeat_interval_ms": 2000,
             "max_poll_interval_ms": 60000,
-            # Tansu's s3 engine stores each produced batch as one object and every reader GETs
-            # it whole (results: the sink and the archive), and both servers' CPU per request
-            # grows with its bytes. zstd shrinks the JSON records 2.6x (a result, mostly its
-            # embedding as text: 6.8 -> 2.6 kB), lz4 1.6x: `bench overhead` at N = 20,000,
-            # Tansu + SeaweedFS 0.55-0.60 -> 0.32-0.42 ms per record with zstd (unsigned bodies
-            # included, stack/tansu.py), 0.41-0.43 with lz4; the workers' compression costs
-            # ~0.05 ms of it back (lz4: no lower in total).
+            # Tansu's s3 engine stores each produced batch as one object and every reader GETs it
+            # whole (results: the sink and the archive), and both servers' CPU per request grows
+            # with its bytes. zstd shrinks the JSON records 2.6x (a version 1 result, mostly its
+            # embedding as text: 6.8 -> 2.6 kB; version 2's base64 value: 3.8 -> 2.2 kB), lz4 1.6x:
+            # `bench overhead` at N = 20,000, Tansu + SeaweedFS 0.55-0.60 -> 0.32-0.42 ms per record
+            # with zstd (unsigned bodies included, stack/tansu.py), 0.41-0.43 with lz4; the workers'
+            # compression costs ~0.05 ms of it back (lz4: no lower in total).
             "compression": "zstd",
             # One produce batch per partition holds up to 4 MB (librdkafka's batch.size, 1 MB
             # by default; Tansu takes larger requests). Each batch is an object every reader
             # LISTs and GETs, and the stage runner fills a batch from one input partition
-            # (workers/runtime/inqueue.py), so infer's 256 results (~6.4 kB each, 1.6 MB) go
-            # to one partition: at 1 MB they were split into two objects, at 4 MB one. With
+            # (workers/runtime/inqueue.py), so infer's 256 results (~6.4 kB each as version 1,
+            # 1.6 MB; ~3.8 kB as version 2, ~1 MB) go to one partition: at 1 MB they were split
+            # into two objects, at 4 MB one. With
             # both, `bench overhead --set count_requests=true` at N = 20,000: the broker's S3
             # requests 0.092 -> 0.059 per record, results.<task>'s 907 -> 490
             # (docs/benchmarks.md, the sixth pass).
