@@ -149,3 +149,24 @@ def test_two_workers_each_see_all_of_the_others_results_exactly_once(stack: Stac
     finally:
         a.stop()
         b.stop()
+
+
+def test_a_follower_that_fails_says_why(stack: Stack) -> None:
+    # An error in the follower's thread (here the index refusing what it is given) stops it;
+    # the worker must not go on as if its index still followed the other producers.
+    topic = _topic(stack.kafka)
+    other = _Worker(stack.kafka, topic, "other")
+    other.produce(3)
+    other.stop()
+
+    def refuse(results: Sequence[ResultFields]) -> None:
+        raise ValueError(f"refused {len(results)} results")
+
+    follower = ResultFollower(stack.kafka, topic, TASK, {}, refuse, OwnResults(), gap_wait_s=0)
+    try:
+        follower.start(catch_up_timeout_s=1)
+        _until(lambda: follower.failure is not None)
+        assert follower.failure is not None and follower.failure.startswith("ValueError: refused")
+        assert not follower.caught_up.is_set()
+    finally:
+        follower.stop()

@@ -210,6 +210,8 @@ class InferLogic(StageLogic):
     def ready(self) -> tuple[bool, str]:
         if self.follower is None:
             return False, "not started"
+        if self.follower.failure is not None:
+            return False, f"result follower stopped: {self.follower.failure}"
         if not self.follower.caught_up.is_set():
             return False, "reading the result topic tail"
         return self.inferer.ready()

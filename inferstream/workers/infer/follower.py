@@ -124,6 +124,9 @@ class ResultFollower:
         self.gaps = GapGuard(gap_wait_s) if gap_wait_s > 0 else None
         self.stats = FollowerStats()
         self.caught_up = threading.Event()
+        # Why the thread stopped, if it did on an error: the index then misses the results of
+        # every other producer from there on, so infer's /ready says so (InferLogic.ready).
+        self.failure: str | None = None
         self._stop = threading.Event()
         self._check_now = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="result-follower", daemon=True)
@@ -139,6 +142,13 @@ class ResultFollower:
         self._check_now.set()
 
     def _loop(self) -> None:
+        try:
+            self._follow()
+        except Exception as err:
+            self.failure = f"{type(err).__name__}: {err}"
+            log.exception("result follower stopped: the dedup index no longer follows the topic")
+
+    def _follow(self) -> None:
         skipped = False
         while not self._stop.is_set():
             if not skipped:
