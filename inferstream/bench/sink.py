@@ -116,6 +116,9 @@ def synthetic_results(
     """n bug_report results as infer would write them (unit gaussian vectors unless given;
     no report text unless given, one dict of fields per result)."""
     rng = np.random.default_rng(seed)
+    # The similar items' draws from a generator of their own: a row with text keeps the ids,
+    # vectors and scores of the same row without text.
+    similar_rng = np.random.default_rng((seed, 1))
     if vectors is None:
         vectors = rng.standard_normal((n, 384)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -138,7 +141,7 @@ def synthetic_results(
                 "content_sha256": f"{i:064x}",
                 "embedding": vectors[i].tolist(),
                 **(texts[i] if texts is not None else {}),
-                **(_dedup_fields(texts[i], rng) if texts is not None else {}),
+                **(_dedup_fields(texts[i], similar_rng) if texts is not None else {}),
             }
         )
         results.append(result)
