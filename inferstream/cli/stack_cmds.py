@@ -75,7 +75,8 @@ def _print_status(root: Path, *, explain_disk: bool = True) -> bool:
     has said it); False when a server is down or the disk is below the mark `up` refuses at."""
     table = Table(title=f"inferstream embedded stack ({root})")
     for column in ("component", "pid", "endpoint", "state"):
-        table.add_column(column)
+        # A long path or endpoint wraps in its cell rather than being cut with an ellipsis.
+        table.add_column(column, overflow="fold")
     healthy = True
     for row in stack.status(root):
         healthy = healthy and row.healthy

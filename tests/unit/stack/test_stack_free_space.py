@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 from _inprocess_cli import run_cli
+from rich.console import Console
 from typer.testing import CliRunner
 
 from inferstream import free_space
-from inferstream.cli import app
+from inferstream.cli import app, stack_cmds
 from inferstream.free_space import (
     MIB,
     DiskUsage,
@@ -119,7 +120,9 @@ def test_status_shows_the_data_dirs_free_space(
 ) -> None:
     _data_dir(monkeypatch, tmp_path)
     _usage(monkeypatch, total=100 * GIB, free=free)
-    monkeypatch.setenv("COLUMNS", "250")  # the table whole, paths unclipped
+    # The table whole on one line a row: the module's console took its width when it was made
+    # (by whichever test imported it first), so COLUMNS set here would come too late.
+    monkeypatch.setattr(stack_cmds, "console", Console(width=250, soft_wrap=True))
     result = CliRunner().invoke(app, ["status"])
     assert result.exit_code == 1  # nothing runs in tmp_path
     row = next(text for text in result.output.splitlines() if "disk (data dir)" in text)
