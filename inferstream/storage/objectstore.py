@@ -18,7 +18,7 @@ import urllib3
 from minio import Minio
 from minio.credentials.credentials import Credentials
 from minio.credentials.providers import ChainedProvider, EnvAWSProvider, IamAwsProvider
-from minio.error import S3Error
+from minio.error import InvalidResponseError, S3Error, ServerError
 from minio.helpers import MAX_PART_SIZE, MIN_PART_SIZE
 
 from inferstream.free_space import note_if_low
@@ -237,14 +237,20 @@ def _translated(key: str) -> Iterator[None]:
         if exc.code in ("NoSuchKey", "NoSuchObject"):
             raise ObjectNotFound(f"no object {key!r}") from exc
         message = f"S3 error on {key!r}: {exc.code}: {exc.message}"
-        raise ObjectStoreError(message + _server_error_note(exc)) from exc
+        raise ObjectStoreError(
+            message + _server_error_note(getattr(exc.response, "status", None))
+        ) from exc
+    except ServerError as exc:  # an HTTP error without S3's error body (a HEAD, an empty one)
+        message = f"S3 server error on {key!r}: HTTP {exc.status_code}"
+        raise ObjectStoreError(message + _server_error_note(exc.status_code)) from exc
+    except InvalidResponseError as exc:  # not S3's XML: a proxy's error page, say
+        raise ObjectStoreError(f"S3 error on {key!r}: {exc}") from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise ObjectStoreUnavailable(f"object store unreachable: {exc}") from exc
 
 
-def _server_error_note(exc: S3Error) -> str:
+def _server_error_note(status: object) -> str:
     """On a server error (5xx) from the embedded stack's SeaweedFS, the free space of its data
     dir when that is low: a nearly full disk makes SeaweedFS answer 500 (InternalError) to
     every write, and nothing else names the disk. A statfs, on this error path only."""
-    status = getattr(exc.response, "status", None)
     return note_if_low() if isinstance(status, int) and status >= 500 else ""

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 import urllib3
-from minio.error import S3Error
+from minio.error import InvalidResponseError, S3Error, ServerError
 
 from inferstream import free_space
 from inferstream.free_space import MIB, DiskUsage, size
 from inferstream.settings import STACK_FILE
 from inferstream.storage.objectstore import ObjectStoreError, _translated
+from inferstream.workers.runtime.backoff import is_transient
 
 GIB = 1024 * MIB
 
@@ -53,3 +54,23 @@ def test_an_s3_server_error_names_a_low_disk(
     note = f"(the disk is nearly full: {size(free)} free of 100.0 GiB"
     assert (note in message) is noted
     assert isinstance(raised.value.__cause__, S3Error)  # still judged by its status upstream
+
+
+def test_errors_minio_cannot_read_as_s3s_are_object_store_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 5xx without S3's error body, and an answer that is not S3's XML (a proxy's page): the
+    # archive backs off and the API answers 503 on ObjectStoreError only; the runtime still
+    # judges them transient by their cause.
+    monkeypatch.setenv("INFERSTREAM_DATA_DIR", str(tmp_path))
+    (tmp_path / STACK_FILE).write_text("")
+    monkeypatch.setattr(free_space, "read_usage", lambda path: DiskUsage(100 * GIB, GIB))
+    with pytest.raises(ObjectStoreError) as raised, _translated("archive/k.parquet"):
+        raise ServerError("server failed with HTTP status code 503", 503)
+    assert str(raised.value).startswith("S3 server error on 'archive/k.parquet': HTTP 503")
+    assert "(the disk is nearly full: 1.0 GiB free" in str(raised.value)
+    assert is_transient(raised.value)
+    with pytest.raises(ObjectStoreError) as page, _translated("archive/k.parquet"):
+        raise InvalidResponseError(502, "text/html", "<html>Bad Gateway</html>")
+    assert "non-XML response from server; Response code: 502" in str(page.value)
+    assert is_transient(page.value)
