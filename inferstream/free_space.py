@@ -10,10 +10,10 @@ disk. So `inferstream up` refuses to start below the refusal mark and warns belo
 `inferstream status` shows the figures, and the object store's server errors add them while
 they are low.
 
-The refusal mark is the larger of two settings (plain pydantic-settings, ``INFERSTREAM_STACK_``
-prefix, like the broker's storage engine: they concern the embedded stack only, never a deployed
-worker). Kept outside ``inferstream.stack`` because the object store (storage, which must not
-import the stack) reads them on its error path. The checks are pure functions over a
+The refusal mark is the larger of two of the stack's settings (``settings/stack.py``:
+``INFERSTREAM_STACK_MIN_FREE_MIB`` and ``_PERCENT``). Kept outside ``inferstream.stack``
+because the object store (storage, which must not import the stack) reads them on its error
+path. The checks are pure functions over a
 ``DiskUsage``; ``read_usage`` is the one I/O edge.
 """
 
@@ -24,42 +24,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from inferstream.settings import STACK_FILE, SettingsError, data_dir
+from inferstream.settings import STACK_FILE, data_dir
+from inferstream.settings.stack import STACK_ENV_PREFIX, StackSettings, load_stack_settings
 
 MIB = 1024 * 1024
 # `up` warns, and `status` and the error notes say "low", below this many times the refusal
 # mark: room for a day's work is gone long before the servers fail.
 WARN_FACTOR = 2
-MIN_FREE_MIB_ENV = "INFERSTREAM_STACK_MIN_FREE_MIB"
-MIN_FREE_PERCENT_ENV = "INFERSTREAM_STACK_MIN_FREE_PERCENT"
+MIN_FREE_MIB_ENV = f"{STACK_ENV_PREFIX}MIN_FREE_MIB"
+MIN_FREE_PERCENT_ENV = f"{STACK_ENV_PREFIX}MIN_FREE_PERCENT"
 
 Level = Literal["ok", "low", "too low"]
-
-
-class FreeSpaceSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="INFERSTREAM_STACK_", env_ignore_empty=True)
-
-    # 2 GiB: the embedded Postgres keeps up to max_wal_size of WAL between checkpoints (2GB:
-    # stack/servers.py, PG_SETTINGS), and SeaweedFS grows its volumes by tens of MB to 1 GB at
-    # a time.
-    min_free_mib: int = Field(
-        default=2048,
-        ge=0,
-        description="`inferstream up` refuses to start when the data dir's filesystem has less "
-        "free space than the larger of this (MiB) and INFERSTREAM_STACK_MIN_FREE_PERCENT of the "
-        "disk, and warns below twice that; `status` flags it (0: no floor in bytes)",
-    )
-    # 2 %: twice SeaweedFS's own mark (1 %), below which it refuses every write.
-    min_free_percent: float = Field(
-        default=2.0,
-        ge=0.0,
-        le=100.0,
-        description="the same floor in percent of the data dir's filesystem (0: none; both 0: "
-        "no check)",
-    )
 
 
 @dataclass(frozen=True)
@@ -78,7 +53,7 @@ class FreeSpace:
 
     path: Path
     usage: DiskUsage
-    settings: FreeSpaceSettings
+    settings: StackSettings
     refuse_below: int  # bytes
     level: Level
 
@@ -118,7 +93,7 @@ def level_of(usage: DiskUsage, mark: int) -> Level:
     return "ok"
 
 
-def assess(path: Path, usage: DiskUsage, settings: FreeSpaceSettings) -> FreeSpace:
+def assess(path: Path, usage: DiskUsage, settings: StackSettings) -> FreeSpace:
     mark = refuse_below(usage.total, settings.min_free_mib, settings.min_free_percent)
     return FreeSpace(path, usage, settings, mark, level_of(usage, mark))
 
@@ -143,20 +118,7 @@ def read_usage(path: Path) -> DiskUsage:
 
 def check(path: Path) -> FreeSpace:
     """Read ``path``'s filesystem and assess it with the settings (a bad one: SettingsError)."""
-    return assess(path, read_usage(path), settings())
-
-
-def settings() -> FreeSpaceSettings:
-    """The settings; a bad value is a one-line SettingsError naming the variable."""
-    try:
-        return FreeSpaceSettings()
-    except ValidationError as err:
-        where = ", ".join(
-            f"INFERSTREAM_STACK_{str(item['loc'][0]).upper()}: {item['msg']}"
-            for item in err.errors()
-            if item.get("loc")
-        )
-        raise SettingsError(where or str(err)) from None
+    return assess(path, read_usage(path), load_stack_settings())
 
 
 def note_if_low() -> str:

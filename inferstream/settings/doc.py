@@ -22,6 +22,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from inferstream.settings.base import CONFIG_ENV, DATA_DIR_ENV, DEFAULT_DATA_DIR, ComponentSettings
+from inferstream.settings.stack import STACK_ENV_PREFIX, StackSettings
 
 DOC_PATH = Path("docs") / "configuration.md"
 
@@ -43,21 +44,16 @@ Outside the component models:
 |---|---|---|
 | `{CONFIG_ENV}` | unset | a TOML file with one table per component below |
 | `{DATA_DIR_ENV}` | `{DEFAULT_DATA_DIR}` | the embedded stack's data, logs and `stack.toml` |
-| `INFERSTREAM_STACK_BROKER_STORAGE` | what the data dir used last, else `s3` | \
-the embedded broker's storage engine for `inferstream up`: `s3` (durable) or `memory` \
-(`--broker-storage` wins) |
 """
 
 
 def stack_rows() -> str:
-    """Rows of the embedded stack's own settings (plain models, not deployed components): the
-    free-space floors of `inferstream up`, from their model."""
-    from inferstream.free_space import FreeSpaceSettings
-
-    prefix = str(FreeSpaceSettings.model_config.get("env_prefix", ""))
+    """Rows of the embedded stack's own settings (a plain model, not a deployed component),
+    from their model."""
     return "\n".join(
-        f"| `{(prefix + name).upper()}` | {_default(info)} | {_cell(info.description or '')} |"
-        for name, info in FreeSpaceSettings.model_fields.items()
+        f"| `{(STACK_ENV_PREFIX + name).upper()}` | {_default(info)} | "
+        f"{_cell(info.description or '')} |"
+        for name, info in StackSettings.model_fields.items()
     )
 
 

@@ -1,35 +1,21 @@
-"""The embedded stack's own setting: which storage engine the embedded broker (Tansu) runs on.
-
-A plain pydantic-settings model (``INFERSTREAM_STACK_`` prefix), not a ComponentSettings: it
-matters to `inferstream up` only, never to a deployed worker, so it has no [table] in stack.toml
-and no place in the deploy manifests.
-"""
+"""The embedded broker's storage engine as `inferstream up` reads it from the environment. The
+stack's settings model is ``inferstream.settings.stack`` (one model for every
+``INFERSTREAM_STACK_`` variable)."""
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
+from inferstream.settings import SettingsError
+from inferstream.settings.stack import STACK_ENV_PREFIX, BrokerStorage, load_stack_settings
 from inferstream.stack.processes import StackError
 
-BrokerStorage = Literal["s3", "memory"]
-STORAGE_ENV = "INFERSTREAM_STACK_BROKER_STORAGE"
+__all__ = ["STORAGE_ENV", "BrokerStorage", "env_broker_storage"]
 
-
-class StackSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="INFERSTREAM_STACK_", extra="forbid", env_ignore_empty=True
-    )
-
-    # None: keep the engine this data dir used last (s3 on a first `up`).
-    broker_storage: BrokerStorage | None = None
+STORAGE_ENV = f"{STACK_ENV_PREFIX}BROKER_STORAGE"
 
 
 def env_broker_storage() -> BrokerStorage | None:
     """INFERSTREAM_STACK_BROKER_STORAGE, if set; a bad value is a one-line StackError."""
     try:
-        return StackSettings().broker_storage
-    except ValidationError:
-        raise StackError(f"{STORAGE_ENV}: expected 's3' or 'memory'") from None
+        return load_stack_settings().broker_storage
+    except SettingsError as err:
+        raise StackError(str(err)) from None

@@ -18,16 +18,16 @@ from inferstream.cli import app, stack_cmds
 from inferstream.free_space import (
     MIB,
     DiskUsage,
-    FreeSpaceSettings,
     assess,
     level_of,
     refuse_below,
     size,
 )
+from inferstream.settings.stack import StackSettings
 from inferstream.stack import manager
 
 GIB = 1024 * MIB
-DEFAULTS = FreeSpaceSettings(min_free_mib=2048, min_free_percent=2.0)
+DEFAULTS = StackSettings(min_free_mib=2048, min_free_percent=2.0)
 
 
 def test_the_mark_is_the_larger_of_bytes_and_percent() -> None:
@@ -46,7 +46,7 @@ def test_levels_around_the_mark_and_twice_it(free: int, level: str) -> None:
 
 
 def test_both_floors_zero_turn_the_check_off() -> None:
-    off = FreeSpaceSettings(min_free_mib=0, min_free_percent=0.0)
+    off = StackSettings(min_free_mib=0, min_free_percent=0.0)
     assert assess(Path("/d"), DiskUsage(total=GIB, free=0), off).level == "ok"
 
 
