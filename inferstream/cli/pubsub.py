@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 import time
 from pathlib import Path
@@ -58,26 +59,18 @@ def publish_file(
     get_task(task)
     name = "<stdin>" if file == "-" else file
     fmt = fmt or guess_format(name)
-    try:
-        if file == "-":
-            parsed = parse_records(sys.stdin, task, fmt, source=source)
-        else:
-            with open(file, encoding="utf-8", newline="") as handle:
-                parsed = parse_records(handle, task, fmt, source=source)
-    except UnicodeDecodeError as err:  # a binary file, or another encoding: one line, exit 2
-        err_console.print(
-            f"{name}: not UTF-8 text ({err.reason} at byte {err.start}); nothing was published",
-            highlight=False,
-            markup=False,
-        )
-        raise typer.Exit(EXIT_INVALID) from None
+    text = _read_text(file, name)
+    parsed = parse_records(io.StringIO(text, newline=""), task, fmt, source=source)
     for item in parsed.invalid:
         err_console.print(item.render(name), highlight=False, markup=False, soft_wrap=True)
     bad = len(parsed.invalid_lines)
+    if not bad and not parsed.valid:
+        err_console.print(f"{name}: no records; nothing was published", highlight=False)
+        raise typer.Exit(EXIT_INVALID)
     if bad and not skip_invalid:
         err_console.print(
-            f"{bad} invalid records in {name}; nothing was published "
-            f"(--skip-invalid publishes the {len(parsed.valid)} valid ones)",
+            f"{_records(bad, 'invalid ')} in {name}; nothing was published "
+            f"(--skip-invalid publishes the {len(parsed.valid)} valid)",
             highlight=False,
         )
         raise typer.Exit(EXIT_INVALID)
@@ -102,6 +95,30 @@ def publish_file(
         highlight=False,
     )
     return count
+
+
+def _read_text(file: str, name: str) -> str:
+    """The whole file (or stdin) as text: UTF-8, with or without the byte order mark that
+    Excel's and Notepad's "UTF-8" put first. Not UTF-8 (a binary file, Latin-1): one line naming
+    the line and the byte in the file, exit 2 (a decoding reader's error counts the bytes of its
+    buffer, not of the file)."""
+    try:
+        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
+        err_console.print(f"error: {name}: {err.strerror}", highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        err_console.print(
+            f"{name}:{line}: not UTF-8 text ({err.reason} at byte {err.start}, column {column}); "
+            "nothing was published",
+            highlight=False,
+            markup=False,
+        )
+        raise typer.Exit(EXIT_INVALID) from None
 
 
 def _records(n: int, kind: str = "") -> str:

@@ -77,7 +77,10 @@ def _jsonl_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | In
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError as err:
-            yield number, Invalid(number, "(line)", f"not valid JSON: {err}")
+            # The position within this line (the file's line is the number): orjson's own
+            # "line 2 column 1" counts the line's newline, beside a file line that is not 2.
+            column = min(err.pos, len(raw.rstrip("\r\n"))) + 1
+            yield number, Invalid(number, "(line)", f"not valid JSON: {err.msg} at column {column}")
             continue
         if not isinstance(value, dict):
             kind = type(value).__name__

@@ -64,7 +64,7 @@ def test_a_file_that_is_not_utf8_is_one_line_and_exit_2(tmp_path: Path) -> None:
     path.write_bytes(b'{"title": "caf\xe9"}\n')  # Latin-1, as a spreadsheet might save it
     result = _run("publish", "bug_report", str(path), env={"INFERSTREAM_DATA_DIR": str(tmp_path)})
     assert result.returncode == 2
-    assert f"{path}: not UTF-8 text" in result.stderr
+    assert f"{path}:1: not UTF-8 text" in result.stderr
     assert "nothing was published" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -98,3 +98,58 @@ def test_no_broker_is_one_line_and_exit_2(tmp_path: Path) -> None:
         assert len(lines) == 1, (command, result.stderr)
         assert "cannot reach the Kafka broker" in lines[0]
         assert "inferstream up" in lines[0]
+
+
+def _publish_offline(tmp_path: Path, path: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        "INFERSTREAM_DATA_DIR": str(tmp_path),
+        "INFERSTREAM_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_unused_port()}",
+    }
+    return _run("publish", "bug_report", str(path), env=env)
+
+
+GOOD_LINE = b'{"title": "Crash", "description": "Saving crashes the editor.", "product": "notes"}\n'
+
+
+def test_not_utf8_far_into_a_file_names_its_line_and_byte(tmp_path: Path) -> None:
+    # A decoding reader's error counts the bytes of its 8 KiB buffer, not of the file: the
+    # message said "at byte 5862" for a bad byte at 55,014 on line 501, and named no line.
+    path = tmp_path / "reports.jsonl"
+    bad = b'{"title": "caf\xe9"}\n'
+    data = GOOD_LINE * 500 + bad
+    path.write_bytes(data)
+    result = _publish_offline(tmp_path, path)
+    assert result.returncode == 2
+    at = data.index(b"\xe9")
+    assert result.stderr.strip() == (
+        f"{path}:501: not UTF-8 text (invalid continuation byte at byte {at}, column 15); "
+        "nothing was published"
+    )
+
+
+def test_a_byte_order_mark_is_utf8_not_an_invalid_record(tmp_path: Path) -> None:
+    # Excel's and Notepad's "UTF-8" start with EF BB BF: the first JSON line was "not valid
+    # JSON", the first CSV column "\ufefftitle". Both files are valid: publish goes on to the
+    # broker (none here).
+    jsonl, csv = tmp_path / "bom.jsonl", tmp_path / "bom.csv"
+    jsonl.write_bytes(b"\xef\xbb\xbf" + GOOD_LINE)
+    csv.write_bytes(b"\xef\xbb\xbftitle,description,product\nCrash,Saving crashes it.,notes\n")
+    for path in (jsonl, csv):
+        result = _publish_offline(tmp_path, path)
+        assert result.returncode == 2, result.stderr
+        assert "invalid" not in result.stderr, result.stderr
+        assert "cannot reach the Kafka broker" in result.stderr
+
+
+def test_an_empty_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "reports.jsonl"
+    path.write_text("\n\n")
+    result = _publish_offline(tmp_path, path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"{path}: no records; nothing was published"
+
+
+def test_a_directory_for_a_records_file_is_one_line(tmp_path: Path) -> None:
+    result = _publish_offline(tmp_path, tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {tmp_path}: Is a directory"

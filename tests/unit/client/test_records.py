@@ -78,3 +78,14 @@ def test_format_from_the_file_name() -> None:
     assert guess_format("a.CSV") == "csv"
     assert guess_format("a.jsonl") == "jsonl"
     assert guess_format("<stdin>") == "jsonl"
+
+
+def test_bad_json_names_the_column_within_its_line() -> None:
+    # orjson's own message says "line 2 column 1" here (it counts the line's newline), beside
+    # the file's line 3.
+    lines = [_line(GOOD), _line(GOOD), '{"title": "t", "description": \n']
+    parsed = parse_records(lines, "bug_report", "jsonl")
+    [item] = parsed.invalid
+    assert item.render("f.jsonl") == (
+        "f.jsonl:3: (line): not valid JSON: unexpected end of data at column 31"
+    )
