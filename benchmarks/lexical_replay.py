@@ -63,7 +63,7 @@ def capture(out: Path, stage_args: list[str]) -> None:
         calls.append(("similarities_by_key", [copied(q) for q in batch], *map(np.copy, arrays)))
         return sims(self, batch, *arrays)
 
-    index.add, index.candidate_keys, index.similarities_by_key = add_, keys_of, sims_of  # type: ignore[method-assign]
+    index.add, index.candidate_keys, index.similarities_by_key = add_, keys_of, sims_of  # type: ignore[method-assign,assignment]
     sys.argv = [str(HERE / "infer_stage_cpu.py"), *stage_args]
     runpy.run_path(sys.argv[0], run_name="__main__")
     out.write_bytes(pickle.dumps(calls))
