@@ -1,6 +1,7 @@
-"""Migration 0020: ANALYZE of results_bug_report skips the columns no query selects on (the
-embedding, similar_items, dedup_terms, quality_flags) and keeps every other column's statistics,
-those the API's filters, joins and text search are planned with."""
+"""Migrations 0020 and 0022: ANALYZE of results_bug_report skips the columns no query selects on
+(the embedding, similar_items, dedup_terms, quality_flags; the four text fields and the content
+digest) and keeps every other column's statistics, those the API's filters, joins and text
+search are planned with."""
 
 from __future__ import annotations
 
@@ -15,7 +16,17 @@ from inferstream.plugins import load_plugin
 from inferstream.storage import migrate
 from inferstream.workers.sink.writer import PostgresSinkWriter, SinkBatch
 
-SKIPPED = {"embedding", "similar_items", "dedup_terms", "quality_flags"}
+SKIPPED = {
+    "embedding",
+    "similar_items",
+    "dedup_terms",
+    "quality_flags",
+    "title",
+    "description",
+    "steps_to_reproduce",
+    "logs",
+    "content_sha256",
+}
 KEPT = {
     "result_id",
     "submission_id",
@@ -26,6 +37,8 @@ KEPT = {
     "duplicate_of",
     "low_quality",
     "product",
+    "component",
+    "model_version",
     "search_vector",
 }
 
