@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, cast
 
 import psycopg
@@ -141,6 +143,10 @@ def demo_cmd(
     file: Annotated[Path, typer.Option(help="Bug reports to publish.")] = DEMO_FILE,
 ) -> None:
     """Stack up, every stage running, the example reports through, and a summary."""
+    # SIGTERM (a CI job cancelled, `kill`) unwinds like Ctrl-C, through the finally blocks that
+    # stop each task's workers: without it the demo died at once and left its four worker
+    # processes running, orphaned.
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     if not file.is_file():
         raise FileNotFoundError(f"{file}: no such file (run the demo from the repository root)")
     # Imported here: the bundle names come from the task and media model modules (ONNX Runtime,
@@ -186,6 +192,10 @@ def demo_cmd(
     )
     if not ok:
         raise typer.Exit(1)
+
+
+def exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _wait_for_dead_letters(expected: int, timeout_s: float = 60.0) -> None:
