@@ -23,6 +23,7 @@ from confluent_kafka import Producer
 from rich.console import Console
 from rich.table import Table
 
+from inferstream.cli.demo_tasks import latency_cell, throughput_cell
 from inferstream.client import Publisher, parse_records
 from inferstream.schemas import Envelope, make_headers
 from inferstream.settings import KafkaSettings, PostgresSettings, data_dir
@@ -167,9 +168,8 @@ def summarise(postgres: PostgresSettings, demo: DemoInput, elapsed_s: float, alr
     )
     table.add_row("low quality (planted)", f"{sum(1 for r in rows if r[3])} ({planted_low})")
     for label, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99)):
-        table.add_row(f"end-to-end latency {label}", f"{_percentile(latencies, q):.2f} s")
-    new = len(ids) - already
-    table.add_row("throughput (this run)", f"{new / max(elapsed_s, 1e-9):.1f} submissions/s")
+        table.add_row(f"end-to-end latency {label}", latency_cell(latencies, q))
+    table.add_row("throughput (this run)", throughput_cell(len(ids) - already, elapsed_s))
     console.print(table)
     exactly_once = bool(int(total) == int(distinct) == len(ids))
     if exactly_once:
@@ -179,10 +179,3 @@ def summarise(postgres: PostgresSettings, demo: DemoInput, elapsed_s: float, alr
             f"[red]NOT exactly once:[/] {len(ids)} submissions, {total} rows, {distinct} distinct"
         )
     return exactly_once
-
-
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    index = min(len(values) - 1, max(0, round(q * (len(values) - 1))))
-    return values[index]

@@ -120,10 +120,23 @@ def wait_for(demo: TaskDemo, postgres: PostgresSettings, supervisor: Supervisor)
             time.sleep(0.5)
 
 
-def _percentile(values: list[float], q: float) -> float:
+# A second demo on the same data dir publishes the same submission ids: their rows are already
+# there (not rewritten), so this run has no latency to show (it printed "nan s").
+NO_NEW_ROWS = "- (rows of an earlier run)"
+
+
+def latency_cell(values: list[float], q: float) -> str:
+    """The q-quantile of this run's latencies, or NO_NEW_ROWS where it wrote no row."""
     if not values:
-        return float("nan")
-    return sorted(values)[min(len(values) - 1, max(0, round(q * (len(values) - 1))))]
+        return NO_NEW_ROWS
+    ordered = sorted(values)
+    return f"{ordered[min(len(values) - 1, max(0, round(q * (len(values) - 1))))]:.2f} s"
+
+
+def throughput_cell(new_rows: int, elapsed_s: float) -> str:
+    if not new_rows:
+        return NO_NEW_ROWS
+    return f"{new_rows / max(elapsed_s, 1e-9):.1f} submissions/s"
 
 
 def _measures_target_risk(conn: psycopg.Connection[Any], demo: TaskDemo) -> list[tuple[str, str]]:
@@ -227,10 +240,8 @@ def summarise_task(postgres: PostgresSettings, demo: TaskDemo, elapsed_s: float)
     for name, value in measures:
         table.add_row(name, value)
     for label, q in (("p50", 0.50), ("p95", 0.95)):
-        table.add_row(f"end-to-end latency {label}", f"{_percentile(latencies, q):.2f} s")
-    table.add_row(
-        "throughput (this run)", f"{len(latencies) / max(elapsed_s, 1e-9):.1f} submissions/s"
-    )
+        table.add_row(f"end-to-end latency {label}", latency_cell(latencies, q))
+    table.add_row("throughput (this run)", throughput_cell(len(latencies), elapsed_s))
     console.print(table)
     ok = int(total) == int(distinct) == len(demo.ids) - dead_valid
     verdict = "[green]exactly once:[/]" if ok else "[red]NOT exactly once:[/]"
