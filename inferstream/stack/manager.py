@@ -66,23 +66,31 @@ STORAGE_FILE = "broker-storage"
 # Every produce, commit and data-bearing fetch costs Tansu's s3:// engine a few S3 requests of
 # 1-4 ms of SeaweedFS CPU each (a PUT per partition for the batch, its watermark and the
 # producer sequences; a LIST of the partition's history per fetch that finds data), whatever the
-# number of records in it. So under backlog the embedded stack's workers take up to 256 records
-# a batch, not 64: a quarter of the requests per record (docs/benchmarks.md, "The broker path:
-# batch size"). The cost cap (tokens for text) is 16,384, not 8,192: at 8,192 infer's batches
-# closed on it at ~130 bug reports (~60 tokens each), so the item cap never bound there, and every
-# stage after it (the sink's COPY, the archive, the broker's requests) paid its per-batch costs
-# twice as often (docs/benchmarks.md, "The data path's fifth pass"). A model call does not grow
-# with it: [worker] model_call_max_tokens (8,192) caps a call's padded tokens, and infer splits
-# a batch into calls of its length buckets. At low load batches still close when the stage is
-# idle.
+# number of records in it. So under backlog the embedded stack's workers take up to 512 records
+# a batch, not 64 (then 256: docs/benchmarks.md, "The broker path: batch size"). At 256, `bench
+# overhead --set count_requests=true` at N = 20,000 counted 0.047 S3 requests per record, half
+# of them the results topic's (each infer batch: 3 PUTs, then a LIST and GET by each of its
+# three readers); 512 halves the produce requests of enriched and results and the reads of
+# their objects. The cost cap (tokens for text) follows the item cap, 32,768 (at 8,192 infer's
+# batches had closed on it at ~130 bug reports of ~60 tokens, and every stage after it paid its
+# per-batch costs twice as often: "The data path's fifth pass"), and max_in_flight (the polled
+# records queued before the partitions pause, resumed at half) holds four batches, 2,048: at
+# 1,024 every batch taken would swing the queue between the two marks, and a pause drops
+# librdkafka's prefetch, which the next fetch reads again. A model call does not grow with
+# it: [worker] model_call_max_tokens (8,192) caps a call's padded tokens, and infer splits a
+# batch into calls of its length buckets. At low load batches still close when the stage is
+# idle, so a record's latency then is unchanged. A larger batch does
+# change which earlier reports infer's `similar` lists can name (a report's batch-mates are
+# not in the index yet), as every batch size does; the duplicate decisions are the same.
 # Tansu's s3 engine numbers a produce's records (watermark.json) before it stores their batch,
 # and a fetch returns the stored batches at or after the fetch offset: with two producers on a
 # partition a consumer can be handed a later batch before an earlier one is stored, and would
 # never read the earlier one. The stage workers wait for it (workers/runtime/gaps.py); a hole
 # a kill -9 left between the two writes is stepped over after the wait.
 EMBEDDED_WORKER: dict[str, Any] = {
-    "batch_max_items": 256,
-    "batch_max_cost": 16_384,
+    "batch_max_items": 512,
+    "batch_max_cost": 32_768,
+    "max_in_flight": 2_048,
     "model_call_max_tokens": 8_192,
     "offset_gap_wait_ms": 5_000,
 }
@@ -119,7 +127,7 @@ def resolved_settings(state: StackState) -> dict[str, dict[str, Any]]:
             # LISTs and GETs, and the stage runner fills a batch from one input partition
             # (workers/runtime/inqueue.py), so infer's 256 results (~6.4 kB each as version 1,
             # 1.6 MB; ~3.8 kB as version 2, ~1 MB) go to one partition: at 1 MB they were split
-            # into two objects, at 4 MB one. With
+            # into two objects, at 4 MB one (its 512 now: ~1.9 MB, one object). With
             # both, `bench overhead --set count_requests=true` at N = 20,000: the broker's S3
             # requests 0.092 -> 0.059 per record, results.<task>'s 907 -> 490
             # (docs/benchmarks.md, the sixth pass).

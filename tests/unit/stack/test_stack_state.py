@@ -68,11 +68,12 @@ def test_settings_need_every_server_and_point_at_them(tmp_path: Path) -> None:
     assert settings["object_store"]["endpoint"] == "127.0.0.1:8333"
     assert settings["topology"] == {"environment": "embedded"}
     # Bigger batches under backlog on Tansu's per-request storage (the cost cap raised so that
-    # the item cap binds, a model call's cap not). And a consumer handed a batch stored before
-    # an earlier one waits for the earlier one.
+    # the item cap binds, a model call's cap not; room for four batches before a pause). And a
+    # consumer handed a batch stored before an earlier one waits for the earlier one.
     assert settings["worker"] == {
-        "batch_max_items": 256,
-        "batch_max_cost": 16_384,
+        "batch_max_items": 512,
+        "batch_max_cost": 32_768,
+        "max_in_flight": 2_048,
         "model_call_max_tokens": 8_192,
         "offset_gap_wait_ms": 5_000,
     }
@@ -90,11 +91,13 @@ def test_workers_on_the_stack_read_its_batch_limit_and_env_still_wins(
         "INFERSTREAM_WORKER_BATCH_MAX_ITEMS",
         "INFERSTREAM_WORKER_BATCH_MAX_COST",
         "INFERSTREAM_WORKER_MODEL_CALL_MAX_TOKENS",
+        "INFERSTREAM_WORKER_MAX_IN_FLIGHT",
     ):
         monkeypatch.delenv(name, raising=False)
     worker = WorkerSettings.load()
-    assert worker.batch_max_items == 256
-    assert worker.batch_max_cost == 16_384
+    assert worker.batch_max_items == 512
+    assert worker.batch_max_cost == 32_768
+    assert worker.max_in_flight == 2_048
     assert worker.offset_gap_wait_ms == 5_000  # the guard is on for the stack's workers
     # A model call's cap stays the default batch cost: a call costs no more tokens than before.
     assert worker.model_call_tokens == WorkerSettings.model_fields["batch_max_cost"].default
