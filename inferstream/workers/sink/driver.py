@@ -26,6 +26,10 @@ from inferstream.workers.runtime.watermark import Position
 from inferstream.workers.sink.writer import DeadLetterRow, PostgresSinkWriter, SinkBatch, parse_time
 
 OFFSET_BEGINNING = -2
+# Every record's outcome: handled, nothing to produce (the rows are the output). Emit is frozen
+# and holds no per-record state, so one instance serves them all (building one per record was
+# ~0.25 us of the sink's run thread).
+HANDLED = Emit()
 
 
 class SinkLogic(StageLogic):
@@ -79,7 +83,7 @@ class SinkLogic(StageLogic):
         observe_delays(
             self._e2e, [(now - at).total_seconds() for at in submitted if at is not None]
         )
-        return [Emit() for _ in batch]
+        return [HANDLED] * len(batch)
 
     def _decode(self, value: bytes) -> ResultFields:
         """A result infer wrote from its own model output, as plain fields: trusted, so only
