@@ -4,6 +4,7 @@ and Postgres."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 
 import psycopg
 
@@ -13,13 +14,13 @@ from inferstream.schemas import decode_envelope, decode_result
 from inferstream.settings import KafkaSettings, PostgresSettings
 from inferstream.storage import offsets as offset_store
 from inferstream.topology import DEADLETTER_TOPIC, TASK_TOPIC_KINDS, group_id, topic_name
-from inferstream.verify.archive import by_partition, collect_archive
+from inferstream.verify.archive import by_partition, collect_archive, committed_offsets
 from inferstream.verify.artifacts import rows_with_artifacts
 from inferstream.verify.checks import DeadLetter, Facts, Published, Row, merge_result_ids
 from inferstream.workers.enrich.driver import EnrichLogic
 from inferstream.workers.runtime.records import Emit, InRecord
 
-__all__ = ["collect"]
+__all__ = ["collect", "stage_lag"]
 
 
 def collect(task: str, group_prefix: str = "inferstream") -> Facts:
@@ -103,3 +104,35 @@ def _sink_consumed(
         if offset < stored.get(position, 0):
             consumed[sid] += 1
     return dict(consumed)
+
+
+def stage_lag(task: str, facts: Facts, group_prefix: str = "inferstream") -> dict[str, int]:
+    """Records each stage has not committed yet: its input's end (read back: Tansu's listed
+    offsets are not the ends) minus its committed offsets (the sink's: in Postgres). verify
+    reads a moment: while records flow, a submission in flight has no row yet and counts as
+    lost; this tells that apart from a loss."""
+    kafka = KafkaSettings.load()
+    submissions, enriched = topic_name("submissions", task), topic_name("enriched", task)
+    ends = {
+        submissions: _ends((p.partition, p.offset) for p in facts.published),
+        enriched: _ends((m.partition(), m.offset()) for m in read_all(kafka, enriched)),
+    }
+    lag: dict[str, int] = {}
+    for stage, topic in (("enrich", submissions), ("infer", enriched)):
+        committed = committed_offsets(kafka, group_id(stage, task, group_prefix), topic)
+        lag[stage] = sum(max(0, end - committed.get(p, 0)) for p, end in ends[topic].items())
+    results = topic_name("results", task)
+    lag["sink"] = sum(
+        max(0, end - facts.stored_offsets.get(position, 0))
+        for position, end in facts.end_offsets.items()
+        if position[0] == results
+    )
+    return lag
+
+
+def _ends(offsets: Iterable[tuple[int | None, int | None]]) -> dict[int, int]:
+    ends: dict[int, int] = {}
+    for partition, offset in offsets:
+        if partition is not None and offset is not None:
+            ends[partition] = max(ends.get(partition, 0), offset + 1)
+    return ends

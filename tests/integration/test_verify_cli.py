@@ -25,7 +25,7 @@ from inferstream.schemas import make_headers
 from inferstream.settings import DATA_DIR_ENV, KafkaSettings, PostgresSettings, WorkerSettings
 from inferstream.stack import down
 from inferstream.verify import check
-from inferstream.verify.collect import collect
+from inferstream.verify.collect import collect, stage_lag
 from inferstream.workers.supervisor import Supervisor
 
 REPORT = {
@@ -78,8 +78,11 @@ def test_verify_passes_then_names_each_planted_violation(
                 assert time.monotonic() < deadline, "pipeline did not finish"
                 assert not workers.failed(), workers.failed()
                 time.sleep(0.5)
-            clean = check(collect("bug_report", WorkerSettings.load().group_prefix))
+            facts = collect("bug_report", WorkerSettings.load().group_prefix)
+            clean = check(facts)
             assert clean.ok, {name: items for name, items in clean.violations.items() if items}
+            lag = stage_lag("bug_report", facts, WorkerSettings.load().group_prefix)
+            assert lag == {"enrich": 0, "infer": 0, "sink": 0}, lag
             assert clean.counts["published (valid)"] == 5, clean.counts
             assert clean.counts["published (invalid)"] == 1, clean.counts
             assert clean.counts["rows"] == 5, clean.counts
@@ -101,6 +104,9 @@ def test_verify_passes_then_names_each_planted_violation(
         assert f"lost (valid submission without a row): {ids[0]}" in out
         assert "orphan (row without a submission): orphan-1" in out
         assert "invalid submission not dead-lettered: submissions.bug_report:" in out
+        # Nothing is in flight: the violations are not put down to lag.
+        assert "not yet committed by enrich (lag)" in out
+        assert "the stages are still behind" not in out
     finally:
         down(data_dir)
 
