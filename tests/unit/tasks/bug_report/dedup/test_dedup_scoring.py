@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -514,3 +514,18 @@ def test_a_vector_of_the_wrong_shape_is_refused_before_anything_is_stored() -> N
     scorer.add([ORIGINAL])
     (decision,) = scorer.score([PARAPHRASE])
     assert decision.verdict.duplicate_of == "orig"
+
+
+def test_report_features_are_frozen_with_their_defaults() -> None:
+    """The hand-written __init__ (one dict write per field) keeps the dataclass's contract:
+    the defaults, equality, replace, and no assignment after construction."""
+    vector = np.ones(3, np.float32)
+    report = ReportFeatures("a", vector, {"crash": 2})
+    assert (report.product, report.component, report.signature) == ("", "", frozenset())
+    assert report.terms == {"crash": 2} and report.vector is vector
+    full = ReportFeatures("a", vector, {}, "P", "c", frozenset({"sig"}))
+    assert replace(full, product="Q") == ReportFeatures(
+        "a", vector, {}, "Q", "c", frozenset({"sig"})
+    )
+    with pytest.raises(FrozenInstanceError):
+        report.product = "P"  # type: ignore[misc]
