@@ -95,6 +95,9 @@ def _allowed_methods(request: Request) -> str:
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ProblemError)
@@ -112,6 +115,15 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail: str | None = exc.detail if isinstance(exc.detail, str) else None
         if detail == HTTPStatus(exc.status_code).phrase:
             detail = None
+        if exc.status_code == 400 and detail == FASTAPI_BODY_ERROR:
+            # FastAPI's words for a body it could not decode (not UTF-8, say): a problem of
+            # ours with what to check, as every other refusal of a body is.
+            return problem_response(
+                400,
+                "the body could not be read: JSON in UTF-8 expected",
+                slug="invalid-body",
+                instance=request.url.path,
+            )
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request)
