@@ -38,6 +38,12 @@ def bring_up(broker_storage: BrokerStorage | None = None) -> dict[str, dict[str,
             f"[bold yellow]warning:[/] {disk.warning()}", highlight=False
         )
     state = stack.up(root, broker_storage)
+    if state.moved:
+        Console(stderr=True, soft_wrap=True).print(
+            f"[bold yellow]warning:[/] {'; '.join(state.moved)}: workers started before this "
+            "`up` hold the old address and must be restarted",
+            highlight=False,
+        )
     resolved = resolved_settings(state)
     # Explicit settings: the embedded servers, whatever INFERSTREAM_* variables say.
     kafka = KafkaSettings.load(**resolved["kafka"])

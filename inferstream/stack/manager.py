@@ -1,6 +1,7 @@
 """`inferstream up / down / status`: the embedded stack as one unit, recorded in the data dir.
 
-The data dir holds each server's data and log, ``stack.json`` (pids and ports, for down/status),
+The data dir holds each server's data and log, ``stack.json`` (pids and ports, for down/status;
+after `down` the ports alone, which the next `up` reuses where free),
 ``stack.toml`` (the resolved settings every later command reads) and the generated S3 keys.
 """
 
@@ -57,9 +58,9 @@ __all__ = [
     "up",
 ]
 
-# The broker's storage engine this data dir used last. Kept by `down` (stack.json is not): the
-# next `up` keeps the engine, and knows when a change of engine left the sinks' stored offsets
-# pointing into another broker's topics.
+# The broker's storage engine this data dir used last. Kept by `down`: the next `up` keeps the
+# engine, and knows when a change of engine left the sinks' stored offsets pointing into another
+# broker's topics.
 STORAGE_FILE = "broker-storage"
 
 
@@ -181,10 +182,11 @@ def up(data_dir: Path, broker_storage: BrokerStorage | None = None) -> StackStat
         if not (state.seaweed and seaweed_healthy(state.seaweed)):
             if state.seaweed:
                 stop_seaweed(state.seaweed.pid)
-            previous = state.seaweed.s3_port if state.seaweed else None
+            previous = state.ports().get("s3")
             state.seaweed = start_seaweed(
                 data_dir, **credentials(data_dir), bucket=BUCKET, s3_port=previous
             )
+            _note_move(state, "S3 (SeaweedFS)", previous, state.seaweed.s3_port)
             restarted_s3 = True
             state.save()
         if not (state.postgres and postgres_healthy(state.postgres)):
@@ -227,9 +229,10 @@ def recorded_storage(data_dir: Path) -> BrokerStorage | None:
 
 
 def _start_broker(state: StackState, storage: BrokerStorage) -> TansuInfo:
-    """(Re)start Tansu for this state: same port when free, bucket made first for s3."""
+    """(Re)start Tansu for this state: same port when free (the running one's, else the one
+    recorded before `down`), bucket made first for s3."""
     data_dir = state.data_dir
-    port = state.tansu.port if state.tansu else None
+    port = state.ports().get("kafka")
     if state.tansu:
         # SIGKILL is safe on s3 storage: an acknowledged produce is already in the bucket, and
         # start_tansu repairs what a produce cut short leaves (stack/tansu_repair.py).
@@ -238,6 +241,7 @@ def _start_broker(state: StackState, storage: BrokerStorage) -> TansuInfo:
     if s3 is not None:
         ensure_bucket(s3, TANSU_BUCKET)
     state.tansu = start_tansu(data_dir, port, s3=s3)
+    _note_move(state, "Kafka (Tansu)", port, state.tansu.port)
     state.fresh_broker = storage == "memory" or recorded_storage(data_dir) != storage
     (data_dir / STORAGE_FILE).write_text(storage + "\n")
     state.save()
@@ -268,6 +272,13 @@ def restart_broker(data_dir: Path, timeout_s: float = 30.0) -> TansuInfo:
     return info
 
 
+def _note_move(state: StackState, server: str, previous: int | None, port: int) -> None:
+    """A server that could not have its recorded port back (taken meanwhile) listens on a new
+    one; clients started before hold the old address, so the caller says so."""
+    if previous and port != previous:
+        state.moved.append(f"{server} port {previous} was taken, now {port}")
+
+
 @contextlib.contextmanager
 def _stop_on_failure(state: StackState) -> Iterator[None]:
     try:
@@ -278,7 +289,11 @@ def _stop_on_failure(state: StackState) -> Iterator[None]:
 
 
 def down(data_dir: Path) -> list[str]:
-    """Stop every server of this data dir (data is kept); return what was stopped."""
+    """Stop every server of this data dir (data is kept); return what was stopped.
+
+    stack.json keeps the servers' ports and nothing else (no pids of stopped servers): the next
+    `up` starts them on the same ports where free, so that workers started before this `down`
+    reconnect to the addresses they hold."""
     state = StackState.load(data_dir)
     stopped: list[str] = []
     errors: list[str] = []
@@ -296,7 +311,11 @@ def down(data_dir: Path) -> list[str]:
                 stopped.append(name)
         except StackError as err:
             errors.append(f"{name}: {err}")
-    (data_dir / STATE_FILE).unlink(missing_ok=True)
+    ports = state.ports()
+    if ports:
+        StackState(data_dir, recorded_ports=ports).save()
+    else:
+        (data_dir / STATE_FILE).unlink(missing_ok=True)
     (data_dir / STACK_FILE).unlink(missing_ok=True)
     if errors:
         raise StackError("; ".join(errors))

@@ -1,13 +1,14 @@
 """What `inferstream up` records in a data dir: the servers' pids and ports (stack.json) and the
 S3 keys it generated (s3-credentials.json, owner-only), read back by down, status and every
-command that needs the stack."""
+command that needs the stack. `down` keeps the ports alone (no pids), so that the next `up`
+starts the servers where workers started before the `down` still look for them."""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from inferstream.stack.servers import PostgresInfo, SeaweedInfo, TansuInfo
@@ -26,12 +27,27 @@ class StackState:
     # True when this `up` started a broker without the previous one's records: the memory
     # engine, or a change of engine. A restart on s3 storage keeps topics and offsets.
     fresh_broker: bool = False
+    # The ports the servers last listened on ("kafka", "s3"), kept across `down`: clients hold
+    # these addresses. (Postgres needs none: its socket and port follow from the data dir.)
+    recorded_ports: dict[str, int] = field(default_factory=dict)
+    # One line per server that could not get its recorded port back in this `up` (not saved).
+    moved: list[str] = field(default_factory=list)
+
+    def ports(self) -> dict[str, int]:
+        """The running servers' ports, else the ones recorded before they stopped."""
+        ports = dict(self.recorded_ports)
+        if self.tansu:
+            ports["kafka"] = self.tansu.port
+        if self.seaweed:
+            ports["s3"] = self.seaweed.s3_port
+        return ports
 
     def save(self) -> None:
         doc = {
             "tansu": asdict(self.tansu) if self.tansu else None,
             "postgres": asdict(self.postgres) if self.postgres else None,
             "seaweed": _public_seaweed(self.seaweed),
+            "ports": self.ports(),
         }
         write_private(self.data_dir / STATE_FILE, json.dumps(doc, indent=2).encode())
 
@@ -42,6 +58,7 @@ class StackState:
         if not path.is_file():
             return state
         doc = json.loads(path.read_text())
+        state.recorded_ports = {str(k): int(v) for k, v in (doc.get("ports") or {}).items()}
         if doc.get("tansu"):
             state.tansu = TansuInfo(**doc["tansu"])
         if doc.get("postgres"):

@@ -109,3 +109,18 @@ def test_workers_on_the_stack_read_its_batch_limit_and_env_still_wins(
     assert capped.model_call_tokens == 512
     monkeypatch.setenv("INFERSTREAM_WORKER_BATCH_MAX_ITEMS", "32")  # a GPU run's own batch
     assert WorkerSettings.load().batch_max_items == 32
+
+
+def test_the_ports_are_saved_with_the_servers_and_recorded_ones_outlive_them(
+    tmp_path: Path,
+) -> None:
+    state = _state(tmp_path)
+    state.save()
+    assert StackState.load(tmp_path).recorded_ports == {"kafka": 19092, "s3": 8333}
+    # What `down` leaves: the ports alone, which a running server's own port overrides.
+    StackState(tmp_path, recorded_ports={"kafka": 19092, "s3": 8333}).save()
+    stopped = StackState.load(tmp_path)
+    assert (stopped.tansu, stopped.postgres, stopped.seaweed) == (None, None, None)
+    assert stopped.ports() == {"kafka": 19092, "s3": 8333}
+    stopped.tansu = TansuInfo(pid=21, port=29092)
+    assert stopped.ports() == {"kafka": 29092, "s3": 8333}
