@@ -29,6 +29,7 @@ from inferstream.settings import KafkaSettings, WorkerSettings
 from inferstream.workers.runtime import metrics
 from inferstream.workers.runtime.backoff import Backoff
 from inferstream.workers.runtime.batching import Batch, BatchPolicy
+from inferstream.workers.runtime.broker_wait import BrokerWait
 from inferstream.workers.runtime.commits import CommitLedger
 from inferstream.workers.runtime.deadletter import DeadLetterRateGuard
 from inferstream.workers.runtime.deferred import DeferredStarts
@@ -86,10 +87,14 @@ class RunnerCore:
         self.policy = BatchPolicy(
             worker.batch_max_items, worker.batch_max_cost, worker.batch_max_wait_ms / 1000
         )
+        self.log = log.bind(**self.labels, group=group_id)
+        self._broker_wait = BrokerWait(kafka.bootstrap_servers, self.log)
+        health.broker_waiting = self._broker_wait.waiting
         config: dict[str, Any] = {
             **kafka.consumer_config(group_id, background=self.background),
             "client.id": f"{group_id}-{id(self)}",
             "on_commit": self._on_commit,  # served by the poll loop's poll/consume
+            "error_cb": self._broker_wait.on_error,  # the same, only while a connection fails
         }
         self.consumer = Consumer(config)
         self.output = OutputProducer(kafka)
@@ -113,7 +118,6 @@ class RunnerCore:
         self.commits = CommitLedger(COMMIT_ANSWER_TIMEOUT_S)
         self._last_commit = 0.0
         self._threads: list[threading.Thread] = []
-        self.log = log.bind(**self.labels, group=group_id)
         # Every series exported from the start (zeros), so dashboards and alerts see the
         # worker; the ones set per poll pass or per batch looked up here once (labels() sorts
         # its keywords on each call: two sorts and a dict per pass of the poll loop).

@@ -19,6 +19,8 @@ class HealthState:
         self.ready_check: Callable[[], tuple[bool, str]] = lambda: (False, "starting")
         # Set by a consumer group member's first assignment, an empty one included (member_ready).
         self.joined = threading.Event()
+        # Why no Kafka broker answers, None while one does (set by the consumer: broker_wait.py).
+        self.broker_waiting: Callable[[], str | None] = lambda: None
 
     def progressed(self) -> None:
         self.last_progress = time.monotonic()
@@ -39,6 +41,9 @@ def member_ready(
     members by it (a chaos run's rebalance storm stopped members that had never joined)."""
 
     def ready() -> tuple[bool, str]:
+        waiting = state.broker_waiting()
+        if waiting is not None:
+            return False, waiting
         if not state.joined.is_set():
             return False, "joining its consumer group"
         return check()
