@@ -192,31 +192,44 @@ def wait_for_ids(
     """Poll ``table`` until every id has a row; returns time.monotonic() when the last was seen.
 
     The polls run on the cores being measured, so they must cost next to nothing: one
-    connection (a connection per poll forked a Postgres backend each time), and each poll asks
-    only for the last ``PROBE`` ids still missing (index lookups; asking for all of thousands
-    of ids scanned the table at every poll). Records are processed roughly in publish order, so
-    the rest are checked once those have rows."""
+    connection (a connection per poll forked a Postgres backend each time); see poll_ids."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        return poll_ids(conn, table, ids, timeout_s, poll_s, on_poll)
+
+
+def poll_ids(
+    conn: psycopg.Connection[Any],
+    table: str,
+    ids: Sequence[str],
+    timeout_s: float,
+    poll_s: float,
+    on_poll: Callable[[], None] = lambda: None,
+) -> float:
+    """wait_for_ids on a connection the caller holds (an autocommit one): bench overhead reads
+    its backend's CPU at both ends of the window. Each poll asks only for the last ``PROBE`` ids
+    still missing (index lookups; asking for all of thousands of ids scanned the table at
+    every poll). Records are processed roughly in publish order, so the rest are checked once
+    those have rows."""
     deadline = time.monotonic() + timeout_s
     pending = set(ids)
     probe = list(ids[-PROBE:])
     probe_done = False
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        while True:
-            ask = list(pending) if probe_done else [i for i in probe if i in pending]
-            rows = conn.execute(
-                f"SELECT submission_id::text FROM {table} WHERE submission_id = ANY(%s)", (ask,)
-            ).fetchall()
-            pending.difference_update(str(r[0]) for r in rows)
-            if not pending:
-                return time.monotonic()
-            if not probe_done and pending.isdisjoint(probe):
-                probe_done = True
-                continue  # the probe is done: ask for the rest at once
-            on_poll()
-            if time.monotonic() > deadline:
-                done = len(ids) - len(pending)
-                raise BenchError(f"only {done}/{len(ids)} rows in {table} after {timeout_s:.0f}s")
-            time.sleep(poll_s)  # the poll interval, not a synchronisation
+    while True:
+        ask = list(pending) if probe_done else [i for i in probe if i in pending]
+        rows = conn.execute(
+            f"SELECT submission_id::text FROM {table} WHERE submission_id = ANY(%s)", (ask,)
+        ).fetchall()
+        pending.difference_update(str(r[0]) for r in rows)
+        if not pending:
+            return time.monotonic()
+        if not probe_done and pending.isdisjoint(probe):
+            probe_done = True
+            continue  # the probe is done: ask for the rest at once
+        on_poll()
+        if time.monotonic() > deadline:
+            done = len(ids) - len(pending)
+            raise BenchError(f"only {done}/{len(ids)} rows in {table} after {timeout_s:.0f}s")
+        time.sleep(poll_s)  # the poll interval, not a synchronisation
 
 
 # A running stack every scenario of this process uses instead of a fresh one (`inferstream bench

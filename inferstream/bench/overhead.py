@@ -98,6 +98,7 @@ def build_report(result: OverheadRun, config: Config) -> Report:
     report = Report("overhead", "pipeline CPU per record outside the model (null model)")
     _summary(report, result)
     _processes(report, result)
+    _inside_postgres(report, result)
     for worker in sorted(result.splits):
         _inside(report, result, worker)
     if result.requests is not None:
@@ -154,13 +155,34 @@ def _processes(report: Report, result: OverheadRun) -> None:
         "100%",
         _num(idle_total),
     )
+    driver = result.driver + result.driver_backend
     table.add(
-        "bench driver (publisher, row polls; not in the total)",
-        result.driver,
-        result.ms_per_record(result.driver),
+        "bench driver (publisher, row polls, their backend; not in the total)",
+        driver,
+        result.ms_per_record(driver),
         "-",
         "-",
     )
+    table.add(
+        "of which the driver's Postgres backend (row polls)",
+        result.driver_backend,
+        result.ms_per_record(result.driver_backend),
+        "-",
+        "-",
+    )
+
+
+def _inside_postgres(report: Report, result: OverheadRun) -> None:
+    """The postgres row by part (overhead_pg): where Postgres's share goes."""
+    if not result.pg_split:
+        return
+    table = report.table(
+        ["part", "CPU seconds", "ms CPU / record", "share of postgres"],
+        title="inside postgres (each child of the postmaster read from /proc while it lives)",
+    )
+    row = result.cpu.get("postgres", 0.0)
+    for part, seconds in sorted(result.pg_split.items(), key=lambda kv: -kv[1]):
+        table.add(part, seconds, result.ms_per_record(seconds), _share(seconds, row))
 
 
 def _inside(report: Report, result: OverheadRun, worker: str) -> None:
@@ -239,9 +261,18 @@ def _notes(report: Report, result: OverheadRun) -> None:
     report.notes.append(
         "window: first publish to the last row in Postgres (records/s), CPU read until all "
         f"workers together fell under {overhead_run.IDLE_CORES} cores (the stages behind the "
-        "sink finishing their share); Postgres = postmaster + backends + reaped backends; "
+        "sink finishing their share); "
         f"idle = cores used over {overhead_run.IDLE_S:.0f} s with the pipeline warm and no "
         "records, before the window (a background that a busier pipeline amortises)"
+    )
+    report.notes.append(
+        "postgres row: the postmaster, its live children and those it reaped in the window "
+        "(the sink's backend, autovacuum, checkpointer, WAL and background writers, any other "
+        "backend), less the bench driver's own connection (its row polls), which is on the "
+        "driver's line; the driver opens that one connection before the window and closes it "
+        "after. Its split reads each child from /proc at every row poll (0.1 s): a child that "
+        "exited is credited up to its last reading, the rest of it is with the postmaster's "
+        "own CPU; autovacuum is the pipeline's work and stays in the total"
     )
     how = (
         "thread names from one `py-spy dump` before the window"

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 
-from inferstream.bench import pipeline, procs, proctimes, s3count, threads, workload
-from inferstream.bench.harness import TABLE, BenchError, BenchStack
+from inferstream.bench import overhead_pg, pipeline, procs, proctimes, s3count, threads, workload
+from inferstream.bench.harness import TABLE, BenchError, BenchStack, poll_ids
 from inferstream.models.null import NULL_VERSION_SUFFIX
 
 NULL_ENV = {"INFERSTREAM_MODEL_BACKEND": "null"}
@@ -39,6 +40,11 @@ class OverheadRun:
     window_s: float  # the CPU window: ``seconds`` plus the settle time
     cpu: dict[str, float]  # CPU seconds per process over the window
     driver: float  # CPU seconds of the benchmark process itself (publisher, row polls)
+    # CPU seconds of the driver's own Postgres backend (its row polls' queries): not in the
+    # postgres row, which is the pipeline's Postgres alone
+    driver_backend: float = 0.0
+    # the postgres row by part (overhead_pg: the sink's backend, autovacuum, ...); sums to it
+    pg_split: dict[str, float] = field(default_factory=dict)
     idle: dict[str, float] = field(default_factory=dict)  # cores per process with no records
     splits: dict[str, dict[str, float]] = field(default_factory=dict)  # worker -> group -> s
     # worker -> group -> seconds its threads waited for a CPU (run queue) over the window
@@ -76,34 +82,52 @@ def measure(
         pipeline.warm_up(stack, timeout_s)
         workers = {name: proc.pid for name, proc in supervisor.procs.items()}
         servers = procs.server_pids(stack.data_dir)
+        postmaster = servers["postgres"]
+        if postmaster is None:
+            raise BenchError("no Postgres postmaster in the stack")
         roots: dict[str, int | None] = {**workers, **servers}
         names = {name: threads.python_thread_names(pid) for name, pid in workers.items()}
         payloads = workload.payloads(n)  # built before the window: the generator is not timed
         stages = sorted({name.rsplit("-", 1)[0] for name in workers})
         batches_before = {s: procs.batch_stats(stack.supervisors, s) for s in stages}
-        idle_from = _requests(counter)
-        idle = _idle(roots)
-        idle_counts = _requests(counter) - idle_from
-        threads_before = {name: threads.snapshot(pid) for name, pid in workers.items()}
-        waits_before = {name: proctimes.thread_waits(pid) for name, pid in workers.items()}
-        cpu_before = _tree(roots)
-        requests_before = _requests(counter)
-        driver_before = proctimes.self_seconds()
-        started = time.monotonic()
-        ids = stack.publish(payloads, source="bench-overhead")
-        finished = stack.wait_rows(ids, timeout_s, poll_s=0.1)
-        cpu_after = _settle(roots, set(workers), finished)
-        requests = _requests(counter) - requests_before
-        window_end = time.monotonic()
-        driver = proctimes.self_seconds() - driver_before
-        threads_after = {name: threads.snapshot(pid) for name, pid in workers.items()}
-        waits_after = {name: proctimes.thread_waits(pid) for name, pid in workers.items()}
+        # The driver's one connection for the window, open before it and after it, so that its
+        # backend is read at both ends and taken out of the postgres row (overhead_pg).
+        with psycopg.connect(
+            stack.conninfo(), autocommit=True, application_name=overhead_pg.DRIVER_APP
+        ) as conn:
+            pg = overhead_pg.PgSampler(postmaster, conn.info.backend_pid)
+            idle_from = _requests(counter)
+            idle = _idle(roots)
+            idle_counts = _requests(counter) - idle_from
+            threads_before = {name: threads.snapshot(pid) for name, pid in workers.items()}
+            waits_before = {name: proctimes.thread_waits(pid) for name, pid in workers.items()}
+            cpu_before = _tree(roots)
+            pg.start()
+            requests_before = _requests(counter)
+            driver_before = proctimes.self_seconds()
+            started = time.monotonic()
+            ids = stack.publish(payloads, source="bench-overhead")
+
+            def on_poll() -> None:
+                stack.check_workers()
+                pg.sample()
+
+            finished = poll_ids(conn, TABLE, ids, timeout_s, 0.1, on_poll)
+            cpu_after = _settle(roots, set(workers), finished, pg.sample)
+            pg.stop()
+            requests = _requests(counter) - requests_before
+            window_end = time.monotonic()
+            driver = proctimes.self_seconds() - driver_before
+            threads_after = {name: threads.snapshot(pid) for name, pid in workers.items()}
+            waits_after = {name: proctimes.thread_waits(pid) for name, pid in workers.items()}
+            share = pg.share(_client_statements(conn))
         batches = {s: procs.batch_stats(stack.supervisors, s) - batches_before[s] for s in stages}
         stack.check_workers()
         _check_null_model(stack)
     finally:
         stack.stop_workers()
     cpu = procs.delta(cpu_after, cpu_before)
+    cpu["postgres"] = share.row  # the same tree read child by child, the driver's backend out
     splits = {
         name: threads.split(pid, threads_before[name], threads_after[name], names[name], cpu[name])
         for name, pid in workers.items()
@@ -120,6 +144,8 @@ def measure(
         window_s=window_end - started,
         cpu=cpu,
         driver=driver,
+        driver_backend=share.driver_backend,
+        pg_split=share.split,
         idle=idle,
         splits=splits,
         waits=waits,
@@ -145,18 +171,34 @@ def _idle(roots: Mapping[str, int | None]) -> dict[str, float]:
     return {k: v / IDLE_S for k, v in procs.delta(_tree(roots), before).items()}
 
 
-def _settle(roots: Mapping[str, int | None], workers: set[str], since: float) -> dict[str, float]:
-    """Readings once the workers have gone (nearly) idle after the last row."""
+def _settle(
+    roots: Mapping[str, int | None],
+    workers: set[str],
+    since: float,
+    on_reading: Callable[[], None],
+) -> dict[str, float]:
+    """Readings once the workers have gone (nearly) idle after the last row; ``on_reading``
+    after each (the Postgres children's)."""
     last = _tree(roots)
     deadline = since + SETTLE_MAX_S
     while time.monotonic() < deadline:
         time.sleep(SETTLE_S)  # the sampling interval of the idle check, not a synchronisation
         now = _tree(roots)
+        on_reading()
         busy = sum(v for k, v in procs.delta(now, last).items() if k in workers) / SETTLE_S
         last = now
         if busy < IDLE_CORES:
             break
     return last
+
+
+def _client_statements(conn: psycopg.Connection[Any]) -> dict[int, str]:
+    """pid -> last statement of every client backend (the sink's is told by its own)."""
+    rows = conn.execute(
+        "SELECT pid, coalesce(query, '') FROM pg_stat_activity "
+        "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    ).fetchall()
+    return {int(pid): str(query) for pid, query in rows}
 
 
 def _check_null_model(stack: BenchStack) -> None:

@@ -8,7 +8,7 @@ from _report_cells import cells
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inferstream.bench import overhead, procs
+from inferstream.bench import overhead, overhead_pg, procs
 from inferstream.bench.overhead_run import OverheadRun
 from inferstream.bench.scenarios import ScenarioError, config
 
@@ -66,3 +66,55 @@ def test_options() -> None:
     assert config("overhead", False, {"n": "5000", "infer": "2"}).replicas["infer"] == 2
     with pytest.raises(ScenarioError, match="not an option of overhead"):
         config("overhead", False, {"model": "x"})
+
+
+def test_postgres_split_and_the_drivers_backend() -> None:
+    # The postgres row's parts are listed under it and sum to it; the driver's backend is on
+    # the driver's line (its Python CPU plus the backend), not in the row or the total.
+    cpu = dict.fromkeys(PROCESSES, 1.0)
+    parts = {
+        overhead_pg.SINK: 0.7,
+        overhead_pg.AUTOVACUUM: 0.2,
+        overhead_pg.WRITERS: 0.04,
+        overhead_pg.OTHERS: 0.0,
+        overhead_pg.POSTMASTER: 0.06,
+    }
+    run = made_up(10_000, cpu)
+    run.driver_backend, run.pg_split = 0.25, parts
+    text = overhead.build_report(run, overhead.Config()).markdown()
+    listed = {part: float(cells(text, part)[1]) for part in parts}
+    assert listed == pytest.approx(parts, abs=1e-3)
+    assert sum(listed.values()) == pytest.approx(float(cells(text, "postgres")[1]), abs=1e-3)
+    assert cells(text, overhead_pg.SINK)[3] == "70%"
+    driver = cells(text, "bench driver (publisher, row polls, their backend; not in the total)")
+    assert float(driver[1]) == pytest.approx(1.5 + 0.25)
+    assert float(cells(text, "of which the driver's Postgres backend (row polls)")[1]) == 0.25
+    assert float(cells(text, "**total (pipeline)**")[1]) == pytest.approx(6.0)
+
+
+def test_no_postgres_split_without_readings() -> None:
+    text = overhead.build_report(made_up(1_000, dict.fromkeys(PROCESSES, 1.0)), overhead.Config())
+    assert "inside postgres" not in text.markdown()
+
+
+@pytest.mark.parametrize(
+    ("title", "part"),
+    [
+        ("postgres: checkpointer", overhead_pg.WRITERS),
+        ("postgres: background writer", overhead_pg.WRITERS),
+        ("postgres: walwriter", overhead_pg.WRITERS),
+        ("postgres: autovacuum worker inferstream", overhead_pg.AUTOVACUUM),
+        ("postgres: autovacuum launcher", overhead_pg.AUTOVACUUM),
+        ("postgres: inferstream inferstream [local] idle", overhead_pg.OTHERS),
+        ("postgres: logical replication launcher", overhead_pg.OTHERS),
+    ],
+)
+def test_children_are_grouped_by_title(title: str, part: str) -> None:
+    assert overhead_pg.kind(title) == part
+
+
+def test_the_sink_is_told_by_its_statements() -> None:
+    assert overhead_pg.sink_statement("COMMIT")
+    assert overhead_pg.sink_statement("COPY results_bug_report (a, b) FROM STDIN (FORMAT BINARY)")
+    assert not overhead_pg.sink_statement("SELECT submission_id::text FROM results_bug_report")
+    assert not overhead_pg.sink_statement("")
