@@ -211,3 +211,19 @@ def _check_overhead(doc: str) -> None:
     assert "every row's model_version ends in +null (checked)" in doc
     for worker in processes[: len(STAGES)]:
         assert f"**inside {worker} (per-thread" in doc
+    # The postgres row's split (bench/overhead_pg.py) adds up to the row (cells of 3 significant
+    # digits, hence the tolerance), and the driver's own Postgres backend is on the driver's
+    # line, not in the row.
+    parts = [
+        "sink's backend (its COPY and COMMIT)",
+        "autovacuum (launcher, workers)",
+        "checkpointer, walwriter, background writer",
+        "other backends and background processes",
+        "postmaster, and exited children after their last reading",
+    ]
+    split = sum(_number(_row(doc, part)[1]) for part in parts)
+    row = _number(_row(doc, "postgres")[1])
+    assert abs(split - row) <= 0.001 * len(parts) + 0.01 * row, (split, row)
+    driver_line = "bench driver (publisher, row polls, their backend; not in the total)"
+    driver = _number(_row(doc, driver_line)[1])
+    assert driver >= _number(_row(doc, "of which the driver's Postgres backend (row polls)")[1])
