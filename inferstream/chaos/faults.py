@@ -158,8 +158,9 @@ def kill_broker(data_dir: Path, seconds: float, stop: threading.Event) -> None:
 def restart_stack(data_dir: Path, seconds: float, stop: threading.Event) -> None:
     """Every server stopped as `inferstream down` stops them, then started as `up` does.
 
-    stack.json stays (down deletes it), so `up` brings the servers back on the ports the
-    running workers hold; a real down/up would also move them, and the workers with them."""
+    stack.json keeps the pids and ports (down keeps the ports alone), so `up` brings the
+    servers back on the ports the running workers hold, as a real down/up does where the ports
+    are still free."""
     state = StackState.load(data_dir)
     stop_tansu(state.tansu.pid if state.tansu else None)
     stop_postgres(pg_pid_from_datadir(data_dir))
