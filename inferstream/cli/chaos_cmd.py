@@ -5,13 +5,14 @@ from __future__ import annotations
 import signal
 import tempfile
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from inferstream.cli.signals import exit_on_sigterm
 
 if TYPE_CHECKING:
     from inferstream.chaos import ChaosResult
@@ -93,7 +94,8 @@ def chaos_cmd(
         pauses=pauses,
         media=media,
     )
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # SIGINT already raises KeyboardInterrupt
+    # SystemExit unwinds through ChaosRun.run's teardown as KeyboardInterrupt (SIGINT) does.
+    signal.signal(signal.SIGTERM, exit_on_sigterm)
     if keep is not None and keep.exists():
         err_console.print(f"[bold red]error:[/] --keep {escape(str(keep))}: already exists")
         raise typer.Exit(2)
@@ -115,11 +117,6 @@ def chaos_cmd(
     print_result(result)
     if not result.ok:
         raise typer.Exit(1)
-
-
-def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    # SystemExit unwinds through ChaosRun.run's teardown like KeyboardInterrupt does.
-    raise SystemExit(128 + signum)
 
 
 def print_result(result: ChaosResult) -> None:

@@ -6,7 +6,6 @@ import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Any, cast
 
 import psycopg
@@ -16,6 +15,7 @@ from rich.table import Table
 
 from inferstream import free_space, stack
 from inferstream.cli.ops import report_outcomes, topology_apply
+from inferstream.cli.signals import exit_on_sigterm
 from inferstream.free_space import FreeSpace, size
 from inferstream.settings import KafkaSettings, PostgresSettings, data_dir
 from inferstream.stack.manager import check_free_space, resolved_settings
@@ -202,10 +202,6 @@ def demo_cmd(
     )
     if not ok:
         raise typer.Exit(1)
-
-
-def exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
 
 
 def _wait_for_dead_letters(expected: int, timeout_s: float = 60.0) -> None:

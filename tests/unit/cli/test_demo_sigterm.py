@@ -8,8 +8,8 @@ import sys
 
 PROGRAM = """
 import os, signal, time
-from inferstream.cli import stack_cmds
-signal.signal(signal.SIGTERM, stack_cmds.exit_on_sigterm)
+from inferstream.cli.signals import exit_on_sigterm
+signal.signal(signal.SIGTERM, exit_on_sigterm)
 try:
     os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(30)
