@@ -28,21 +28,25 @@ console = Console(soft_wrap=True)
 DEMO_FILE = Path("examples/bug_reports.jsonl")
 
 
+def _warn(message: str) -> None:
+    """One warning line on stderr (bring_up's: the disk nearly full, a server's port moved)."""
+    Console(stderr=True, soft_wrap=True).print(
+        f"[bold yellow]warning:[/] {message}", highlight=False
+    )
+
+
 def bring_up(broker_storage: BrokerStorage | None = None) -> dict[str, dict[str, Any]]:
     """Start the stack, migrate Postgres, apply the topology; return the resolved settings."""
     root = data_dir()
     started = time.monotonic()
     disk = check_free_space(root)  # too low: a StackError, nothing started
     if disk.level == "low":
-        Console(stderr=True, soft_wrap=True).print(
-            f"[bold yellow]warning:[/] {disk.warning()}", highlight=False
-        )
+        _warn(disk.warning())
     state = stack.up(root, broker_storage)
     if state.moved:
-        Console(stderr=True, soft_wrap=True).print(
-            f"[bold yellow]warning:[/] {'; '.join(state.moved)}: workers started before this "
-            "`up` hold the old address and must be restarted",
-            highlight=False,
+        _warn(
+            f"{'; '.join(state.moved)}: workers started before this `up` hold the old address "
+            "and must be restarted"
         )
     resolved = resolved_settings(state)
     # Explicit settings: the embedded servers, whatever INFERSTREAM_* variables say.
